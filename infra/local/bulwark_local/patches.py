@@ -1,0 +1,106 @@
+"""Where moto falls behind AWS in ways Bulwark depends on, bring it level.
+
+Each patch names the AWS behaviour it restores. They are applied once, in process, before
+the server starts.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.resourcegroupstaggingapi.models import ResourceGroupsTaggingAPIBackend
+from moto.s3.models import S3Backend
+from moto.s3.responses import S3Response
+
+
+def _list_buckets_paged(self: S3Response) -> Any:
+    """ListBuckets as AWS has served it since 2024.
+
+    AWS returns BucketRegion for each bucket, honours MaxBuckets with a ContinuationToken,
+    and filters by Prefix and BucketRegion. moto 5.2 truncates at MaxBuckets without a token
+    and omits BucketRegion.
+    """
+    self.data["Action"] = "ListAllMyBuckets"
+    self._authenticate_and_authorize_s3_action()
+    prefix = self._get_param("prefix")
+    bucket_region = self._get_param("bucket-region")
+    max_buckets = int(self._get_param("max-buckets") or 10000)
+    token = self._get_param("continuation-token")
+    after = base64.urlsafe_b64decode(token.encode()).decode() if token else None
+
+    buckets = sorted(
+        self.backend.list_buckets(prefix=prefix, bucket_region=bucket_region, max_buckets=None),
+        key=lambda b: b.name,
+    )
+    if after is not None:
+        buckets = [b for b in buckets if b.name > after]
+    page, rest = buckets[:max_buckets], buckets[max_buckets:]
+    result: dict[str, Any] = {
+        "Owner": {"ID": "bcaf1ffd86f41161ca5fb16fd081034f", "DisplayName": "webfile"},
+        "Buckets": [
+            {
+                "Name": b.name,
+                "CreationDate": b.creation_date_ISO8601,
+                "BucketRegion": b.region_name,
+            }
+            for b in page
+        ],
+    }
+    if prefix:
+        result["Prefix"] = prefix
+    if rest:
+        result["ContinuationToken"] = base64.urlsafe_b64encode(page[-1].name.encode()).decode()
+    self.data["Action"] = "ListBuckets"
+    return self.serialized(ActionResult(result))
+
+
+def _get_bucket_versioning(self: S3Response) -> Any:
+    """GetBucketVersioning with AWS's root element, VersioningConfiguration.
+
+    moto 5.2 answers with another root, which the Rust SDK's strict deserializer refuses.
+    """
+    status = self.backend.get_bucket_versioning(self.bucket_name)
+    mfa = self.backend.get_bucket(self.bucket_name).mfa_delete if hasattr(
+        self.backend.get_bucket(self.bucket_name), "mfa_delete"
+    ) else None
+    inner = f"<Status>{status}</Status>" if status else ""
+    if mfa:
+        inner += f"<MfaDelete>{mfa}</MfaDelete>"
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        f"{inner}</VersioningConfiguration>"
+    )
+    return 200, {"Content-Type": "application/xml"}, body
+
+
+_original_s3_iter_tagged = S3Backend.iter_tagged_resources
+
+
+def _s3_iter_tagged_with_region(self: S3Backend) -> Any:
+    for resource in _original_s3_iter_tagged(self):
+        bucket = self.buckets.get(resource.arn.split(":")[-1])
+        if bucket is not None:
+            resource.extra["region"] = bucket.region_name
+        yield resource
+
+
+_original_get_resources_generator = ResourceGroupsTaggingAPIBackend._get_resources_generator
+
+
+def _get_resources_in_own_region(self: ResourceGroupsTaggingAPIBackend, *args: Any, **kwargs: Any) -> Any:
+    """GetResources returns a region's own S3 buckets, as AWS does, not every region's."""
+    for resource in _original_get_resources_generator(self, *args, **kwargs):
+        region = resource.extra.get("region") if resource.resource_type == "s3:bucket" else None
+        if region is not None and region != self.region_name:
+            continue
+        yield resource
+
+
+def apply() -> None:
+    S3Response.all_buckets = _list_buckets_paged  # type: ignore[method-assign]
+    S3Response.get_bucket_versioning = _get_bucket_versioning  # type: ignore[method-assign]
+    S3Backend.iter_tagged_resources = _s3_iter_tagged_with_region  # type: ignore[method-assign]
+    ResourceGroupsTaggingAPIBackend._get_resources_generator = _get_resources_in_own_region  # type: ignore[method-assign]

@@ -1,0 +1,67 @@
+"""Serve the local AWS: moto in server mode with Bulwark's patches and extensions.
+
+    python -m bulwark_local.server [--host 127.0.0.1] [--port 4566]
+
+Extensions are modules under bulwark_local that define `install()`; each is installed
+before the first request so that moto's URL maps include what it adds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+# Set before moto reads its settings: EC2 would otherwise preload hundreds of AMI snapshots.
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+EXTENSIONS = ["bulwark_local.backup"]
+
+
+def install_all() -> list[str]:
+    from bulwark_local import patches
+
+    patches.apply()
+    installed = []
+    for name in EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+            continue
+        module.install()
+        installed.append(name)
+    return installed
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_AWS_PORT", "4566")))
+    args = parser.parse_args(argv)
+
+    installed = install_all()
+    from werkzeug.serving import run_simple
+
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+
+    app = DomainDispatcherApplication(create_backend_app)
+    print(f"local AWS on http://{args.host}:{args.port} (extensions: {', '.join(installed) or 'none'})", flush=True)
+    run_simple(
+        args.host,
+        args.port,
+        app,
+        threaded=True,
+        use_reloader=False,
+        request_handler=MotoRequestHandler,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
