@@ -1,1 +1,14 @@
-pub fn placeholder() {}
+//! bulwark-aws: the adapters. Every AWS call of the product lives here, each declared with its
+//! IAM action in `permissions`.
+
+pub mod calls;
+pub mod clients;
+pub mod discovery;
+pub mod error;
+pub mod permissions;
+pub mod store;
+
+pub use calls::CallCounter;
+pub use clients::{AccountClients, Aws, Reach, ScopeClients};
+pub use error::AwsError;
+pub use store::{Inventory, WriteReport};

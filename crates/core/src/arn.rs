@@ -58,7 +58,9 @@ impl Region {
         let parts: Vec<&str> = s.split('-').collect();
         let well_formed = parts.len() >= 3
             && parts.iter().all(|p| {
-                !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
             })
             && parts
                 .last()
@@ -165,7 +167,13 @@ impl ResourceArn {
     }
 
     /// The ARN of a store, built from its parts (the inverse of `parse`).
-    pub fn new(kind: Kind, partition: &str, region: &Region, account: &AccountId, id: &str) -> Self {
+    pub fn new(
+        kind: Kind,
+        partition: &str,
+        region: &Region,
+        account: &AccountId,
+        id: &str,
+    ) -> Self {
         let scoped = kind != Kind::S3;
         Self {
             kind,
@@ -189,7 +197,11 @@ impl fmt::Display for ResourceArn {
             Kind::Efs => ("elasticfilesystem", format!("file-system/{}", self.id)),
             Kind::Ebs => ("ec2", format!("volume/{}", self.id)),
         };
-        write!(f, "arn:{}:{service}:{region}:{account}:{resource}", self.partition)
+        write!(
+            f,
+            "arn:{}:{service}:{region}:{account}:{resource}",
+            self.partition
+        )
     }
 }
 
@@ -222,15 +234,31 @@ mod tests {
     fn parses_each_kind() {
         let cases = [
             ("arn:aws:s3:::my-bucket", Kind::S3, "my-bucket"),
-            ("arn:aws:rds:eu-west-1:123456789012:db:orders-db", Kind::Rds, "orders-db"),
-            ("arn:aws:rds:eu-west-1:123456789012:cluster:orders", Kind::Aurora, "orders"),
-            ("arn:aws:dynamodb:us-east-1:123456789012:table/users", Kind::Dynamodb, "users"),
+            (
+                "arn:aws:rds:eu-west-1:123456789012:db:orders-db",
+                Kind::Rds,
+                "orders-db",
+            ),
+            (
+                "arn:aws:rds:eu-west-1:123456789012:cluster:orders",
+                Kind::Aurora,
+                "orders",
+            ),
+            (
+                "arn:aws:dynamodb:us-east-1:123456789012:table/users",
+                Kind::Dynamodb,
+                "users",
+            ),
             (
                 "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123abcd",
                 Kind::Efs,
                 "fs-0123abcd",
             ),
-            ("arn:aws:ec2:us-east-1:123456789012:volume/vol-0abc", Kind::Ebs, "vol-0abc"),
+            (
+                "arn:aws:ec2:us-east-1:123456789012:volume/vol-0abc",
+                Kind::Ebs,
+                "vol-0abc",
+            ),
         ];
         for (text, kind, id) in cases {
             let arn = ResourceArn::parse(text).expect(text);

@@ -1,7 +1,7 @@
 use thiserror::Error;
 
 /// Everything the domain can refuse.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum CoreError {
     #[error("invalid ARN {arn:?}: {reason}")]
     InvalidArn { arn: String, reason: String },

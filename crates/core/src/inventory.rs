@@ -1,1 +1,258 @@
-//! Inventory reconciliation.
+//! How the inventory changes: pure functions from what is stored and what was seen to the
+//! records to write. The store applies them with conditional writes and, on a conflict,
+//! re-reads and applies the same change again.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+
+use crate::arn::ResourceArn;
+use crate::asset::{Asset, AssetState, Scope};
+use crate::classify::Classification;
+use crate::kind::Kind;
+
+/// One change to one asset's record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Discovery saw the store as it is now.
+    Observed(Box<Asset>),
+    /// A complete sweep (or a lookup) no longer finds the store.
+    Gone { arn: ResourceArn, at: DateTime<Utc> },
+    /// Classification decided anew.
+    Classified {
+        arn: ResourceArn,
+        classification: Classification,
+    },
+}
+
+impl Change {
+    pub fn arn(&self) -> &ResourceArn {
+        match self {
+            Change::Observed(asset) => &asset.arn,
+            Change::Gone { arn, .. } | Change::Classified { arn, .. } => arn,
+        }
+    }
+
+    /// The record to write given what is stored, or None when nothing needs writing. The
+    /// returned record carries the stored version (0 when new): the write is conditional on it.
+    pub fn apply(&self, stored: Option<&Asset>) -> Option<Asset> {
+        match (self, stored) {
+            (Change::Observed(seen), None) => Some(seen.as_ref().clone()),
+            (Change::Observed(seen), Some(stored)) => {
+                let mut next = seen.as_ref().clone();
+                next.first_seen = stored.first_seen.min(seen.first_seen);
+                next.classification = stored.classification.clone();
+                next.version = stored.version;
+                // An event delivered late must not move the record back in time.
+                (seen.last_seen >= stored.last_seen && next != *stored).then_some(next)
+            }
+            (Change::Gone { .. }, None) => None,
+            (Change::Gone { at, .. }, Some(stored)) => {
+                (stored.state == AssetState::Present && *at >= stored.last_seen).then(|| {
+                    let mut next = stored.clone();
+                    next.state = AssetState::Gone;
+                    next.gone_at = Some(*at);
+                    next
+                })
+            }
+            (Change::Classified { .. }, None) => None,
+            (Change::Classified { classification, .. }, Some(stored)) => {
+                (stored.classification.as_ref() != Some(classification)).then(|| {
+                    let mut next = stored.clone();
+                    next.classification = Some(classification.clone());
+                    next
+                })
+            }
+        }
+    }
+}
+
+/// The changes a sweep implies: every store it saw is observed; every stored, present store
+/// it did not see is gone, but only where the sweep listed that kind in that scope completely.
+pub fn sweep_changes(
+    stored: &[Asset],
+    seen: Vec<Asset>,
+    complete: &BTreeSet<(Scope, Kind)>,
+    now: DateTime<Utc>,
+) -> Vec<Change> {
+    let seen_arns: BTreeSet<ResourceArn> = seen.iter().map(|a| a.arn.clone()).collect();
+    let mut changes: Vec<Change> = seen
+        .into_iter()
+        .map(|a| Change::Observed(Box::new(a)))
+        .collect();
+    changes.extend(
+        stored
+            .iter()
+            .filter(|a| a.state == AssetState::Present && !seen_arns.contains(&a.arn))
+            .filter(|a| complete.contains(&(a.scope(), a.kind)))
+            .map(|a| Change::Gone {
+                arn: a.arn.clone(),
+                at: now,
+            }),
+    );
+    changes
+}
+
+/// Pair each change with the stored record it applies to and keep only real writes.
+pub fn plan_writes(stored: &[Asset], changes: &[Change]) -> Vec<(Change, Asset)> {
+    let by_arn: BTreeMap<&ResourceArn, &Asset> = stored.iter().map(|a| (&a.arn, a)).collect();
+    changes
+        .iter()
+        .filter_map(|c| {
+            c.apply(by_arn.get(c.arn()).copied())
+                .map(|next| (c.clone(), next))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arn::{AccountId, Region};
+    use crate::asset::Attributes;
+    use chrono::TimeZone;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 5, 1, hour, 0, 0)
+            .single()
+            .expect("time")
+    }
+
+    fn scope(region: &str) -> Scope {
+        Scope {
+            account: AccountId::parse("123456789012").expect("account"),
+            region: Region::parse(region).expect("region"),
+        }
+    }
+
+    fn asset(kind: Kind, region: &str, id: &str, seen: DateTime<Utc>) -> Asset {
+        let s = scope(region);
+        let arn = ResourceArn::new(kind, "aws", &s.region, &s.account, id);
+        Asset::observed(
+            arn,
+            s.account,
+            s.region,
+            Default::default(),
+            Attributes::default(),
+            seen,
+        )
+    }
+
+    fn stored(mut a: Asset, version: u64) -> Asset {
+        a.version = version;
+        a
+    }
+
+    fn complete(pairs: &[(&str, Kind)]) -> BTreeSet<(Scope, Kind)> {
+        pairs.iter().map(|(r, k)| (scope(r), *k)).collect()
+    }
+
+    #[test]
+    fn a_new_store_is_written_as_new() {
+        let seen = asset(Kind::Dynamodb, "eu-west-1", "users", at(1));
+        let writes = plan_writes(
+            &[],
+            &sweep_changes(&[], vec![seen.clone()], &complete(&[]), at(1)),
+        );
+        assert_eq!(writes.len(), 1);
+        assert_eq!(writes[0].1, seen);
+        assert_eq!(writes[0].1.version, 0);
+    }
+
+    #[test]
+    fn a_seen_store_keeps_first_seen_and_classification_and_moves_last_seen() {
+        let mut old = stored(asset(Kind::Rds, "eu-west-1", "db", at(1)), 3);
+        old.classification = Some(Classification {
+            tier: Some("critical".into()),
+            backup_required: true,
+            reproducible: false,
+            rule: "r".into(),
+            reasons: vec![],
+            unknown_values: vec![],
+        });
+        let seen = asset(Kind::Rds, "eu-west-1", "db", at(5));
+        let next = Change::Observed(Box::new(seen))
+            .apply(Some(&old))
+            .expect("a write");
+        assert_eq!(next.first_seen, at(1));
+        assert_eq!(next.last_seen, at(5));
+        assert_eq!(next.classification, old.classification);
+        assert_eq!(next.version, 3);
+    }
+
+    #[test]
+    fn the_same_observation_twice_writes_once() {
+        let seen = asset(Kind::Ebs, "eu-west-1", "vol-1", at(2));
+        let after_first = Change::Observed(Box::new(seen.clone()))
+            .apply(None)
+            .expect("write");
+        let stored_now = stored(after_first, 1);
+        assert_eq!(
+            Change::Observed(Box::new(seen)).apply(Some(&stored_now)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_late_observation_does_not_move_the_record_back() {
+        let newer = stored(asset(Kind::Efs, "eu-west-1", "fs-1", at(9)), 2);
+        let older = asset(Kind::Efs, "eu-west-1", "fs-1", at(3));
+        assert_eq!(Change::Observed(Box::new(older)).apply(Some(&newer)), None);
+    }
+
+    #[test]
+    fn unseen_stores_are_marked_gone_only_where_the_sweep_was_complete() {
+        let a = stored(asset(Kind::Rds, "eu-west-1", "a", at(1)), 1);
+        let b = stored(asset(Kind::Ebs, "eu-west-1", "vol-b", at(1)), 1);
+        let c = stored(asset(Kind::Rds, "us-east-1", "c", at(1)), 1);
+        let changes = sweep_changes(
+            &[a.clone(), b.clone(), c.clone()],
+            vec![],
+            &complete(&[("eu-west-1", Kind::Rds)]),
+            at(4),
+        );
+        let writes = plan_writes(&[a.clone(), b, c], &changes);
+        assert_eq!(writes.len(), 1);
+        assert_eq!(writes[0].1.arn, a.arn);
+        assert_eq!(writes[0].1.state, AssetState::Gone);
+        assert_eq!(writes[0].1.gone_at, Some(at(4)));
+    }
+
+    #[test]
+    fn a_gone_store_is_not_marked_again_and_comes_back_when_seen() {
+        let mut gone = stored(asset(Kind::S3, "eu-west-1", "bucket", at(1)), 2);
+        gone.state = AssetState::Gone;
+        gone.gone_at = Some(at(2));
+        let again = Change::Gone {
+            arn: gone.arn.clone(),
+            at: at(3),
+        };
+        assert_eq!(again.apply(Some(&gone)), None);
+        let back = Change::Observed(Box::new(asset(Kind::S3, "eu-west-1", "bucket", at(5))))
+            .apply(Some(&gone))
+            .expect("a write");
+        assert_eq!(back.state, AssetState::Present);
+        assert_eq!(back.gone_at, None);
+    }
+
+    #[test]
+    fn an_unchanged_classification_writes_nothing() {
+        let c = Classification {
+            tier: None,
+            backup_required: false,
+            reproducible: true,
+            rule: "reproducible".into(),
+            reasons: vec!["tag".into()],
+            unknown_values: vec![],
+        };
+        let mut a = stored(asset(Kind::S3, "eu-west-1", "tmp", at(1)), 1);
+        let change = Change::Classified {
+            arn: a.arn.clone(),
+            classification: c.clone(),
+        };
+        let next = change.apply(Some(&a)).expect("first classification writes");
+        a.classification = next.classification;
+        assert_eq!(change.apply(Some(&a)), None);
+        assert_eq!(change.apply(None), None);
+    }
+}

@@ -1,0 +1,267 @@
+//! The client factory: which accounts and regions to cover, and SDK clients for each.
+//! The endpoint comes from the standard AWS_ENDPOINT_URL (aws-config reads it), so the same
+//! code talks to AWS or to the local AWS without knowing which.
+
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_types::region::Region as SdkRegion;
+use bulwark_core::{AccountId, Region, Scope};
+
+use crate::calls::CallCounter;
+use crate::error::AwsError;
+
+/// How far a sweep reaches.
+#[derive(Debug, Clone, Default)]
+pub struct Reach {
+    /// The regions to cover; empty means every region enabled in the account.
+    pub regions: Vec<Region>,
+    /// When set, every account of the organization is covered through this role name.
+    pub org_role: Option<String>,
+}
+
+/// The base SDK configuration, loaded once per process, with Bulwark's retry policy and the
+/// call counter on every client.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    base: SdkConfig,
+    counter: CallCounter,
+}
+
+/// SDK clients for one account and region.
+#[derive(Debug, Clone)]
+pub struct ScopeClients {
+    pub scope: Scope,
+    pub s3: aws_sdk_s3::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub efs: aws_sdk_efs::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+}
+
+impl Aws {
+    /// Load the standard AWS configuration (env, profile, IMDS/container credentials).
+    pub async fn load() -> Self {
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            // Standard mode retries throttling and transient errors with backoff.
+            .retry_config(RetryConfig::standard().with_max_attempts(5))
+            .load()
+            .await;
+        Self::from_config(base)
+    }
+
+    pub fn from_config(base: SdkConfig) -> Self {
+        Self {
+            base,
+            counter: CallCounter::default(),
+        }
+    }
+
+    pub fn counter(&self) -> &CallCounter {
+        &self.counter
+    }
+
+    pub fn base_region(&self) -> Option<Region> {
+        self.base
+            .region()
+            .and_then(|r| Region::parse(r.as_ref()).ok())
+    }
+
+    fn config_in(&self, region: &Region) -> SdkConfig {
+        self.base
+            .to_builder()
+            .region(SdkRegion::new(region.as_str().to_string()))
+            .build()
+    }
+
+    /// The DynamoDB client for the state table, in the base region.
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let conf = aws_sdk_dynamodb::config::Builder::from(&self.base)
+            .interceptor(self.counter.clone())
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(conf)
+    }
+
+    /// Clients for one scope, using `config` (the base one, or one with assumed-role credentials).
+    fn clients_for(&self, config: &SdkConfig, scope: Scope) -> ScopeClients {
+        let config = config
+            .to_builder()
+            .region(SdkRegion::new(scope.region.as_str().to_string()))
+            .build();
+        let counter = self.counter.clone();
+        ScopeClients {
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&config)
+                    // The local AWS and custom endpoints serve buckets by path, not subdomain.
+                    .force_path_style(true)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            rds: aws_sdk_rds::Client::from_conf(
+                aws_sdk_rds::config::Builder::from(&config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            efs: aws_sdk_efs::Client::from_conf(
+                aws_sdk_efs::config::Builder::from(&config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            tagging: aws_sdk_resourcegroupstagging::Client::from_conf(
+                aws_sdk_resourcegroupstagging::config::Builder::from(&config)
+                    .interceptor(counter)
+                    .build(),
+            ),
+            scope,
+        }
+    }
+
+    /// The home account id (sts:GetCallerIdentity).
+    pub async fn home_account(&self) -> Result<AccountId, AwsError> {
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&self.base)
+                .interceptor(self.counter.clone())
+                .build(),
+        );
+        let identity = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("sts:GetCallerIdentity", e))?;
+        Ok(AccountId::parse(identity.account().unwrap_or_default())?)
+    }
+
+    /// The regions enabled in the account (ec2:DescribeRegions without AllRegions).
+    pub async fn enabled_regions(&self, config: &SdkConfig) -> Result<Vec<Region>, AwsError> {
+        let home = self.base_region().unwrap_or_else(|| {
+            Region::parse("us-east-1").unwrap_or_else(|_| unreachable!("a valid literal"))
+        });
+        let ec2 = aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&config.to_builder().region(SdkRegion::new(home.to_string())).build())
+                .interceptor(self.counter.clone())
+                .build(),
+        );
+        let out = ec2
+            .describe_regions()
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("ec2:DescribeRegions", e))?;
+        let mut regions: Vec<Region> = out
+            .regions()
+            .iter()
+            .filter_map(|r| r.region_name())
+            .filter_map(|r| Region::parse(r).ok())
+            .collect();
+        regions.sort();
+        Ok(regions)
+    }
+
+    /// Every (account, region) to sweep, with clients for each: the home account alone, or every
+    /// active account of the organization through `org_role`.
+    pub async fn scopes(&self, reach: &Reach) -> Result<Vec<AccountClients>, AwsError> {
+        let home = self.home_account().await?;
+        let mut accounts: Vec<(AccountId, SdkConfig)> = vec![(home.clone(), self.base.clone())];
+        if let Some(role) = &reach.org_role {
+            for account in self.organization_accounts().await? {
+                if account == home {
+                    continue;
+                }
+                let config = self.assume_role(&account, role).await;
+                accounts.push((account, config));
+            }
+        }
+        let mut out = Vec::with_capacity(accounts.len());
+        for (account, config) in accounts {
+            let regions = if reach.regions.is_empty() {
+                self.enabled_regions(&config).await?
+            } else {
+                reach.regions.clone()
+            };
+            let scopes = regions
+                .into_iter()
+                .map(|region| {
+                    self.clients_for(
+                        &config,
+                        Scope {
+                            account: account.clone(),
+                            region,
+                        },
+                    )
+                })
+                .collect();
+            out.push(AccountClients { account, scopes });
+        }
+        Ok(out)
+    }
+
+    /// Clients for one account and region of the home account (a single-resource event).
+    pub fn home_scope(&self, scope: Scope) -> ScopeClients {
+        self.clients_for(&self.base, scope)
+    }
+
+    /// Clients for one scope in another account, through `role`.
+    pub async fn member_scope(&self, scope: Scope, role: &str) -> ScopeClients {
+        let config = self.assume_role(&scope.account, role).await;
+        self.clients_for(&config, scope)
+    }
+
+    async fn organization_accounts(&self) -> Result<Vec<AccountId>, AwsError> {
+        let org = aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(&self.base)
+                .interceptor(self.counter.clone())
+                .build(),
+        );
+        let listed = org
+            .list_accounts()
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::sdk("organizations:ListAccounts", e))?;
+        let mut accounts = Vec::new();
+        for account in listed.iter().flat_map(|page| page.accounts()) {
+            let active = account
+                .state()
+                .is_none_or(|s| s.as_str() == "ACTIVE");
+            if let (true, Some(id)) = (active, account.id()) {
+                accounts.push(AccountId::parse(id)?);
+            }
+        }
+        Ok(accounts)
+    }
+
+    async fn assume_role(&self, account: &AccountId, role: &str) -> SdkConfig {
+        let provider = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/{role}"))
+            .session_name("bulwark")
+            .configure(&self.base)
+            .build()
+            .await;
+        self.base
+            .to_builder()
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+            .build()
+    }
+
+    /// A client configuration in `region` of the home account, for adapters outside discovery.
+    pub fn sdk_config_in(&self, region: &Region) -> SdkConfig {
+        self.config_in(region)
+    }
+}
+
+/// One account's scopes.
+#[derive(Debug, Clone)]
+pub struct AccountClients {
+    pub account: AccountId,
+    pub scopes: Vec<ScopeClients>,
+}

@@ -1,0 +1,254 @@
+//! Discovery of the six kinds across accounts and regions: the SDK's paginators, bounded
+//! concurrency, and tags in bulk from the Resource Groups Tagging API where the listing lacks
+//! them (S3, DynamoDB). IAM: see `permissions::DISCOVERY` and `permissions::SCOPE`.
+
+pub mod mapping;
+mod single;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bulwark_core::{Asset, Kind, Region, ResourceArn, Scope};
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+
+use crate::clients::{AccountClients, ScopeClients};
+use crate::error::AwsError;
+
+pub use single::{observe_one, Observation};
+
+/// A listing that failed in one scope: nothing is marked gone there for that kind.
+#[derive(Debug)]
+pub struct SweepFailure {
+    pub scope: Scope,
+    pub kind: Kind,
+    pub error: AwsError,
+}
+
+/// What a sweep saw: the assets, which (scope, kind) pairs it listed completely, and where it
+/// failed.
+#[derive(Debug, Default)]
+pub struct SweepResult {
+    pub assets: Vec<Asset>,
+    pub complete: BTreeSet<(Scope, Kind)>,
+    pub failures: Vec<SweepFailure>,
+}
+
+impl SweepResult {
+    fn record(&mut self, scope: &Scope, kind: Kind, outcome: Result<Vec<Asset>, AwsError>) {
+        match outcome {
+            Ok(assets) => {
+                self.assets.extend(assets);
+                self.complete.insert((scope.clone(), kind));
+            }
+            Err(error) => {
+                tracing::warn!(%scope, %kind, %error, "listing failed; nothing marked gone there");
+                self.failures.push(SweepFailure { scope: scope.clone(), kind, error });
+            }
+        }
+    }
+}
+
+/// Sweep every scope of every account, at most `concurrency` scopes at once.
+pub async fn sweep(accounts: &[AccountClients], concurrency: usize, now: DateTime<Utc>) -> SweepResult {
+    let mut result = SweepResult::default();
+    for account in accounts {
+        let Some(first) = account.scopes.first() else { continue };
+        // S3 is global: list the account's buckets once, then place each in its region.
+        let buckets = list_buckets(first).await;
+        let outcomes: Vec<(Scope, Vec<(Kind, Result<Vec<Asset>, AwsError>)>)> = stream::iter(&account.scopes)
+            .map(|clients| {
+                let buckets = &buckets;
+                async move { (clients.scope.clone(), sweep_scope(clients, buckets, now).await) }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        for (scope, kinds) in outcomes {
+            for (kind, outcome) in kinds {
+                result.record(&scope, kind, outcome);
+            }
+        }
+    }
+    result
+}
+
+async fn sweep_scope(
+    clients: &ScopeClients,
+    buckets: &Result<Vec<PlacedBucket>, AwsError>,
+    now: DateTime<Utc>,
+) -> Vec<(Kind, Result<Vec<Asset>, AwsError>)> {
+    let scope = &clients.scope;
+    let (tags, rds, clusters, tables, efs, ebs) = tokio::join!(
+        bulk_tags(clients),
+        list_rds(clients, now),
+        list_clusters(clients, now),
+        list_tables(clients),
+        list_efs(clients, now),
+        list_ebs(clients, now),
+    );
+    let s3 = match (buckets, &tags) {
+        (Ok(buckets), Ok(tags)) => Ok(buckets
+            .iter()
+            .filter(|b| b.region == scope.region)
+            .filter_map(|b| mapping::s3_bucket(&b.bucket, tags_of(tags, Kind::S3, &b.name, scope), scope, now))
+            .collect()),
+        (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+    };
+    let dynamodb = match (tables, &tags) {
+        (Ok(names), Ok(tags)) => Ok(names
+            .iter()
+            .map(|name| mapping::dynamodb_table(name, tags_of(tags, Kind::Dynamodb, name, scope), scope, now))
+            .collect()),
+        (Err(e), _) => Err(e),
+        (_, Err(e)) => Err(e.clone()),
+    };
+    vec![
+        (Kind::S3, s3),
+        (Kind::Rds, rds),
+        (Kind::Aurora, clusters),
+        (Kind::Dynamodb, dynamodb),
+        (Kind::Efs, efs),
+        (Kind::Ebs, ebs),
+    ]
+}
+
+fn tags_of(tags: &BTreeMap<String, BTreeMap<String, String>>, kind: Kind, id: &str, scope: &Scope) -> BTreeMap<String, String> {
+    let arn = ResourceArn::new(kind, "aws", &scope.region, &scope.account, id).to_string();
+    tags.get(&arn).cloned().unwrap_or_default()
+}
+
+/// A bucket and the region it lives in.
+#[derive(Debug, Clone)]
+pub struct PlacedBucket {
+    pub name: String,
+    pub region: Region,
+    pub bucket: aws_sdk_s3::types::Bucket,
+}
+
+/// s3:ListAllMyBuckets (paged, 1000 a page) with each bucket's region; s3:GetBucketLocation
+/// only for a bucket whose region the listing does not give.
+pub async fn list_buckets(clients: &ScopeClients) -> Result<Vec<PlacedBucket>, AwsError> {
+    let buckets = clients
+        .s3
+        .list_buckets()
+        .max_buckets(1000)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::sdk("s3:ListBuckets", e))?;
+    let placed = stream::iter(buckets)
+        .map(|bucket| async move {
+            let name = bucket.name().unwrap_or_default().to_string();
+            let region = match bucket.bucket_region() {
+                Some(region) => region.to_string(),
+                None => locate_bucket(clients, &name).await?,
+            };
+            Ok::<_, AwsError>(PlacedBucket { region: Region::parse(&region)?, name, bucket })
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    placed.into_iter().collect()
+}
+
+async fn locate_bucket(clients: &ScopeClients, name: &str) -> Result<String, AwsError> {
+    let out = clients
+        .s3
+        .get_bucket_location()
+        .bucket(name)
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("s3:GetBucketLocation", e))?;
+    Ok(mapping::bucket_location(out.location_constraint().map(|c| c.as_str())).to_string())
+}
+
+/// tag:GetResources for the kinds whose listing lacks tags, 100 a page: ARN -> tags.
+async fn bulk_tags(clients: &ScopeClients) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+    let pages = clients
+        .tagging
+        .get_resources()
+        .resource_type_filters("s3")
+        .resource_type_filters("dynamodb:table")
+        .resources_per_page(100)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::sdk("tag:GetResources", e))?;
+    Ok(pages
+        .iter()
+        .flat_map(|page| page.resource_tag_mapping_list())
+        .filter_map(|m| Some((m.resource_arn()?.to_string(), mapping::tag_map(m.tags()))))
+        .collect())
+}
+
+async fn list_rds(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asset>, AwsError> {
+    let instances = clients
+        .rds
+        .describe_db_instances()
+        .max_records(100)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::sdk("rds:DescribeDBInstances", e))?;
+    Ok(instances.iter().filter_map(|db| mapping::rds_instance(db, &clients.scope, now)).collect())
+}
+
+async fn list_clusters(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asset>, AwsError> {
+    let clusters = clients
+        .rds
+        .describe_db_clusters()
+        .max_records(100)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::sdk("rds:DescribeDBClusters", e))?;
+    Ok(clusters.iter().filter_map(|c| mapping::db_cluster(c, &clients.scope, now)).collect())
+}
+
+async fn list_tables(clients: &ScopeClients) -> Result<Vec<String>, AwsError> {
+    clients
+        .dynamodb
+        .list_tables()
+        .limit(100)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::sdk("dynamodb:ListTables", e))
+}
+
+async fn list_efs(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asset>, AwsError> {
+    let file_systems = clients
+        .efs
+        .describe_file_systems()
+        .max_items(100)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::sdk("elasticfilesystem:DescribeFileSystems", e))?;
+    Ok(file_systems.iter().map(|fs| mapping::efs(fs, &clients.scope, now)).collect())
+}
+
+async fn list_ebs(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asset>, AwsError> {
+    let volumes = clients
+        .ec2
+        .describe_volumes()
+        .max_results(1000)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::sdk("ec2:DescribeVolumes", e))?;
+    Ok(volumes.iter().filter_map(|v| mapping::ebs(v, &clients.scope, now)).collect())
+}

@@ -1,0 +1,97 @@
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use bulwark_core::CoreError;
+use thiserror::Error;
+
+/// Everything an adapter can fail with. `is_retryable` tells the Lambda edge whether Step
+/// Functions should retry.
+#[derive(Debug, Clone, Error)]
+pub enum AwsError {
+    #[error("{operation} failed: {code}: {message}")]
+    Service {
+        operation: &'static str,
+        code: String,
+        message: String,
+        retryable: bool,
+    },
+    #[error("{operation} failed: {message}")]
+    Transport {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("{operation}: conflicting write to {key}; retry")]
+    Conflict { operation: &'static str, key: String },
+    #[error("stored item is malformed: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+/// Error codes AWS uses for throttling and transient trouble: worth a retry later.
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "ServiceUnavailable",
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "TransactionConflictException",
+];
+
+impl AwsError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            AwsError::Service { retryable, .. } => *retryable,
+            AwsError::Transport { .. } | AwsError::Conflict { .. } => true,
+            AwsError::Malformed(_) | AwsError::Core(_) => false,
+        }
+    }
+
+    /// The AWS error code, when the service gave one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::Service { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// Wrap an SDK error, keeping the service's code and message.
+    pub fn sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        match &err {
+            SdkError::ServiceError(service) => {
+                let inner = service.err();
+                let code = inner.code().unwrap_or("Unknown").to_string();
+                let retryable = RETRYABLE_CODES.contains(&code.as_str())
+                    || service.raw().status().is_server_error();
+                AwsError::Service {
+                    operation,
+                    message: inner.message().unwrap_or_default().to_string(),
+                    code,
+                    retryable,
+                }
+            }
+            _ => AwsError::Transport {
+                operation,
+                message: aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+            },
+        }
+    }
+}
+
+/// Whether an SDK error is the service saying "no such resource" under one of `codes`.
+pub fn is_not_found<E, R>(err: &SdkError<E, R>, codes: &[&str]) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    matches!(err, SdkError::ServiceError(s) if s.err().code().is_some_and(|c| codes.contains(&c)))
+}

@@ -1,0 +1,380 @@
+//! The inventory in one DynamoDB table. Key: `pk` = "<account>#<region>", `sk` = the ARN, so a
+//! sweep reads its scope with one Query; the `arn-index` GSI finds an S3 bucket, whose ARN has
+//! no account or region. Every write is conditional on the record's `version`.
+//! IAM: see `permissions::INVENTORY`, `permissions::INVENTORY_LIST` and `permissions::INIT`.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TransactWriteItem,
+};
+use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::Client;
+use bulwark_core::{plan_writes, Asset, Change, ResourceArn, Scope};
+use futures::stream::{self, StreamExt};
+
+use crate::error::{is_not_found, AwsError};
+
+/// TransactWriteItems takes at most 100 items.
+const TRANSACTION_LIMIT: usize = 100;
+const ARN_INDEX: &str = "arn-index";
+/// Rounds of re-read and re-apply after a conflicting concurrent write.
+const CONFLICT_ROUNDS: usize = 4;
+
+/// The state table.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    client: Client,
+    table: String,
+}
+
+/// What a batch of changes did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WriteReport {
+    pub written: usize,
+    pub unchanged: usize,
+    pub conflicts_resolved: usize,
+}
+
+pub fn scope_key(scope: &Scope) -> String {
+    format!("{}#{}", scope.account, scope.region)
+}
+
+/// An asset as a DynamoDB item: the serde form of the domain type plus the table's keys.
+pub fn to_item(asset: &Asset) -> Result<HashMap<String, AttributeValue>, AwsError> {
+    let mut item: HashMap<String, AttributeValue> =
+        serde_dynamo::to_item(asset).map_err(|e| AwsError::Malformed(e.to_string()))?;
+    item.insert("pk".into(), AttributeValue::S(scope_key(&asset.scope())));
+    item.insert("sk".into(), AttributeValue::S(asset.arn.to_string()));
+    Ok(item)
+}
+
+/// A DynamoDB item as an asset; the keys are derived data and ignored.
+pub fn from_item(item: HashMap<String, AttributeValue>) -> Result<Asset, AwsError> {
+    serde_dynamo::from_item(item).map_err(|e| AwsError::Malformed(e.to_string()))
+}
+
+impl Inventory {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Create the table when it is missing (dynamodb:DescribeTable, dynamodb:CreateTable) and
+    /// wait until it is active. Returns whether it created it.
+    pub async fn ensure_table(&self) -> Result<bool, AwsError> {
+        match self.client.describe_table().table_name(&self.table).send().await {
+            Ok(_) => return Ok(false),
+            Err(e) if is_not_found(&e, &["ResourceNotFoundException"]) => {}
+            Err(e) => return Err(AwsError::sdk("dynamodb:DescribeTable", e)),
+        }
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(|e| AwsError::Malformed(e.to_string()))
+        };
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| AwsError::Malformed(e.to_string()))
+        };
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk")?)
+            .attribute_definitions(attr("sk")?)
+            .attribute_definitions(attr("arn")?)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(ARN_INDEX)
+                    .key_schema(key("arn", KeyType::Hash)?)
+                    .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+                    .build()
+                    .map_err(|e| AwsError::Malformed(e.to_string()))?,
+            )
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            // Another caller created it between our look and our create: that is success too.
+            Err(e) if is_not_found(&e, &["ResourceInUseException"]) => return Ok(false),
+            Err(e) => return Err(AwsError::sdk("dynamodb:CreateTable", e)),
+        }
+        self.client
+            .wait_until_table_exists()
+            .table_name(&self.table)
+            .wait(std::time::Duration::from_secs(120))
+            .await
+            .map_err(|e| AwsError::Transport {
+                operation: "dynamodb:DescribeTable",
+                message: format!("table {} did not become active: {e}", self.table),
+            })?;
+        Ok(true)
+    }
+
+    /// Every asset of one account and region (dynamodb:Query, strongly consistent, paged).
+    pub async fn scope_assets(&self, scope: &Scope) -> Result<Vec<Asset>, AwsError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(scope_key(scope)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::sdk("dynamodb:Query", e))?;
+        items.into_iter().map(from_item).collect()
+    }
+
+    /// The whole inventory (dynamodb:Scan, paged): for reports.
+    pub async fn all(&self) -> Result<Vec<Asset>, AwsError> {
+        let items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::sdk("dynamodb:Scan", e))?;
+        let mut assets: Vec<Asset> = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        assets.sort_by(|a, b| (&a.account, &a.region, a.kind, &a.name).cmp(&(&b.account, &b.region, b.kind, &b.name)));
+        Ok(assets)
+    }
+
+    /// One asset by ARN. An S3 ARN names neither account nor region: the `arn-index` finds its key.
+    pub async fn get(&self, arn: &ResourceArn) -> Result<Option<Asset>, AwsError> {
+        let pk = match (&arn.account, &arn.region) {
+            (Some(account), Some(region)) => scope_key(&Scope { account: account.clone(), region: region.clone() }),
+            _ => {
+                let found = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(ARN_INDEX)
+                    .key_condition_expression("arn = :arn")
+                    .expression_attribute_values(":arn", AttributeValue::S(arn.to_string()))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::sdk("dynamodb:Query", e))?;
+                match found.items().first().and_then(|i| i.get("pk")).and_then(|v| v.as_s().ok()) {
+                    Some(pk) => pk.clone(),
+                    None => return Ok(None),
+                }
+            }
+        };
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(arn.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("dynamodb:GetItem", e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    /// Apply `changes` given `stored` (what the caller read): conditional writes, 100 a
+    /// transaction; a change that loses a race to another writer is re-read and applied again.
+    pub async fn apply(&self, stored: &[Asset], changes: &[Change]) -> Result<WriteReport, AwsError> {
+        let mut report = WriteReport::default();
+        let mut writes = plan_writes(stored, changes);
+        report.unchanged = changes.len() - writes.len();
+        for round in 0..=CONFLICT_ROUNDS {
+            if writes.is_empty() {
+                break;
+            }
+            let results: Vec<Result<Vec<Change>, AwsError>> = stream::iter(writes.chunks(TRANSACTION_LIMIT))
+                .map(|chunk| self.write_chunk(chunk))
+                .buffer_unordered(4)
+                .collect()
+                .await;
+            let mut lost = Vec::new();
+            for result in results {
+                lost.extend(result?);
+            }
+            report.written += writes.len() - lost.len();
+            if lost.is_empty() {
+                break;
+            }
+            if round == CONFLICT_ROUNDS {
+                return Err(AwsError::Conflict {
+                    operation: "dynamodb:TransactWriteItems",
+                    key: lost[0].arn().to_string(),
+                });
+            }
+            report.conflicts_resolved += lost.len();
+            let mut fresh = Vec::with_capacity(lost.len());
+            for change in &lost {
+                fresh.extend(self.get(change.arn()).await?);
+            }
+            writes = plan_writes(&fresh, &lost);
+        }
+        Ok(report)
+    }
+
+    /// One transaction. Returns the changes whose condition failed (another writer got there
+    /// first); the others in a cancelled transaction are retried with them.
+    async fn write_chunk(&self, chunk: &[(Change, Asset)]) -> Result<Vec<Change>, AwsError> {
+        let mut items = Vec::with_capacity(chunk.len());
+        let mut hasher = DefaultHasher::new();
+        for (_, next) in chunk {
+            let expected = next.version;
+            let mut record = next.clone();
+            record.version = expected + 1;
+            let item = to_item(&record)?;
+            format!("{item:?}").hash(&mut hasher);
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(if expected == 0 {
+                    "attribute_not_exists(sk)"
+                } else {
+                    "version = :expected"
+                });
+            let put = if expected == 0 {
+                put
+            } else {
+                put.expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
+            };
+            items.push(
+                TransactWriteItem::builder()
+                    .put(put.build().map_err(|e| AwsError::Malformed(e.to_string()))?)
+                    .build(),
+            );
+        }
+        // The same batch sent again (a retried invocation) is the same transaction to DynamoDB.
+        let token = format!("bulwark-{:016x}", hasher.finish());
+        let sent = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(token)
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(vec![]),
+            Err(err) => {
+                let reasons: Option<Vec<CancellationReason>> = err
+                    .as_service_error()
+                    .and_then(|e| match e {
+                        TransactWriteItemsError::TransactionCanceledException(c) => Some(c.cancellation_reasons().to_vec()),
+                        _ => None,
+                    });
+                match reasons {
+                    Some(reasons) if !reasons.is_empty() => {
+                        let conflicted = reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed"));
+                        if !conflicted {
+                            return Err(AwsError::sdk("dynamodb:TransactWriteItems", err));
+                        }
+                        Ok(chunk.iter().map(|(change, _)| change.clone()).collect())
+                    }
+                    _ => Err(AwsError::sdk("dynamodb:TransactWriteItems", err)),
+                }
+            }
+        }
+    }
+}
+
+/// Assets grouped by scope, for reading each scope once.
+pub fn by_scope<'a>(assets: impl IntoIterator<Item = &'a Asset>) -> BTreeMap<Scope, Vec<&'a Asset>> {
+    let mut grouped: BTreeMap<Scope, Vec<&Asset>> = BTreeMap::new();
+    for asset in assets {
+        grouped.entry(asset.scope()).or_default().push(asset);
+    }
+    grouped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bulwark_core::{AccountId, Attributes, Classification, Region, UnknownValue};
+    use chrono::{TimeZone, Utc};
+
+    fn sample() -> Asset {
+        let account = AccountId::parse("123456789012").expect("account");
+        let region = Region::parse("eu-west-1").expect("region");
+        let arn = ResourceArn::parse("arn:aws:s3:::orders-archive").expect("arn");
+        let now = Utc.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).single().expect("time");
+        let mut asset = Asset::observed(
+            arn,
+            account,
+            region,
+            BTreeMap::from([("DataClassification".into(), "supersecret".into())]),
+            Attributes { size_bytes: Some(42), encrypted: Some(true), ..Attributes::default() },
+            now,
+        );
+        asset.version = 7;
+        asset.classification = Some(Classification {
+            tier: Some("archival".into()),
+            backup_required: true,
+            reproducible: false,
+            rule: "name".into(),
+            reasons: vec!["name contains archive".into()],
+            unknown_values: vec![UnknownValue { key: "DataClassification".into(), value: "supersecret".into() }],
+        });
+        asset
+    }
+
+    #[test]
+    fn an_asset_survives_the_trip_through_an_item() {
+        let asset = sample();
+        let item = to_item(&asset).expect("item");
+        assert_eq!(item.get("pk"), Some(&AttributeValue::S("123456789012#eu-west-1".into())));
+        assert_eq!(item.get("sk"), Some(&AttributeValue::S("arn:aws:s3:::orders-archive".into())));
+        assert_eq!(item.get("arn"), Some(&AttributeValue::S("arn:aws:s3:::orders-archive".into())));
+        assert_eq!(item.get("version"), Some(&AttributeValue::N("7".into())));
+        assert_eq!(from_item(item).expect("asset"), asset);
+    }
+
+    #[test]
+    fn an_item_written_by_hand_reads_as_an_asset() {
+        let item = HashMap::from([
+            ("pk".to_string(), AttributeValue::S("123456789012#us-east-1".into())),
+            ("sk".to_string(), AttributeValue::S("arn:aws:dynamodb:us-east-1:123456789012:table/users".into())),
+            ("arn".to_string(), AttributeValue::S("arn:aws:dynamodb:us-east-1:123456789012:table/users".into())),
+            ("kind".to_string(), AttributeValue::S("dynamodb".into())),
+            ("account".to_string(), AttributeValue::S("123456789012".into())),
+            ("region".to_string(), AttributeValue::S("us-east-1".into())),
+            ("name".to_string(), AttributeValue::S("users".into())),
+            ("first_seen".to_string(), AttributeValue::S("2026-01-01T00:00:00Z".into())),
+            ("last_seen".to_string(), AttributeValue::S("2026-01-02T00:00:00Z".into())),
+            ("state".to_string(), AttributeValue::S("gone".into())),
+            ("version".to_string(), AttributeValue::N("2".into())),
+        ]);
+        let asset = from_item(item).expect("asset");
+        assert_eq!(asset.name, "users");
+        assert_eq!(asset.state, bulwark_core::AssetState::Gone);
+        assert!(asset.tags.is_empty());
+        assert_eq!(asset.version, 2);
+    }
+
+    #[test]
+    fn a_malformed_item_is_an_error_not_a_panic() {
+        let item = HashMap::from([("arn".to_string(), AttributeValue::S("not an arn".into()))]);
+        assert!(matches!(from_item(item), Err(AwsError::Malformed(_))));
+    }
+}
