@@ -71,7 +71,9 @@ impl Intercept for CallCounter {
 /// makes no mutating call" counts.
 pub fn is_mutating(operation: &str) -> bool {
     let name = operation.rsplit(':').next().unwrap_or(operation);
-    !["Describe", "List", "Get", "Query", "Scan", "BatchGet", "Head"]
-        .iter()
-        .any(|prefix| name.starts_with(prefix))
+    ![
+        "Describe", "List", "Get", "Query", "Scan", "BatchGet", "Head",
+    ]
+    .iter()
+    .any(|prefix| name.starts_with(prefix))
 }

@@ -148,9 +148,14 @@ impl Aws {
             Region::parse("us-east-1").unwrap_or_else(|_| unreachable!("a valid literal"))
         });
         let ec2 = aws_sdk_ec2::Client::from_conf(
-            aws_sdk_ec2::config::Builder::from(&config.to_builder().region(SdkRegion::new(home.to_string())).build())
-                .interceptor(self.counter.clone())
-                .build(),
+            aws_sdk_ec2::config::Builder::from(
+                &config
+                    .to_builder()
+                    .region(SdkRegion::new(home.to_string()))
+                    .build(),
+            )
+            .interceptor(self.counter.clone())
+            .build(),
         );
         let out = ec2
             .describe_regions()
@@ -231,9 +236,7 @@ impl Aws {
             .map_err(|e| AwsError::sdk("organizations:ListAccounts", e))?;
         let mut accounts = Vec::new();
         for account in listed.iter().flat_map(|page| page.accounts()) {
-            let active = account
-                .state()
-                .is_none_or(|s| s.as_str() == "ACTIVE");
+            let active = account.state().is_none_or(|s| s.as_str() == "ACTIVE");
             if let (true, Some(id)) = (active, account.id()) {
                 accounts.push(AccountId::parse(id)?);
             }
@@ -249,7 +252,9 @@ impl Aws {
             .await;
         self.base
             .to_builder()
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+            )
             .build()
     }
 

@@ -20,7 +20,12 @@ pub enum AwsError {
         message: String,
     },
     #[error("{operation}: conflicting write to {key}; retry")]
-    Conflict { operation: &'static str, key: String },
+    Conflict {
+        operation: &'static str,
+        key: String,
+    },
+    #[error("{0} is not in the inventory: run discovery first")]
+    NotInInventory(String),
     #[error("stored item is malformed: {0}")]
     Malformed(String),
     #[error(transparent)]
@@ -50,7 +55,7 @@ impl AwsError {
         match self {
             AwsError::Service { retryable, .. } => *retryable,
             AwsError::Transport { .. } | AwsError::Conflict { .. } => true,
-            AwsError::Malformed(_) | AwsError::Core(_) => false,
+            AwsError::NotInInventory(_) | AwsError::Malformed(_) | AwsError::Core(_) => false,
         }
     }
 

@@ -5,6 +5,7 @@ pub mod calls;
 pub mod clients;
 pub mod discovery;
 pub mod error;
+pub mod ops;
 pub mod permissions;
 pub mod store;
 

@@ -16,35 +16,77 @@ const fn p(action: &'static str, why: &'static str) -> Permission {
 /// Discovering which regions and accounts to cover.
 pub const SCOPE: &[Permission] = &[
     p("sts:GetCallerIdentity", "learn the home account id"),
-    p("ec2:DescribeRegions", "list the regions enabled in the account"),
-    p("organizations:ListAccounts", "list member accounts when multi-account is on"),
-    p("sts:AssumeRole", "enter each member account's configured role"),
+    p(
+        "ec2:DescribeRegions",
+        "list the regions enabled in the account",
+    ),
+    p(
+        "organizations:ListAccounts",
+        "list member accounts when multi-account is on",
+    ),
+    p(
+        "sts:AssumeRole",
+        "enter each member account's configured role",
+    ),
 ];
 
 /// Listing the six kinds of data store, tags included in bulk.
 pub const DISCOVERY: &[Permission] = &[
-    p("s3:ListAllMyBuckets", "ListBuckets: every bucket with its region"),
-    p("s3:GetBucketLocation", "place a bucket when ListBuckets does not say its region"),
-    p("rds:DescribeDBInstances", "RDS instances with tags, engine, encryption, retention inline"),
-    p("rds:DescribeDBClusters", "Aurora clusters with tags and members inline"),
+    p(
+        "s3:ListAllMyBuckets",
+        "ListBuckets: every bucket with its region",
+    ),
+    p(
+        "s3:GetBucketLocation",
+        "place a bucket when ListBuckets does not say its region",
+    ),
+    p(
+        "rds:DescribeDBInstances",
+        "RDS instances with tags, engine, encryption, retention inline",
+    ),
+    p(
+        "rds:DescribeDBClusters",
+        "Aurora clusters with tags and members inline",
+    ),
     p("dynamodb:ListTables", "DynamoDB table names, 100 a page"),
-    p("dynamodb:DescribeTable", "one table, for a single-resource change event"),
-    p("elasticfilesystem:DescribeFileSystems", "EFS file systems with tags, size, encryption"),
-    p("ec2:DescribeVolumes", "EBS volumes with tags, size, encryption"),
-    p("tag:GetResources", "tags of S3 buckets and DynamoDB tables, 100 a page"),
+    p(
+        "dynamodb:DescribeTable",
+        "one table, for a single-resource change event",
+    ),
+    p(
+        "elasticfilesystem:DescribeFileSystems",
+        "EFS file systems with tags, size, encryption",
+    ),
+    p(
+        "ec2:DescribeVolumes",
+        "EBS volumes with tags, size, encryption",
+    ),
+    p(
+        "tag:GetResources",
+        "tags of S3 buckets and DynamoDB tables, 100 a page",
+    ),
 ];
 
 /// The inventory table.
 pub const INVENTORY: &[Permission] = &[
-    p("dynamodb:Query", "read an account and region's assets, or one by ARN"),
+    p(
+        "dynamodb:Query",
+        "read an account and region's assets, or one by ARN",
+    ),
     p("dynamodb:Scan", "list the whole inventory for reports"),
     p("dynamodb:GetItem", "read one asset"),
-    p("dynamodb:TransactWriteItems", "conditional upserts, 100 assets a call"),
+    p(
+        "dynamodb:TransactWriteItems",
+        "conditional upserts, 100 assets a call",
+    ),
 ];
 
 /// Creating the inventory table (the CLI's `init`; the deployment template creates it in AWS).
 pub const INIT: &[Permission] = &[
-    p("dynamodb:DescribeTable", "see whether the state table exists"),
+    p(
+        "dynamodb:DescribeTable",
+        "see whether the state table exists",
+    ),
     p("dynamodb:CreateTable", "create the state table"),
 ];
 

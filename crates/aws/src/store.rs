@@ -7,12 +7,13 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TransactWriteItem,
-};
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ScalarAttributeType,
+    TransactWriteItem,
+};
 use aws_sdk_dynamodb::Client;
 use bulwark_core::{plan_writes, Asset, Change, ResourceArn, Scope};
 use futures::stream::{self, StreamExt};
@@ -60,7 +61,10 @@ pub fn from_item(item: HashMap<String, AttributeValue>) -> Result<Asset, AwsErro
 
 impl Inventory {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn table(&self) -> &str {
@@ -70,7 +74,13 @@ impl Inventory {
     /// Create the table when it is missing (dynamodb:DescribeTable, dynamodb:CreateTable) and
     /// wait until it is active. Returns whether it created it.
     pub async fn ensure_table(&self) -> Result<bool, AwsError> {
-        match self.client.describe_table().table_name(&self.table).send().await {
+        match self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
             Ok(_) => return Ok(false),
             Err(e) if is_not_found(&e, &["ResourceNotFoundException"]) => {}
             Err(e) => return Err(AwsError::sdk("dynamodb:DescribeTable", e)),
@@ -103,7 +113,11 @@ impl Inventory {
                 GlobalSecondaryIndex::builder()
                     .index_name(ARN_INDEX)
                     .key_schema(key("arn", KeyType::Hash)?)
-                    .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::KeysOnly)
+                            .build(),
+                    )
                     .build()
                     .map_err(|e| AwsError::Malformed(e.to_string()))?,
             )
@@ -159,14 +173,19 @@ impl Inventory {
             .await
             .map_err(|e| AwsError::sdk("dynamodb:Scan", e))?;
         let mut assets: Vec<Asset> = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
-        assets.sort_by(|a, b| (&a.account, &a.region, a.kind, &a.name).cmp(&(&b.account, &b.region, b.kind, &b.name)));
+        assets.sort_by(|a, b| {
+            (&a.account, &a.region, a.kind, &a.name).cmp(&(&b.account, &b.region, b.kind, &b.name))
+        });
         Ok(assets)
     }
 
     /// One asset by ARN. An S3 ARN names neither account nor region: the `arn-index` finds its key.
     pub async fn get(&self, arn: &ResourceArn) -> Result<Option<Asset>, AwsError> {
         let pk = match (&arn.account, &arn.region) {
-            (Some(account), Some(region)) => scope_key(&Scope { account: account.clone(), region: region.clone() }),
+            (Some(account), Some(region)) => scope_key(&Scope {
+                account: account.clone(),
+                region: region.clone(),
+            }),
             _ => {
                 let found = self
                     .client
@@ -178,7 +197,12 @@ impl Inventory {
                     .send()
                     .await
                     .map_err(|e| AwsError::sdk("dynamodb:Query", e))?;
-                match found.items().first().and_then(|i| i.get("pk")).and_then(|v| v.as_s().ok()) {
+                match found
+                    .items()
+                    .first()
+                    .and_then(|i| i.get("pk"))
+                    .and_then(|v| v.as_s().ok())
+                {
                     Some(pk) => pk.clone(),
                     None => return Ok(None),
                 }
@@ -199,7 +223,11 @@ impl Inventory {
 
     /// Apply `changes` given `stored` (what the caller read): conditional writes, 100 a
     /// transaction; a change that loses a race to another writer is re-read and applied again.
-    pub async fn apply(&self, stored: &[Asset], changes: &[Change]) -> Result<WriteReport, AwsError> {
+    pub async fn apply(
+        &self,
+        stored: &[Asset],
+        changes: &[Change],
+    ) -> Result<WriteReport, AwsError> {
         let mut report = WriteReport::default();
         let mut writes = plan_writes(stored, changes);
         report.unchanged = changes.len() - writes.len();
@@ -207,11 +235,12 @@ impl Inventory {
             if writes.is_empty() {
                 break;
             }
-            let results: Vec<Result<Vec<Change>, AwsError>> = stream::iter(writes.chunks(TRANSACTION_LIMIT))
-                .map(|chunk| self.write_chunk(chunk))
-                .buffer_unordered(4)
-                .collect()
-                .await;
+            let results: Vec<Result<Vec<Change>, AwsError>> =
+                stream::iter(writes.chunks(TRANSACTION_LIMIT))
+                    .map(|chunk| self.write_chunk(chunk))
+                    .buffer_unordered(4)
+                    .collect()
+                    .await;
             let mut lost = Vec::new();
             for result in results {
                 lost.extend(result?);
@@ -258,11 +287,17 @@ impl Inventory {
             let put = if expected == 0 {
                 put
             } else {
-                put.expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
+                put.expression_attribute_values(
+                    ":expected",
+                    AttributeValue::N(expected.to_string()),
+                )
             };
             items.push(
                 TransactWriteItem::builder()
-                    .put(put.build().map_err(|e| AwsError::Malformed(e.to_string()))?)
+                    .put(
+                        put.build()
+                            .map_err(|e| AwsError::Malformed(e.to_string()))?,
+                    )
                     .build(),
             );
         }
@@ -278,15 +313,18 @@ impl Inventory {
         match sent {
             Ok(_) => Ok(vec![]),
             Err(err) => {
-                let reasons: Option<Vec<CancellationReason>> = err
-                    .as_service_error()
-                    .and_then(|e| match e {
-                        TransactWriteItemsError::TransactionCanceledException(c) => Some(c.cancellation_reasons().to_vec()),
+                let reasons: Option<Vec<CancellationReason>> =
+                    err.as_service_error().and_then(|e| match e {
+                        TransactWriteItemsError::TransactionCanceledException(c) => {
+                            Some(c.cancellation_reasons().to_vec())
+                        }
                         _ => None,
                     });
                 match reasons {
                     Some(reasons) if !reasons.is_empty() => {
-                        let conflicted = reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed"));
+                        let conflicted = reasons
+                            .iter()
+                            .any(|r| r.code() == Some("ConditionalCheckFailed"));
                         if !conflicted {
                             return Err(AwsError::sdk("dynamodb:TransactWriteItems", err));
                         }
@@ -300,7 +338,9 @@ impl Inventory {
 }
 
 /// Assets grouped by scope, for reading each scope once.
-pub fn by_scope<'a>(assets: impl IntoIterator<Item = &'a Asset>) -> BTreeMap<Scope, Vec<&'a Asset>> {
+pub fn by_scope<'a>(
+    assets: impl IntoIterator<Item = &'a Asset>,
+) -> BTreeMap<Scope, Vec<&'a Asset>> {
     let mut grouped: BTreeMap<Scope, Vec<&Asset>> = BTreeMap::new();
     for asset in assets {
         grouped.entry(asset.scope()).or_default().push(asset);
@@ -318,13 +358,20 @@ mod tests {
         let account = AccountId::parse("123456789012").expect("account");
         let region = Region::parse("eu-west-1").expect("region");
         let arn = ResourceArn::parse("arn:aws:s3:::orders-archive").expect("arn");
-        let now = Utc.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).single().expect("time");
+        let now = Utc
+            .with_ymd_and_hms(2026, 3, 4, 5, 6, 7)
+            .single()
+            .expect("time");
         let mut asset = Asset::observed(
             arn,
             account,
             region,
             BTreeMap::from([("DataClassification".into(), "supersecret".into())]),
-            Attributes { size_bytes: Some(42), encrypted: Some(true), ..Attributes::default() },
+            Attributes {
+                size_bytes: Some(42),
+                encrypted: Some(true),
+                ..Attributes::default()
+            },
             now,
         );
         asset.version = 7;
@@ -334,7 +381,10 @@ mod tests {
             reproducible: false,
             rule: "name".into(),
             reasons: vec!["name contains archive".into()],
-            unknown_values: vec![UnknownValue { key: "DataClassification".into(), value: "supersecret".into() }],
+            unknown_values: vec![UnknownValue {
+                key: "DataClassification".into(),
+                value: "supersecret".into(),
+            }],
         });
         asset
     }
@@ -343,9 +393,18 @@ mod tests {
     fn an_asset_survives_the_trip_through_an_item() {
         let asset = sample();
         let item = to_item(&asset).expect("item");
-        assert_eq!(item.get("pk"), Some(&AttributeValue::S("123456789012#eu-west-1".into())));
-        assert_eq!(item.get("sk"), Some(&AttributeValue::S("arn:aws:s3:::orders-archive".into())));
-        assert_eq!(item.get("arn"), Some(&AttributeValue::S("arn:aws:s3:::orders-archive".into())));
+        assert_eq!(
+            item.get("pk"),
+            Some(&AttributeValue::S("123456789012#eu-west-1".into()))
+        );
+        assert_eq!(
+            item.get("sk"),
+            Some(&AttributeValue::S("arn:aws:s3:::orders-archive".into()))
+        );
+        assert_eq!(
+            item.get("arn"),
+            Some(&AttributeValue::S("arn:aws:s3:::orders-archive".into()))
+        );
         assert_eq!(item.get("version"), Some(&AttributeValue::N("7".into())));
         assert_eq!(from_item(item).expect("asset"), asset);
     }
@@ -353,15 +412,33 @@ mod tests {
     #[test]
     fn an_item_written_by_hand_reads_as_an_asset() {
         let item = HashMap::from([
-            ("pk".to_string(), AttributeValue::S("123456789012#us-east-1".into())),
-            ("sk".to_string(), AttributeValue::S("arn:aws:dynamodb:us-east-1:123456789012:table/users".into())),
-            ("arn".to_string(), AttributeValue::S("arn:aws:dynamodb:us-east-1:123456789012:table/users".into())),
+            (
+                "pk".to_string(),
+                AttributeValue::S("123456789012#us-east-1".into()),
+            ),
+            (
+                "sk".to_string(),
+                AttributeValue::S("arn:aws:dynamodb:us-east-1:123456789012:table/users".into()),
+            ),
+            (
+                "arn".to_string(),
+                AttributeValue::S("arn:aws:dynamodb:us-east-1:123456789012:table/users".into()),
+            ),
             ("kind".to_string(), AttributeValue::S("dynamodb".into())),
-            ("account".to_string(), AttributeValue::S("123456789012".into())),
+            (
+                "account".to_string(),
+                AttributeValue::S("123456789012".into()),
+            ),
             ("region".to_string(), AttributeValue::S("us-east-1".into())),
             ("name".to_string(), AttributeValue::S("users".into())),
-            ("first_seen".to_string(), AttributeValue::S("2026-01-01T00:00:00Z".into())),
-            ("last_seen".to_string(), AttributeValue::S("2026-01-02T00:00:00Z".into())),
+            (
+                "first_seen".to_string(),
+                AttributeValue::S("2026-01-01T00:00:00Z".into()),
+            ),
+            (
+                "last_seen".to_string(),
+                AttributeValue::S("2026-01-02T00:00:00Z".into()),
+            ),
             ("state".to_string(), AttributeValue::S("gone".into())),
             ("version".to_string(), AttributeValue::N("2".into())),
         ]);

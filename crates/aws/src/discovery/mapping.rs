@@ -11,9 +11,23 @@ pub(crate) fn to_chrono(t: Option<&SdkDateTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| Utc.timestamp_opt(t.secs(), t.subsec_nanos()).single())
 }
 
-fn asset(scope: &Scope, kind: Kind, id: &str, tags: BTreeMap<String, String>, attributes: Attributes, now: DateTime<Utc>) -> Asset {
+fn asset(
+    scope: &Scope,
+    kind: Kind,
+    id: &str,
+    tags: BTreeMap<String, String>,
+    attributes: Attributes,
+    now: DateTime<Utc>,
+) -> Asset {
     let arn = ResourceArn::new(kind, "aws", &scope.region, &scope.account, id);
-    Asset::observed(arn, scope.account.clone(), scope.region.clone(), tags, attributes, now)
+    Asset::observed(
+        arn,
+        scope.account.clone(),
+        scope.region.clone(),
+        tags,
+        attributes,
+        now,
+    )
 }
 
 /// Engines DescribeDBInstances/DescribeDBClusters also return that are not RDS data stores
@@ -24,7 +38,11 @@ fn is_other_engine(engine: Option<&str>) -> bool {
 
 /// An RDS instance; None for an Aurora (or Multi-AZ cluster) member, which belongs to its
 /// cluster's asset, and for DocumentDB/Neptune.
-pub fn rds_instance(db: &aws_sdk_rds::types::DbInstance, scope: &Scope, now: DateTime<Utc>) -> Option<Asset> {
+pub fn rds_instance(
+    db: &aws_sdk_rds::types::DbInstance,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Option<Asset> {
     if db.db_cluster_identifier().is_some() || is_other_engine(db.engine()) {
         return None;
     }
@@ -32,10 +50,18 @@ pub fn rds_instance(db: &aws_sdk_rds::types::DbInstance, scope: &Scope, now: Dat
     let tags = db
         .tag_list()
         .iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .collect();
     let attributes = Attributes {
-        size_bytes: db.allocated_storage().and_then(|gib| u64::try_from(gib).ok()).map(|gib| gib << 30),
+        size_bytes: db
+            .allocated_storage()
+            .and_then(|gib| u64::try_from(gib).ok())
+            .map(|gib| gib << 30),
         encrypted: db.storage_encrypted(),
         kms_key_id: db.kms_key_id().map(str::to_string),
         engine: db.engine().map(str::to_string),
@@ -48,7 +74,11 @@ pub fn rds_instance(db: &aws_sdk_rds::types::DbInstance, scope: &Scope, now: Dat
 }
 
 /// An Aurora (or RDS Multi-AZ) DB cluster with its member instances.
-pub fn db_cluster(cluster: &aws_sdk_rds::types::DbCluster, scope: &Scope, now: DateTime<Utc>) -> Option<Asset> {
+pub fn db_cluster(
+    cluster: &aws_sdk_rds::types::DbCluster,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Option<Asset> {
     if is_other_engine(cluster.engine()) {
         return None;
     }
@@ -56,7 +86,12 @@ pub fn db_cluster(cluster: &aws_sdk_rds::types::DbCluster, scope: &Scope, now: D
     let tags = cluster
         .tag_list()
         .iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .collect();
     let mut members: Vec<String> = cluster
         .db_cluster_members()
@@ -65,7 +100,10 @@ pub fn db_cluster(cluster: &aws_sdk_rds::types::DbCluster, scope: &Scope, now: D
         .collect();
     members.sort();
     let attributes = Attributes {
-        size_bytes: cluster.allocated_storage().and_then(|gib| u64::try_from(gib).ok()).map(|gib| gib << 30),
+        size_bytes: cluster
+            .allocated_storage()
+            .and_then(|gib| u64::try_from(gib).ok())
+            .map(|gib| gib << 30),
         encrypted: cluster.storage_encrypted(),
         kms_key_id: cluster.kms_key_id().map(str::to_string),
         engine: cluster.engine().map(str::to_string),
@@ -78,10 +116,20 @@ pub fn db_cluster(cluster: &aws_sdk_rds::types::DbCluster, scope: &Scope, now: D
 }
 
 /// An EFS file system.
-pub fn efs(fs: &aws_sdk_efs::types::FileSystemDescription, scope: &Scope, now: DateTime<Utc>) -> Asset {
-    let tags = fs.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+pub fn efs(
+    fs: &aws_sdk_efs::types::FileSystemDescription,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Asset {
+    let tags = fs
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
     let attributes = Attributes {
-        size_bytes: fs.size_in_bytes().and_then(|s| u64::try_from(s.value()).ok()),
+        size_bytes: fs
+            .size_in_bytes()
+            .and_then(|s| u64::try_from(s.value()).ok()),
         encrypted: fs.encrypted(),
         kms_key_id: fs.kms_key_id().map(str::to_string),
         status: Some(fs.life_cycle_state().as_str().to_string()),
@@ -92,15 +140,27 @@ pub fn efs(fs: &aws_sdk_efs::types::FileSystemDescription, scope: &Scope, now: D
 }
 
 /// An EBS volume.
-pub fn ebs(volume: &aws_sdk_ec2::types::Volume, scope: &Scope, now: DateTime<Utc>) -> Option<Asset> {
+pub fn ebs(
+    volume: &aws_sdk_ec2::types::Volume,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Option<Asset> {
     let id = volume.volume_id()?;
     let tags = volume
         .tags()
         .iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .collect();
     let attributes = Attributes {
-        size_bytes: volume.size().and_then(|gib| u64::try_from(gib).ok()).map(|gib| gib << 30),
+        size_bytes: volume
+            .size()
+            .and_then(|gib| u64::try_from(gib).ok())
+            .map(|gib| gib << 30),
         encrypted: volume.encrypted(),
         kms_key_id: volume.kms_key_id().map(str::to_string),
         status: volume.state().map(|s| s.as_str().to_string()),
@@ -111,8 +171,20 @@ pub fn ebs(volume: &aws_sdk_ec2::types::Volume, scope: &Scope, now: DateTime<Utc
 }
 
 /// A DynamoDB table known by name from ListTables; its tags come from the Tagging API.
-pub fn dynamodb_table(name: &str, tags: BTreeMap<String, String>, scope: &Scope, now: DateTime<Utc>) -> Asset {
-    asset(scope, Kind::Dynamodb, name, tags, Attributes::default(), now)
+pub fn dynamodb_table(
+    name: &str,
+    tags: BTreeMap<String, String>,
+    scope: &Scope,
+    now: DateTime<Utc>,
+) -> Asset {
+    asset(
+        scope,
+        Kind::Dynamodb,
+        name,
+        tags,
+        Attributes::default(),
+        now,
+    )
 }
 
 /// A DynamoDB table described one at a time (a single-resource change event).
@@ -153,7 +225,9 @@ pub fn s3_bucket(
 
 /// The Tagging API's tag list as a map.
 pub fn tag_map(tags: &[aws_sdk_resourcegroupstagging::types::Tag]) -> BTreeMap<String, String> {
-    tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+    tags.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
 }
 
 /// GetBucketLocation's answer as a region: AWS answers an empty constraint for us-east-1 and
@@ -179,7 +253,9 @@ mod tests {
     }
 
     fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).single().expect("time")
+        Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
+            .single()
+            .expect("time")
     }
 
     #[test]
@@ -192,10 +268,18 @@ mod tests {
             .kms_key_id("arn:aws:kms:eu-west-1:123456789012:key/k")
             .backup_retention_period(7)
             .db_instance_status("available")
-            .tag_list(aws_sdk_rds::types::Tag::builder().key("Env").value("prod").build())
+            .tag_list(
+                aws_sdk_rds::types::Tag::builder()
+                    .key("Env")
+                    .value("prod")
+                    .build(),
+            )
             .build();
         let asset = rds_instance(&db, &scope(), now()).expect("an asset");
-        assert_eq!(asset.arn.to_string(), "arn:aws:rds:eu-west-1:123456789012:db:orders-db");
+        assert_eq!(
+            asset.arn.to_string(),
+            "arn:aws:rds:eu-west-1:123456789012:db:orders-db"
+        );
         assert_eq!(asset.kind, Kind::Rds);
         assert_eq!(asset.tags.get("Env").map(String::as_str), Some("prod"));
         assert_eq!(asset.attributes.size_bytes, Some(20 << 30));
@@ -226,11 +310,22 @@ mod tests {
             .db_cluster_identifier("orders")
             .engine("aurora-postgresql")
             .storage_encrypted(false)
-            .db_cluster_members(aws_sdk_rds::types::DbClusterMember::builder().db_instance_identifier("orders-2").build())
-            .db_cluster_members(aws_sdk_rds::types::DbClusterMember::builder().db_instance_identifier("orders-1").build())
+            .db_cluster_members(
+                aws_sdk_rds::types::DbClusterMember::builder()
+                    .db_instance_identifier("orders-2")
+                    .build(),
+            )
+            .db_cluster_members(
+                aws_sdk_rds::types::DbClusterMember::builder()
+                    .db_instance_identifier("orders-1")
+                    .build(),
+            )
             .build();
         let asset = db_cluster(&cluster, &scope(), now()).expect("an asset");
-        assert_eq!(asset.arn.to_string(), "arn:aws:rds:eu-west-1:123456789012:cluster:orders");
+        assert_eq!(
+            asset.arn.to_string(),
+            "arn:aws:rds:eu-west-1:123456789012:cluster:orders"
+        );
         assert_eq!(asset.attributes.members, vec!["orders-1", "orders-2"]);
         assert_eq!(asset.attributes.encrypted, Some(false));
     }
@@ -242,10 +337,18 @@ mod tests {
             .size(8)
             .encrypted(true)
             .state(aws_sdk_ec2::types::VolumeState::InUse)
-            .tags(aws_sdk_ec2::types::Tag::builder().key(" DataClassification ").value("Restricted").build())
+            .tags(
+                aws_sdk_ec2::types::Tag::builder()
+                    .key(" DataClassification ")
+                    .value("Restricted")
+                    .build(),
+            )
             .build();
         let asset = ebs(&volume, &scope(), now()).expect("an asset");
-        assert_eq!(asset.arn.to_string(), "arn:aws:ec2:eu-west-1:123456789012:volume/vol-0abc");
+        assert_eq!(
+            asset.arn.to_string(),
+            "arn:aws:ec2:eu-west-1:123456789012:volume/vol-0abc"
+        );
         assert_eq!(asset.attributes.size_bytes, Some(8 << 30));
         assert_eq!(asset.attributes.status.as_deref(), Some("in-use"));
         // Tags are kept as AWS returns them; classification normalises.
@@ -261,21 +364,37 @@ mod tests {
             .creation_time(SdkDateTime::from_secs(1_700_000_000))
             .life_cycle_state(aws_sdk_efs::types::LifeCycleState::Available)
             .number_of_mount_targets(0)
-            .size_in_bytes(aws_sdk_efs::types::FileSystemSize::builder().value(6144).build().expect("size"))
+            .size_in_bytes(
+                aws_sdk_efs::types::FileSystemSize::builder()
+                    .value(6144)
+                    .build(),
+            )
             .performance_mode(aws_sdk_efs::types::PerformanceMode::GeneralPurpose)
             .encrypted(true)
-            .tags(aws_sdk_efs::types::Tag::builder().key("Name").value("shared").build().expect("tag"))
+            .tags(
+                aws_sdk_efs::types::Tag::builder()
+                    .key("Name")
+                    .value("shared")
+                    .build()
+                    .expect("tag"),
+            )
             .build()
             .expect("file system");
         let asset = efs(&fs, &scope(), now());
-        assert_eq!(asset.arn.to_string(), "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0123");
+        assert_eq!(
+            asset.arn.to_string(),
+            "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0123"
+        );
         assert_eq!(asset.attributes.size_bytes, Some(6144));
         assert_eq!(asset.tags.get("Name").map(String::as_str), Some("shared"));
     }
 
     #[test]
     fn an_s3_bucket_is_placed_in_the_given_scope_with_a_global_arn() {
-        let bucket = aws_sdk_s3::types::Bucket::builder().name("logs-eu").bucket_region("eu-west-1").build();
+        let bucket = aws_sdk_s3::types::Bucket::builder()
+            .name("logs-eu")
+            .bucket_region("eu-west-1")
+            .build();
         let tags = BTreeMap::from([("Reproducible".to_string(), "true".to_string())]);
         let asset = s3_bucket(&bucket, tags, &scope(), now()).expect("an asset");
         assert_eq!(asset.arn.to_string(), "arn:aws:s3:::logs-eu");

@@ -42,27 +42,43 @@ impl SweepResult {
             }
             Err(error) => {
                 tracing::warn!(%scope, %kind, %error, "listing failed; nothing marked gone there");
-                self.failures.push(SweepFailure { scope: scope.clone(), kind, error });
+                self.failures.push(SweepFailure {
+                    scope: scope.clone(),
+                    kind,
+                    error,
+                });
             }
         }
     }
 }
 
 /// Sweep every scope of every account, at most `concurrency` scopes at once.
-pub async fn sweep(accounts: &[AccountClients], concurrency: usize, now: DateTime<Utc>) -> SweepResult {
+pub async fn sweep(
+    accounts: &[AccountClients],
+    concurrency: usize,
+    now: DateTime<Utc>,
+) -> SweepResult {
     let mut result = SweepResult::default();
     for account in accounts {
-        let Some(first) = account.scopes.first() else { continue };
+        let Some(first) = account.scopes.first() else {
+            continue;
+        };
         // S3 is global: list the account's buckets once, then place each in its region.
         let buckets = list_buckets(first).await;
-        let outcomes: Vec<(Scope, Vec<(Kind, Result<Vec<Asset>, AwsError>)>)> = stream::iter(&account.scopes)
-            .map(|clients| {
-                let buckets = &buckets;
-                async move { (clients.scope.clone(), sweep_scope(clients, buckets, now).await) }
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
+        let outcomes: Vec<(Scope, Vec<(Kind, Result<Vec<Asset>, AwsError>)>)> =
+            stream::iter(&account.scopes)
+                .map(|clients| {
+                    let buckets = &buckets;
+                    async move {
+                        (
+                            clients.scope.clone(),
+                            sweep_scope(clients, buckets, now).await,
+                        )
+                    }
+                })
+                .buffer_unordered(concurrency.max(1))
+                .collect()
+                .await;
         for (scope, kinds) in outcomes {
             for (kind, outcome) in kinds {
                 result.record(&scope, kind, outcome);
@@ -90,14 +106,28 @@ async fn sweep_scope(
         (Ok(buckets), Ok(tags)) => Ok(buckets
             .iter()
             .filter(|b| b.region == scope.region)
-            .filter_map(|b| mapping::s3_bucket(&b.bucket, tags_of(tags, Kind::S3, &b.name, scope), scope, now))
+            .filter_map(|b| {
+                mapping::s3_bucket(
+                    &b.bucket,
+                    tags_of(tags, Kind::S3, &b.name, scope),
+                    scope,
+                    now,
+                )
+            })
             .collect()),
         (Err(e), _) | (_, Err(e)) => Err(e.clone()),
     };
     let dynamodb = match (tables, &tags) {
         (Ok(names), Ok(tags)) => Ok(names
             .iter()
-            .map(|name| mapping::dynamodb_table(name, tags_of(tags, Kind::Dynamodb, name, scope), scope, now))
+            .map(|name| {
+                mapping::dynamodb_table(
+                    name,
+                    tags_of(tags, Kind::Dynamodb, name, scope),
+                    scope,
+                    now,
+                )
+            })
             .collect()),
         (Err(e), _) => Err(e),
         (_, Err(e)) => Err(e.clone()),
@@ -112,7 +142,12 @@ async fn sweep_scope(
     ]
 }
 
-fn tags_of(tags: &BTreeMap<String, BTreeMap<String, String>>, kind: Kind, id: &str, scope: &Scope) -> BTreeMap<String, String> {
+fn tags_of(
+    tags: &BTreeMap<String, BTreeMap<String, String>>,
+    kind: Kind,
+    id: &str,
+    scope: &Scope,
+) -> BTreeMap<String, String> {
     let arn = ResourceArn::new(kind, "aws", &scope.region, &scope.account, id).to_string();
     tags.get(&arn).cloned().unwrap_or_default()
 }
@@ -145,7 +180,11 @@ pub async fn list_buckets(clients: &ScopeClients) -> Result<Vec<PlacedBucket>, A
                 Some(region) => region.to_string(),
                 None => locate_bucket(clients, &name).await?,
             };
-            Ok::<_, AwsError>(PlacedBucket { region: Region::parse(&region)?, name, bucket })
+            Ok::<_, AwsError>(PlacedBucket {
+                region: Region::parse(&region)?,
+                name,
+                bucket,
+            })
         })
         .buffer_unordered(16)
         .collect::<Vec<_>>()
@@ -165,7 +204,9 @@ async fn locate_bucket(clients: &ScopeClients, name: &str) -> Result<String, Aws
 }
 
 /// tag:GetResources for the kinds whose listing lacks tags, 100 a page: ARN -> tags.
-async fn bulk_tags(clients: &ScopeClients) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+async fn bulk_tags(
+    clients: &ScopeClients,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
     let pages = clients
         .tagging
         .get_resources()
@@ -195,7 +236,10 @@ async fn list_rds(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asse
         .try_collect()
         .await
         .map_err(|e| AwsError::sdk("rds:DescribeDBInstances", e))?;
-    Ok(instances.iter().filter_map(|db| mapping::rds_instance(db, &clients.scope, now)).collect())
+    Ok(instances
+        .iter()
+        .filter_map(|db| mapping::rds_instance(db, &clients.scope, now))
+        .collect())
 }
 
 async fn list_clusters(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asset>, AwsError> {
@@ -209,7 +253,10 @@ async fn list_clusters(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec
         .try_collect()
         .await
         .map_err(|e| AwsError::sdk("rds:DescribeDBClusters", e))?;
-    Ok(clusters.iter().filter_map(|c| mapping::db_cluster(c, &clients.scope, now)).collect())
+    Ok(clusters
+        .iter()
+        .filter_map(|c| mapping::db_cluster(c, &clients.scope, now))
+        .collect())
 }
 
 async fn list_tables(clients: &ScopeClients) -> Result<Vec<String>, AwsError> {
@@ -236,7 +283,10 @@ async fn list_efs(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asse
         .try_collect()
         .await
         .map_err(|e| AwsError::sdk("elasticfilesystem:DescribeFileSystems", e))?;
-    Ok(file_systems.iter().map(|fs| mapping::efs(fs, &clients.scope, now)).collect())
+    Ok(file_systems
+        .iter()
+        .map(|fs| mapping::efs(fs, &clients.scope, now))
+        .collect())
 }
 
 async fn list_ebs(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asset>, AwsError> {
@@ -250,5 +300,8 @@ async fn list_ebs(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asse
         .try_collect()
         .await
         .map_err(|e| AwsError::sdk("ec2:DescribeVolumes", e))?;
-    Ok(volumes.iter().filter_map(|v| mapping::ebs(v, &clients.scope, now)).collect())
+    Ok(volumes
+        .iter()
+        .filter_map(|v| mapping::ebs(v, &clients.scope, now))
+        .collect())
 }

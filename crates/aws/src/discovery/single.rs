@@ -22,7 +22,11 @@ pub enum Observation {
 }
 
 /// Look up the store `arn` names in the scope `clients` cover.
-pub async fn observe_one(clients: &ScopeClients, arn: &ResourceArn, now: DateTime<Utc>) -> Result<Observation, AwsError> {
+pub async fn observe_one(
+    clients: &ScopeClients,
+    arn: &ResourceArn,
+    now: DateTime<Utc>,
+) -> Result<Observation, AwsError> {
     let scope = &clients.scope;
     let id = arn.id.as_str();
     let found = match arn.kind {
@@ -42,7 +46,13 @@ pub async fn observe_one(clients: &ScopeClients, arn: &ResourceArn, now: DateTim
                 }
             }
         }
-        Kind::Rds => match clients.rds.describe_db_instances().db_instance_identifier(id).send().await {
+        Kind::Rds => match clients
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+        {
             Ok(out) => match out.db_instances().first() {
                 Some(db) => match mapping::rds_instance(db, scope, now) {
                     Some(asset) => Some(asset),
@@ -53,7 +63,13 @@ pub async fn observe_one(clients: &ScopeClients, arn: &ResourceArn, now: DateTim
             Err(e) if is_not_found(&e, &["DBInstanceNotFound", "DBInstanceNotFoundFault"]) => None,
             Err(e) => return Err(AwsError::sdk("rds:DescribeDBInstances", e)),
         },
-        Kind::Aurora => match clients.rds.describe_db_clusters().db_cluster_identifier(id).send().await {
+        Kind::Aurora => match clients
+            .rds
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+        {
             Ok(out) => match out.db_clusters().first() {
                 Some(cluster) => match mapping::db_cluster(cluster, scope, now) {
                     Some(asset) => Some(asset),
@@ -64,7 +80,13 @@ pub async fn observe_one(clients: &ScopeClients, arn: &ResourceArn, now: DateTim
             Err(e) if is_not_found(&e, &["DBClusterNotFoundFault", "DBClusterNotFound"]) => None,
             Err(e) => return Err(AwsError::sdk("rds:DescribeDBClusters", e)),
         },
-        Kind::Dynamodb => match clients.dynamodb.describe_table().table_name(id).send().await {
+        Kind::Dynamodb => match clients
+            .dynamodb
+            .describe_table()
+            .table_name(id)
+            .send()
+            .await
+        {
             Ok(out) => match out.table() {
                 Some(table) => {
                     let tags = tags_for(clients, arn).await?;
@@ -75,13 +97,25 @@ pub async fn observe_one(clients: &ScopeClients, arn: &ResourceArn, now: DateTim
             Err(e) if is_not_found(&e, &["ResourceNotFoundException"]) => None,
             Err(e) => return Err(AwsError::sdk("dynamodb:DescribeTable", e)),
         },
-        Kind::Efs => match clients.efs.describe_file_systems().file_system_id(id).send().await {
-            Ok(out) => out.file_systems().first().map(|fs| mapping::efs(fs, scope, now)),
+        Kind::Efs => match clients
+            .efs
+            .describe_file_systems()
+            .file_system_id(id)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .file_systems()
+                .first()
+                .map(|fs| mapping::efs(fs, scope, now)),
             Err(e) if is_not_found(&e, &["FileSystemNotFound"]) => None,
             Err(e) => return Err(AwsError::sdk("elasticfilesystem:DescribeFileSystems", e)),
         },
         Kind::Ebs => match clients.ec2.describe_volumes().volume_ids(id).send().await {
-            Ok(out) => out.volumes().first().and_then(|v| mapping::ebs(v, scope, now)),
+            Ok(out) => out
+                .volumes()
+                .first()
+                .and_then(|v| mapping::ebs(v, scope, now)),
             Err(e) if is_not_found(&e, &["InvalidVolume.NotFound"]) => None,
             Err(e) => return Err(AwsError::sdk("ec2:DescribeVolumes", e)),
         },
@@ -93,7 +127,10 @@ pub async fn observe_one(clients: &ScopeClients, arn: &ResourceArn, now: DateTim
 }
 
 /// tag:GetResources for one ARN: the same bulk call the sweep uses, asked about one resource.
-async fn tags_for(clients: &ScopeClients, arn: &ResourceArn) -> Result<BTreeMap<String, String>, AwsError> {
+async fn tags_for(
+    clients: &ScopeClients,
+    arn: &ResourceArn,
+) -> Result<BTreeMap<String, String>, AwsError> {
     let out = clients
         .tagging
         .get_resources()

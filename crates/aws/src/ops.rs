@@ -1,0 +1,221 @@
+//! What the Lambda functions and the CLI do, composed from the domain's decisions and the
+//! adapters' calls. Both entry points call these, so they behave the same.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bulwark_core::{classify, AccountId, AssetState, Change, Config, Region, ResourceArn, Scope};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::clients::{Aws, Reach};
+use crate::discovery::{self, Observation};
+use crate::error::AwsError;
+use crate::store::Inventory;
+
+/// A listing that failed, as reported to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureReport {
+    pub account: AccountId,
+    pub region: Region,
+    pub kind: bulwark_core::Kind,
+    pub error: String,
+    pub retryable: bool,
+}
+
+/// What discovery did. `scopes` is what classify takes next.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoverSummary {
+    pub scopes: Vec<Scope>,
+    pub seen: usize,
+    pub written: usize,
+    pub unchanged: usize,
+    pub marked_gone: usize,
+    pub failures: Vec<FailureReport>,
+    /// AWS API requests by operation, the inventory's included.
+    pub calls: BTreeMap<String, u64>,
+}
+
+/// A full sweep of every account and region in reach, then the inventory brought up to date.
+pub async fn discover_all(
+    aws: &Aws,
+    inventory: &Inventory,
+    reach: &Reach,
+    concurrency: usize,
+    now: DateTime<Utc>,
+) -> Result<DiscoverSummary, AwsError> {
+    let before = aws.counter().snapshot();
+    let accounts = aws.scopes(reach).await?;
+    let swept = discovery::sweep(&accounts, concurrency, now).await;
+    let mut summary = DiscoverSummary {
+        seen: swept.assets.len(),
+        failures: swept
+            .failures
+            .iter()
+            .map(|f| FailureReport {
+                account: f.scope.account.clone(),
+                region: f.scope.region.clone(),
+                kind: f.kind,
+                error: f.error.to_string(),
+                retryable: f.error.is_retryable(),
+            })
+            .collect(),
+        ..DiscoverSummary::default()
+    };
+    let mut seen_by_scope: BTreeMap<Scope, Vec<_>> = accounts
+        .iter()
+        .flat_map(|a| a.scopes.iter().map(|s| (s.scope.clone(), Vec::new())))
+        .collect();
+    for asset in swept.assets {
+        seen_by_scope.entry(asset.scope()).or_default().push(asset);
+    }
+    for (scope, seen) in seen_by_scope {
+        let stored = inventory.scope_assets(&scope).await?;
+        let changes = bulwark_core::sweep_changes(&stored, seen, &swept.complete, now);
+        summary.marked_gone += changes
+            .iter()
+            .filter(|c| matches!(c, Change::Gone { .. }))
+            .filter(|c| c.apply(stored.iter().find(|a| &a.arn == c.arn())).is_some())
+            .count();
+        let report = inventory.apply(&stored, &changes).await?;
+        summary.written += report.written;
+        summary.unchanged += report.unchanged;
+        summary.scopes.push(scope);
+    }
+    summary.calls = aws.counter().since(&before);
+    Ok(summary)
+}
+
+/// One store, after a change event: looked up where it lives (through `org_role` when it is
+/// in another account) and its record brought up to date, deletion included.
+pub async fn discover_one(
+    aws: &Aws,
+    inventory: &Inventory,
+    arn: &ResourceArn,
+    scope: Scope,
+    org_role: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<DiscoverSummary, AwsError> {
+    let before = aws.counter().snapshot();
+    let home = aws.home_account().await?;
+    let clients = match org_role {
+        Some(role) if scope.account != home => aws.member_scope(scope.clone(), role).await,
+        _ => aws.home_scope(scope.clone()),
+    };
+    let observation = discovery::observe_one(&clients, arn, now).await?;
+    let change = match observation {
+        Observation::Present(asset) => Change::Observed(asset),
+        Observation::Gone => Change::Gone {
+            arn: arn.clone(),
+            at: now,
+        },
+        Observation::NotAnAsset => {
+            tracing::info!(%arn, "not an asset of its own; nothing to record");
+            return Ok(DiscoverSummary {
+                calls: aws.counter().since(&before),
+                ..DiscoverSummary::default()
+            });
+        }
+    };
+    let stored: Vec<_> = inventory.get(arn).await?.into_iter().collect();
+    let marked_gone = usize::from(
+        matches!(change, Change::Gone { .. }) && change.apply(stored.first()).is_some(),
+    );
+    let report = inventory
+        .apply(&stored, std::slice::from_ref(&change))
+        .await?;
+    Ok(DiscoverSummary {
+        scopes: vec![scope],
+        seen: usize::from(matches!(change, Change::Observed(_))),
+        written: report.written,
+        unchanged: report.unchanged,
+        marked_gone,
+        failures: vec![],
+        calls: aws.counter().since(&before),
+    })
+}
+
+/// What classification did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassifySummary {
+    pub classified: usize,
+    pub written: usize,
+    pub unchanged: usize,
+    /// Present assets by tier ("not-backed-up" for those not backed up).
+    pub by_tier: BTreeMap<String, usize>,
+    /// Assets with at least one unknown tag value.
+    pub with_unknown_values: usize,
+    pub scopes: Vec<Scope>,
+}
+
+/// Classify every present asset of the given scopes.
+pub async fn classify_scopes(
+    inventory: &Inventory,
+    config: &Config,
+    scopes: &[Scope],
+) -> Result<ClassifySummary, AwsError> {
+    let mut summary = ClassifySummary::default();
+    let unique: BTreeSet<&Scope> = scopes.iter().collect();
+    for scope in unique {
+        let stored = inventory.scope_assets(scope).await?;
+        let changes: Vec<Change> = stored
+            .iter()
+            .filter(|a| a.state == AssetState::Present)
+            .map(|asset| {
+                let classification = classify(config, asset);
+                tally(&mut summary, &classification);
+                Change::Classified {
+                    arn: asset.arn.clone(),
+                    classification,
+                }
+            })
+            .collect();
+        let report = inventory.apply(&stored, &changes).await?;
+        summary.written += report.written;
+        summary.unchanged += report.unchanged;
+        summary.scopes.push(scope.clone());
+    }
+    Ok(summary)
+}
+
+/// Classify one asset by ARN. An unknown ARN is an error: discovery must have recorded it.
+pub async fn classify_one(
+    inventory: &Inventory,
+    config: &Config,
+    arn: &ResourceArn,
+) -> Result<ClassifySummary, AwsError> {
+    let stored = inventory
+        .get(arn)
+        .await?
+        .ok_or_else(|| AwsError::NotInInventory(arn.to_string()))?;
+    let mut summary = ClassifySummary {
+        scopes: vec![stored.scope()],
+        ..ClassifySummary::default()
+    };
+    if stored.state == AssetState::Gone {
+        return Ok(summary);
+    }
+    let classification = classify(config, &stored);
+    tally(&mut summary, &classification);
+    let change = Change::Classified {
+        arn: arn.clone(),
+        classification,
+    };
+    let report = inventory
+        .apply(std::slice::from_ref(&stored), &[change])
+        .await?;
+    summary.written = report.written;
+    summary.unchanged = report.unchanged;
+    Ok(summary)
+}
+
+fn tally(summary: &mut ClassifySummary, classification: &bulwark_core::Classification) {
+    summary.classified += 1;
+    let tier = classification
+        .tier
+        .clone()
+        .unwrap_or_else(|| "not-backed-up".to_string());
+    *summary.by_tier.entry(tier).or_default() += 1;
+    if !classification.unknown_values.is_empty() {
+        summary.with_unknown_values += 1;
+    }
+}

@@ -1,0 +1,129 @@
+//! The taxonomy: what each tier demands. Loaded and validated by [`crate::config`]; rendered
+//! into AWS Backup plans by assign-policy.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::duration::Duration;
+use crate::kind::Kind;
+
+/// One tier and the protection it demands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tier {
+    pub name: String,
+    /// Recovery point objective: the most data, in time, the tier may lose.
+    pub rpo: Duration,
+    /// Recovery time objective: how long a restore may take.
+    pub rto: Duration,
+    /// How often recovery points (snapshots) are taken.
+    pub frequency: Duration,
+    /// With continuous backup on, how often to snapshot the kinds that have no point-in-time
+    /// mechanism, so that their RPO still holds. None: they use `frequency` too.
+    pub frequency_without_continuous: Option<Duration>,
+    /// An explicit AWS cron expression (`cron(0 5 ? * * *)`) for the `frequency` schedule,
+    /// to pin the time of day. It must fire at least every `frequency`.
+    pub cron: Option<String>,
+    /// How long after its scheduled time a backup job may start.
+    pub start_window: Duration,
+    /// How long after its scheduled time a backup job must complete.
+    pub completion_window: Duration,
+    /// How long recovery points are kept; a whole number of days.
+    pub retention: Duration,
+    /// When recovery points move to cold storage, on the kinds that support it.
+    pub cold_storage_after: Option<Duration>,
+    /// Whether recovery points are copied to the DR region.
+    pub cross_region_copy: bool,
+    /// Continuous backup (AWS Backup) or native PITR, on the kinds that support either.
+    pub continuous_backup: bool,
+    pub lock: Option<Lock>,
+}
+
+/// A vault lock: recovery points cannot be deleted or changed outside these retentions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Lock {
+    pub mode: LockMode,
+    pub min_retention: Duration,
+    pub max_retention: Option<Duration>,
+}
+
+/// Governance locks can be lifted by privileged users; compliance locks, once their grace
+/// time is over, by no one, AWS included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LockMode {
+    Governance,
+    Compliance,
+}
+
+/// A mechanism that can restore a store to (almost) any point in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointInTime {
+    /// AWS Backup continuous backup (S3, RDS, Aurora).
+    ContinuousBackup,
+    /// The store's own point-in-time recovery, switched on outside AWS Backup (DynamoDB PITR).
+    NativePitr,
+}
+
+impl PointInTime {
+    /// How far the latest restorable time trails behind now: AWS documents about five
+    /// minutes for RDS, Aurora and DynamoDB, and S3 continuous backup is no slower.
+    pub const LAG: Duration = Duration::from_minutes(5);
+}
+
+/// The longest AWS Backup keeps continuous-backup recovery points.
+pub const CONTINUOUS_RETENTION_MAX: Duration = Duration::from_days(35);
+
+/// The shortest schedule AWS Backup accepts.
+pub const MIN_FREQUENCY: Duration = Duration::from_hours(1);
+
+/// The shortest start window AWS Backup accepts.
+pub const MIN_START_WINDOW: Duration = Duration::from_hours(1);
+
+/// AWS Backup refuses a lifecycle that deletes a recovery point sooner than this after it
+/// moved to cold storage.
+pub const MIN_COLD_STORAGE_STAY: Duration = Duration::from_days(90);
+
+impl Tier {
+    /// The point-in-time mechanism this tier switches on for a kind, if any.
+    pub fn point_in_time(&self, kind: Kind) -> Option<PointInTime> {
+        if !self.continuous_backup {
+            None
+        } else if kind.supports_continuous_backup() {
+            Some(PointInTime::ContinuousBackup)
+        } else if kind.supports_native_pitr() {
+            Some(PointInTime::NativePitr)
+        } else {
+            None
+        }
+    }
+
+    /// How often a kind's recovery points are taken in this tier.
+    pub fn snapshot_frequency(&self, kind: Kind) -> Duration {
+        match self.point_in_time(kind) {
+            None if self.continuous_backup => {
+                self.frequency_without_continuous.unwrap_or(self.frequency)
+            }
+            _ => self.frequency,
+        }
+    }
+}
+
+impl fmt::Display for LockMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LockMode::Governance => "governance",
+            LockMode::Compliance => "compliance",
+        })
+    }
+}
+
+impl fmt::Display for PointInTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PointInTime::ContinuousBackup => "continuous backup",
+            PointInTime::NativePitr => "native PITR",
+        })
+    }
+}

@@ -1,0 +1,115 @@
+//! docs/configuration.md and the built-in default stay true: the documented example loads
+//! and classifies as the document says, and a user file replaces the default.
+
+use std::collections::BTreeMap;
+
+use bulwark_core::{
+    classify, rpo_feasibility, AccountId, Asset, Attributes, Config, Kind, Region, ResourceArn,
+};
+use chrono::Utc;
+
+const DOC: &str = include_str!("../../../docs/configuration.md");
+
+/// The TOML block under the document's "A complete example" heading.
+fn documented_example() -> &'static str {
+    let section = DOC
+        .split("## A complete example")
+        .nth(1)
+        .expect("the document has a complete example");
+    let block = section
+        .split("```toml\n")
+        .nth(1)
+        .expect("the example is a toml block");
+    block.split("```").next().expect("the block is closed")
+}
+
+fn asset(kind: Kind, name: &str, tags: &[(&str, &str)]) -> Asset {
+    let region = Region::parse("us-east-1").expect("region");
+    let account = AccountId::parse("123456789012").expect("account");
+    let arn = ResourceArn::new(kind, "aws", &region, &account, name);
+    let tags: BTreeMap<String, String> = tags
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Asset::observed(
+        arn,
+        account,
+        region,
+        tags,
+        Attributes::default(),
+        Utc::now(),
+    )
+}
+
+#[test]
+fn the_documented_example_loads_and_classifies_as_documented() {
+    let config = Config::from_toml_str("example.toml", documented_example()).expect("loads");
+    let names: Vec<&str> = config.tiers().iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["gold", "bronze"]);
+
+    let tier = |kind, name, tags| classify(&config, &asset(kind, name, tags)).tier;
+    assert_eq!(tier(Kind::S3, "x", &[("Scratch", "YES")]), None);
+    assert_eq!(
+        tier(Kind::S3, "x", &[("Scratch", "no"), ("Tier", "Gold")]),
+        Some("gold".into())
+    );
+    assert_eq!(tier(Kind::Ebs, "vol-1", &[("Env", "dev")]), None);
+    assert_eq!(
+        tier(Kind::S3, "dev-bucket", &[("Env", "dev")]),
+        Some("bronze".into())
+    );
+    assert_eq!(tier(Kind::Rds, "payments-db", &[]), Some("gold".into()));
+    assert_eq!(tier(Kind::Dynamodb, "sessions", &[]), Some("bronze".into()));
+
+    let unmet: Vec<String> = rpo_feasibility(&config)
+        .iter()
+        .filter(|f| !f.met)
+        .map(ToString::to_string)
+        .collect();
+    assert!(unmet.is_empty(), "{unmet:#?}");
+}
+
+#[test]
+fn a_user_file_replaces_the_default_entirely() {
+    let path = std::env::temp_dir().join(format!("bulwark-config-{}.toml", std::process::id()));
+    std::fs::write(&path, documented_example()).expect("write");
+    let loaded = Config::load(&path);
+    std::fs::remove_file(&path).expect("remove");
+    let config = loaded.expect("loads");
+    assert!(config.tier("critical").is_none());
+    let c = classify(
+        &config,
+        &asset(Kind::S3, "orders-prod", &[("Environment", "prod")]),
+    );
+    assert_eq!(c.tier.as_deref(), Some("bronze"));
+    assert_eq!(c.rule, "default");
+}
+
+#[test]
+fn a_bad_file_is_refused_with_its_name_and_line() {
+    let bad = documented_example().replace("retention = \"35d\"", "retention = \"35 days\"");
+    let line = 1 + bad
+        .lines()
+        .position(|l| l.contains("35 days"))
+        .expect("the edited line");
+    let err = Config::from_toml_str("bulwark.toml", &bad).expect_err("refused");
+    assert_eq!(err.line, line);
+    let expected = format!("bulwark.toml:{line}: invalid duration \"35 days\"");
+    assert!(err.to_string().starts_with(&expected), "{err}");
+}
+
+#[test]
+fn the_builtin_default_is_the_documented_default() {
+    let text = bulwark_core::config::BUILTIN_TOML;
+    assert_eq!(
+        Config::from_toml_str("default-config.toml", text).expect("loads"),
+        Config::builtin()
+    );
+    for rule in Config::builtin().rules() {
+        assert!(
+            DOC.contains(&format!("`{}`", rule.name)),
+            "{} undocumented",
+            rule.name
+        );
+    }
+}

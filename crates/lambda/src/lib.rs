@@ -1,0 +1,211 @@
+//! Shared Lambda glue: configuration from the environment, tracing, and errors mapped to a
+//! stable `error_type` that Step Functions can match in Retry and Catch.
+
+use std::path::PathBuf;
+
+use bulwark_aws::{Aws, Inventory, Reach};
+use bulwark_core::{Config, Region};
+use lambda_runtime::Diagnostic;
+use thiserror::Error;
+
+/// The `error_type` values a function can fail with. Step Functions retries the first.
+pub mod error_type {
+    pub const RETRYABLE: &str = "Bulwark.Retryable";
+    pub const INVALID_INPUT: &str = "Bulwark.InvalidInput";
+    pub const FAILED: &str = "Bulwark.Failed";
+}
+
+#[derive(Debug, Error)]
+pub enum FunctionError {
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Aws(#[from] bulwark_aws::AwsError),
+}
+
+impl FunctionError {
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            FunctionError::InvalidInput(_) => error_type::INVALID_INPUT,
+            FunctionError::Aws(e) if e.is_retryable() => error_type::RETRYABLE,
+            FunctionError::Config(_) | FunctionError::Aws(_) => error_type::FAILED,
+        }
+    }
+}
+
+impl From<FunctionError> for Diagnostic {
+    fn from(err: FunctionError) -> Self {
+        Diagnostic {
+            error_type: err.error_type().to_string(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+/// The deployment's settings, read from the environment once per cold start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// BULWARK_TABLE: the state table.
+    pub table: String,
+    /// BULWARK_REGIONS (comma-separated) and BULWARK_ORG_ROLE.
+    pub reach: Reach,
+    /// BULWARK_CONFIG: the configuration file; the built-in default when unset.
+    pub config_path: Option<PathBuf>,
+    /// BULWARK_CONCURRENCY: regions swept at once.
+    pub concurrency: usize,
+}
+
+pub const DEFAULT_TABLE: &str = "bulwark-inventory";
+
+impl Settings {
+    pub fn from_env() -> Result<Self, FunctionError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, FunctionError> {
+        let regions = match get("BULWARK_REGIONS") {
+            Some(list) => parse_regions(&list).map_err(FunctionError::Config)?,
+            None => Vec::new(),
+        };
+        let concurrency = match get("BULWARK_CONCURRENCY") {
+            Some(n) => n
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    FunctionError::Config(format!(
+                        "BULWARK_CONCURRENCY={n:?} is not a positive number"
+                    ))
+                })?,
+            None => 8,
+        };
+        Ok(Self {
+            table: get("BULWARK_TABLE")
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_TABLE.to_string()),
+            reach: Reach {
+                regions,
+                org_role: get("BULWARK_ORG_ROLE").filter(|r| !r.trim().is_empty()),
+            },
+            config_path: get("BULWARK_CONFIG")
+                .filter(|p| !p.trim().is_empty())
+                .map(PathBuf::from),
+            concurrency,
+        })
+    }
+
+    /// The taxonomy and rules: the configured file, or the built-in default.
+    pub fn load_config(&self) -> Result<Config, FunctionError> {
+        match &self.config_path {
+            Some(path) => Config::load(path).map_err(|e| FunctionError::Config(e.to_string())),
+            None => Ok(Config::builtin()),
+        }
+    }
+}
+
+/// "us-east-1, eu-west-1" -> regions; a malformed name is refused with its name.
+pub fn parse_regions(list: &str) -> Result<Vec<Region>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| Region::parse(r).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// What every function holds for its lifetime: built once in `main`.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub aws: Aws,
+    pub inventory: Inventory,
+    pub config: Config,
+    pub settings: Settings,
+}
+
+impl Services {
+    pub async fn from_env() -> Result<Self, FunctionError> {
+        let settings = Settings::from_env()?;
+        let config = settings.load_config()?;
+        let aws = Aws::load().await;
+        let inventory = Inventory::new(aws.dynamodb(), settings.table.clone());
+        Ok(Self {
+            aws,
+            inventory,
+            config,
+            settings,
+        })
+    }
+}
+
+/// JSON logs to stdout, for CloudWatch; the level from RUST_LOG (default info).
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bulwark_aws::AwsError;
+
+    #[test]
+    fn settings_default_and_parse() {
+        let s = Settings::from_lookup(|_| None).expect("defaults");
+        assert_eq!(s.table, DEFAULT_TABLE);
+        assert!(s.reach.regions.is_empty());
+        assert_eq!(s.concurrency, 8);
+        let s = Settings::from_lookup(|k| match k {
+            "BULWARK_REGIONS" => Some(" us-east-1 ,eu-west-1".into()),
+            "BULWARK_TABLE" => Some("t".into()),
+            "BULWARK_ORG_ROLE" => Some("BulwarkMember".into()),
+            _ => None,
+        })
+        .expect("settings");
+        assert_eq!(s.reach.regions.len(), 2);
+        assert_eq!(s.table, "t");
+        assert_eq!(s.reach.org_role.as_deref(), Some("BulwarkMember"));
+    }
+
+    #[test]
+    fn bad_settings_name_the_culprit() {
+        let err =
+            Settings::from_lookup(|k| (k == "BULWARK_REGIONS").then(|| "us-east-1,mars".into()))
+                .expect_err("bad region");
+        assert!(err.to_string().contains("mars"), "{err}");
+        let err = Settings::from_lookup(|k| (k == "BULWARK_CONCURRENCY").then(|| "0".into()))
+            .expect_err("zero");
+        assert!(err.to_string().contains("BULWARK_CONCURRENCY"), "{err}");
+    }
+
+    #[test]
+    fn errors_map_to_stable_error_types() {
+        let throttled = FunctionError::Aws(AwsError::Service {
+            operation: "rds:DescribeDBInstances",
+            code: "Throttling".into(),
+            message: "Rate exceeded".into(),
+            retryable: true,
+        });
+        assert_eq!(
+            Diagnostic::from(throttled).error_type,
+            error_type::RETRYABLE
+        );
+        let bad = FunctionError::InvalidInput("no detail".into());
+        assert_eq!(Diagnostic::from(bad).error_type, error_type::INVALID_INPUT);
+        let denied = FunctionError::Aws(AwsError::Service {
+            operation: "s3:ListBuckets",
+            code: "AccessDenied".into(),
+            message: "no".into(),
+            retryable: false,
+        });
+        assert_eq!(Diagnostic::from(denied).error_type, error_type::FAILED);
+    }
+}
