@@ -1,0 +1,16 @@
+//! The discover Lambda: a scheduled event sweeps everything; an AWS Config change event
+//! looks up one store.
+
+use bulwark_lambda::{init_tracing, Services};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let services = Services::from_env().await?;
+    run(service_fn(|event: LambdaEvent<Value>| {
+        bulwark_discover::handle(&services, event.payload)
+    }))
+    .await
+}
