@@ -16,7 +16,12 @@ import sys
 # Set before moto reads its settings: EC2 would otherwise preload hundreds of AMI snapshots.
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
-EXTENSIONS = ["bulwark_local.backup"]
+EXTENSIONS = [
+    "bulwark_local.backup",
+    "bulwark_local.lambda_runtime",
+    "bulwark_local.stepfunctions",
+    "bulwark_local.eventbridge",
+]
 
 
 def install_all() -> list[str]:
@@ -42,6 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_AWS_PORT", "4566")))
     args = parser.parse_args(argv)
 
+    # moto's Step Functions interpreter calls back to localhost:$MOTO_PORT for its tasks.
+    os.environ["MOTO_PORT"] = str(args.port)
     installed = install_all()
     from werkzeug.serving import run_simple
 

@@ -1,0 +1,45 @@
+"""The local-only control call that stands in for AWS Backup's scheduler.
+
+    POST /moto-api/bulwark/backup/run-plans?account=<12 digits>&region=<region>
+
+(or the same two fields in a JSON body) runs every backup plan of that account and region
+now: a backup job for each resource its selections assign, then each rule's copy actions.
+account defaults to moto's default account (123456789012), region to us-east-1. The answer
+is {"BackupJobIds": [...], "CopyJobIds": [...]}.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from . import models
+
+PATH = "/moto-api/bulwark/backup/run-plans"
+JSON = {"Content-Type": "application/json"}
+
+
+def run_plans(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    if request.method != "POST":
+        return 405, JSON, json.dumps({"Error": f"POST to {PATH}"})
+    params = {k: v[0] for k, v in parse_qs(urlparse(full_url).query).items()}
+    if request.data:
+        try:
+            params.update(json.loads(request.data))
+        except ValueError:
+            return 400, JSON, json.dumps({"Error": "the body must be a JSON object"})
+    account = str(params.get("account") or DEFAULT_ACCOUNT_ID)
+    region = str(params.get("region") or "us-east-1")
+    if not re.fullmatch(r"\d{12}", account) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
+        return 400, JSON, json.dumps({"Error": f"invalid account {account!r} or region {region!r}"})
+    return 200, JSON, json.dumps(models.run_plans(account, region))
+
+
+def install() -> None:
+    import moto.moto_api._internal.urls
+
+    moto.moto_api._internal.urls.url_paths["{0}" + PATH] = run_plans

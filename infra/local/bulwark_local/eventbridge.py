@@ -1,0 +1,89 @@
+"""EventBridge rules deliver matching events to Lambda function and Step Functions state
+machine targets, as AWS does (moto itself delivers only to SQS, Logs, buses and API
+destinations).
+
+Delivery is asynchronous, as in AWS: each target gets the event on a thread of its own,
+after PutEvents has answered. The event has AWS's shape (`time` in ISO 8601, no moto
+extras); a target's `Input` replaces it and its `InputTransformer` is applied, as moto
+applies them for its own targets. A Lambda target is invoked with the moto function, so a
+configured local Lambda runtime (BULWARK_LOCAL_LAMBDA_URL) receives it; a state machine
+target starts an execution with the event as its input.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+from moto.awslambda.models import lambda_backends
+from moto.events.models import Rule
+from moto.events.utils import EventTemplateParser
+from moto.stepfunctions.responses import get_backend as stepfunctions_backend
+
+log = logging.getLogger(__name__)
+_moto_send_to_targets = Rule.send_to_targets
+
+
+def aws_shaped(event: dict[str, Any]) -> dict[str, Any]:
+    when = event.get("time")
+    if isinstance(when, (int, float)):
+        when = datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    keys = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
+    return {k: (when if k == "time" else event.get(k)) for k in keys if k in event}
+
+
+def _payload(target: dict[str, Any], event: dict[str, Any]) -> str:
+    if "Input" in target:
+        return target["Input"]
+    transformer = target.get("InputTransformer")
+    if transformer:
+        rendered = EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event=event,
+        )
+        return rendered if isinstance(rendered, str) else json.dumps(rendered)
+    return json.dumps(event)
+
+
+def _deliver(arn: str, payload: str) -> None:
+    parts = arn.split(":")
+    service, region, account = parts[2], parts[3], parts[4]
+    try:
+        if service == "lambda":
+            name, qualifier = parts[6], (parts[7] if len(parts) > 7 else None)
+            function = lambda_backends[account][region].get_function(name, qualifier)
+            function.invoke(payload, {"x-amz-invocation-type": "RequestResponse"}, {})
+        else:
+            stepfunctions_backend(account, region).start_execution(arn, name=None, execution_input=payload)
+    except Exception:  # AWS retries and then drops; the local AWS logs and drops
+        log.exception("EventBridge delivery to %s failed", arn)
+
+
+def _ours(target: dict[str, Any]) -> bool:
+    return target["Arn"].split(":")[2:3] in (["lambda"], ["states"])
+
+
+def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
+    others = [t for t in self.targets if not _ours(t)]
+    if others:
+        moto_rule = copy.copy(self)  # moto refuses target kinds it does not know
+        moto_rule.targets = others
+        _moto_send_to_targets(moto_rule, original_event, transform_input)
+    if self.state != "ENABLED" or not self.event_pattern.get_pattern():
+        return
+    if not self.event_pattern.matches_event(original_event):
+        return
+    event = aws_shaped(original_event)
+    for target in filter(_ours, self.targets):
+        arn = target["Arn"]
+        payload = _payload(target, event) if transform_input else json.dumps(event)
+        threading.Thread(target=_deliver, args=(arn, payload), daemon=True).start()
+
+
+def install() -> None:
+    Rule.send_to_targets = _send_to_targets  # type: ignore[method-assign]

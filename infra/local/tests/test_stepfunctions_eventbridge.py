@@ -1,0 +1,120 @@
+"""Step Functions executes ASL with Lambda tasks run by the local Lambda runtime, and
+EventBridge delivers matching events to Lambda functions and state machines."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import ACCOUNT, unique
+
+REGION = "eu-west-1"
+
+
+def _eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture(scope="module")
+def role(aws: Any) -> str:
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    return aws("iam", REGION).create_role(RoleName=unique("fn"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
+def _function(aws: Any, role: str, name: str) -> str:
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("bootstrap", "#!/bin/sh\n")
+    return aws("lambda", REGION).create_function(
+        FunctionName=name, Runtime="provided.al2023", Role=role, Handler="bootstrap", Code={"ZipFile": code.getvalue()}
+    )["FunctionArn"]
+
+
+def _state_machine(aws: Any, role: str, definition: dict[str, Any]) -> str:
+    return aws("stepfunctions", REGION).create_state_machine(
+        name=unique("sm"), definition=json.dumps(definition), roleArn=role
+    )["stateMachineArn"]
+
+
+def _finished(aws: Any, execution_arn: str) -> dict[str, Any]:
+    sfn = aws("stepfunctions", REGION)
+    return _eventually(lambda: (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING" and d)
+
+
+def test_invoke_is_forwarded_to_the_local_runtime(aws: Any, role: str, lambda_runtime: Any) -> None:
+    name = unique("discover")
+    _function(aws, role, name)
+    answer = aws("lambda", REGION).invoke(FunctionName=name, Payload=json.dumps({"sweep": "full"}))
+    assert json.loads(answer["Payload"].read()) == {"function": name, "received": {"sweep": "full"}}
+    assert "FunctionError" not in answer
+
+    failing = aws("lambda", REGION).invoke(FunctionName=_function(aws, role, "failing"), Payload=b"{}")
+    assert failing["FunctionError"] == "Unhandled"
+    assert json.loads(failing["Payload"].read())["errorType"] == "Boom"
+
+
+def test_state_machine_runs_asl_with_lambda_tasks(aws: Any, role: str, lambda_runtime: Any) -> None:
+    name = unique("classify")
+    fn = _function(aws, role, name)
+    machine = _state_machine(aws, role, {
+        "StartAt": "Prepare",
+        "States": {
+            "Prepare": {"Type": "Pass", "Result": {"tier": "critical"}, "ResultPath": "$.prepared", "Next": "Classify"},
+            "Classify": {"Type": "Task", "Resource": fn, "ResultPath": "$.classified", "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    })
+    execution = aws("stepfunctions", REGION).start_execution(stateMachineArn=machine, input=json.dumps({"asset": "t1"}))
+    done = _finished(aws, execution["executionArn"])
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    assert output["classified"] == {"function": name, "received": {"asset": "t1", "prepared": {"tier": "critical"}}}
+    assert lambda_runtime.calls_to(name) == [{"asset": "t1", "prepared": {"tier": "critical"}}]
+
+
+def test_eventbridge_delivers_matching_events_to_lambda_and_state_machines(aws: Any, role: str, lambda_runtime: Any) -> None:
+    name = unique("assign-policy")
+    fn = _function(aws, role, name)
+    machine = _state_machine(aws, role, {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    events = aws("events", REGION)
+    rule = unique("config-change")
+    events.put_rule(
+        Name=rule,
+        EventPattern=json.dumps({"source": ["aws.config"], "detail-type": ["Config Configuration Item Change"]}),
+    )
+    events.put_targets(Rule=rule, Targets=[
+        {"Id": "fn", "Arn": fn},
+        {"Id": "sm", "Arn": machine, "RoleArn": role},
+        {"Id": "const", "Arn": fn, "Input": json.dumps({"constant": True})},
+    ])
+    detail = {"configurationItem": {"resourceType": "AWS::DynamoDB::Table", "resourceName": "orders"}}
+    for source in ("aws.config", "aws.other"):
+        events.put_events(Entries=[{
+            "Source": source, "DetailType": "Config Configuration Item Change", "Detail": json.dumps(detail),
+        }])
+
+    received = _eventually(lambda: len(lambda_runtime.calls_to(name)) >= 2 and lambda_runtime.calls_to(name))
+    event = next(e for e in received if "detail" in e)
+    assert {"constant": True} in received
+    assert event["source"] == "aws.config" and event["detail"] == detail
+    assert event["account"] == ACCOUNT and event["region"] == REGION
+    assert event["time"].endswith("Z") and "T" in event["time"]
+
+    sfn = aws("stepfunctions", REGION)
+    executions = _eventually(lambda: sfn.list_executions(stateMachineArn=machine)["executions"])
+    assert len(executions) == 1
+    started = sfn.describe_execution(executionArn=executions[0]["executionArn"])
+    assert json.loads(started["input"])["detail"] == detail
+    time.sleep(0.3)
+    assert len(lambda_runtime.calls_to(name)) == 2
