@@ -1,0 +1,284 @@
+//! `bulwark`: the operator's command line. It calls the same library code as the Lambda
+//! functions, against AWS or, with AWS_ENDPOINT_URL, the local AWS.
+
+mod output;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use bulwark_aws::ops;
+use bulwark_aws::{Aws, Inventory, Reach};
+use bulwark_core::{classify, rpo_feasibility, Config, Kind, Region, ResourceArn, Scope};
+use bulwark_lambda::{parse_regions, DEFAULT_TABLE};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::output::{AssetRow, Format};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bulwark",
+    version,
+    about = "Find every data store, classify it, and prove it is protected."
+)]
+struct Cli {
+    /// Regions to cover, comma-separated; default: every region enabled in the account.
+    #[arg(long, env = "BULWARK_REGIONS", global = true, value_parser = regions)]
+    regions: Option<RegionList>,
+    /// The DynamoDB state table.
+    #[arg(long, env = "BULWARK_TABLE", default_value = DEFAULT_TABLE, global = true)]
+    table: String,
+    /// The configuration file (taxonomy and rules); default: the built-in one.
+    #[arg(long, env = "BULWARK_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Cover every account of the organization through this IAM role name.
+    #[arg(long, env = "BULWARK_ORG_ROLE", global = true)]
+    org_role: Option<String>,
+    /// Regions swept at once.
+    #[arg(long, env = "BULWARK_CONCURRENCY", default_value_t = 8, global = true)]
+    concurrency: usize,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the state table if it is missing (idempotent).
+    Init,
+    /// Sweep every data store in reach, or look up one store by ARN.
+    Discover {
+        /// One store's ARN (an S3 bucket's needs --region).
+        #[arg(long)]
+        arn: Option<String>,
+        /// The store's region, when the ARN does not say it (S3).
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+    /// Classify every present asset in the inventory, or one by ARN.
+    Classify {
+        #[arg(long)]
+        arn: Option<String>,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+    /// List the inventory.
+    Inventory {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Only this tier ("none" for stores not backed up).
+        #[arg(long)]
+        tier: Option<String>,
+        /// Only this kind: s3, rds, aurora, dynamodb, efs, ebs.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Include stores that are gone.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show how one asset is classified, and why.
+    Explain {
+        arn: String,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+    /// Check the configuration file and report, per tier and kind, whether the RPO can be met.
+    Feasibility {
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SummaryFormat {
+    Text,
+    Json,
+}
+
+/// A comma-separated region list, parsed as one argument.
+#[derive(Debug, Clone)]
+struct RegionList(Vec<Region>);
+
+fn regions(list: &str) -> Result<RegionList, String> {
+    parse_regions(list).map(RegionList)
+}
+
+fn load_config(path: Option<&PathBuf>) -> Result<Config> {
+    match path {
+        Some(path) => Ok(Config::load(path)?),
+        None => Ok(Config::builtin()),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let config = load_config(cli.config.as_ref())?;
+    if let Command::Feasibility { format } = &cli.command {
+        return feasibility(&config, *format);
+    }
+    let aws = Aws::load().await;
+    let inventory = Inventory::new(aws.dynamodb(), cli.table.clone());
+    let reach = Reach {
+        regions: cli.regions.clone().map(|r| r.0).unwrap_or_default(),
+        org_role: cli.org_role.clone(),
+    };
+    match cli.command {
+        Command::Init => {
+            let created = inventory
+                .ensure_table()
+                .await
+                .context("creating the state table")?;
+            println!(
+                "{} {}",
+                if created {
+                    "created table"
+                } else {
+                    "table exists:"
+                },
+                inventory.table()
+            );
+        }
+        Command::Discover {
+            arn,
+            region,
+            format,
+        } => {
+            let now = chrono::Utc::now();
+            let summary = match arn {
+                None => ops::discover_all(&aws, &inventory, &reach, cli.concurrency, now).await?,
+                Some(arn) => {
+                    let arn = ResourceArn::parse(&arn)?;
+                    let scope = scope_of(&aws, &arn, region.as_deref()).await?;
+                    ops::discover_one(
+                        &aws,
+                        &inventory,
+                        &arn,
+                        scope,
+                        reach.org_role.as_deref(),
+                        now,
+                    )
+                    .await?
+                }
+            };
+            match format {
+                SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+                SummaryFormat::Text => output::print_discover(&summary),
+            }
+            if !summary.failures.is_empty() {
+                bail!("{} listing(s) failed; see above", summary.failures.len());
+            }
+        }
+        Command::Classify { arn, format } => {
+            let summary = match arn {
+                Some(arn) => {
+                    ops::classify_one(&inventory, &config, &ResourceArn::parse(&arn)?).await?
+                }
+                None => {
+                    let scopes: BTreeSet<Scope> =
+                        inventory.all().await?.iter().map(|a| a.scope()).collect();
+                    let scopes: Vec<Scope> = scopes.into_iter().collect();
+                    ops::classify_scopes(&inventory, &config, &scopes).await?
+                }
+            };
+            match format {
+                SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+                SummaryFormat::Text => output::print_classify(&summary),
+            }
+        }
+        Command::Inventory {
+            format,
+            tier,
+            kind,
+            all,
+        } => {
+            let kind = kind.map(|k| k.parse::<Kind>()).transpose()?;
+            if let Some(tier) = &tier {
+                if tier != "none" && config.tier(tier).is_none() {
+                    bail!(
+                        "unknown tier {tier:?}: the configuration defines {}",
+                        tier_names(&config)
+                    );
+                }
+            }
+            let rows: Vec<AssetRow> = inventory
+                .all()
+                .await?
+                .iter()
+                .filter(|a| all || a.state == bulwark_core::AssetState::Present)
+                .filter(|a| kind.is_none_or(|k| a.kind == k))
+                .map(AssetRow::from)
+                .filter(|r| match tier.as_deref() {
+                    None => true,
+                    Some("none") => r.classified && r.tier.is_none(),
+                    Some(t) => r.tier.as_deref() == Some(t),
+                })
+                .collect();
+            output::print_inventory(&rows, format)?;
+        }
+        Command::Explain { arn, format } => {
+            let arn = ResourceArn::parse(&arn)?;
+            let asset = inventory.get(&arn).await?.with_context(|| {
+                format!("{arn} is not in the inventory: run `bulwark discover` first")
+            })?;
+            let classification = classify(&config, &asset);
+            match format {
+                SummaryFormat::Json => {
+                    let mut row = AssetRow::from(&asset);
+                    row.apply(&classification);
+                    println!("{}", serde_json::to_string_pretty(&row)?);
+                }
+                SummaryFormat::Text => output::print_explain(&asset, &classification),
+            }
+        }
+        Command::Feasibility { .. } => {}
+    }
+    Ok(())
+}
+
+/// Where one store lives: its ARN says so, except an S3 bucket's, which needs --region (the
+/// account is the caller's).
+async fn scope_of(aws: &Aws, arn: &ResourceArn, region: Option<&str>) -> Result<Scope> {
+    let account = match &arn.account {
+        Some(account) => account.clone(),
+        None => aws.home_account().await?,
+    };
+    let region = match (&arn.region, region) {
+        (Some(region), _) => region.clone(),
+        (None, Some(region)) => Region::parse(region)?,
+        (None, None) => bail!("{arn} does not say its region: pass --region"),
+    };
+    Ok(Scope { account, region })
+}
+
+fn tier_names(config: &Config) -> String {
+    let mut names: Vec<&str> = config.tiers().iter().map(|t| t.name.as_str()).collect();
+    names.push("none");
+    names.join(", ")
+}
+
+fn feasibility(config: &Config, format: SummaryFormat) -> Result<()> {
+    let findings = rpo_feasibility(config);
+    match format {
+        SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&findings)?),
+        SummaryFormat::Text => {
+            for finding in &findings {
+                println!("{finding}");
+            }
+            let unmet = findings.iter().filter(|f| !f.met).count();
+            println!(
+                "{unmet} of {} tier/kind pairs cannot meet their RPO",
+                findings.len()
+            );
+        }
+    }
+    Ok(())
+}

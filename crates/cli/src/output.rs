@@ -1,0 +1,249 @@
+//! How the CLI prints: tables for people, JSON and CSV for programs.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use bulwark_aws::ops::{ClassifySummary, DiscoverSummary};
+use bulwark_core::{Asset, AssetState, Classification, UnknownValue};
+use clap::ValueEnum;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// One asset as `inventory` and `explain` print it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssetRow {
+    pub arn: String,
+    pub kind: String,
+    pub account: String,
+    pub region: String,
+    pub name: String,
+    pub tags: BTreeMap<String, String>,
+    /// None when not backed up (or not classified yet: see `classified`).
+    pub tier: Option<String>,
+    pub backup_required: Option<bool>,
+    pub reproducible: Option<bool>,
+    pub rule: Option<String>,
+    pub reasons: Vec<String>,
+    pub unknown_values: Vec<UnknownValue>,
+    pub classified: bool,
+    pub state: AssetState,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub gone_at: Option<String>,
+    pub size_bytes: Option<u64>,
+    pub encrypted: Option<bool>,
+}
+
+impl AssetRow {
+    pub fn apply(&mut self, c: &Classification) {
+        self.tier = c.tier.clone();
+        self.backup_required = Some(c.backup_required);
+        self.reproducible = Some(c.reproducible);
+        self.rule = Some(c.rule.clone());
+        self.reasons = c.reasons.clone();
+        self.unknown_values = c.unknown_values.clone();
+        self.classified = true;
+    }
+}
+
+impl From<&Asset> for AssetRow {
+    fn from(a: &Asset) -> Self {
+        let mut row = AssetRow {
+            arn: a.arn.to_string(),
+            kind: a.kind.to_string(),
+            account: a.account.to_string(),
+            region: a.region.to_string(),
+            name: a.name.clone(),
+            tags: a.tags.clone(),
+            tier: None,
+            backup_required: None,
+            reproducible: None,
+            rule: None,
+            reasons: vec![],
+            unknown_values: vec![],
+            classified: false,
+            state: a.state,
+            first_seen: a.first_seen.to_rfc3339(),
+            last_seen: a.last_seen.to_rfc3339(),
+            gone_at: a.gone_at.map(|t| t.to_rfc3339()),
+            size_bytes: a.attributes.size_bytes,
+            encrypted: a.attributes.encrypted,
+        };
+        if let Some(c) = &a.classification {
+            row.apply(c);
+        }
+        row
+    }
+}
+
+fn tier_label(row: &AssetRow) -> String {
+    match (&row.tier, row.classified, row.reproducible) {
+        (Some(t), _, _) => t.clone(),
+        (None, false, _) => "(unclassified)".into(),
+        (None, true, Some(true)) => "none (reproducible)".into(),
+        (None, true, _) => "none".into(),
+    }
+}
+
+fn unknown_label(values: &[UnknownValue]) -> String {
+    values
+        .iter()
+        .map(|u| format!("{}={:?}", u.key, u.value))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn print_inventory(rows: &[AssetRow], format: Format) -> Result<()> {
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(rows)?),
+        Format::Csv => {
+            let mut out = csv::Writer::from_writer(std::io::stdout());
+            out.write_record([
+                "arn",
+                "kind",
+                "account",
+                "region",
+                "name",
+                "tier",
+                "backup_required",
+                "reproducible",
+                "rule",
+                "reasons",
+                "unknown_values",
+                "state",
+                "tags",
+            ])?;
+            for r in rows {
+                let flag = |b: Option<bool>| b.map(|b| b.to_string()).unwrap_or_default();
+                out.write_record([
+                    r.arn.as_str(),
+                    r.kind.as_str(),
+                    r.account.as_str(),
+                    r.region.as_str(),
+                    r.name.as_str(),
+                    r.tier.as_deref().unwrap_or(""),
+                    &flag(r.backup_required),
+                    &flag(r.reproducible),
+                    r.rule.as_deref().unwrap_or(""),
+                    &r.reasons.join("; "),
+                    &unknown_label(&r.unknown_values),
+                    if r.state == AssetState::Present {
+                        "present"
+                    } else {
+                        "gone"
+                    },
+                    &serde_json::to_string(&r.tags)?,
+                ])?;
+            }
+            out.flush()?;
+        }
+        Format::Table => {
+            let mut by_tier: BTreeMap<String, Vec<&AssetRow>> = BTreeMap::new();
+            for r in rows {
+                by_tier.entry(tier_label(r)).or_default().push(r);
+            }
+            for (tier, rows) in &by_tier {
+                println!("\n== {tier} ({} stores)", rows.len());
+                let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0).min(40);
+                for r in rows {
+                    let gone = if r.state == AssetState::Gone {
+                        " [gone]"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "  {:<8} {:<12} {:<width$}  {}{}",
+                        r.kind,
+                        r.region,
+                        r.name,
+                        r.reasons.last().map(String::as_str).unwrap_or(""),
+                        gone,
+                    );
+                    if !r.unknown_values.is_empty() {
+                        println!(
+                            "  {:<8} {:<12} {:<width$}  unknown value: {}",
+                            "",
+                            "",
+                            "",
+                            unknown_label(&r.unknown_values)
+                        );
+                    }
+                }
+            }
+            println!("\n{} stores", rows.len());
+        }
+    }
+    Ok(())
+}
+
+pub fn print_discover(s: &DiscoverSummary) {
+    println!(
+        "discovered {} stores in {} account/region scopes: {} records written, {} unchanged, {} marked gone",
+        s.seen,
+        s.scopes.len(),
+        s.written,
+        s.unchanged,
+        s.marked_gone
+    );
+    let total: u64 = s.calls.values().sum();
+    println!("AWS API calls: {total}");
+    for (op, n) in &s.calls {
+        println!("  {op:<45} {n}");
+    }
+    for f in &s.failures {
+        println!(
+            "FAILED {}/{} {}: {}{}",
+            f.account,
+            f.region,
+            f.kind,
+            f.error,
+            if f.retryable { " (retryable)" } else { "" }
+        );
+    }
+}
+
+pub fn print_classify(s: &ClassifySummary) {
+    println!(
+        "classified {} stores: {} records written, {} unchanged, {} with unknown tag values",
+        s.classified, s.written, s.unchanged, s.with_unknown_values
+    );
+    for (tier, n) in &s.by_tier {
+        println!("  {tier:<16} {n}");
+    }
+}
+
+pub fn print_explain(asset: &Asset, c: &Classification) {
+    println!("{}", asset.arn);
+    println!("  kind:    {}", asset.kind);
+    println!("  where:   {}/{}", asset.account, asset.region);
+    println!("  state:   {:?}", asset.state);
+    if asset.tags.is_empty() {
+        println!("  tags:    (none)");
+    } else {
+        println!("  tags:");
+        for (k, v) in &asset.tags {
+            println!("    {k:?} = {v:?}");
+        }
+    }
+    match &c.tier {
+        Some(tier) => println!("  tier:    {tier}"),
+        None if c.reproducible => println!("  tier:    none: reproducible, not backed up"),
+        None => println!("  tier:    none: not backed up"),
+    }
+    println!("  rule:    {}", c.rule);
+    for reason in &c.reasons {
+        println!("  because: {reason}");
+    }
+    for u in &c.unknown_values {
+        println!(
+            "  unknown: {}={:?} matched no rule's values",
+            u.key, u.value
+        );
+    }
+}

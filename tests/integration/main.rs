@@ -1,0 +1,5 @@
+//! Integration tests against the local AWS (`make test` starts it). One test binary; each
+//! test isolated in an AWS account of its own.
+
+mod harness;
+mod seed;

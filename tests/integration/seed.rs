@@ -1,0 +1,189 @@
+//! Creating data stores on the local AWS through the Rust SDK, for tests to discover.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+
+use crate::harness::TestAccount;
+
+pub async fn bucket(t: &TestAccount, region: &str, name: &str, tags: &[(&str, &str)]) {
+    let s3 = t.s3(region);
+    let mut create = s3.create_bucket().bucket(name);
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create.send().await.expect("create bucket");
+    if !tags.is_empty() {
+        let tagging = aws_sdk_s3::types::Tagging::builder()
+            .set_tag_set(Some(
+                tags.iter()
+                    .map(|(k, v)| {
+                        aws_sdk_s3::types::Tag::builder()
+                            .key(*k)
+                            .value(*v)
+                            .build()
+                            .expect("tag")
+                    })
+                    .collect(),
+            ))
+            .build()
+            .expect("tagging");
+        s3.put_bucket_tagging()
+            .bucket(name)
+            .tagging(tagging)
+            .send()
+            .await
+            .expect("tag bucket");
+    }
+}
+
+pub async fn table(t: &TestAccount, region: &str, name: &str, tags: &[(&str, &str)]) {
+    t.dynamodb(region)
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| {
+                    aws_sdk_dynamodb::types::Tag::builder()
+                        .key(*k)
+                        .value(*v)
+                        .build()
+                        .expect("tag")
+                })
+                .collect(),
+        ))
+        .send()
+        .await
+        .expect("create table");
+}
+
+fn rds_tags(tags: &[(&str, &str)]) -> Option<Vec<aws_sdk_rds::types::Tag>> {
+    Some(
+        tags.iter()
+            .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(*k).value(*v).build())
+            .collect(),
+    )
+}
+
+pub async fn rds_instance(t: &TestAccount, region: &str, id: &str, tags: &[(&str, &str)]) {
+    t.rds(region)
+        .create_db_instance()
+        .db_instance_identifier(id)
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .allocated_storage(20)
+        .master_username("admin_user")
+        .master_user_password("password-123")
+        .storage_encrypted(true)
+        .backup_retention_period(3)
+        .set_tags(rds_tags(tags))
+        .send()
+        .await
+        .expect("create db instance");
+}
+
+/// An Aurora cluster with `members` instances.
+pub async fn aurora_cluster(
+    t: &TestAccount,
+    region: &str,
+    id: &str,
+    members: usize,
+    tags: &[(&str, &str)],
+) {
+    let rds = t.rds(region);
+    rds.create_db_cluster()
+        .db_cluster_identifier(id)
+        .engine("aurora-postgresql")
+        .master_username("admin_user")
+        .master_user_password("password-123")
+        .set_tags(rds_tags(tags))
+        .send()
+        .await
+        .expect("create db cluster");
+    for n in 1..=members {
+        rds.create_db_instance()
+            .db_instance_identifier(format!("{id}-{n}"))
+            .db_instance_class("db.r6g.large")
+            .engine("aurora-postgresql")
+            .db_cluster_identifier(id)
+            .send()
+            .await
+            .expect("create cluster member");
+    }
+}
+
+/// An EBS volume; returns its id.
+pub async fn volume(t: &TestAccount, region: &str, tags: &[(&str, &str)]) -> String {
+    let mut create = t
+        .ec2(region)
+        .create_volume()
+        .availability_zone(format!("{region}a"))
+        .size(8);
+    if !tags.is_empty() {
+        create = create.tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Volume)
+                .set_tags(Some(
+                    tags.iter()
+                        .map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(*k).value(*v).build())
+                        .collect(),
+                ))
+                .build(),
+        );
+    }
+    create
+        .send()
+        .await
+        .expect("create volume")
+        .volume_id()
+        .expect("volume id")
+        .to_string()
+}
+
+/// An EFS file system; returns its id.
+pub async fn file_system(
+    t: &TestAccount,
+    region: &str,
+    token: &str,
+    tags: &[(&str, &str)],
+) -> String {
+    t.efs(region)
+        .create_file_system()
+        .creation_token(token)
+        .encrypted(true)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| {
+                    aws_sdk_efs::types::Tag::builder()
+                        .key(*k)
+                        .value(*v)
+                        .build()
+                        .expect("tag")
+                })
+                .collect(),
+        ))
+        .send()
+        .await
+        .expect("create file system")
+        .file_system_id()
+        .to_string()
+}

@@ -1,0 +1,1 @@
+//! The integration tests live in `integration/`; this crate has no library code.
