@@ -187,3 +187,17 @@ pub async fn file_system(
         .file_system_id()
         .to_string()
 }
+
+/// An EBS volume of `size_gib`, untagged; returns its id.
+pub async fn volume_of_size(t: &TestAccount, region: &str, size_gib: i32) -> String {
+    t.ec2(region)
+        .create_volume()
+        .availability_zone(format!("{region}a"))
+        .size(size_gib)
+        .send()
+        .await
+        .expect("create volume")
+        .volume_id()
+        .expect("volume id")
+        .to_string()
+}

@@ -15,6 +15,9 @@ from moto.s3.models import S3Backend
 from moto.s3.responses import S3Response
 
 
+_original_all_buckets = S3Response.all_buckets
+
+
 def _list_buckets_paged(self: S3Response) -> Any:
     """ListBuckets as AWS has served it since 2024.
 
@@ -22,6 +25,10 @@ def _list_buckets_paged(self: S3Response) -> Any:
     and filters by Prefix and BucketRegion. moto 5.2 truncates at MaxBuckets without a token
     and omits BucketRegion.
     """
+    from bulwark_local import faults
+
+    if faults.legacy_s3_for(self.current_account):
+        return _original_all_buckets(self)
     self.data["Action"] = "ListAllMyBuckets"
     self._authenticate_and_authorize_s3_action()
     prefix = self._get_param("prefix")

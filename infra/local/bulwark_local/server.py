@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> None:
         create_backend_app,
     )
 
-    app = DomainDispatcherApplication(create_backend_app)
+    from bulwark_local import faults
+
+    app = faults.wrap(DomainDispatcherApplication(create_backend_app))
     print(f"local AWS on http://{args.host}:{args.port} (extensions: {', '.join(installed) or 'none'})", flush=True)
     run_simple(
         args.host,

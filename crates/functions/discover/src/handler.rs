@@ -5,6 +5,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use bulwark_aws::ops::{self, DiscoverSummary};
 use bulwark_core::{AccountId, Kind, Region, ResourceArn, Scope};
 use bulwark_lambda::{FunctionError, Services};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -44,9 +45,11 @@ pub struct ConfigurationItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     Sweep,
+    /// `at` is when AWS Config saw the change: an event delivered twice is the same observation.
     One {
         arn: ResourceArn,
         scope: Scope,
+        at: Option<DateTime<Utc>>,
     },
     /// A well-formed event for a resource Bulwark does not inventory: logged and skipped.
     Skip(String),
@@ -64,7 +67,7 @@ pub fn parse(event: Value) -> Result<Request, FunctionError> {
         ("aws.config", CONFIG_CHANGE) => {
             let detail: ConfigItemChange = serde_json::from_value(envelope.detail)
                 .map_err(|e| FunctionError::InvalidInput(format!("malformed Config change detail: {e}")))?;
-            config_change(detail)
+            config_change(detail, envelope.time)
         }
         (source, detail_type) => Err(FunctionError::InvalidInput(format!(
             "unexpected event: source {source:?}, detail-type {detail_type:?}; expected a scheduled event or an AWS Config configuration item change"
@@ -72,7 +75,10 @@ pub fn parse(event: Value) -> Result<Request, FunctionError> {
     }
 }
 
-fn config_change(detail: ConfigItemChange) -> Result<Request, FunctionError> {
+fn config_change(
+    detail: ConfigItemChange,
+    at: Option<DateTime<Utc>>,
+) -> Result<Request, FunctionError> {
     let item = detail
         .configuration_item
         .or(detail.configuration_item_summary)
@@ -110,6 +116,7 @@ fn config_change(detail: ConfigItemChange) -> Result<Request, FunctionError> {
     Ok(Request::One {
         arn,
         scope: Scope { account, region },
+        at,
     })
 }
 
@@ -125,13 +132,13 @@ pub async fn handle(services: &Services, event: Value) -> Result<DiscoverSummary
             now,
         )
         .await?),
-        Request::One { arn, scope } => Ok(ops::discover_one(
+        Request::One { arn, scope, at } => Ok(ops::discover_one(
             &services.aws,
             &services.inventory,
             &arn,
             scope,
             services.settings.reach.org_role.as_deref(),
-            now,
+            at.unwrap_or(now),
         )
         .await?),
         Request::Skip(reason) => {
@@ -185,7 +192,7 @@ mod tests {
 
     #[test]
     fn a_config_change_names_one_store() {
-        let Request::One { arn, scope } =
+        let Request::One { arn, scope, .. } =
             parse(sample("config-change-dynamodb-create.json")).expect("parse")
         else {
             panic!("expected one store");

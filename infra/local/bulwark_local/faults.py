@@ -1,0 +1,162 @@
+"""Fault injection: make one account's calls to one service (and region, and operation) fail.
+
+Real AWS throttles and refuses; moto never does. Tests use this to prove that a throttled or
+failing region leaves the rest of a sweep intact, and that the SDK's retries absorb a few
+throttled calls. It also serves the "unpatched" mode: a fault with mode "legacy-s3" makes
+ListBuckets answer as moto does without Bulwark's patch (no BucketRegion), so the product's
+GetBucketLocation fallback is exercised.
+
+    POST   /moto-api/bulwark/faults   {"account": "...", "service": "rds", "region": "eu-west-1",
+                                        "operation": "DescribeDBInstances", "status": 400,
+                                        "code": "Throttling", "message": "Rate exceeded",
+                                        "count": 2, "mode": "error" | "legacy-s3"}
+    DELETE /moto-api/bulwark/faults   forget every fault
+
+Only `account` and `service` are required. `count` limits how many requests fail (default:
+all). Faults are keyed by account so that tests in accounts of their own do not disturb
+one another.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import uuid
+from typing import Any, Callable, Iterable
+
+from moto.iam.models import get_account_id_from
+
+PATH = "/moto-api/bulwark/faults"
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
+_lock = threading.Lock()
+_faults: list[dict[str, Any]] = []
+
+# The protocol each service speaks decides the shape of its error.
+_QUERY_XML = {"rds", "ec2", "sts", "iam"}
+_JSON = {"dynamodb", "tagging", "organizations", "backup", "elasticfilesystem", "states", "events", "kms", "sns"}
+
+
+def legacy_s3_for(account: str) -> bool:
+    with _lock:
+        return any(f["account"] == account and f.get("mode") == "legacy-s3" for f in _faults)
+
+
+def _operation(environ: dict[str, Any]) -> str:
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    params = environ.get("QUERY_STRING", "")
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        # Query-protocol services (RDS, EC2, STS) name the action in the body: read it and
+        # put it back for moto.
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        params += "&" + body.decode("utf-8", "replace")
+    match = re.search(r"(?:^|&)Action=([A-Za-z]+)", params)
+    return match.group(1) if match else ""
+
+
+def _match(environ: dict[str, Any]) -> dict[str, Any] | None:
+    found = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if not found:
+        return None
+    access_key, region, service = found.groups()
+    with _lock:
+        if not _faults:
+            return None
+    account = get_account_id_from(access_key)
+    operation: str | None = None
+    with _lock:
+        for fault in _faults:
+            if fault.get("mode", "error") != "error":
+                continue
+            if fault["account"] != account or fault["service"] != service:
+                continue
+            if fault.get("region") not in (None, region):
+                continue
+            if fault.get("operation") is not None:
+                operation = operation if operation is not None else _operation(environ)
+                if fault["operation"] != operation:
+                    continue
+            if fault.get("count") is not None:
+                if fault["count"] <= 0:
+                    continue
+                fault["count"] -= 1
+            return dict(fault, service=service)
+    return None
+
+
+def _error_response(fault: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    status = int(fault.get("status", 400))
+    code = fault.get("code", "Throttling")
+    message = fault.get("message", "Rate exceeded")
+    request_id = str(uuid.uuid4())
+    service = fault["service"]
+    headers = [("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", code)]
+    if service in _JSON:
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers.append(("Content-Type", "application/x-amz-json-1.0"))
+    elif service == "ec2":
+        body = (
+            f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
+            f"<RequestID>{request_id}</RequestID></Response>"
+        ).encode()
+        headers.append(("Content-Type", "text/xml"))
+    elif service in _QUERY_XML:
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
+        headers.append(("Content-Type", "text/xml"))
+    else:
+        body = f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>".encode()
+        headers.append(("Content-Type", "application/xml"))
+    reason = {400: "Bad Request", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+    return f"{status} {reason.get(status, 'Error')}", headers, body
+
+
+def _control(environ: dict[str, Any]) -> tuple[str, bytes]:
+    method = environ["REQUEST_METHOD"]
+    if method == "DELETE":
+        with _lock:
+            _faults.clear()
+        return "200 OK", b'{"faults": 0}'
+    if method != "POST":
+        return "405 Method Not Allowed", b'{"error": "POST or DELETE"}'
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    try:
+        fault = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        if not re.fullmatch(r"\d{12}", str(fault.get("account", ""))) or not fault.get("service"):
+            raise ValueError("account (12 digits) and service are required")
+    except (ValueError, json.JSONDecodeError) as err:
+        return "400 Bad Request", json.dumps({"error": str(err)}).encode()
+    with _lock:
+        _faults.append(fault)
+        count = len(_faults)
+    return "200 OK", json.dumps({"faults": count}).encode()
+
+
+def wrap(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """The WSGI app with fault injection and its control path in front."""
+
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == PATH:
+            status, body = _control(environ)
+            start_response(status, [("Content-Type", "application/json")])
+            return [body]
+        fault = _match(environ)
+        if fault is not None:
+            status, headers, body = _error_response(fault)
+            start_response(status, headers + [("Content-Length", str(len(body)))])
+            return [body]
+        return app(environ, start_response)
+
+    return middleware
+
+
+def reset() -> None:
+    with _lock:
+        _faults.clear()
