@@ -51,6 +51,8 @@ pub fn unique_account_id() -> String {
 pub struct TestAccount {
     pub account: AccountId,
     pub config: SdkConfig,
+    /// The assumed role's access key, secret and session token, for child processes.
+    pub env: Vec<(String, String)>,
 }
 
 impl TestAccount {
@@ -79,9 +81,30 @@ impl TestAccount {
                 aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
             )
             .build();
+        let env = vec![
+            (
+                "AWS_ACCESS_KEY_ID".to_string(),
+                c.access_key_id().to_string(),
+            ),
+            (
+                "AWS_SECRET_ACCESS_KEY".to_string(),
+                c.secret_access_key().to_string(),
+            ),
+            (
+                "AWS_SESSION_TOKEN".to_string(),
+                c.session_token().to_string(),
+            ),
+            ("AWS_REGION".to_string(), HOME_REGION.to_string()),
+            ("AWS_ENDPOINT_URL".to_string(), endpoint()),
+            (
+                "BULWARK_REGIONS".to_string(),
+                format!("{HOME_REGION},{OTHER_REGION}"),
+            ),
+        ];
         Self {
             account: AccountId::parse(&id).expect("account id"),
             config,
+            env,
         }
     }
 

@@ -2,6 +2,7 @@
 //! test isolated in an AWS account of its own.
 
 mod backup;
+mod cli;
 mod discovery;
 mod harness;
 mod seed;

@@ -1,0 +1,88 @@
+# Bulwark: `make demo` to see it work, `make test` to prove it does.
+# Prerequisites: Rust (cargo) and Python 3. Everything else is installed on demand into .venv.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        ?= $(CURDIR)/.venv
+PYTHON      := $(VENV)/bin/python
+CARGO       ?= cargo
+TARGET_DIR  := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+BULWARK     := $(TARGET_DIR)/debug/bulwark
+BULWARK_REL := $(TARGET_DIR)/release/bulwark
+
+# The local AWS: demo and tests use separate ports so that a running demo never disturbs tests.
+DEMO_PORT  ?= 4566
+TEST_PORT  ?= 4599
+BENCH_PORT ?= 4598
+BENCH_SIZE ?= 5000
+REGIONS    ?= us-east-1,eu-west-1
+
+# Credentials for the local AWS only: it accepts any.
+LOCAL_ENV = AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
+            AWS_EC2_METADATA_DISABLED=true BULWARK_REGIONS=$(REGIONS)
+
+.PHONY: help
+help:
+	@echo "make demo    seed a sample estate on a local AWS, discover and classify it, print the inventory"
+	@echo "make test    unit, integration (against a local AWS it starts) and CLI tests"
+	@echo "make bench   discover and classify $(BENCH_SIZE) stores; recall, API calls, wall time, peak RSS"
+	@echo "make lint    rustfmt and clippy"
+	@echo "make build   the Lambda functions with cargo-lambda (x86_64)"
+	@echo "make deploy  sam deploy of infra/aws/template.yaml"
+
+.PHONY: venv
+venv:
+	@infra/local/venv $(VENV)
+
+.PHONY: demo
+demo: venv
+	$(CARGO) build -p bulwark-cli
+	@if curl -fsS http://127.0.0.1:$(DEMO_PORT)/moto-api/ -o /dev/null 2>/dev/null; then started=no; else started=yes; fi; \
+	LOCAL_AWS_PORT=$(DEMO_PORT) infra/local/up >/dev/null; \
+	trap '[[ $$started == no ]] || LOCAL_AWS_PORT=$(DEMO_PORT) infra/local/down' EXIT; \
+	LOCAL_AWS_PORT=$(DEMO_PORT) infra/local/reset; \
+	export $(LOCAL_ENV) AWS_ENDPOINT_URL=http://127.0.0.1:$(DEMO_PORT); \
+	echo "== seeding a sample estate on the local AWS (http://127.0.0.1:$(DEMO_PORT))"; \
+	$(PYTHON) infra/local/estate.py --endpoint $$AWS_ENDPOINT_URL --demo --regions $(REGIONS) --manifest $(CURDIR)/.local-aws/demo-manifest.json; \
+	echo "== bulwark init"; $(BULWARK) init; \
+	echo "== bulwark discover"; $(BULWARK) discover; \
+	echo "== bulwark classify"; $(BULWARK) classify; \
+	echo "== bulwark inventory (by tier, with the reason that decided)"; $(BULWARK) inventory; \
+	echo; echo "== bulwark feasibility (can each tier's protection meet its RPO, per kind?)"; $(BULWARK) feasibility
+
+.PHONY: test
+test: venv
+	$(CARGO) build --workspace --all-targets
+	@trap 'LOCAL_AWS_PORT=$(TEST_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/test infra/local/down' EXIT; \
+	LOCAL_AWS_PORT=$(TEST_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/test infra/local/down; \
+	LOCAL_AWS_PORT=$(TEST_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/test BULWARK_LOCAL_JOB_DELAY_SECONDS=0.2 infra/local/up >/dev/null; \
+	export $(LOCAL_ENV) AWS_ENDPOINT_URL=http://127.0.0.1:$(TEST_PORT) BULWARK_BIN=$(BULWARK); \
+	$(CARGO) test --workspace; \
+	$(PYTHON) -m pytest infra/local/tests -q
+
+.PHONY: bench
+bench: venv
+	$(CARGO) build --release -p bulwark-cli
+	@trap 'LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/down' EXIT; \
+	LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/down; \
+	LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/up >/dev/null; \
+	export $(LOCAL_ENV) AWS_ENDPOINT_URL=http://127.0.0.1:$(BENCH_PORT); \
+	$(PYTHON) infra/local/bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --size $(BENCH_SIZE) --regions $(REGIONS)
+
+.PHONY: lint
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# cargo-lambda and zig come from PyPI; x86_64 builds need nothing else.
+.PHONY: build
+build: venv
+	@[[ -x $(VENV)/bin/cargo-lambda ]] || $(VENV)/bin/pip install --quiet -r infra/aws/requirements-build.txt
+	PATH=$(VENV)/bin:$$PATH cargo lambda build --release --x86-64 --bin discover --bin classify --lambda-dir target/lambda
+
+.PHONY: deploy
+deploy: build
+	@[[ -x $(VENV)/bin/sam ]] || $(VENV)/bin/pip install --quiet aws-sam-cli
+	$(VENV)/bin/sam deploy --template-file infra/aws/template.yaml --guided

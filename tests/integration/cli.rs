@@ -1,0 +1,178 @@
+//! The `bulwark` command, run as a user runs it, against the local AWS.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::harness::{TestAccount, HOME_REGION, OTHER_REGION};
+use crate::seed;
+
+/// The built CLI: BULWARK_BIN (the Makefile sets it), else beside this test binary's directory.
+fn bulwark_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("BULWARK_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("test executable");
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .join("bulwark")
+}
+
+fn bulwark(t: &TestAccount, args: &[&str]) -> Output {
+    Command::new(bulwark_bin())
+        .args(args)
+        .env_remove("BULWARK_CONFIG")
+        .env_remove("BULWARK_ORG_ROLE")
+        .envs(t.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("BULWARK_TABLE", "bulwark-cli-test")
+        .output()
+        .expect("bulwark runs")
+}
+
+fn ok(t: &TestAccount, args: &[&str]) -> String {
+    let out = bulwark(t, args);
+    assert!(
+        out.status.success(),
+        "bulwark {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn fails(t: &TestAccount, args: &[&str]) -> String {
+    let out = bulwark(t, args);
+    assert!(!out.status.success(), "bulwark {args:?} should fail");
+    String::from_utf8(out.stderr).expect("utf-8")
+}
+
+#[tokio::test]
+async fn init_discover_classify_inventory_and_explain() {
+    let t = TestAccount::new().await;
+    seed::table(&t, HOME_REGION, "customer-profiles", &[]).await;
+    seed::table(&t, OTHER_REGION, "session-cache", &[]).await;
+    seed::rds_instance(
+        &t,
+        OTHER_REGION,
+        "ledger",
+        &[("DataClassification", " Restricted ")],
+    )
+    .await;
+    seed::bucket(
+        &t,
+        HOME_REGION,
+        &format!("exports-{}", t.account),
+        &[("dataclassification", "supersecret")],
+    )
+    .await;
+
+    assert!(ok(&t, &["init"]).contains("created table bulwark-cli-test"));
+    assert!(ok(&t, &["init"]).contains("table exists"));
+    let discovered: Value =
+        serde_json::from_str(&ok(&t, &["discover", "--format", "json"])).expect("json");
+    assert_eq!(discovered["seen"], 5, "{discovered}");
+    ok(&t, &["classify"]);
+
+    let inventory: Value =
+        serde_json::from_str(&ok(&t, &["inventory", "--format", "json"])).expect("json");
+    let rows = inventory.as_array().expect("one JSON array");
+    assert_eq!(rows.len(), 5);
+    for row in rows {
+        for field in [
+            "arn",
+            "kind",
+            "account",
+            "region",
+            "name",
+            "tags",
+            "tier",
+            "backup_required",
+            "reproducible",
+            "rule",
+            "reasons",
+            "unknown_values",
+            "state",
+        ] {
+            assert!(row.get(field).is_some(), "{field} missing in {row}");
+        }
+    }
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    assert_eq!(row("ledger")["tier"], "critical");
+    assert_eq!(row("customer-profiles")["tier"], "important");
+    assert_eq!(row("session-cache")["tier"], Value::Null);
+    assert_eq!(row("session-cache")["reproducible"], true);
+    let exports = row(&format!("exports-{}", t.account));
+    assert_eq!(exports["unknown_values"][0]["value"], "supersecret");
+    assert_eq!(exports["tier"], "standard");
+
+    let critical: Value = serde_json::from_str(&ok(
+        &t,
+        &["inventory", "--format", "json", "--tier", "critical"],
+    ))
+    .expect("json");
+    assert_eq!(critical.as_array().map(Vec::len), Some(1));
+    let dynamo: Value = serde_json::from_str(&ok(
+        &t,
+        &["inventory", "--format", "json", "--kind", "dynamodb"],
+    ))
+    .expect("json");
+    assert_eq!(dynamo.as_array().map(Vec::len), Some(3));
+    let csv = ok(&t, &["inventory", "--format", "csv"]);
+    assert!(csv.starts_with("arn,kind,account,region,name,tier,"));
+    assert_eq!(csv.lines().count(), 6);
+    let table = ok(&t, &["inventory"]);
+    assert!(
+        table.contains("== critical (1 stores)") && table.contains("unknown value"),
+        "{table}"
+    );
+
+    let ledger_arn = format!("arn:aws:rds:{OTHER_REGION}:{}:db:ledger", t.account);
+    let explained = ok(&t, &["explain", &ledger_arn]);
+    assert!(explained.contains("tier:    critical"), "{explained}");
+    assert!(explained.contains("DataClassification"), "{explained}");
+
+    // Bad input: a clear error, a non-zero exit.
+    assert!(
+        fails(&t, &["explain", "arn:aws:sqs:us-east-1:123456789012:q"]).contains("invalid ARN")
+    );
+    assert!(fails(
+        &t,
+        &[
+            "explain",
+            &format!("arn:aws:rds:{OTHER_REGION}:{}:db:nope", t.account)
+        ]
+    )
+    .contains("not in the inventory"));
+    assert!(fails(&t, &["inventory", "--tier", "platinum"]).contains("unknown tier"));
+    assert!(fails(&t, &["inventory", "--kind", "redshift"]).contains("redshift"));
+}
+
+#[tokio::test]
+async fn a_bad_configuration_file_is_refused_with_its_line() {
+    let t = TestAccount::new().await;
+    let dir = std::env::temp_dir().join(format!("bulwark-cli-{}", t.account));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("bulwark.toml");
+    std::fs::write(&file, "[tiers.gold]\nrpo = \"1h\"\nrto = \"2h\"\nfrequency = \"every so often\"\nretention = \"1y\"\n")
+        .expect("write");
+    let err = fails(
+        &t,
+        &["--config", file.to_str().expect("path"), "feasibility"],
+    );
+    assert!(err.contains("bulwark.toml:4"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn feasibility_reports_every_tier_and_kind() {
+    let t = TestAccount::new().await;
+    let out = ok(&t, &["feasibility", "--format", "json"]);
+    let findings: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(findings.as_array().map(Vec::len), Some(4 * 6));
+}
