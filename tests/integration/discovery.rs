@@ -19,9 +19,24 @@ fn both_regions() -> Reach {
 }
 
 async fn sweep(aws: &Aws, inventory: &Inventory) -> DiscoverSummary {
-    ops::discover_all(aws, inventory, &both_regions(), 4, Utc::now())
+    let summary = ops::discover_all(aws, inventory, &both_regions(), 4, Utc::now())
         .await
-        .expect("sweep")
+        .expect("sweep");
+    assert_declared(&summary.calls);
+    summary
+}
+
+/// Every operation the product made is declared with its IAM action.
+fn assert_declared(calls: &BTreeMap<String, u64>) {
+    let declared = bulwark_aws::permissions::for_cli();
+    for operation in calls.keys() {
+        let action = bulwark_aws::permissions::action_for_operation(operation)
+            .unwrap_or_else(|| panic!("no IAM mapping for {operation}"));
+        assert!(
+            declared.contains(&action.as_str()),
+            "{operation} ({action}) is not declared"
+        );
+    }
 }
 
 fn by_name(assets: &[Asset]) -> BTreeMap<(String, String, Kind), Asset> {
@@ -410,6 +425,7 @@ async fn an_s3_bucket_is_found_by_arn_through_the_index() {
     let summary = ops::discover_one(&aws, &inventory, &arn, scope, None, Utc::now())
         .await
         .expect("one");
+    assert_declared(&summary.calls);
 
     assert_eq!(summary.written, 1);
     let stored = inventory.get(&arn).await.expect("get").expect("found");

@@ -6,3 +6,4 @@ mod cli;
 mod discovery;
 mod harness;
 mod seed;
+mod template;

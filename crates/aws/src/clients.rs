@@ -10,6 +10,24 @@ use bulwark_core::{AccountId, Region, Scope};
 
 use crate::calls::CallCounter;
 use crate::error::AwsError;
+use crate::permissions::{p, Permission};
+
+/// Discovering which regions and accounts to cover.
+pub const SCOPE: &[Permission] = &[
+    p("sts:GetCallerIdentity", "learn the home account id"),
+    p(
+        "ec2:DescribeRegions",
+        "list the regions enabled in the account",
+    ),
+    p(
+        "organizations:ListAccounts",
+        "list member accounts when multi-account is on",
+    ),
+    p(
+        "sts:AssumeRole",
+        "enter each member account's configured role",
+    ),
+];
 
 /// How far a sweep reaches.
 #[derive(Debug, Clone, Default)]

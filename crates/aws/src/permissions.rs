@@ -1,6 +1,8 @@
-//! Every AWS call the product makes, declared with its IAM action next to the code that makes
-//! it. The deployment template's policies are checked against these lists by a test, so IAM
-//! stays least-privilege and never drifts from the code.
+//! Every AWS call the product makes is declared with its IAM action next to the code that makes
+//! it (`clients::SCOPE`, `discovery::DISCOVERY`, `store::INVENTORY`, …); this module gathers
+//! them. The deployment template's policies are checked against these lists by a test, and the
+//! integration tests check every operation the call counter sees against them, so IAM stays
+//! least-privilege and never drifts from the code.
 
 /// One IAM action and the reason the product needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,86 +11,13 @@ pub struct Permission {
     pub why: &'static str,
 }
 
-const fn p(action: &'static str, why: &'static str) -> Permission {
+pub(crate) const fn p(action: &'static str, why: &'static str) -> Permission {
     Permission { action, why }
 }
 
-/// Discovering which regions and accounts to cover.
-pub const SCOPE: &[Permission] = &[
-    p("sts:GetCallerIdentity", "learn the home account id"),
-    p(
-        "ec2:DescribeRegions",
-        "list the regions enabled in the account",
-    ),
-    p(
-        "organizations:ListAccounts",
-        "list member accounts when multi-account is on",
-    ),
-    p(
-        "sts:AssumeRole",
-        "enter each member account's configured role",
-    ),
-];
-
-/// Listing the six kinds of data store, tags included in bulk.
-pub const DISCOVERY: &[Permission] = &[
-    p(
-        "s3:ListAllMyBuckets",
-        "ListBuckets: every bucket with its region",
-    ),
-    p(
-        "s3:GetBucketLocation",
-        "place a bucket when ListBuckets does not say its region",
-    ),
-    p(
-        "rds:DescribeDBInstances",
-        "RDS instances with tags, engine, encryption, retention inline",
-    ),
-    p(
-        "rds:DescribeDBClusters",
-        "Aurora clusters with tags and members inline",
-    ),
-    p("dynamodb:ListTables", "DynamoDB table names, 100 a page"),
-    p(
-        "dynamodb:DescribeTable",
-        "one table, for a single-resource change event",
-    ),
-    p(
-        "elasticfilesystem:DescribeFileSystems",
-        "EFS file systems with tags, size, encryption",
-    ),
-    p(
-        "ec2:DescribeVolumes",
-        "EBS volumes with tags, size, encryption",
-    ),
-    p(
-        "tag:GetResources",
-        "tags of S3 buckets and DynamoDB tables, 100 a page",
-    ),
-];
-
-/// The inventory table.
-pub const INVENTORY: &[Permission] = &[
-    p(
-        "dynamodb:Query",
-        "read an account and region's assets, or one by ARN",
-    ),
-    p("dynamodb:Scan", "list the whole inventory for reports"),
-    p("dynamodb:GetItem", "read one asset"),
-    p(
-        "dynamodb:TransactWriteItems",
-        "conditional upserts, 100 assets a call",
-    ),
-];
-
-/// Creating the inventory table (the CLI's `init`; the deployment template creates it in AWS).
-pub const INIT: &[Permission] = &[
-    p(
-        "dynamodb:DescribeTable",
-        "see whether the state table exists",
-    ),
-    p("dynamodb:CreateTable", "create the state table"),
-];
+pub use crate::clients::SCOPE;
+pub use crate::discovery::DISCOVERY;
+pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
 
 /// The permissions each Lambda function needs: what the deployment template must grant.
 pub fn for_function(function: &str) -> Vec<&'static str> {
@@ -106,5 +35,74 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
     actions
 }
 
-/// The functions the deployment template defines.
-pub const FUNCTIONS: &[&str] = &["discover", "classify"];
+/// The functions the deployment template defines, with the resource name it gives each.
+pub const FUNCTIONS: &[(&str, &str)] = &[
+    ("discover", "DiscoverFunction"),
+    ("classify", "ClassifyFunction"),
+];
+
+/// What an operator running the CLI needs: every group.
+pub fn for_cli() -> Vec<&'static str> {
+    let mut actions: Vec<&'static str> = [SCOPE, DISCOVERY, INVENTORY, INVENTORY_LIST, INIT]
+        .iter()
+        .flat_map(|g| g.iter().map(|p| p.action))
+        .collect();
+    actions.sort_unstable();
+    actions.dedup();
+    actions
+}
+
+/// The IAM action an SDK operation (as the call counter names it, "Service:Operation") needs.
+pub fn action_for_operation(operation: &str) -> Option<String> {
+    let (service, name) = operation.split_once(':')?;
+    let prefix = match service {
+        "S3" => "s3",
+        "RDS" => "rds",
+        "DynamoDB" => "dynamodb",
+        "EC2" => "ec2",
+        "EFS" => "elasticfilesystem",
+        "Resource Groups Tagging API" => "tag",
+        "STS" => "sts",
+        "Organizations" => "organizations",
+        "Backup" => "backup",
+        _ => return None,
+    };
+    // S3 names ListBuckets' action after the older API.
+    let name = match (prefix, name) {
+        ("s3", "ListBuckets") => "ListAllMyBuckets",
+        (_, name) => name,
+    };
+    Some(format!("{prefix}:{name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_map_to_their_iam_actions() {
+        assert_eq!(
+            action_for_operation("S3:ListBuckets").as_deref(),
+            Some("s3:ListAllMyBuckets")
+        );
+        assert_eq!(
+            action_for_operation("Resource Groups Tagging API:GetResources").as_deref(),
+            Some("tag:GetResources")
+        );
+        assert_eq!(
+            action_for_operation("EFS:DescribeFileSystems").as_deref(),
+            Some("elasticfilesystem:DescribeFileSystems")
+        );
+        assert_eq!(action_for_operation("Nope:Thing"), None);
+    }
+
+    #[test]
+    fn the_cli_may_do_everything_the_functions_do() {
+        let cli = for_cli();
+        for (function, _) in FUNCTIONS {
+            for action in for_function(function) {
+                assert!(cli.contains(&action), "{function}: {action}");
+            }
+        }
+    }
+}

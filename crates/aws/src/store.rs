@@ -19,6 +19,31 @@ use bulwark_core::{plan_writes, Asset, Change, ResourceArn, Scope};
 use futures::stream::{self, StreamExt};
 
 use crate::error::{is_not_found, AwsError};
+use crate::permissions::{p, Permission};
+
+/// The inventory table.
+pub const INVENTORY: &[Permission] = &[
+    p(
+        "dynamodb:Query",
+        "read an account and region's assets, or one by ARN",
+    ),
+    p("dynamodb:GetItem", "read one asset"),
+    p(
+        "dynamodb:TransactWriteItems",
+        "conditional upserts, 100 assets a call",
+    ),
+];
+/// Listing the whole inventory: the CLI's reports (no function scans).
+pub const INVENTORY_LIST: &[Permission] =
+    &[p("dynamodb:Scan", "list the whole inventory for reports")];
+/// Creating the inventory table (the CLI's `init`; the deployment template creates it in AWS).
+pub const INIT: &[Permission] = &[
+    p(
+        "dynamodb:DescribeTable",
+        "see whether the state table exists",
+    ),
+    p("dynamodb:CreateTable", "create the state table"),
+];
 
 /// TransactWriteItems takes at most 100 items.
 const TRANSACTION_LIMIT: usize = 100;

@@ -14,7 +14,45 @@ use futures::stream::{self, StreamExt};
 use crate::clients::{AccountClients, ScopeClients};
 use crate::error::AwsError;
 
+use crate::permissions::{p, Permission};
 pub use single::{observe_one, Observation};
+
+/// Listing the six kinds of data store, tags included in bulk.
+pub const DISCOVERY: &[Permission] = &[
+    p(
+        "s3:ListAllMyBuckets",
+        "ListBuckets: every bucket with its region",
+    ),
+    p(
+        "s3:GetBucketLocation",
+        "place a bucket when ListBuckets does not say its region",
+    ),
+    p(
+        "rds:DescribeDBInstances",
+        "RDS instances with tags, engine, encryption, retention inline",
+    ),
+    p(
+        "rds:DescribeDBClusters",
+        "Aurora clusters with tags and members inline",
+    ),
+    p("dynamodb:ListTables", "DynamoDB table names, 100 a page"),
+    p(
+        "dynamodb:DescribeTable",
+        "one table, for a single-resource change event",
+    ),
+    p(
+        "elasticfilesystem:DescribeFileSystems",
+        "EFS file systems with tags, size, encryption",
+    ),
+    p(
+        "ec2:DescribeVolumes",
+        "EBS volumes with tags, size, encryption",
+    ),
+    p(
+        "tag:GetResources",
+        "tags of S3 buckets and DynamoDB tables, 100 a page",
+    ),
+];
 
 /// A listing that failed in one scope: nothing is marked gone there for that kind.
 #[derive(Debug)]

@@ -1,0 +1,110 @@
+//! The deployment template grants each function exactly the IAM actions its code declares
+//! (crates/aws/src/permissions.rs), and its state machine retries what the functions call
+//! retryable.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use bulwark_aws::permissions;
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn repo_file(relative: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn template() -> Yaml {
+    let docs = YamlLoader::load_from_str(&repo_file("infra/aws/template.yaml"))
+        .expect("the template is YAML");
+    docs.into_iter().next().expect("one document")
+}
+
+/// Every action a function's inline policy statements allow.
+fn granted(template: &Yaml, resource: &str) -> BTreeSet<String> {
+    let function = &template["Resources"][resource];
+    assert_eq!(
+        function["Type"].as_str(),
+        Some("AWS::Serverless::Function"),
+        "{resource}"
+    );
+    let mut actions = BTreeSet::new();
+    for policy in function["Properties"]["Policies"]
+        .as_vec()
+        .expect("Policies is a list")
+    {
+        for statement in policy["Statement"]
+            .as_vec()
+            .expect("inline statements only")
+        {
+            assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+            match &statement["Action"] {
+                Yaml::String(action) => {
+                    actions.insert(action.clone());
+                }
+                Yaml::Array(list) => {
+                    actions.extend(list.iter().filter_map(|a| a.as_str().map(str::to_string)))
+                }
+                other => panic!("{resource}: unexpected Action {other:?}"),
+            }
+        }
+    }
+    actions
+}
+
+#[test]
+fn each_function_is_granted_exactly_what_its_code_declares() {
+    let template = template();
+    for (function, resource) in permissions::FUNCTIONS {
+        let declared: BTreeSet<String> = permissions::for_function(function)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        assert!(!declared.is_empty(), "{function} declares no permissions");
+        let granted = granted(&template, resource);
+        let missing: Vec<_> = declared.difference(&granted).collect();
+        let extra: Vec<_> = granted.difference(&declared).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{resource}: missing {missing:?}, not declared {extra:?}"
+        );
+        assert!(
+            granted.iter().all(|a| !a.contains('*')),
+            "{resource}: wildcard action"
+        );
+    }
+}
+
+#[test]
+fn every_declared_action_names_a_service_and_an_operation() {
+    for action in permissions::for_cli() {
+        let (service, operation) = action.split_once(':').unwrap_or_else(|| panic!("{action}"));
+        assert!(
+            !service.is_empty() && operation.chars().next().is_some_and(char::is_uppercase),
+            "{action}"
+        );
+    }
+}
+
+#[test]
+fn the_state_machine_retries_retryable_errors_and_stops_on_invalid_input() {
+    let asl: serde_json::Value = serde_json::from_str(&repo_file(
+        "infra/aws/statemachine/discover-classify.asl.json",
+    ))
+    .expect("ASL is JSON");
+    let states = asl["States"].as_object().expect("states");
+    for task in ["Discover", "Classify"] {
+        let retry = states[task]["Retry"].to_string();
+        assert!(
+            retry.contains(bulwark_lambda::error_type::RETRYABLE),
+            "{task} does not retry"
+        );
+        assert!(
+            !retry.contains(bulwark_lambda::error_type::INVALID_INPUT),
+            "{task} retries invalid input"
+        );
+    }
+    let catch = states["Discover"]["Catch"].to_string();
+    assert!(catch.contains(bulwark_lambda::error_type::INVALID_INPUT));
+}
