@@ -499,3 +499,65 @@ async fn concurrent_writers_do_not_lose_updates() {
                 .last_seen
     );
 }
+
+#[tokio::test]
+async fn an_organization_sweep_covers_every_member_account_through_its_role() {
+    // Given a management account with an organization and one member account holding a table
+    let management = TestAccount::new().await;
+    let org = aws_sdk_organizations::Client::new(&management.in_region(HOME_REGION));
+    org.create_organization()
+        .send()
+        .await
+        .expect("organization");
+    let created = org
+        .create_account()
+        .account_name("workloads")
+        .email(format!("workloads-{}@example.com", management.account))
+        .send()
+        .await
+        .expect("member account");
+    let member_id = created
+        .create_account_status()
+        .and_then(|s| s.account_id())
+        .expect("member account id")
+        .to_string();
+    let member = TestAccount::in_account(&member_id).await;
+    seed::table(
+        &member,
+        OTHER_REGION,
+        "member-orders",
+        &[("Environment", "production")],
+    )
+    .await;
+    seed::table(&management, HOME_REGION, "management-audit", &[]).await;
+
+    // When the management account sweeps with a member role
+    let aws = management.aws();
+    let inventory = management.inventory(&aws).await;
+    let reach = Reach {
+        regions: vec![region(HOME_REGION), region(OTHER_REGION)],
+        org_role: Some("OrganizationAccountAccessRole".to_string()),
+    };
+    let summary = ops::discover_all(&aws, &inventory, &reach, 4, Utc::now())
+        .await
+        .expect("sweep");
+
+    // Then both accounts' stores are in the one inventory, each under its own account
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    assert_declared(&summary.calls);
+    assert_eq!(summary.calls.get("Organizations:ListAccounts"), Some(&1));
+    // The member's stores can only be listed with the member role's credentials: the
+    // AssumeRole provider (whose own STS client the call counter does not see) obtained them.
+    let assets = inventory.all().await.expect("inventory");
+    let member_table = assets
+        .iter()
+        .find(|a| a.name == "member-orders")
+        .expect("member's table");
+    assert_eq!(member_table.account.as_str(), member_id);
+    assert_eq!(member_table.region.as_str(), OTHER_REGION);
+    let audit = assets
+        .iter()
+        .find(|a| a.name == "management-audit")
+        .expect("management's table");
+    assert_eq!(audit.account, management.account);
+}

@@ -57,7 +57,12 @@ pub struct TestAccount {
 
 impl TestAccount {
     pub async fn new() -> Self {
-        let id = unique_account_id();
+        Self::in_account(&unique_account_id()).await
+    }
+
+    /// An account whose id is given (an organization's member, say).
+    pub async fn in_account(id: &str) -> Self {
+        let id = id.to_string();
         let base = base_config().await;
         let sts = aws_sdk_sts::Client::new(&base);
         let assumed = sts
