@@ -1,9 +1,10 @@
 """State and behaviour of the AWS Backup operations moto lacks.
 
 The state lives on moto's own BackupBackend for each account and region (so moto's reset
-forgets it): plan versions, selections, jobs and recovery points. Jobs do their work when
-they start; their state is derived from timestamps, moving through the documented states
-over BULWARK_LOCAL_JOB_DELAY_SECONDS.
+forgets it): plan versions, selections, jobs and recovery points; a vault's access policy
+lives on moto's Vault, so it goes with the vault. Jobs do their work when they start; their
+state is derived from timestamps, moving through the documented states over
+BULWARK_LOCAL_JOB_DELAY_SECONDS.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from moto.backup.exceptions import (
 from moto.backup.models import BackupBackend, Plan, Vault, backup_backends
 from moto.moto_api._internal import mock_random
 
-from . import kinds
+from . import kinds, policy
 from .selection import selects
 
 DAY = 86400.0
@@ -559,7 +560,9 @@ def recovery_points_in_vault(backend: BackupBackend, vault_name: str) -> list[Re
     return [rp for rp in state(backend).recovery_points.values() if rp.vault.backup_vault_name == vault_name]
 
 
-def delete_recovery_point(backend: BackupBackend, vault_name: str, arn: str) -> None:
+def delete_recovery_point(backend: BackupBackend, vault_name: str, arn: str, principal: str) -> None:
+    document = vault_access_policy(_vault(backend, vault_name))
+    policy.check_delete_recovery_point(json.loads(document) if document else None, arn, principal)
     rp = recovery_point(backend, vault_name, arn)
     vault = rp.vault
     if vault.locked and vault.min_retention_days:
@@ -598,6 +601,33 @@ def vault_recovery_point_count(backend: BackupBackend, vault_name: str) -> int:
 def delete_backup_vault_allowed(backend: BackupBackend, vault_name: str) -> None:
     if vault_recovery_point_count(backend, vault_name):
         raise InvalidRequestException(msg="Backup vault cannot be deleted because it contains recovery points")
+
+
+# ---- vault access policies ---------------------------------------------------------------
+
+_POLICY = "_bulwark_access_policy"
+
+
+def vault_access_policy(vault: Vault) -> str | None:
+    return vault.__dict__.get(_POLICY)
+
+
+def put_backup_vault_access_policy(backend: BackupBackend, vault_name: str, document: Any) -> None:
+    vault = _vault(backend, vault_name)
+    policy.parse(document)
+    vault.__dict__[_POLICY] = document
+
+
+def get_backup_vault_access_policy(backend: BackupBackend, vault_name: str) -> tuple[Vault, str]:
+    vault = _vault(backend, vault_name)
+    document = vault_access_policy(vault)
+    if document is None:
+        raise ResourceNotFoundException(msg=f"Backup vault {vault_name} has no access policy")
+    return vault, document
+
+
+def delete_backup_vault_access_policy(backend: BackupBackend, vault_name: str) -> None:
+    _vault(backend, vault_name).__dict__.pop(_POLICY, None)
 
 
 # ---- restore jobs ------------------------------------------------------------------------

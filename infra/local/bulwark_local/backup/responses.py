@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 from moto.backup.exceptions import InvalidParameterValueException
 from moto.backup.responses import BackupResponse
 
-from . import models
+from . import models, policy
 
 
 def _body(self: BackupResponse) -> dict[str, Any]:
@@ -219,6 +219,23 @@ def delete_backup_vault(self: BackupResponse) -> Any:
     return ""
 
 
+def put_backup_vault_access_policy(self: BackupResponse) -> str:
+    models.put_backup_vault_access_policy(self.backup_backend, _label(self, "backupVaultName"), _body(self).get("Policy"))
+    return ""
+
+
+def get_backup_vault_access_policy(self: BackupResponse) -> str:
+    vault, document = models.get_backup_vault_access_policy(self.backup_backend, _label(self, "backupVaultName"))
+    return json.dumps(
+        {"BackupVaultName": vault.backup_vault_name, "BackupVaultArn": vault.backup_vault_arn, "Policy": document}
+    )
+
+
+def delete_backup_vault_access_policy(self: BackupResponse) -> str:
+    models.delete_backup_vault_access_policy(self.backup_backend, _label(self, "backupVaultName"))
+    return ""
+
+
 # ---- backup jobs -------------------------------------------------------------------------
 
 
@@ -323,7 +340,10 @@ def get_recovery_point_restore_metadata(self: BackupResponse) -> str:
 
 
 def delete_recovery_point(self: BackupResponse) -> str:
-    models.delete_recovery_point(self.backup_backend, _label(self, "backupVaultName"), _label(self, "recoveryPointArn"))
+    principal = policy.principal_arn(self.get_access_key(), self.current_account, self.region)
+    models.delete_recovery_point(
+        self.backup_backend, _label(self, "backupVaultName"), _label(self, "recoveryPointArn"), principal
+    )
     return ""
 
 
@@ -457,6 +477,9 @@ HANDLERS: list[Callable[..., Any]] = [
     describe_backup_vault,
     list_backup_vaults,
     delete_backup_vault,
+    put_backup_vault_access_policy,
+    get_backup_vault_access_policy,
+    delete_backup_vault_access_policy,
     start_backup_job,
     describe_backup_job,
     list_backup_jobs,
@@ -481,6 +504,7 @@ URL_PATHS = {
     "{0}/backup/plans/(?P<plan>[^/]+)/versions/$": BackupResponse.dispatch,
     "{0}/backup/plans/(?P<plan>[^/]+)/selections/$": BackupResponse.dispatch,
     "{0}/backup/plans/(?P<plan>[^/]+)/selections/(?P<selection>[^/]+)$": BackupResponse.dispatch,
+    "{0}/backup-vaults/(?P<name>[^/]+)/access-policy$": BackupResponse.dispatch,
     "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/$": BackupResponse.dispatch,
     "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/(?P<rp>.+)$": BackupResponse.dispatch,
     "{0}/backup-jobs$": BackupResponse.dispatch,
