@@ -13,6 +13,12 @@ use crate::error::AwsError;
 use crate::permissions::{p, Permission};
 
 /// Discovering which regions and accounts to cover.
+/// Entering the accounts a change touches (assign-policy, coverage).
+pub const MEMBER: &[Permission] = &[
+    p("sts:GetCallerIdentity", "learn the home account id"),
+    p("sts:AssumeRole", "enter a member account's configured role"),
+];
+
 pub const SCOPE: &[Permission] = &[
     p("sts:GetCallerIdentity", "learn the home account id"),
     p(
@@ -56,6 +62,10 @@ pub struct ScopeClients {
     pub ec2: aws_sdk_ec2::Client,
     pub efs: aws_sdk_efs::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub backup: aws_sdk_backup::Client,
+    pub kms: aws_sdk_kms::Client,
+    /// The account's configuration (credentials), for clients in its other regions.
+    config: SdkConfig,
 }
 
 impl Aws {
@@ -101,6 +111,19 @@ impl Aws {
         aws_sdk_dynamodb::Client::from_conf(conf)
     }
 
+    /// An SNS client in `region` (the base region when None).
+    pub fn sns(&self, region: Option<&Region>) -> aws_sdk_sns::Client {
+        let config = match region {
+            Some(region) => self.config_in(region),
+            None => self.base.clone(),
+        };
+        aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::config::Builder::from(&config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
     /// Clients for one scope, using `config` (the base one, or one with assumed-role credentials).
     fn clients_for(&self, config: &SdkConfig, scope: Scope) -> ScopeClients {
         let config = config
@@ -138,11 +161,33 @@ impl Aws {
             ),
             tagging: aws_sdk_resourcegroupstagging::Client::from_conf(
                 aws_sdk_resourcegroupstagging::config::Builder::from(&config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            backup: aws_sdk_backup::Client::from_conf(
+                aws_sdk_backup::config::Builder::from(&config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            kms: aws_sdk_kms::Client::from_conf(
+                aws_sdk_kms::config::Builder::from(&config)
                     .interceptor(counter)
                     .build(),
             ),
+            config: config.clone(),
             scope,
         }
+    }
+
+    /// Clients for the same account in another region (the DR region, say).
+    pub fn sibling(&self, clients: &ScopeClients, region: &Region) -> ScopeClients {
+        self.clients_for(
+            &clients.config,
+            Scope {
+                account: clients.scope.account.clone(),
+                region: region.clone(),
+            },
+        )
     }
 
     /// The home account id (sts:GetCallerIdentity).

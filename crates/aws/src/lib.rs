@@ -1,12 +1,15 @@
 //! bulwark-aws: the adapters. Every AWS call of the product lives here, each declared with its
 //! IAM action in `permissions`.
 
+pub mod assign;
+pub mod backup;
 pub mod calls;
 pub mod clients;
 pub mod discovery;
 pub mod error;
 pub mod ops;
 pub mod permissions;
+pub mod protect;
 pub mod store;
 
 pub use calls::CallCounter;

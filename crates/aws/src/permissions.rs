@@ -15,8 +15,11 @@ pub(crate) const fn p(action: &'static str, why: &'static str) -> Permission {
     Permission { action, why }
 }
 
-pub use crate::clients::SCOPE;
+pub use crate::assign::NOTIFY;
+pub use crate::backup::{BACKUP, RECOVERY_POINTS};
+pub use crate::clients::{MEMBER, SCOPE};
 pub use crate::discovery::DISCOVERY;
+pub use crate::protect::PROTECT;
 pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
 
 /// The permissions each Lambda function needs: what the deployment template must grant.
@@ -24,6 +27,15 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
     let groups: &[&[Permission]] = match function {
         "discover" => &[SCOPE, DISCOVERY, INVENTORY],
         "classify" => &[INVENTORY],
+        "assign-policy" => &[
+            MEMBER,
+            INVENTORY,
+            INVENTORY_LIST,
+            BACKUP,
+            RECOVERY_POINTS,
+            PROTECT,
+            NOTIFY,
+        ],
         _ => &[],
     };
     let mut actions: Vec<&'static str> = groups
@@ -39,14 +51,26 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
 pub const FUNCTIONS: &[(&str, &str)] = &[
     ("discover", "DiscoverFunction"),
     ("classify", "ClassifyFunction"),
+    ("assign-policy", "AssignPolicyFunction"),
 ];
 
 /// What an operator running the CLI needs: every group.
 pub fn for_cli() -> Vec<&'static str> {
-    let mut actions: Vec<&'static str> = [SCOPE, DISCOVERY, INVENTORY, INVENTORY_LIST, INIT]
-        .iter()
-        .flat_map(|g| g.iter().map(|p| p.action))
-        .collect();
+    let mut actions: Vec<&'static str> = [
+        SCOPE,
+        MEMBER,
+        DISCOVERY,
+        INVENTORY,
+        INVENTORY_LIST,
+        INIT,
+        BACKUP,
+        RECOVERY_POINTS,
+        PROTECT,
+        NOTIFY,
+    ]
+    .iter()
+    .flat_map(|g| g.iter().map(|p| p.action))
+    .collect();
     actions.sort_unstable();
     actions.dedup();
     actions
@@ -65,6 +89,8 @@ pub fn action_for_operation(operation: &str) -> Option<String> {
         "STS" => "sts",
         "Organizations" => "organizations",
         "Backup" => "backup",
+        "KMS" => "kms",
+        "SNS" => "sns",
         _ => return None,
     };
     // S3 names ListBuckets' action after the older API.

@@ -2,12 +2,13 @@
 //! functions, against AWS or, with AWS_ENDPOINT_URL, the local AWS.
 
 mod output;
+mod report;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use bulwark_aws::ops;
+use bulwark_aws::{assign, ops};
 use bulwark_aws::{Aws, Inventory, Reach};
 use bulwark_core::{classify, rpo_feasibility, Config, Kind, Region, ResourceArn, Scope};
 use bulwark_lambda::{parse_regions, DEFAULT_TABLE};
@@ -82,6 +83,25 @@ enum Command {
         arn: String,
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
+    },
+    /// Show what assign-policy would change (AWS Backup vaults, plans, selections, tier tags,
+    /// native protections); changes nothing.
+    Plan {
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+    /// Make AWS Backup and native protections match every asset's tier.
+    Apply {
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+    /// Coverage: every asset against its tier and the AWS Backup Audit Manager controls.
+    Report {
+        #[arg(long, value_enum, default_value_t = report::ReportFormat::Table)]
+        format: report::ReportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Check the configuration file and report, per tier and kind, whether the RPO can be met.
     Feasibility {
@@ -237,6 +257,48 @@ async fn main() -> Result<()> {
                     println!("{}", serde_json::to_string_pretty(&row)?);
                 }
                 SummaryFormat::Text => output::print_explain(&asset, &classification),
+            }
+        }
+        Command::Plan { format } | Command::Apply { format } => {
+            let apply = matches!(cli.command, Command::Apply { .. });
+            for warning in config.warnings() {
+                eprintln!("warning: {warning}");
+            }
+            let report = assign::assign(
+                &aws,
+                &inventory,
+                &config,
+                reach.org_role.as_deref(),
+                None,
+                apply,
+                chrono::Utc::now(),
+            )
+            .await?;
+            match format {
+                SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                SummaryFormat::Text => output::print_policy(&report),
+            }
+        }
+        Command::Report { format, out } => {
+            let now = chrono::Utc::now();
+            let (assets, _calls) = assign::coverage(
+                &aws,
+                &inventory,
+                &config,
+                reach.org_role.as_deref(),
+                None,
+                now,
+            )
+            .await?;
+            let summary = bulwark_core::summarize(&assets, now);
+            let text = report::render(&summary, &assets, format)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("wrote {}", path.display());
+                }
+                None => print!("{text}"),
             }
         }
         Command::Feasibility { .. } => {}

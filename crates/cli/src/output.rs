@@ -247,3 +247,53 @@ pub fn print_explain(asset: &Asset, c: &Classification) {
         );
     }
 }
+
+pub fn print_policy(r: &bulwark_aws::assign::PolicyReport) {
+    let verb = if r.applied { "applied" } else { "would apply" };
+    for scope in &r.scopes {
+        let name = scope
+            .scope
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        println!(
+            "{name}: {verb} {} AWS Backup changes, {} tier tags, {} native protections",
+            scope.backup_actions.len(),
+            scope.tag_changes.len(),
+            scope.native_actions.len()
+        );
+        for action in &scope.backup_actions {
+            println!("  {}", serde_json::to_string(action).unwrap_or_default());
+        }
+        for change in scope.tag_changes.iter().take(20) {
+            match &change.tier {
+                Some(tier) => println!("  tag {} bulwark:tier={tier}", change.arn),
+                None => println!("  untag {} bulwark:tier", change.arn),
+            }
+        }
+        if scope.tag_changes.len() > 20 {
+            println!("  … and {} more tag changes", scope.tag_changes.len() - 20);
+        }
+        for action in scope.native_actions.iter().take(20) {
+            println!("  {}", serde_json::to_string(action).unwrap_or_default());
+        }
+        if scope.native_actions.len() > 20 {
+            println!(
+                "  … and {} more native protections",
+                scope.native_actions.len() - 20
+            );
+        }
+        for drift in &scope.unreconciled {
+            println!("  not Bulwark's to change: {drift}");
+        }
+    }
+    for warning in &r.warnings {
+        println!("warning: {warning}");
+    }
+    let total: u64 = r.calls.values().sum();
+    println!(
+        "{} changes; AWS API calls: {total}, of which mutating: {}",
+        r.changes(),
+        r.mutating_calls
+    );
+}

@@ -61,6 +61,9 @@ pub struct Asset {
     pub gone_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classification: Option<Classification>,
+    /// The backup plan assign-policy put this store under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment: Option<Assignment>,
     /// Optimistic-concurrency version of the stored record; 0 for one never stored.
     #[serde(default)]
     pub version: u64,
@@ -89,6 +92,7 @@ impl Asset {
             state: AssetState::Present,
             gone_at: None,
             classification: None,
+            assignment: None,
             version: 0,
         }
     }
@@ -100,6 +104,18 @@ impl Asset {
             region: self.region.clone(),
         }
     }
+}
+
+/// The AWS Backup plan an asset is under, and since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    /// The tier tag written on the store; None when it is not backed up (tag removed).
+    #[serde(default)]
+    pub tier: Option<String>,
+    /// None when the store is not backed up.
+    pub plan: Option<String>,
+    pub plan_version: Option<String>,
+    pub assigned_at: DateTime<Utc>,
 }
 
 /// An account and region: the unit a sweep covers and marks gone in.

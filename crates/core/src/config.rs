@@ -10,11 +10,15 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::arn::Region;
 use crate::duration::Duration;
 use crate::kind::Kind;
+use crate::protection::{
+    ProtectionSettings, COMPLIANCE_GRACE_DAYS, LONGEST_GROUP_NAME, NAME_PREFIX,
+};
 use crate::taxonomy::{
-    Lock, LockMode, Tier, CONTINUOUS_RETENTION_MAX, MIN_COLD_STORAGE_STAY, MIN_FREQUENCY,
-    MIN_START_WINDOW,
+    shared_lock, Lock, LockMode, Tier, CONTINUOUS_RETENTION_MAX, MIN_COLD_STORAGE_STAY,
+    MIN_FREQUENCY, MIN_START_WINDOW,
 };
 
 /// The built-in default configuration, as text (what `Config::builtin` parses).
@@ -42,13 +46,34 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// A validated configuration: tiers in file order, rules in precedence order, and the
-/// catch-all that decides when no rule does.
+/// Something the loader accepted but wants a person to know: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigWarning {
+    pub source_name: String,
+    /// 1-based.
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: warning: {}",
+            self.source_name, self.line, self.message
+        )
+    }
+}
+
+/// A validated configuration: tiers in file order, rules in precedence order, the
+/// catch-all that decides when no rule does, and where and how recovery points are kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Config {
     tiers: Vec<Tier>,
     rules: Vec<Rule>,
     catch_all: CatchAll,
+    protection: ProtectionSettings,
+    warnings: Vec<ConfigWarning>,
 }
 
 /// The last rule, which matches every asset: held apart so that every classification has a
@@ -173,6 +198,17 @@ impl Config {
     pub fn catch_all(&self) -> &CatchAll {
         &self.catch_all
     }
+
+    /// The `[protection]` section, defaulted where the file leaves it out.
+    pub fn protection(&self) -> &ProtectionSettings {
+        &self.protection
+    }
+
+    /// What loaded but deserves attention: a compliance lock, which cannot be undone, and a
+    /// tier lock the shared vault lock must loosen.
+    pub fn warnings(&self) -> &[ConfigWarning] {
+        &self.warnings
+    }
 }
 
 #[derive(Deserialize)]
@@ -182,6 +218,19 @@ struct RawConfig {
     tiers: BTreeMap<Spanned<String>, Spanned<RawTier>>,
     #[serde(default)]
     rules: Vec<RawRule>,
+    protection: Option<RawProtection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProtection {
+    vault_name: Option<Spanned<String>>,
+    dr_region: Option<Spanned<String>>,
+    kms_key_alias: Option<Spanned<String>>,
+    backup_role_name: Option<Spanned<String>>,
+    admin_role_names: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    allow_compliance_lock: bool,
 }
 
 #[derive(Deserialize)]
@@ -196,8 +245,7 @@ struct RawTier {
     completion_window: Option<Spanned<Duration>>,
     retention: Spanned<Duration>,
     cold_storage_after: Option<Spanned<Duration>>,
-    #[serde(default)]
-    cross_region_copy: bool,
+    cross_region_copy: Option<Spanned<bool>>,
     #[serde(default)]
     continuous_backup: bool,
     lock: Option<Spanned<RawLock>>,
@@ -206,14 +254,9 @@ struct RawTier {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLock {
-    #[serde(default = "governance")]
-    mode: LockMode,
+    mode: Option<Spanned<LockMode>>,
     min_retention: Spanned<Duration>,
     max_retention: Option<Spanned<Duration>>,
-}
-
-fn governance() -> LockMode {
-    LockMode::Governance
 }
 
 #[derive(Deserialize)]
@@ -232,6 +275,17 @@ const DEFAULT_START_WINDOW: Duration = Duration::from_hours(1);
 const DEFAULT_COMPLETION_WINDOW: Duration = Duration::from_days(1);
 /// AWS Backup's limit on retention, vault locks included.
 const MAX_RETENTION: Duration = Duration::from_days(36_500);
+/// AWS Backup allows 50 characters in plan and selection names, and the longest is
+/// "bulwark-<tier>-dynamodb-efsebs-assets".
+const MAX_TIER_NAME: usize = 50 - NAME_PREFIX.len() - 1 - LONGEST_GROUP_NAME - "-assets".len();
+
+/// A tier as loaded, with where the loader may need to point later.
+struct LoadedTier {
+    tier: Tier,
+    retention: Range<usize>,
+    copy: Option<Range<usize>>,
+    compliance_lock: Option<Range<usize>>,
+}
 
 struct Loader<'a> {
     source_name: &'a str,
@@ -270,24 +324,220 @@ impl Loader<'_> {
                 "no tiers: define at least one [tiers.<name>] table".into(),
             ));
         }
-        let tiers = raw_tiers
+        let (protection, dr_region_given) = self.protection(raw.protection)?;
+        let loaded = raw_tiers
             .into_iter()
-            .map(|(name, tier)| self.tier(name, tier))
+            .map(|(name, tier)| self.tier(name, tier, protection.allow_compliance_lock))
             .collect::<Result<Vec<_>, _>>()?;
+        let first_copy = loaded
+            .iter()
+            .find_map(|t| t.copy.clone().map(|span| (&t.tier.name, span)));
+        if let Some((tier, span)) = first_copy.filter(|_| !dr_region_given) {
+            return Err(self.error(
+                span,
+                format!(
+                    "tier {tier:?} copies to the DR region, but [protection] names no \
+                     dr_region: say where the copies go"
+                ),
+            ));
+        }
+        let mut warnings = self.check_vault_locks(&loaded)?;
+        for tier in &loaded {
+            if let Some(span) = &tier.compliance_lock {
+                warnings.push(self.warning(
+                    span.clone(),
+                    format!(
+                        "tier {:?}: a compliance lock cannot be undone, by anyone, AWS \
+                         included, once its {COMPLIANCE_GRACE_DAYS}-day grace period passes",
+                        tier.tier.name
+                    ),
+                ));
+            }
+        }
+        let tiers: Vec<Tier> = loaded.into_iter().map(|t| t.tier).collect();
         let (rules, catch_all) = self.rules(raw.rules, &tiers)?;
         Ok(Config {
             tiers,
             rules,
             catch_all,
+            protection,
+            warnings,
         })
     }
 
-    fn tier(&self, name: Spanned<String>, raw: Spanned<RawTier>) -> Result<Tier, ConfigError> {
+    fn warning(&self, span: Range<usize>, message: String) -> ConfigWarning {
+        ConfigWarning {
+            source_name: self.source_name.to_string(),
+            line: self.line(span.start),
+            message,
+        }
+    }
+
+    /// The `[protection]` section with defaults, and whether it names a DR region.
+    fn protection(
+        &self,
+        raw: Option<RawProtection>,
+    ) -> Result<(ProtectionSettings, bool), ConfigError> {
+        let defaults = ProtectionSettings::default();
+        let Some(raw) = raw else {
+            return Ok((defaults, false));
+        };
+        let text = |value: Option<Spanned<String>>,
+                    default: String,
+                    check: fn(&str) -> Result<(), String>,
+                    field: &str| {
+            match value {
+                None => Ok(default),
+                Some(value) => check(value.get_ref())
+                    .map(|()| value.get_ref().clone())
+                    .map_err(|why| {
+                        self.error(
+                            value.span(),
+                            format!("[protection] {field} {:?}: {why}", value.get_ref()),
+                        )
+                    }),
+            }
+        };
+        let dr_region_given = raw.dr_region.is_some();
+        let admin_role_names = match raw.admin_role_names {
+            None => defaults.admin_role_names,
+            Some(list) if list.get_ref().is_empty() => {
+                return Err(self.error(
+                    list.span(),
+                    "[protection] admin_role_names is empty: name at least one role that may \
+                     delete recovery points",
+                ))
+            }
+            Some(list) => {
+                let mut names: Vec<String> = Vec::new();
+                for name in list.into_inner() {
+                    let problem = check_role_name(name.get_ref()).err().or_else(|| {
+                        names
+                            .contains(name.get_ref())
+                            .then(|| "is listed twice".to_string())
+                    });
+                    if let Some(problem) = problem {
+                        return Err(self.error(
+                            name.span(),
+                            format!(
+                                "[protection] admin_role_names entry {:?}: {problem}",
+                                name.get_ref()
+                            ),
+                        ));
+                    }
+                    names.push(name.into_inner());
+                }
+                names
+            }
+        };
+        let settings = ProtectionSettings {
+            vault_name: text(
+                raw.vault_name,
+                defaults.vault_name,
+                check_vault_name,
+                "vault_name",
+            )?,
+            dr_region: text(raw.dr_region, defaults.dr_region, check_region, "dr_region")?,
+            kms_key_alias: text(
+                raw.kms_key_alias,
+                defaults.kms_key_alias,
+                check_kms_alias,
+                "kms_key_alias",
+            )?,
+            backup_role_name: text(
+                raw.backup_role_name,
+                defaults.backup_role_name,
+                check_role_name,
+                "backup_role_name",
+            )?,
+            admin_role_names,
+            allow_compliance_lock: raw.allow_compliance_lock,
+        };
+        Ok((settings, dr_region_given))
+    }
+
+    /// Each vault has one lock for every tier whose recovery points it holds (the primary
+    /// vault: every tier; the DR vault: the tiers that copy). It must admit every one of
+    /// them, or AWS Backup fails their jobs. A tier whose own lock the shared one loosens is
+    /// warned about.
+    fn check_vault_locks(&self, tiers: &[LoadedTier]) -> Result<Vec<ConfigWarning>, ConfigError> {
+        let mut warnings = Vec::new();
+        let copying: Vec<&LoadedTier> = tiers.iter().filter(|t| t.copy.is_some()).collect();
+        let all: Vec<&LoadedTier> = tiers.iter().collect();
+        for (vault, users) in [("primary", all), ("DR", copying)] {
+            let Some(lock) = shared_lock(users.iter().map(|t| &t.tier)) else {
+                continue;
+            };
+            let asker = |pick: &dyn Fn(&Lock) -> bool| {
+                users
+                    .iter()
+                    .find(|t| t.tier.lock.as_ref().is_some_and(pick))
+                    .map_or("", |t| t.tier.name.as_str())
+            };
+            for user in &users {
+                let tier = &user.tier;
+                // Copies carry the snapshot lifecycle; continuous points stay in the primary.
+                let (shortest, what) = if vault == "primary" && tier.has_continuous_rule() {
+                    (tier.shortest_retention(), "its continuous backups are kept")
+                } else {
+                    (tier.retention, "its recovery points are kept")
+                };
+                if shortest < lock.min_retention {
+                    return Err(self.error(
+                        user.retention.clone(),
+                        format!(
+                            "tier {:?}: {what} {shortest}, less than the min_retention {} of \
+                             the {vault} vault's lock (asked by tier {:?}): the lock would \
+                             refuse them, and one lock covers the vault",
+                            tier.name,
+                            lock.min_retention,
+                            asker(&|l| l.min_retention == lock.min_retention)
+                        ),
+                    ));
+                }
+                if let Some(max) = lock.max_retention.filter(|&max| tier.retention > max) {
+                    return Err(self.error(
+                        user.retention.clone(),
+                        format!(
+                            "tier {:?}: its recovery points are kept {}, more than the \
+                             max_retention {max} of the {vault} vault's lock (asked by tier \
+                             {:?}): the lock would refuse them, and one lock covers the vault",
+                            tier.name,
+                            tier.retention,
+                            asker(&|l| l.max_retention == Some(max))
+                        ),
+                    ));
+                }
+                if let Some(own) = tier
+                    .lock
+                    .filter(|own| own.min_retention > lock.min_retention)
+                {
+                    warnings.push(self.warning(
+                        user.retention.clone(),
+                        format!(
+                            "tier {:?} asks a lock min_retention of {}, but the {vault} vault \
+                             holds every tier's recovery points and its lock can be no stricter \
+                             than {}: this tier's recovery points are locked for {} only",
+                            tier.name, own.min_retention, lock.min_retention, lock.min_retention
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(warnings)
+    }
+
+    fn tier(
+        &self,
+        name: Spanned<String>,
+        raw: Spanned<RawTier>,
+        allow_compliance_lock: bool,
+    ) -> Result<LoadedTier, ConfigError> {
         let span = name.span();
         let name = name.into_inner();
         let raw = raw.into_inner();
         let well_formed = !name.is_empty()
-            && name.len() <= 50
+            && name.len() <= MAX_TIER_NAME
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -295,8 +545,8 @@ impl Loader<'_> {
             return Err(self.error(
                 span,
                 format!(
-                    "tier name {name:?}: use 1 to 50 letters, digits, '-' or '_' \
-                     (it becomes part of AWS Backup plan names)"
+                    "tier name {name:?}: use 1 to {MAX_TIER_NAME} letters, digits, '-' or '_' \
+                     (it becomes part of AWS Backup plan and selection names, which allow 50)"
                 ),
             ));
         }
@@ -312,12 +562,28 @@ impl Loader<'_> {
         check_schedule(&raw).map_err(located)?;
         let (start_window, completion_window) = windows(&raw, span).map_err(located)?;
         check_lifecycle(&raw).map_err(located)?;
+        let compliance_lock = raw
+            .lock
+            .as_ref()
+            .and_then(|lock| lock.get_ref().mode.as_ref())
+            .filter(|mode| *mode.get_ref() == LockMode::Compliance)
+            .map(Spanned::span);
+        if let Some(mode) = compliance_lock.clone().filter(|_| !allow_compliance_lock) {
+            return Err(located((
+                mode,
+                format!(
+                    "a compliance lock cannot be undone, by anyone, AWS included, once its \
+                     {COMPLIANCE_GRACE_DAYS}-day grace period passes; set \
+                     allow_compliance_lock = true in [protection] to ask for one deliberately"
+                ),
+            )));
+        }
         let lock = raw
             .lock
             .map(|lock| lock_of(lock.into_inner(), &raw.retention, raw.continuous_backup))
             .transpose()
             .map_err(located)?;
-        Ok(Tier {
+        let tier = Tier {
             rpo: *raw.rpo.get_ref(),
             rto: *raw.rto.get_ref(),
             frequency: *raw.frequency.get_ref(),
@@ -327,10 +593,19 @@ impl Loader<'_> {
             completion_window,
             retention: *raw.retention.get_ref(),
             cold_storage_after: raw.cold_storage_after.map(|c| *c.get_ref()),
-            cross_region_copy: raw.cross_region_copy,
+            cross_region_copy: raw.cross_region_copy.as_ref().is_some_and(|c| *c.get_ref()),
             continuous_backup: raw.continuous_backup,
             lock,
             name,
+        };
+        Ok(LoadedTier {
+            tier,
+            retention: raw.retention.span(),
+            copy: raw
+                .cross_region_copy
+                .filter(|c| *c.get_ref())
+                .map(|c| c.span()),
+            compliance_lock,
         })
     }
 
@@ -723,10 +998,67 @@ fn lock_of(
         ));
     }
     Ok(Lock {
-        mode: raw.mode,
+        mode: raw.mode.map_or(LockMode::Governance, Spanned::into_inner),
         min_retention: min,
         max_retention: raw.max_retention.map(|m| *m.get_ref()),
     })
+}
+
+/// AWS Backup's rule for vault names.
+fn check_vault_name(name: &str) -> Result<(), String> {
+    let well_formed = (2..=50).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if well_formed {
+        Ok(())
+    } else {
+        Err("use 2 to 50 letters, digits, '-' or '_', as AWS Backup requires".into())
+    }
+}
+
+fn check_region(region: &str) -> Result<(), String> {
+    Region::parse(region).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// A customer-managed key's alias: the AWS managed keys (alias/aws/…) cannot be shared with
+/// the DR region or governed by a key policy of one's own.
+fn check_kms_alias(alias: &str) -> Result<(), String> {
+    let Some(name) = alias.strip_prefix("alias/") else {
+        return Err("write a KMS key alias, alias/<name>".into());
+    };
+    if name.starts_with("aws/") {
+        return Err("an AWS managed key; vaults need a customer-managed key".into());
+    }
+    let well_formed = !name.is_empty()
+        && name.len() <= 250
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b));
+    if well_formed {
+        Ok(())
+    } else {
+        Err("an alias name has letters, digits, '/', '_' and '-'".into())
+    }
+}
+
+/// An IAM role name, optionally behind a path: service-role/AWSBackupDefaultServiceRole.
+fn check_role_name(name: &str) -> Result<(), String> {
+    let segments: Vec<&str> = name.split('/').collect();
+    let well_formed = segments.last().is_some_and(|role| role.len() <= 64)
+        && segments.iter().all(|segment| {
+            !segment.is_empty()
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+        });
+    if well_formed {
+        Ok(())
+    } else {
+        Err("not an IAM role name (with an optional path, as in \
+             service-role/AWSBackupDefaultServiceRole)"
+            .into())
+    }
 }
 
 /// AWS Backup takes six-field cron expressions wrapped in `cron(...)`, with `?` in
@@ -1068,6 +1400,173 @@ mod tests {
         let config = Config::from_toml_str("ok.toml", &text).expect("valid");
         let names: Vec<&str> = config.tiers().iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["zinc", "gold"]);
+    }
+
+    #[test]
+    fn protection_settings_default_when_the_section_is_left_out() {
+        let config = Config::from_toml_str("ok.toml", &format!("{TIER}{RULE}")).expect("valid");
+        assert_eq!(config.protection(), &ProtectionSettings::default());
+        assert_eq!(
+            Config::builtin().protection(),
+            &ProtectionSettings::default()
+        );
+        assert!(Config::builtin().warnings().is_empty());
+    }
+
+    #[test]
+    fn protection_settings_are_read_from_their_section() {
+        let text = format!(
+            "[protection]\nvault_name = \"vault_1\"\ndr_region = \"eu-central-1\"\n\
+             kms_key_alias = \"alias/team/backup\"\nbackup_role_name = \"Backup\"\n\
+             admin_role_names = [\"ops/Admin\", \"Breakglass\"]\n{TIER}{RULE}"
+        );
+        let config = Config::from_toml_str("ok.toml", &text).expect("valid");
+        let p = config.protection();
+        assert_eq!(
+            (
+                p.vault_name.as_str(),
+                p.dr_region.as_str(),
+                p.kms_key_alias.as_str()
+            ),
+            ("vault_1", "eu-central-1", "alias/team/backup")
+        );
+        assert_eq!(p.backup_role_arn("1"), "arn:aws:iam::1:role/Backup");
+        assert_eq!(
+            p.admin_role_arns("1"),
+            [
+                "arn:aws:iam::1:role/ops/Admin",
+                "arn:aws:iam::1:role/Breakglass"
+            ]
+        );
+        assert!(!p.allow_compliance_lock);
+    }
+
+    #[test]
+    fn bad_protection_settings_are_refused_where_they_stand() {
+        for (setting, reason) in [
+            (
+                "vault_name = \"a\"",
+                "vault_name \"a\": use 2 to 50 letters",
+            ),
+            ("vault_name = \"my vault\"", "use 2 to 50 letters"),
+            ("dr_region = \"west\"", "dr_region \"west\""),
+            ("kms_key_alias = \"bulwark\"", "write a KMS key alias"),
+            (
+                "kms_key_alias = \"alias/aws/backup\"",
+                "customer-managed key",
+            ),
+            ("backup_role_name = \"/x\"", "not an IAM role name"),
+            ("admin_role_names = []", "admin_role_names is empty"),
+            (
+                "admin_role_names = [\"A\", \"A\"]",
+                "entry \"A\": is listed twice",
+            ),
+            ("admin_role_names = [\"a b\"]", "not an IAM role name"),
+            ("vault = \"x\"", "unknown field `vault`"),
+        ] {
+            let text = format!("{TIER}{RULE}[protection]\n{setting}\n");
+            let err = refused(&text);
+            assert_eq!(err.line, 10, "{setting}: {err}");
+            assert!(err.message.contains(reason), "{setting}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_cross_region_copy_needs_a_dr_region() {
+        let text = format!("{TIER}cross_region_copy = true\n{RULE}");
+        assert_refused(
+            &text,
+            6,
+            "tier \"gold\" copies to the DR region, but [protection] names no dr_region",
+        );
+        let text = format!("[protection]\ndr_region = \"eu-west-1\"\n{text}");
+        let config = Config::from_toml_str("ok.toml", &text).expect("valid");
+        assert_eq!(config.protection().dr_region, "eu-west-1");
+    }
+
+    #[test]
+    fn a_compliance_lock_must_be_allowed_and_is_then_warned_about() {
+        let lock = "lock = {\n  mode = \"compliance\",\n  min_retention = \"7d\" }\n";
+        let text = format!("{TIER}{lock}{RULE}");
+        assert_refused(
+            &text,
+            7,
+            "tier \"gold\": a compliance lock cannot be undone",
+        );
+        assert!(refused(&text)
+            .message
+            .contains("allow_compliance_lock = true"));
+        let text = format!("[protection]\nallow_compliance_lock = true\n{TIER}{lock}{RULE}");
+        let config = Config::from_toml_str("ok.toml", &text).expect("valid");
+        let warnings: Vec<String> = config.warnings().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            [
+                "ok.toml:9: warning: tier \"gold\": a compliance lock cannot be undone, by \
+              anyone, AWS included, once its 3-day grace period passes"
+            ]
+        );
+        let governance = format!("{TIER}{}{RULE}", lock.replace("compliance", "governance"));
+        let config = Config::from_toml_str("ok.toml", &governance).expect("valid");
+        assert!(config.warnings().is_empty());
+    }
+
+    const SILVER: &str = "[tiers.silver]\nrpo = \"1d\"\nrto = \"1d\"\nfrequency = \"1d\"\n";
+
+    #[test]
+    fn a_vault_lock_must_admit_every_tier_that_shares_the_vault() {
+        let gold_locked =
+            format!("{TIER}lock = {{ min_retention = \"60d\", max_retention = \"2y\" }}\n");
+        for (silver, line, reason) in [
+            (
+                "retention = \"30d\"\n",
+                11,
+                "tier \"silver\": its recovery points are kept 30d, less than the min_retention \
+                 60d of the primary vault's lock (asked by tier \"gold\")",
+            ),
+            (
+                "retention = \"5y\"\n",
+                11,
+                "tier \"silver\": its recovery points are kept 5y, more than the max_retention \
+                 2y of the primary vault's lock (asked by tier \"gold\")",
+            ),
+            (
+                "continuous_backup = true\nretention = \"1y\"\n",
+                12,
+                "tier \"silver\": its continuous backups are kept 5w, less than the \
+                 min_retention 60d",
+            ),
+        ] {
+            assert_refused(
+                &format!("{gold_locked}{SILVER}{silver}{RULE}"),
+                line,
+                reason,
+            );
+        }
+        // Only the tiers that copy share the DR vault.
+        let text = format!(
+            "[protection]\ndr_region = \"us-west-2\"\n{gold_locked}cross_region_copy = true\n\
+             {SILVER}retention = \"1y\"\ncross_region_copy = true\n{RULE}"
+        );
+        assert!(Config::from_toml_str("ok.toml", &text).is_ok());
+    }
+
+    #[test]
+    fn a_tier_lock_the_shared_vault_loosens_is_warned_about() {
+        let text = format!(
+            "{TIER}lock = {{ min_retention = \"60d\" }}\n{SILVER}retention = \"1y\"\n\
+             lock = {{ min_retention = \"7d\" }}\n{RULE}"
+        );
+        let config = Config::from_toml_str("ok.toml", &text).expect("valid");
+        let warnings: Vec<String> = config.warnings().iter().map(ToString::to_string).collect();
+        assert_eq!(warnings.len(), 1, "{warnings:#?}");
+        assert!(
+            warnings[0].starts_with(
+                "ok.toml:5: warning: tier \"gold\" asks a lock min_retention of 60d, but the \
+                 primary vault"
+            ),
+            "{warnings:#?}"
+        );
     }
 
     #[test]

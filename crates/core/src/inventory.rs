@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use crate::arn::ResourceArn;
-use crate::asset::{Asset, AssetState, Scope};
+use crate::asset::{Asset, AssetState, Assignment, Scope};
 use crate::classify::Classification;
 use crate::kind::Kind;
+use crate::protection::TIER_TAG;
 
 /// One change to one asset's record.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,13 +24,20 @@ pub enum Change {
         arn: ResourceArn,
         classification: Classification,
     },
+    /// assign-policy put the store under a plan (or under none).
+    Assigned {
+        arn: ResourceArn,
+        assignment: Assignment,
+    },
 }
 
 impl Change {
     pub fn arn(&self) -> &ResourceArn {
         match self {
             Change::Observed(asset) => &asset.arn,
-            Change::Gone { arn, .. } | Change::Classified { arn, .. } => arn,
+            Change::Gone { arn, .. }
+            | Change::Classified { arn, .. }
+            | Change::Assigned { arn, .. } => arn,
         }
     }
 
@@ -42,6 +50,7 @@ impl Change {
                 let mut next = seen.as_ref().clone();
                 next.first_seen = stored.first_seen.min(seen.first_seen);
                 next.classification = stored.classification.clone();
+                next.assignment = stored.assignment.clone();
                 next.version = stored.version;
                 // An event delivered late must not move the record back in time.
                 (seen.last_seen >= stored.last_seen && next != *stored).then_some(next)
@@ -55,7 +64,25 @@ impl Change {
                     next
                 })
             }
-            (Change::Classified { .. }, None) => None,
+            (Change::Classified { .. } | Change::Assigned { .. }, None) => None,
+            (Change::Assigned { assignment, .. }, Some(stored)) => {
+                // The time alone changing is no change: a second apply writes nothing.
+                let same = stored.assignment.as_ref().is_some_and(|a| {
+                    a.tier == assignment.tier
+                        && a.plan == assignment.plan
+                        && a.plan_version == assignment.plan_version
+                }) && stored.tags.get(TIER_TAG) == assignment.tier.as_ref();
+                (!same).then(|| {
+                    let mut next = stored.clone();
+                    next.assignment = Some(assignment.clone());
+                    // assign-policy wrote (or removed) the tier tag: keep the record true to AWS.
+                    match &assignment.tier {
+                        Some(tier) => next.tags.insert(TIER_TAG.to_string(), tier.clone()),
+                        None => next.tags.remove(TIER_TAG),
+                    };
+                    next
+                })
+            }
             (Change::Classified { classification, .. }, Some(stored)) => {
                 (stored.classification.as_ref() != Some(classification)).then(|| {
                     let mut next = stored.clone();

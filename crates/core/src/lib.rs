@@ -1,23 +1,36 @@
 //! bulwark-core: the domain. Pure functions over domain types; no AWS SDK, no async runtime.
 
+pub mod alerts;
 pub mod arn;
 pub mod asset;
 pub mod classify;
 pub mod config;
+pub mod coverage;
 pub mod duration;
 pub mod error;
 pub mod feasibility;
 pub mod inventory;
 pub mod kind;
+pub mod protection;
+pub mod schedule;
 pub mod taxonomy;
 
 pub use arn::{AccountId, Region, ResourceArn};
-pub use asset::{Asset, AssetState, Attributes, Scope};
+pub use asset::{Asset, AssetState, Assignment, Attributes, Scope};
 pub use classify::{classify, Classification, UnknownValue};
-pub use config::{CatchAll, Config, ConfigError, Matcher, Outcome, Rule};
+pub use config::{CatchAll, Config, ConfigError, ConfigWarning, Matcher, Outcome, Rule};
+pub use coverage::{
+    evaluate, summarize, AgeHistogram, AssetCoverage, Control, ControlResult, CoverageReport,
+    Evidence, Exception, GroupSummary, RecoveryPoint, RestoreTest, Status,
+};
 pub use duration::Duration;
 pub use error::CoreError;
 pub use feasibility::{rpo_feasibility, Feasibility};
 pub use inventory::{plan_writes, sweep_changes, Change};
 pub use kind::Kind;
+pub use protection::{
+    apply, diff, native_actions, plan_for, render, selection_matches, tag_changes, Action,
+    BackupState, NativeAction, NativeState, Plan, PlanRule, ProtectionSettings, Selection,
+    TagChange, Vault, VaultLock, TIER_TAG,
+};
 pub use taxonomy::{Lock, LockMode, PointInTime, Tier};

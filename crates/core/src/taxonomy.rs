@@ -110,6 +110,51 @@ impl Tier {
     }
 }
 
+impl Tier {
+    /// Whether the tier has an AWS Backup continuous-backup rule: continuous backup is on and
+    /// some kind supports it.
+    pub fn has_continuous_rule(&self) -> bool {
+        Kind::ALL
+            .into_iter()
+            .any(|kind| self.point_in_time(kind) == Some(PointInTime::ContinuousBackup))
+    }
+
+    /// How long continuous-backup recovery points are kept: the retention, capped at the
+    /// 35 days AWS Backup allows them.
+    pub fn continuous_retention(&self) -> Duration {
+        self.retention.min(CONTINUOUS_RETENTION_MAX)
+    }
+
+    /// The shortest retention of any recovery point the tier writes to the primary vault.
+    pub fn shortest_retention(&self) -> Duration {
+        if self.has_continuous_rule() {
+            self.continuous_retention()
+        } else {
+            self.retention
+        }
+    }
+}
+
+/// The one lock of a vault that several tiers share. A vault lock applies to every recovery
+/// point in the vault, so it can be no stricter than what each tier's points admit: the
+/// smallest `min_retention` any tier asks, the largest `max_retention` (none if any tier
+/// leaves it open), and compliance mode if any tier asks for it. None if no tier asks for a
+/// lock.
+pub fn shared_lock<'a>(tiers: impl IntoIterator<Item = &'a Tier>) -> Option<Lock> {
+    tiers
+        .into_iter()
+        .filter_map(|tier| tier.lock)
+        .reduce(|a, b| Lock {
+            mode: if a.mode == LockMode::Compliance || b.mode == LockMode::Compliance {
+                LockMode::Compliance
+            } else {
+                LockMode::Governance
+            },
+            min_retention: a.min_retention.min(b.min_retention),
+            max_retention: a.max_retention.zip(b.max_retention).map(|(a, b)| a.max(b)),
+        })
+}
+
 impl fmt::Display for LockMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -113,3 +113,28 @@ fn the_builtin_default_is_the_documented_default() {
         );
     }
 }
+
+#[test]
+fn the_documented_rendering_is_the_default_rendering() {
+    let state = bulwark_core::render(&Config::builtin(), "123456789012", "us-east-1");
+    for plan in state.plans.keys() {
+        assert!(
+            DOC.contains(&format!("`{plan}`")),
+            "plan {plan} undocumented"
+        );
+    }
+    for key in [
+        "vault_name",
+        "dr_region",
+        "kms_key_alias",
+        "backup_role_name",
+        "admin_role_names",
+        "allow_compliance_lock",
+    ] {
+        assert!(DOC.contains(&format!("| `{key}` |")), "{key} undocumented");
+        assert!(
+            bulwark_core::config::BUILTIN_TOML.contains(&format!("\n{key} = ")),
+            "{key} not spelt out in the default"
+        );
+    }
+}

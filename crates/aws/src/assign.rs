@@ -1,0 +1,450 @@
+//! assign-policy and coverage, composed from the domain's decisions (render, diff, tag and
+//! native changes, control evaluation) and the adapters' calls. `plan` reads only; `apply`
+//! changes only what differs, so a second apply makes no mutating call.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bulwark_core::protection::{self, Action, NativeAction, NativeState, TagChange};
+use bulwark_core::schedule::AwsCron;
+use bulwark_core::{
+    coverage, AccountId, Asset, AssetState, Assignment, Change, Config, Evidence, Kind,
+    RecoveryPoint, Region, Scope,
+};
+use chrono::{DateTime, TimeZone, Utc};
+use futures::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::backup;
+use crate::calls::is_mutating;
+use crate::clients::{Aws, ScopeClients};
+use crate::error::AwsError;
+use crate::protect;
+use crate::store::Inventory;
+
+/// Stores whose native protection is read at once (a call each: PITR, versioning).
+const NATIVE_CONCURRENCY: usize = 16;
+
+/// What assign-policy would do (plan) or did (apply) in one account and region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopePlan {
+    pub scope: Option<Scope>,
+    pub backup_actions: Vec<Action>,
+    pub tag_changes: Vec<TagChange>,
+    pub native_actions: Vec<NativeAction>,
+    /// Drift Bulwark reports but does not correct (what it does not own).
+    pub unreconciled: Vec<String>,
+    pub assignments_recorded: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyReport {
+    pub applied: bool,
+    pub scopes: Vec<ScopePlan>,
+    pub warnings: Vec<String>,
+    pub calls: BTreeMap<String, u64>,
+    /// Calls that changed something in AWS or in the inventory.
+    pub mutating_calls: u64,
+}
+
+impl PolicyReport {
+    pub fn changes(&self) -> usize {
+        self.scopes
+            .iter()
+            .map(|s| s.backup_actions.len() + s.tag_changes.len() + s.native_actions.len())
+            .sum()
+    }
+}
+
+/// The scopes of the inventory that hold present assets, grouped by account; only those in
+/// `only` when it is given.
+fn scopes_by_account(assets: &[Asset], only: Option<&[Scope]>) -> BTreeMap<AccountId, Vec<Region>> {
+    let mut out: BTreeMap<AccountId, Vec<Region>> = BTreeMap::new();
+    let wanted = |a: &&Asset| only.is_none_or(|scopes| scopes.contains(&a.scope()));
+    for asset in assets
+        .iter()
+        .filter(|a| a.state == AssetState::Present)
+        .filter(wanted)
+    {
+        let regions = out.entry(asset.account.clone()).or_default();
+        if !regions.contains(&asset.region) {
+            regions.push(asset.region.clone());
+        }
+    }
+    out
+}
+
+async fn clients_for_account(
+    aws: &Aws,
+    account: &AccountId,
+    regions: &[Region],
+    dr: &Region,
+    org_role: Option<&str>,
+) -> Result<HashMap<String, ScopeClients>, AwsError> {
+    let home = aws.home_account().await?;
+    let first = Scope {
+        account: account.clone(),
+        region: regions.first().unwrap_or(dr).clone(),
+    };
+    let base = match org_role {
+        Some(role) if *account != home => aws.member_scope(first, role).await,
+        _ => aws.home_scope(first),
+    };
+    let mut clients = HashMap::new();
+    for region in regions.iter().chain(std::iter::once(dr)) {
+        clients.insert(region.to_string(), aws.sibling(&base, region));
+    }
+    Ok(clients)
+}
+
+async fn native_states(
+    clients: &ScopeClients,
+    assets: &[&Asset],
+) -> Result<Vec<(Asset, NativeState)>, AwsError> {
+    // RDS retention as it is now, in bulk: the inventory's copy is as old as the last sweep.
+    let retention = if assets
+        .iter()
+        .any(|a| matches!(a.kind, Kind::Rds | Kind::Aurora))
+    {
+        protect::rds_retention(clients).await?
+    } else {
+        BTreeMap::new()
+    };
+    let retention = &retention;
+    let results: Vec<Result<(Asset, NativeState), AwsError>> = stream::iter(assets.iter().copied())
+        .map(|asset| async move {
+            let mut state = protect::native_state(clients, asset).await?;
+            if let Some(days) = retention.get(&asset.arn.to_string()) {
+                state.backup_retention_days = Some(*days);
+            }
+            Ok(((*asset).clone(), state))
+        })
+        .buffer_unordered(NATIVE_CONCURRENCY)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+fn backed_up(asset: &Asset) -> Option<&str> {
+    (asset.state == AssetState::Present)
+        .then_some(())
+        .and(asset.classification.as_ref())
+        .and_then(|c| c.tier.as_deref())
+}
+
+/// Plan (apply = false) or apply assign-policy for every classified asset in the inventory.
+pub async fn assign(
+    aws: &Aws,
+    inventory: &Inventory,
+    config: &Config,
+    org_role: Option<&str>,
+    only: Option<&[Scope]>,
+    apply: bool,
+    now: DateTime<Utc>,
+) -> Result<PolicyReport, AwsError> {
+    let before = aws.counter().snapshot();
+    let settings = config.protection();
+    let dr = Region::parse(&settings.dr_region)?;
+    let assets = inventory.all().await?;
+    let mut report = PolicyReport {
+        applied: apply,
+        warnings: config.warnings().iter().map(|w| w.to_string()).collect(),
+        ..PolicyReport::default()
+    };
+    for (account, regions) in scopes_by_account(&assets, only) {
+        let clients = clients_for_account(aws, &account, &regions, &dr, org_role).await?;
+        for region in &regions {
+            let scope = Scope {
+                account: account.clone(),
+                region: region.clone(),
+            };
+            let primary = &clients[region.as_str()];
+            let dr_clients = &clients[dr.as_str()];
+            let vault_regions: Vec<&ScopeClients> = if region == &dr {
+                vec![primary]
+            } else {
+                vec![primary, dr_clients]
+            };
+            let mut actual = backup::read_state(&vault_regions, &settings.kms_key_alias).await?;
+            let desired = protection::render(config, account.as_str(), region.as_str());
+            let backup_actions = protection::diff(&actual.state, &desired);
+            let unreconciled = protection::unreconciled(&actual.state, &desired);
+            let in_scope: Vec<&Asset> = assets.iter().filter(|a| a.scope() == scope).collect();
+            let owned: Vec<Asset> = in_scope.iter().map(|a| (*a).clone()).collect();
+            let tag_changes = protection::tag_changes(config, &owned);
+            let needing_native: Vec<&Asset> = in_scope
+                .iter()
+                .copied()
+                .filter(|a| backed_up(a).is_some())
+                .collect();
+            let native_actions: Vec<NativeAction> = native_states(primary, &needing_native)
+                .await?
+                .iter()
+                .flat_map(|(asset, state)| protection::native_actions(config, asset, state))
+                .collect();
+            let mut plan = ScopePlan {
+                scope: Some(scope.clone()),
+                backup_actions,
+                tag_changes,
+                native_actions,
+                unreconciled,
+                assignments_recorded: 0,
+            };
+            if apply {
+                let by_region: HashMap<String, ScopeClients> = clients.clone();
+                backup::apply(
+                    &by_region,
+                    region.as_str(),
+                    &settings.kms_key_alias,
+                    &mut actual,
+                    &plan.backup_actions,
+                )
+                .await?;
+                let tag_clients: BTreeMap<String, ScopeClients> = clients
+                    .iter()
+                    .map(|(r, c)| (r.clone(), c.clone()))
+                    .collect();
+                protect::apply_tags(&tag_clients, &plan.tag_changes).await?;
+                for action in &plan.native_actions {
+                    protect::apply_native(primary, action).await?;
+                }
+                let changes: Vec<Change> = in_scope
+                    .iter()
+                    .filter(|a| a.state == AssetState::Present && a.classification.is_some())
+                    .map(|a| {
+                        let plan_name = backed_up(a)
+                            .and_then(|tier| protection::plan_for(config, tier, a.kind));
+                        let plan_version = plan_name
+                            .as_ref()
+                            .and_then(|p| actual.plan_versions.get(p).cloned());
+                        Change::Assigned {
+                            arn: a.arn.clone(),
+                            assignment: Assignment {
+                                tier: backed_up(a).map(str::to_string),
+                                plan: plan_name,
+                                plan_version,
+                                assigned_at: now,
+                            },
+                        }
+                    })
+                    .collect();
+                let stored: Vec<Asset> = in_scope.iter().map(|a| (*a).clone()).collect();
+                plan.assignments_recorded = inventory.apply(&stored, &changes).await?.written;
+            }
+            report.scopes.push(plan);
+        }
+    }
+    report.calls = aws.counter().since(&before);
+    report.mutating_calls = report
+        .calls
+        .iter()
+        .filter(|(op, _)| is_mutating(op))
+        .map(|(_, n)| n)
+        .sum();
+    Ok(report)
+}
+
+fn to_utc(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| Utc.timestamp_opt(t.secs(), t.subsec_nanos()).single())
+}
+
+fn recovery_point(
+    vault: &aws_sdk_backup::types::BackupVaultListMember,
+    point: &aws_sdk_backup::types::RecoveryPointByBackupVault,
+    region: &str,
+    account: &str,
+    denies_deletion: bool,
+) -> Option<RecoveryPoint> {
+    let lifecycle = point.lifecycle();
+    Some(RecoveryPoint {
+        arn: point.recovery_point_arn()?.to_string(),
+        resource_arn: point.resource_arn()?.to_string(),
+        vault_name: point.backup_vault_name().unwrap_or_default().to_string(),
+        region: region.to_string(),
+        account: account.to_string(),
+        created: to_utc(point.creation_date())?,
+        status: point
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        encrypted: point.is_encrypted(),
+        kms_key_arn: point.encryption_key_arn().map(str::to_string),
+        delete_after_days: lifecycle
+            .and_then(|l| l.delete_after_days())
+            .and_then(|d| u64::try_from(d).ok()),
+        move_to_cold_after_days: lifecycle
+            .and_then(|l| l.move_to_cold_storage_after_days())
+            .and_then(|d| u64::try_from(d).ok()),
+        continuous: point
+            .recovery_point_arn()
+            .is_some_and(|a| a.contains("continuous")),
+        vault_locked: vault.locked().unwrap_or(false),
+        vault_lock_min_retention_days: vault
+            .min_retention_days()
+            .and_then(|d| u64::try_from(d).ok()),
+        vault_denies_manual_deletion: denies_deletion,
+        logically_air_gapped: vault
+            .vault_type()
+            .is_some_and(|t| t.as_str() == "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"),
+    })
+}
+
+/// Whether a vault policy denies DeleteRecoveryPoint (to anyone).
+fn denies_deletion(policy: Option<&str>) -> bool {
+    let Some(policy) = policy.and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+    else {
+        return false;
+    };
+    let statements = match &policy["Statement"] {
+        serde_json::Value::Array(list) => list.clone(),
+        other => vec![other.clone()],
+    };
+    statements.iter().any(|s| {
+        s["Effect"] == "Deny"
+            && match &s["Action"] {
+                serde_json::Value::String(a) => a == "backup:DeleteRecoveryPoint",
+                serde_json::Value::Array(list) => {
+                    list.iter().any(|a| a == "backup:DeleteRecoveryPoint")
+                }
+                _ => false,
+            }
+    })
+}
+
+/// Every asset's coverage, from bulk reads: the plans and selections that exist, every
+/// vault's recovery points in each region and the DR region, and native state.
+pub async fn coverage(
+    aws: &Aws,
+    inventory: &Inventory,
+    config: &Config,
+    org_role: Option<&str>,
+    only: Option<&[Scope]>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<bulwark_core::AssetCoverage>, BTreeMap<String, u64>), AwsError> {
+    let before = aws.counter().snapshot();
+    let settings = config.protection();
+    let dr = Region::parse(&settings.dr_region)?;
+    let assets = inventory.all().await?;
+    let mut results = Vec::new();
+    for (account, regions) in scopes_by_account(&assets, only) {
+        let clients = clients_for_account(aws, &account, &regions, &dr, org_role).await?;
+        let mut points: Vec<RecoveryPoint> = Vec::new();
+        let mut point_regions: Vec<&Region> = regions.iter().collect();
+        if !point_regions.contains(&&dr) {
+            point_regions.push(&dr);
+        }
+        for region in point_regions {
+            let c = &clients[region.as_str()];
+            let state = backup::read_state(&[c], &settings.kms_key_alias).await?;
+            for (vault, point) in backup::recovery_points(c).await? {
+                let policy = state
+                    .state
+                    .vaults
+                    .get(&(
+                        region.to_string(),
+                        vault.backup_vault_name().unwrap_or_default().to_string(),
+                    ))
+                    .and_then(|v| v.access_policy.as_deref());
+                points.extend(recovery_point(
+                    &vault,
+                    &point,
+                    region.as_str(),
+                    account.as_str(),
+                    denies_deletion(policy),
+                ));
+            }
+        }
+        let mut by_resource: BTreeMap<String, Vec<RecoveryPoint>> = BTreeMap::new();
+        for point in points {
+            by_resource
+                .entry(point.resource_arn.clone())
+                .or_default()
+                .push(point);
+        }
+        for region in &regions {
+            let primary = &clients[region.as_str()];
+            let actual = backup::read_state(&[primary], &settings.kms_key_alias).await?;
+            let in_scope: Vec<&Asset> = assets
+                .iter()
+                .filter(|a| {
+                    a.account == account && &a.region == region && a.state == AssetState::Present
+                })
+                .collect();
+            let needing_native: Vec<&Asset> = in_scope
+                .iter()
+                .copied()
+                .filter(|a| backed_up(a).is_some())
+                .collect();
+            let native: BTreeMap<String, NativeState> = native_states(primary, &needing_native)
+                .await?
+                .into_iter()
+                .map(|(a, s)| (a.arn.to_string(), s))
+                .collect();
+            for asset in in_scope {
+                let arn = asset.arn.to_string();
+                let selected_by: Vec<String> = actual
+                    .state
+                    .selections
+                    .values()
+                    .filter(|s| protection::selection_matches(s, &arn, &asset.tags))
+                    .map(|s| s.plan_name.clone())
+                    .collect();
+                let rules: Vec<&bulwark_core::PlanRule> = selected_by
+                    .iter()
+                    .filter_map(|p| actual.state.plans.get(p))
+                    .flat_map(|p| p.rules.iter())
+                    .filter(|r| !r.continuous_backup)
+                    .collect();
+                let evidence = Evidence {
+                    plan_frequencies: rules
+                        .iter()
+                        .filter_map(|r| AwsCron::parse(&r.schedule).ok().and_then(|c| c.interval()))
+                        .collect(),
+                    plan_retention_days: rules
+                        .iter()
+                        .filter_map(|r| r.lifecycle.as_ref().and_then(|l| l.delete_after_days))
+                        .collect(),
+                    selected_by,
+                    recovery_points: by_resource.get(&arn).cloned().unwrap_or_default(),
+                    native: native.get(&arn).cloned().unwrap_or_default(),
+                    last_restore_test: None,
+                };
+                results.push(coverage::evaluate(config, asset, &evidence, now));
+            }
+        }
+    }
+    Ok((results, aws.counter().since(&before)))
+}
+
+/// Reading nothing but writing one message: the alert topic.
+pub const NOTIFY: &[crate::permissions::Permission] = &[crate::permissions::p(
+    "sns:Publish",
+    "page about critical-tier assets unprotected or past their RPO",
+)];
+
+/// Publish `findings` to `topic_arn` (one message), when there are any. Returns the message id.
+pub async fn notify(
+    aws: &Aws,
+    topic_arn: &str,
+    findings: &[String],
+) -> Result<Option<String>, AwsError> {
+    if findings.is_empty() {
+        return Ok(None);
+    }
+    let region = topic_arn
+        .split(':')
+        .nth(3)
+        .and_then(|r| Region::parse(r).ok());
+    let sns = aws.sns(region.as_ref());
+    let out = sns
+        .publish()
+        .topic_arn(topic_arn)
+        .subject(format!(
+            "Bulwark: {} critical-tier assets unprotected or past their RPO",
+            findings.len()
+        ))
+        .message(findings.join("\n"))
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("sns:Publish", e))?;
+    Ok(out.message_id().map(str::to_string))
+}

@@ -1,0 +1,121 @@
+//! What deserves a page and what goes to metrics: pure functions over a coverage report.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::coverage::{AssetCoverage, CoverageReport};
+
+/// The tiers whose unprotected assets page someone.
+pub const ALERTING_TIERS: &[&str] = &["critical"];
+
+/// Critical-tier assets that are unprotected or breach their RPO, one line each; empty when
+/// there is nothing to say.
+pub fn critical_findings(assets: &[AssetCoverage]) -> Vec<String> {
+    assets
+        .iter()
+        .filter(|a| {
+            a.tier
+                .as_deref()
+                .is_some_and(|t| ALERTING_TIERS.contains(&t))
+        })
+        .filter(|a| !a.protected || a.rpo_breached)
+        .map(|a| {
+            let why = if !a.selected {
+                "not selected by any backup plan".to_string()
+            } else if a.rpo_breached {
+                match (a.latest_age, a.rpo) {
+                    (Some(age), Some(rpo)) => {
+                        format!("latest recovery point is {age} old; RPO is {rpo}")
+                    }
+                    _ => "no recovery point within its RPO".to_string(),
+                }
+            } else {
+                "no recovery point within its RPO".to_string()
+            };
+            format!(
+                "{} ({} in {}/{}): {why}",
+                a.arn, a.kind, a.account, a.region
+            )
+        })
+        .collect()
+}
+
+/// CloudWatch Embedded Metric Format documents, one per tier: coverage and RPO breaches.
+/// Printed to stdout by a Lambda, CloudWatch turns them into metrics without an API call.
+pub fn coverage_metrics(report: &CoverageReport, now: DateTime<Utc>) -> Vec<String> {
+    report
+        .by_tier
+        .iter()
+        .filter(|(_, s)| s.backup_required > 0)
+        .map(|(tier, s)| {
+            json!({
+                "_aws": {
+                    "Timestamp": now.timestamp_millis(),
+                    "CloudWatchMetrics": [{
+                        "Namespace": "Bulwark",
+                        "Dimensions": [["Tier"]],
+                        "Metrics": [
+                            {"Name": "CoveragePercent", "Unit": "Percent"},
+                            {"Name": "RpoBreaches", "Unit": "Count"},
+                            {"Name": "BackupRequiredAssets", "Unit": "Count"},
+                            {"Name": "NonCompliantAssets", "Unit": "Count"}
+                        ]
+                    }]
+                },
+                "Tier": tier,
+                "CoveragePercent": s.coverage_percent,
+                "RpoBreaches": s.rpo_breaches,
+                "BackupRequiredAssets": s.backup_required,
+                "NonCompliantAssets": s.non_compliant,
+            })
+            .to_string()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage::GroupSummary;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn one_metric_document_per_backed_up_tier() {
+        let mut by_tier = BTreeMap::new();
+        by_tier.insert(
+            "critical".to_string(),
+            GroupSummary {
+                assets: 3,
+                backup_required: 3,
+                protected: 2,
+                rpo_breaches: 1,
+                non_compliant: 1,
+                coverage_percent: 66.6,
+            },
+        );
+        by_tier.insert(
+            "not-backed-up".to_string(),
+            GroupSummary {
+                assets: 2,
+                ..GroupSummary::default()
+            },
+        );
+        let report = CoverageReport {
+            generated_at: Utc::now(),
+            totals: GroupSummary::default(),
+            tier_order: vec![],
+            by_tier,
+            by_kind: BTreeMap::new(),
+            by_tier_and_kind: BTreeMap::new(),
+            age_histogram: BTreeMap::new(),
+            with_unknown_values: 0,
+            exceptions: vec![],
+        };
+        let docs = coverage_metrics(&report, Utc::now());
+        assert_eq!(docs.len(), 1);
+        let doc: serde_json::Value = serde_json::from_str(&docs[0]).expect("json");
+        assert_eq!(doc["Tier"], "critical");
+        assert_eq!(doc["RpoBreaches"], 1);
+        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Bulwark");
+    }
+}
