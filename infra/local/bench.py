@@ -35,19 +35,34 @@ STATE_TABLE_OPERATIONS = {
 EXAMPLES = 10
 
 
+# Runs one command and reports its wall time and rusage. Linux carries a process's peak RSS
+# over fork and exec, so a child of this (large) process would report at least this process's
+# RSS: the command is started from this small interpreter instead.
+SPAWNER = """
+import json, os, sys, time
+started = time.monotonic()
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump({"status": os.waitstatus_to_exitcode(status), "wall": time.monotonic() - started,
+               "maxrss_kib": usage.ru_maxrss, "cpu": usage.ru_utime + usage.ru_stime}, out)
+"""
+
+
 def measured(command: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Run a command; its stdout, exit status, wall time and peak RSS (from wait4's rusage)."""
-    with tempfile.TemporaryFile() as out:
-        started = time.monotonic()
-        child = subprocess.Popen(command, env=env, stdout=out)
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.monotonic() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        stdout = out.read().decode()
-    if child.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} exited with {child.returncode}:\n{stdout}")
-    return {"stdout": stdout, "wall_seconds": round(wall, 3), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}
+    """Run a command; its stdout, wall time, peak RSS and CPU time (from wait4's rusage)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = Path(tmp, "rusage.json")
+        done = subprocess.run([sys.executable, "-S", "-c", SPAWNER, str(figures), *command], env=env, capture_output=True, text=True)
+        run = json.loads(figures.read_text()) if figures.exists() else {"status": done.returncode}
+    if run["status"] != 0:
+        raise SystemExit(f"{' '.join(command)} exited with {run['status']}:\n{done.stdout}{done.stderr}")
+    return {
+        "stdout": done.stdout,
+        "wall_seconds": round(run["wall"], 3),
+        "peak_rss_mib": round(run["maxrss_kib"] / 1024, 1),
+        "cpu_seconds": round(run["cpu"], 3),
+    }
 
 
 def is_state_call(operation: str) -> bool:
@@ -135,8 +150,10 @@ def report(figures: dict[str, Any]) -> str:
         lines.append(
             f"{name:<9} wall {run['wall_seconds']:>7.2f} s (<= {TARGETS['wall_seconds']:g} s {verdict(run['wall_seconds'] <= TARGETS['wall_seconds'])})"
             f"   peak RSS {run['peak_rss_mib']:>6.1f} MiB (<= {TARGETS['peak_rss_mib']:g} MiB {verdict(run['peak_rss_mib'] <= TARGETS['peak_rss_mib'])})"
+            f"   CPU {run['cpu_seconds']:.2f} s"
         )
     lines += [
+        "(wall includes the local AWS's time to answer; CPU is Bulwark's own)",
         "",
         f"classification agreement {c['classification_agreement']:.2%} "
         f"({len(c['disagreements'])} disagreements, {len(c['unclassified'])} unclassified)",

@@ -87,9 +87,6 @@ class Store:
     members: int = 0  # Aurora member instances
     key: str = ""  # unique and stable within the estate
 
-    def label(self) -> str:
-        return self.name or self.tags.get("Name", "") or self.key
-
 
 @dataclass
 class Expected:

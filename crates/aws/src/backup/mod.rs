@@ -70,6 +70,12 @@ pub const BACKUP: &[Permission] = &[
         "create the customer-managed vault key when missing",
     ),
     p("kms:CreateAlias", "name the vault key"),
+    p("kms:TagResource", "tag the created key as managed"),
+    p("kms:CreateGrant", "what CreateBackupVault needs on the vault key"),
+    p("kms:GenerateDataKey", "what CreateBackupVault needs on the vault key"),
+    p("kms:Decrypt", "what CreateBackupVault needs on the vault key"),
+    p("kms:RetireGrant", "what CreateBackupVault needs on the vault key"),
+    p("backup-storage:MountCapsule", "what CreateBackupVault needs"),
     p(
         "iam:PassRole",
         "let AWS Backup assume its service role for a selection",
@@ -85,10 +91,6 @@ pub const RECOVERY_POINTS: &[Permission] = &[
     p(
         "backup:ListRecoveryPointsByBackupVault",
         "recovery points in bulk, a vault at a time",
-    ),
-    p(
-        "backup:ListProtectedResources",
-        "every resource with a backup, with its last backup time",
     ),
 ];
 

@@ -3,7 +3,8 @@
     POST /moto-api/bulwark/backup/run-plans?account=<12 digits>&region=<region>
 
 (or the same two fields in a JSON body) runs every backup plan of that account and region
-now: a backup job for each resource its selections assign, then each rule's copy actions.
+now: a backup job for each resource its selections assign (a rule with EnableContinuousBackup
+creates or refreshes continuous recovery points), then each rule's copy actions.
 account defaults to moto's default account (123456789012), region to us-east-1. The answer
 is {"BackupJobIds": [...], "CopyJobIds": [...]}.
 """

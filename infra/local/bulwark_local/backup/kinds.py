@@ -11,6 +11,9 @@ dict kept on the recovery point; `arn` is the recovery point ARN AWS would show 
     EBS       an EBS snapshot               arn:aws:ec2:<r>::snapshot/snap-<id>
     S3        the bucket's objects, copied  arn:aws:backup:<r>:<a>:recovery-point:<uuid>
     EFS       the file system's settings    arn:aws:backup:<r>:<a>:recovery-point:<uuid>
+
+S3, RDS and Aurora also support continuous backup: their continuous recovery point (one per
+resource and vault, named by `continuous_id`) is backed by the same kind of backing.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ def _visible(snapshot: Any) -> Iterator[None]:
 class Kind:
     resource_type: str
     pattern: re.Pattern[str]
+    supports_continuous = False  # continuous backup (PITR) through AWS Backup: S3, RDS, Aurora
 
     def parse(self, arn: str) -> re.Match[str] | None:
         return self.pattern.match(arn)
@@ -97,6 +101,10 @@ class Kind:
 
     def forget(self, backing: dict[str, Any]) -> None:
         """Drop the native backing when its recovery point is deleted."""
+
+    def continuous_id(self, account: str, region: str, arn: str) -> str:
+        """The resource's part of its continuous recovery point's ARN (kinds that support it)."""
+        raise NotImplementedError
 
 
 class DynamoDB(Kind):
@@ -145,6 +153,11 @@ class DynamoDB(Kind):
 class RDS(Kind):
     resource_type = "RDS"
     pattern = re.compile(r"^arn:aws:rds:(?P<region>[^:]+):(?P<account>\d{12}):db:(?P<name>.+)$")
+    supports_continuous = True
+
+    def continuous_id(self, account: str, region: str, arn: str) -> str:
+        db = rds_backends[account][region].databases[self.pattern.match(arn)["name"]]  # type: ignore[index]
+        return db.dbi_resource_id.lower()  # db-<id>
 
     def resources(self, account: str, region: str) -> Iterator[Resource]:
         for db in rds_backends[account][region].databases.values():
@@ -208,6 +221,11 @@ class RDS(Kind):
 class Aurora(Kind):
     resource_type = "Aurora"
     pattern = re.compile(r"^arn:aws:rds:(?P<region>[^:]+):(?P<account>\d{12}):cluster:(?P<name>.+)$")
+    supports_continuous = True
+
+    def continuous_id(self, account: str, region: str, arn: str) -> str:
+        cluster = rds_backends[account][region].clusters[self.pattern.match(arn)["name"]]  # type: ignore[index]
+        return cluster.db_cluster_resource_id.lower()  # cluster-<id>
 
     def resources(self, account: str, region: str) -> Iterator[Resource]:
         for cluster in rds_backends[account][region].clusters.values():
@@ -349,6 +367,10 @@ class EBS(Kind):
 class S3(Kind):
     resource_type = "S3"
     pattern = re.compile(r"^arn:aws:s3:::(?P<name>[^/]+)$")
+    supports_continuous = True
+
+    def continuous_id(self, account: str, region: str, arn: str) -> str:
+        return self.pattern.match(arn)["name"]  # type: ignore[index]
 
     def resources(self, account: str, region: str) -> Iterator[Resource]:
         s3 = s3_backends[account]["aws"]

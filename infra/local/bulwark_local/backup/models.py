@@ -31,6 +31,7 @@ from . import kinds, policy
 from .selection import selects
 
 DAY = 86400.0
+CONTINUOUS_MAX_DAYS = 35  # a continuous backup's retention is 1 to 35 days (AWS Backup developer guide)
 VAULT_ARN = re.compile(r"^arn:aws:backup:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):backup-vault:(?P<name>[^:/]+)$")
 
 
@@ -81,6 +82,17 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
+def _encryption(vault: Vault) -> dict[str, Any]:
+    """A recovery point is encrypted with its vault's KMS key (a copy with the destination
+    vault's); a vault created without EncryptionKeyArn has none here (moto's vaults)."""
+    key = vault.encryption_key_arn
+    return {
+        "EncryptionKeyArn": key,
+        "IsEncrypted": bool(key),
+        "EncryptionKeyType": "CUSTOMER_MANAGED_KMS_KEY" if key else None,
+    }
+
+
 @dataclass
 class RecoveryPoint:
     arn: str
@@ -95,10 +107,18 @@ class RecoveryPoint:
     timeline: Timeline
     source_vault_arn: str | None = None
     last_restore_time: float | None = None
+    continuous: bool = False
+    refreshes: list[Timeline] = field(default_factory=list)  # the jobs that refreshed a continuous point
 
     @property
     def status(self) -> str:
         return "COMPLETED" if self.timeline.completed() else "CREATING"
+
+    @property
+    def last_backup_time(self) -> float:
+        """A continuous point is as recent as the last job that completed on it."""
+        done = [t.created for t in self.refreshes if t.completed()]
+        return max(done, default=self.timeline.created)
 
     def describe(self) -> dict[str, Any]:
         return _drop_none(
@@ -119,7 +139,7 @@ class RecoveryPoint:
                 "BackupSizeInBytes": self.backing["size"],
                 "Lifecycle": self.lifecycle,
                 "CalculatedLifecycle": _calculated_lifecycle(self.timeline.created, self.lifecycle) or None,
-                "IsEncrypted": False,
+                **_encryption(self.vault),
                 "IsParent": False,
                 "LastRestoreTime": self.last_restore_time,
                 "VaultType": "BACKUP_VAULT",
@@ -135,6 +155,8 @@ class RecoveryPoint:
                 "Status": self.status,
                 "BackupSizeBytes": self.backing["size"],
                 "BackupVaultName": self.vault.backup_vault_name,
+                "EncryptionKeyArn": self.vault.encryption_key_arn,
+                "EncryptionKeyType": _encryption(self.vault)["EncryptionKeyType"],
                 "IsParent": False,
                 "ResourceName": self.resource_name,
                 "VaultType": "BACKUP_VAULT",
@@ -192,7 +214,8 @@ class BackupJob:
                 "BackupOptions": self.backup_options,
                 "BackupType": "FULL",
                 "IsParent": False,
-                "IsEncrypted": False,
+                "EncryptionKeyArn": self.vault.encryption_key_arn,
+                "IsEncrypted": bool(self.vault.encryption_key_arn),
                 "MessageCategory": "SUCCESS" if state == "COMPLETED" else ("FAILURE" if state == "FAILED" else None),
             }
         )
@@ -269,6 +292,7 @@ class CopyJob:
                 "DestinationBackupVaultArn": self.destination_vault_arn,
                 "DestinationVaultType": "BACKUP_VAULT",
                 "DestinationRecoveryPointArn": self.destination.arn if self.destination else None,
+                "DestinationEncryptionKeyArn": self.destination.vault.encryption_key_arn if self.destination else None,
                 "DestinationRecoveryPointLifecycle": self.lifecycle,
                 "ResourceArn": self.source.resource_arn,
                 "ResourceType": self.source.kind.resource_type,
@@ -495,12 +519,20 @@ def start_backup_job(
     backup_options: dict[str, str] | None = None,
     idempotency_token: str | None = None,
     created_by: dict[str, Any] | None = None,
+    continuous: bool = False,
 ) -> BackupJob:
+    """Back a resource up now. `continuous` (a plan rule's EnableContinuousBackup; AWS takes
+    no on-demand continuous backups) keeps one continuous recovery point per resource and
+    vault for the kinds that support it, refreshed by every later job; other kinds get an
+    ordinary snapshot recovery point."""
     st = state(backend)
     vault = _vault(backend, vault_name)
     kind = kinds.kind_of(resource_arn)
     if kind is None:
         raise InvalidParameterValueException(msg=f"Invalid ARN or resource type not supported: {resource_arn}")
+    continuous = continuous and kind.supports_continuous
+    if continuous:
+        lifecycle = _continuous_lifecycle(lifecycle)
     params = {"vault": vault_name, "arn": resource_arn, "role": iam_role_arn, "lifecycle": lifecycle}
     key = _idempotency_key("backup", idempotency_token, params)
     if key in st.idempotency:
@@ -523,11 +555,14 @@ def start_backup_job(
         except kinds.KindError as err:
             job.failure = str(err)
         else:
-            rp = RecoveryPoint(
-                backing["arn"], kind, backing, vault, resource_arn, name, iam_role_arn,
-                created_by, lifecycle, job.timeline,
-            )
-            st.recovery_points[rp.arn] = rp
+            if continuous:
+                rp = _refresh_continuous(st, job, kind, backing, region)
+            else:
+                rp = RecoveryPoint(
+                    backing["arn"], kind, backing, vault, resource_arn, name, iam_role_arn,
+                    created_by, lifecycle, job.timeline,
+                )
+                st.recovery_points[rp.arn] = rp
             job.recovery_point = rp
             if recovery_point_tags:
                 backend.tag_resource(rp.arn, recovery_point_tags)
@@ -535,6 +570,46 @@ def start_backup_job(
     if key:
         st.idempotency[key] = job.job_id
     return job
+
+
+def _continuous_lifecycle(lifecycle: dict[str, Any] | None) -> dict[str, Any]:
+    """A continuous point is kept 1 to 35 days and never moves to cold storage; a longer
+    (or no) DeleteAfterDays is capped at 35."""
+    days = (lifecycle or {}).get("DeleteAfterDays") or CONTINUOUS_MAX_DAYS
+    return {"DeleteAfterDays": min(days, CONTINUOUS_MAX_DAYS)}
+
+
+def _continuous_arn(kind: kinds.Kind, account: str, region: str, resource_arn: str, vault: Vault) -> str:
+    """arn:aws:backup:<r>:<a>:recovery-point:continuous:<resource id>-<8 hex>, as AWS names them
+    (<bucket>-..., db-<DbiResourceId>-..., cluster-<DbClusterResourceId>-...); the hash here is
+    of the vault and the resource, so there is one per resource and vault."""
+    digest = hashlib.sha256(f"{vault.backup_vault_arn}|{resource_arn}".encode()).hexdigest()[:8]
+    resource_id = kind.continuous_id(account, region, resource_arn)
+    return f"arn:aws:backup:{region}:{account}:recovery-point:continuous:{resource_id}-{digest}"
+
+
+def _refresh_continuous(
+    st: State, job: BackupJob, kind: kinds.Kind, backing: dict[str, Any], region: str
+) -> RecoveryPoint:
+    """Create the continuous point on the first job; later jobs refresh it in place: the new
+    backing (so a restore gives the latest state), lifecycle, role and creator, while its
+    ARN and CreationDate stay."""
+    arn = _continuous_arn(kind, job.account, region, job.resource_arn, job.vault)
+    rp = st.recovery_points.get(arn)
+    if rp is None:
+        rp = RecoveryPoint(
+            arn, kind, backing, job.vault, job.resource_arn, job.resource_name, job.iam_role_arn,
+            job.created_by, job.lifecycle, job.timeline, continuous=True,
+        )
+        st.recovery_points[arn] = rp
+    else:
+        kind.forget(rp.backing)
+        rp.backing = backing
+        rp.lifecycle = job.lifecycle
+        rp.iam_role_arn = job.iam_role_arn
+        rp.created_by = job.created_by
+    rp.refreshes.append(job.timeline)
+    return rp
 
 
 def describe_backup_job(backend: BackupBackend, job_id: str) -> BackupJob:
@@ -582,6 +657,10 @@ def update_recovery_point_lifecycle(
     backend: BackupBackend, vault_name: str, arn: str, lifecycle: dict[str, Any] | None
 ) -> RecoveryPoint:
     rp = recovery_point(backend, vault_name, arn)
+    if rp.continuous:
+        raise InvalidRequestException(
+            msg="The retention period of a continuous backup can only be changed in its backup plan"
+        )
     violation = _lock_violation(rp.vault, lifecycle)
     if violation:
         raise InvalidRequestException(msg=violation)
@@ -695,9 +774,14 @@ def start_copy_job(
     """Copy a recovery point into a vault of any account and region.
 
     `after` chains the copy to a backup job a plan run started: it waits for it to end.
+    A continuous point is never copied (StartCopyJob refuses it): a continuous rule's copy
+    action takes a snapshot of the resource and copies that, and the copy is an ordinary
+    snapshot point (AWS Backup developer guide, "Copying continuous backups").
     """
     st = state(backend)
     source = recovery_point(backend, source_vault_name, recovery_point_arn)
+    if source.continuous and after is None:
+        raise InvalidRequestException(msg=f"Continuous recovery point {recovery_point_arn} cannot be copied on demand")
     match = VAULT_ARN.match(destination_vault_arn)
     if match is None:
         raise InvalidParameterValueException(msg=f"Invalid DestinationBackupVaultArn: {destination_vault_arn}")
@@ -721,7 +805,11 @@ def start_copy_job(
     else:
         job.failure = _lock_violation(target_vault, lifecycle)
     if job.failure is None:
-        backing = source.kind.copy(source.backing, account, region, job.job_id)
+        try:
+            backing = _copy_backing(source, account, region, job.job_id)
+        except kinds.KindError as err:
+            job.failure = str(err)
+    if job.failure is None:
         destination = RecoveryPoint(
             backing["arn"], source.kind, backing, target_vault, source.resource_arn, source.resource_name,
             iam_role_arn, created_by, lifecycle, timeline, source_vault_arn=source.vault.backup_vault_arn,
@@ -732,6 +820,18 @@ def start_copy_job(
     if key:
         st.idempotency[key] = job.job_id
     return job
+
+
+def _copy_backing(source: RecoveryPoint, account: str, region: str, job_id: str) -> dict[str, Any]:
+    if not source.continuous:
+        return source.kind.copy(source.backing, account, region, job_id)
+    # the snapshot a continuous rule's copy takes is temporary: gone once copied, as in AWS
+    src_account, src_region = source.backing["account"], source.backing["region"]
+    snapshot = source.kind.backup(src_account, src_region, source.resource_arn, job_id)
+    try:
+        return source.kind.copy(snapshot, account, region, job_id)
+    finally:
+        source.kind.forget(snapshot)
 
 
 def describe_copy_job(backend: BackupBackend, job_id: str) -> CopyJob:
@@ -750,14 +850,14 @@ def protected_resources(backend: BackupBackend) -> list[dict[str, Any]]:
         if rp.status != "COMPLETED":
             continue
         seen = latest.get(rp.resource_arn)
-        if seen is None or rp.timeline.created >= seen.timeline.created:
+        if seen is None or rp.last_backup_time >= seen.last_backup_time:
             latest[rp.resource_arn] = rp
     return [
         {
             "ResourceArn": arn,
             "ResourceType": rp.kind.resource_type,
             "ResourceName": rp.resource_name,
-            "LastBackupTime": rp.timeline.created,
+            "LastBackupTime": rp.last_backup_time,
             "LastBackupVaultArn": rp.vault.backup_vault_arn,
             "LastRecoveryPointArn": rp.arn,
         }
@@ -820,6 +920,7 @@ def _plan_backup_job(
         return start_backup_job(
             backend, vault_name, resource.arn, role, rule.get("Lifecycle"),
             rule.get("RecoveryPointTags"), created_by=created_by,
+            continuous=bool(rule.get("EnableContinuousBackup")),
         )
     placeholder = Vault(vault_name, None, None, backend)  # type: ignore[arg-type]
     job = BackupJob(
