@@ -5,5 +5,6 @@ mod backup;
 mod cli;
 mod discovery;
 mod harness;
+mod policy;
 mod seed;
 mod template;

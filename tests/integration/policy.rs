@@ -1,0 +1,364 @@
+//! assign-policy and coverage, end to end against the local AWS: plan changes nothing, apply
+//! converges, a second apply makes no mutating call, drift is corrected, and after the plans
+//! run once every backup-required asset is covered.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bulwark_aws::assign::{self, PolicyReport};
+use bulwark_aws::ops;
+use bulwark_aws::{Aws, Inventory, Reach};
+use bulwark_core::protection::{selection_matches, Action, TIER_TAG};
+use bulwark_core::{summarize, AssetState, Config, Scope};
+use chrono::Utc;
+
+use crate::harness::{endpoint, region, TestAccount, HOME_REGION, OTHER_REGION};
+use crate::seed;
+
+async fn discovered_and_classified(t: &TestAccount) -> (Aws, Inventory) {
+    let aws = t.aws();
+    let inventory = t.inventory(&aws).await;
+    let reach = Reach {
+        regions: vec![region(HOME_REGION), region(OTHER_REGION)],
+        org_role: None,
+    };
+    let swept = ops::discover_all(&aws, &inventory, &reach, 4, Utc::now())
+        .await
+        .expect("sweep");
+    ops::classify_scopes(&inventory, &Config::builtin(), &swept.scopes)
+        .await
+        .expect("classify");
+    (aws, inventory)
+}
+
+async fn assign_once(aws: &Aws, inventory: &Inventory, apply: bool) -> PolicyReport {
+    assign::assign(
+        aws,
+        inventory,
+        &Config::builtin(),
+        None,
+        None,
+        apply,
+        Utc::now(),
+    )
+    .await
+    .expect("assign")
+}
+
+async fn estate(t: &TestAccount) {
+    seed::table(
+        t,
+        HOME_REGION,
+        "payments",
+        &[("DataClassification", "Restricted")],
+    )
+    .await;
+    seed::table(t, OTHER_REGION, "customer-profiles", &[]).await;
+    seed::bucket(
+        t,
+        HOME_REGION,
+        &format!("invoices-{}", t.account),
+        &[("Environment", "prod")],
+    )
+    .await;
+    seed::rds_instance(t, OTHER_REGION, "reporting", &[("BackupTier", "Tier3")]).await;
+    seed::volume(
+        t,
+        HOME_REGION,
+        &[("Name", "archive-disk"), ("Tier", "Tier4")],
+    )
+    .await;
+    seed::file_system(t, OTHER_REGION, "scratch", &[("Reproducible", "true")]).await;
+}
+
+/// Ask the local AWS to run every backup plan of the account now (its stand-in for schedules).
+fn run_plans(t: &TestAccount, region: &str) {
+    let url = format!(
+        "{}/moto-api/bulwark/backup/run-plans?account={}&region={region}",
+        endpoint(),
+        t.account
+    );
+    let out = std::process::Command::new("curl")
+        .args(["-fsS", "-X", "POST", &url])
+        .output()
+        .expect("curl");
+    assert!(
+        out.status.success(),
+        "run-plans: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn plan_then_apply_converges_and_the_plans_cover_every_required_asset() {
+    let t = TestAccount::new().await;
+    estate(&t).await;
+    let (aws, inventory) = discovered_and_classified(&t).await;
+
+    // plan: the whole difference, and not one mutating call
+    let planned = assign_once(&aws, &inventory, false).await;
+    assert!(planned.changes() > 0);
+    assert_eq!(planned.mutating_calls, 0, "{:?}", planned.calls);
+
+    // apply, then apply again: the second finds nothing to do and changes nothing
+    let applied = assign_once(&aws, &inventory, true).await;
+    assert!(applied.mutating_calls > 0);
+    let again = assign_once(&aws, &inventory, true).await;
+    assert_eq!(again.changes(), 0, "{:#?}", again.scopes);
+    assert_eq!(again.mutating_calls, 0, "{:?}", again.calls);
+    let replanned = assign_once(&aws, &inventory, false).await;
+    assert_eq!((replanned.changes(), replanned.mutating_calls), (0, 0));
+
+    // every backup-required asset is selected by exactly one plan, others by none
+    let assets = inventory.all().await.expect("inventory");
+    for scope_region in [HOME_REGION, OTHER_REGION] {
+        let c = aws.home_scope(Scope {
+            account: t.account.clone(),
+            region: region(scope_region),
+        });
+        let actual = bulwark_aws::backup::read_state(&[&c], "alias/bulwark-backup")
+            .await
+            .expect("state");
+        for asset in assets
+            .iter()
+            .filter(|a| a.region.as_str() == scope_region && a.state == AssetState::Present)
+        {
+            let matched = actual
+                .state
+                .selections
+                .values()
+                .filter(|s| selection_matches(s, &asset.arn.to_string(), &asset.tags))
+                .count();
+            let required = asset
+                .classification
+                .as_ref()
+                .is_some_and(|c| c.tier.is_some());
+            assert_eq!(
+                matched,
+                usize::from(required),
+                "{} is selected by {matched} plans",
+                asset.arn
+            );
+            assert_eq!(
+                asset
+                    .assignment
+                    .as_ref()
+                    .and_then(|a| a.plan.clone())
+                    .is_some(),
+                required,
+                "{}",
+                asset.arn
+            );
+        }
+    }
+
+    // When the plans run once, Then coverage is 100% of backup-required assets
+    run_plans(&t, HOME_REGION);
+    run_plans(&t, OTHER_REGION);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let report = loop {
+        let (coverage, _) =
+            assign::coverage(&aws, &inventory, &Config::builtin(), None, None, Utc::now())
+                .await
+                .expect("coverage");
+        let report = summarize(&coverage, Utc::now());
+        if report.totals.protected == report.totals.backup_required || Instant::now() > deadline {
+            break (report, coverage);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let (summary, coverage) = report;
+    assert!(summary.totals.backup_required >= 6, "{:?}", summary.totals);
+    assert_eq!(
+        summary.totals.protected, summary.totals.backup_required,
+        "{:#?}",
+        summary.exceptions
+    );
+    assert_eq!(summary.totals.coverage_percent, 100.0);
+    // The report names every exception with its reason.
+    for exception in &summary.exceptions {
+        assert!(!exception.reasons.is_empty(), "{exception:?}");
+    }
+    let critical = coverage
+        .iter()
+        .find(|a| a.name == "payments")
+        .expect("payments");
+    assert!(critical.dr_copy, "critical copies to the DR region");
+}
+
+#[tokio::test]
+async fn drift_is_reported_and_corrected_and_what_bulwark_did_not_create_is_left_alone() {
+    let t = TestAccount::new().await;
+    seed::table(
+        &t,
+        HOME_REGION,
+        "orders",
+        &[("DataClassification", "critical")],
+    )
+    .await;
+    let (aws, inventory) = discovered_and_classified(&t).await;
+    assign_once(&aws, &inventory, true).await;
+    let backup = t.backup(HOME_REGION);
+
+    // Given someone's own plan, a managed plan edited by hand and the tier tag removed
+    let mine = backup
+        .create_backup_plan()
+        .backup_plan(
+            aws_sdk_backup::types::BackupPlanInput::builder()
+                .backup_plan_name("team-owned")
+                .rules(
+                    aws_sdk_backup::types::BackupRuleInput::builder()
+                        .rule_name("daily")
+                        .target_backup_vault_name("bulwark")
+                        .schedule_expression("cron(0 3 ? * * *)")
+                        .build()
+                        .expect("rule"),
+                )
+                .build()
+                .expect("plan"),
+        )
+        .send()
+        .await
+        .expect("their plan");
+    let plans = backup.list_backup_plans().send().await.expect("plans");
+    let managed = plans
+        .backup_plans_list()
+        .iter()
+        .find(|p| p.backup_plan_name() == Some("bulwark-critical-dynamodb"))
+        .expect("the critical DynamoDB plan");
+    let id = managed.backup_plan_id().expect("id");
+    let current = backup
+        .get_backup_plan()
+        .backup_plan_id(id)
+        .send()
+        .await
+        .expect("plan");
+    let rules: Vec<_> = current
+        .backup_plan()
+        .expect("plan")
+        .rules()
+        .iter()
+        .map(|r| {
+            aws_sdk_backup::types::BackupRuleInput::builder()
+                .rule_name(r.rule_name())
+                .target_backup_vault_name(r.target_backup_vault_name())
+                .schedule_expression("cron(0 5 ? * SUN *)")
+                .build()
+                .expect("rule")
+        })
+        .collect();
+    backup
+        .update_backup_plan()
+        .backup_plan_id(id)
+        .backup_plan(
+            aws_sdk_backup::types::BackupPlanInput::builder()
+                .backup_plan_name("bulwark-critical-dynamodb")
+                .set_rules(Some(rules))
+                .build()
+                .expect("plan"),
+        )
+        .send()
+        .await
+        .expect("hand edit");
+    let orders_arn = format!("arn:aws:dynamodb:{HOME_REGION}:{}:table/orders", t.account);
+    t.dynamodb(HOME_REGION)
+        .untag_resource()
+        .resource_arn(&orders_arn)
+        .tag_keys(TIER_TAG)
+        .send()
+        .await
+        .expect("untag");
+    let reach = Reach {
+        regions: vec![region(HOME_REGION), region(OTHER_REGION)],
+        org_role: None,
+    };
+    ops::discover_all(&aws, &inventory, &reach, 4, Utc::now())
+        .await
+        .expect("sweep");
+
+    // When Bulwark plans, Then it reports the drift; When it applies, Then it corrects it
+    let planned = assign_once(&aws, &inventory, false).await;
+    let home = planned.scopes.iter().find(|s| {
+        s.scope
+            .as_ref()
+            .is_some_and(|s| s.region.as_str() == HOME_REGION)
+    });
+    let home = home.expect("home scope");
+    assert!(
+        home.backup_actions
+            .iter()
+            .any(|a| matches!(a, Action::UpdatePlan(p) if p.name == "bulwark-critical-dynamodb")),
+        "{:?}",
+        home.backup_actions
+    );
+    assert!(
+        home.tag_changes.iter().any(|c| c.arn == orders_arn),
+        "{:?}",
+        home.tag_changes
+    );
+    assign_once(&aws, &inventory, true).await;
+    let after = assign_once(&aws, &inventory, false).await;
+    assert_eq!(after.changes(), 0, "{:#?}", after.scopes);
+
+    // And the team's own plan is untouched
+    let theirs = backup
+        .get_backup_plan()
+        .backup_plan_id(mine.backup_plan_id().expect("id"))
+        .send()
+        .await
+        .expect("still there");
+    let rule = &theirs.backup_plan().expect("plan").rules()[0];
+    assert_eq!(rule.schedule_expression(), Some("cron(0 3 ? * * *)"));
+    let tags: BTreeMap<String, String> = t
+        .dynamodb(HOME_REGION)
+        .list_tags_of_resource()
+        .resource_arn(&orders_arn)
+        .send()
+        .await
+        .expect("tags")
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    assert_eq!(tags.get(TIER_TAG).map(String::as_str), Some("critical"));
+}
+
+#[tokio::test]
+async fn a_critical_gap_is_published_to_the_alert_topic() {
+    let t = TestAccount::new().await;
+    seed::table(
+        &t,
+        HOME_REGION,
+        "ledger",
+        &[("DataClassification", "critical")],
+    )
+    .await;
+    let (aws, inventory) = discovered_and_classified(&t).await;
+    let (coverage, _) =
+        assign::coverage(&aws, &inventory, &Config::builtin(), None, None, Utc::now())
+            .await
+            .expect("coverage");
+    let findings = bulwark_core::alerts::critical_findings(&coverage);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(
+        findings[0].contains("ledger") && findings[0].contains("not selected"),
+        "{findings:?}"
+    );
+    let sns = aws_sdk_sns::Client::new(&t.in_region(HOME_REGION));
+    let topic = sns
+        .create_topic()
+        .name("bulwark-alerts")
+        .send()
+        .await
+        .expect("topic");
+    let id = assign::notify(&aws, topic.topic_arn().expect("arn"), &findings)
+        .await
+        .expect("publish");
+    assert!(id.is_some());
+    assert_eq!(
+        assign::notify(&aws, topic.topic_arn().expect("arn"), &[])
+            .await
+            .expect("nothing"),
+        None
+    );
+}
