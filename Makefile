@@ -19,6 +19,8 @@ BENCH_PORT ?= 4598
 BENCH_SIZE ?= 5000
 REGIONS    ?= us-east-1,eu-west-1
 
+comma := ,
+
 # Credentials for the local AWS only: it accepts any.
 LOCAL_ENV = AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
             AWS_EC2_METADATA_DISABLED=true BULWARK_REGIONS=$(REGIONS)
@@ -50,7 +52,18 @@ demo: venv
 	echo "== bulwark discover"; $(BULWARK) discover; \
 	echo "== bulwark classify"; $(BULWARK) classify; \
 	echo "== bulwark inventory (by tier, with the reason that decided)"; $(BULWARK) inventory; \
-	echo; echo "== bulwark feasibility (can each tier's protection meet its RPO, per kind?)"; $(BULWARK) feasibility
+	echo; echo "== bulwark feasibility (can each tier's protection meet its RPO, per kind?)"; $(BULWARK) feasibility; \
+	echo; echo "== bulwark plan (what assign-policy would change; changes nothing)"; $(BULWARK) plan; \
+	echo; echo "== bulwark apply"; $(BULWARK) apply | tail -n 1; \
+	echo; echo "== bulwark apply, again (nothing left to change)"; $(BULWARK) apply | tail -n 1; \
+	echo; echo "== the local AWS runs every backup plan once (standing in for the schedules)"; \
+	account=$$($(PYTHON) -c 'import boto3; print(boto3.client("sts", region_name="us-east-1").get_caller_identity()["Account"])'); \
+	for region in $(subst $(comma), ,$(REGIONS)); do \
+	  curl -fsS -X POST "$$AWS_ENDPOINT_URL/moto-api/bulwark/backup/run-plans?account=$$account&region=$$region" -o /dev/null; done; \
+	sleep 2; \
+	echo; echo "== bulwark report"; $(BULWARK) report; \
+	$(BULWARK) report --format html --out $(CURDIR)/.local-aws/coverage.html; \
+	echo "The HTML report: $(CURDIR)/.local-aws/coverage.html"
 
 .PHONY: test
 test: venv

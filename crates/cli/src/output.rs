@@ -263,7 +263,7 @@ pub fn print_policy(r: &bulwark_aws::assign::PolicyReport) {
             scope.native_actions.len()
         );
         for action in &scope.backup_actions {
-            println!("  {}", serde_json::to_string(action).unwrap_or_default());
+            println!("  {}", describe(action));
         }
         for change in scope.tag_changes.iter().take(20) {
             match &change.tier {
@@ -275,7 +275,7 @@ pub fn print_policy(r: &bulwark_aws::assign::PolicyReport) {
             println!("  … and {} more tag changes", scope.tag_changes.len() - 20);
         }
         for action in scope.native_actions.iter().take(20) {
-            println!("  {}", serde_json::to_string(action).unwrap_or_default());
+            println!("  {}", describe_native(action));
         }
         if scope.native_actions.len() > 20 {
             println!(
@@ -296,4 +296,66 @@ pub fn print_policy(r: &bulwark_aws::assign::PolicyReport) {
         r.changes(),
         r.mutating_calls
     );
+}
+
+fn describe(action: &bulwark_core::protection::Action) -> String {
+    use bulwark_core::protection::Action;
+    match action {
+        Action::CreateVault(v) => format!(
+            "create vault {} in {} (key {})",
+            v.name, v.region, v.kms_key_alias
+        ),
+        Action::PutVaultLock {
+            region,
+            vault,
+            lock,
+        } => format!(
+            "lock vault {vault} in {region}: {} mode, {}..{} days",
+            if lock.changeable_for_days.is_some() {
+                "compliance"
+            } else {
+                "governance"
+            },
+            lock.min_retention_days,
+            lock.max_retention_days
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "unbounded".into())
+        ),
+        Action::PutVaultAccessPolicy { region, vault, .. } => {
+            format!("set vault {vault}'s access policy in {region} (deny DeleteRecoveryPoint but to admins)")
+        }
+        Action::CreatePlan(p) => format!("create plan {} ({} rules)", p.name, p.rules.len()),
+        Action::UpdatePlan(p) => format!("update plan {} to its tier's rules", p.name),
+        Action::CreateSelection(s) => format!(
+            "select for {}: {} where {}",
+            s.plan_name,
+            s.resources.join(" "),
+            s.conditions
+                .iter()
+                .map(|c| format!("{}={}", c.key, c.value))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+        Action::DeleteSelection { plan_name, name } => {
+            format!("delete selection {name} of {plan_name}")
+        }
+    }
+}
+
+fn describe_native(action: &bulwark_core::protection::NativeAction) -> String {
+    use bulwark_core::protection::NativeAction;
+    match action {
+        NativeAction::EnablePitr { table, .. } => {
+            format!("enable point-in-time recovery on table {table}")
+        }
+        NativeAction::EnableVersioning { bucket, .. } => {
+            format!("enable versioning on bucket {bucket}")
+        }
+        NativeAction::SetBackupRetention {
+            id, days, cluster, ..
+        } => format!(
+            "raise {} {id}'s backup retention to {days} days",
+            if *cluster { "cluster" } else { "instance" }
+        ),
+    }
 }

@@ -71,11 +71,26 @@ pub const BACKUP: &[Permission] = &[
     ),
     p("kms:CreateAlias", "name the vault key"),
     p("kms:TagResource", "tag the created key as managed"),
-    p("kms:CreateGrant", "what CreateBackupVault needs on the vault key"),
-    p("kms:GenerateDataKey", "what CreateBackupVault needs on the vault key"),
-    p("kms:Decrypt", "what CreateBackupVault needs on the vault key"),
-    p("kms:RetireGrant", "what CreateBackupVault needs on the vault key"),
-    p("backup-storage:MountCapsule", "what CreateBackupVault needs"),
+    p(
+        "kms:CreateGrant",
+        "what CreateBackupVault needs on the vault key",
+    ),
+    p(
+        "kms:GenerateDataKey",
+        "what CreateBackupVault needs on the vault key",
+    ),
+    p(
+        "kms:Decrypt",
+        "what CreateBackupVault needs on the vault key",
+    ),
+    p(
+        "kms:RetireGrant",
+        "what CreateBackupVault needs on the vault key",
+    ),
+    p(
+        "backup-storage:MountCapsule",
+        "what CreateBackupVault needs",
+    ),
     p(
         "iam:PassRole",
         "let AWS Backup assume its service role for a selection",
