@@ -176,3 +176,44 @@ async fn feasibility_reports_every_tier_and_kind() {
     let findings: Value = serde_json::from_str(&out).expect("json");
     assert_eq!(findings.as_array().map(Vec::len), Some(4 * 6));
 }
+
+#[tokio::test]
+async fn a_configuration_aws_would_reject_is_refused_before_any_call() {
+    let t = TestAccount::new().await;
+    let dir = std::env::temp_dir().join(format!("bulwark-cli-lock-{}", t.account));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let builtin = bulwark_core::config::BUILTIN_TOML;
+    // A compliance lock the file does not explicitly allow: it could never be undone.
+    let file = dir.join("bulwark.toml");
+    std::fs::write(
+        &file,
+        builtin.replacen("mode = \"governance\"", "mode = \"compliance\"", 1),
+    )
+    .expect("write");
+    let err = fails(&t, &["--config", file.to_str().expect("path"), "plan"]);
+    assert!(
+        err.contains("bulwark.toml:") && err.contains("compliance"),
+        "{err}"
+    );
+    // A lifecycle that moves to cold storage too close to deletion.
+    std::fs::write(
+        &file,
+        builtin.replacen(
+            "cold_storage_after = \"90d\"",
+            "cold_storage_after = \"7y\"",
+            1,
+        ),
+    )
+    .expect("write");
+    let err = fails(&t, &["--config", file.to_str().expect("path"), "apply"]);
+    assert!(err.contains("bulwark.toml:"), "{err}");
+    // Nothing reached AWS: no table, no vault.
+    let vaults = t
+        .backup(HOME_REGION)
+        .list_backup_vaults()
+        .send()
+        .await
+        .expect("vaults");
+    assert!(vaults.backup_vault_list().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
