@@ -29,7 +29,7 @@ LOCAL_ENV = AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east
 help:
 	@echo "make demo    seed a sample estate on a local AWS, discover and classify it, print the inventory"
 	@echo "make test    unit, integration (against a local AWS it starts) and CLI tests"
-	@echo "make bench   discover and classify $(BENCH_SIZE) stores; recall, API calls, wall time, peak RSS"
+	@echo "make bench   $(BENCH_SIZE) stores: discover and classify (recall, API calls, wall time, peak RSS), then plan, apply twice and coverage"
 	@echo "make lint    rustfmt and clippy"
 	@echo "make build   the Lambda functions with cargo-lambda (x86_64)"
 	@echo "make deploy  sam deploy of infra/aws/template.yaml"
@@ -82,7 +82,9 @@ bench: venv
 	LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/down; \
 	LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/up >/dev/null; \
 	export $(LOCAL_ENV) AWS_ENDPOINT_URL=http://127.0.0.1:$(BENCH_PORT); \
-	$(PYTHON) infra/local/bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --size $(BENCH_SIZE) --regions $(REGIONS)
+	$(PYTHON) infra/local/bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --size $(BENCH_SIZE) --regions $(REGIONS); \
+	echo; echo "== assign-policy and coverage on the same estate"; \
+	$(PYTHON) infra/local/policy_bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --regions $(REGIONS)
 
 .PHONY: lint
 lint:
