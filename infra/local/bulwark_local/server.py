@@ -15,6 +15,9 @@ import sys
 
 # Set before moto reads its settings: EC2 would otherwise preload hundreds of AMI snapshots.
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+# moto takes an automated snapshot of every DB instance and caps snapshots at 1000 a region;
+# a benchmark estate has more instances than that.
+os.environ.setdefault("MOTO_RDS_SNAPSHOT_LIMIT", "1000000")
 
 EXTENSIONS = [
     "bulwark_local.backup",
