@@ -241,41 +241,17 @@ pub async fn apply_native(clients: &ScopeClients, action: &NativeAction) -> Resu
     Ok(())
 }
 
-/// Every RDS instance's and DB cluster's backup retention in the clients' region, by ARN
-/// (the same paged listings discovery uses).
+/// Every RDS instance's and DB cluster's backup retention in the clients' region, by ARN:
+/// the same paged listings discovery makes.
 pub async fn rds_retention(clients: &ScopeClients) -> Result<BTreeMap<String, i32>, AwsError> {
-    let mut out = BTreeMap::new();
-    let instances = clients
-        .rds
-        .describe_db_instances()
-        .max_records(100)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| AwsError::sdk("rds:DescribeDBInstances", e))?;
-    for db in instances {
-        if let (Some(arn), Some(days)) = (db.db_instance_arn(), db.backup_retention_period()) {
-            out.insert(arn.to_string(), days);
-        }
-    }
-    let clusters = clients
-        .rds
-        .describe_db_clusters()
-        .max_records(100)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| AwsError::sdk("rds:DescribeDBClusters", e))?;
-    for cluster in clusters {
-        if let (Some(arn), Some(days)) =
-            (cluster.db_cluster_arn(), cluster.backup_retention_period())
-        {
-            out.insert(arn.to_string(), days);
-        }
-    }
-    Ok(out)
+    let now = chrono::Utc::now();
+    let (instances, clusters) = tokio::join!(
+        crate::discovery::list_rds(clients, now),
+        crate::discovery::list_clusters(clients, now)
+    );
+    Ok(instances?
+        .into_iter()
+        .chain(clusters?)
+        .filter_map(|a| Some((a.arn.to_string(), a.attributes.backup_retention_days?)))
+        .collect())
 }

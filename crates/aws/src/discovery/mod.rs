@@ -103,20 +103,19 @@ pub async fn sweep(
         };
         // S3 is global: list the account's buckets once, then place each in its region.
         let buckets = list_buckets(first).await;
-        let outcomes: Vec<(Scope, Vec<(Kind, Result<Vec<Asset>, AwsError>)>)> =
-            stream::iter(&account.scopes)
-                .map(|clients| {
-                    let buckets = &buckets;
-                    async move {
-                        (
-                            clients.scope.clone(),
-                            sweep_scope(clients, buckets, now).await,
-                        )
-                    }
-                })
-                .buffer_unordered(concurrency.max(1))
-                .collect()
-                .await;
+        let outcomes: Vec<(Scope, Vec<KindOutcome>)> = stream::iter(&account.scopes)
+            .map(|clients| {
+                let buckets = &buckets;
+                async move {
+                    (
+                        clients.scope.clone(),
+                        sweep_scope(clients, buckets, now).await,
+                    )
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
         for (scope, kinds) in outcomes {
             for (kind, outcome) in kinds {
                 result.record(&scope, kind, outcome);
@@ -126,11 +125,14 @@ pub async fn sweep(
     result
 }
 
+/// One kind's listing in one scope.
+type KindOutcome = (Kind, Result<Vec<Asset>, AwsError>);
+
 async fn sweep_scope(
     clients: &ScopeClients,
     buckets: &Result<Vec<PlacedBucket>, AwsError>,
     now: DateTime<Utc>,
-) -> Vec<(Kind, Result<Vec<Asset>, AwsError>)> {
+) -> Vec<KindOutcome> {
     let scope = &clients.scope;
     let (tags, rds, clusters, tables, efs, ebs) = tokio::join!(
         bulk_tags(clients),
@@ -263,7 +265,10 @@ async fn bulk_tags(
         .collect())
 }
 
-async fn list_rds(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asset>, AwsError> {
+pub(crate) async fn list_rds(
+    clients: &ScopeClients,
+    now: DateTime<Utc>,
+) -> Result<Vec<Asset>, AwsError> {
     let instances = clients
         .rds
         .describe_db_instances()
@@ -280,7 +285,10 @@ async fn list_rds(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asse
         .collect())
 }
 
-async fn list_clusters(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asset>, AwsError> {
+pub(crate) async fn list_clusters(
+    clients: &ScopeClients,
+    now: DateTime<Utc>,
+) -> Result<Vec<Asset>, AwsError> {
     let clusters = clients
         .rds
         .describe_db_clusters()
