@@ -84,7 +84,7 @@ bench: venv
 	export $(LOCAL_ENV) AWS_ENDPOINT_URL=http://127.0.0.1:$(BENCH_PORT); \
 	$(PYTHON) infra/local/bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --size $(BENCH_SIZE) --regions $(REGIONS); \
 	echo; echo "== assign-policy and coverage on the same estate"; \
-	$(PYTHON) infra/local/policy_bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --regions $(REGIONS)
+	BULWARK_TABLE=bulwark-bench $(PYTHON) infra/local/policy_bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --regions $(REGIONS)
 
 .PHONY: lint
 lint:
