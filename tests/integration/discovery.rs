@@ -561,3 +561,24 @@ async fn an_organization_sweep_covers_every_member_account_through_its_role() {
         .expect("management's table");
     assert_eq!(audit.account, management.account);
 }
+
+#[tokio::test]
+async fn without_configured_regions_every_enabled_region_is_covered() {
+    let t = TestAccount::new().await;
+    let aws = t.aws();
+    let regions = aws
+        .enabled_regions(&t.config)
+        .await
+        .expect("DescribeRegions");
+    let names: Vec<&str> = regions.iter().map(|r| r.as_str()).collect();
+    assert!(
+        names.contains(&HOME_REGION) && names.contains(&OTHER_REGION),
+        "{names:?}"
+    );
+    assert_eq!(
+        aws.counter().snapshot().get("EC2:DescribeRegions"),
+        Some(&1)
+    );
+    let scopes = aws.scopes(&Reach::default()).await.expect("scopes");
+    assert_eq!(scopes[0].scopes.len(), regions.len());
+}
