@@ -40,7 +40,7 @@ venv:
 
 .PHONY: demo
 demo: venv
-	$(CARGO) build -p bulwark-cli
+	$(CARGO) build --workspace --all-targets
 	@if curl -fsS http://127.0.0.1:$(DEMO_PORT)/moto-api/ -o /dev/null 2>/dev/null; then started=no; else started=yes; fi; \
 	LOCAL_AWS_PORT=$(DEMO_PORT) infra/local/up >/dev/null; \
 	trap '[[ $$started == no ]] || LOCAL_AWS_PORT=$(DEMO_PORT) infra/local/down' EXIT; \
