@@ -1,10 +1,10 @@
 //! ARNs of the six kinds, parsed into a typed reference. Splitting the ARN into its parts is
-//! the `aws-arn` crate's job; knowing which resource each service's resource part names is ours.
+//! the `aws-arn` crate (as `arn_parser`)'s job; knowing which resource each service's resource part names is ours.
 
 use std::fmt;
 use std::str::FromStr;
 
-use aws_arn::ResourceName;
+use arn_parser::ResourceName;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CoreError;
