@@ -61,7 +61,7 @@ async fn estate(t: &TestAccount) {
         &[("Environment", "prod")],
     )
     .await;
-    seed::rds_instance(t, OTHER_REGION, "reporting", &[("BackupTier", "Tier3")]).await;
+    seed::rds_instance(t, OTHER_REGION, "reporting", &[("BackupTier", "Tier2")]).await;
     seed::volume(
         t,
         HOME_REGION,
@@ -69,6 +69,20 @@ async fn estate(t: &TestAccount) {
     )
     .await;
     seed::file_system(t, OTHER_REGION, "scratch", &[("Reproducible", "true")]).await;
+    seed::aurora_cluster(t, HOME_REGION, "ledger", 1, &[("BackupTier", "Tier1")]).await;
+}
+
+/// Every operation assign-policy made is declared with its IAM action.
+fn assert_declared(report: &PolicyReport) {
+    let declared = bulwark_aws::permissions::for_function("assign-policy");
+    for operation in report.calls.keys() {
+        let action = bulwark_aws::permissions::action_for_operation(operation)
+            .unwrap_or_else(|| panic!("no IAM mapping for {operation}"));
+        assert!(
+            declared.contains(&action.as_str()),
+            "{operation} ({action}) is not declared for assign-policy"
+        );
+    }
 }
 
 /// Ask the local AWS to run every backup plan of the account now (its stand-in for schedules).
@@ -103,6 +117,26 @@ async fn plan_then_apply_converges_and_the_plans_cover_every_required_asset() {
     // apply, then apply again: the second finds nothing to do and changes nothing
     let applied = assign_once(&aws, &inventory, true).await;
     assert!(applied.mutating_calls > 0);
+    for op in [
+        "KMS:CreateKey",
+        "KMS:CreateAlias",
+        "Backup:CreateBackupVault",
+        "Backup:PutBackupVaultLockConfiguration",
+        "Backup:PutBackupVaultAccessPolicy",
+        "Backup:CreateBackupPlan",
+        "Backup:CreateBackupSelection",
+        "Resource Groups Tagging API:TagResources",
+        "DynamoDB:UpdateContinuousBackups",
+        "S3:PutBucketVersioning",
+        "RDS:ModifyDBCluster",
+        "RDS:ModifyDBInstance",
+    ] {
+        assert!(
+            applied.calls.contains_key(op),
+            "{op} not called: {:?}",
+            applied.calls
+        );
+    }
     let again = assign_once(&aws, &inventory, true).await;
     assert_eq!(again.changes(), 0, "{:#?}", again.scopes);
     assert_eq!(again.mutating_calls, 0, "{:?}", again.calls);
