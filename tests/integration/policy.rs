@@ -32,7 +32,7 @@ async fn discovered_and_classified(t: &TestAccount) -> (Aws, Inventory) {
 }
 
 async fn assign_once(aws: &Aws, inventory: &Inventory, apply: bool) -> PolicyReport {
-    assign::assign(
+    let report = assign::assign(
         aws,
         inventory,
         &Config::builtin(),
@@ -42,7 +42,9 @@ async fn assign_once(aws: &Aws, inventory: &Inventory, apply: bool) -> PolicyRep
         Utc::now(),
     )
     .await
-    .expect("assign")
+    .expect("assign");
+    assert_declared(&report);
+    report
 }
 
 async fn estate(t: &TestAccount) {
