@@ -8,7 +8,7 @@ use bulwark_core::{Asset, AssetState, Config, Kind};
 use chrono::Utc;
 use serde_json::json;
 
-use crate::harness::{endpoint, region, TestAccount, HOME_REGION, OTHER_REGION};
+use crate::harness::{assert_declared, endpoint, region, TestAccount, HOME_REGION, OTHER_REGION};
 use crate::seed;
 
 fn both_regions() -> Reach {
@@ -22,21 +22,8 @@ async fn sweep(aws: &Aws, inventory: &Inventory) -> DiscoverSummary {
     let summary = ops::discover_all(aws, inventory, &both_regions(), 4, Utc::now())
         .await
         .expect("sweep");
-    assert_declared(&summary.calls);
+    assert_declared("discover", &summary.calls);
     summary
-}
-
-/// Every operation the product made is declared with its IAM action.
-fn assert_declared(calls: &BTreeMap<String, u64>) {
-    let declared = bulwark_aws::permissions::for_cli();
-    for operation in calls.keys() {
-        let action = bulwark_aws::permissions::action_for_operation(operation)
-            .unwrap_or_else(|| panic!("no IAM mapping for {operation}"));
-        assert!(
-            declared.contains(&action.as_str()),
-            "{operation} ({action}) is not declared"
-        );
-    }
 }
 
 fn by_name(assets: &[Asset]) -> BTreeMap<(String, String, Kind), Asset> {
@@ -425,7 +412,7 @@ async fn an_s3_bucket_is_found_by_arn_through_the_index() {
     let summary = ops::discover_one(&aws, &inventory, &arn, scope, None, Utc::now())
         .await
         .expect("one");
-    assert_declared(&summary.calls);
+    assert_declared("discover", &summary.calls);
 
     assert_eq!(summary.written, 1);
     let stored = inventory.get(&arn).await.expect("get").expect("found");
@@ -544,7 +531,7 @@ async fn an_organization_sweep_covers_every_member_account_through_its_role() {
 
     // Then both accounts' stores are in the one inventory, each under its own account
     assert!(summary.failures.is_empty(), "{:?}", summary.failures);
-    assert_declared(&summary.calls);
+    assert_declared("discover", &summary.calls);
     assert_eq!(summary.calls.get("Organizations:ListAccounts"), Some(&1));
     // The member's stores can only be listed with the member role's credentials: the
     // AssumeRole provider (whose own STS client the call counter does not see) obtained them.

@@ -158,3 +158,17 @@ impl TestAccount {
 pub fn region(name: &str) -> Region {
     Region::parse(name).expect("region")
 }
+
+/// Every operation the SDK call counter saw is an IAM action `function` declares (and so the
+/// deployment template grants).
+pub fn assert_declared(function: &str, calls: &std::collections::BTreeMap<String, u64>) {
+    let declared = bulwark_aws::permissions::for_function(function);
+    for operation in calls.keys() {
+        let action = bulwark_aws::permissions::action_for_operation(operation)
+            .unwrap_or_else(|| panic!("no IAM mapping for {operation}"));
+        assert!(
+            declared.contains(&action.as_str()),
+            "{operation} ({action}) is not declared for {function}"
+        );
+    }
+}

@@ -12,7 +12,7 @@ use bulwark_core::protection::{selection_matches, Action, TIER_TAG};
 use bulwark_core::{summarize, AssetState, Config, Scope};
 use chrono::Utc;
 
-use crate::harness::{endpoint, region, TestAccount, HOME_REGION, OTHER_REGION};
+use crate::harness::{assert_declared, endpoint, region, TestAccount, HOME_REGION, OTHER_REGION};
 use crate::seed;
 
 async fn discovered_and_classified(t: &TestAccount) -> (Aws, Inventory) {
@@ -43,7 +43,7 @@ async fn assign_once(aws: &Aws, inventory: &Inventory, apply: bool) -> PolicyRep
     )
     .await
     .expect("assign");
-    assert_declared(&report);
+    assert_declared("assign-policy", &report.calls);
     report
 }
 
@@ -72,19 +72,6 @@ async fn estate(t: &TestAccount) {
     .await;
     seed::file_system(t, OTHER_REGION, "scratch", &[("Reproducible", "true")]).await;
     seed::aurora_cluster(t, HOME_REGION, "ledger", 1, &[("BackupTier", "Tier1")]).await;
-}
-
-/// Every operation assign-policy made is declared with its IAM action.
-fn assert_declared(report: &PolicyReport) {
-    let declared = bulwark_aws::permissions::for_function("assign-policy");
-    for operation in report.calls.keys() {
-        let action = bulwark_aws::permissions::action_for_operation(operation)
-            .unwrap_or_else(|| panic!("no IAM mapping for {operation}"));
-        assert!(
-            declared.contains(&action.as_str()),
-            "{operation} ({action}) is not declared for assign-policy"
-        );
-    }
 }
 
 /// Ask the local AWS to run every backup plan of the account now (its stand-in for schedules).

@@ -332,6 +332,9 @@ pub async fn coverage(
         if !point_regions.contains(&&dr) {
             point_regions.push(&dr);
         }
+        // Each region's Backup state, read once: its vault policies judge the recovery points,
+        // its plans and selections judge the assets.
+        let mut states: BTreeMap<String, backup::Actual> = BTreeMap::new();
         for region in point_regions {
             let c = &clients[region.as_str()];
             let state = backup::read_state(&[c], &settings.kms_key_alias).await?;
@@ -352,6 +355,7 @@ pub async fn coverage(
                     denies_deletion(policy),
                 ));
             }
+            states.insert(region.to_string(), state);
         }
         let mut by_resource: BTreeMap<String, Vec<RecoveryPoint>> = BTreeMap::new();
         for point in points {
@@ -362,7 +366,9 @@ pub async fn coverage(
         }
         for region in &regions {
             let primary = &clients[region.as_str()];
-            let actual = backup::read_state(&[primary], &settings.kms_key_alias).await?;
+            let actual = states
+                .get(region.as_str())
+                .ok_or_else(|| AwsError::Malformed(format!("no Backup state read for {region}")))?;
             let in_scope: Vec<&Asset> = assets
                 .iter()
                 .filter(|a| {

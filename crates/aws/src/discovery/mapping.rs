@@ -30,6 +30,18 @@ fn asset(
     )
 }
 
+/// RDS returns the same tag list for instances and clusters.
+fn rds_tags(tags: &[aws_sdk_rds::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
 /// Engines DescribeDBInstances/DescribeDBClusters also return that are not RDS data stores
 /// Bulwark covers.
 fn is_other_engine(engine: Option<&str>) -> bool {
@@ -47,16 +59,7 @@ pub fn rds_instance(
         return None;
     }
     let id = db.db_instance_identifier()?;
-    let tags = db
-        .tag_list()
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect();
+    let tags = rds_tags(db.tag_list());
     let attributes = Attributes {
         size_bytes: db
             .allocated_storage()
@@ -83,16 +86,7 @@ pub fn db_cluster(
         return None;
     }
     let id = cluster.db_cluster_identifier()?;
-    let tags = cluster
-        .tag_list()
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect();
+    let tags = rds_tags(cluster.tag_list());
     let mut members: Vec<String> = cluster
         .db_cluster_members()
         .iter()
