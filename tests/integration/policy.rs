@@ -185,7 +185,13 @@ async fn plan_then_apply_converges_and_the_plans_cover_every_required_asset() {
                 .await
                 .expect("coverage");
         let report = summarize(&coverage, Utc::now());
-        if report.totals.protected == report.totals.backup_required || Instant::now() > deadline {
+        // Copy jobs start when their backup job ends: wait for the DR copies too.
+        let copied = coverage
+            .iter()
+            .filter(|a| a.name == "payments")
+            .all(|a| a.dr_copy);
+        let settled = report.totals.protected == report.totals.backup_required && copied;
+        if settled || Instant::now() > deadline {
             break (report, coverage);
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
