@@ -8,7 +8,9 @@ use bulwark_core::{Asset, AssetState, Config, Kind};
 use chrono::Utc;
 use serde_json::json;
 
-use crate::harness::{assert_declared, endpoint, region, TestAccount, HOME_REGION, OTHER_REGION};
+use crate::harness::{
+    assert_declared, endpoint, region, TestAccount, ADMIN_ROLE, HOME_REGION, OTHER_REGION,
+};
 use crate::seed;
 
 fn both_regions() -> Reach {
@@ -88,7 +90,7 @@ async fn a_sweep_finds_every_kind_in_every_region_once() {
     // Given an estate of all six kinds over two regions, in an account of its own
     let t = TestAccount::new().await;
     let ids = estate(&t).await;
-    let aws = t.aws();
+    let aws = t.function("discover").await;
     let inventory = t.inventory(&aws).await;
 
     // When discover sweeps
@@ -96,7 +98,7 @@ async fn a_sweep_finds_every_kind_in_every_region_once() {
 
     // Then every store is recorded once, in its own region, with its tags
     assert!(summary.failures.is_empty(), "{:?}", summary.failures);
-    let assets = inventory.all().await.expect("inventory");
+    let assets = t.stored().await;
     let found = by_name(&assets);
     let orders = format!("orders-{}", t.account);
     let scratch = format!("scratch-{}", t.account);
@@ -167,10 +169,10 @@ async fn a_second_sweep_changes_nothing_but_last_seen_and_a_deleted_store_is_mar
     let t = TestAccount::new().await;
     seed::table(&t, OTHER_REGION, "orders", &[]).await;
     seed::rds_instance(&t, OTHER_REGION, "reports", &[]).await;
-    let aws = t.aws();
+    let aws = t.function("discover").await;
     let inventory = t.inventory(&aws).await;
     sweep(&aws, &inventory).await;
-    let first = by_name(&inventory.all().await.expect("inventory"));
+    let first = by_name(&t.stored().await);
 
     // When the table is deleted and discover sweeps again
     t.dynamodb(OTHER_REGION)
@@ -183,7 +185,7 @@ async fn a_second_sweep_changes_nothing_but_last_seen_and_a_deleted_store_is_mar
 
     // Then the table is kept, marked gone with a time; the instance is still present
     assert_eq!(summary.marked_gone, 1);
-    let second = by_name(&inventory.all().await.expect("inventory"));
+    let second = by_name(&t.stored().await);
     let orders = &second[&(
         OTHER_REGION.to_string(),
         "orders".to_string(),
@@ -208,7 +210,7 @@ async fn a_failing_region_is_reported_and_marks_nothing_gone_there() {
     let t = TestAccount::new().await;
     seed::rds_instance(&t, HOME_REGION, "home-db", &[]).await;
     seed::rds_instance(&t, OTHER_REGION, "away-db", &[]).await;
-    let aws = t.aws();
+    let aws = t.function("discover").await;
     let inventory = t.inventory(&aws).await;
     sweep(&aws, &inventory).await;
 
@@ -237,7 +239,7 @@ async fn a_failing_region_is_reported_and_marks_nothing_gone_there() {
     assert!(!failure.retryable);
     assert!(failure.error.contains("AccessDenied"), "{}", failure.error);
     assert_eq!(summary.marked_gone, 0);
-    let assets = by_name(&inventory.all().await.expect("inventory"));
+    let assets = by_name(&t.stored().await);
     assert_eq!(
         assets[&(OTHER_REGION.to_string(), "away-db".to_string(), Kind::Rds)].state,
         AssetState::Present
@@ -250,7 +252,7 @@ async fn a_failing_region_is_reported_and_marks_nothing_gone_there() {
 async fn throttled_calls_are_retried_by_the_sdk() {
     let t = TestAccount::new().await;
     seed::table(&t, HOME_REGION, "events", &[]).await;
-    let aws = t.aws();
+    let aws = t.function("discover").await;
     let inventory = t.inventory(&aws).await;
     inject_fault(
         json!({"account": t.account.as_str(), "service": "dynamodb", "region": HOME_REGION,
@@ -268,13 +270,7 @@ async fn throttled_calls_are_retried_by_the_sdk() {
         "{:?}",
         summary.calls
     );
-    let names: Vec<String> = inventory
-        .all()
-        .await
-        .expect("inventory")
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
+    let names: Vec<String> = t.stored().await.into_iter().map(|a| a.name).collect();
     assert!(names.contains(&"events".to_string()));
 }
 
@@ -291,7 +287,7 @@ async fn without_bucket_regions_in_the_listing_each_bucket_is_located() {
     seed::bucket(&t, HOME_REGION, &format!("us-data-{}", t.account), &[]).await;
     inject_fault(json!({"account": t.account.as_str(), "service": "s3", "mode": "legacy-s3"}))
         .await;
-    let aws = t.aws();
+    let aws = t.function("discover").await;
     let inventory = t.inventory(&aws).await;
 
     let summary = sweep(&aws, &inventory).await;
@@ -302,7 +298,7 @@ async fn without_bucket_regions_in_the_listing_each_bucket_is_located() {
         "{:?}",
         summary.calls
     );
-    let assets = by_name(&inventory.all().await.expect("inventory"));
+    let assets = by_name(&t.stored().await);
     let eu = &assets[&(
         OTHER_REGION.to_string(),
         format!("eu-data-{}", t.account),
@@ -319,7 +315,7 @@ async fn without_bucket_regions_in_the_listing_each_bucket_is_located() {
 #[tokio::test]
 async fn a_config_change_event_records_one_store_and_its_deletion() {
     let t = TestAccount::new().await;
-    let aws = t.aws();
+    let aws = t.function("discover").await;
     let inventory = t.inventory(&aws).await;
     seed::table(
         &t,
@@ -355,10 +351,19 @@ async fn a_config_change_event_records_one_store_and_its_deletion() {
     // Then one record, written once
     assert_eq!((first.seen, first.written), (1, 1));
     assert_eq!(again.written, 0, "{again:?}");
-    let classified =
-        bulwark_classify::handle(&services, serde_json::to_value(&first).expect("json"))
-            .await
-            .expect("classify");
+    let classifier = t.function("classify").await;
+    let classify_services = bulwark_lambda::Services {
+        inventory: t.inventory(&classifier).await,
+        aws: classifier,
+        config: Config::builtin(),
+        settings: bulwark_lambda::Settings::from_lookup(|_| None).expect("settings"),
+    };
+    let classified = bulwark_classify::handle(
+        &classify_services,
+        serde_json::to_value(&first).expect("json"),
+    )
+    .await
+    .expect("classify");
     assert_eq!(
         classified.by_tier.get("critical"),
         Some(&1),
@@ -388,12 +393,12 @@ async fn a_config_change_event_records_one_store_and_its_deletion() {
     assert_eq!(stored.state, AssetState::Gone);
 
     // And a malformed event is refused and changes nothing
-    let before = inventory.all().await.expect("inventory");
+    let before = t.stored().await;
     let err = bulwark_discover::handle(&services, json!({"source": "aws.config", "detail-type": "Config Configuration Item Change", "detail": {}}))
         .await
         .expect_err("malformed");
     assert_eq!(err.error_type(), bulwark_lambda::error_type::INVALID_INPUT);
-    assert_eq!(inventory.all().await.expect("inventory"), before);
+    assert_eq!(t.stored().await, before);
 }
 
 #[tokio::test]
@@ -401,7 +406,7 @@ async fn an_s3_bucket_is_found_by_arn_through_the_index() {
     let t = TestAccount::new().await;
     let name = format!("media-{}", t.account);
     seed::bucket(&t, OTHER_REGION, &name, &[("Environment", "dev")]).await;
-    let aws = t.aws();
+    let aws = t.function("discover").await;
     let inventory = t.inventory(&aws).await;
     let arn = format!("arn:aws:s3:::{name}").parse().expect("arn");
     let scope = bulwark_core::Scope {
@@ -446,10 +451,10 @@ async fn concurrent_writers_do_not_lose_updates() {
         &[("DataClassification", "critical")],
     )
     .await;
-    let aws = t.aws();
+    let aws = t.function("discover").await;
     let inventory = t.inventory(&aws).await;
     sweep(&aws, &inventory).await;
-    let stored = inventory.all().await.expect("inventory");
+    let stored = t.stored().await;
 
     // Given a classification computed from a stale read, and a sweep that wrote in between
     let config = Config::builtin();
@@ -468,7 +473,7 @@ async fn concurrent_writers_do_not_lose_updates() {
 
     // Then its conditional writes lose, it re-reads, and both updates survive
     assert_eq!(report.conflicts_resolved, stale.len());
-    let now = inventory.all().await.expect("inventory");
+    let now = t.stored().await;
     let ledger = now.iter().find(|a| a.name == "ledger").expect("ledger");
     assert_eq!(
         ledger
@@ -519,7 +524,9 @@ async fn an_organization_sweep_covers_every_member_account_through_its_role() {
     seed::table(&management, HOME_REGION, "management-audit", &[]).await;
 
     // When the management account sweeps with a member role
-    let aws = management.aws();
+    let aws = management
+        .function_with("discover", &[("OrgRole", ADMIN_ROLE)])
+        .await;
     let inventory = management.inventory(&aws).await;
     let reach = Reach {
         regions: vec![region(HOME_REGION), region(OTHER_REGION)],
@@ -535,7 +542,7 @@ async fn an_organization_sweep_covers_every_member_account_through_its_role() {
     assert_eq!(summary.calls.get("Organizations:ListAccounts"), Some(&1));
     // The member's stores can only be listed with the member role's credentials: the
     // AssumeRole provider (whose own STS client the call counter does not see) obtained them.
-    let assets = inventory.all().await.expect("inventory");
+    let assets = management.stored().await;
     let member_table = assets
         .iter()
         .find(|a| a.name == "member-orders")
@@ -552,7 +559,7 @@ async fn an_organization_sweep_covers_every_member_account_through_its_role() {
 #[tokio::test]
 async fn without_configured_regions_every_enabled_region_is_covered() {
     let t = TestAccount::new().await;
-    let aws = t.aws();
+    let aws = t.function("discover").await;
     let regions = aws
         .enabled_regions(&t.config)
         .await

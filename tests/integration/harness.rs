@@ -1,7 +1,13 @@
 //! Test isolation on one local AWS: every test works in an AWS account of its own. moto keeps
-//! each account's resources apart, and STS AssumeRole into a role of any account id gives
-//! credentials that moto attributes to that account.
+//! each account's resources apart; STS AssumeRole of an account's OrganizationAccountAccessRole
+//! (which the local AWS creates on first use, with AdministratorAccess, as AWS Organizations
+//! does) gives administrator credentials in that account, for setting up what a test needs.
+//!
+//! The product's code runs as the deployment template says it does: under the role the
+//! template gives each function, created in the test's account from infra/aws/template.yaml
+//! by the local AWS, which enforces IAM for it.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,6 +19,10 @@ use bulwark_core::{AccountId, Region};
 
 pub const HOME_REGION: &str = "us-east-1";
 pub const OTHER_REGION: &str = "eu-west-1";
+/// The administrator role every account has on the local AWS (and in an organization).
+pub const ADMIN_ROLE: &str = "OrganizationAccountAccessRole";
+/// The inventory table's name when the template is deployed as stack "bulwark" locally.
+pub const TABLE: &str = "bulwark-InventoryTable";
 
 /// The local AWS endpoint `make test` started.
 pub fn endpoint() -> String {
@@ -67,7 +77,7 @@ impl TestAccount {
         let sts = aws_sdk_sts::Client::new(&base);
         let assumed = sts
             .assume_role()
-            .role_arn(format!("arn:aws:iam::{id}:role/bulwark-test"))
+            .role_arn(format!("arn:aws:iam::{id}:role/{ADMIN_ROLE}"))
             .role_session_name("bulwark-test")
             .send()
             .await
@@ -120,15 +130,89 @@ impl TestAccount {
             .build()
     }
 
+    /// The account's administrator: for setting up and inspecting, never for the product.
     pub fn aws(&self) -> Aws {
         Aws::from_config(self.config.clone())
     }
 
-    /// The state table, created.
+    /// Credentials of `function`'s role, as the deployment template defines it (with the
+    /// template's default parameters).
+    pub async fn function(&self, function: &str) -> Aws {
+        self.function_with(function, &[]).await
+    }
+
+    /// Credentials of `function`'s role, the template deployed with these parameters.
+    pub async fn function_with(&self, function: &str, parameters: &[(&str, &str)]) -> Aws {
+        let deployed = self.deploy_template(parameters);
+        let role = function_role(&deployed, function);
+        let role_arn = deployed["roles"][&role].as_str().expect("role ARN");
+        self.assume(role_arn, function).await
+    }
+
+    /// The deployment template's roles created in this account by the local AWS: its answer
+    /// (roles, functions, resources, policies; see infra/local/bulwark_local/template.py).
+    pub fn deploy_template(&self, parameters: &[(&str, &str)]) -> serde_json::Value {
+        let parameters: BTreeMap<&str, &str> = parameters.iter().copied().collect();
+        let deployed = control(
+            "/moto-api/bulwark/template/roles",
+            &serde_json::json!({
+                "account": self.account.as_str(),
+                "region": HOME_REGION,
+                "parameters": parameters,
+            }),
+        );
+        assert_eq!(
+            deployed["resources"]["InventoryTable"].as_str(),
+            Some(TABLE),
+            "the template's table"
+        );
+        deployed
+    }
+
+    /// Credentials that act as `role_arn`, obtained by the administrator.
+    pub async fn assume(&self, role_arn: &str, session: &str) -> Aws {
+        let sts = aws_sdk_sts::Client::new(&self.config);
+        let assumed = sts
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name(session)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("AssumeRole {role_arn}: {e:?}"));
+        let c = assumed.credentials().expect("credentials");
+        let credentials = Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            None,
+            "assumed-role",
+        );
+        Aws::from_config(
+            self.config
+                .to_builder()
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+                )
+                .build(),
+        )
+    }
+
+    /// The state table, created by the administrator (the template creates it in AWS), for
+    /// use with `aws`'s credentials.
     pub async fn inventory(&self, aws: &Aws) -> Inventory {
-        let inventory = Inventory::new(aws.dynamodb(), "bulwark-test-inventory");
-        inventory.ensure_table().await.expect("table");
-        inventory
+        Inventory::new(self.aws().dynamodb(), TABLE)
+            .ensure_table()
+            .await
+            .expect("table");
+        Inventory::new(aws.dynamodb(), TABLE)
+    }
+
+    /// Every record of the state table, read by the administrator: what a test checks.
+    pub async fn stored(&self) -> Vec<bulwark_core::Asset> {
+        Inventory::new(self.aws().dynamodb(), TABLE)
+            .all()
+            .await
+            .expect("the administrator reads the inventory")
     }
 
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
@@ -157,6 +241,44 @@ impl TestAccount {
 
 pub fn region(name: &str) -> Region {
     Region::parse(name).expect("region")
+}
+
+/// The logical id of the role the template gives `function` (a name of
+/// `permissions::FUNCTIONS`), in a `deploy_template` answer.
+pub fn function_role(deployed: &serde_json::Value, function: &str) -> String {
+    let (_, logical_id) = bulwark_aws::permissions::FUNCTIONS
+        .iter()
+        .find(|(name, _)| *name == function)
+        .unwrap_or_else(|| panic!("no function {function} in the template"));
+    deployed["functions"][logical_id]
+        .as_str()
+        .unwrap_or_else(|| panic!("{logical_id} has no role: {deployed}"))
+        .to_string()
+}
+
+/// POST a JSON body to one of the local AWS's control paths; its JSON answer.
+pub fn control(path: &str, body: &serde_json::Value) -> serde_json::Value {
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "--fail-with-body",
+            "-X",
+            "POST",
+            &format!("{}{path}", endpoint()),
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            &body.to_string(),
+        ])
+        .output()
+        .expect("curl runs");
+    assert!(
+        out.status.success(),
+        "{path}: {} {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("a JSON answer")
 }
 
 /// Every operation the SDK call counter saw is an IAM action `function` declares (and so the

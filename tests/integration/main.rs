@@ -5,6 +5,7 @@ mod backup;
 mod cli;
 mod discovery;
 mod harness;
+mod iam;
 mod policy;
 mod seed;
 mod template;

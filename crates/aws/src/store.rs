@@ -3,9 +3,7 @@
 //! no account or region. Every write is conditional on the record's `version`.
 //! IAM: see `permissions::INVENTORY`, `permissions::INVENTORY_LIST` and `permissions::INIT`.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
 
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -19,6 +17,7 @@ use bulwark_core::{plan_writes, Asset, Change, ResourceArn, Scope};
 use futures::stream::{self, StreamExt};
 
 use crate::error::{is_not_found, AwsError};
+use crate::idempotency;
 use crate::permissions::{p, Permission};
 
 /// The inventory table.
@@ -28,9 +27,11 @@ pub const INVENTORY: &[Permission] = &[
         "read an account and region's assets, or one by ARN",
     ),
     p("dynamodb:GetItem", "read one asset"),
+    // A transaction is authorized item by item: its Puts need PutItem (there is no
+    // "dynamodb:TransactWriteItems" action; see "Using IAM with DynamoDB transactions").
     p(
-        "dynamodb:TransactWriteItems",
-        "conditional upserts, 100 assets a call",
+        "dynamodb:PutItem",
+        "conditional upserts, 100 assets a TransactWriteItems call",
     ),
 ];
 /// Listing the whole inventory: the CLI's reports (no function scans).
@@ -294,13 +295,13 @@ impl Inventory {
     /// first); the others in a cancelled transaction are retried with them.
     async fn write_chunk(&self, chunk: &[(Change, Asset)]) -> Result<Vec<Change>, AwsError> {
         let mut items = Vec::with_capacity(chunk.len());
-        let mut hasher = DefaultHasher::new();
+        let mut records = Vec::with_capacity(chunk.len());
         for (_, next) in chunk {
             let expected = next.version;
             let mut record = next.clone();
             record.version = expected + 1;
             let item = to_item(&record)?;
-            format!("{item:?}").hash(&mut hasher);
+            records.push(record);
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item))
@@ -327,7 +328,8 @@ impl Inventory {
             );
         }
         // The same batch sent again (a retried invocation) is the same transaction to DynamoDB.
-        let token = format!("bulwark-{:016x}", hasher.finish());
+        let token =
+            idempotency::token(idempotency::CLIENT_REQUEST_TOKEN_MAX, "inventory", &records)?;
         let sent = self
             .client
             .transact_write_items()

@@ -4,15 +4,14 @@
 
 pub mod mapping;
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
 
 use aws_sdk_backup::types as sdk;
 use bulwark_core::protection::{Action, BackupState, Plan, Vault, VaultLock, MANAGED_TAG};
 
 use crate::clients::ScopeClients;
 use crate::error::{is_not_found, AwsError};
+use crate::idempotency;
 use crate::permissions::{p, Permission};
 
 /// Reading and changing AWS Backup and the vaults' KMS keys.
@@ -109,7 +108,7 @@ pub const RECOVERY_POINTS: &[Permission] = &[
     ),
 ];
 
-const MANAGED_PREFIX: &str = "bulwark-";
+const MANAGED_PREFIX: &str = idempotency::PREFIX;
 
 /// The state that exists, with the ids AWS gave it (needed to change it).
 #[derive(Debug, Clone, Default)]
@@ -300,12 +299,6 @@ pub async fn read_state(regions: &[&ScopeClients], alias: &str) -> Result<Actual
     Ok(actual)
 }
 
-fn token(prefix: &str, value: &impl std::fmt::Debug) -> String {
-    let mut hasher = DefaultHasher::new();
-    format!("{value:?}").hash(&mut hasher);
-    format!("{MANAGED_PREFIX}{prefix}-{:016x}", hasher.finish())
-}
-
 /// The vault key: the alias's key, created with its alias when missing.
 async fn ensure_key(
     clients: &ScopeClients,
@@ -375,7 +368,7 @@ pub async fn apply(
                     .create_backup_vault()
                     .backup_vault_name(&vault.name)
                     .encryption_key_arn(key)
-                    .creator_request_id(format!("{MANAGED_PREFIX}vault-{}", vault.name))
+                    .creator_request_id(idempotency::creator_request_id("vault", &vault.name)?)
                     .backup_vault_tags(MANAGED_TAG, "true")
                     .send()
                     .await;
@@ -407,7 +400,10 @@ pub async fn apply(
                     .create_backup_plan()
                     .backup_plan(mapping::plan_to_sdk(&plan.name, &plan.rules)?)
                     .backup_plan_tags(MANAGED_TAG, "true")
-                    .creator_request_id(token(&plan.name, &plan.rules))
+                    .creator_request_id(idempotency::creator_request_id(
+                        "plan",
+                        &(&plan.name, &plan.rules),
+                    )?)
                     .send()
                     .await
                     .map_err(|e| AwsError::sdk("backup:CreateBackupPlan", e))?;
@@ -443,7 +439,7 @@ pub async fn apply(
                     .create_backup_selection()
                     .backup_plan_id(id)
                     .backup_selection(mapping::selection_to_sdk(selection)?)
-                    .creator_request_id(token(&selection.name, selection))
+                    .creator_request_id(idempotency::creator_request_id("selection", selection)?)
                     .send()
                     .await
                     .map_err(|e| AwsError::sdk("backup:CreateBackupSelection", e))?;

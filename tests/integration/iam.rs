@@ -1,0 +1,234 @@
+//! IAM on the local AWS holds the product to what AWS would allow: a role that lacks an action,
+//! or whose statement names other resources, is denied, and nothing is written. Each role here
+//! is the template's own role with one statement changed, the way a policy goes wrong.
+
+use bulwark_aws::{assign, ops, Aws, Reach};
+use bulwark_core::Config;
+use chrono::Utc;
+use serde_json::Value;
+
+use crate::harness::{function_role, region, TestAccount, HOME_REGION, OTHER_REGION};
+use crate::seed;
+
+fn both_regions() -> Reach {
+    Reach {
+        regions: vec![region(HOME_REGION), region(OTHER_REGION)],
+        org_role: None,
+    }
+}
+
+/// A role with `function`'s template policies, after `edit` changed them, and credentials
+/// that act as it.
+async fn edited_role(
+    t: &TestAccount,
+    function: &str,
+    name: &str,
+    edit: impl Fn(&mut Value),
+) -> Aws {
+    let deployed = t.deploy_template(&[]);
+    let role = function_role(&deployed, function);
+    let iam = aws_sdk_iam::Client::new(&t.config);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let created = iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .expect("role");
+    let arn = created.role().expect("role").arn().to_string();
+    for policy in deployed["policies"][&role].as_array().expect("policies") {
+        let mut document = policy["PolicyDocument"].clone();
+        edit(&mut document);
+        iam.put_role_policy()
+            .role_name(name)
+            .policy_name(policy["PolicyName"].as_str().expect("name"))
+            .policy_document(document.to_string())
+            .send()
+            .await
+            .expect("policy");
+    }
+    t.assume(&arn, name).await
+}
+
+/// The statement with this Sid.
+fn statement<'a>(document: &'a mut Value, sid: &str) -> &'a mut Value {
+    document["Statement"]
+        .as_array_mut()
+        .expect("statements")
+        .iter_mut()
+        .find(|s| s["Sid"] == sid)
+        .unwrap_or_else(|| panic!("no statement {sid}"))
+}
+
+#[tokio::test]
+async fn a_role_granted_transact_write_items_instead_of_put_item_cannot_write_the_inventory() {
+    // Given the discover role as it was first written: "dynamodb:TransactWriteItems", which is
+    // not an IAM action, where DynamoDB authorizes each item of a transaction by PutItem
+    let t = TestAccount::new().await;
+    seed::table(&t, HOME_REGION, "orders", &[]).await;
+    let aws = edited_role(&t, "discover", "discover-without-put-item", |doc| {
+        let inventory = statement(doc, "Inventory");
+        let actions: Vec<Value> = inventory["Action"]
+            .as_array()
+            .expect("actions")
+            .iter()
+            .map(|a| {
+                if a == "dynamodb:PutItem" {
+                    Value::from("dynamodb:TransactWriteItems")
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        inventory["Action"] = Value::from(actions);
+    })
+    .await;
+    let inventory = t.inventory(&aws).await;
+
+    // When it sweeps
+    let err = ops::discover_all(&aws, &inventory, &both_regions(), 4, Utc::now())
+        .await
+        .expect_err("the inventory write is denied");
+
+    // Then the transaction is denied for want of PutItem, and nothing was written
+    let text = format!("{err:?}");
+    assert!(
+        text.contains("AccessDenied") && text.contains("dynamodb:PutItem"),
+        "{text}"
+    );
+    assert!(t.stored().await.is_empty());
+
+    // While the template's own role writes it
+    let discover = t.function("discover").await;
+    let summary = ops::discover_all(
+        &discover,
+        &t.inventory(&discover).await,
+        &both_regions(),
+        4,
+        Utc::now(),
+    )
+    .await
+    .expect("the template's role sweeps");
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    assert!(t.stored().await.iter().any(|a| a.name == "orders"));
+}
+
+/// A critical table, discovered and classified by the template's roles.
+async fn classified_estate(t: &TestAccount) {
+    seed::table(
+        t,
+        HOME_REGION,
+        "payments",
+        &[("DataClassification", "critical")],
+    )
+    .await;
+    let discover = t.function("discover").await;
+    let swept = ops::discover_all(
+        &discover,
+        &t.inventory(&discover).await,
+        &both_regions(),
+        4,
+        Utc::now(),
+    )
+    .await
+    .expect("sweep");
+    let classify = t.function("classify").await;
+    ops::classify_scopes(
+        &t.inventory(&classify).await,
+        &Config::builtin(),
+        &swept.scopes,
+    )
+    .await
+    .expect("classify");
+}
+
+async fn vaults(t: &TestAccount) -> usize {
+    t.backup(HOME_REGION)
+        .list_backup_vaults()
+        .send()
+        .await
+        .expect("vaults")
+        .backup_vault_list()
+        .len()
+}
+
+#[tokio::test]
+async fn an_assign_policy_role_whose_key_statement_names_another_key_is_denied() {
+    let t = TestAccount::new().await;
+    classified_estate(&t).await;
+    let other_key = format!(
+        "arn:aws:kms:{HOME_REGION}:{}:key/00000000-0000-4000-8000-000000000000",
+        t.account
+    );
+    let aws = edited_role(&t, "assign-policy", "assign-other-key", |doc| {
+        statement(doc, "VaultKey")["Resource"] = Value::from(other_key.clone());
+    })
+    .await;
+    let inventory = t.inventory(&aws).await;
+
+    let err = assign::assign(
+        &aws,
+        &inventory,
+        &Config::builtin(),
+        None,
+        None,
+        true,
+        Utc::now(),
+    )
+    .await
+    .expect_err("the vault key is out of the role's reach");
+
+    let text = format!("{err:?}");
+    assert!(
+        text.contains("AccessDenied") && text.contains("kms:"),
+        "{text}"
+    );
+    assert_eq!(vaults(&t).await, 0, "no vault without its key");
+}
+
+#[tokio::test]
+async fn an_assign_policy_role_whose_backup_statement_names_other_vaults_is_denied() {
+    let t = TestAccount::new().await;
+    classified_estate(&t).await;
+    let aws = edited_role(&t, "assign-policy", "assign-other-vaults", |doc| {
+        statement(doc, "BackupWrite")["Resource"] =
+            Value::from("arn:aws:backup:*:*:backup-vault:someone-elses-*");
+    })
+    .await;
+    let inventory = t.inventory(&aws).await;
+
+    let err = assign::assign(
+        &aws,
+        &inventory,
+        &Config::builtin(),
+        None,
+        None,
+        true,
+        Utc::now(),
+    )
+    .await
+    .expect_err("Bulwark's vaults are out of the role's reach");
+
+    let text = format!("{err:?}");
+    assert!(
+        text.contains("AccessDenied") && text.contains("backup:CreateBackupVault"),
+        "{text}"
+    );
+    assert_eq!(vaults(&t).await, 0);
+
+    // While the template's own role creates them
+    let aws = t.function("assign-policy").await;
+    assign::assign(
+        &aws,
+        &t.inventory(&aws).await,
+        &Config::builtin(),
+        None,
+        None,
+        true,
+        Utc::now(),
+    )
+    .await
+    .expect("the template's role applies");
+    assert!(vaults(&t).await > 0);
+}
