@@ -24,6 +24,8 @@ EXTENSIONS = [
     "bulwark_local.lambda_runtime",
     "bulwark_local.stepfunctions",
     "bulwark_local.eventbridge",
+    "bulwark_local.iam",
+    "bulwark_local.template",
 ]
 
 
@@ -61,9 +63,14 @@ def main(argv: list[str] | None = None) -> None:
         create_backend_app,
     )
 
-    from bulwark_local import faults
+    from bulwark_local import faults, iam, validation
 
-    app = faults.wrap(DomainDispatcherApplication(create_backend_app))
+    # Middlewares, outermost first: fault injection answers before anything else looks at a
+    # request; validation refuses what AWS would refuse for its shape; IAM refuses what the
+    # caller's role does not allow (it needs a well-formed request to name the resources);
+    # only then does moto see it.
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    app = faults.wrap(validation.wrap(iam.wrap(moto_app)))
     print(f"local AWS on http://{args.host}:{args.port} (extensions: {', '.join(installed) or 'none'})", flush=True)
     run_simple(
         args.host,

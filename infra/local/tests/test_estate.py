@@ -109,7 +109,7 @@ def _listed(client: Any) -> dict[str, tuple[str, dict[str, str]]]:
 def test_seeding_creates_exactly_the_manifests_stores(endpoint: str) -> None:
     creds = boto3.client(
         "sts", region_name=REGIONS[0], endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing"
-    ).assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/estate", RoleSessionName="estate")["Credentials"]
+    ).assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/OrganizationAccountAccessRole", RoleSessionName="estate")["Credentials"]
     credentials = {
         "aws_access_key_id": creds["AccessKeyId"],
         "aws_secret_access_key": creds["SecretAccessKey"],

@@ -20,7 +20,8 @@ def _run_plans(endpoint: str, account: str, region: str) -> dict[str, list[str]]
 
 
 def _credentials(aws: Any, account: str) -> dict[str, str]:
-    role = f"arn:aws:iam::{account}:role/bulwark"
+    # Every account's administrator role (AWS Organizations creates it in a member account).
+    role = f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
     creds = aws("sts").assume_role(RoleArn=role, RoleSessionName="test")["Credentials"]
     return {
         "aws_access_key_id": creds["AccessKeyId"],

@@ -50,6 +50,16 @@ def vault(backup: Any) -> str:
 
 
 def _as_role(aws: Any, role_arn: str) -> Any:
+    """A backup client acting as `role_arn`, a role allowed everything by its own policies, so
+    that only the vault policy decides."""
+    path, name = role_arn.split(":role", 1)[1].rsplit("/", 1)
+    iam = aws("iam")
+    try:
+        iam.create_role(RoleName=name, Path=f"{path}/", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_role_policy(RoleName=name, PolicyName="everything", PolicyDocument=json.dumps(everything))
     creds = aws("sts").assume_role(RoleArn=role_arn, RoleSessionName="session")["Credentials"]
     return aws(
         "backup",
@@ -203,19 +213,19 @@ def test_which_deny_statements_apply(document: dict[str, Any], principal: str, d
 
 def test_creator_request_id_round_trips_on_vaults_and_plans(backup: Any) -> None:
     vault = unique("vault")
-    backup.create_backup_vault(BackupVaultName=vault, CreatorRequestId=f"bulwark:{vault}")
-    assert backup.describe_backup_vault(BackupVaultName=vault)["CreatorRequestId"] == f"bulwark:{vault}"
+    backup.create_backup_vault(BackupVaultName=vault, CreatorRequestId=f"bulwark-{vault}")
+    assert backup.describe_backup_vault(BackupVaultName=vault)["CreatorRequestId"] == f"bulwark-{vault}"
     listed = {v["BackupVaultName"]: v for v in backup.list_backup_vaults()["BackupVaultList"]}
-    assert listed[vault]["CreatorRequestId"] == f"bulwark:{vault}"
+    assert listed[vault]["CreatorRequestId"] == f"bulwark-{vault}"
 
     name = unique("plan")
     rules = [{"RuleName": "daily", "TargetBackupVaultName": vault}]
     plan_id = backup.create_backup_plan(
-        BackupPlan={"BackupPlanName": name, "Rules": rules}, CreatorRequestId=f"bulwark:{name}"
+        BackupPlan={"BackupPlanName": name, "Rules": rules}, CreatorRequestId=f"bulwark-{name}"
     )["BackupPlanId"]
     plans = {p["BackupPlanId"]: p for p in backup.list_backup_plans()["BackupPlansList"]}
-    assert plans[plan_id]["CreatorRequestId"] == f"bulwark:{name}"
+    assert plans[plan_id]["CreatorRequestId"] == f"bulwark-{name}"
     assert plans[plan_id]["BackupPlanName"] == name
-    assert backup.get_backup_plan(BackupPlanId=plan_id)["CreatorRequestId"] == f"bulwark:{name}"
+    assert backup.get_backup_plan(BackupPlanId=plan_id)["CreatorRequestId"] == f"bulwark-{name}"
     versions = backup.list_backup_plan_versions(BackupPlanId=plan_id)["BackupPlanVersionsList"]
-    assert [v["CreatorRequestId"] for v in versions] == [f"bulwark:{name}"]
+    assert [v["CreatorRequestId"] for v in versions] == [f"bulwark-{name}"]

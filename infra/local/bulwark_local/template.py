@@ -1,0 +1,245 @@
+"""The deployment template's IAM roles, created on the local AWS from infra/aws/template.yaml
+itself, so that tests run each function's code under exactly what the template grants.
+
+    POST /moto-api/bulwark/template/roles
+         {"account": "<12 digits>", "region": "us-east-1",
+          "parameters": {"OrgRole": "..."},            optional: template parameters
+          "stack": "bulwark"}                           optional: the role names' prefix
+
+The SAM transform is done offline by aws-sam-translator, as `sam deploy` would have it done
+(local CodeUri and DefinitionUri stand in for the packaged artifacts). Every AWS::IAM::Role
+of the transformed template is then created (or its inline policies replaced) in the
+account, named `<stack>-<logical id>`, with the template's intrinsic functions resolved:
+Ref and Fn::GetAtt of parameters, pseudo parameters and the template's own resources (their
+physical names: the name properties the template gives, else `<stack>-<logical id>`),
+Fn::Sub, Fn::If and the condition functions. AWS managed policies the transform attaches
+(AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAccess) are not attached: they grant only
+CloudWatch Logs and X-Ray, which the functions' code never calls itself.
+
+The answer maps each role's logical id to its ARN, each function's logical id to its role's
+logical id, each resource's logical id to its physical name (its Ref), and each role's
+logical id to its inline policies as created:
+{"roles": {...}, "functions": {...}, "resources": {...}, "policies": {...}}.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from moto.iam.models import iam_backends
+from moto.utilities.utils import get_partition
+
+PATH = "/moto-api/bulwark/template/roles"
+TEMPLATE = Path(__file__).resolve().parents[2] / "aws" / "template.yaml"
+JSON = {"Content-Type": "application/json"}
+
+
+class TemplateError(Exception):
+    pass
+
+
+@lru_cache(maxsize=8)
+def transformed(template: str, region: str, parameters: str) -> dict[str, Any]:
+    """The CloudFormation template the SAM transform makes (cached by its inputs)."""
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.yaml_helper import yaml_parse
+
+    path = Path(template)
+    sam = yaml_parse(path.read_text())
+    for logical_id, resource in sam.get("Resources", {}).items():
+        properties = resource.get("Properties", {})
+        if isinstance(properties.get("CodeUri"), str):
+            properties["CodeUri"] = f"s3://bulwark-local-artifacts/{logical_id}.zip"
+        if isinstance(properties.get("DefinitionUri"), str):
+            properties["Definition"] = json.loads((path.parent / properties.pop("DefinitionUri")).read_text())
+    # The region only fills the transform's pseudo parameters; nothing is called.
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
+    return translator.translate(sam, parameter_values=json.loads(parameters), get_managed_policy_map=lambda: {})
+
+
+class Resolver:
+    """CloudFormation's intrinsic functions, for the values IAM roles use."""
+
+    def __init__(self, template: dict[str, Any], account: str, region: str, stack: str, parameters: dict[str, str]):
+        self.template = template
+        self.stack = stack
+        partition = get_partition(region)
+        self.values: dict[str, Any] = {
+            "AWS::AccountId": account,
+            "AWS::Region": region,
+            "AWS::Partition": partition,
+            "AWS::StackName": stack,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": None,
+        }
+        for name, spec in template.get("Parameters", {}).items():
+            value = parameters.get(name, spec.get("Default"))
+            if value is None:
+                raise TemplateError(f"parameter {name} has no value and no default")
+            self.values[name] = value
+        self.account, self.region, self.partition = account, region, partition
+
+    def physical(self, logical_id: str) -> tuple[str, dict[str, str]]:
+        """A resource's Ref and attributes."""
+        resource = self.template["Resources"].get(logical_id)
+        if resource is None:
+            raise TemplateError(f"no resource or parameter {logical_id}")
+        kind, props = resource["Type"], resource.get("Properties", {})
+        p, r, a = self.partition, self.region, self.account
+        default = f"{self.stack}-{logical_id}"
+        if kind == "AWS::DynamoDB::Table":
+            name = self.resolve(props.get("TableName", default))
+            return name, {"Arn": f"arn:{p}:dynamodb:{r}:{a}:table/{name}"}
+        if kind == "AWS::SNS::Topic":
+            name = self.resolve(props.get("TopicName", default))
+            arn = f"arn:{p}:sns:{r}:{a}:{name}"
+            return arn, {"TopicArn": arn, "TopicName": name}
+        if kind == "AWS::Lambda::Function":
+            name = self.resolve(props.get("FunctionName", default))
+            return name, {"Arn": f"arn:{p}:lambda:{r}:{a}:function:{name}"}
+        if kind == "AWS::StepFunctions::StateMachine":
+            name = self.resolve(props.get("StateMachineName", default))
+            arn = f"arn:{p}:states:{r}:{a}:stateMachine:{name}"
+            return arn, {"Arn": arn, "Name": name}
+        if kind == "AWS::IAM::Role":
+            name = self.resolve(props.get("RoleName", default))
+            return name, {"Arn": f"arn:{p}:iam::{a}:role{props.get('Path', '/')}{name}"}
+        if kind == "AWS::Events::Rule":
+            name = self.resolve(props.get("Name", default))
+            return name, {"Arn": f"arn:{p}:events:{r}:{a}:rule/{name}"}
+        raise TemplateError(f"{logical_id}: no physical name is known for {kind}")
+
+    def ref(self, name: str) -> Any:
+        if name in self.values:
+            return self.values[name]
+        return self.physical(name)[0]
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        attributes = self.physical(logical_id)[1]
+        if attribute not in attributes:
+            raise TemplateError(f"{logical_id}.{attribute} is not known")
+        return attributes[attribute]
+
+    def condition(self, name: str) -> bool:
+        return bool(self.resolve(self.template.get("Conditions", {})[name]))
+
+    def sub(self, text: str, variables: dict[str, Any]) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return str(variables[name])
+            if "." in name and not name.startswith("AWS::"):
+                return self.get_att(*name.split(".", 1))
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}]+)\}", replace, text)
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [v for v in (self.resolve(v) for v in value) if v is not None]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            if key == "Fn::Sub":
+                if isinstance(arg, list):
+                    return self.sub(arg[0], {k: self.resolve(v) for k, v in arg[1].items()})
+                return self.sub(arg, {})
+            if key == "Fn::If":
+                name, yes, no = arg
+                return self.resolve(yes if self.condition(name) else no)
+            if key == "Fn::Equals":
+                left, right = (self.resolve(v) for v in arg)
+                return left == right
+            if key == "Fn::Not":
+                return not self.resolve(arg[0])
+            if key == "Fn::And":
+                return all(self.resolve(v) for v in arg)
+            if key == "Fn::Or":
+                return any(self.resolve(v) for v in arg)
+            if key == "Condition":
+                return self.condition(arg)
+            if key == "Fn::Join":
+                return arg[0].join(str(v) for v in self.resolve(arg[1]))
+            if key.startswith("Fn::"):
+                raise TemplateError(f"{key} is not resolved here")
+        return {k: v for k, v in ((k, self.resolve(v)) for k, v in value.items()) if v is not None}
+
+
+def deploy_roles(account: str, region: str, parameters: dict[str, str], stack: str = "bulwark", template: Path = TEMPLATE) -> dict[str, Any]:
+    cfn = copy.deepcopy(transformed(str(template), region, json.dumps(parameters, sort_keys=True)))
+    resolver = Resolver(cfn, account, region, stack, parameters)
+    backend = iam_backends[account][get_partition(region)]
+    roles: dict[str, str] = {}
+    functions: dict[str, str] = {}
+    resources: dict[str, str] = {}
+    policies: dict[str, list[dict[str, Any]]] = {}
+    for logical_id, resource in cfn["Resources"].items():
+        try:
+            resources[logical_id] = resolver.physical(logical_id)[0]
+        except TemplateError:
+            pass
+        if resource["Type"] == "AWS::Lambda::Function":
+            role = resource["Properties"].get("Role", {})
+            if isinstance(role, dict) and "Fn::GetAtt" in role:
+                functions[logical_id] = role["Fn::GetAtt"][0]
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        props = resolver.resolve(resource["Properties"])
+        name, attributes = resolver.physical(logical_id)
+        try:
+            role = backend.get_role(name)
+        except Exception:
+            role = backend.create_role(
+                role_name=name,
+                assume_role_policy_document=json.dumps(props["AssumeRolePolicyDocument"]),
+                path=props.get("Path", "/"),
+                permissions_boundary=None,
+                description=f"{stack} {logical_id}, from {template.name}",
+                tags=[],
+                max_session_duration="3600",
+            )
+        for old in list(role.policies):
+            backend.delete_role_policy(name, old)
+        policies[logical_id] = []
+        for policy in props.get("Policies", []):
+            document = dict(policy["PolicyDocument"])
+            document.setdefault("Version", "2012-10-17")
+            backend.put_role_policy(name, policy["PolicyName"], json.dumps(document))
+            policies[logical_id].append({"PolicyName": policy["PolicyName"], "PolicyDocument": document})
+        roles[logical_id] = attributes["Arn"]
+    return {"roles": roles, "functions": functions, "resources": resources, "policies": policies}
+
+
+def control(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    if request.method != "POST":
+        return 405, JSON, json.dumps({"Error": f"POST to {PATH}"})
+    try:
+        body = json.loads(request.data or b"{}")
+        account, region = str(body.get("account", "")), str(body.get("region", "us-east-1"))
+        if not re.fullmatch(r"\d{12}", account):
+            raise TemplateError(f"account must be 12 digits, not {account!r}")
+        answer = deploy_roles(account, region, dict(body.get("parameters") or {}), str(body.get("stack") or "bulwark"))
+    except (ValueError, TemplateError, KeyError) as err:
+        return 400, JSON, json.dumps({"Error": f"{type(err).__name__}: {err}"})
+    return 200, JSON, json.dumps(answer)
+
+
+def install() -> None:
+    import moto.moto_api._internal.urls
+
+    moto.moto_api._internal.urls.url_paths["{0}" + PATH] = control

@@ -1,0 +1,262 @@
+"""IAM enforcement: requests signed with a role's credentials are authorized against the role's
+identity policies, mapped to actions and resources the way the Service Authorization
+Reference maps them; policy evaluation on its own; the template's roles created from the
+template itself."""
+
+from __future__ import annotations
+
+import json
+import random
+import urllib.request
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from bulwark_local import iam, policy_eval
+
+REGION = "us-east-1"
+
+
+def _account() -> str:
+    return str(random.randint(200_000_000_000, 299_999_999_999))
+
+
+def _credentials(creds: dict[str, Any]) -> dict[str, str]:
+    return {
+        "aws_access_key_id": creds["AccessKeyId"],
+        "aws_secret_access_key": creds["SecretAccessKey"],
+        "aws_session_token": creds["SessionToken"],
+    }
+
+
+class Account:
+    """An account of its own: its administrator, and roles with the policies a test gives."""
+
+    def __init__(self, aws: Any):
+        self.aws = aws
+        self.id = _account()
+        creds = aws("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{self.id}:role/{iam.ADMIN_ROLE}", RoleSessionName="admin"
+        )["Credentials"]
+        self.admin = _credentials(creds)
+
+    def client(self, service: str, credentials: dict[str, str] | None = None, region: str = REGION) -> Any:
+        return self.aws(service, region, credentials=credentials or self.admin)
+
+    def role(self, name: str, *statements: dict[str, Any]) -> dict[str, str]:
+        admin_iam = self.client("iam")
+        admin_iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+        admin_iam.put_role_policy(
+            RoleName=name,
+            PolicyName="policy",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": list(statements)}),
+        )
+        creds = self.client("sts").assume_role(RoleArn=f"arn:aws:iam::{self.id}:role/{name}", RoleSessionName=name)["Credentials"]
+        return _credentials(creds)
+
+
+def _denied(call: Any) -> dict[str, Any]:
+    with pytest.raises(ClientError) as err:
+        call()
+    return {"code": err.value.response["Error"]["Code"], "status": err.value.response["ResponseMetadata"]["HTTPStatusCode"], "message": err.value.response["Error"].get("Message", "")}
+
+
+@pytest.fixture
+def account(aws: Any) -> Account:
+    return Account(aws)
+
+
+def _table(account: Account, name: str = "inventory") -> str:
+    account.client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return f"arn:aws:dynamodb:{REGION}:{account.id}:table/{name}"
+
+
+PUT = [{"Put": {"TableName": "inventory", "Item": {"pk": {"S": "a"}}}}]
+
+
+def test_a_transaction_is_authorized_by_its_items_actions_not_by_its_name(account: Account) -> None:
+    table = _table(account)
+    named = account.role("named", {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:TransactWriteItems"], "Resource": table})
+    denied = _denied(lambda: account.client("dynamodb", named).transact_write_items(TransactItems=PUT))
+    assert (denied["code"], denied["status"]) == ("AccessDeniedException", 400)
+    assert f"dynamodb:PutItem on resource: {table}" in denied["message"]
+    assert "Item" not in account.client("dynamodb").get_item(TableName="inventory", Key={"pk": {"S": "a"}})
+
+    items = account.role("items", {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table})
+    account.client("dynamodb", items).transact_write_items(TransactItems=PUT)
+    assert "Item" in account.client("dynamodb").get_item(TableName="inventory", Key={"pk": {"S": "a"}})
+
+
+def test_resources_are_checked_with_wildcards_and_an_explicit_deny_wins(account: Account) -> None:
+    _table(account, "orders")
+    _table(account, "orders-archive")
+    prefix = f"arn:aws:dynamodb:{REGION}:{account.id}:table/orders*"
+    creds = account.role(
+        "scoped",
+        {"Effect": "Allow", "Action": "dynamodb:Describe*", "Resource": prefix},
+        {"Effect": "Deny", "Action": "dynamodb:describetable", "Resource": f"arn:aws:dynamodb:*:*:table/orders-arch?ve"},
+    )
+    ddb = account.client("dynamodb", creds)
+    assert ddb.describe_table(TableName="orders")["Table"]["TableName"] == "orders"
+    denied = _denied(lambda: ddb.describe_table(TableName="orders-archive"))
+    assert "explicit deny" in denied["message"]
+    # ListTables takes no resource: only a statement whose Resource covers "*" allows it
+    assert "dynamodb:ListTables" in _denied(lambda: ddb.list_tables())["message"]
+
+
+def test_s3_listings_are_authorized_by_the_older_action_names(account: Account) -> None:
+    account.client("s3").create_bucket(Bucket=f"logs-{account.id}")
+    creds = account.role("lister", {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::logs-{account.id}"})
+    s3 = account.client("s3", creds)
+    assert s3.list_objects_v2(Bucket=f"logs-{account.id}")["KeyCount"] == 0
+    denied = _denied(lambda: s3.list_buckets())
+    assert (denied["code"], denied["status"]) == ("AccessDenied", 403)
+    assert "s3:ListAllMyBuckets" in denied["message"]
+
+
+def test_denials_take_each_protocols_shape(account: Account) -> None:
+    nothing = account.role("nothing", {"Effect": "Allow", "Action": "sns:ListTopics", "Resource": "*"})
+    ec2 = _denied(lambda: account.client("ec2", nothing).describe_volumes())
+    assert (ec2["code"], ec2["status"]) == ("UnauthorizedOperation", 403)
+    rds = _denied(lambda: account.client("rds", nothing).describe_db_instances())
+    assert (rds["code"], rds["status"]) == ("AccessDenied", 403)
+    backup = _denied(lambda: account.client("backup", nothing).list_backup_vaults())
+    assert (backup["code"], backup["status"]) == ("AccessDeniedException", 403)
+
+
+def test_passing_a_role_needs_pass_role_for_that_service(account: Account) -> None:
+    backup = account.client("backup")
+    plan = backup.create_backup_plan(BackupPlan={"BackupPlanName": "p", "Rules": [{"RuleName": "r", "TargetBackupVaultName": "Default"}]})["BackupPlanId"]
+    role = f"arn:aws:iam::{account.id}:role/service-role/AWSBackupDefaultServiceRole"
+    plan_arn = f"arn:aws:backup:{REGION}:{account.id}:backup-plan:{plan}"
+    select = {"BackupPlanId": plan, "BackupSelection": {"SelectionName": "s", "IamRoleArn": role, "Resources": ["*"]}}
+    without = account.role("without-pass", {"Effect": "Allow", "Action": "backup:CreateBackupSelection", "Resource": plan_arn})
+    assert "iam:PassRole" in _denied(lambda: account.client("backup", without).create_backup_selection(**select))["message"]
+    other_service = account.role(
+        "pass-to-ec2",
+        {"Effect": "Allow", "Action": "backup:CreateBackupSelection", "Resource": plan_arn},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": role, "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}},
+    )
+    assert "iam:PassRole" in _denied(lambda: account.client("backup", other_service).create_backup_selection(**select))["message"]
+    right = account.role(
+        "pass-to-backup",
+        {"Effect": "Allow", "Action": "backup:CreateBackupSelection", "Resource": plan_arn},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": role, "Condition": {"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}}},
+    )
+    assert account.client("backup", right).create_backup_selection(**select)["SelectionId"]
+
+
+def test_a_vault_with_a_customer_key_needs_the_key(account: Account) -> None:
+    key = account.client("kms").create_key()["KeyMetadata"]["Arn"]
+    vault = {"Effect": "Allow", "Action": ["backup:CreateBackupVault", "backup-storage:MountCapsule"], "Resource": "*"}
+    keyless = account.role("keyless", vault, {"Effect": "Allow", "Action": "kms:*", "Resource": f"arn:aws:kms:*:{account.id}:key/other"})
+    denied = _denied(lambda: account.client("backup", keyless).create_backup_vault(BackupVaultName="v1", EncryptionKeyArn=key))
+    assert f"on resource: {key}" in denied["message"] and "kms:" in denied["message"]
+    assert account.client("backup").list_backup_vaults()["BackupVaultList"] == []
+    keyed = account.role("keyed", vault, {"Effect": "Allow", "Action": "kms:*", "Resource": key})
+    account.client("backup", keyed).create_backup_vault(BackupVaultName="v1", EncryptionKeyArn=key)
+
+
+def test_a_role_that_does_not_exist_cannot_be_assumed(aws: Any) -> None:
+    denied = _denied(lambda: aws("sts").assume_role(RoleArn=f"arn:aws:iam::{_account()}:role/nobody", RoleSessionName="s1"))
+    assert denied["code"] == "AccessDenied"
+
+
+def test_an_operation_without_a_known_action_is_refused_loudly(monkeypatch: Any) -> None:
+    # Every operation the project sends maps today; a catalogue without DynamoDB's ListTables
+    # shows what an unmapped one gets: a refusal that names it, never a silent allow.
+    privileges = dict(iam.catalogue("dynamodb")["privileges"])
+    del privileges["ListTables"]
+    monkeypatch.setattr(iam, "catalogue", lambda prefix: {"privileges": privileges, "resources": {}})
+    monkeypatch.setattr(iam, "_by_documentation", lambda prefix: {})
+    with pytest.raises(iam.Refused, match="no IAM action is known for dynamodb:ListTables"):
+        iam.needs_of(_FakeRequest("dynamodb", "ListTables"))
+
+
+class _FakeRequest:
+    def __init__(self, signing_name: str, operation: str):
+        self.signing_name = signing_name
+        self.operation = type("Op", (), {"name": operation})()
+        self.params: dict[str, Any] = {}
+        self.region = REGION
+        self.account = "123456789012"
+
+
+def test_the_template_roles_are_made_from_the_template(endpoint: str, aws: Any) -> None:
+    account = _account()
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/bulwark/template/roles",
+        data=json.dumps({"account": account, "parameters": {"OrgRole": "Member"}}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    answer = json.load(urllib.request.urlopen(request))
+    assert answer["functions"]["DiscoverFunction"] == "DiscoverFunctionRole"
+    assert answer["resources"]["InventoryTable"] == "bulwark-InventoryTable"
+    statements = {s.get("Sid"): s for p in answer["policies"]["DiscoverFunctionRole"] for s in p["PolicyDocument"]["Statement"]}
+    assert statements["AssumeMemberRole"]["Resource"] == "arn:aws:iam::*:role/Member"
+    assert statements["Inventory"]["Resource"] == [
+        f"arn:aws:dynamodb:us-east-1:{account}:table/bulwark-InventoryTable",
+        f"arn:aws:dynamodb:us-east-1:{account}:table/bulwark-InventoryTable/index/*",
+    ]
+    creds = aws("sts").assume_role(RoleArn=answer["roles"]["DiscoverFunctionRole"], RoleSessionName="discover")["Credentials"]
+    ddb = aws("dynamodb", REGION, credentials=_credentials(creds))
+    assert "dynamodb:CreateTable" in _denied(lambda: ddb.create_table(
+        TableName="bulwark-InventoryTable",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    ))["message"]
+
+
+def test_unknown_actions_are_listed(endpoint: str) -> None:
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/bulwark/iam/unknown-actions",
+        data=json.dumps({"actions": ["dynamodb:PutItem", "dynamodb:TransactWriteItems", "s3:*", "backup-storage:MountCapsule"]}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    assert json.load(urllib.request.urlopen(request)) == {"unknown": ["dynamodb:TransactWriteItems", "s3:*"]}
+
+
+# --- Policy evaluation on its own -------------------------------------------------------
+
+def _policy(*statements: dict[str, Any]) -> list[str]:
+    return [json.dumps({"Version": "2012-10-17", "Statement": list(statements)})]
+
+
+def test_evaluation_allow_deny_and_implicit_deny() -> None:
+    allow = {"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::b/*"}
+    assert policy_eval.evaluate(_policy(allow), "s3:GetObject", "arn:aws:s3:::b/k", {}).effect == policy_eval.ALLOW
+    assert policy_eval.evaluate(_policy(allow), "S3:getobject", "arn:aws:s3:::b/k", {}).effect == policy_eval.ALLOW
+    assert policy_eval.evaluate(_policy(allow), "s3:PutObject", "arn:aws:s3:::b/k", {}).effect == policy_eval.IMPLICIT_DENY
+    assert policy_eval.evaluate(_policy(allow), "s3:GetObject", "arn:aws:s3:::B/k", {}).effect == policy_eval.IMPLICIT_DENY
+    deny = {"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "*"}
+    assert policy_eval.evaluate(_policy(allow, deny), "s3:GetObjectTagging", "arn:aws:s3:::b/k", {}).effect == policy_eval.EXPLICIT_DENY
+    not_resource = {"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::secret/*"}
+    assert policy_eval.evaluate(_policy(not_resource), "s3:GetObject", "arn:aws:s3:::secret/x", {}).effect == policy_eval.IMPLICIT_DENY
+    assert policy_eval.evaluate(_policy(not_resource), "s3:GetObject", "arn:aws:s3:::open/x", {}).effect == policy_eval.ALLOW
+
+
+def test_evaluation_conditions() -> None:
+    def allowed(condition: dict[str, Any], context: dict[str, Any]) -> bool:
+        statement = {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": condition}
+        return policy_eval.evaluate(_policy(statement), "x:Y", "*", context).effect == policy_eval.ALLOW
+
+    passed = {"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}}
+    assert allowed(passed, {"iam:PassedToService": "backup.amazonaws.com"})
+    assert not allowed(passed, {"iam:PassedToService": "ec2.amazonaws.com"})
+    assert not allowed(passed, {})
+    assert allowed({"StringEqualsIfExists": {"iam:PassedToService": "backup.amazonaws.com"}}, {})
+    assert allowed({"ArnLike": {"aws:PrincipalArn": ["arn:aws:iam::*:role/admin-*", "arn:aws:iam::*:role/x"]}}, {"aws:PrincipalArn": "arn:aws:iam::1:role/admin-a"})
+    assert not allowed({"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/admin-*"}}, {"aws:PrincipalArn": "arn:aws:iam::1:role/admin-a"})
+    assert allowed({"Null": {"aws:ResourceTag/team": "true"}}, {})
+    assert allowed({"ForAllValues:StringLike": {"aws:TagKeys": ["bulwark:*"]}}, {"aws:TagKeys": ["bulwark:tier"]})
+    assert not allowed({"ForAnyValue:StringEquals": {"aws:TagKeys": ["a"]}}, {"aws:TagKeys": ["b"]})
+    with pytest.raises(policy_eval.Unsupported):
+        allowed({"NumericLessThan": {"s3:max-keys": "10"}}, {"s3:max-keys": "5"})
