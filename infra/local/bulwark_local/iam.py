@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Iterable
@@ -423,8 +424,16 @@ def role_policies(account: str, role_arn: str) -> list[Any] | None:
     return documents
 
 
+_admin_lock = threading.Lock()
+
+
 def ensure_admin_role(account: str, partition: str = "aws") -> None:
     """OrganizationAccountAccessRole, as AWS Organizations creates it in a member account."""
+    with _admin_lock:
+        _ensure_admin_role(account, partition)
+
+
+def _ensure_admin_role(account: str, partition: str) -> None:
     backend = iam_backends[account][partition]
     try:
         role = backend.get_role(ADMIN_ROLE)

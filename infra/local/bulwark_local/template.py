@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -180,7 +181,15 @@ class Resolver:
         return {k: v for k, v in ((k, self.resolve(v)) for k, v in value.items()) if v is not None}
 
 
+_lock = threading.Lock()
+
+
 def deploy_roles(account: str, region: str, parameters: dict[str, str], stack: str = "bulwark", template: Path = TEMPLATE) -> dict[str, Any]:
+    with _lock:
+        return _deploy_roles(account, region, parameters, stack, template)
+
+
+def _deploy_roles(account: str, region: str, parameters: dict[str, str], stack: str, template: Path) -> dict[str, Any]:
     cfn = copy.deepcopy(transformed(str(template), region, json.dumps(parameters, sort_keys=True)))
     resolver = Resolver(cfn, account, region, stack, parameters)
     backend = iam_backends[account][get_partition(region)]
@@ -213,14 +222,17 @@ def deploy_roles(account: str, region: str, parameters: dict[str, str], stack: s
                 tags=[],
                 max_session_duration="3600",
             )
-        for old in list(role.policies):
-            backend.delete_role_policy(name, old)
+        # Replace in place, then drop what the template no longer has: a role in use is never
+        # without its policies.
         policies[logical_id] = []
         for policy in props.get("Policies", []):
             document = dict(policy["PolicyDocument"])
             document.setdefault("Version", "2012-10-17")
             backend.put_role_policy(name, policy["PolicyName"], json.dumps(document))
             policies[logical_id].append({"PolicyName": policy["PolicyName"], "PolicyDocument": document})
+        wanted = {p["PolicyName"] for p in policies[logical_id]}
+        for stale in [p for p in role.policies if p not in wanted]:
+            backend.delete_role_policy(name, stale)
         roles[logical_id] = attributes["Arn"]
     return {"roles": roles, "functions": functions, "resources": resources, "policies": policies}
 
