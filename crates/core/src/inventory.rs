@@ -47,6 +47,13 @@ impl Change {
         match (self, stored) {
             (Change::Observed(seen), None) => Some(seen.as_ref().clone()),
             (Change::Observed(seen), Some(stored)) => {
+                // A listing taken before the recorded deletion is stale: the store stays gone.
+                // Only an observation after it (the store came back) revives the record.
+                if stored.state == AssetState::Gone
+                    && stored.gone_at.is_some_and(|gone| seen.last_seen <= gone)
+                {
+                    return None;
+                }
                 let mut next = seen.as_ref().clone();
                 next.first_seen = stored.first_seen.min(seen.first_seen);
                 next.classification = stored.classification.clone();
@@ -258,6 +265,24 @@ mod tests {
         let back = Change::Observed(Box::new(asset(Kind::S3, "eu-west-1", "bucket", at(5))))
             .apply(Some(&gone))
             .expect("a write");
+        assert_eq!(back.state, AssetState::Present);
+        assert_eq!(back.gone_at, None);
+    }
+
+    #[test]
+    fn an_observation_older_than_the_recorded_deletion_changes_nothing() {
+        // Given a store recorded gone at 3 (a Config deletion event)
+        let mut gone = stored(asset(Kind::Dynamodb, "eu-west-1", "t", at(1)), 2);
+        gone.state = AssetState::Gone;
+        gone.gone_at = Some(at(3));
+        // When a sweep whose listing was taken at 2, before the deletion, writes
+        let stale = asset(Kind::Dynamodb, "eu-west-1", "t", at(2));
+        // Then the store stays gone
+        assert_eq!(Change::Observed(Box::new(stale)).apply(Some(&gone)), None);
+        // And one seen after the deletion has come back
+        let back = Change::Observed(Box::new(asset(Kind::Dynamodb, "eu-west-1", "t", at(4))))
+            .apply(Some(&gone))
+            .expect("present again");
         assert_eq!(back.state, AssetState::Present);
         assert_eq!(back.gone_at, None);
     }
