@@ -197,6 +197,48 @@ impl TestAccount {
         )
     }
 
+    /// The estate of `regions` discovered under the discover function's role and classified
+    /// under the classify function's, as the deployed functions do it.
+    pub async fn discover_and_classify(&self, regions: &[&str]) {
+        let discoverer = self.function("discover").await;
+        let reach = bulwark_aws::Reach {
+            regions: regions.iter().map(|r| region(r)).collect(),
+            org_role: None,
+        };
+        let swept = bulwark_aws::ops::discover_all(
+            &discoverer,
+            &self.inventory(&discoverer).await,
+            &reach,
+            4,
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("sweep");
+        let classifier = self.function("classify").await;
+        bulwark_aws::ops::classify_scopes(
+            &self.inventory(&classifier).await,
+            &bulwark_core::Config::builtin(),
+            &swept.scopes,
+        )
+        .await
+        .expect("classify");
+    }
+
+    /// assign-policy applied with the built-in configuration, under `aws`'s credentials.
+    pub async fn apply(&self, aws: &Aws) -> bulwark_aws::assign::PolicyReport {
+        bulwark_aws::assign::assign(
+            aws,
+            &self.inventory(aws).await,
+            &bulwark_core::Config::builtin(),
+            None,
+            None,
+            true,
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("a report (a denied scope is a failure in it)")
+    }
+
     /// The state table, created by the administrator (the template creates it in AWS), for
     /// use with `aws`'s credentials.
     pub async fn inventory(&self, aws: &Aws) -> Inventory {

@@ -2,8 +2,7 @@
 //! or whose statement names other resources, is denied, and nothing is written. Each role here
 //! is the template's own role with one statement changed, the way a policy goes wrong.
 
-use bulwark_aws::{assign, ops, Aws, Reach};
-use bulwark_core::Config;
+use bulwark_aws::{ops, Aws, Reach};
 use chrono::Utc;
 use serde_json::Value;
 
@@ -123,24 +122,7 @@ async fn classified_estate(t: &TestAccount) {
         &[("DataClassification", "critical")],
     )
     .await;
-    let discover = t.function("discover").await;
-    let swept = ops::discover_all(
-        &discover,
-        &t.inventory(&discover).await,
-        &both_regions(),
-        4,
-        Utc::now(),
-    )
-    .await
-    .expect("sweep");
-    let classify = t.function("classify").await;
-    ops::classify_scopes(
-        &t.inventory(&classify).await,
-        &Config::builtin(),
-        &swept.scopes,
-    )
-    .await
-    .expect("classify");
+    t.discover_and_classify(&[HOME_REGION, OTHER_REGION]).await;
 }
 
 async fn vaults(t: &TestAccount) -> usize {
@@ -165,21 +147,11 @@ async fn an_assign_policy_role_whose_key_statement_names_another_key_is_denied()
         statement(doc, "VaultKey")["Resource"] = Value::from(other_key.clone());
     })
     .await;
-    let inventory = t.inventory(&aws).await;
+    let report = t.apply(&aws).await;
 
-    let err = assign::assign(
-        &aws,
-        &inventory,
-        &Config::builtin(),
-        None,
-        None,
-        true,
-        Utc::now(),
-    )
-    .await
-    .expect_err("the vault key is out of the role's reach");
-
-    let text = format!("{err:?}");
+    // Then its one scope failed, for want of that permission
+    assert!(report.partial());
+    let text = format!("{:?}", report.failures);
     assert!(
         text.contains("AccessDenied") && text.contains("kms:"),
         "{text}"
@@ -196,21 +168,11 @@ async fn an_assign_policy_role_whose_backup_statement_names_other_vaults_is_deni
             Value::from("arn:aws:backup:*:*:backup-vault:someone-elses-*");
     })
     .await;
-    let inventory = t.inventory(&aws).await;
+    let report = t.apply(&aws).await;
 
-    let err = assign::assign(
-        &aws,
-        &inventory,
-        &Config::builtin(),
-        None,
-        None,
-        true,
-        Utc::now(),
-    )
-    .await
-    .expect_err("Bulwark's vaults are out of the role's reach");
-
-    let text = format!("{err:?}");
+    // Then its one scope failed, for want of that permission
+    assert!(report.partial());
+    let text = format!("{:?}", report.failures);
     assert!(
         text.contains("AccessDenied") && text.contains("backup:CreateBackupVault"),
         "{text}"
@@ -218,17 +180,7 @@ async fn an_assign_policy_role_whose_backup_statement_names_other_vaults_is_deni
     assert_eq!(vaults(&t).await, 0);
 
     // While the template's own role creates them
-    let aws = t.function("assign-policy").await;
-    assign::assign(
-        &aws,
-        &t.inventory(&aws).await,
-        &Config::builtin(),
-        None,
-        None,
-        true,
-        Utc::now(),
-    )
-    .await
-    .expect("the template's role applies");
+    let report = t.apply(&t.function("assign-policy").await).await;
+    assert!(!report.partial(), "{:?}", report.failures);
     assert!(vaults(&t).await > 0);
 }

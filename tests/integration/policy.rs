@@ -15,31 +15,10 @@ use chrono::Utc;
 use crate::harness::{assert_declared, endpoint, region, TestAccount, HOME_REGION, OTHER_REGION};
 use crate::seed;
 
-/// The estate discovered under the discover function's role and classified under the
-/// classify function's; the assign-policy function's credentials and inventory to go on with.
+/// The estate discovered and classified by the template's roles; the assign-policy
+/// function's credentials and inventory to go on with.
 async fn discovered_and_classified(t: &TestAccount) -> (Aws, Inventory) {
-    let discoverer = t.function("discover").await;
-    let reach = Reach {
-        regions: vec![region(HOME_REGION), region(OTHER_REGION)],
-        org_role: None,
-    };
-    let swept = ops::discover_all(
-        &discoverer,
-        &t.inventory(&discoverer).await,
-        &reach,
-        4,
-        Utc::now(),
-    )
-    .await
-    .expect("sweep");
-    let classifier = t.function("classify").await;
-    ops::classify_scopes(
-        &t.inventory(&classifier).await,
-        &Config::builtin(),
-        &swept.scopes,
-    )
-    .await
-    .expect("classify");
+    t.discover_and_classify(&[HOME_REGION, OTHER_REGION]).await;
     let aws = t.function("assign-policy").await;
     let inventory = t.inventory(&aws).await;
     (aws, inventory)
@@ -411,4 +390,101 @@ async fn a_critical_gap_is_published_to_the_alert_topic() {
             .expect("nothing"),
         None
     );
+}
+
+#[tokio::test]
+async fn stores_in_both_regions_of_a_pair_copy_into_each_others_vaults_and_converge() {
+    // Given critical tables in us-east-1 and in us-west-2, the default DR region, whose own
+    // DR region is its default pair, us-east-1
+    let t = TestAccount::new().await;
+    let (east, west) = ("us-east-1", "us-west-2");
+    for region in [east, west] {
+        seed::table(
+            &t,
+            region,
+            &format!("ledger-{region}"),
+            &[("DataClassification", "critical")],
+        )
+        .await;
+    }
+    t.discover_and_classify(&[east, west]).await;
+    let aws = t.function("assign-policy").await;
+    let inventory = t.inventory(&aws).await;
+
+    // When assign-policy applies, twice
+    assign_once(&aws, &inventory, true).await;
+    let again = assign_once(&aws, &inventory, true).await;
+
+    // Then the second run changes nothing: both scopes render each region's vault alike
+    assert_eq!(again.mutating_calls, 0, "{:?}", again.calls);
+    // And each region's critical DynamoDB plan copies to the other region's vault
+    for (source, dr) in [(east, west), (west, east)] {
+        let backup = t.backup(source);
+        let plans = backup.list_backup_plans().send().await.expect("plans");
+        let id = plans
+            .backup_plans_list()
+            .iter()
+            .find(|p| p.backup_plan_name() == Some("bulwark-critical-dynamodb"))
+            .and_then(|p| p.backup_plan_id())
+            .expect("the critical DynamoDB plan")
+            .to_string();
+        let plan = backup
+            .get_backup_plan()
+            .backup_plan_id(id)
+            .send()
+            .await
+            .expect("plan");
+        let destinations: Vec<&str> = plan
+            .backup_plan()
+            .expect("plan")
+            .rules()
+            .iter()
+            .flat_map(|r| r.copy_actions())
+            .map(|c| c.destination_backup_vault_arn())
+            .collect();
+        assert_eq!(
+            destinations,
+            vec![format!(
+                "arn:aws:backup:{dr}:{}:backup-vault:bulwark",
+                t.account
+            )],
+            "{source}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failing_region_is_reported_and_the_others_are_protected() {
+    // Given stores in two regions, and AWS Backup refusing this account in one of them
+    let t = TestAccount::new().await;
+    estate(&t).await;
+    let (aws, _) = discovered_and_classified(&t).await;
+    crate::harness::control(
+        "/moto-api/bulwark/faults",
+        &serde_json::json!({
+            "account": t.account.as_str(), "service": "backup", "region": OTHER_REGION,
+            "status": 403, "code": "AccessDeniedException", "message": "refused for the test",
+        }),
+    );
+
+    // When assign-policy applies
+    let report = t.apply(&aws).await;
+
+    // Then the failing region is reported, with its cause, and the other region is protected
+    assert!(report.partial());
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    let failure = &report.failures[0];
+    assert_eq!(failure.region.as_str(), OTHER_REGION);
+    assert!(failure.error.contains("AccessDenied"), "{failure:?}");
+    assert!(!failure.retryable, "{failure:?}");
+    let home = report
+        .scopes
+        .iter()
+        .find(|s| {
+            s.scope
+                .as_ref()
+                .is_some_and(|s| s.region.as_str() == HOME_REGION)
+        })
+        .expect("the home region completed");
+    assert!(home.assignments_recorded > 0);
 }

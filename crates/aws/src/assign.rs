@@ -2,7 +2,7 @@
 //! native changes, control evaluation) and the adapters' calls. `plan` reads only; `apply`
 //! changes only what differs, so a second apply makes no mutating call.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bulwark_core::protection::{self, Action, NativeAction, NativeState, TagChange};
 use bulwark_core::schedule::AwsCron;
@@ -36,10 +36,33 @@ pub struct ScopePlan {
     pub assignments_recorded: usize,
 }
 
+/// An account and region that could not be reconciled (or judged), and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeFailure {
+    pub account: AccountId,
+    pub region: Region,
+    pub error: String,
+    pub retryable: bool,
+}
+
+impl ScopeFailure {
+    fn new(account: &AccountId, region: &Region, error: &AwsError) -> Self {
+        Self {
+            account: account.clone(),
+            region: region.clone(),
+            error: error.to_string(),
+            retryable: error.is_retryable(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyReport {
     pub applied: bool,
     pub scopes: Vec<ScopePlan>,
+    /// Scopes that failed; the others completed. Non-empty means a partial run.
+    #[serde(default)]
+    pub failures: Vec<ScopeFailure>,
     pub warnings: Vec<String>,
     pub calls: BTreeMap<String, u64>,
     /// Calls that changed something in AWS or in the inventory.
@@ -47,6 +70,11 @@ pub struct PolicyReport {
 }
 
 impl PolicyReport {
+    /// Some scope failed: the run did not reach everything.
+    pub fn partial(&self) -> bool {
+        !self.failures.is_empty()
+    }
+
     pub fn changes(&self) -> usize {
         self.scopes
             .iter()
@@ -77,23 +105,40 @@ async fn clients_for_account(
     aws: &Aws,
     account: &AccountId,
     regions: &[Region],
-    dr: &Region,
+    dr_regions: &BTreeMap<Region, Region>,
     org_role: Option<&str>,
 ) -> Result<HashMap<String, ScopeClients>, AwsError> {
     let home = aws.home_account().await?;
+    let Some(region) = regions.first() else {
+        return Ok(HashMap::new());
+    };
     let first = Scope {
         account: account.clone(),
-        region: regions.first().unwrap_or(dr).clone(),
+        region: region.clone(),
     };
     let base = match org_role {
         Some(role) if *account != home => aws.member_scope(first, role).await,
         _ => aws.home_scope(first),
     };
     let mut clients = HashMap::new();
-    for region in regions.iter().chain(std::iter::once(dr)) {
+    for region in regions.iter().chain(dr_regions.values()) {
         clients.insert(region.to_string(), aws.sibling(&base, region));
     }
     Ok(clients)
+}
+
+/// Each region's DR region, from the configuration's pairs.
+fn dr_regions(config: &Config, regions: &[Region]) -> Result<BTreeMap<Region, Region>, AwsError> {
+    let settings = config.protection();
+    regions
+        .iter()
+        .map(|region| {
+            let dr = settings
+                .dr_region_for(region.as_str())
+                .map_err(AwsError::Configuration)?;
+            Ok((region.clone(), Region::parse(&dr)?))
+        })
+        .collect()
 }
 
 async fn native_states(
@@ -142,95 +187,50 @@ pub async fn assign(
     now: DateTime<Utc>,
 ) -> Result<PolicyReport, AwsError> {
     let before = aws.counter().snapshot();
-    let settings = config.protection();
-    let dr = Region::parse(&settings.dr_region)?;
     let assets = inventory.all().await?;
     let mut report = PolicyReport {
         applied: apply,
         warnings: config.warnings().iter().map(|w| w.to_string()).collect(),
         ..PolicyReport::default()
     };
+    // One account or region failing never stops the others: it is reported, with whether a
+    // retry may help, and the rest completes.
     for (account, regions) in scopes_by_account(&assets, only) {
-        let clients = clients_for_account(aws, &account, &regions, &dr, org_role).await?;
+        let reached = match dr_regions(config, &regions) {
+            Ok(drs) => clients_for_account(aws, &account, &regions, &drs, org_role)
+                .await
+                .map(|clients| (drs, clients)),
+            Err(e) => Err(e),
+        };
+        let (drs, clients) = match reached {
+            Ok(reached) => reached,
+            Err(error) => {
+                for region in &regions {
+                    report
+                        .failures
+                        .push(ScopeFailure::new(&account, region, &error));
+                }
+                continue;
+            }
+        };
+        let account_regions: Vec<&str> = regions.iter().map(Region::as_str).collect();
         for region in &regions {
             let scope = Scope {
                 account: account.clone(),
                 region: region.clone(),
             };
-            let primary = &clients[region.as_str()];
-            let dr_clients = &clients[dr.as_str()];
-            let vault_regions: Vec<&ScopeClients> = if region == &dr {
-                vec![primary]
-            } else {
-                vec![primary, dr_clients]
+            let target = ScopeTarget {
+                scope: &scope,
+                dr: &drs[region],
+                clients: &clients,
+                account_regions: &account_regions,
             };
-            let mut actual = backup::read_state(&vault_regions, &settings.kms_key_alias).await?;
-            let desired = protection::render(config, account.as_str(), region.as_str());
-            let backup_actions = protection::diff(&actual.state, &desired);
-            let unreconciled = protection::unreconciled(&actual.state, &desired);
-            let in_scope: Vec<&Asset> = assets.iter().filter(|a| a.scope() == scope).collect();
-            let owned: Vec<Asset> = in_scope.iter().map(|a| (*a).clone()).collect();
-            let tag_changes = protection::tag_changes(config, &owned);
-            let needing_native: Vec<&Asset> = in_scope
-                .iter()
-                .copied()
-                .filter(|a| backed_up(a).is_some())
-                .collect();
-            let native_actions: Vec<NativeAction> = native_states(primary, &needing_native)
-                .await?
-                .iter()
-                .flat_map(|(asset, state)| protection::native_actions(config, asset, state))
-                .collect();
-            let mut plan = ScopePlan {
-                scope: Some(scope.clone()),
-                backup_actions,
-                tag_changes,
-                native_actions,
-                unreconciled,
-                assignments_recorded: 0,
-            };
-            if apply {
-                let by_region: HashMap<String, ScopeClients> = clients.clone();
-                backup::apply(
-                    &by_region,
-                    region.as_str(),
-                    &settings.kms_key_alias,
-                    &mut actual,
-                    &plan.backup_actions,
-                )
-                .await?;
-                let tag_clients: BTreeMap<String, ScopeClients> = clients
-                    .iter()
-                    .map(|(r, c)| (r.clone(), c.clone()))
-                    .collect();
-                protect::apply_tags(&tag_clients, &plan.tag_changes).await?;
-                for action in &plan.native_actions {
-                    protect::apply_native(primary, action).await?;
-                }
-                let changes: Vec<Change> = in_scope
-                    .iter()
-                    .filter(|a| a.state == AssetState::Present && a.classification.is_some())
-                    .map(|a| {
-                        let plan_name = backed_up(a)
-                            .and_then(|tier| protection::plan_for(config, tier, a.kind));
-                        let plan_version = plan_name
-                            .as_ref()
-                            .and_then(|p| actual.plan_versions.get(p).cloned());
-                        Change::Assigned {
-                            arn: a.arn.clone(),
-                            assignment: Assignment {
-                                tier: backed_up(a).map(str::to_string),
-                                plan: plan_name,
-                                plan_version,
-                                assigned_at: now,
-                            },
-                        }
-                    })
-                    .collect();
-                let stored: Vec<Asset> = in_scope.iter().map(|a| (*a).clone()).collect();
-                plan.assignments_recorded = inventory.apply(&stored, &changes).await?.written;
+            match assign_scope(&target, inventory, config, &assets, apply, now).await {
+                Ok(plan) => report.scopes.push(plan),
+                Err(error) => report
+                    .failures
+                    .push(ScopeFailure::new(&account, region, &error)),
             }
-            report.scopes.push(plan);
         }
     }
     report.calls = aws.counter().since(&before);
@@ -241,6 +241,106 @@ pub async fn assign(
         .map(|(_, n)| n)
         .sum();
     Ok(report)
+}
+
+/// One account and region to reconcile, with the clients of its account.
+struct ScopeTarget<'a> {
+    scope: &'a Scope,
+    dr: &'a Region,
+    clients: &'a HashMap<String, ScopeClients>,
+    account_regions: &'a [&'a str],
+}
+
+async fn assign_scope(
+    target: &ScopeTarget<'_>,
+    inventory: &Inventory,
+    config: &Config,
+    assets: &[Asset],
+    apply: bool,
+    now: DateTime<Utc>,
+) -> Result<ScopePlan, AwsError> {
+    let settings = config.protection();
+    let ScopeTarget {
+        scope,
+        dr,
+        clients,
+        account_regions,
+    } = target;
+    let (account, region) = (&scope.account, &scope.region);
+    let client = |region: &Region| {
+        clients
+            .get(region.as_str())
+            .ok_or_else(|| AwsError::Malformed(format!("no clients for region {region}")))
+    };
+    let primary = client(region)?;
+    let vault_regions: Vec<&ScopeClients> = vec![primary, client(dr)?];
+    let mut actual = backup::read_state(&vault_regions, &settings.kms_key_alias).await?;
+    let desired = protection::render(config, account.as_str(), region.as_str(), account_regions)
+        .map_err(AwsError::Configuration)?;
+    let backup_actions = protection::diff(&actual.state, &desired);
+    let unreconciled = protection::unreconciled(&actual.state, &desired);
+    let in_scope: Vec<&Asset> = assets.iter().filter(|a| &a.scope() == *scope).collect();
+    let owned: Vec<Asset> = in_scope.iter().map(|a| (*a).clone()).collect();
+    let tag_changes = protection::tag_changes(config, &owned);
+    let needing_native: Vec<&Asset> = in_scope
+        .iter()
+        .copied()
+        .filter(|a| backed_up(a).is_some())
+        .collect();
+    let native_actions: Vec<NativeAction> = native_states(primary, &needing_native)
+        .await?
+        .iter()
+        .flat_map(|(asset, state)| protection::native_actions(config, asset, state))
+        .collect();
+    let mut plan = ScopePlan {
+        scope: Some((*scope).clone()),
+        backup_actions,
+        tag_changes,
+        native_actions,
+        unreconciled,
+        assignments_recorded: 0,
+    };
+    if !apply {
+        return Ok(plan);
+    }
+    backup::apply(
+        clients,
+        region.as_str(),
+        &settings.kms_key_alias,
+        &mut actual,
+        &plan.backup_actions,
+    )
+    .await?;
+    let tag_clients: BTreeMap<String, ScopeClients> = clients
+        .iter()
+        .map(|(r, c)| (r.clone(), c.clone()))
+        .collect();
+    protect::apply_tags(&tag_clients, &plan.tag_changes).await?;
+    for action in &plan.native_actions {
+        protect::apply_native(primary, action).await?;
+    }
+    let changes: Vec<Change> = in_scope
+        .iter()
+        .filter(|a| a.state == AssetState::Present && a.classification.is_some())
+        .map(|a| {
+            let plan_name =
+                backed_up(a).and_then(|tier| protection::plan_for(config, tier, a.kind));
+            let plan_version = plan_name
+                .as_ref()
+                .and_then(|p| actual.plan_versions.get(p).cloned());
+            Change::Assigned {
+                arn: a.arn.clone(),
+                assignment: Assignment {
+                    tier: backed_up(a).map(str::to_string),
+                    plan: plan_name,
+                    plan_version,
+                    assigned_at: now,
+                },
+            }
+        })
+        .collect();
+    plan.assignments_recorded = inventory.apply(&owned, &changes).await?.written;
+    Ok(plan)
 }
 
 fn to_utc(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
@@ -322,16 +422,13 @@ pub async fn coverage(
 ) -> Result<(Vec<bulwark_core::AssetCoverage>, BTreeMap<String, u64>), AwsError> {
     let before = aws.counter().snapshot();
     let settings = config.protection();
-    let dr = Region::parse(&settings.dr_region)?;
     let assets = inventory.all().await?;
     let mut results = Vec::new();
     for (account, regions) in scopes_by_account(&assets, only) {
-        let clients = clients_for_account(aws, &account, &regions, &dr, org_role).await?;
+        let drs = dr_regions(config, &regions)?;
+        let clients = clients_for_account(aws, &account, &regions, &drs, org_role).await?;
         let mut points: Vec<RecoveryPoint> = Vec::new();
-        let mut point_regions: Vec<&Region> = regions.iter().collect();
-        if !point_regions.contains(&&dr) {
-            point_regions.push(&dr);
-        }
+        let point_regions: BTreeSet<&Region> = regions.iter().chain(drs.values()).collect();
         // Each region's Backup state, read once: its vault policies judge the recovery points,
         // its plans and selections judge the assets.
         let mut states: BTreeMap<String, backup::Actual> = BTreeMap::new();

@@ -252,7 +252,18 @@ impl Aws {
         let mut out = Vec::with_capacity(accounts.len());
         for (account, config) in accounts {
             let regions = if reach.regions.is_empty() {
-                self.enabled_regions(&config).await?
+                // An account whose regions cannot be listed is reported; the others go on.
+                match self.enabled_regions(&config).await {
+                    Ok(regions) => regions,
+                    Err(error) => {
+                        out.push(AccountClients {
+                            account,
+                            scopes: Vec::new(),
+                            unreachable: Some(error),
+                        });
+                        continue;
+                    }
+                }
             } else {
                 reach.regions.clone()
             };
@@ -268,7 +279,11 @@ impl Aws {
                     )
                 })
                 .collect();
-            out.push(AccountClients { account, scopes });
+            out.push(AccountClients {
+                account,
+                scopes,
+                unreachable: None,
+            });
         }
         Ok(out)
     }
@@ -308,11 +323,17 @@ impl Aws {
     }
 
     async fn assume_role(&self, account: &AccountId, role: &str) -> SdkConfig {
-        let provider = AssumeRoleProvider::builder(format!("arn:aws:iam::{account}:role/{role}"))
-            .session_name("bulwark")
-            .configure(&self.base)
-            .build()
-            .await;
+        // The role is in the partition of the regions Bulwark runs in.
+        let partition = self
+            .base
+            .region()
+            .map_or("aws", |r| bulwark_core::partition_of(r.as_ref()));
+        let provider =
+            AssumeRoleProvider::builder(format!("arn:{partition}:iam::{account}:role/{role}"))
+                .session_name("bulwark")
+                .configure(&self.base)
+                .build()
+                .await;
         self.base
             .to_builder()
             .credentials_provider(
@@ -332,4 +353,6 @@ impl Aws {
 pub struct AccountClients {
     pub account: AccountId,
     pub scopes: Vec<ScopeClients>,
+    /// Why the account's regions could not be listed, when they could not.
+    pub unreachable: Option<AwsError>,
 }

@@ -28,6 +28,8 @@ pub enum AwsError {
     NotInInventory(String),
     #[error("stored item is malformed: {0}")]
     Malformed(String),
+    #[error("configuration: {0}")]
+    Configuration(String),
     #[error(transparent)]
     Core(#[from] CoreError),
 }
@@ -55,7 +57,10 @@ impl AwsError {
         match self {
             AwsError::Service { retryable, .. } => *retryable,
             AwsError::Transport { .. } | AwsError::Conflict { .. } => true,
-            AwsError::NotInInventory(_) | AwsError::Malformed(_) | AwsError::Core(_) => false,
+            AwsError::NotInInventory(_)
+            | AwsError::Malformed(_)
+            | AwsError::Configuration(_)
+            | AwsError::Core(_) => false,
         }
     }
 

@@ -16,8 +16,10 @@ use crate::store::Inventory;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailureReport {
     pub account: AccountId,
-    pub region: Region,
-    pub kind: bulwark_core::Kind,
+    /// None when the account's regions could not be listed at all.
+    pub region: Option<Region>,
+    /// None when the whole scope failed, not one kind's listing.
+    pub kind: Option<bulwark_core::Kind>,
     pub error: String,
     pub retryable: bool,
 }
@@ -53,11 +55,20 @@ pub async fn discover_all(
             .iter()
             .map(|f| FailureReport {
                 account: f.scope.account.clone(),
-                region: f.scope.region.clone(),
-                kind: f.kind,
+                region: Some(f.scope.region.clone()),
+                kind: Some(f.kind),
                 error: f.error.to_string(),
                 retryable: f.error.is_retryable(),
             })
+            .chain(accounts.iter().filter_map(|a| {
+                a.unreachable.as_ref().map(|error| FailureReport {
+                    account: a.account.clone(),
+                    region: None,
+                    kind: None,
+                    error: error.to_string(),
+                    retryable: error.is_retryable(),
+                })
+            }))
             .collect(),
         ..DiscoverSummary::default()
     };

@@ -278,6 +278,12 @@ async fn main() -> Result<()> {
                 SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 SummaryFormat::Text => output::print_policy(&report),
             }
+            if report.partial() {
+                bail!(
+                    "{} account/region scope(s) failed; the others completed (see above)",
+                    report.failures.len()
+                );
+            }
         }
         Command::Report { format, out } => {
             let now = chrono::Utc::now();

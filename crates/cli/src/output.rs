@@ -197,11 +197,11 @@ pub fn print_discover(s: &DiscoverSummary) {
         println!("  {op:<45} {n}");
     }
     for f in &s.failures {
+        let region = f.region.as_ref().map_or("every region", |r| r.as_str());
+        let kind = f.kind.map(|k| format!(" {k}")).unwrap_or_default();
         println!(
-            "FAILED {}/{} {}: {}{}",
+            "FAILED {}/{region}{kind}: {}{}",
             f.account,
-            f.region,
-            f.kind,
             f.error,
             if f.retryable { " (retryable)" } else { "" }
         );
@@ -286,6 +286,15 @@ pub fn print_policy(r: &bulwark_aws::assign::PolicyReport) {
         for drift in &scope.unreconciled {
             println!("  not Bulwark's to change: {drift}");
         }
+    }
+    for f in &r.failures {
+        println!(
+            "FAILED {}/{}: {}{}",
+            f.account,
+            f.region,
+            f.error,
+            if f.retryable { " (retryable)" } else { "" }
+        );
     }
     for warning in &r.warnings {
         println!("warning: {warning}");

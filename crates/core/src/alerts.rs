@@ -73,11 +73,42 @@ pub fn coverage_metrics(report: &CoverageReport, now: DateTime<Utc>) -> Vec<Stri
         .collect()
 }
 
+/// The count of accounts and regions a run could not finish, as an EMF document: the metric
+/// the template's alarm watches, so a partial run pages someone.
+pub fn failed_scopes_metric(function: &str, failed: usize, now: DateTime<Utc>) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": now.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": "Bulwark",
+                "Dimensions": [["Function"]],
+                "Metrics": [{"Name": "FailedScopes", "Unit": "Count"}]
+            }]
+        },
+        "Function": function,
+        "FailedScopes": failed,
+    })
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::coverage::GroupSummary;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn failed_scopes_are_a_metric_of_their_own() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&failed_scopes_metric("assign-policy", 2, Utc::now()))
+                .expect("json");
+        assert_eq!(doc["FailedScopes"], 2);
+        assert_eq!(doc["Function"], "assign-policy");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "FailedScopes"
+        );
+    }
 
     #[test]
     fn one_metric_document_per_backed_up_tier() {

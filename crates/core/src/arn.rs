@@ -75,6 +75,31 @@ impl Region {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The partition the region belongs to, the second field of its ARNs.
+    pub fn partition(&self) -> &'static str {
+        partition_of(&self.0)
+    }
+}
+
+/// The partition of a region name: `aws-cn` for China, `aws-us-gov` for GovCloud, the ISO
+/// partitions for theirs, else `aws`.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("eu-isoe-") {
+        "aws-iso-e"
+    } else if region.starts_with("us-isof-") {
+        "aws-iso-f"
+    } else {
+        "aws"
+    }
 }
 
 impl TryFrom<String> for Region {
@@ -227,6 +252,24 @@ impl From<ResourceArn> for String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn each_region_has_its_partition() {
+        for (region, partition) in [
+            ("us-east-1", "aws"),
+            ("eu-west-1", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("cn-northwest-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+        ] {
+            assert_eq!(
+                super::Region::parse(region).expect("region").partition(),
+                partition
+            );
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -125,6 +125,19 @@ pub struct Scope {
     pub region: Region,
 }
 
+impl Scope {
+    /// The ARN of a store of `kind` with this id in this account and region (its partition's).
+    pub fn arn(&self, kind: Kind, id: &str) -> ResourceArn {
+        ResourceArn::new(
+            kind,
+            self.region.partition(),
+            &self.region,
+            &self.account,
+            id,
+        )
+    }
+}
+
 impl std::fmt::Display for Scope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.account, self.region)

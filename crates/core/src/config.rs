@@ -226,6 +226,7 @@ struct RawConfig {
 struct RawProtection {
     vault_name: Option<Spanned<String>>,
     dr_region: Option<Spanned<String>>,
+    dr_regions: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     kms_key_alias: Option<Spanned<String>>,
     backup_role_name: Option<Spanned<String>>,
     admin_role_names: Option<Spanned<Vec<Spanned<String>>>>,
@@ -337,7 +338,7 @@ impl Loader<'_> {
                 span,
                 format!(
                     "tier {tier:?} copies to the DR region, but [protection] names no \
-                     dr_region: say where the copies go"
+                     dr_region (nor dr_regions): say where the copies go"
                 ),
             ));
         }
@@ -398,7 +399,29 @@ impl Loader<'_> {
                     }),
             }
         };
-        let dr_region_given = raw.dr_region.is_some();
+        let dr_region_given = raw.dr_region.is_some() || raw.dr_regions.is_some();
+        let mut dr_regions = BTreeMap::new();
+        for (source, target) in raw.dr_regions.unwrap_or_default() {
+            for (region, span) in [
+                (source.get_ref(), source.span()),
+                (target.get_ref(), target.span()),
+            ] {
+                check_region(region).map_err(|why| {
+                    self.error(span, format!("[protection.dr_regions] {region:?}: {why}"))
+                })?;
+            }
+            if source.get_ref() == target.get_ref() {
+                return Err(self.error(
+                    target.span(),
+                    format!(
+                        "[protection.dr_regions] {:?} is its own DR region: copies would go \
+                         back into the vault they came from",
+                        source.get_ref()
+                    ),
+                ));
+            }
+            dr_regions.insert(source.into_inner(), target.into_inner());
+        }
         let admin_role_names = match raw.admin_role_names {
             None => defaults.admin_role_names,
             Some(list) if list.get_ref().is_empty() => {
@@ -438,6 +461,7 @@ impl Loader<'_> {
                 "vault_name",
             )?,
             dr_region: text(raw.dr_region, defaults.dr_region, check_region, "dr_region")?,
+            dr_regions,
             kms_key_alias: text(
                 raw.kms_key_alias,
                 defaults.kms_key_alias,
@@ -1430,9 +1454,9 @@ mod tests {
             ),
             ("vault_1", "eu-central-1", "alias/team/backup")
         );
-        assert_eq!(p.backup_role_arn("1"), "arn:aws:iam::1:role/Backup");
+        assert_eq!(p.backup_role_arn("aws", "1"), "arn:aws:iam::1:role/Backup");
         assert_eq!(
-            p.admin_role_arns("1"),
+            p.admin_role_arns("aws", "1"),
             [
                 "arn:aws:iam::1:role/ops/Admin",
                 "arn:aws:iam::1:role/Breakglass"
@@ -1482,6 +1506,36 @@ mod tests {
         let text = format!("[protection]\ndr_region = \"eu-west-1\"\n{text}");
         let config = Config::from_toml_str("ok.toml", &text).expect("valid");
         assert_eq!(config.protection().dr_region, "eu-west-1");
+    }
+
+    #[test]
+    fn dr_region_pairs_are_read_and_a_region_is_never_its_own() {
+        let text = format!(
+            "[protection]\ndr_region = \"us-west-2\"\n[protection.dr_regions]\n\
+             \"eu-west-1\" = \"eu-central-1\"\n{TIER}cross_region_copy = true\n{RULE}"
+        );
+        let config = Config::from_toml_str("ok.toml", &text).expect("valid");
+        let p = config.protection();
+        assert_eq!(p.dr_region_for("eu-west-1").as_deref(), Ok("eu-central-1"));
+        assert_eq!(p.dr_region_for("us-east-1").as_deref(), Ok("us-west-2"));
+        // dr_region's own region falls back to its default pair
+        assert_eq!(p.dr_region_for("us-west-2").as_deref(), Ok("us-east-1"));
+        // Pairs alone say where copies go
+        let pairs = format!(
+            "[protection.dr_regions]\n\"us-east-1\" = \"us-east-2\"\n\
+             {TIER}cross_region_copy = true\n{RULE}"
+        );
+        assert!(Config::from_toml_str("ok.toml", &pairs).is_ok());
+        assert_refused(
+            &format!("[protection.dr_regions]\n\"eu-west-1\" = \"eu-west-1\"\n{TIER}{RULE}"),
+            2,
+            "[protection.dr_regions] \"eu-west-1\" is its own DR region",
+        );
+        assert_refused(
+            &format!("[protection.dr_regions]\n\"eu-west-1\" = \"west\"\n{TIER}{RULE}"),
+            2,
+            "[protection.dr_regions] \"west\"",
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod protection;
 pub mod schedule;
 pub mod taxonomy;
 
-pub use arn::{AccountId, Region, ResourceArn};
+pub use arn::{partition_of, AccountId, Region, ResourceArn};
 pub use asset::{Asset, AssetState, Assignment, Attributes, Scope};
 pub use classify::{classify, Classification, UnknownValue};
 pub use config::{CatchAll, Config, ConfigError, ConfigWarning, Matcher, Outcome, Rule};

