@@ -164,7 +164,7 @@ async fn an_assign_policy_role_whose_backup_statement_names_other_vaults_is_deni
     let t = TestAccount::new().await;
     classified_estate(&t).await;
     let aws = edited_role(&t, "assign-policy", "assign-other-vaults", |doc| {
-        statement(doc, "BackupWrite")["Resource"] =
+        statement(doc, "BulwarkVaults")["Resource"] =
             Value::from("arn:aws:backup:*:*:backup-vault:someone-elses-*");
     })
     .await;
@@ -183,4 +183,61 @@ async fn an_assign_policy_role_whose_backup_statement_names_other_vaults_is_deni
     let report = t.apply(&t.function("assign-policy").await).await;
     assert!(!report.partial(), "{:?}", report.failures);
     assert!(vaults(&t).await > 0);
+}
+
+/// The error code of a call that must be refused.
+fn denied<T, E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::fmt::Debug>(
+    result: Result<T, E>,
+) -> String {
+    let err = result.err().expect("the call is denied");
+    err.code().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn each_function_role_is_denied_what_its_function_must_not_do() {
+    let t = TestAccount::new().await;
+    let home = bulwark_core::Scope {
+        account: t.account.clone(),
+        region: region(HOME_REGION),
+    };
+
+    // discover writes the inventory but may not delete from it
+    let discover = t.function("discover").await;
+    t.inventory(&discover).await;
+    let code = denied(
+        discover
+            .dynamodb()
+            .delete_item()
+            .table_name(crate::harness::TABLE)
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("x".into()))
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("y".into()))
+            .send()
+            .await,
+    );
+    assert_eq!(code, "AccessDeniedException");
+
+    // classify reads and writes the inventory, and lists no stores
+    let classify = t.function("classify").await;
+    let code = denied(
+        classify
+            .home_scope(home.clone())
+            .ec2
+            .describe_volumes()
+            .send()
+            .await,
+    );
+    assert_eq!(code, "UnauthorizedOperation");
+
+    // assign-policy creates Bulwark's vault, not another
+    let assign = t.function("assign-policy").await;
+    let code = denied(
+        assign
+            .home_scope(home)
+            .backup
+            .create_backup_vault()
+            .backup_vault_name("someone-elses")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "AccessDeniedException");
 }

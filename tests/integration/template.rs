@@ -164,3 +164,61 @@ fn every_action_granted_or_declared_exists_in_the_iam_catalogue() {
         serde_json::json!(["dynamodb:TransactWriteItems"])
     );
 }
+
+/// Every statement of a function's policies: its Sid, actions and whether its Resource is `*`.
+fn function_statements(template: &Yaml) -> Vec<(String, String, Vec<String>, bool)> {
+    let mut found = Vec::new();
+    for (_, resource) in permissions::FUNCTIONS {
+        for policy in template["Resources"][*resource]["Properties"]["Policies"]
+            .as_vec()
+            .expect("Policies is a list")
+        {
+            for statement in policy["Statement"].as_vec().expect("statements") {
+                let actions = match &statement["Action"] {
+                    Yaml::String(a) => vec![a.clone()],
+                    Yaml::Array(list) => list
+                        .iter()
+                        .filter_map(|a| a.as_str().map(str::to_string))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let star = statement["Resource"].as_str() == Some("*");
+                let sid = statement["Sid"].as_str().unwrap_or("?").to_string();
+                found.push((resource.to_string(), sid, actions, star));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_mutating_action_is_granted_on_every_resource_where_aws_can_scope_it() {
+    // Where the catalogue lists resource types for a mutating action, the template names the
+    // resources (or, for a new key with no ARN yet, constrains the request's tags).
+    let template = template();
+    let statements = function_statements(&template);
+    let actions: BTreeSet<&String> = statements.iter().flat_map(|s| &s.2).collect();
+    let answer = crate::harness::control(
+        "/moto-api/bulwark/iam/unknown-actions",
+        &serde_json::json!({ "actions": actions }),
+    );
+    let mut broad = Vec::new();
+    for (function, sid, actions, star) in &statements {
+        if !star {
+            continue;
+        }
+        for action in actions {
+            let described = &answer["actions"][action];
+            let scopable = described["resource_types"]
+                .as_array()
+                .is_some_and(|t| !t.is_empty());
+            if described["mutating"] == true && scopable {
+                broad.push(format!("{function} {sid}: {action}"));
+            }
+        }
+    }
+    // kms:TagResource on a key being created: its ARN does not exist yet; the statement
+    // requires Bulwark's tag on the request instead.
+    broad.retain(|b| !b.ends_with("VaultKeyCreate: kms:TagResource"));
+    assert!(broad.is_empty(), "mutating actions on *: {broad:#?}");
+}

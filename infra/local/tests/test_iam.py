@@ -221,7 +221,10 @@ def test_unknown_actions_are_listed(endpoint: str) -> None:
         method="POST",
         headers={"Content-Type": "application/json"},
     )
-    assert json.load(urllib.request.urlopen(request)) == {"unknown": ["dynamodb:TransactWriteItems", "s3:Nothing*"]}
+    answer = json.load(urllib.request.urlopen(request))
+    assert answer["unknown"] == ["dynamodb:TransactWriteItems", "s3:Nothing*"]
+    assert answer["actions"]["dynamodb:PutItem"] == {"access_level": "Write", "mutating": True, "resource_types": ["table"]}
+    assert answer["actions"]["backup-storage:MountCapsule"]["resource_types"] == []
 
 
 # --- Policy evaluation on its own -------------------------------------------------------
@@ -260,3 +263,23 @@ def test_evaluation_conditions() -> None:
     assert not allowed({"ForAnyValue:StringEquals": {"aws:TagKeys": ["a"]}}, {"aws:TagKeys": ["b"]})
     with pytest.raises(policy_eval.Unsupported):
         allowed({"NumericLessThan": {"s3:max-keys": "10"}}, {"s3:max-keys": "5"})
+
+
+def test_conditions_on_request_tags_and_key_aliases(account: Account) -> None:
+    kms_admin = account.client("kms")
+    aliased = kms_admin.create_key()["KeyMetadata"]["KeyId"]
+    kms_admin.create_alias(AliasName="alias/bulwark-backup", TargetKeyId=aliased)
+    other = kms_admin.create_key()["KeyMetadata"]["KeyId"]
+    creds = account.role(
+        "keys",
+        {"Effect": "Allow", "Action": "kms:CreateKey", "Resource": "*", "Condition": {"StringEquals": {"aws:RequestTag/bulwark:managed": "true"}}},
+        {"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": f"arn:aws:kms:*:{account.id}:key/*",
+         "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/bulwark-backup"}}},
+    )
+    kms = account.client("kms", creds)
+    assert "kms:CreateKey" in _denied(lambda: kms.create_key())["message"]
+    kms.create_key(Tags=[{"TagKey": "bulwark:managed", "TagValue": "true"}])
+    assert kms.describe_key(KeyId="alias/bulwark-backup")["KeyMetadata"]["KeyId"] == aliased
+    assert "kms:DescribeKey" in _denied(lambda: kms.describe_key(KeyId=other))["message"]
+    # An alias that names no key is KMS's NotFoundException, as in AWS
+    assert _denied(lambda: kms.describe_key(KeyId="alias/none"))["code"] == "NotFoundException"
