@@ -241,3 +241,187 @@ async fn each_function_role_is_denied_what_its_function_must_not_do() {
     );
     assert_eq!(code, "AccessDeniedException");
 }
+
+/// A role in the test's account allowed everything by its own policy, with credentials.
+async fn all_powerful_role(t: &TestAccount, name: &str) -> Aws {
+    let iam = aws_sdk_iam::Client::new(&t.config);
+    let trust = r#"{"Version":"2012-10-17","Statement":[]}"#;
+    let arn = iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .expect("role")
+        .role()
+        .expect("role")
+        .arn()
+        .to_string();
+    iam.put_role_policy()
+        .role_name(name)
+        .policy_name("everything")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .expect("policy");
+    t.assume(&arn, name).await
+}
+
+#[tokio::test]
+async fn the_vault_guard_holds_against_everyone_but_the_admins() {
+    // Given Bulwark's vault with a recovery point in it
+    let t = TestAccount::new().await;
+    classified_estate(&t).await;
+    let report = t.apply(&t.function("assign-policy").await).await;
+    assert!(!report.partial(), "{:?}", report.failures);
+    crate::harness::control(
+        "/moto-api/bulwark/backup/run-plans",
+        &serde_json::json!({ "account": t.account.as_str(), "region": HOME_REGION }),
+    );
+    let admin_client = t.backup(HOME_REGION);
+    let point = loop {
+        let points = admin_client
+            .list_recovery_points_by_backup_vault()
+            .backup_vault_name("bulwark")
+            .send()
+            .await
+            .expect("points");
+        let completed = points
+            .recovery_points()
+            .iter()
+            .find(|p| p.status().is_some_and(|s| s.as_str() == "COMPLETED"))
+            .and_then(|p| p.recovery_point_arn().map(str::to_string));
+        if let Some(arn) = completed {
+            break arn;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let home = bulwark_core::Scope {
+        account: t.account.clone(),
+        region: region(HOME_REGION),
+    };
+    let policy = admin_client
+        .get_backup_vault_access_policy()
+        .backup_vault_name("bulwark")
+        .send()
+        .await
+        .expect("the vault's policy")
+        .policy()
+        .expect("policy")
+        .to_string();
+
+    // When a role that IAM allows everything, but that is no admin, tries each guarded action
+    let operator = all_powerful_role(&t, "operator")
+        .await
+        .home_scope(home.clone())
+        .backup;
+    let lifecycle = aws_sdk_backup::types::Lifecycle::builder()
+        .delete_after_days(1)
+        .build();
+    let codes = [
+        denied(
+            operator
+                .delete_recovery_point()
+                .backup_vault_name("bulwark")
+                .recovery_point_arn(&point)
+                .send()
+                .await,
+        ),
+        denied(
+            operator
+                .update_recovery_point_lifecycle()
+                .backup_vault_name("bulwark")
+                .recovery_point_arn(&point)
+                .lifecycle(lifecycle.clone())
+                .send()
+                .await,
+        ),
+        denied(
+            operator
+                .delete_backup_vault()
+                .backup_vault_name("bulwark")
+                .send()
+                .await,
+        ),
+        denied(
+            operator
+                .delete_backup_vault_lock_configuration()
+                .backup_vault_name("bulwark")
+                .send()
+                .await,
+        ),
+        denied(
+            operator
+                .put_backup_vault_lock_configuration()
+                .backup_vault_name("bulwark")
+                .min_retention_days(1)
+                .send()
+                .await,
+        ),
+        denied(
+            operator
+                .delete_backup_vault_access_policy()
+                .backup_vault_name("bulwark")
+                .send()
+                .await,
+        ),
+        denied(
+            operator
+                .put_backup_vault_access_policy()
+                .backup_vault_name("bulwark")
+                .policy(r#"{"Version":"2012-10-17","Statement":[]}"#)
+                .send()
+                .await,
+        ),
+    ];
+    // Then each is denied
+    assert!(
+        codes.iter().all(|c| c == "AccessDeniedException"),
+        "{codes:?}"
+    );
+
+    // Bulwark's own role maintains the policy but cannot delete a recovery point
+    let bulwark = t
+        .function("assign-policy")
+        .await
+        .home_scope(home.clone())
+        .backup;
+    bulwark
+        .put_backup_vault_access_policy()
+        .backup_vault_name("bulwark")
+        .policy(&policy)
+        .send()
+        .await
+        .expect("Bulwark maintains its policy");
+    assert_eq!(
+        denied(
+            bulwark
+                .delete_recovery_point()
+                .backup_vault_name("bulwark")
+                .recovery_point_arn(&point)
+                .send()
+                .await
+        ),
+        "AccessDeniedException"
+    );
+
+    // While the admin role may change a lifecycle within the lock
+    let admin = all_powerful_role(&t, "BulwarkBackupAdmin")
+        .await
+        .home_scope(home)
+        .backup;
+    admin
+        .update_recovery_point_lifecycle()
+        .backup_vault_name("bulwark")
+        .recovery_point_arn(&point)
+        .lifecycle(
+            aws_sdk_backup::types::Lifecycle::builder()
+                .delete_after_days(400)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("the admin is not denied by the guard");
+}

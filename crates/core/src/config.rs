@@ -230,6 +230,7 @@ struct RawProtection {
     kms_key_alias: Option<Spanned<String>>,
     backup_role_name: Option<Spanned<String>>,
     admin_role_names: Option<Spanned<Vec<Spanned<String>>>>,
+    maintainer_role_names: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     allow_compliance_lock: bool,
 }
@@ -422,37 +423,20 @@ impl Loader<'_> {
             }
             dr_regions.insert(source.into_inner(), target.into_inner());
         }
-        let admin_role_names = match raw.admin_role_names {
-            None => defaults.admin_role_names,
-            Some(list) if list.get_ref().is_empty() => {
-                return Err(self.error(
-                    list.span(),
-                    "[protection] admin_role_names is empty: name at least one role that may \
-                     delete recovery points",
-                ))
-            }
-            Some(list) => {
-                let mut names: Vec<String> = Vec::new();
-                for name in list.into_inner() {
-                    let problem = check_role_name(name.get_ref()).err().or_else(|| {
-                        names
-                            .contains(name.get_ref())
-                            .then(|| "is listed twice".to_string())
-                    });
-                    if let Some(problem) = problem {
-                        return Err(self.error(
-                            name.span(),
-                            format!(
-                                "[protection] admin_role_names entry {:?}: {problem}",
-                                name.get_ref()
-                            ),
-                        ));
-                    }
-                    names.push(name.into_inner());
-                }
-                names
-            }
-        };
+        let admin_role_names = self.role_names(
+            raw.admin_role_names,
+            defaults.admin_role_names,
+            "admin_role_names",
+            "name at least one role that may delete recovery points",
+            check_role_name,
+        )?;
+        let maintainer_role_names = self.role_names(
+            raw.maintainer_role_names,
+            defaults.maintainer_role_names,
+            "maintainer_role_names",
+            "name the roles Bulwark runs as",
+            check_role_pattern,
+        )?;
         let settings = ProtectionSettings {
             vault_name: text(
                 raw.vault_name,
@@ -475,9 +459,46 @@ impl Loader<'_> {
                 "backup_role_name",
             )?,
             admin_role_names,
+            maintainer_role_names,
             allow_compliance_lock: raw.allow_compliance_lock,
         };
         Ok((settings, dr_region_given))
+    }
+
+    /// A list of role names: not empty, each well formed and listed once.
+    fn role_names(
+        &self,
+        raw: Option<Spanned<Vec<Spanned<String>>>>,
+        default: Vec<String>,
+        field: &str,
+        when_empty: &str,
+        check: fn(&str) -> Result<(), String>,
+    ) -> Result<Vec<String>, ConfigError> {
+        let Some(list) = raw else {
+            return Ok(default);
+        };
+        if list.get_ref().is_empty() {
+            return Err(self.error(
+                list.span(),
+                format!("[protection] {field} is empty: {when_empty}"),
+            ));
+        }
+        let mut names: Vec<String> = Vec::new();
+        for name in list.into_inner() {
+            let problem = check(name.get_ref()).err().or_else(|| {
+                names
+                    .contains(name.get_ref())
+                    .then(|| "is listed twice".to_string())
+            });
+            if let Some(problem) = problem {
+                return Err(self.error(
+                    name.span(),
+                    format!("[protection] {field} entry {:?}: {problem}", name.get_ref()),
+                ));
+            }
+            names.push(name.into_inner());
+        }
+        Ok(names)
     }
 
     /// Each vault has one lock for every tier whose recovery points it holds (the primary
@@ -1083,6 +1104,12 @@ fn check_role_name(name: &str) -> Result<(), String> {
              service-role/AWSBackupDefaultServiceRole)"
             .into())
     }
+}
+
+/// A role name that may end in `*` (the roles of a stack: `bulwark-*`).
+fn check_role_pattern(name: &str) -> Result<(), String> {
+    check_role_name(name.strip_suffix('*').unwrap_or(name))
+        .map_err(|e| format!("{e}; a trailing * stands for the rest of the name"))
 }
 
 /// AWS Backup takes six-field cron expressions wrapped in `cron(...)`, with `?` in

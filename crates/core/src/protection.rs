@@ -188,8 +188,12 @@ pub struct ProtectionSettings {
     pub kms_key_alias: String,
     /// The role AWS Backup assumes to back up the selected assets, path included.
     pub backup_role_name: String,
-    /// The only roles the vault access policy lets delete recovery points, paths included.
+    /// The only roles the vault access policy lets delete recovery points, shorten their
+    /// lifecycle, delete the vault or change its lock, paths included.
     pub admin_role_names: Vec<String>,
+    /// The roles Bulwark runs as (a trailing `*` allowed): with the admins, the only ones that
+    /// may replace or delete the vault access policy Bulwark maintains.
+    pub maintainer_role_names: Vec<String>,
     /// Whether a tier may ask for a compliance-mode lock, which cannot be undone.
     pub allow_compliance_lock: bool,
 }
@@ -204,6 +208,7 @@ impl Default for ProtectionSettings {
             kms_key_alias: "alias/bulwark-backup".into(),
             backup_role_name: "service-role/AWSBackupDefaultServiceRole".into(),
             admin_role_names: vec!["BulwarkBackupAdmin".into()],
+            maintainer_role_names: vec!["bulwark-*".into()],
             allow_compliance_lock: false,
         }
     }
@@ -216,6 +221,13 @@ impl ProtectionSettings {
 
     pub fn admin_role_arns(&self, partition: &str, account: &str) -> Vec<String> {
         self.admin_role_names
+            .iter()
+            .map(|name| role_arn(partition, account, name))
+            .collect()
+    }
+
+    pub fn maintainer_role_arns(&self, partition: &str, account: &str) -> Vec<String> {
+        self.maintainer_role_names
             .iter()
             .map(|name| role_arn(partition, account, name))
             .collect()
@@ -559,21 +571,47 @@ fn vault_lock(lock: Lock) -> VaultLock {
     }
 }
 
-/// The vault access policy: no one but the admin roles may delete a recovery point, whatever
-/// their IAM policies allow.
+/// What only the admin roles may do to a vault and its recovery points, whatever their IAM
+/// policies allow: what would lose or expose recovery points for good.
+pub const ADMIN_ONLY_VAULT_ACTIONS: &[&str] = &[
+    "backup:DeleteRecoveryPoint",
+    "backup:UpdateRecoveryPointLifecycle",
+    "backup:DeleteBackupVault",
+    "backup:DeleteBackupVaultLockConfiguration",
+    "backup:PutBackupVaultLockConfiguration",
+];
+/// What the admin roles and Bulwark (which maintains it) may do to the vault access policy.
+pub const MAINTAINER_VAULT_ACTIONS: &[&str] = &[
+    "backup:PutBackupVaultAccessPolicy",
+    "backup:DeleteBackupVaultAccessPolicy",
+];
+
+/// The vault access policy, a guard that holds whatever IAM allows: no one but the admin
+/// roles deletes or shortens recovery points, deletes the vault or changes its lock; no one
+/// but the admins and Bulwark's own roles replaces or deletes this policy.
 pub fn access_policy(settings: &ProtectionSettings, partition: &str, account: &str) -> String {
-    canonical_json(&json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DenyRecoveryPointDeletionExceptAdmins",
+    let admins = settings.admin_role_arns(partition, account);
+    let maintainers: Vec<String> = admins
+        .iter()
+        .cloned()
+        .chain(settings.maintainer_role_arns(partition, account))
+        .collect();
+    let deny = |sid: &str, actions: &[&str], except: &[String]| {
+        json!({
+            "Sid": sid,
             "Effect": "Deny",
             "Principal": { "AWS": "*" },
-            "Action": "backup:DeleteRecoveryPoint",
+            "Action": actions,
             "Resource": "*",
-            "Condition": {
-                "ArnNotLike": { "aws:PrincipalArn": settings.admin_role_arns(partition, account) }
-            }
-        }]
+            "Condition": { "ArnNotLike": { "aws:PrincipalArn": except } }
+        })
+    };
+    canonical_json(&json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            deny("OnlyAdminsLoseRecoveryPoints", ADMIN_ONLY_VAULT_ACTIONS, &admins),
+            deny("OnlyAdminsAndBulwarkChangeThisPolicy", MAINTAINER_VAULT_ACTIONS, &maintainers),
+        ]
     }))
 }
 
@@ -1227,16 +1265,34 @@ mod tests {
         for vault in [primary, dr] {
             assert_eq!(vault.kms_key_alias, "alias/bulwark-backup");
             assert!(vault.managed);
+            let policy: Value =
+                serde_json::from_str(vault.access_policy.as_deref().expect("a policy"))
+                    .expect("JSON");
+            let statements = policy["Statement"].as_array().expect("statements");
+            assert_eq!(statements.len(), 2);
+            let admins = json!(["arn:aws:iam::123456789012:role/BulwarkBackupAdmin"]);
+            let admin_only = statements
+                .iter()
+                .find(|s| s["Sid"] == "OnlyAdminsLoseRecoveryPoints")
+                .expect("the admins' statement");
+            assert_eq!(admin_only["Effect"], "Deny");
+            assert_eq!(admin_only["Principal"], json!({"AWS": "*"}));
+            assert_eq!(admin_only["Action"], json!(ADMIN_ONLY_VAULT_ACTIONS));
             assert_eq!(
-                vault.access_policy.as_deref(),
-                Some(
-                    "{\"Statement\":[{\"Action\":\"backup:DeleteRecoveryPoint\",\
-                     \"Condition\":{\"ArnNotLike\":{\"aws:PrincipalArn\":\
-                     [\"arn:aws:iam::123456789012:role/BulwarkBackupAdmin\"]}},\
-                     \"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"*\"},\"Resource\":\"*\",\
-                     \"Sid\":\"DenyRecoveryPointDeletionExceptAdmins\"}],\
-                     \"Version\":\"2012-10-17\"}"
-                )
+                admin_only["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+                admins
+            );
+            let policy_guard = statements
+                .iter()
+                .find(|s| s["Sid"] == "OnlyAdminsAndBulwarkChangeThisPolicy")
+                .expect("the policy's own statement");
+            assert_eq!(policy_guard["Action"], json!(MAINTAINER_VAULT_ACTIONS));
+            assert_eq!(
+                policy_guard["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+                json!([
+                    "arn:aws:iam::123456789012:role/BulwarkBackupAdmin",
+                    "arn:aws:iam::123456789012:role/bulwark-*"
+                ])
             );
         }
         // Every tier writes to the primary vault: critical's 30d minimum, archival's 10y

@@ -135,6 +135,7 @@ fn the_documented_rendering_is_the_default_rendering() {
         "kms_key_alias",
         "backup_role_name",
         "admin_role_names",
+        "maintainer_role_names",
         "allow_compliance_lock",
     ] {
         assert!(DOC.contains(&format!("| `{key}` |")), "{key} undocumented");

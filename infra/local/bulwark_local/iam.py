@@ -501,10 +501,35 @@ def _role_members(value: Any) -> Iterable[str]:
             yield from _role_members(member)
 
 
+def vault_policy_check(request: awsrequest.ParsedRequest) -> None:
+    """An AWS Backup request that names a vault: the vault access policy's Deny statements,
+    for any caller (backup/policy.py says which are evaluated)."""
+    vault_name = request.params.get("BackupVaultName")
+    if request.signing_name != "backup" or not isinstance(vault_name, str):
+        return
+    from bulwark_local.backup import models, policy
+    from moto.backup.models import backup_backends
+
+    vault = backup_backends[request.account][request.region].vaults.get(vault_name)
+    document = models.vault_access_policy(vault) if vault is not None else None
+    if not document:
+        return
+    action = action_for("backup", request.operation.name)
+    if action is None:
+        return
+    resource = request.params.get("RecoveryPointArn") or vault.backup_vault_arn
+    principal = policy.principal_arn(request.access_key, request.account, request.region)
+    try:
+        policy.check_denied(json.loads(document), f"backup:{action}", resource, principal)
+    except policy.AccessDeniedException as denied:
+        raise Refused("AccessDenied", denied.message) from denied
+
+
 def authorize(request: awsrequest.ParsedRequest) -> None:
     """Raise Refused unless the caller may make the request."""
     if (request.signing_name, request.operation.name) in UNAUTHORIZED_OPERATIONS:
         return
+    vault_policy_check(request)
     who = caller(request)
     if request.signing_name == "sts" and request.operation.name == "AssumeRole":
         _check_assumable(request)

@@ -97,7 +97,7 @@ def test_put_get_and_delete_the_access_policy(backup: Any, vault: str) -> None:
     assert got["BackupVaultArn"] == f"arn:aws:backup:us-east-1:{ACCOUNT}:backup-vault:{vault}"
     assert got["Policy"] == document
 
-    replacement = json.dumps(_deny(Action="backup:*"))
+    replacement = json.dumps(_deny(Action=["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"]))
     backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=replacement)
     assert backup.get_backup_vault_access_policy(BackupVaultName=vault)["Policy"] == replacement
 
@@ -200,7 +200,7 @@ def test_a_deny_on_other_actions_leaves_deletes_alone(aws: Any, backup: Any, vau
     ],
 )
 def test_which_deny_statements_apply(document: dict[str, Any], principal: str, denied: bool) -> None:
-    call = lambda: policy.check_delete_recovery_point(document, RP, principal)  # noqa: E731
+    call = lambda: policy.check_denied(document, "backup:DeleteRecoveryPoint", RP, principal)  # noqa: E731
     if denied:
         with pytest.raises(policy.AccessDeniedException):
             call()

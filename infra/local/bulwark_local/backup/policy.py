@@ -1,14 +1,16 @@
-"""Backup vault access policies: who the caller is, and the Deny statements that stop a
-DeleteRecoveryPoint.
+"""Backup vault access policies: who the caller is, and the Deny statements that stop an
+action on a vault or its recovery points.
 
-A faithful small subset of IAM policy evaluation: only Deny statements are read, only for
-backup:DeleteRecoveryPoint. A statement applies when its Effect is Deny, its Principal is
-"*" or {"AWS": "*"}, its Action (a string or a list, wildcards allowed, case-insensitive)
-covers backup:DeleteRecoveryPoint, its Resource (absent or ARN patterns) covers the
-recovery point, and every condition of its Condition block (if any) holds. Conditions are
-understood on aws:PrincipalArn only, with the Arn and String operators (Equals, NotEquals,
+A faithful small subset of resource-policy evaluation: only Deny statements are read (Allow
+statements grant nothing here; identity policies do, see iam.py). A statement applies when its
+Effect is Deny, its Principal is "*" or {"AWS": "*"}, its Action (a string or a list, wildcards
+allowed, case-insensitive) covers the action, its Resource (absent or ARN patterns) covers the
+vault or recovery point, and every condition of its Condition block (if any) holds. Conditions
+are understood on aws:PrincipalArn only, with the Arn and String operators (Equals, NotEquals,
 Like, NotLike); a statement with any other element (NotAction, NotPrincipal, NotResource,
-another principal, key or operator) is not evaluated, so it never denies.
+another principal, key or operator) is not evaluated, so it never denies. iam.py applies it to
+every AWS Backup request that names a vault, whoever signs it (an explicit deny in a resource
+policy binds the account's root user too).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from moto.core.exceptions import JsonRESTError
 from moto.sts.models import sts_backends
 from moto.utilities.utils import get_partition
 
-ACTION = "backup:DeleteRecoveryPoint"
 KNOWN_ELEMENTS = {"Sid", "Effect", "Principal", "Action", "Resource", "Condition"}
 
 
@@ -110,13 +111,13 @@ def _condition_holds(condition: dict[str, Any], principal: str) -> bool | None:
     return True
 
 
-def _applies(statement: dict[str, Any], resource_arn: str, principal: str) -> bool:
+def _applies(statement: dict[str, Any], action: str, resource_arn: str, principal: str) -> bool:
     if statement.get("Effect") != "Deny" or set(statement) - KNOWN_ELEMENTS:
         return False
     if statement.get("Principal") not in ("*", {"AWS": "*"}, {"AWS": ["*"]}):
         return False
     actions = _listed(statement.get("Action"))
-    if not any(isinstance(a, str) and _glob(a, ACTION, ignore_case=True) for a in actions):
+    if not any(isinstance(a, str) and _glob(a, action, ignore_case=True) for a in actions):
         return False
     resources = _listed(statement.get("Resource", "*"))
     if not any(isinstance(r, str) and (r == "*" or _arn_like(r, resource_arn)) for r in resources):
@@ -125,13 +126,13 @@ def _applies(statement: dict[str, Any], resource_arn: str, principal: str) -> bo
     return isinstance(condition, dict) and _condition_holds(condition, principal) is True
 
 
-def check_delete_recovery_point(policy: dict[str, Any] | None, resource_arn: str, principal: str) -> None:
-    """Refuse the deletion when a Deny statement of the vault's policy applies to the caller."""
+def check_denied(policy: dict[str, Any] | None, action: str, resource_arn: str, principal: str) -> None:
+    """Refuse `action` when a Deny statement of the vault's policy applies to the caller."""
     if policy is None:
         return
     for statement in _listed(policy["Statement"]):
-        if _applies(statement, resource_arn, principal):
+        if _applies(statement, action, resource_arn, principal):
             raise AccessDeniedException(
-                f"User: {principal} is not authorized to perform: {ACTION} on resource: "
+                f"User: {principal} is not authorized to perform: {action} on resource: "
                 f"{resource_arn} with an explicit deny in a resource-based policy"
             )

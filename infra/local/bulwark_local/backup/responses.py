@@ -340,10 +340,7 @@ def get_recovery_point_restore_metadata(self: BackupResponse) -> str:
 
 
 def delete_recovery_point(self: BackupResponse) -> str:
-    principal = policy.principal_arn(self.get_access_key(), self.current_account, self.region)
-    models.delete_recovery_point(
-        self.backup_backend, _label(self, "backupVaultName"), _label(self, "recoveryPointArn"), principal
-    )
+    models.delete_recovery_point(self.backup_backend, _label(self, "backupVaultName"), _label(self, "recoveryPointArn"))
     return ""
 
 
