@@ -30,7 +30,7 @@ help:
 	@echo "make demo    seed a sample estate on a local AWS, discover and classify it, print the inventory"
 	@echo "make test    unit, integration (against a local AWS it starts) and CLI tests"
 	@echo "make bench   $(BENCH_SIZE) stores: discover and classify (recall, API calls, wall time, peak RSS), then plan, apply twice and coverage"
-	@echo "make lint    rustfmt and clippy"
+	@echo "make lint    rustfmt, clippy; cfn-lint and checkov on the template and its SAM transform; asl-validator"
 	@echo "make build   the Lambda functions with cargo-lambda (x86_64)"
 	@echo "make deploy  sam deploy of infra/aws/template.yaml"
 
@@ -90,12 +90,14 @@ bench: venv
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	infra/aws/lint/run
 
 # cargo-lambda and zig come from PyPI; x86_64 builds need nothing else.
 .PHONY: build
 build: venv
 	@[[ -x $(VENV)/bin/cargo-lambda ]] || $(VENV)/bin/pip install --quiet -r infra/aws/requirements-build.txt
-	PATH=$(VENV)/bin:$$PATH cargo lambda build --release --x86-64 --bin discover --bin classify --lambda-dir target/lambda
+	PATH=$(VENV)/bin:$$PATH cargo lambda build --release --x86-64 --bin discover --bin classify --bin assign-policy --lambda-dir target/lambda
+	@for f in discover classify assign-policy; do ls -l target/lambda/$$f/bootstrap | awk -v f=$$f '{print f ": " $$5 " bytes"}'; done
 
 .PHONY: deploy
 deploy: build

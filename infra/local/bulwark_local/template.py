@@ -7,7 +7,7 @@ itself, so that tests run each function's code under exactly what the template g
           "stack": "bulwark"}                           optional: the role names' prefix
 
 The SAM transform is done offline by aws-sam-translator, as `sam deploy` would have it done
-(local CodeUri and DefinitionUri stand in for the packaged artifacts). Every AWS::IAM::Role
+(infra/aws/sam_transform.py). Every AWS::IAM::Role
 of the transformed template is then created (or its inline policies replaced) in the
 account, named `<stack>-<logical id>`, with the template's intrinsic functions resolved:
 Ref and Fn::GetAtt of parameters, pseudo parameters and the template's own resources (their
@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import sys
 import threading
 import uuid
 from functools import lru_cache
@@ -48,22 +49,10 @@ class TemplateError(Exception):
 @lru_cache(maxsize=8)
 def transformed(template: str, region: str, parameters: str) -> dict[str, Any]:
     """The CloudFormation template the SAM transform makes (cached by its inputs)."""
-    import boto3
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
-    from samtranslator.yaml_helper import yaml_parse
+    sys.path.insert(0, str(TEMPLATE.parent))
+    from sam_transform import transform
 
-    path = Path(template)
-    sam = yaml_parse(path.read_text())
-    for logical_id, resource in sam.get("Resources", {}).items():
-        properties = resource.get("Properties", {})
-        if isinstance(properties.get("CodeUri"), str):
-            properties["CodeUri"] = f"s3://bulwark-local-artifacts/{logical_id}.zip"
-        if isinstance(properties.get("DefinitionUri"), str):
-            properties["Definition"] = json.loads((path.parent / properties.pop("DefinitionUri")).read_text())
-    # The region only fills the transform's pseudo parameters; nothing is called.
-    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
-    return translator.translate(sam, parameter_values=json.loads(parameters), get_managed_policy_map=lambda: {})
+    return transform(Path(template), region, json.loads(parameters))
 
 
 class Resolver:
