@@ -367,7 +367,7 @@ async fn a_critical_gap_is_published_to_the_alert_topic() {
         assign::coverage(&aws, &inventory, &Config::builtin(), None, None, Utc::now())
             .await
             .expect("coverage");
-    let findings = bulwark_core::alerts::critical_findings(&coverage);
+    let findings = bulwark_core::alerts::critical_findings(&Config::builtin(), &coverage);
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert!(
         findings[0].contains("ledger") && findings[0].contains("not selected"),

@@ -94,7 +94,13 @@ fn the_state_machine_retries_retryable_errors_and_stops_on_invalid_input() {
     ))
     .expect("ASL is JSON");
     let states = asl["States"].as_object().expect("states");
-    for task in ["Discover", "Classify"] {
+    for task in [
+        "Discover",
+        "Classify",
+        "ClassifyOne",
+        "AssignPolicy",
+        "AssignPolicyOne",
+    ] {
         let retry = states[task]["Retry"].to_string();
         assert!(
             retry.contains(bulwark_lambda::error_type::RETRYABLE),

@@ -538,14 +538,12 @@ pub async fn notify(
         .nth(3)
         .and_then(|r| Region::parse(r).ok());
     let sns = aws.sns(region.as_ref());
+    let (subject, message) = bulwark_core::alerts::alert_message(findings);
     let out = sns
         .publish()
         .topic_arn(topic_arn)
-        .subject(format!(
-            "Bulwark: {} critical-tier assets unprotected or past their RPO",
-            findings.len()
-        ))
-        .message(findings.join("\n"))
+        .subject(subject)
+        .message(message)
         .send()
         .await
         .map_err(|e| AwsError::sdk("sns:Publish", e))?;

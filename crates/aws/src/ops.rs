@@ -28,6 +28,9 @@ pub struct FailureReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscoverSummary {
     pub scopes: Vec<Scope>,
+    /// The one store a change event named: what classify and assign-policy act on next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<ResourceArn>,
     pub seen: usize,
     pub written: usize,
     pub unchanged: usize,
@@ -136,6 +139,7 @@ pub async fn discover_one(
         .await?;
     Ok(DiscoverSummary {
         scopes: vec![scope],
+        arn: Some(arn.clone()),
         seen: usize::from(matches!(change, Change::Observed(_))),
         written: report.written,
         unchanged: report.unchanged,

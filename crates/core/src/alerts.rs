@@ -3,21 +3,21 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use crate::config::Config;
 use crate::coverage::{AssetCoverage, CoverageReport};
 
-/// The tiers whose unprotected assets page someone.
-pub const ALERTING_TIERS: &[&str] = &["critical"];
-
-/// Critical-tier assets that are unprotected or breach their RPO, one line each; empty when
-/// there is nothing to say.
-pub fn critical_findings(assets: &[AssetCoverage]) -> Vec<String> {
+/// Assets of the tiers that alert (`alert = true` in the configuration) that are unprotected
+/// or breach their RPO, one line each; empty when there is nothing to say.
+pub fn critical_findings(config: &Config, assets: &[AssetCoverage]) -> Vec<String> {
+    let alerting: Vec<&str> = config
+        .tiers()
+        .iter()
+        .filter(|t| t.alert)
+        .map(|t| t.name.as_str())
+        .collect();
     assets
         .iter()
-        .filter(|a| {
-            a.tier
-                .as_deref()
-                .is_some_and(|t| ALERTING_TIERS.contains(&t))
-        })
+        .filter(|a| a.tier.as_deref().is_some_and(|t| alerting.contains(&t)))
         .filter(|a| !a.protected || a.rpo_breached)
         .map(|a| {
             let why = if !a.selected {
@@ -38,6 +38,31 @@ pub fn critical_findings(assets: &[AssetCoverage]) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// The most findings one alert lists: the rest are counted, and `bulwark report` has them all.
+pub const ALERT_FINDINGS_LISTED: usize = 50;
+
+/// The alert's subject and message for `findings`: at most `ALERT_FINDINGS_LISTED` lines, so
+/// the message stays far below SNS's 256 KiB whatever the estate, and the subject within
+/// SNS's 100 characters.
+pub fn alert_message(findings: &[String]) -> (String, String) {
+    let subject = format!(
+        "Bulwark: {} stores unprotected or past their RPO",
+        findings.len()
+    );
+    let mut lines: Vec<String> = findings
+        .iter()
+        .take(ALERT_FINDINGS_LISTED)
+        .map(|line| line.chars().take(1000).collect())
+        .collect();
+    if findings.len() > ALERT_FINDINGS_LISTED {
+        lines.push(format!(
+            "... and {} more: run `bulwark report` for every one",
+            findings.len() - ALERT_FINDINGS_LISTED
+        ));
+    }
+    (subject, lines.join("\n"))
 }
 
 /// CloudWatch Embedded Metric Format documents, one per tier: coverage and RPO breaches.
@@ -96,6 +121,20 @@ mod tests {
     use super::*;
     use crate::coverage::GroupSummary;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn an_alert_stays_bounded_whatever_the_estate() {
+        let findings: Vec<String> = (0..20_000)
+            .map(|n| format!("arn:aws:dynamodb:us-east-1:123456789012:table/t{n}: not selected"))
+            .collect();
+        let (subject, message) = alert_message(&findings);
+        assert!(subject.chars().count() <= 100, "{subject}");
+        assert!(message.len() < 64 * 1024, "{} bytes", message.len());
+        assert_eq!(message.lines().count(), ALERT_FINDINGS_LISTED + 1);
+        assert!(message.ends_with("... and 19950 more: run `bulwark report` for every one"));
+        let (_, few) = alert_message(&findings[..2]);
+        assert_eq!(few.lines().count(), 2);
+    }
 
     #[test]
     fn failed_scopes_are_a_metric_of_their_own() {

@@ -251,6 +251,8 @@ struct RawTier {
     #[serde(default)]
     continuous_backup: bool,
     lock: Option<Spanned<RawLock>>,
+    #[serde(default)]
+    alert: bool,
 }
 
 #[derive(Deserialize)]
@@ -641,6 +643,7 @@ impl Loader<'_> {
             cross_region_copy: raw.cross_region_copy.as_ref().is_some_and(|c| *c.get_ref()),
             continuous_backup: raw.continuous_backup,
             lock,
+            alert: raw.alert,
             name,
         };
         Ok(LoadedTier {
@@ -1533,6 +1536,26 @@ mod tests {
         let text = format!("[protection]\ndr_region = \"eu-west-1\"\n{text}");
         let config = Config::from_toml_str("ok.toml", &text).expect("valid");
         assert_eq!(config.protection().dr_region, "eu-west-1");
+    }
+
+    #[test]
+    fn alerting_is_a_tier_setting() {
+        let text = format!(
+            "{TIER}alert = true\n[tiers.silver]\nrpo = \"1d\"\nrto = \"1d\"\n\
+                            frequency = \"1d\"\nretention = \"30d\"\n{RULE}"
+        );
+        let config = Config::from_toml_str("ok.toml", &text).expect("valid");
+        let alerting: Vec<&str> = config
+            .tiers()
+            .iter()
+            .filter(|t| t.alert)
+            .map(|t| t.name.as_str())
+            .collect();
+        assert_eq!(alerting, vec!["gold"]);
+        assert!(Config::builtin()
+            .tiers()
+            .iter()
+            .all(|t| t.alert == (t.name == "critical")));
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct Tier {
     /// Continuous backup (AWS Backup) or native PITR, on the kinds that support either.
     pub continuous_backup: bool,
     pub lock: Option<Lock>,
+    /// Whether an unprotected store of this tier, or one past its RPO, pages someone (the
+    /// alert topic).
+    pub alert: bool,
 }
 
 /// A vault lock: recovery points cannot be deleted or changed outside these retentions.

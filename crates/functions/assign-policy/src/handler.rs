@@ -133,7 +133,7 @@ pub async fn handle(services: &Services, event: Value) -> Result<Outcome, Functi
     for document in coverage_metrics(&report, now) {
         println!("{document}");
     }
-    let findings = critical_findings(&assets);
+    let findings = critical_findings(&services.config, &assets);
     let alert_message_id = match std::env::var("BULWARK_ALERT_TOPIC_ARN")
         .ok()
         .filter(|t| !t.is_empty())
