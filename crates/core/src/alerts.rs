@@ -9,12 +9,7 @@ use crate::coverage::{AssetCoverage, CoverageReport};
 /// Assets of the tiers that alert (`alert = true` in the configuration) that are unprotected
 /// or breach their RPO, one line each; empty when there is nothing to say.
 pub fn critical_findings(config: &Config, assets: &[AssetCoverage]) -> Vec<String> {
-    let alerting: Vec<&str> = config
-        .tiers()
-        .iter()
-        .filter(|t| t.alert)
-        .map(|t| t.name.as_str())
-        .collect();
+    let alerting = config.alerting_tiers();
     assets
         .iter()
         .filter(|a| a.tier.as_deref().is_some_and(|t| alerting.contains(&t)))

@@ -185,6 +185,15 @@ impl Config {
         &self.tiers
     }
 
+    /// The names of the tiers whose unprotected stores page someone (`alert = true`).
+    pub fn alerting_tiers(&self) -> Vec<&str> {
+        self.tiers
+            .iter()
+            .filter(|t| t.alert)
+            .map(|t| t.name.as_str())
+            .collect()
+    }
+
     pub fn tier(&self, name: &str) -> Option<&Tier> {
         self.tiers.iter().find(|t| t.name == name)
     }
@@ -1545,13 +1554,7 @@ mod tests {
                             frequency = \"1d\"\nretention = \"30d\"\n{RULE}"
         );
         let config = Config::from_toml_str("ok.toml", &text).expect("valid");
-        let alerting: Vec<&str> = config
-            .tiers()
-            .iter()
-            .filter(|t| t.alert)
-            .map(|t| t.name.as_str())
-            .collect();
-        assert_eq!(alerting, vec!["gold"]);
+        assert_eq!(config.alerting_tiers(), vec!["gold"]);
         assert!(Config::builtin()
             .tiers()
             .iter()
