@@ -488,3 +488,54 @@ async fn a_failing_region_is_reported_and_the_others_are_protected() {
         .expect("the home region completed");
     assert!(home.assignments_recorded > 0);
 }
+
+#[tokio::test]
+async fn two_runs_at_once_leave_one_key_and_one_of_everything() {
+    // Given an estate no run has protected yet
+    let t = TestAccount::new().await;
+    seed::table(
+        &t,
+        HOME_REGION,
+        "payments",
+        &[("DataClassification", "critical")],
+    )
+    .await;
+    let (aws, inventory) = discovered_and_classified(&t).await;
+
+    // When two assign-policy runs apply at the same moment (a Config event's and a sweep's)
+    let other = t.function("assign-policy").await;
+    let other_inventory = t.inventory(&other).await;
+    let (first, second) = tokio::join!(
+        assign_once(&aws, &inventory, true),
+        assign_once(&other, &other_inventory, true)
+    );
+
+    // Then both complete, one after the other, and each region has one key
+    assert!(!first.partial(), "{:?}", first.failures);
+    assert!(!second.partial(), "{:?}", second.failures);
+    for region in [HOME_REGION, "us-west-2"] {
+        let kms = aws_sdk_kms::Client::new(&t.in_region(region));
+        let keys = kms.list_keys().send().await.expect("keys");
+        assert_eq!(keys.keys().len(), 1, "{region}: {:?}", keys.keys());
+    }
+    // And one of each selection: the second run found the first's work
+    let selections = t
+        .backup(HOME_REGION)
+        .list_backup_plans()
+        .send()
+        .await
+        .expect("plans");
+    let names: Vec<&str> = selections
+        .backup_plans_list()
+        .iter()
+        .filter_map(|p| p.backup_plan_name())
+        .collect();
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(names.len(), unique.len(), "{names:?}");
+    // And the lease is given back: a third run takes it at once
+    let started = Instant::now();
+    assign_once(&aws, &inventory, true).await;
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

@@ -18,8 +18,14 @@ use crate::backup;
 use crate::calls::is_mutating;
 use crate::clients::{Aws, ScopeClients};
 use crate::error::AwsError;
+use crate::lease::Lease;
 use crate::protect;
 use crate::store::Inventory;
+
+/// How long an account's lease lasts if its run dies: a Lambda's longest run.
+const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// How long a run waits for another run of the same account to finish.
+const LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Stores whose native protection is read at once (a call each: PITR, versioning).
 const NATIVE_CONCURRENCY: usize = 16;
@@ -67,6 +73,10 @@ pub struct PolicyReport {
     pub calls: BTreeMap<String, u64>,
     /// Calls that changed something in AWS or in the inventory.
     pub mutating_calls: u64,
+    /// The state-table writes that took and gave back each account's lease: counted in
+    /// `calls`, not in `mutating_calls` (they change no store and no record).
+    #[serde(default)]
+    pub lease_calls: u64,
 }
 
 impl PolicyReport {
@@ -193,11 +203,73 @@ pub async fn assign(
         warnings: config.warnings().iter().map(|w| w.to_string()).collect(),
         ..PolicyReport::default()
     };
+    let run = Run {
+        aws,
+        inventory,
+        config,
+        assets: &assets,
+        org_role,
+        apply,
+        now,
+    };
     // One account or region failing never stops the others: it is reported, with whether a
     // retry may help, and the rest completes.
     for (account, regions) in scopes_by_account(&assets, only) {
-        let reached = match dr_regions(config, &regions) {
-            Ok(drs) => clients_for_account(aws, &account, &regions, &drs, org_role)
+        if !apply {
+            run.account(&account, &regions, &mut report).await;
+            continue;
+        }
+        // One run applies to an account at a time: two would race on its vaults, keys and
+        // selections (two keys for one alias, a selection created twice).
+        let lease = Lease::acquire(
+            inventory.client(),
+            inventory.table(),
+            &format!("assign-policy#{account}"),
+            LEASE_TTL,
+            LEASE_WAIT,
+        )
+        .await;
+        match lease {
+            Ok(lease) => {
+                run.account(&account, &regions, &mut report).await;
+                report.lease_calls += lease.release().await?;
+            }
+            Err(error) => {
+                for region in &regions {
+                    report
+                        .failures
+                        .push(ScopeFailure::new(&account, region, &error));
+                }
+            }
+        }
+    }
+    report.calls = aws.counter().since(&before);
+    report.mutating_calls = report
+        .calls
+        .iter()
+        .filter(|(op, _)| is_mutating(op))
+        .map(|(_, n)| n)
+        .sum::<u64>()
+        - report.lease_calls;
+    Ok(report)
+}
+
+/// What one assign-policy run works with.
+struct Run<'a> {
+    aws: &'a Aws,
+    inventory: &'a Inventory,
+    config: &'a Config,
+    assets: &'a [Asset],
+    org_role: Option<&'a str>,
+    apply: bool,
+    now: DateTime<Utc>,
+}
+
+impl Run<'_> {
+    /// Every scope of one account: each reconciled, or reported failed.
+    async fn account(&self, account: &AccountId, regions: &[Region], report: &mut PolicyReport) {
+        let reached = match dr_regions(self.config, regions) {
+            Ok(drs) => clients_for_account(self.aws, account, regions, &drs, self.org_role)
                 .await
                 .map(|clients| (drs, clients)),
             Err(e) => Err(e),
@@ -205,16 +277,16 @@ pub async fn assign(
         let (drs, clients) = match reached {
             Ok(reached) => reached,
             Err(error) => {
-                for region in &regions {
+                for region in regions {
                     report
                         .failures
-                        .push(ScopeFailure::new(&account, region, &error));
+                        .push(ScopeFailure::new(account, region, &error));
                 }
-                continue;
+                return;
             }
         };
         let account_regions: Vec<&str> = regions.iter().map(Region::as_str).collect();
-        for region in &regions {
+        for region in regions {
             let scope = Scope {
                 account: account.clone(),
                 region: region.clone(),
@@ -225,22 +297,23 @@ pub async fn assign(
                 clients: &clients,
                 account_regions: &account_regions,
             };
-            match assign_scope(&target, inventory, config, &assets, apply, now).await {
+            let assigned = assign_scope(
+                &target,
+                self.inventory,
+                self.config,
+                self.assets,
+                self.apply,
+                self.now,
+            )
+            .await;
+            match assigned {
                 Ok(plan) => report.scopes.push(plan),
                 Err(error) => report
                     .failures
-                    .push(ScopeFailure::new(&account, region, &error)),
+                    .push(ScopeFailure::new(account, region, &error)),
             }
         }
     }
-    report.calls = aws.counter().since(&before);
-    report.mutating_calls = report
-        .calls
-        .iter()
-        .filter(|(op, _)| is_mutating(op))
-        .map(|(_, n)| n)
-        .sum();
-    Ok(report)
 }
 
 /// One account and region to reconcile, with the clients of its account.

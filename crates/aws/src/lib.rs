@@ -8,6 +8,7 @@ pub mod clients;
 pub mod discovery;
 pub mod error;
 pub mod idempotency;
+pub mod lease;
 pub mod ops;
 pub mod permissions;
 pub mod protect;

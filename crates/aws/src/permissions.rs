@@ -19,6 +19,7 @@ pub use crate::assign::NOTIFY;
 pub use crate::backup::{BACKUP, RECOVERY_POINTS};
 pub use crate::clients::{MEMBER, SCOPE};
 pub use crate::discovery::DISCOVERY;
+pub use crate::lease::LEASE;
 pub use crate::protect::PROTECT;
 pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
 
@@ -30,6 +31,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
         "assign-policy" => &[
             MEMBER,
             INVENTORY,
+            LEASE,
             INVENTORY_LIST,
             BACKUP,
             RECOVERY_POINTS,
@@ -61,6 +63,7 @@ pub fn for_cli() -> Vec<&'static str> {
         MEMBER,
         DISCOVERY,
         INVENTORY,
+        LEASE,
         INVENTORY_LIST,
         INIT,
         BACKUP,

@@ -93,6 +93,10 @@ impl Inventory {
         }
     }
 
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     pub fn table(&self) -> &str {
         &self.table
     }
@@ -198,7 +202,13 @@ impl Inventory {
             .try_collect()
             .await
             .map_err(|e| AwsError::sdk("dynamodb:Scan", e))?;
-        let mut assets: Vec<Asset> = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        // The table also holds leases (lease.rs): they are not assets.
+        let lease_key = AttributeValue::S(crate::lease::LEASE_KEY.to_string());
+        let mut assets: Vec<Asset> = items
+            .into_iter()
+            .filter(|item| item.get("pk") != Some(&lease_key))
+            .map(from_item)
+            .collect::<Result<_, _>>()?;
         assets.sort_by(|a, b| {
             (&a.account, &a.region, a.kind, &a.name).cmp(&(&b.account, &b.region, b.kind, &b.name))
         });

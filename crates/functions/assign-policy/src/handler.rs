@@ -183,6 +183,7 @@ mod tests {
             warnings: Vec::new(),
             calls: Default::default(),
             mutating_calls: 2044,
+            lease_calls: 2,
         };
         assert_eq!(policy.changes(), 6103);
         assert!(serde_json::to_vec(&policy).expect("json").len() > 256 * 1024);
