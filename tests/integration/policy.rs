@@ -95,6 +95,14 @@ async fn plan_then_apply_converges_and_the_plans_cover_every_required_asset() {
     let planned = assign_once(&aws, &inventory, false).await;
     assert!(planned.changes() > 0);
     assert_eq!(planned.mutating_calls, 0, "{:?}", planned.calls);
+    // and it names what cannot be undone or restarts a database
+    let cautions: Vec<&String> = planned.scopes.iter().flat_map(|s| &s.cautions).collect();
+    assert!(
+        cautions
+            .iter()
+            .any(|c| c.contains("versioning cannot be turned off")),
+        "{cautions:?}"
+    );
 
     // apply, then apply again: the second finds nothing to do and changes nothing
     let applied = assign_once(&aws, &inventory, true).await;

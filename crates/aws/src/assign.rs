@@ -37,6 +37,9 @@ pub struct ScopePlan {
     pub backup_actions: Vec<Action>,
     pub tag_changes: Vec<TagChange>,
     pub native_actions: Vec<NativeAction>,
+    /// Changes of this plan that cannot be undone or that cause an outage, said plainly.
+    #[serde(default)]
+    pub cautions: Vec<String>,
     /// Drift Bulwark reports but does not correct (what it does not own).
     pub unreconciled: Vec<String>,
     pub assignments_recorded: usize,
@@ -369,6 +372,10 @@ async fn assign_scope(
         scope: Some((*scope).clone()),
         backup_actions,
         tag_changes,
+        cautions: native_actions
+            .iter()
+            .filter_map(NativeAction::caution)
+            .collect(),
         native_actions,
         unreconciled,
         assignments_recorded: 0,

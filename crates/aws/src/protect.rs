@@ -209,6 +209,7 @@ pub async fn apply_native(clients: &ScopeClients, action: &NativeAction) -> Resu
             id,
             cluster: false,
             days,
+            immediately,
             ..
         } => {
             clients
@@ -216,7 +217,7 @@ pub async fn apply_native(clients: &ScopeClients, action: &NativeAction) -> Resu
                 .modify_db_instance()
                 .db_instance_identifier(id)
                 .backup_retention_period(i32::try_from(*days).unwrap_or(35))
-                .apply_immediately(true)
+                .apply_immediately(*immediately)
                 .send()
                 .await
                 .map_err(|e| AwsError::sdk("rds:ModifyDBInstance", e))?;
@@ -225,6 +226,7 @@ pub async fn apply_native(clients: &ScopeClients, action: &NativeAction) -> Resu
             id,
             cluster: true,
             days,
+            immediately,
             ..
         } => {
             clients
@@ -232,7 +234,7 @@ pub async fn apply_native(clients: &ScopeClients, action: &NativeAction) -> Resu
                 .modify_db_cluster()
                 .db_cluster_identifier(id)
                 .backup_retention_period(i32::try_from(*days).unwrap_or(35))
-                .apply_immediately(true)
+                .apply_immediately(*immediately)
                 .send()
                 .await
                 .map_err(|e| AwsError::sdk("rds:ModifyDBCluster", e))?;
@@ -252,6 +254,13 @@ pub async fn rds_retention(clients: &ScopeClients) -> Result<BTreeMap<String, i3
     Ok(instances?
         .into_iter()
         .chain(clusters?)
-        .filter_map(|a| Some((a.arn.to_string(), a.attributes.backup_retention_days?)))
+        .filter_map(|a| {
+            // A change waiting for the maintenance window is what the retention will be.
+            let attributes = &a.attributes;
+            let days = attributes
+                .pending_backup_retention_days
+                .or(attributes.backup_retention_days)?;
+            Some((a.arn.to_string(), days))
+        })
         .collect())
 }

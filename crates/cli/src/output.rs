@@ -283,6 +283,9 @@ pub fn print_policy(r: &bulwark_aws::assign::PolicyReport) {
                 scope.native_actions.len() - 20
             );
         }
+        for caution in &scope.cautions {
+            println!("  ! {caution}");
+        }
         for drift in &scope.unreconciled {
             println!("  not Bulwark's to change: {drift}");
         }
@@ -361,10 +364,20 @@ fn describe_native(action: &bulwark_core::protection::NativeAction) -> String {
             format!("enable versioning on bucket {bucket}")
         }
         NativeAction::SetBackupRetention {
-            id, days, cluster, ..
+            id,
+            days,
+            cluster,
+            from_days,
+            immediately,
+            ..
         } => format!(
-            "raise {} {id}'s backup retention to {days} days",
-            if *cluster { "cluster" } else { "instance" }
+            "raise {} {id}'s backup retention from {from_days} to {days} days, {}",
+            if *cluster { "cluster" } else { "instance" },
+            if *immediately {
+                "now"
+            } else {
+                "at the next maintenance window"
+            }
         ),
     }
 }

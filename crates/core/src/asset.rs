@@ -32,6 +32,9 @@ pub struct Attributes {
     pub engine: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_retention_days: Option<i32>,
+    /// RDS: a backup retention change waiting for the maintenance window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_backup_retention_days: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -242,6 +242,8 @@ struct RawProtection {
     maintainer_role_names: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     allow_compliance_lock: bool,
+    #[serde(default)]
+    rds_apply_immediately: bool,
 }
 
 #[derive(Deserialize)]
@@ -472,6 +474,7 @@ impl Loader<'_> {
             admin_role_names,
             maintainer_role_names,
             allow_compliance_lock: raw.allow_compliance_lock,
+            rds_apply_immediately: raw.rds_apply_immediately,
         };
         Ok((settings, dr_region_given))
     }

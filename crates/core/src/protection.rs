@@ -155,14 +155,48 @@ pub enum NativeAction {
         region: String,
         bucket: String,
     },
-    /// RDS instance or Aurora cluster automated-backup retention, raised to `days`.
+    /// RDS instance or Aurora cluster automated-backup retention, raised from `from_days` to
+    /// `days`, now or at the next maintenance window (`[protection] rds_apply_immediately`).
     SetBackupRetention {
         arn: String,
         region: String,
         id: String,
         cluster: bool,
+        from_days: i32,
         days: u32,
+        immediately: bool,
     },
+}
+
+impl NativeAction {
+    /// What a reader of the plan must know before applying it: a change that cannot be undone
+    /// or that causes an outage. None for the others.
+    pub fn caution(&self) -> Option<String> {
+        match self {
+            NativeAction::EnablePitr { .. } => None,
+            NativeAction::EnableVersioning { bucket, .. } => Some(format!(
+                "bucket {bucket}: versioning cannot be turned off again, only suspended, and \
+                 every overwrite then keeps the old version (storage costs grow)"
+            )),
+            NativeAction::SetBackupRetention {
+                id,
+                from_days: 0,
+                immediately,
+                ..
+            } => Some(if *immediately {
+                format!(
+                    "{id}: turning on automated backups applies now and restarts the database \
+                     (an outage)"
+                )
+            } else {
+                format!(
+                    "{id}: turning on automated backups waits for the next maintenance window, \
+                     when the database restarts (pending until then)"
+                )
+            }),
+            NativeAction::SetBackupRetention { .. } => None,
+        }
+    }
 }
 
 /// What native protections an asset has now, as read from AWS (None: not read / not applicable).
@@ -170,6 +204,8 @@ pub enum NativeAction {
 pub struct NativeState {
     pub pitr_enabled: Option<bool>,
     pub versioning_enabled: Option<bool>,
+    /// The retention in force, or the one pending for the maintenance window when a change
+    /// is: a pending change is not asked for again.
     pub backup_retention_days: Option<i32>,
 }
 
@@ -196,6 +232,9 @@ pub struct ProtectionSettings {
     pub maintainer_role_names: Vec<String>,
     /// Whether a tier may ask for a compliance-mode lock, which cannot be undone.
     pub allow_compliance_lock: bool,
+    /// Whether RDS backup retention changes apply at once (turning automated backups on then
+    /// restarts the database) or at the next maintenance window.
+    pub rds_apply_immediately: bool,
 }
 
 impl Default for ProtectionSettings {
@@ -210,6 +249,7 @@ impl Default for ProtectionSettings {
             admin_role_names: vec!["BulwarkBackupAdmin".into()],
             maintainer_role_names: vec!["bulwark-*".into()],
             allow_compliance_lock: false,
+            rds_apply_immediately: false,
         }
     }
 }
@@ -952,12 +992,14 @@ pub fn native_actions(config: &Config, asset: &Asset, state: &NativeState) -> Ve
             state
                 .backup_retention_days
                 .filter(|&current| i64::from(current) < i64::from(days))
-                .map(|_| NativeAction::SetBackupRetention {
+                .map(|current| NativeAction::SetBackupRetention {
                     arn,
                     region,
                     id: asset.name.clone(),
                     cluster: asset.kind == Kind::Aurora,
+                    from_days: current,
                     days,
+                    immediately: config.protection().rds_apply_immediately,
                 })
         }
         _ => None,
@@ -1707,6 +1749,50 @@ mod tests {
                 ("arn:aws:s3:::not-backed-up".to_string(), None),
             ]
         );
+    }
+
+    #[test]
+    fn changes_that_cannot_be_undone_or_restart_a_database_are_named() {
+        let off = NativeState {
+            pitr_enabled: Some(false),
+            versioning_enabled: Some(false),
+            backup_retention_days: Some(0),
+        };
+        let caution = |config: &Config, kind, state: &NativeState| -> Vec<String> {
+            native_actions(config, &asset(kind, "x", &[], Some("critical")), state)
+                .iter()
+                .filter_map(NativeAction::caution)
+                .collect()
+        };
+        let builtin = Config::builtin();
+        assert!(caution(&builtin, Kind::S3, &off)[0].contains("cannot be turned off"));
+        assert!(caution(&builtin, Kind::Rds, &off)[0].contains("next maintenance window"));
+        assert!(caution(&builtin, Kind::Dynamodb, &off).is_empty());
+        // Raising a retention that is already on restarts nothing
+        let short = NativeState {
+            backup_retention_days: Some(1),
+            ..off.clone()
+        };
+        assert!(caution(&builtin, Kind::Aurora, &short).is_empty());
+        // Applied at once when the configuration says so, and named as an outage
+        let text = crate::config::BUILTIN_TOML.replace(
+            "rds_apply_immediately = false",
+            "rds_apply_immediately = true",
+        );
+        let immediate = Config::from_toml_str("immediate.toml", &text).expect("valid");
+        assert!(caution(&immediate, Kind::Rds, &off)[0].contains("an outage"));
+        assert!(matches!(
+            native_actions(
+                &immediate,
+                &asset(Kind::Rds, "x", &[], Some("critical")),
+                &off
+            )[..],
+            [NativeAction::SetBackupRetention {
+                immediately: true,
+                from_days: 0,
+                ..
+            }]
+        ));
     }
 
     #[test]

@@ -137,6 +137,7 @@ fn the_documented_rendering_is_the_default_rendering() {
         "admin_role_names",
         "maintainer_role_names",
         "allow_compliance_lock",
+        "rds_apply_immediately",
     ] {
         assert!(DOC.contains(&format!("| `{key}` |")), "{key} undocumented");
         assert!(

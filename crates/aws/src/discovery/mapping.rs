@@ -69,6 +69,9 @@ pub fn rds_instance(
         kms_key_id: db.kms_key_id().map(str::to_string),
         engine: db.engine().map(str::to_string),
         backup_retention_days: db.backup_retention_period(),
+        pending_backup_retention_days: db
+            .pending_modified_values()
+            .and_then(|p| p.backup_retention_period()),
         status: db.db_instance_status().map(str::to_string),
         created_at: to_chrono(db.instance_create_time()),
         members: vec![],
@@ -102,6 +105,9 @@ pub fn db_cluster(
         kms_key_id: cluster.kms_key_id().map(str::to_string),
         engine: cluster.engine().map(str::to_string),
         backup_retention_days: cluster.backup_retention_period(),
+        pending_backup_retention_days: cluster
+            .pending_modified_values()
+            .and_then(|p| p.backup_retention_period()),
         status: cluster.status().map(str::to_string),
         created_at: to_chrono(cluster.cluster_create_time()),
         members,

@@ -173,6 +173,7 @@ mod tests {
             }],
             tag_changes: (from..to).map(tag).collect(),
             native_actions: Vec::new(),
+            cautions: Vec::new(),
             unreconciled: Vec::new(),
             assignments_recorded: to - from,
         };
