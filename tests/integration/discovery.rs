@@ -576,3 +576,104 @@ async fn without_configured_regions_every_enabled_region_is_covered() {
     let scopes = aws.scopes(&Reach::default()).await.expect("scopes");
     assert_eq!(scopes[0].scopes.len(), regions.len());
 }
+
+/// The built CLI (BULWARK_BIN, as the Makefile sets it).
+fn bulwark_bin() -> std::path::PathBuf {
+    std::env::var("BULWARK_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            let exe = std::env::current_exe().expect("test executable");
+            exe.parent()
+                .and_then(|deps| deps.parent())
+                .expect("target dir")
+                .join("bulwark")
+        })
+}
+
+#[tokio::test]
+async fn failing_requests_and_killed_runs_lose_nothing_and_a_rerun_converges() {
+    // Given 24 tables over two regions
+    let t = TestAccount::new().await;
+    let mut names = Vec::new();
+    for region in [HOME_REGION, OTHER_REGION] {
+        for n in 0..12 {
+            let name = format!("faulty-{region}-{n:02}");
+            seed::table(&t, region, &name, &[]).await;
+            names.push(name);
+        }
+    }
+    let aws = t.function("discover").await;
+    let inventory = t.inventory(&aws).await;
+
+    // When about 40% of this account's DynamoDB requests fail, half as 503s and half as
+    // connections dropped mid-answer, and a sweep runs through them
+    for fault in [
+        json!({"account": t.account.as_str(), "service": "dynamodb", "probability": 0.2,
+               "status": 503, "code": "ServiceUnavailable", "message": "injected"}),
+        json!({"account": t.account.as_str(), "service": "dynamodb", "probability": 0.25,
+               "mode": "reset"}),
+    ] {
+        inject_fault(fault).await;
+    }
+    let faulty = ops::discover_all(&aws, &inventory, &both_regions(), 4, Utc::now()).await;
+    // And runs of the CLI are killed at points in their work
+    let mut pause_ms = 40;
+    for _ in 0..3 {
+        let mut child = std::process::Command::new(bulwark_bin())
+            .arg("discover")
+            .env_remove("BULWARK_CONFIG")
+            .env_remove("BULWARK_ORG_ROLE")
+            .envs(t.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("BULWARK_TABLE", crate::harness::TABLE)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("bulwark runs");
+        tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+        child.kill().ok();
+        child.wait().ok();
+        pause_ms *= 3;
+    }
+    let out = std::process::Command::new("curl")
+        .args([
+            "-fsS",
+            "-X",
+            "DELETE",
+            &format!(
+                "{}/moto-api/bulwark/faults?account={}",
+                endpoint(),
+                t.account
+            ),
+        ])
+        .output()
+        .expect("curl");
+    assert!(out.status.success());
+
+    // Then the faulty sweep either completed or said what failed, with its cause
+    if let Ok(summary) = &faulty {
+        for failure in &summary.failures {
+            assert!(
+                failure.error.contains("503")
+                    || failure.error.contains("ServiceUnavailable")
+                    || failure.error.contains("failed"),
+                "{failure:?}"
+            );
+        }
+    }
+    // And a clean rerun converges: every table recorded once, present, nothing marked gone
+    let summary = sweep(&aws, &inventory).await;
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    let stored = t.stored().await;
+    let mut recorded: Vec<&str> = stored
+        .iter()
+        .filter(|a| a.name.starts_with("faulty-"))
+        .map(|a| a.name.as_str())
+        .collect();
+    recorded.sort_unstable();
+    names.sort();
+    assert_eq!(recorded, names);
+    assert!(stored.iter().all(|a| a.state == AssetState::Present));
+    // And a second clean sweep writes nothing new but last_seen
+    let again = sweep(&aws, &inventory).await;
+    assert_eq!(again.marked_gone, 0);
+}

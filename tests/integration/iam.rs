@@ -86,12 +86,14 @@ async fn a_role_granted_transact_write_items_instead_of_put_item_cannot_write_th
     let inventory = t.inventory(&aws).await;
 
     // When it sweeps
-    let err = ops::discover_all(&aws, &inventory, &both_regions(), 4, Utc::now())
+    let summary = ops::discover_all(&aws, &inventory, &both_regions(), 4, Utc::now())
         .await
-        .expect_err("the inventory write is denied");
+        .expect("a sweep whose writes fail is a report of failures");
 
     // Then the transaction is denied for want of PutItem, and nothing was written
-    let text = format!("{err:?}");
+    assert!(!summary.failures.is_empty());
+    assert!(summary.failures.iter().all(|f| !f.retryable));
+    let text = format!("{:?}", summary.failures);
     assert!(
         text.contains("AccessDenied") && text.contains("dynamodb:PutItem"),
         "{text}"

@@ -80,12 +80,21 @@ impl AwsError {
         match &err {
             SdkError::ServiceError(service) => {
                 let inner = service.err();
-                let code = inner.code().unwrap_or("Unknown").to_string();
-                let retryable = RETRYABLE_CODES.contains(&code.as_str())
-                    || service.raw().status().is_server_error();
+                let status = service.raw().status();
+                // An answer without an error code (a proxy's 503, an empty body) still says
+                // its HTTP status, and the SDK's account of the cause.
+                let code = inner
+                    .code()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
+                let message = inner.message().map(str::to_string).unwrap_or_else(|| {
+                    aws_smithy_types::error::display::DisplayErrorContext(&err).to_string()
+                });
+                let retryable =
+                    RETRYABLE_CODES.contains(&code.as_str()) || status.is_server_error();
                 AwsError::Service {
                     operation,
-                    message: inner.message().unwrap_or_default().to_string(),
+                    message,
                     code,
                     retryable,
                 }

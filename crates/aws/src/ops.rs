@@ -82,21 +82,46 @@ pub async fn discover_all(
     for asset in swept.assets {
         seen_by_scope.entry(asset.scope()).or_default().push(asset);
     }
+    // A scope whose records cannot be written (after the retries) is reported; the other
+    // scopes are still brought up to date.
     for (scope, seen) in seen_by_scope {
-        let stored = inventory.scope_assets(&scope).await?;
-        let changes = bulwark_core::sweep_changes(&stored, seen, &swept.complete, now);
-        summary.marked_gone += changes
-            .iter()
-            .filter(|c| matches!(c, Change::Gone { .. }))
-            .filter(|c| c.apply(stored.iter().find(|a| &a.arn == c.arn())).is_some())
-            .count();
-        let report = inventory.apply(&stored, &changes).await?;
-        summary.written += report.written;
-        summary.unchanged += report.unchanged;
-        summary.scopes.push(scope);
+        match record_scope(inventory, &scope, seen, &swept.complete, now).await {
+            Ok((written, unchanged, marked_gone)) => {
+                summary.written += written;
+                summary.unchanged += unchanged;
+                summary.marked_gone += marked_gone;
+                summary.scopes.push(scope);
+            }
+            Err(error) => summary.failures.push(FailureReport {
+                account: scope.account.clone(),
+                region: Some(scope.region.clone()),
+                kind: None,
+                error: error.to_string(),
+                retryable: error.is_retryable(),
+            }),
+        }
     }
     summary.calls = aws.counter().since(&before);
     Ok(summary)
+}
+
+/// One scope's sweep written to the inventory: (written, unchanged, marked gone).
+async fn record_scope(
+    inventory: &Inventory,
+    scope: &Scope,
+    seen: Vec<bulwark_core::Asset>,
+    complete: &std::collections::BTreeSet<(Scope, bulwark_core::Kind)>,
+    now: DateTime<Utc>,
+) -> Result<(usize, usize, usize), AwsError> {
+    let stored = inventory.scope_assets(scope).await?;
+    let changes = bulwark_core::sweep_changes(&stored, seen, complete, now);
+    let marked_gone = changes
+        .iter()
+        .filter(|c| matches!(c, Change::Gone { .. }))
+        .filter(|c| c.apply(stored.iter().find(|a| &a.arn == c.arn())).is_some())
+        .count();
+    let report = inventory.apply(&stored, &changes).await?;
+    Ok((report.written, report.unchanged, marked_gone))
 }
 
 /// One store, after a change event: looked up where it lives (through `org_role` when it is

@@ -49,6 +49,9 @@ pub const INIT: &[Permission] = &[
 /// TransactWriteItems takes at most 100 items.
 const TRANSACTION_LIMIT: usize = 100;
 const ARN_INDEX: &str = "arn-index";
+/// How often a batch is sent when it keeps failing past the SDK's retries, and the first pause.
+const BATCH_ATTEMPTS: u32 = 4;
+const BATCH_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
 /// Rounds of re-read and re-apply after a conflicting concurrent write.
 const CONFLICT_ROUNDS: usize = 4;
 
@@ -273,7 +276,7 @@ impl Inventory {
             }
             let results: Vec<Result<Vec<Change>, AwsError>> =
                 stream::iter(writes.chunks(TRANSACTION_LIMIT))
-                    .map(|chunk| self.write_chunk(chunk))
+                    .map(|chunk| self.write_chunk_retried(chunk))
                     .buffer_unordered(4)
                     .collect()
                     .await;
@@ -299,6 +302,28 @@ impl Inventory {
             writes = plan_writes(&fresh, &lost);
         }
         Ok(report)
+    }
+
+    /// One transaction, sent again with backoff while it fails for a reason a retry may cure
+    /// (after the SDK's own retries): its idempotency token makes a resend of one that did
+    /// land the same transaction, and its conditions make a resend of a stale one lose.
+    async fn write_chunk_retried(
+        &self,
+        chunk: &[(Change, Asset)],
+    ) -> Result<Vec<Change>, AwsError> {
+        let mut pause = BATCH_RETRY_PAUSE;
+        let mut attempt = 1;
+        loop {
+            match self.write_chunk(chunk).await {
+                Err(e) if e.is_retryable() && attempt < BATCH_ATTEMPTS => {
+                    tracing::warn!(attempt, error = %e, "inventory batch failed; sending it again");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
     }
 
     /// One transaction. Returns the changes whose condition failed (another writer got there

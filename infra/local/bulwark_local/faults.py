@@ -9,21 +9,26 @@ GetBucketLocation fallback is exercised.
     POST   /moto-api/bulwark/faults   {"account": "...", "service": "rds", "region": "eu-west-1",
                                         "operation": "DescribeDBInstances", "status": 400,
                                         "code": "Throttling", "message": "Rate exceeded",
-                                        "count": 2, "mode": "error" | "legacy-s3"}
-    DELETE /moto-api/bulwark/faults   forget every fault
+                                        "count": 2, "probability": 0.4,
+                                        "mode": "error" | "reset" | "legacy-s3"}
+    DELETE /moto-api/bulwark/faults[?account=...]   forget every fault (of that account)
 
 Only `account` and `service` are required. `count` limits how many requests fail (default:
-all). Faults are keyed by account so that tests in accounts of their own do not disturb
-one another.
+all); `probability` makes each matching request fail with that chance (default: always).
+Mode "reset" drops the connection mid-answer (headers sent, body cut short) instead of
+answering an error. Faults are keyed by account so that tests in accounts of their own do
+not disturb one another.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import random
 import re
 import threading
 import uuid
+from urllib.parse import parse_qs
 from typing import Any, Callable, Iterable
 
 from moto.iam.models import get_account_id_from
@@ -31,6 +36,7 @@ from moto.iam.models import get_account_id_from
 PATH = "/moto-api/bulwark/faults"
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
 _lock = threading.Lock()
+_random = random.Random()
 _faults: list[dict[str, Any]] = []
 
 # The protocol each service speaks decides the shape of its error.
@@ -71,7 +77,7 @@ def _match(environ: dict[str, Any]) -> dict[str, Any] | None:
     operation: str | None = None
     with _lock:
         for fault in _faults:
-            if fault.get("mode", "error") != "error":
+            if fault.get("mode", "error") not in ("error", "reset"):
                 continue
             if fault["account"] != account or fault["service"] != service:
                 continue
@@ -81,12 +87,22 @@ def _match(environ: dict[str, Any]) -> dict[str, Any] | None:
                 operation = operation if operation is not None else _operation(environ)
                 if fault["operation"] != operation:
                     continue
+            if fault.get("probability") is not None and _random.random() >= float(fault["probability"]):
+                continue
             if fault.get("count") is not None:
                 if fault["count"] <= 0:
                     continue
                 fault["count"] -= 1
             return dict(fault, service=service)
     return None
+
+
+def _reset(start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """A connection that drops mid-answer: the headers promise a body that never comes, as
+    a connection reset leaves a client."""
+    start_response("200 OK", [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", "4096")])
+    yield b'{"'
+    raise ConnectionResetError("fault injection: connection reset")
 
 
 def _error_response(fault: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -121,9 +137,11 @@ def _error_response(fault: dict[str, Any]) -> tuple[str, list[tuple[str, str]], 
 def _control(environ: dict[str, Any]) -> tuple[str, bytes]:
     method = environ["REQUEST_METHOD"]
     if method == "DELETE":
+        account = parse_qs(environ.get("QUERY_STRING", "")).get("account", [None])[0]
         with _lock:
-            _faults.clear()
-        return "200 OK", b'{"faults": 0}'
+            _faults[:] = [f for f in _faults if account is not None and f["account"] != account]
+            count = len(_faults)
+        return "200 OK", json.dumps({"faults": count}).encode()
     if method != "POST":
         return "405 Method Not Allowed", b'{"error": "POST or DELETE"}'
     length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -148,6 +166,8 @@ def wrap(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
             start_response(status, [("Content-Type", "application/json")])
             return [body]
         fault = _match(environ)
+        if fault is not None and fault.get("mode") == "reset":
+            return _reset(start_response)
         if fault is not None:
             status, headers, body = _error_response(fault)
             start_response(status, headers + [("Content-Length", str(len(body)))])
