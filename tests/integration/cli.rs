@@ -1,6 +1,5 @@
 //! The `bulwark` command, run as a user runs it, against the local AWS.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -8,20 +7,8 @@ use serde_json::Value;
 use crate::harness::{TestAccount, HOME_REGION, OTHER_REGION};
 use crate::seed;
 
-/// The built CLI: BULWARK_BIN (the Makefile sets it), else beside this test binary's directory.
-fn bulwark_bin() -> PathBuf {
-    if let Ok(path) = std::env::var("BULWARK_BIN") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().expect("test executable");
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir")
-        .join("bulwark")
-}
-
 fn bulwark(t: &TestAccount, args: &[&str]) -> Output {
-    Command::new(bulwark_bin())
+    Command::new(crate::harness::bulwark_bin())
         .args(args)
         .env_remove("BULWARK_CONFIG")
         .env_remove("BULWARK_ORG_ROLE")

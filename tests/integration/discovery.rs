@@ -577,19 +577,6 @@ async fn without_configured_regions_every_enabled_region_is_covered() {
     assert_eq!(scopes[0].scopes.len(), regions.len());
 }
 
-/// The built CLI (BULWARK_BIN, as the Makefile sets it).
-fn bulwark_bin() -> std::path::PathBuf {
-    std::env::var("BULWARK_BIN")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| {
-            let exe = std::env::current_exe().expect("test executable");
-            exe.parent()
-                .and_then(|deps| deps.parent())
-                .expect("target dir")
-                .join("bulwark")
-        })
-}
-
 #[tokio::test]
 async fn failing_requests_and_killed_runs_lose_nothing_and_a_rerun_converges() {
     // Given 24 tables over two regions
@@ -619,7 +606,7 @@ async fn failing_requests_and_killed_runs_lose_nothing_and_a_rerun_converges() {
     // And runs of the CLI are killed at points in their work
     let mut pause_ms = 40;
     for _ in 0..3 {
-        let mut child = std::process::Command::new(bulwark_bin())
+        let mut child = std::process::Command::new(crate::harness::bulwark_bin())
             .arg("discover")
             .env_remove("BULWARK_CONFIG")
             .env_remove("BULWARK_ORG_ROLE")

@@ -336,3 +336,15 @@ pub fn assert_declared(function: &str, calls: &std::collections::BTreeMap<String
         );
     }
 }
+
+/// The built CLI: BULWARK_BIN (the Makefile sets it), else beside this test binary's directory.
+pub fn bulwark_bin() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("BULWARK_BIN") {
+        return std::path::PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("test executable");
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .join("bulwark")
+}
