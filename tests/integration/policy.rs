@@ -525,6 +525,28 @@ async fn two_runs_at_once_leave_one_key_and_one_of_everything() {
         let kms = aws_sdk_kms::Client::new(&t.in_region(region));
         let keys = kms.list_keys().send().await.expect("keys");
         assert_eq!(keys.keys().len(), 1, "{region}: {:?}", keys.keys());
+        // a key that rotates, and that only the admins may destroy
+        let key = keys.keys()[0].key_id().expect("key id");
+        let rotation = kms
+            .get_key_rotation_status()
+            .key_id(key)
+            .send()
+            .await
+            .expect("rotation");
+        assert!(rotation.key_rotation_enabled());
+        let policy = kms
+            .get_key_policy()
+            .key_id(key)
+            .policy_name("default")
+            .send()
+            .await
+            .expect("key policy");
+        assert!(
+            policy
+                .policy()
+                .is_some_and(|p| p.contains("OnlyAdminsDestroyTheKey")),
+            "{policy:?}"
+        );
     }
     // And one of each selection: the second run found the first's work
     let selections = t

@@ -383,10 +383,15 @@ async fn assign_scope(
     if !apply {
         return Ok(plan);
     }
+    let key_policy = protection::vault_key_policy(settings, region.partition(), account.as_str());
+    let key = backup::VaultKey {
+        alias: &settings.kms_key_alias,
+        policy: &key_policy,
+    };
     backup::apply(
         clients,
         region.as_str(),
-        &settings.kms_key_alias,
+        &key,
         &mut actual,
         &plan.backup_actions,
     )

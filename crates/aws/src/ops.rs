@@ -36,6 +36,9 @@ pub struct DiscoverSummary {
     pub unchanged: usize,
     pub marked_gone: usize,
     pub failures: Vec<FailureReport>,
+    /// Some account, region or kind failed (named in `failures`); the rest completed.
+    #[serde(default)]
+    pub partial: bool,
     /// AWS API requests by operation, the inventory's included.
     pub calls: BTreeMap<String, u64>,
 }
@@ -101,6 +104,7 @@ pub async fn discover_all(
             }),
         }
     }
+    summary.partial = !summary.failures.is_empty();
     summary.calls = aws.counter().since(&before);
     Ok(summary)
 }
@@ -170,6 +174,7 @@ pub async fn discover_one(
         unchanged: report.unchanged,
         marked_gone,
         failures: vec![],
+        partial: false,
         calls: aws.counter().since(&before),
     })
 }

@@ -655,6 +655,42 @@ pub fn access_policy(settings: &ProtectionSettings, partition: &str, account: &s
     }))
 }
 
+/// What only the admin roles may do to a vault key: without the key, its vault's recovery
+/// points cannot be read, so destroying or disabling it destroys them.
+pub const ADMIN_ONLY_KEY_ACTIONS: &[&str] = &[
+    "kms:ScheduleKeyDeletion",
+    "kms:DisableKey",
+    "kms:PutKeyPolicy",
+];
+
+/// The vault key's own policy, given when Bulwark creates the key: the account administers it
+/// through IAM (the key policy AWS would default to), and no one but the admin roles may
+/// schedule its deletion, disable it or replace this policy.
+pub fn vault_key_policy(settings: &ProtectionSettings, partition: &str, account: &str) -> String {
+    canonical_json(&json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministersThroughIam",
+                "Effect": "Allow",
+                "Principal": { "AWS": format!("arn:{partition}:iam::{account}:root") },
+                "Action": "kms:*",
+                "Resource": "*"
+            },
+            {
+                "Sid": "OnlyAdminsDestroyTheKey",
+                "Effect": "Deny",
+                "Principal": { "AWS": "*" },
+                "Action": ADMIN_ONLY_KEY_ACTIONS,
+                "Resource": "*",
+                "Condition": {
+                    "ArnNotLike": { "aws:PrincipalArn": settings.admin_role_arns(partition, account) }
+                }
+            }
+        ]
+    }))
+}
+
 /// A policy document as `render` writes it (keys sorted, no whitespace), so that a policy
 /// read back from AWS compares equal to the rendered one when it says the same.
 pub fn normalize_policy(text: &str) -> Result<String, serde_json::Error> {

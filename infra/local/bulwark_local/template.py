@@ -202,6 +202,8 @@ def _deploy_roles(account: str, region: str, parameters: dict[str, str], stack: 
                 functions[logical_id] = role["Fn::GetAtt"][0]
         if resource["Type"] != "AWS::IAM::Role":
             continue
+        if "Condition" in resource and not resolver.condition(resource["Condition"]):
+            continue
         props = resolver.resolve(resource["Properties"])
         name, attributes = resolver.physical(logical_id)
         try:

@@ -71,6 +71,10 @@ pub const BACKUP: &[Permission] = &[
     p("kms:CreateAlias", "name the vault key"),
     p("kms:TagResource", "tag the created key as managed"),
     p(
+        "kms:EnableKeyRotation",
+        "rotate the created vault key yearly",
+    ),
+    p(
         "kms:CreateGrant",
         "what CreateBackupVault needs on the vault key",
     ),
@@ -302,9 +306,10 @@ pub async fn read_state(regions: &[&ScopeClients], alias: &str) -> Result<Actual
 /// The vault key: the alias's key, created with its alias when missing.
 async fn ensure_key(
     clients: &ScopeClients,
-    alias: &str,
+    key: &VaultKey<'_>,
     actual: &mut Actual,
 ) -> Result<String, AwsError> {
+    let alias = key.alias;
     let region = region_of(clients);
     if let Some(arn) = actual.key_arns.get(&region) {
         return Ok(arn.clone());
@@ -317,6 +322,7 @@ async fn ensure_key(
         .kms
         .create_key()
         .description("Bulwark backup vault key")
+        .policy(key.policy)
         .tags(
             aws_sdk_kms::types::Tag::builder()
                 .tag_key(MANAGED_TAG)
@@ -339,8 +345,22 @@ async fn ensure_key(
         .send()
         .await
         .map_err(|e| AwsError::sdk("kms:CreateAlias", e))?;
+    clients
+        .kms
+        .enable_key_rotation()
+        .key_id(metadata.key_id())
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("kms:EnableKeyRotation", e))?;
     actual.key_arns.insert(region, arn.clone());
     Ok(arn)
+}
+
+/// The vault key Bulwark uses: its alias, and the key policy it gets when Bulwark creates it.
+#[derive(Debug, Clone, Copy)]
+pub struct VaultKey<'a> {
+    pub alias: &'a str,
+    pub policy: &'a str,
 }
 
 /// Apply `actions` in order. `clients` maps region -> clients of the account; plans and
@@ -348,7 +368,7 @@ async fn ensure_key(
 pub async fn apply(
     clients: &HashMap<String, ScopeClients>,
     primary: &str,
-    alias: &str,
+    key: &VaultKey<'_>,
     actual: &mut Actual,
     actions: &[Action],
 ) -> Result<(), AwsError> {
@@ -362,7 +382,7 @@ pub async fn apply(
         match action {
             Action::CreateVault(vault) => {
                 let c = in_region(&vault.region)?;
-                let key = ensure_key(c, alias, actual).await?;
+                let key = ensure_key(c, key, actual).await?;
                 let created = c
                     .backup
                     .create_backup_vault()
