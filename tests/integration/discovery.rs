@@ -497,10 +497,15 @@ async fn an_organization_sweep_covers_every_member_account_through_its_role() {
     // Given a management account with an organization and one member account holding a table
     let management = TestAccount::new().await;
     let org = aws_sdk_organizations::Client::new(&management.in_region(HOME_REGION));
-    org.create_organization()
+    let org_id = org
+        .create_organization()
         .send()
         .await
-        .expect("organization");
+        .expect("organization")
+        .organization()
+        .and_then(|o| o.id())
+        .expect("organization id")
+        .to_string();
     let created = org
         .create_account()
         .account_name("workloads")
@@ -523,9 +528,10 @@ async fn an_organization_sweep_covers_every_member_account_through_its_role() {
     .await;
     seed::table(&management, HOME_REGION, "management-audit", &[]).await;
 
-    // When the management account sweeps with a member role
+    // When the management account sweeps with a member role, its template deployed for the
+    // organization (member roles assumed only in its accounts: aws:ResourceOrgID)
     let aws = management
-        .function_with("discover", &[("OrgRole", ADMIN_ROLE)])
+        .function_with("discover", &[("OrgRole", ADMIN_ROLE), ("OrgId", &org_id)])
         .await;
     let inventory = management.inventory(&aws).await;
     let reach = Reach {
@@ -554,6 +560,33 @@ async fn an_organization_sweep_covers_every_member_account_through_its_role() {
         .find(|a| a.name == "management-audit")
         .expect("management's table");
     assert_eq!(audit.account, management.account);
+
+    // While deployed for another organization, it assumes no member role: the member's
+    // listings fail and are reported, the management account's are not
+    let elsewhere = management
+        .function_with(
+            "discover",
+            &[("OrgRole", ADMIN_ROLE), ("OrgId", "o-aaaaaaaaaa")],
+        )
+        .await;
+    let summary = ops::discover_all(
+        &elsewhere,
+        &management.inventory(&elsewhere).await,
+        &reach,
+        4,
+        Utc::now(),
+    )
+    .await
+    .expect("a sweep with failures is a report");
+    assert!(!summary.failures.is_empty());
+    assert!(
+        summary
+            .failures
+            .iter()
+            .all(|f| f.account.as_str() == member_id),
+        "{:?}",
+        summary.failures
+    );
 }
 
 #[tokio::test]

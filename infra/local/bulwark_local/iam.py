@@ -14,7 +14,7 @@ What: each request is mapped to the IAM actions and resources it needs by iam_ac
 Context keys given to conditions: aws:PrincipalArn, aws:PrincipalAccount, aws:RequestedRegion,
 aws:SecureTransport (false: the local AWS is plain HTTP), iam:PassedToService (PassRole),
 aws:RequestTag/<key> and aws:TagKeys (the tags a request creates), kms:ResourceAliases (a
-KMS key's aliases).
+KMS key's aliases), aws:ResourceOrgID (of a role to assume).
 Not evaluated (documented in infra/local/README.md): trust policies, resource-based policies
 (but a vault access policy's Deny statements, see backup/policy.py), SCPs, permission
 boundaries, session policies, conditions on a resource's tags (aws:ResourceTag/...).
@@ -204,8 +204,25 @@ def request_tags(params: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
+def organization_of(account: str) -> str | None:
+    """The id of the organization an account belongs to, as moto's Organizations knows it."""
+    from moto.organizations.models import organizations_backends
+
+    owner = organizations_backends.master_accounts.get(account)
+    if owner is None:
+        return None
+    master, partition = owner
+    organization = organizations_backends[master][partition].org
+    return organization.id if organization is not None else None
+
+
 def resource_context(request: awsrequest.ParsedRequest, need: Need) -> dict[str, Any]:
-    """Condition keys of the resource itself: kms:ResourceAliases for a KMS key."""
+    """Condition keys of the resource itself: kms:ResourceAliases for a KMS key,
+    aws:ResourceOrgID for a resource in an account of an organization (a role to assume)."""
+    parts = need.resource.split(":")
+    if need.action == "sts:AssumeRole" and len(parts) > 4:
+        organization = organization_of(parts[4])
+        return {"aws:ResourceOrgID": organization} if organization else {}
     if need.action.startswith("kms:") and ":key/" in need.resource:
         from moto.kms.models import kms_backends
 
