@@ -44,6 +44,36 @@ async fn base_config() -> SdkConfig {
         .await
 }
 
+/// `base` with the credentials of `role_arn`, assumed with `base`'s own; and those credentials.
+async fn assumed_config(
+    base: &SdkConfig,
+    role_arn: &str,
+    session: &str,
+) -> (SdkConfig, aws_sdk_sts::types::Credentials) {
+    let assumed = aws_sdk_sts::Client::new(base)
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name(session)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("AssumeRole {role_arn}: {e:?}"));
+    let c = assumed.credentials().expect("credentials").clone();
+    let credentials = Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        None,
+        "assumed-role",
+    );
+    let config = base
+        .to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+        )
+        .build();
+    (config, c)
+}
+
 /// A twelve-digit account id no other test in this run uses.
 pub fn unique_account_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -74,28 +104,12 @@ impl TestAccount {
     pub async fn in_account(id: &str) -> Self {
         let id = id.to_string();
         let base = base_config().await;
-        let sts = aws_sdk_sts::Client::new(&base);
-        let assumed = sts
-            .assume_role()
-            .role_arn(format!("arn:aws:iam::{id}:role/{ADMIN_ROLE}"))
-            .role_session_name("bulwark-test")
-            .send()
-            .await
-            .expect("the local AWS answers AssumeRole");
-        let c = assumed.credentials().expect("credentials");
-        let credentials = Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_string()),
-            None,
-            "assumed",
-        );
-        let config = base
-            .to_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
-            )
-            .build();
+        let (config, c) = assumed_config(
+            &base,
+            &format!("arn:aws:iam::{id}:role/{ADMIN_ROLE}"),
+            "bulwark-test",
+        )
+        .await;
         let env = vec![
             (
                 "AWS_ACCESS_KEY_ID".to_string(),
@@ -171,30 +185,7 @@ impl TestAccount {
 
     /// Credentials that act as `role_arn`, obtained by the administrator.
     pub async fn assume(&self, role_arn: &str, session: &str) -> Aws {
-        let sts = aws_sdk_sts::Client::new(&self.config);
-        let assumed = sts
-            .assume_role()
-            .role_arn(role_arn)
-            .role_session_name(session)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("AssumeRole {role_arn}: {e:?}"));
-        let c = assumed.credentials().expect("credentials");
-        let credentials = Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_string()),
-            None,
-            "assumed-role",
-        );
-        Aws::from_config(
-            self.config
-                .to_builder()
-                .credentials_provider(
-                    aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
-                )
-                .build(),
-        )
+        Aws::from_config(assumed_config(&self.config, role_arn, session).await.0)
     }
 
     /// The estate of `regions` discovered under the discover function's role and classified

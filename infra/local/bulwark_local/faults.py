@@ -27,11 +27,12 @@ import json
 import random
 import re
 import threading
-import uuid
 from urllib.parse import parse_qs
 from typing import Any, Callable, Iterable
 
 from moto.iam.models import get_account_id_from
+
+from bulwark_local import awsrequest
 
 PATH = "/moto-api/bulwark/faults"
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
@@ -39,9 +40,6 @@ _lock = threading.Lock()
 _random = random.Random()
 _faults: list[dict[str, Any]] = []
 
-# The protocol each service speaks decides the shape of its error.
-_QUERY_XML = {"rds", "ec2", "sts", "iam"}
-_JSON = {"dynamodb", "tagging", "organizations", "backup", "elasticfilesystem", "states", "events", "kms", "sns"}
 
 
 def legacy_s3_for(account: str) -> bool:
@@ -106,32 +104,14 @@ def _reset(start_response: Callable[..., Any]) -> Iterable[bytes]:
 
 
 def _error_response(fault: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
-    status = int(fault.get("status", 400))
-    code = fault.get("code", "Throttling")
-    message = fault.get("message", "Rate exceeded")
-    request_id = str(uuid.uuid4())
-    service = fault["service"]
-    headers = [("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", code)]
-    if service in _JSON:
-        body = json.dumps({"__type": code, "message": message}).encode()
-        headers.append(("Content-Type", "application/x-amz-json-1.0"))
-    elif service == "ec2":
-        body = (
-            f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
-            f"<RequestID>{request_id}</RequestID></Response>"
-        ).encode()
-        headers.append(("Content-Type", "text/xml"))
-    elif service in _QUERY_XML:
-        body = (
-            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
-            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
-        ).encode()
-        headers.append(("Content-Type", "text/xml"))
-    else:
-        body = f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>".encode()
-        headers.append(("Content-Type", "application/xml"))
-    reason = {400: "Bad Request", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
-    return f"{status} {reason.get(status, 'Error')}", headers, body
+    """The fault's error, shaped by its service's protocol as the service's own errors are."""
+    services = awsrequest.services_for(fault["service"])
+    return awsrequest.error_response(
+        services[0] if services else fault["service"],
+        int(fault.get("status", 400)),
+        fault.get("code", "Throttling"),
+        fault.get("message", "Rate exceeded"),
+    )
 
 
 def _control(environ: dict[str, Any]) -> tuple[str, bytes]:
