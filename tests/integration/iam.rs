@@ -244,6 +244,78 @@ async fn each_function_role_is_denied_what_its_function_must_not_do() {
     assert_eq!(code, "AccessDeniedException");
 }
 
+#[tokio::test]
+async fn assign_policy_modifies_and_tags_only_what_bulwark_put_under_a_tier() {
+    // Given a database nobody put under a tier, and one that carries Bulwark's tier tag
+    let t = TestAccount::new().await;
+    seed::rds_instance(&t, HOME_REGION, "someone-elses", &[]).await;
+    seed::rds_instance(&t, HOME_REGION, "tiered", &[("bulwark:tier", "gold")]).await;
+    seed::bucket(&t, HOME_REGION, &format!("untiered-{}", t.account), &[]).await;
+    let arn = |id: &str| format!("arn:aws:rds:{HOME_REGION}:{}:db:{id}", t.account);
+    let assign = t.function("assign-policy").await;
+    let clients = assign.home_scope(bulwark_core::Scope {
+        account: t.account.clone(),
+        region: region(HOME_REGION),
+    });
+
+    // When assign-policy's role changes their retention, tags them, or versions the bucket
+    let modify = |id: &'static str| {
+        clients
+            .rds
+            .modify_db_instance()
+            .db_instance_identifier(id)
+            .backup_retention_period(7)
+            .apply_immediately(true)
+            .send()
+    };
+    let untiered = modify("someone-elses").await;
+    let tiered = modify("tiered").await;
+    let other_key = clients
+        .tagging
+        .tag_resources()
+        .resource_arn_list(arn("tiered"))
+        .tags("owner", "bulwark")
+        .send()
+        .await;
+    let versioning = clients
+        .s3
+        .put_bucket_versioning()
+        .bucket(format!("untiered-{}", t.account))
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await;
+
+    // Then only the tiered database changes; no other tag key and no untiered bucket
+    assert_eq!(denied(untiered), "AccessDenied");
+    assert!(tiered.is_ok(), "{tiered:?}");
+    assert_eq!(denied(other_key), "AccessDeniedException");
+    assert_eq!(denied(versioning), "AccessDenied");
+    clients
+        .tagging
+        .tag_resources()
+        .resource_arn_list(arn("someone-elses"))
+        .tags("bulwark:tier", "silver")
+        .send()
+        .await
+        .expect("the tier tag itself may be written");
+    let retention = t
+        .rds(HOME_REGION)
+        .describe_db_instances()
+        .db_instance_identifier("someone-elses")
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(
+        retention.db_instances()[0].backup_retention_period(),
+        Some(3),
+        "the untiered database kept its retention"
+    );
+}
+
 /// A role in the test's account allowed everything by its own policy, with credentials.
 async fn all_powerful_role(t: &TestAccount, name: &str) -> Aws {
     let iam = aws_sdk_iam::Client::new(&t.config);

@@ -13,11 +13,12 @@ What: each request is mapped to the IAM actions and resources it needs by iam_ac
 
 Context keys given to conditions: aws:PrincipalArn, aws:PrincipalAccount, aws:RequestedRegion,
 aws:SecureTransport (false: the local AWS is plain HTTP), iam:PassedToService (PassRole),
-aws:RequestTag/<key> and aws:TagKeys (the tags a request creates), kms:ResourceAliases (a
-KMS key's aliases), aws:ResourceOrgID (of a role to assume).
+aws:RequestTag/<key> and aws:TagKeys (the tags a request creates or removes),
+kms:ResourceAliases (a KMS key's aliases), aws:ResourceOrgID (of a role to assume),
+aws:ResourceTag/<key> of the six store kinds and s3:ResourceAccount (resource_tags.py).
 Not evaluated (documented in infra/local/README.md): trust policies, resource-based policies
 (but a vault access policy's Deny statements, see backup/policy.py), SCPs, permission
-boundaries, session policies, conditions on a resource's tags (aws:ResourceTag/...).
+boundaries, session policies, tags of resources other than the six store kinds.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 from moto.utilities.utils import get_partition
 
-from bulwark_local import awsrequest, policy_eval
+from bulwark_local import awsrequest, policy_eval, resource_tags
 from bulwark_local.iam_actions import (
     Need,
     Refused,
@@ -166,8 +167,14 @@ def authorize(request: awsrequest.ParsedRequest) -> None:
         "aws:SecureTransport": "false",
     }
     base.update(request_tags(request.params))
+    wants_tags = "aws:resourcetag/" in json.dumps(documents).lower()
     for need in needs_of(request):
-        context = {**base, **resource_context(request, need), **need.context}
+        context = {
+            **base,
+            **resource_context(request, need),
+            **resource_tags.context_of(need.resource, wants_tags),
+            **need.context,
+        }
         try:
             decision = policy_eval.evaluate(documents, need.action, need.resource, context)
         except policy_eval.Unsupported as err:
@@ -184,7 +191,11 @@ def authorize(request: awsrequest.ParsedRequest) -> None:
 
 def request_tags(params: dict[str, Any]) -> dict[str, Any]:
     """aws:RequestTag/<key> and aws:TagKeys for the tags a request creates: a list of
-    {Key, Value} or {TagKey, TagValue} under `Tags`, or a map under `...Tags`."""
+    {Key, Value} or {TagKey, TagValue} under `Tags`, or a map under `...Tags`; and
+    aws:TagKeys alone for the keys a request removes (`TagKeys`, a list of names)."""
+    removed = params.get("TagKeys")
+    if isinstance(removed, list) and all(isinstance(k, str) for k in removed):
+        return {"aws:TagKeys": list(removed)}
     tags: dict[str, str] = {}
     for name, value in params.items():
         if not name.endswith("Tags"):

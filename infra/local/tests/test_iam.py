@@ -283,3 +283,45 @@ def test_conditions_on_request_tags_and_key_aliases(account: Account) -> None:
     assert "kms:DescribeKey" in _denied(lambda: kms.describe_key(KeyId=other))["message"]
     # An alias that names no key is KMS's NotFoundException, as in AWS
     assert _denied(lambda: kms.describe_key(KeyId="alias/none"))["code"] == "NotFoundException"
+
+
+def test_conditions_on_a_stores_tags_its_tag_keys_and_a_buckets_owner(account: Account) -> None:
+    """aws:ResourceTag/<key> is the store's tags before the request; aws:TagKeys the keys a
+    request writes or removes, through the Tagging API too; s3:ResourceAccount the bucket's
+    owner."""
+    rds_admin = account.client("rds")
+    for name in ("tagged", "untagged"):
+        rds_admin.create_db_instance(DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="postgres",
+                                     MasterUsername="admin", MasterUserPassword="password1", AllocatedStorage=20)
+    tagged = f"arn:aws:rds:{REGION}:{account.id}:db:tagged"
+    untagged = f"arn:aws:rds:{REGION}:{account.id}:db:untagged"
+    rds_admin.add_tags_to_resource(ResourceName=tagged, Tags=[{"Key": "bulwark:tier", "Value": "gold"}])
+    account.client("s3").create_bucket(Bucket=f"owned-{account.id}")
+    creds = account.role(
+        "stores",
+        {"Effect": "Allow", "Action": "rds:ModifyDBInstance", "Resource": f"arn:aws:rds:*:{account.id}:db:*",
+         "Condition": {"Null": {"aws:ResourceTag/bulwark:tier": "false"}}},
+        {"Effect": "Allow", "Action": ["tag:TagResources", "tag:UntagResources"], "Resource": "*"},
+        {"Effect": "Allow", "Action": ["rds:AddTagsToResource", "rds:RemoveTagsFromResource"], "Resource": f"arn:aws:rds:*:{account.id}:db:*",
+         "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": "bulwark:tier"}}},
+        {"Effect": "Allow", "Action": "s3:GetBucketVersioning", "Resource": "arn:aws:s3:::*",
+         "Condition": {"StringEquals": {"s3:ResourceAccount": account.id}}},
+    )
+    rds = account.client("rds", creds)
+    rds.modify_db_instance(DBInstanceIdentifier="tagged", BackupRetentionPeriod=7, ApplyImmediately=True)
+    denied = _denied(lambda: rds.modify_db_instance(DBInstanceIdentifier="untagged", BackupRetentionPeriod=7, ApplyImmediately=True))
+    assert f"rds:ModifyDBInstance on resource: {untagged}" in denied["message"]
+
+    tagging = account.client("resourcegroupstaggingapi", creds)
+    tagging.tag_resources(ResourceARNList=[untagged], Tags={"bulwark:tier": "silver"})
+    rds.modify_db_instance(DBInstanceIdentifier="untagged", BackupRetentionPeriod=7, ApplyImmediately=True)
+    assert "rds:AddTagsToResource" in _denied(lambda: tagging.tag_resources(ResourceARNList=[tagged], Tags={"owner": "me"}))["message"]
+    assert "rds:RemoveTagsFromResource" in _denied(lambda: tagging.untag_resources(ResourceARNList=[tagged], TagKeys=["owner"]))["message"]
+    tagging.untag_resources(ResourceARNList=[untagged], TagKeys=["bulwark:tier"])
+    assert "rds:ModifyDBInstance" in _denied(lambda: rds.modify_db_instance(DBInstanceIdentifier="untagged", BackupRetentionPeriod=1, ApplyImmediately=True))["message"]
+
+    s3 = account.client("s3", creds)
+    assert s3.get_bucket_versioning(Bucket=f"owned-{account.id}")["ResponseMetadata"]["HTTPStatusCode"] == 200
+    other = Account(account.aws)
+    other.client("s3").create_bucket(Bucket=f"owned-{other.id}")
+    assert "s3:GetBucketVersioning" in _denied(lambda: s3.get_bucket_versioning(Bucket=f"owned-{other.id}"))["message"]
