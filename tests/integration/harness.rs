@@ -222,7 +222,7 @@ impl TestAccount {
             &self.inventory(aws).await,
             &bulwark_core::Config::builtin(),
             None,
-            None,
+            bulwark_aws::assign::Targets::Everything,
             true,
             chrono::Utc::now(),
         )

@@ -30,7 +30,7 @@ async fn assign_once(aws: &Aws, inventory: &Inventory, apply: bool) -> PolicyRep
         inventory,
         &Config::builtin(),
         None,
-        None,
+        assign::Targets::Everything,
         apply,
         Utc::now(),
     )
@@ -38,6 +38,16 @@ async fn assign_once(aws: &Aws, inventory: &Inventory, apply: bool) -> PolicyRep
     .expect("assign");
     assert_declared("assign-policy", &report.calls);
     report
+}
+
+/// Every asset's coverage, as the built-in configuration judges it now.
+async fn coverage_now(aws: &Aws, inventory: &Inventory) -> Vec<bulwark_core::AssetCoverage> {
+    let now = Utc::now();
+    let targets = assign::Targets::Everything;
+    let (coverage, _) = assign::coverage(aws, inventory, &Config::builtin(), None, targets, now)
+        .await
+        .expect("coverage");
+    coverage
 }
 
 async fn estate(t: &TestAccount) {
@@ -181,10 +191,7 @@ async fn plan_then_apply_converges_and_the_plans_cover_every_required_asset() {
     run_plans(&t, OTHER_REGION);
     let deadline = Instant::now() + Duration::from_secs(30);
     let report = loop {
-        let (coverage, _) =
-            assign::coverage(&aws, &inventory, &Config::builtin(), None, None, Utc::now())
-                .await
-                .expect("coverage");
+        let coverage = coverage_now(&aws, &inventory).await;
         let report = summarize(&coverage, Utc::now());
         // Copy jobs start when their backup job ends: wait for the DR copies too.
         let copied = coverage
@@ -371,10 +378,7 @@ async fn a_critical_gap_is_published_to_the_alert_topic() {
     )
     .await;
     let (aws, inventory) = discovered_and_classified(&t).await;
-    let (coverage, _) =
-        assign::coverage(&aws, &inventory, &Config::builtin(), None, None, Utc::now())
-            .await
-            .expect("coverage");
+    let coverage = coverage_now(&aws, &inventory).await;
     let findings = bulwark_core::alerts::critical_findings(&Config::builtin(), &coverage);
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert!(
@@ -568,4 +572,85 @@ async fn two_runs_at_once_leave_one_key_and_one_of_everything() {
     let started = Instant::now();
     assign_once(&aws, &inventory, true).await;
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn a_change_to_one_store_tags_and_protects_that_store_alone() {
+    // Given two backup-required buckets in one scope, neither tagged nor versioned yet
+    let t = TestAccount::new().await;
+    let (changed, other) = (
+        format!("changed-{}", t.account),
+        format!("other-{}", t.account),
+    );
+    for bucket in [&changed, &other] {
+        seed::bucket(&t, HOME_REGION, bucket, &[("Environment", "prod")]).await;
+    }
+    t.discover_and_classify(&[HOME_REGION]).await;
+    let aws = t.function("assign-policy").await;
+    let inventory = t.inventory(&aws).await;
+    let arn = bulwark_core::ResourceArn::parse(&format!("arn:aws:s3:::{changed}")).expect("arn");
+
+    // When assign-policy runs for the one store a Config event named
+    let report = assign::assign(
+        &aws,
+        &inventory,
+        &Config::builtin(),
+        None,
+        assign::Targets::Store(&arn),
+        true,
+        Utc::now(),
+    )
+    .await
+    .expect("assign");
+
+    // Then its scope's plans exist, and only that store is tagged, versioned and recorded
+    assert!(!report.partial(), "{:?}", report.failures);
+    let scope = &report.scopes[0];
+    assert!(scope
+        .backup_actions
+        .iter()
+        .any(|a| matches!(a, Action::CreatePlan(_))));
+    assert_eq!(scope.tag_changes.len(), 1, "{:?}", scope.tag_changes);
+    assert_eq!(scope.tag_changes[0].arn, arn.to_string());
+    assert_eq!(scope.assignments_recorded, 1);
+    let s3 = t.s3(HOME_REGION);
+    let versioned = |bucket: String| {
+        let s3 = s3.clone();
+        async move {
+            s3.get_bucket_versioning()
+                .bucket(bucket)
+                .send()
+                .await
+                .expect("versioning")
+                .status()
+                .map(|s| s.as_str().to_string())
+        }
+    };
+    assert_eq!(versioned(changed.clone()).await.as_deref(), Some("Enabled"));
+    assert_eq!(versioned(other.clone()).await, None);
+    let other_arn = format!("arn:aws:s3:::{other}");
+    let stored = t.stored().await;
+    let record = |a: &str| stored.iter().find(|s| s.arn.to_string() == a).cloned();
+    assert!(record(&arn.to_string())
+        .and_then(|a| a.assignment)
+        .is_some());
+    assert!(record(&other_arn).and_then(|a| a.assignment).is_none());
+
+    // And a store that is not in the inventory is refused, with nothing done
+    let unknown =
+        bulwark_core::ResourceArn::parse("arn:aws:s3:::no-such-bucket-here").expect("arn");
+    let refused = assign::assign(
+        &aws,
+        &inventory,
+        &Config::builtin(),
+        None,
+        assign::Targets::Store(&unknown),
+        true,
+        Utc::now(),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(bulwark_aws::AwsError::NotInInventory(_))),
+        "{refused:?}"
+    );
 }

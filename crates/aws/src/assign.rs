@@ -8,7 +8,7 @@ use bulwark_core::protection::{self, Action, NativeAction, NativeState, TagChang
 use bulwark_core::schedule::AwsCron;
 use bulwark_core::{
     coverage, AccountId, Asset, AssetState, Assignment, Change, Config, Evidence, Kind,
-    RecoveryPoint, Region, Scope,
+    RecoveryPoint, Region, ResourceArn, Scope,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use futures::stream::{self, StreamExt};
@@ -96,22 +96,63 @@ impl PolicyReport {
     }
 }
 
-/// The scopes of the inventory that hold present assets, grouped by account; only those in
-/// `only` when it is given.
-fn scopes_by_account(assets: &[Asset], only: Option<&[Scope]>) -> BTreeMap<AccountId, Vec<Region>> {
-    let mut out: BTreeMap<AccountId, Vec<Region>> = BTreeMap::new();
-    let wanted = |a: &&Asset| only.is_none_or(|scopes| scopes.contains(&a.scope()));
-    for asset in assets
-        .iter()
-        .filter(|a| a.state == AssetState::Present)
-        .filter(wanted)
-    {
-        let regions = out.entry(asset.account.clone()).or_default();
-        if !regions.contains(&asset.region) {
-            regions.push(asset.region.clone());
+/// What one run reconciles (assign-policy) or judges (coverage).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Targets<'a> {
+    /// Every account and region of the inventory.
+    #[default]
+    Everything,
+    /// These accounts and regions (what a sweep touched).
+    Scopes(&'a [Scope]),
+    /// One store, after a change to it: the AWS Backup resources of its account and region,
+    /// which every store there shares, are reconciled, but only this store is tagged, has its
+    /// native protection switched on and its assignment recorded. Coverage judges its scope.
+    Store(&'a ResourceArn),
+}
+
+impl Targets<'_> {
+    /// The scopes of the inventory that hold present assets and are targeted, grouped by
+    /// account. A store that is not in the inventory is an error, not an empty run.
+    fn scopes_by_account(
+        &self,
+        assets: &[Asset],
+    ) -> Result<BTreeMap<AccountId, Vec<Region>>, AwsError> {
+        let store_scope = match self {
+            Targets::Store(arn) => Some(
+                assets
+                    .iter()
+                    .find(|a| a.arn == **arn)
+                    .map(Asset::scope)
+                    .ok_or_else(|| AwsError::NotInInventory(arn.to_string()))?,
+            ),
+            _ => None,
+        };
+        let wanted = |scope: &Scope| match self {
+            Targets::Everything => true,
+            Targets::Scopes(scopes) => scopes.contains(scope),
+            Targets::Store(_) => store_scope.as_ref() == Some(scope),
+        };
+        let mut out: BTreeMap<AccountId, Vec<Region>> = BTreeMap::new();
+        for asset in assets
+            .iter()
+            .filter(|a| a.state == AssetState::Present)
+            .filter(|a| wanted(&a.scope()))
+        {
+            let regions = out.entry(asset.account.clone()).or_default();
+            if !regions.contains(&asset.region) {
+                regions.push(asset.region.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a store of a targeted scope gets its own changes (tag, native, record).
+    fn acts_on(&self, asset: &Asset) -> bool {
+        match self {
+            Targets::Store(arn) => asset.arn == **arn,
+            Targets::Everything | Targets::Scopes(_) => true,
         }
     }
-    out
 }
 
 async fn clients_for_account(
@@ -195,7 +236,7 @@ pub async fn assign(
     inventory: &Inventory,
     config: &Config,
     org_role: Option<&str>,
-    only: Option<&[Scope]>,
+    targets: Targets<'_>,
     apply: bool,
     now: DateTime<Utc>,
 ) -> Result<PolicyReport, AwsError> {
@@ -211,13 +252,14 @@ pub async fn assign(
         inventory,
         config,
         assets: &assets,
+        targets,
         org_role,
         apply,
         now,
     };
     // One account or region failing never stops the others: it is reported, with whether a
     // retry may help, and the rest completes.
-    for (account, regions) in scopes_by_account(&assets, only) {
+    for (account, regions) in targets.scopes_by_account(&assets)? {
         if !apply {
             run.account(&account, &regions, &mut report).await;
             continue;
@@ -263,6 +305,7 @@ struct Run<'a> {
     inventory: &'a Inventory,
     config: &'a Config,
     assets: &'a [Asset],
+    targets: Targets<'a>,
     org_role: Option<&'a str>,
     apply: bool,
     now: DateTime<Utc>,
@@ -300,11 +343,16 @@ impl Run<'_> {
                 clients: &clients,
                 account_regions: &account_regions,
             };
+            let in_scope: Vec<&Asset> = self
+                .assets
+                .iter()
+                .filter(|a| a.scope() == scope && self.targets.acts_on(a))
+                .collect();
             let assigned = assign_scope(
                 &target,
                 self.inventory,
                 self.config,
-                self.assets,
+                &in_scope,
                 self.apply,
                 self.now,
             )
@@ -331,7 +379,7 @@ async fn assign_scope(
     target: &ScopeTarget<'_>,
     inventory: &Inventory,
     config: &Config,
-    assets: &[Asset],
+    in_scope: &[&Asset],
     apply: bool,
     now: DateTime<Utc>,
 ) -> Result<ScopePlan, AwsError> {
@@ -355,7 +403,6 @@ async fn assign_scope(
         .map_err(AwsError::Configuration)?;
     let backup_actions = protection::diff(&actual.state, &desired);
     let unreconciled = protection::unreconciled(&actual.state, &desired);
-    let in_scope: Vec<&Asset> = assets.iter().filter(|a| &a.scope() == *scope).collect();
     let owned: Vec<Asset> = in_scope.iter().map(|a| (*a).clone()).collect();
     let tag_changes = protection::tag_changes(config, &owned);
     let needing_native: Vec<&Asset> = in_scope
@@ -502,14 +549,14 @@ pub async fn coverage(
     inventory: &Inventory,
     config: &Config,
     org_role: Option<&str>,
-    only: Option<&[Scope]>,
+    targets: Targets<'_>,
     now: DateTime<Utc>,
 ) -> Result<(Vec<bulwark_core::AssetCoverage>, BTreeMap<String, u64>), AwsError> {
     let before = aws.counter().snapshot();
     let settings = config.protection();
     let assets = inventory.all().await?;
     let mut results = Vec::new();
-    for (account, regions) in scopes_by_account(&assets, only) {
+    for (account, regions) in targets.scopes_by_account(&assets)? {
         let drs = dr_regions(config, &regions)?;
         let clients = clients_for_account(aws, &account, &regions, &drs, org_role).await?;
         let mut points: Vec<RecoveryPoint> = Vec::new();

@@ -269,7 +269,7 @@ async fn main() -> Result<()> {
                 &inventory,
                 &config,
                 reach.org_role.as_deref(),
-                None,
+                assign::Targets::Everything,
                 apply,
                 chrono::Utc::now(),
             )
@@ -292,7 +292,7 @@ async fn main() -> Result<()> {
                 &inventory,
                 &config,
                 reach.org_role.as_deref(),
-                None,
+                assign::Targets::Everything,
                 now,
             )
             .await?;

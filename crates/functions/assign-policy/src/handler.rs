@@ -1,9 +1,11 @@
-//! assign-policy: the assets a sweep classified (classify's output: its `scopes`), one asset,
-//! or everything. Applies the difference between the desired AWS Backup state and what exists,
+//! assign-policy: the assets a sweep classified (classify's output: its `scopes`), one asset
+//! (its scope's shared Backup resources, and that asset's own tag, native protection and
+//! record), or everything. Applies the difference between the desired AWS Backup state and what exists,
 //! then evaluates coverage: CloudWatch metrics in Embedded Metric Format on stdout, and an SNS
 //! message (BULWARK_ALERT_TOPIC_ARN) when a critical-tier asset is unprotected or past its RPO.
 
-use bulwark_aws::assign::{self, PolicyReport};
+use bulwark_aws::assign::{self, PolicyReport, Targets};
+use bulwark_aws::AwsError;
 use bulwark_core::alerts::{coverage_metrics, critical_findings, failed_scopes_metric};
 use bulwark_core::{summarize, GroupSummary, ResourceArn, Scope};
 use bulwark_lambda::{FunctionError, Services};
@@ -85,15 +87,16 @@ pub fn parse(event: Value) -> Result<Request, FunctionError> {
 
 pub async fn handle(services: &Services, event: Value) -> Result<Outcome, FunctionError> {
     let request = parse(event)?;
-    let scopes: Option<Vec<Scope>> = match &request {
-        Request::Everything(_) => None,
-        Request::Scopes { scopes } => Some(scopes.clone()),
-        Request::One { arn } => {
-            let asset = services.inventory.get(arn).await?.ok_or_else(|| {
-                FunctionError::InvalidInput(format!("{arn} is not in the inventory"))
-            })?;
-            Some(vec![asset.scope()])
+    let targets = match &request {
+        Request::Everything(_) => Targets::Everything,
+        Request::Scopes { scopes } => Targets::Scopes(scopes),
+        Request::One { arn } => Targets::Store(arn),
+    };
+    let not_in_inventory = |e: AwsError| match e {
+        AwsError::NotInInventory(arn) => {
+            FunctionError::InvalidInput(format!("{arn} is not in the inventory"))
         }
+        other => FunctionError::Aws(other),
     };
     let org_role = services.settings.reach.org_role.as_deref();
     let now = chrono::Utc::now();
@@ -102,20 +105,22 @@ pub async fn handle(services: &Services, event: Value) -> Result<Outcome, Functi
         &services.inventory,
         &services.config,
         org_role,
-        scopes.as_deref(),
+        targets,
         true,
         now,
     )
-    .await?;
+    .await
+    .map_err(not_in_inventory)?;
     let (assets, _) = assign::coverage(
         &services.aws,
         &services.inventory,
         &services.config,
         org_role,
-        scopes.as_deref(),
+        targets,
         now,
     )
-    .await?;
+    .await
+    .map_err(not_in_inventory)?;
     for failure in &policy.failures {
         tracing::error!(
             account = %failure.account,
