@@ -9,7 +9,7 @@ use bulwark_aws::assign::{self, PolicyReport};
 use bulwark_aws::ops;
 use bulwark_aws::{Aws, Inventory, Reach};
 use bulwark_core::protection::{selection_matches, Action, TIER_TAG};
-use bulwark_core::{summarize, AssetState, Config, Scope};
+use bulwark_core::{summarize, AssetState, Config, Kind, Scope};
 use chrono::Utc;
 
 use crate::harness::{assert_declared, endpoint, region, TestAccount, HOME_REGION, OTHER_REGION};
@@ -150,7 +150,7 @@ async fn plan_then_apply_converges_and_the_plans_cover_every_required_asset() {
             account: t.account.clone(),
             region: region(scope_region),
         });
-        let actual = bulwark_aws::backup::read_state(&[&c], "alias/bulwark-backup")
+        let actual = bulwark_aws::backup::read_state(&c, "alias/bulwark-backup", true)
             .await
             .expect("state");
         for asset in assets
@@ -653,4 +653,67 @@ async fn a_change_to_one_store_tags_and_protects_that_store_alone() {
         matches!(refused, Err(bulwark_aws::AwsError::NotInInventory(_))),
         "{refused:?}"
     );
+}
+
+#[tokio::test]
+async fn one_invocation_reads_each_thing_once_and_judges_what_it_just_applied() {
+    // Given the estate in two regions (each with its own DR region), discovered and classified
+    let t = TestAccount::new().await;
+    estate(&t).await;
+    let (aws, inventory) = discovered_and_classified(&t).await;
+
+    // When assign-policy's invocation applies and then judges coverage
+    let (report, judged) = assign::apply_and_judge(
+        &aws,
+        &inventory,
+        &Config::builtin(),
+        None,
+        assign::Targets::Everything,
+        Utc::now(),
+    )
+    .await
+    .expect("apply and judge");
+    assert!(!report.partial(), "{:?}", report.failures);
+    assert_declared("assign-policy", &report.calls);
+
+    // Then the inventory is scanned once, each region's vaults (store regions and their DR
+    // regions) and each store region's plans are listed once, and each backed-up table's and
+    // bucket's native state is read once
+    let calls = |op: &str| report.calls.get(op).copied().unwrap_or(0);
+    let settings = Config::builtin().protection().clone();
+    let mut regions_read: Vec<String> = vec![HOME_REGION.to_string(), OTHER_REGION.to_string()];
+    for store_region in [HOME_REGION, OTHER_REGION] {
+        regions_read.push(settings.dr_region_for(store_region).expect("a DR region"));
+    }
+    regions_read.sort();
+    regions_read.dedup();
+    let stored = t.stored().await;
+    let backed_up = |kind: Kind| {
+        stored
+            .iter()
+            .filter(|a| a.kind == kind && a.state == AssetState::Present)
+            .filter(|a| a.classification.as_ref().is_some_and(|c| c.backup_required))
+            .count() as u64
+    };
+    assert_eq!(calls("DynamoDB:Scan"), 1, "{:?}", report.calls);
+    assert_eq!(calls("Backup:ListBackupVaults"), regions_read.len() as u64);
+    assert_eq!(calls("Backup:ListBackupPlans"), 2, "the two store regions");
+    assert_eq!(
+        calls("RDS:DescribeDBInstances"),
+        2,
+        "both regions hold a database"
+    );
+    let tables = calls("DynamoDB:DescribeContinuousBackups");
+    assert_eq!(tables, backed_up(Kind::Dynamodb));
+    assert_eq!(calls("S3:GetBucketVersioning"), backed_up(Kind::S3));
+    // And the coverage it judged is of the state it left: every backup-required store is
+    // selected by a plan (no backup has run yet, so none is protected)
+    let required: Vec<_> = judged.iter().filter(|c| c.backup_required).collect();
+    assert!(!required.is_empty());
+    for coverage in required {
+        assert!(coverage.selected, "{}: selected by no plan", coverage.arn);
+        if coverage.kind == Kind::S3 {
+            assert_eq!(coverage.pitr_or_versioning, Some(true), "{}", coverage.arn);
+        }
+    }
 }

@@ -1,23 +1,24 @@
-//! assign-policy and coverage, composed from the domain's decisions (render, diff, tag and
-//! native changes, control evaluation) and the adapters' calls. `plan` reads only; `apply`
-//! changes only what differs, so a second apply makes no mutating call.
+//! assign-policy and coverage: facts, then decisions, then actions. Each account's state is
+//! read once (`facts`); the plan and the coverage are core's functions of those facts; the
+//! changes are then made and folded back into the facts, so coverage after an apply reads
+//! nothing again. `plan` reads only; `apply` changes only what differs, so a second apply
+//! makes no mutating call.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
-use bulwark_core::protection::{self, Action, NativeAction, NativeState, TagChange};
-use bulwark_core::schedule::AwsCron;
+use bulwark_core::facts;
+use bulwark_core::protection::{self, Action, NativeAction, TagChange};
 use bulwark_core::{
-    coverage, AccountId, Asset, AssetState, Assignment, Change, Config, Evidence, Kind,
-    RecoveryPoint, Region, ResourceArn, Scope,
+    AccountId, Asset, AssetCoverage, AssetState, Change, Config, Region, ResourceArn, Scope,
 };
-use chrono::{DateTime, TimeZone, Utc};
-use futures::stream::{self, StreamExt};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::backup;
 use crate::calls::is_mutating;
 use crate::clients::{Aws, ScopeClients};
 use crate::error::AwsError;
+use crate::facts::{AccountFacts, Reading};
 use crate::lease::Lease;
 use crate::protect;
 use crate::store::Inventory;
@@ -26,9 +27,6 @@ use crate::store::Inventory;
 const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 /// How long a run waits for another run of the same account to finish.
 const LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
-
-/// Stores whose native protection is read at once (a call each: PITR, versioning).
-const NATIVE_CONCURRENCY: usize = 16;
 
 /// What assign-policy would do (plan) or did (apply) in one account and region.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,42 +193,26 @@ fn dr_regions(config: &Config, regions: &[Region]) -> Result<BTreeMap<Region, Re
         .collect()
 }
 
-async fn native_states(
-    clients: &ScopeClients,
-    assets: &[&Asset],
-) -> Result<Vec<(Asset, NativeState)>, AwsError> {
-    // RDS retention as it is now, in bulk: the inventory's copy is as old as the last sweep.
-    let retention = if assets
-        .iter()
-        .any(|a| matches!(a.kind, Kind::Rds | Kind::Aurora))
-    {
-        protect::rds_retention(clients).await?
-    } else {
-        BTreeMap::new()
-    };
-    let retention = &retention;
-    let results: Vec<Result<(Asset, NativeState), AwsError>> = stream::iter(assets.iter().copied())
-        .map(|asset| async move {
-            let mut state = protect::native_state(clients, asset).await?;
-            if let Some(days) = retention.get(&asset.arn.to_string()) {
-                state.backup_retention_days = Some(*days);
-            }
-            Ok(((*asset).clone(), state))
-        })
-        .buffer_unordered(NATIVE_CONCURRENCY)
-        .collect()
-        .await;
-    results.into_iter().collect()
+/// What a run does in each scope it reaches.
+#[derive(Debug, Clone, Copy)]
+struct Work {
+    /// Decide the changes (assign-policy's plan).
+    reconcile: bool,
+    /// Make them.
+    apply: bool,
+    /// Judge coverage (after the changes, from the same facts).
+    judge: bool,
 }
 
-fn backed_up(asset: &Asset) -> Option<&str> {
-    (asset.state == AssetState::Present)
-        .then_some(())
-        .and(asset.classification.as_ref())
-        .and_then(|c| c.tier.as_deref())
+/// What a run produced: the policy report, the coverage judged, and the errors of the
+/// scopes that failed (also in the report, as text).
+struct Outcome {
+    report: PolicyReport,
+    judged: Vec<AssetCoverage>,
+    errors: Vec<AwsError>,
 }
 
-/// Plan (apply = false) or apply assign-policy for every classified asset in the inventory.
+/// Plan (apply = false) or apply assign-policy for the targeted stores of the inventory.
 pub async fn assign(
     aws: &Aws,
     inventory: &Inventory,
@@ -240,12 +222,77 @@ pub async fn assign(
     apply: bool,
     now: DateTime<Utc>,
 ) -> Result<PolicyReport, AwsError> {
+    let work = Work {
+        reconcile: true,
+        apply,
+        judge: false,
+    };
+    let outcome = run(aws, inventory, config, org_role, targets, work, now).await?;
+    Ok(outcome.report)
+}
+
+/// Every targeted store's coverage, from bulk reads: the plans and selections that exist,
+/// every vault's recovery points in each region and its DR region, and native state. Any
+/// scope that cannot be read fails the whole.
+pub async fn coverage(
+    aws: &Aws,
+    inventory: &Inventory,
+    config: &Config,
+    org_role: Option<&str>,
+    targets: Targets<'_>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<AssetCoverage>, BTreeMap<String, u64>), AwsError> {
+    let work = Work {
+        reconcile: false,
+        apply: false,
+        judge: true,
+    };
+    let outcome = run(aws, inventory, config, org_role, targets, work, now).await?;
+    if let Some(error) = outcome.errors.into_iter().next() {
+        return Err(error);
+    }
+    Ok((outcome.judged, outcome.report.calls))
+}
+
+/// assign-policy's invocation: apply, then judge coverage from the same facts and the
+/// changes just made, reading each thing once. A scope that failed is in the report's
+/// failures and is not judged.
+pub async fn apply_and_judge(
+    aws: &Aws,
+    inventory: &Inventory,
+    config: &Config,
+    org_role: Option<&str>,
+    targets: Targets<'_>,
+    now: DateTime<Utc>,
+) -> Result<(PolicyReport, Vec<AssetCoverage>), AwsError> {
+    let work = Work {
+        reconcile: true,
+        apply: true,
+        judge: true,
+    };
+    let outcome = run(aws, inventory, config, org_role, targets, work, now).await?;
+    Ok((outcome.report, outcome.judged))
+}
+
+async fn run(
+    aws: &Aws,
+    inventory: &Inventory,
+    config: &Config,
+    org_role: Option<&str>,
+    targets: Targets<'_>,
+    work: Work,
+    now: DateTime<Utc>,
+) -> Result<Outcome, AwsError> {
     let before = aws.counter().snapshot();
     let assets = inventory.all().await?;
-    let mut report = PolicyReport {
-        applied: apply,
-        warnings: config.warnings().iter().map(|w| w.to_string()).collect(),
-        ..PolicyReport::default()
+    let mut outcome = Outcome {
+        report: PolicyReport {
+            applied: work.apply,
+            warnings: config.warnings().iter().map(|w| w.to_string()).collect(),
+            ..PolicyReport::default()
+        },
+        judged: Vec::new(),
+        errors: Vec::new(),
     };
     let run = Run {
         aws,
@@ -254,14 +301,14 @@ pub async fn assign(
         assets: &assets,
         targets,
         org_role,
-        apply,
+        work,
         now,
     };
     // One account or region failing never stops the others: it is reported, with whether a
     // retry may help, and the rest completes.
     for (account, regions) in targets.scopes_by_account(&assets)? {
-        if !apply {
-            run.account(&account, &regions, &mut report).await;
+        if !work.apply {
+            run.account(&account, &regions, &mut outcome).await;
             continue;
         }
         // One run applies to an account at a time: two would race on its vaults, keys and
@@ -276,18 +323,13 @@ pub async fn assign(
         .await;
         match lease {
             Ok(lease) => {
-                run.account(&account, &regions, &mut report).await;
-                report.lease_calls += lease.release().await?;
+                run.account(&account, &regions, &mut outcome).await;
+                outcome.report.lease_calls += lease.release().await?;
             }
-            Err(error) => {
-                for region in &regions {
-                    report
-                        .failures
-                        .push(ScopeFailure::new(&account, region, &error));
-                }
-            }
+            Err(error) => outcome.fail(&account, &regions, error),
         }
     }
+    let report = &mut outcome.report;
     report.calls = aws.counter().since(&before);
     report.mutating_calls = report
         .calls
@@ -296,10 +338,21 @@ pub async fn assign(
         .map(|(_, n)| n)
         .sum::<u64>()
         - report.lease_calls;
-    Ok(report)
+    Ok(outcome)
 }
 
-/// What one assign-policy run works with.
+impl Outcome {
+    fn fail(&mut self, account: &AccountId, regions: &[Region], error: AwsError) {
+        for region in regions {
+            self.report
+                .failures
+                .push(ScopeFailure::new(account, region, &error));
+        }
+        self.errors.push(error);
+    }
+}
+
+/// What one run works with.
 struct Run<'a> {
     aws: &'a Aws,
     inventory: &'a Inventory,
@@ -307,13 +360,15 @@ struct Run<'a> {
     assets: &'a [Asset],
     targets: Targets<'a>,
     org_role: Option<&'a str>,
-    apply: bool,
+    work: Work,
     now: DateTime<Utc>,
 }
 
 impl Run<'_> {
-    /// Every scope of one account: each reconciled, or reported failed.
-    async fn account(&self, account: &AccountId, regions: &[Region], report: &mut PolicyReport) {
+    /// Every scope of one account: its state read once, then each scope reconciled and
+    /// judged, or reported failed.
+    async fn account(&self, account: &AccountId, regions: &[Region], outcome: &mut Outcome) {
+        let settings = self.config.protection();
         let reached = match dr_regions(self.config, regions) {
             Ok(drs) => clients_for_account(self.aws, account, regions, &drs, self.org_role)
                 .await
@@ -322,48 +377,172 @@ impl Run<'_> {
         };
         let (drs, clients) = match reached {
             Ok(reached) => reached,
-            Err(error) => {
-                for region in regions {
-                    report
-                        .failures
-                        .push(ScopeFailure::new(account, region, &error));
-                }
-                return;
-            }
+            Err(error) => return outcome.fail(account, regions, error),
         };
+        let stores: Vec<&Asset> = self
+            .assets
+            .iter()
+            .filter(|a| {
+                &a.account == account
+                    && regions.contains(&a.region)
+                    && a.state == AssetState::Present
+            })
+            .collect();
+        // Coverage judges every store of a scope; changes touch only the targeted ones.
+        let native_needed: Vec<&Asset> = stores
+            .iter()
+            .copied()
+            .filter(|a| protection::backed_up_tier(self.config, a).is_some())
+            .filter(|a| self.work.judge || self.targets.acts_on(a))
+            .collect();
+        let reading = Reading {
+            kms_key_alias: &settings.kms_key_alias,
+            recovery_points: self.work.judge,
+        };
+        let mut facts = AccountFacts::read(&clients, regions, &drs, &native_needed, reading).await;
         let account_regions: Vec<&str> = regions.iter().map(Region::as_str).collect();
         for region in regions {
             let scope = Scope {
                 account: account.clone(),
                 region: region.clone(),
             };
-            let target = ScopeTarget {
-                scope: &scope,
-                dr: &drs[region],
-                clients: &clients,
-                account_regions: &account_regions,
-            };
-            let in_scope: Vec<&Asset> = self
-                .assets
+            let in_scope: Vec<&Asset> = stores
                 .iter()
-                .filter(|a| a.scope() == scope && self.targets.acts_on(a))
+                .copied()
+                .filter(|a| &a.region == region)
                 .collect();
-            let assigned = assign_scope(
-                &target,
-                self.inventory,
-                self.config,
-                &in_scope,
-                self.apply,
-                self.now,
-            )
-            .await;
-            match assigned {
-                Ok(plan) => report.scopes.push(plan),
-                Err(error) => report
-                    .failures
-                    .push(ScopeFailure::new(account, region, &error)),
+            let dr = &drs[region];
+            if let Some(error) = facts.unread(region, dr) {
+                outcome.fail(account, std::slice::from_ref(region), error);
+                continue;
+            }
+            let mut tagged: Option<Vec<Asset>> = None;
+            if self.work.reconcile {
+                let target = ScopeTarget {
+                    scope: &scope,
+                    dr,
+                    clients: &clients,
+                    account_regions: &account_regions,
+                };
+                let acted: Vec<&Asset> = in_scope
+                    .iter()
+                    .copied()
+                    .filter(|a| self.targets.acts_on(a))
+                    .collect();
+                match self.reconcile(&target, &mut facts, &acted).await {
+                    Ok(plan) => {
+                        if self.work.apply {
+                            let owned: Vec<Asset> = in_scope.iter().map(|a| (*a).clone()).collect();
+                            tagged = Some(facts::tags_after(&owned, &plan.tag_changes));
+                        }
+                        outcome.report.scopes.push(plan);
+                    }
+                    Err(error) => {
+                        outcome.fail(account, std::slice::from_ref(region), error);
+                        continue;
+                    }
+                }
+            }
+            if self.work.judge {
+                let judged: Vec<&Asset> = match &tagged {
+                    Some(after) => after.iter().collect(),
+                    None => in_scope,
+                };
+                let scope_facts = facts.scope(region, dr, &judged);
+                outcome
+                    .judged
+                    .extend(facts::judge(self.config, &scope_facts, &judged, self.now));
             }
         }
+    }
+
+    /// Decide one scope's changes from the facts and, when applying, make them and fold them
+    /// back into the facts.
+    async fn reconcile(
+        &self,
+        target: &ScopeTarget<'_>,
+        facts: &mut AccountFacts,
+        in_scope: &[&Asset],
+    ) -> Result<ScopePlan, AwsError> {
+        let config = self.config;
+        let settings = config.protection();
+        let ScopeTarget {
+            scope,
+            dr,
+            clients,
+            account_regions,
+        } = target;
+        let (account, region) = (&scope.account, &scope.region);
+        let primary = clients
+            .get(region.as_str())
+            .ok_or_else(|| AwsError::Malformed(format!("no clients for region {region}")))?;
+        let mut actual = facts.scope_actual(region, dr);
+        let desired =
+            protection::render(config, account.as_str(), region.as_str(), account_regions)
+                .map_err(AwsError::Configuration)?;
+        let owned: Vec<Asset> = in_scope.iter().map(|a| (*a).clone()).collect();
+        let native_actions: Vec<NativeAction> = in_scope
+            .iter()
+            .flat_map(|asset| {
+                let state = facts
+                    .native
+                    .get(&asset.arn.to_string())
+                    .cloned()
+                    .unwrap_or_default();
+                protection::native_actions(config, asset, &state)
+            })
+            .collect();
+        let mut plan = ScopePlan {
+            scope: Some((*scope).clone()),
+            backup_actions: protection::diff(&actual.state, &desired),
+            tag_changes: protection::tag_changes(config, &owned),
+            cautions: native_actions
+                .iter()
+                .filter_map(NativeAction::caution)
+                .collect(),
+            native_actions,
+            unreconciled: protection::unreconciled(&actual.state, &desired),
+            assignments_recorded: 0,
+        };
+        if !self.work.apply {
+            return Ok(plan);
+        }
+        let key_policy =
+            protection::vault_key_policy(settings, region.partition(), account.as_str());
+        let key = backup::VaultKey {
+            alias: &settings.kms_key_alias,
+            policy: &key_policy,
+        };
+        backup::apply(
+            clients,
+            region.as_str(),
+            &key,
+            &mut actual,
+            &plan.backup_actions,
+        )
+        .await?;
+        actual.state = protection::apply(&actual.state, &plan.backup_actions);
+        let plan_versions = actual.plan_versions.clone();
+        facts.absorb(region, dr, actual);
+        let tag_clients: BTreeMap<String, ScopeClients> = clients
+            .iter()
+            .map(|(r, c)| (r.clone(), c.clone()))
+            .collect();
+        protect::apply_tags(&tag_clients, &plan.tag_changes).await?;
+        for action in &plan.native_actions {
+            protect::apply_native(primary, action).await?;
+        }
+        facts.native = facts::native_after(&facts.native, &plan.native_actions);
+        let changes: Vec<Change> = owned
+            .iter()
+            .filter(|a| a.classification.is_some())
+            .map(|a| Change::Assigned {
+                arn: a.arn.clone(),
+                assignment: facts::assignment(config, a, &plan_versions, self.now),
+            })
+            .collect();
+        plan.assignments_recorded = self.inventory.apply(&owned, &changes).await?.written;
+        Ok(plan)
     }
 }
 
@@ -373,281 +552,6 @@ struct ScopeTarget<'a> {
     dr: &'a Region,
     clients: &'a HashMap<String, ScopeClients>,
     account_regions: &'a [&'a str],
-}
-
-async fn assign_scope(
-    target: &ScopeTarget<'_>,
-    inventory: &Inventory,
-    config: &Config,
-    in_scope: &[&Asset],
-    apply: bool,
-    now: DateTime<Utc>,
-) -> Result<ScopePlan, AwsError> {
-    let settings = config.protection();
-    let ScopeTarget {
-        scope,
-        dr,
-        clients,
-        account_regions,
-    } = target;
-    let (account, region) = (&scope.account, &scope.region);
-    let client = |region: &Region| {
-        clients
-            .get(region.as_str())
-            .ok_or_else(|| AwsError::Malformed(format!("no clients for region {region}")))
-    };
-    let primary = client(region)?;
-    let vault_regions: Vec<&ScopeClients> = vec![primary, client(dr)?];
-    let mut actual = backup::read_state(&vault_regions, &settings.kms_key_alias).await?;
-    let desired = protection::render(config, account.as_str(), region.as_str(), account_regions)
-        .map_err(AwsError::Configuration)?;
-    let backup_actions = protection::diff(&actual.state, &desired);
-    let unreconciled = protection::unreconciled(&actual.state, &desired);
-    let owned: Vec<Asset> = in_scope.iter().map(|a| (*a).clone()).collect();
-    let tag_changes = protection::tag_changes(config, &owned);
-    let needing_native: Vec<&Asset> = in_scope
-        .iter()
-        .copied()
-        .filter(|a| backed_up(a).is_some())
-        .collect();
-    let native_actions: Vec<NativeAction> = native_states(primary, &needing_native)
-        .await?
-        .iter()
-        .flat_map(|(asset, state)| protection::native_actions(config, asset, state))
-        .collect();
-    let mut plan = ScopePlan {
-        scope: Some((*scope).clone()),
-        backup_actions,
-        tag_changes,
-        cautions: native_actions
-            .iter()
-            .filter_map(NativeAction::caution)
-            .collect(),
-        native_actions,
-        unreconciled,
-        assignments_recorded: 0,
-    };
-    if !apply {
-        return Ok(plan);
-    }
-    let key_policy = protection::vault_key_policy(settings, region.partition(), account.as_str());
-    let key = backup::VaultKey {
-        alias: &settings.kms_key_alias,
-        policy: &key_policy,
-    };
-    backup::apply(
-        clients,
-        region.as_str(),
-        &key,
-        &mut actual,
-        &plan.backup_actions,
-    )
-    .await?;
-    let tag_clients: BTreeMap<String, ScopeClients> = clients
-        .iter()
-        .map(|(r, c)| (r.clone(), c.clone()))
-        .collect();
-    protect::apply_tags(&tag_clients, &plan.tag_changes).await?;
-    for action in &plan.native_actions {
-        protect::apply_native(primary, action).await?;
-    }
-    let changes: Vec<Change> = in_scope
-        .iter()
-        .filter(|a| a.state == AssetState::Present && a.classification.is_some())
-        .map(|a| {
-            let plan_name =
-                backed_up(a).and_then(|tier| protection::plan_for(config, tier, a.kind));
-            let plan_version = plan_name
-                .as_ref()
-                .and_then(|p| actual.plan_versions.get(p).cloned());
-            Change::Assigned {
-                arn: a.arn.clone(),
-                assignment: Assignment {
-                    tier: backed_up(a).map(str::to_string),
-                    plan: plan_name,
-                    plan_version,
-                    assigned_at: now,
-                },
-            }
-        })
-        .collect();
-    plan.assignments_recorded = inventory.apply(&owned, &changes).await?.written;
-    Ok(plan)
-}
-
-fn to_utc(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
-    t.and_then(|t| Utc.timestamp_opt(t.secs(), t.subsec_nanos()).single())
-}
-
-fn recovery_point(
-    vault: &aws_sdk_backup::types::BackupVaultListMember,
-    point: &aws_sdk_backup::types::RecoveryPointByBackupVault,
-    region: &str,
-    account: &str,
-    denies_deletion: bool,
-) -> Option<RecoveryPoint> {
-    let lifecycle = point.lifecycle();
-    Some(RecoveryPoint {
-        arn: point.recovery_point_arn()?.to_string(),
-        resource_arn: point.resource_arn()?.to_string(),
-        vault_name: point.backup_vault_name().unwrap_or_default().to_string(),
-        region: region.to_string(),
-        account: account.to_string(),
-        created: to_utc(point.creation_date())?,
-        status: point
-            .status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
-        encrypted: point.is_encrypted(),
-        kms_key_arn: point.encryption_key_arn().map(str::to_string),
-        delete_after_days: lifecycle
-            .and_then(|l| l.delete_after_days())
-            .and_then(|d| u64::try_from(d).ok()),
-        move_to_cold_after_days: lifecycle
-            .and_then(|l| l.move_to_cold_storage_after_days())
-            .and_then(|d| u64::try_from(d).ok()),
-        continuous: point
-            .recovery_point_arn()
-            .is_some_and(|a| a.contains("continuous")),
-        vault_locked: vault.locked().unwrap_or(false),
-        vault_lock_min_retention_days: vault
-            .min_retention_days()
-            .and_then(|d| u64::try_from(d).ok()),
-        vault_denies_manual_deletion: denies_deletion,
-        logically_air_gapped: vault
-            .vault_type()
-            .is_some_and(|t| t.as_str() == "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"),
-    })
-}
-
-/// Whether a vault policy denies DeleteRecoveryPoint (to anyone).
-fn denies_deletion(policy: Option<&str>) -> bool {
-    let Some(policy) = policy.and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
-    else {
-        return false;
-    };
-    let statements = match &policy["Statement"] {
-        serde_json::Value::Array(list) => list.clone(),
-        other => vec![other.clone()],
-    };
-    statements.iter().any(|s| {
-        s["Effect"] == "Deny"
-            && match &s["Action"] {
-                serde_json::Value::String(a) => a == "backup:DeleteRecoveryPoint",
-                serde_json::Value::Array(list) => {
-                    list.iter().any(|a| a == "backup:DeleteRecoveryPoint")
-                }
-                _ => false,
-            }
-    })
-}
-
-/// Every asset's coverage, from bulk reads: the plans and selections that exist, every
-/// vault's recovery points in each region and the DR region, and native state.
-pub async fn coverage(
-    aws: &Aws,
-    inventory: &Inventory,
-    config: &Config,
-    org_role: Option<&str>,
-    targets: Targets<'_>,
-    now: DateTime<Utc>,
-) -> Result<(Vec<bulwark_core::AssetCoverage>, BTreeMap<String, u64>), AwsError> {
-    let before = aws.counter().snapshot();
-    let settings = config.protection();
-    let assets = inventory.all().await?;
-    let mut results = Vec::new();
-    for (account, regions) in targets.scopes_by_account(&assets)? {
-        let drs = dr_regions(config, &regions)?;
-        let clients = clients_for_account(aws, &account, &regions, &drs, org_role).await?;
-        let mut points: Vec<RecoveryPoint> = Vec::new();
-        let point_regions: BTreeSet<&Region> = regions.iter().chain(drs.values()).collect();
-        // Each region's Backup state, read once: its vault policies judge the recovery points,
-        // its plans and selections judge the assets.
-        let mut states: BTreeMap<String, backup::Actual> = BTreeMap::new();
-        for region in point_regions {
-            let c = &clients[region.as_str()];
-            let state = backup::read_state(&[c], &settings.kms_key_alias).await?;
-            for (vault, point) in backup::recovery_points(c).await? {
-                let policy = state
-                    .state
-                    .vaults
-                    .get(&(
-                        region.to_string(),
-                        vault.backup_vault_name().unwrap_or_default().to_string(),
-                    ))
-                    .and_then(|v| v.access_policy.as_deref());
-                points.extend(recovery_point(
-                    &vault,
-                    &point,
-                    region.as_str(),
-                    account.as_str(),
-                    denies_deletion(policy),
-                ));
-            }
-            states.insert(region.to_string(), state);
-        }
-        let mut by_resource: BTreeMap<String, Vec<RecoveryPoint>> = BTreeMap::new();
-        for point in points {
-            by_resource
-                .entry(point.resource_arn.clone())
-                .or_default()
-                .push(point);
-        }
-        for region in &regions {
-            let primary = &clients[region.as_str()];
-            let actual = states
-                .get(region.as_str())
-                .ok_or_else(|| AwsError::Malformed(format!("no Backup state read for {region}")))?;
-            let in_scope: Vec<&Asset> = assets
-                .iter()
-                .filter(|a| {
-                    a.account == account && &a.region == region && a.state == AssetState::Present
-                })
-                .collect();
-            let needing_native: Vec<&Asset> = in_scope
-                .iter()
-                .copied()
-                .filter(|a| backed_up(a).is_some())
-                .collect();
-            let native: BTreeMap<String, NativeState> = native_states(primary, &needing_native)
-                .await?
-                .into_iter()
-                .map(|(a, s)| (a.arn.to_string(), s))
-                .collect();
-            for asset in in_scope {
-                let arn = asset.arn.to_string();
-                let selected_by: Vec<String> = actual
-                    .state
-                    .selections
-                    .values()
-                    .filter(|s| protection::selection_matches(s, &arn, &asset.tags))
-                    .map(|s| s.plan_name.clone())
-                    .collect();
-                let rules: Vec<&bulwark_core::PlanRule> = selected_by
-                    .iter()
-                    .filter_map(|p| actual.state.plans.get(p))
-                    .flat_map(|p| p.rules.iter())
-                    .filter(|r| !r.continuous_backup)
-                    .collect();
-                let evidence = Evidence {
-                    plan_frequencies: rules
-                        .iter()
-                        .filter_map(|r| AwsCron::parse(&r.schedule).ok().and_then(|c| c.interval()))
-                        .collect(),
-                    plan_retention_days: rules
-                        .iter()
-                        .filter_map(|r| r.lifecycle.as_ref().and_then(|l| l.delete_after_days))
-                        .collect(),
-                    selected_by,
-                    recovery_points: by_resource.get(&arn).cloned().unwrap_or_default(),
-                    native: native.get(&arn).cloned().unwrap_or_default(),
-                    last_restore_test: None,
-                };
-                results.push(coverage::evaluate(config, asset, &evidence, now));
-            }
-        }
-    }
-    Ok((results, aws.counter().since(&before)))
 }
 
 /// Reading nothing but writing one message: the alert topic.

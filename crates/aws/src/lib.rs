@@ -7,6 +7,7 @@ pub mod calls;
 pub mod clients;
 pub mod discovery;
 pub mod error;
+pub mod facts;
 pub mod idempotency;
 pub mod lease;
 pub mod ops;

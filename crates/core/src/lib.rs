@@ -8,6 +8,7 @@ pub mod config;
 pub mod coverage;
 pub mod duration;
 pub mod error;
+pub mod facts;
 pub mod feasibility;
 pub mod inventory;
 pub mod kind;

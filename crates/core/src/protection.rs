@@ -736,7 +736,7 @@ pub fn selection_matches(
             .all(|c| tags.get(&c.key) == Some(&c.value))
 }
 
-fn wildcard_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let (mut pi, mut ti) = (0, 0);
     // The last '*' seen and where in the text it started matching: on a mismatch it takes
@@ -945,7 +945,7 @@ pub fn apply(state: &BackupState, actions: &[Action]) -> BackupState {
 /// The tier an asset is backed up in: a present asset whose classification requires backup
 /// in a tier the configuration has. A classification naming a tier the configuration no
 /// longer has is stale: nothing is decided for it until it is classified again.
-fn backed_up_tier<'a>(config: &'a Config, asset: &Asset) -> Option<&'a Tier> {
+pub fn backed_up_tier<'a>(config: &'a Config, asset: &Asset) -> Option<&'a Tier> {
     let classification = asset.classification.as_ref()?;
     if asset.state != AssetState::Present || !classification.backup_required {
         return None;

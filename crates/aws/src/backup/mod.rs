@@ -123,6 +123,8 @@ pub struct Actual {
     pub selection_ids: BTreeMap<(String, String), String>,
     /// Region -> the ARN of the key the alias names there, when it exists.
     pub key_arns: BTreeMap<String, String>,
+    /// Every vault as listed, by region: what recovery points are read from.
+    pub listed_vaults: BTreeMap<String, Vec<sdk::BackupVaultListMember>>,
 }
 
 fn region_of(clients: &ScopeClients) -> String {
@@ -146,11 +148,15 @@ fn normalise_policy(policy: &str) -> String {
         .unwrap_or_else(|_| policy.to_string())
 }
 
-/// Read the vaults of each region in `regions` (the primary first) and the plans and
-/// selections of the primary region.
-pub async fn read_state(regions: &[&ScopeClients], alias: &str) -> Result<Actual, AwsError> {
+/// Read the vaults and the vault key of the clients' region, and, with `plans`, its plans
+/// and selections (a region that is only a DR region has none of Bulwark's).
+pub async fn read_state(
+    clients: &ScopeClients,
+    alias: &str,
+    plans: bool,
+) -> Result<Actual, AwsError> {
     let mut actual = Actual::default();
-    for clients in regions {
+    {
         let region = region_of(clients);
         let key = key_arn(clients, alias).await?;
         if let Some(arn) = &key {
@@ -165,7 +171,7 @@ pub async fn read_state(regions: &[&ScopeClients], alias: &str) -> Result<Actual
             .try_collect()
             .await
             .map_err(|e| AwsError::sdk("backup:ListBackupVaults", e))?;
-        for v in vaults {
+        for v in &vaults {
             let name = v.backup_vault_name().unwrap_or_default().to_string();
             let managed = v
                 .creator_request_id()
@@ -212,10 +218,12 @@ pub async fn read_state(regions: &[&ScopeClients], alias: &str) -> Result<Actual
                 },
             );
         }
+        actual.listed_vaults.insert(region, vaults);
     }
-    let Some(primary) = regions.first() else {
+    if !plans {
         return Ok(actual);
-    };
+    }
+    let primary = clients;
     let plans = primary
         .backup
         .list_backup_plans()
@@ -529,19 +537,12 @@ async fn put_policy(clients: &ScopeClients, vault: &str, policy: &str) -> Result
     Ok(())
 }
 
-/// Every recovery point in every vault of the clients' region (bulk, a vault at a time).
+/// Every recovery point in `vaults` (listed in the clients' region by `read_state`), a
+/// vault at a time.
 pub async fn recovery_points(
     clients: &ScopeClients,
+    vaults: &[sdk::BackupVaultListMember],
 ) -> Result<Vec<(sdk::BackupVaultListMember, sdk::RecoveryPointByBackupVault)>, AwsError> {
-    let vaults = clients
-        .backup
-        .list_backup_vaults()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| AwsError::sdk("backup:ListBackupVaults", e))?;
     let mut out = Vec::new();
     for vault in vaults {
         let points = clients

@@ -100,18 +100,7 @@ pub async fn handle(services: &Services, event: Value) -> Result<Outcome, Functi
     };
     let org_role = services.settings.reach.org_role.as_deref();
     let now = chrono::Utc::now();
-    let policy = assign::assign(
-        &services.aws,
-        &services.inventory,
-        &services.config,
-        org_role,
-        targets,
-        true,
-        now,
-    )
-    .await
-    .map_err(not_in_inventory)?;
-    let (assets, _) = assign::coverage(
+    let (policy, assets) = assign::apply_and_judge(
         &services.aws,
         &services.inventory,
         &services.config,

@@ -1,0 +1,278 @@
+//! Reading an account's state once: each region's AWS Backup state (as a store region and as
+//! a DR region), the recovery points of its vaults when coverage is judged, and the native
+//! protection of the stores that need it. Every decision is made in core from these facts.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use bulwark_core::facts::ScopeFacts;
+use bulwark_core::protection::NativeState;
+use bulwark_core::{Asset, Kind, RecoveryPoint, Region};
+use chrono::{DateTime, TimeZone, Utc};
+use futures::stream::{self, StreamExt};
+
+use crate::backup;
+use crate::clients::ScopeClients;
+use crate::error::AwsError;
+use crate::protect;
+
+/// Stores whose native protection is read at once (a call each: PITR, versioning).
+const NATIVE_CONCURRENCY: usize = 16;
+
+/// One account as read: what every scope of it is planned from and judged by.
+#[derive(Debug, Default)]
+pub struct AccountFacts {
+    /// Each region's Backup state, with the ids AWS gave it: the store regions and their DR
+    /// regions, each read once.
+    pub backup: BTreeMap<Region, backup::Actual>,
+    /// Recovery points of every vault read, by the ARN of the store they protect (only when
+    /// coverage is judged).
+    pub recovery_points: BTreeMap<String, Vec<RecoveryPoint>>,
+    /// Native protection of the stores that need it, by ARN.
+    pub native: BTreeMap<String, NativeState>,
+    /// The regions that could not be read, and why.
+    pub failed: BTreeMap<Region, AwsError>,
+}
+
+/// What to read besides the Backup state.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading<'a> {
+    pub kms_key_alias: &'a str,
+    pub recovery_points: bool,
+}
+
+impl AccountFacts {
+    /// Read an account once. `stores` are the account's stores that need native protection
+    /// read, each in its own region; `regions` the store regions, `drs` each one's DR region.
+    /// A region that cannot be read is kept in `failed`; the others are read all the same.
+    pub async fn read(
+        clients: &HashMap<String, ScopeClients>,
+        regions: &[Region],
+        drs: &BTreeMap<Region, Region>,
+        stores: &[&Asset],
+        reading: Reading<'_>,
+    ) -> Self {
+        let mut facts = AccountFacts::default();
+        let every_region: BTreeSet<&Region> = regions.iter().chain(drs.values()).collect();
+        for region in every_region {
+            let in_region: Vec<&Asset> = stores
+                .iter()
+                .copied()
+                .filter(|a| &a.region == region)
+                .collect();
+            if let Err(error) = facts
+                .read_region(
+                    clients,
+                    region,
+                    regions.contains(region),
+                    &in_region,
+                    reading,
+                )
+                .await
+            {
+                facts.failed.insert(region.clone(), error);
+            }
+        }
+        facts
+    }
+
+    async fn read_region(
+        &mut self,
+        clients: &HashMap<String, ScopeClients>,
+        region: &Region,
+        store_region: bool,
+        stores: &[&Asset],
+        reading: Reading<'_>,
+    ) -> Result<(), AwsError> {
+        let c = clients
+            .get(region.as_str())
+            .ok_or_else(|| AwsError::Malformed(format!("no clients for region {region}")))?;
+        let state = backup::read_state(c, reading.kms_key_alias, store_region).await?;
+        if reading.recovery_points {
+            let vaults = state
+                .listed_vaults
+                .get(region.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let account = c.scope.account.as_str();
+            for (vault, point) in backup::recovery_points(c, vaults).await? {
+                let name = vault.backup_vault_name().unwrap_or_default().to_string();
+                let policy = state
+                    .state
+                    .vaults
+                    .get(&(region.to_string(), name))
+                    .and_then(|v| v.access_policy.as_deref());
+                if let Some(point) =
+                    recovery_point(&vault, &point, region.as_str(), account, policy)
+                {
+                    self.recovery_points
+                        .entry(point.resource_arn.clone())
+                        .or_default()
+                        .push(point);
+                }
+            }
+        }
+        self.native.extend(native_states(c, stores).await?);
+        self.backup.insert(region.clone(), state);
+        Ok(())
+    }
+
+    /// Why a scope cannot be worked on: its region or its DR region could not be read.
+    pub fn unread(&self, region: &Region, dr: &Region) -> Option<AwsError> {
+        self.failed
+            .get(region)
+            .or_else(|| self.failed.get(dr))
+            .cloned()
+    }
+
+    /// The Backup state one scope is reconciled against: its region's vaults, plans and
+    /// selections, and its DR region's vaults and key.
+    pub fn scope_actual(&self, region: &Region, dr: &Region) -> backup::Actual {
+        let mut actual = self.backup.get(region).cloned().unwrap_or_default();
+        if let Some(dr_state) = self.backup.get(dr) {
+            actual.state.vaults.extend(
+                dr_state
+                    .state
+                    .vaults
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            actual.key_arns.extend(
+                dr_state
+                    .key_arns
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+        }
+        actual
+    }
+
+    /// Take back what a scope's run left: its region's plans and selections, and each
+    /// region's vaults and key, so that the next scope (and coverage) see them unread.
+    pub fn absorb(&mut self, region: &Region, dr: &Region, actual: backup::Actual) {
+        let backup::Actual {
+            state,
+            plan_ids,
+            plan_versions,
+            selection_ids,
+            key_arns,
+            listed_vaults: _,
+        } = actual;
+        for r in [region, dr] {
+            let entry = self.backup.entry(r.clone()).or_default();
+            entry.state.vaults.extend(
+                state
+                    .vaults
+                    .iter()
+                    .filter(|((vault_region, _), _)| vault_region == r.as_str())
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            if let Some(key) = key_arns.get(r.as_str()) {
+                entry.key_arns.insert(r.to_string(), key.clone());
+            }
+        }
+        let entry = self.backup.entry(region.clone()).or_default();
+        entry.state.plans = state.plans;
+        entry.state.selections = state.selections;
+        entry.plan_ids = plan_ids;
+        entry.plan_versions = plan_versions;
+        entry.selection_ids = selection_ids;
+    }
+
+    /// The facts one scope is judged by: its region's Backup state and the recovery points
+    /// and native state of its stores.
+    pub fn scope(&self, region: &Region, dr: &Region, stores: &[&Asset]) -> ScopeFacts {
+        let wanted = |arn: &String| stores.iter().any(|a| a.arn.to_string() == *arn);
+        let arns: BTreeSet<String> = stores.iter().map(|a| a.arn.to_string()).collect();
+        ScopeFacts {
+            backup: self.scope_actual(region, dr).state,
+            recovery_points: arns
+                .iter()
+                .filter_map(|arn| {
+                    self.recovery_points
+                        .get(arn)
+                        .map(|points| (arn.clone(), points.clone()))
+                })
+                .collect(),
+            native: self
+                .native
+                .iter()
+                .filter(|(arn, _)| wanted(arn))
+                .map(|(arn, state)| (arn.clone(), state.clone()))
+                .collect(),
+        }
+    }
+}
+
+async fn native_states(
+    clients: &ScopeClients,
+    assets: &[&Asset],
+) -> Result<Vec<(String, NativeState)>, AwsError> {
+    // RDS retention as it is now, in bulk: the inventory's copy is as old as the last sweep.
+    let retention = if assets
+        .iter()
+        .any(|a| matches!(a.kind, Kind::Rds | Kind::Aurora))
+    {
+        protect::rds_retention(clients).await?
+    } else {
+        BTreeMap::new()
+    };
+    let retention = &retention;
+    let results: Vec<Result<(String, NativeState), AwsError>> =
+        stream::iter(assets.iter().copied())
+            .map(|asset| async move {
+                let mut state = protect::native_state(clients, asset).await?;
+                if let Some(days) = retention.get(&asset.arn.to_string()) {
+                    state.backup_retention_days = Some(*days);
+                }
+                Ok((asset.arn.to_string(), state))
+            })
+            .buffer_unordered(NATIVE_CONCURRENCY)
+            .collect()
+            .await;
+    results.into_iter().collect()
+}
+
+fn to_utc(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| Utc.timestamp_opt(t.secs(), t.subsec_nanos()).single())
+}
+
+fn recovery_point(
+    vault: &aws_sdk_backup::types::BackupVaultListMember,
+    point: &aws_sdk_backup::types::RecoveryPointByBackupVault,
+    region: &str,
+    account: &str,
+    vault_policy: Option<&str>,
+) -> Option<RecoveryPoint> {
+    let lifecycle = point.lifecycle();
+    Some(RecoveryPoint {
+        arn: point.recovery_point_arn()?.to_string(),
+        resource_arn: point.resource_arn()?.to_string(),
+        vault_name: point.backup_vault_name().unwrap_or_default().to_string(),
+        region: region.to_string(),
+        account: account.to_string(),
+        created: to_utc(point.creation_date())?,
+        status: point
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        encrypted: point.is_encrypted(),
+        kms_key_arn: point.encryption_key_arn().map(str::to_string),
+        delete_after_days: lifecycle
+            .and_then(|l| l.delete_after_days())
+            .and_then(|d| u64::try_from(d).ok()),
+        move_to_cold_after_days: lifecycle
+            .and_then(|l| l.move_to_cold_storage_after_days())
+            .and_then(|d| u64::try_from(d).ok()),
+        continuous: point
+            .recovery_point_arn()
+            .is_some_and(bulwark_core::facts::is_continuous),
+        vault_locked: vault.locked().unwrap_or(false),
+        vault_lock_min_retention_days: vault
+            .min_retention_days()
+            .and_then(|d| u64::try_from(d).ok()),
+        vault_denies_manual_deletion: bulwark_core::facts::vault_denies_deletion(vault_policy),
+        logically_air_gapped: vault
+            .vault_type()
+            .is_some_and(|t| t.as_str() == "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"),
+    })
+}
