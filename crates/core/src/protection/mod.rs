@@ -1,0 +1,38 @@
+//! The AWS Backup state Bulwark wants, as plain data: vaults, plans, selections, and the tag
+//! that puts each asset under its tier's plan. `render` derives it from the taxonomy; `diff`
+//! compares it with what exists; `apply` is the model of what the actions do, so that
+//! `apply(actual, diff(actual, desired))` equals `desired` on what Bulwark manages.
+//!
+//! `model` holds the desired-state types, `settings` the `[protection]` section of the
+//! configuration, `render` the derivation from the configuration, `policy` the vault access
+//! and key policies, `selection` how AWS Backup picks stores, `reconcile` what `diff` and
+//! `apply` do (and what they leave to a human), `assets` the tag and native protections each
+//! store needs.
+
+mod assets;
+mod model;
+mod policy;
+mod reconcile;
+mod render;
+mod selection;
+mod settings;
+#[cfg(test)]
+mod tests;
+
+pub use assets::{native_actions, native_retention_days, tag_changes};
+pub use model::{
+    Action, BackupState, CopyAction, Lifecycle, NativeAction, NativeState, Plan, PlanRule,
+    Selection, TagChange, TagCondition, Vault, VaultLock, MANAGED_TAG, TIER_TAG,
+};
+pub use policy::{
+    access_policy, normalize_policy, vault_key_policy, ADMIN_ONLY_KEY_ACTIONS,
+    ADMIN_ONLY_VAULT_ACTIONS, MAINTAINER_VAULT_ACTIONS,
+};
+pub use reconcile::{apply, diff, unreconciled};
+pub(crate) use render::LONGEST_GROUP_NAME;
+pub use render::{
+    plan_for, render, resource_pattern, schedule, COMPLIANCE_GRACE_DAYS, CONTINUOUS_RULE,
+    NAME_PREFIX, SNAPSHOT_RULE,
+};
+pub use selection::selection_matches;
+pub use settings::{default_dr_region, ProtectionSettings};
