@@ -11,11 +11,10 @@ use super::raw::{RawLock, RawTier};
 use super::{ConfigError, ConfigWarning};
 use crate::arn::Region;
 use crate::duration::Duration;
-use crate::protection::{LONGEST_GROUP_NAME, NAME_PREFIX};
 use crate::schedule::aws_cron_fields;
 use crate::taxonomy::{
-    shared_lock, Lock, LockMode, CONTINUOUS_RETENTION_MAX, MIN_COLD_STORAGE_STAY, MIN_FREQUENCY,
-    MIN_START_WINDOW,
+    shared_lock, Lock, LockMode, CONTINUOUS_RETENTION_MAX, LONGEST_GROUP_NAME,
+    MIN_COLD_STORAGE_STAY, MIN_FREQUENCY, MIN_START_WINDOW, NAME_PREFIX,
 };
 
 const DEFAULT_START_WINDOW: Duration = Duration::from_hours(1);

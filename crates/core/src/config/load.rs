@@ -13,9 +13,8 @@ use super::checks::{
 };
 use super::raw::{RawConfig, RawProtection, RawTier};
 use super::rules::RESERVED_OUTCOMES;
-use super::{Config, ConfigError, ConfigWarning};
-use crate::protection::{ProtectionSettings, COMPLIANCE_GRACE_DAYS};
-use crate::taxonomy::{LockMode, Tier};
+use super::{Config, ConfigError, ConfigWarning, ProtectionSettings};
+use crate::taxonomy::{LockMode, Tier, COMPLIANCE_GRACE_DAYS};
 
 /// A tier as loaded, with where the loader may need to point later.
 pub(super) struct LoadedTier {

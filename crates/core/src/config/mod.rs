@@ -4,12 +4,14 @@
 //!
 //! This module holds the validated model and its public API; `raw` the file's serde shape,
 //! `load` the loading (spans to lines, errors naming the line), `rules` the classification
-//! rules, `checks` what AWS accepts (names, schedules, lifecycles, locks).
+//! rules, `checks` what AWS accepts (names, schedules, lifecycles, locks), `settings` the
+//! `[protection]` section.
 
 mod checks;
 mod load;
 mod raw;
 mod rules;
+mod settings;
 #[cfg(test)]
 mod tests;
 
@@ -20,36 +22,17 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::kind::Kind;
-use crate::protection::ProtectionSettings;
 use crate::taxonomy::Tier;
 
 use load::Loader;
 use raw::RawConfig;
 
+// ConfigError lives with the crate's other errors, which wrap it; its path stays here.
+pub use crate::error::ConfigError;
+pub use settings::{default_dr_region, ProtectionSettings};
+
 /// The built-in default configuration, as text (what `Config::builtin` parses).
 pub const BUILTIN_TOML: &str = include_str!("../../default-config.toml");
-
-/// A configuration the loader refused: where, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The file name (or whatever name the text was given).
-    pub source_name: String,
-    /// 1-based; 0 when the error concerns the file as a whole (it could not be read).
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.source_name, self.message)
-        } else {
-            write!(f, "{}:{}: {}", self.source_name, self.line, self.message)
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// Something the loader accepted but wants a person to know: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

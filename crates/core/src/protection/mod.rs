@@ -3,11 +3,11 @@
 //! compares it with what exists; `apply` is the model of what the actions do, so that
 //! `apply(actual, diff(actual, desired))` equals `desired` on what Bulwark manages.
 //!
-//! `model` holds the desired-state types, `settings` the `[protection]` section of the
-//! configuration, `render` the derivation from the configuration, `policy` the vault access
-//! and key policies, `selection` how AWS Backup picks stores, `reconcile` what `diff` and
-//! `apply` do (and what they leave to a human), `assets` the tag and native protections each
-//! store needs.
+//! `model` holds the desired-state types, `render` the derivation from the configuration,
+//! `policy` the vault access and key policies, `selection` how AWS Backup picks stores,
+//! `reconcile` what `diff` and `apply` do (and what they leave to a human), `assets` the tag
+//! and native protections each store needs. The `[protection]` settings belong to the
+//! configuration, which parses them: they live in `config` and are re-exported here.
 
 mod assets;
 mod model;
@@ -15,7 +15,6 @@ mod policy;
 mod reconcile;
 mod render;
 mod selection;
-mod settings;
 #[cfg(test)]
 mod tests;
 
@@ -29,10 +28,10 @@ pub use policy::{
     ADMIN_ONLY_VAULT_ACTIONS, MAINTAINER_VAULT_ACTIONS,
 };
 pub use reconcile::{apply, diff, unreconciled};
-pub(crate) use render::LONGEST_GROUP_NAME;
-pub use render::{
-    plan_for, render, resource_pattern, schedule, COMPLIANCE_GRACE_DAYS, CONTINUOUS_RULE,
-    NAME_PREFIX, SNAPSHOT_RULE,
-};
+pub use render::{plan_for, render, resource_pattern, schedule, CONTINUOUS_RULE, SNAPSHOT_RULE};
 pub use selection::selection_matches;
-pub use settings::{default_dr_region, ProtectionSettings};
+
+// Both config and protection need these: they live in the lower modules, and keep their
+// paths here.
+pub use crate::config::{default_dr_region, ProtectionSettings};
+pub use crate::taxonomy::{COMPLIANCE_GRACE_DAYS, NAME_PREFIX};

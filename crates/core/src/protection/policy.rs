@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::settings::ProtectionSettings;
+use crate::config::ProtectionSettings;
 
 /// What only the admin roles may do to a vault and its recovery points, whatever their IAM
 /// policies allow: what would lose or expose recovery points for good.

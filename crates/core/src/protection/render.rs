@@ -5,7 +5,9 @@ use crate::arn::partition_of;
 use crate::config::Config;
 use crate::duration::Duration;
 use crate::kind::Kind;
-use crate::taxonomy::{shared_lock, Lock, LockMode, PointInTime, Tier};
+use crate::taxonomy::{
+    shared_lock, Lock, LockMode, PointInTime, Tier, COMPLIANCE_GRACE_DAYS, NAME_PREFIX,
+};
 
 use super::model::{
     BackupState, CopyAction, Lifecycle, Plan, PlanRule, Selection, TagCondition, Vault, VaultLock,
@@ -13,18 +15,10 @@ use super::model::{
 };
 use super::policy::access_policy;
 
-/// The grace period of a compliance lock: the least AWS Backup accepts. Until it passes the
-/// lock can still be removed; afterwards, by no one.
-pub const COMPLIANCE_GRACE_DAYS: u64 = 3;
 /// The rule that takes snapshots, in every plan.
 pub const SNAPSHOT_RULE: &str = "snapshot";
 /// The continuous-backup rule, in plans of kinds that support it in tiers that ask for it.
 pub const CONTINUOUS_RULE: &str = "continuous";
-/// What every plan and selection name starts with.
-pub const NAME_PREFIX: &str = "bulwark-";
-/// The longest group name `render` gives a plan ("dynamodb-efsebs"): with the prefix and the
-/// selection's "-assets" it bounds the tier name, since AWS Backup allows 50 characters.
-pub(crate) const LONGEST_GROUP_NAME: usize = 15;
 
 /// AWS Backup's default schedule, 05:00 UTC daily. A continuous rule records continuously
 /// whatever its schedule says; the schedule only starts it.

@@ -5,7 +5,6 @@ mod policy;
 mod reconcile;
 mod render;
 mod selection;
-mod settings;
 
 use super::BackupState;
 use crate::config::Config;

@@ -8,7 +8,7 @@ use super::{builtin, ACCOUNT, PRIMARY};
 use crate::config::Config;
 use crate::duration::Duration;
 use crate::kind::Kind;
-use crate::taxonomy::{shared_lock, Tier};
+use crate::taxonomy::{shared_lock, Tier, LONGEST_GROUP_NAME};
 
 #[test]
 fn a_store_in_the_dr_region_is_protected_into_its_pair_and_each_vault_renders_alike() {
