@@ -1,4 +1,5 @@
-//! The asset model: one data store as Bulwark knows it.
+//! The asset model: one data store as Bulwark knows it, and what classification decided for
+//! it.
 
 use std::collections::BTreeMap;
 
@@ -6,7 +7,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::arn::{AccountId, Region, ResourceArn};
-use crate::classify::Classification;
 use crate::kind::Kind;
 
 /// Whether the store still exists, as far as the last complete sweep of its account and
@@ -145,4 +145,26 @@ impl std::fmt::Display for Scope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.account, self.region)
     }
+}
+
+/// A tag value that matched none of the values its rule knows. Reported, never a silent
+/// default: classification falls through to the next rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UnknownValue {
+    pub key: String,
+    pub value: String,
+}
+
+/// What classification decided for one asset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Classification {
+    /// The tier; None when the store is not backed up.
+    pub tier: Option<String>,
+    pub backup_required: bool,
+    pub reproducible: bool,
+    /// The name of the rule that decided.
+    pub rule: String,
+    /// Human-readable reasons: which tag, name or value decided.
+    pub reasons: Vec<String>,
+    pub unknown_values: Vec<UnknownValue>,
 }

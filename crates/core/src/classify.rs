@@ -5,32 +5,10 @@
 //! lower-cased. A tag value that no rule reading its key knows is reported as unknown and
 //! decides nothing, so classification falls through to the next rule.
 
-use serde::{Deserialize, Serialize};
-
 use crate::asset::Asset;
+// The types live with the asset record that carries them; their paths stay here.
+pub use crate::asset::{Classification, UnknownValue};
 use crate::config::{normalize, Config, Matcher, Outcome, Rule};
-
-/// A tag value that matched none of the values its rule knows. Reported, never a silent
-/// default: classification falls through to the next rule.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct UnknownValue {
-    pub key: String,
-    pub value: String,
-}
-
-/// What classification decided for one asset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Classification {
-    /// The tier; None when the store is not backed up.
-    pub tier: Option<String>,
-    pub backup_required: bool,
-    pub reproducible: bool,
-    /// The name of the rule that decided.
-    pub rule: String,
-    /// Human-readable reasons: which tag, name or value decided.
-    pub reasons: Vec<String>,
-    pub unknown_values: Vec<UnknownValue>,
-}
 
 /// One tag of the asset, as written and normalized.
 struct Tag<'a> {

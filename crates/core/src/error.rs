@@ -1,3 +1,7 @@
+//! What the domain refuses, and why.
+
+use std::fmt;
+
 use thiserror::Error;
 
 /// Everything the domain can refuse.
@@ -12,5 +16,27 @@ pub enum CoreError {
     #[error("invalid region {0:?}")]
     InvalidRegion(String),
     #[error("{0}")]
-    Config(#[from] crate::config::ConfigError),
+    Config(#[from] ConfigError),
 }
+
+/// A configuration the loader refused: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file name (or whatever name the text was given).
+    pub source_name: String,
+    /// 1-based; 0 when the error concerns the file as a whole (it could not be read).
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.source_name, self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.source_name, self.line, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}

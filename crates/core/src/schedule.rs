@@ -1,6 +1,7 @@
 //! AWS Backup schedule expressions, `cron(Minutes Hours Day-of-month Month Day-of-week Year)`,
 //! parsed with the `cron` crate (which wants a leading seconds field), to know how often a rule
-//! really backs up.
+//! really backs up. [`aws_cron_fields`] checks the shape AWS Backup takes, for the
+//! configuration's `cron` too.
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,20 +30,7 @@ impl AwsCron {
             text: text.to_string(),
             reason: reason.to_string(),
         };
-        let inner = text
-            .trim()
-            .strip_prefix("cron(")
-            .and_then(|s| s.strip_suffix(')'))
-            .ok_or_else(|| {
-                error("expected cron(Minutes Hours Day-of-month Month Day-of-week Year)")
-            })?;
-        let fields: Vec<&str> = inner.split_whitespace().collect();
-        if fields.len() != 6 {
-            return Err(error("expected six fields"));
-        }
-        if fields[2] != "?" && fields[4] != "?" {
-            return Err(error("one of day-of-month and day-of-week must be '?'"));
-        }
+        let inner = aws_cron_fields(text.trim()).map_err(error)?;
         let schedule =
             cron::Schedule::from_str(&format!("0 {inner}")).map_err(|e| error(&e.to_string()))?;
         Ok(Self {
@@ -70,6 +58,27 @@ impl AwsCron {
         let reference = Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).single()?;
         self.longest_gap(reference)
     }
+}
+
+/// The six fields inside `cron(...)`, if `expression` has the shape AWS Backup takes: six
+/// fields of the characters AWS cron allows, with `?` in day-of-month or day-of-week.
+pub(crate) fn aws_cron_fields(expression: &str) -> Result<&str, &'static str> {
+    let inner = expression
+        .strip_prefix("cron(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .ok_or("write it as AWS does: cron(minutes hours day-of-month month day-of-week year)")?;
+    let fields: Vec<&str> = inner.split_whitespace().collect();
+    if fields.len() != 6 {
+        return Err("AWS cron has six fields: minutes hours day-of-month month day-of-week year");
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "*?/,-#".contains(c);
+    if !fields.iter().all(|f| f.chars().all(allowed)) {
+        return Err("a field holds a character AWS cron does not allow");
+    }
+    if fields[2] != "?" && fields[4] != "?" {
+        return Err("AWS cron needs '?' in day-of-month or day-of-week");
+    }
+    Ok(inner)
 }
 
 impl fmt::Display for AwsCron {

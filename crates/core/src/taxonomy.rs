@@ -1,4 +1,4 @@
-//! The taxonomy: what each tier demands. Loaded and validated by [`crate::config`]; rendered
+//! The taxonomy: what each tier demands. Loaded and validated by the `config` module; rendered
 //! into AWS Backup plans by assign-policy.
 
 use std::fmt;
@@ -74,6 +74,17 @@ impl PointInTime {
     /// minutes for RDS, Aurora and DynamoDB, and S3 continuous backup is no slower.
     pub const LAG: Duration = Duration::from_minutes(5);
 }
+
+/// The grace period of a compliance lock: the least AWS Backup accepts. Until it passes the
+/// lock can still be removed; afterwards, by no one.
+pub const COMPLIANCE_GRACE_DAYS: u64 = 3;
+
+/// What every plan and selection name starts with.
+pub const NAME_PREFIX: &str = "bulwark-";
+/// The longest group name protection's rendering gives a plan ("dynamodb-efsebs"): with the
+/// prefix and the selection's "-assets" it bounds the tier name, since AWS Backup allows 50
+/// characters.
+pub(crate) const LONGEST_GROUP_NAME: usize = 15;
 
 /// The longest AWS Backup keeps continuous-backup recovery points.
 pub const CONTINUOUS_RETENTION_MAX: Duration = Duration::from_days(35);

@@ -1,0 +1,335 @@
+//! What AWS accepts, checked at load time: the length of tier names, objectives, schedules,
+//! windows, lifecycles, vault locks (each tier's and the one its vault shares), and the names
+//! of vaults, regions, keys and roles.
+
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::load::{LoadedTier, Loader};
+use super::raw::{RawLock, RawTier};
+use super::{ConfigError, ConfigWarning};
+use crate::arn::Region;
+use crate::duration::Duration;
+use crate::schedule::aws_cron_fields;
+use crate::taxonomy::{
+    shared_lock, Lock, LockMode, CONTINUOUS_RETENTION_MAX, LONGEST_GROUP_NAME,
+    MIN_COLD_STORAGE_STAY, MIN_FREQUENCY, MIN_START_WINDOW, NAME_PREFIX,
+};
+
+const DEFAULT_START_WINDOW: Duration = Duration::from_hours(1);
+const DEFAULT_COMPLETION_WINDOW: Duration = Duration::from_days(1);
+/// AWS Backup's limit on retention, vault locks included.
+const MAX_RETENTION: Duration = Duration::from_days(36_500);
+/// AWS Backup allows 50 characters in plan and selection names, and the longest is
+/// "bulwark-<tier>-dynamodb-efsebs-assets".
+pub(super) const MAX_TIER_NAME: usize =
+    50 - NAME_PREFIX.len() - 1 - LONGEST_GROUP_NAME - "-assets".len();
+
+impl Loader<'_> {
+    /// Each vault has one lock for every tier whose recovery points it holds (the primary
+    /// vault: every tier; the DR vault: the tiers that copy). It must admit every one of
+    /// them, or AWS Backup fails their jobs. A tier whose own lock the shared one loosens is
+    /// warned about.
+    pub(super) fn check_vault_locks(
+        &self,
+        tiers: &[LoadedTier],
+    ) -> Result<Vec<ConfigWarning>, ConfigError> {
+        let mut warnings = Vec::new();
+        let copying: Vec<&LoadedTier> = tiers.iter().filter(|t| t.copy.is_some()).collect();
+        let all: Vec<&LoadedTier> = tiers.iter().collect();
+        for (vault, users) in [("primary", all), ("DR", copying)] {
+            let Some(lock) = shared_lock(users.iter().map(|t| &t.tier)) else {
+                continue;
+            };
+            let asker = |pick: &dyn Fn(&Lock) -> bool| {
+                users
+                    .iter()
+                    .find(|t| t.tier.lock.as_ref().is_some_and(pick))
+                    .map_or("", |t| t.tier.name.as_str())
+            };
+            for user in &users {
+                let tier = &user.tier;
+                // Copies carry the snapshot lifecycle; continuous points stay in the primary.
+                let (shortest, what) = if vault == "primary" && tier.has_continuous_rule() {
+                    (tier.shortest_retention(), "its continuous backups are kept")
+                } else {
+                    (tier.retention, "its recovery points are kept")
+                };
+                if shortest < lock.min_retention {
+                    return Err(self.error(
+                        user.retention.clone(),
+                        format!(
+                            "tier {:?}: {what} {shortest}, less than the min_retention {} of \
+                             the {vault} vault's lock (asked by tier {:?}): the lock would \
+                             refuse them, and one lock covers the vault",
+                            tier.name,
+                            lock.min_retention,
+                            asker(&|l| l.min_retention == lock.min_retention)
+                        ),
+                    ));
+                }
+                if let Some(max) = lock.max_retention.filter(|&max| tier.retention > max) {
+                    return Err(self.error(
+                        user.retention.clone(),
+                        format!(
+                            "tier {:?}: its recovery points are kept {}, more than the \
+                             max_retention {max} of the {vault} vault's lock (asked by tier \
+                             {:?}): the lock would refuse them, and one lock covers the vault",
+                            tier.name,
+                            tier.retention,
+                            asker(&|l| l.max_retention == Some(max))
+                        ),
+                    ));
+                }
+                if let Some(own) = tier
+                    .lock
+                    .filter(|own| own.min_retention > lock.min_retention)
+                {
+                    warnings.push(self.warning(
+                        user.retention.clone(),
+                        format!(
+                            "tier {:?} asks a lock min_retention of {}, but the {vault} vault \
+                             holds every tier's recovery points and its lock can be no stricter \
+                             than {}: this tier's recovery points are locked for {} only",
+                            tier.name, own.min_retention, lock.min_retention, lock.min_retention
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(warnings)
+    }
+}
+
+/// What is wrong with a tier, and where.
+pub(super) type Problem = (Range<usize>, String);
+
+pub(super) fn check_objectives(raw: &RawTier) -> Result<(), Problem> {
+    for (field, value) in [("rpo", &raw.rpo), ("rto", &raw.rto)] {
+        if *value.get_ref() == Duration::ZERO {
+            return Err((value.span(), format!("{field} must be longer than 0m")));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn check_schedule(raw: &RawTier) -> Result<(), Problem> {
+    let frequencies = [
+        ("frequency", Some(&raw.frequency)),
+        (
+            "frequency_without_continuous",
+            raw.frequency_without_continuous.as_ref(),
+        ),
+    ];
+    for (field, value) in frequencies {
+        if let Some(value) = value.filter(|v| *v.get_ref() < MIN_FREQUENCY) {
+            return Err((
+                value.span(),
+                format!(
+                    "{field} {} is shorter than {MIN_FREQUENCY}, the most frequent schedule \
+                     AWS Backup accepts",
+                    value.get_ref()
+                ),
+            ));
+        }
+    }
+    if let Some(faster) = raw
+        .frequency_without_continuous
+        .as_ref()
+        .filter(|_| !raw.continuous_backup)
+    {
+        return Err((
+            faster.span(),
+            "frequency_without_continuous applies only with continuous_backup = true".into(),
+        ));
+    }
+    if let Some(cron) = &raw.cron {
+        aws_cron_fields(cron.get_ref())
+            .map_err(|reason| (cron.span(), format!("cron {:?}: {reason}", cron.get_ref())))?;
+    }
+    Ok(())
+}
+
+/// The start and completion windows, defaulted; `tier` locates problems with defaults.
+pub(super) fn windows(raw: &RawTier, tier: Range<usize>) -> Result<(Duration, Duration), Problem> {
+    let value =
+        |w: &Option<Spanned<Duration>>, default| w.as_ref().map_or(default, |w| *w.get_ref());
+    let start = value(&raw.start_window, DEFAULT_START_WINDOW);
+    let completion = value(&raw.completion_window, DEFAULT_COMPLETION_WINDOW);
+    if let Some(window) = raw
+        .start_window
+        .as_ref()
+        .filter(|_| start < MIN_START_WINDOW)
+    {
+        return Err((
+            window.span(),
+            format!(
+                "start_window {start} is shorter than {MIN_START_WINDOW}, the least AWS \
+                 Backup accepts"
+            ),
+        ));
+    }
+    if completion <= start {
+        let span = raw
+            .completion_window
+            .as_ref()
+            .or(raw.start_window.as_ref())
+            .map_or(tier, Spanned::span);
+        return Err((
+            span,
+            format!(
+                "completion_window {completion} must be longer than start_window {start}: \
+                 AWS Backup counts both from the scheduled time"
+            ),
+        ));
+    }
+    Ok((start, completion))
+}
+
+/// A whole number of days from 1d to `max`: AWS Backup counts retention in days.
+fn check_days(field: &str, value: &Spanned<Duration>, max: Duration) -> Result<(), Problem> {
+    let d = *value.get_ref();
+    if d.whole_days().is_none_or(|days| days == 0) || d > max {
+        return Err((
+            value.span(),
+            format!("{field} {d} must be a whole number of days from 1d to {max}"),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn check_lifecycle(raw: &RawTier) -> Result<(), Problem> {
+    check_days("retention", &raw.retention, MAX_RETENTION)?;
+    let retention = *raw.retention.get_ref();
+    if let Some(cold) = &raw.cold_storage_after {
+        check_days("cold_storage_after", cold, MAX_RETENTION)?;
+        let after = *cold.get_ref();
+        let stay =
+            Duration::from_minutes(retention.as_minutes().saturating_sub(after.as_minutes()));
+        if stay < MIN_COLD_STORAGE_STAY {
+            return Err((
+                cold.span(),
+                format!(
+                    "cold_storage_after {after} leaves {stay} in cold storage before the \
+                     retention of {retention} deletes it; AWS Backup requires at least \
+                     {MIN_COLD_STORAGE_STAY}"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A lock must admit the tier's own recovery points, or AWS Backup fails every job.
+pub(super) fn lock_of(
+    raw: RawLock,
+    retention: &Spanned<Duration>,
+    continuous_backup: bool,
+) -> Result<Lock, Problem> {
+    let retention = *retention.get_ref();
+    check_days("lock min_retention", &raw.min_retention, MAX_RETENTION)?;
+    if let Some(max) = &raw.max_retention {
+        check_days("lock max_retention", max, MAX_RETENTION)?;
+    }
+    let min = *raw.min_retention.get_ref();
+    let refuses = "the vault lock would refuse every backup of this tier";
+    if min > retention {
+        return Err((
+            raw.min_retention.span(),
+            format!("lock min_retention {min} exceeds the tier's retention {retention}: {refuses}"),
+        ));
+    }
+    if let Some(max) = raw
+        .max_retention
+        .as_ref()
+        .filter(|m| *m.get_ref() < retention)
+    {
+        return Err((
+            max.span(),
+            format!(
+                "lock max_retention {} is shorter than the tier's retention {retention}: \
+                 {refuses}",
+                max.get_ref()
+            ),
+        ));
+    }
+    if continuous_backup && min > CONTINUOUS_RETENTION_MAX {
+        return Err((
+            raw.min_retention.span(),
+            format!(
+                "lock min_retention {min} exceeds {CONTINUOUS_RETENTION_MAX}, the longest AWS \
+                 Backup keeps continuous backups: the lock would refuse this tier's continuous \
+                 backups"
+            ),
+        ));
+    }
+    Ok(Lock {
+        mode: raw.mode.map_or(LockMode::Governance, Spanned::into_inner),
+        min_retention: min,
+        max_retention: raw.max_retention.map(|m| *m.get_ref()),
+    })
+}
+
+/// AWS Backup's rule for vault names.
+pub(super) fn check_vault_name(name: &str) -> Result<(), String> {
+    let well_formed = (2..=50).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if well_formed {
+        Ok(())
+    } else {
+        Err("use 2 to 50 letters, digits, '-' or '_', as AWS Backup requires".into())
+    }
+}
+
+pub(super) fn check_region(region: &str) -> Result<(), String> {
+    Region::parse(region).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// A customer-managed key's alias: the AWS managed keys (alias/aws/…) cannot be shared with
+/// the DR region or governed by a key policy of one's own.
+pub(super) fn check_kms_alias(alias: &str) -> Result<(), String> {
+    let Some(name) = alias.strip_prefix("alias/") else {
+        return Err("write a KMS key alias, alias/<name>".into());
+    };
+    if name.starts_with("aws/") {
+        return Err("an AWS managed key; vaults need a customer-managed key".into());
+    }
+    let well_formed = !name.is_empty()
+        && name.len() <= 250
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b));
+    if well_formed {
+        Ok(())
+    } else {
+        Err("an alias name has letters, digits, '/', '_' and '-'".into())
+    }
+}
+
+/// An IAM role name, optionally behind a path: service-role/AWSBackupDefaultServiceRole.
+pub(super) fn check_role_name(name: &str) -> Result<(), String> {
+    let segments: Vec<&str> = name.split('/').collect();
+    let well_formed = segments.last().is_some_and(|role| role.len() <= 64)
+        && segments.iter().all(|segment| {
+            !segment.is_empty()
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+        });
+    if well_formed {
+        Ok(())
+    } else {
+        Err("not an IAM role name (with an optional path, as in \
+             service-role/AWSBackupDefaultServiceRole)"
+            .into())
+    }
+}
+
+/// A role name that may end in `*` (the roles of a stack: `bulwark-*`).
+pub(super) fn check_role_pattern(name: &str) -> Result<(), String> {
+    check_role_name(name.strip_suffix('*').unwrap_or(name))
+        .map_err(|e| format!("{e}; a trailing * stands for the rest of the name"))
+}

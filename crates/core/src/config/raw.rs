@@ -1,0 +1,77 @@
+//! The configuration file as serde reads it: every value with its span, so that the loader
+//! can name the line of what it refuses.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::duration::Duration;
+use crate::kind::Kind;
+use crate::taxonomy::LockMode;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub(super) tiers: BTreeMap<Spanned<String>, Spanned<RawTier>>,
+    #[serde(default)]
+    pub(super) rules: Vec<RawRule>,
+    pub(super) protection: Option<RawProtection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProtection {
+    pub(super) vault_name: Option<Spanned<String>>,
+    pub(super) dr_region: Option<Spanned<String>>,
+    pub(super) dr_regions: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    pub(super) kms_key_alias: Option<Spanned<String>>,
+    pub(super) backup_role_name: Option<Spanned<String>>,
+    pub(super) admin_role_names: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) maintainer_role_names: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    pub(super) allow_compliance_lock: bool,
+    #[serde(default)]
+    pub(super) rds_apply_immediately: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTier {
+    pub(super) rpo: Spanned<Duration>,
+    pub(super) rto: Spanned<Duration>,
+    pub(super) frequency: Spanned<Duration>,
+    pub(super) frequency_without_continuous: Option<Spanned<Duration>>,
+    pub(super) cron: Option<Spanned<String>>,
+    pub(super) start_window: Option<Spanned<Duration>>,
+    pub(super) completion_window: Option<Spanned<Duration>>,
+    pub(super) retention: Spanned<Duration>,
+    pub(super) cold_storage_after: Option<Spanned<Duration>>,
+    pub(super) cross_region_copy: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub(super) continuous_backup: bool,
+    pub(super) lock: Option<Spanned<RawLock>>,
+    #[serde(default)]
+    pub(super) alert: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLock {
+    pub(super) mode: Option<Spanned<LockMode>>,
+    pub(super) min_retention: Spanned<Duration>,
+    pub(super) max_retention: Option<Spanned<Duration>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    pub(super) name: Spanned<String>,
+    pub(super) kinds: Option<Spanned<Vec<Kind>>>,
+    pub(super) tag_keys: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) tag_values: Option<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
+    pub(super) name_contains: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) name_words: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) then: Option<Spanned<String>>,
+}

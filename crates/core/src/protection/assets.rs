@@ -1,0 +1,110 @@
+//! What each store needs beyond AWS Backup's state: the tier tag its selection matches on,
+//! and the native protections (PITR, versioning, automated backups) its tier demands.
+
+use crate::asset::{Asset, AssetState};
+use crate::config::Config;
+use crate::kind::Kind;
+use crate::taxonomy::{PointInTime, Tier};
+
+use super::model::{NativeAction, NativeState, TagChange, TIER_TAG};
+
+/// The tier an asset is backed up in: a present asset whose classification requires backup
+/// in a tier the configuration has. A classification naming a tier the configuration no
+/// longer has is stale: nothing is decided for it until it is classified again.
+pub fn backed_up_tier<'a>(config: &'a Config, asset: &Asset) -> Option<&'a Tier> {
+    let classification = asset.classification.as_ref()?;
+    if asset.state != AssetState::Present || !classification.backup_required {
+        return None;
+    }
+    config.tier(classification.tier.as_deref()?)
+}
+
+/// The `bulwark:tier` tags to write or remove so that each present, classified asset is picked
+/// by its tier's selection and by no other: backed-up assets carry their tier, the others no
+/// tag. Only where the asset's tags (key compared exactly) differ. Gone, unclassified and
+/// stale-classified assets are left as they are.
+pub fn tag_changes(config: &Config, assets: &[Asset]) -> Vec<TagChange> {
+    assets
+        .iter()
+        .filter(|asset| asset.state == AssetState::Present)
+        .filter_map(|asset| {
+            let classification = asset.classification.as_ref()?;
+            let wanted = match &classification.tier {
+                Some(tier) if classification.backup_required => {
+                    Some(config.tier(tier)?.name.clone())
+                }
+                _ => None,
+            };
+            (asset.tags.get(TIER_TAG) != wanted.as_ref()).then(|| TagChange {
+                arn: asset.arn.to_string(),
+                region: asset.region.to_string(),
+                tier: wanted,
+            })
+        })
+        .collect()
+}
+
+/// The automated-backup retention, in days, an RDS instance or Aurora cluster of this tier
+/// keeps at least. With point-in-time recovery, a week of the database's own point-in-time
+/// restore, independent of AWS Backup (a new asset has it before its first backup job);
+/// otherwise 1 day, which keeps automated backups on (0 turns them off on RDS).
+pub fn native_retention_days(tier: &Tier, kind: Kind) -> u32 {
+    if tier.point_in_time(kind).is_some() {
+        7
+    } else {
+        1
+    }
+}
+
+/// The native protections a backed-up asset lacks:
+/// - DynamoDB: PITR, when its tier's point-in-time mechanism for DynamoDB is native PITR
+///   (the tier has `continuous_backup`). A tier without it gets none, as `rpo_feasibility`
+///   reports: the configuration, not this function, decides the RPO's means.
+/// - S3: versioning, for every backed-up bucket: AWS Backup backs up no bucket without it.
+/// - RDS and Aurora: automated-backup retention raised to [`native_retention_days`].
+///
+/// A field of `state` that is None (not read) emits nothing for it. Nothing is ever switched
+/// off, and assets that are gone or not backed up get nothing.
+pub fn native_actions(config: &Config, asset: &Asset, state: &NativeState) -> Vec<NativeAction> {
+    let Some(tier) = backed_up_tier(config, asset) else {
+        return Vec::new();
+    };
+    let arn = asset.arn.to_string();
+    let region = asset.region.to_string();
+    let action = match asset.kind {
+        Kind::Dynamodb
+            if tier.point_in_time(Kind::Dynamodb) == Some(PointInTime::NativePitr)
+                && state.pitr_enabled == Some(false) =>
+        {
+            Some(NativeAction::EnablePitr {
+                arn,
+                region,
+                table: asset.name.clone(),
+            })
+        }
+        Kind::S3 if state.versioning_enabled == Some(false) => {
+            Some(NativeAction::EnableVersioning {
+                arn,
+                region,
+                bucket: asset.name.clone(),
+            })
+        }
+        Kind::Rds | Kind::Aurora => {
+            let days = native_retention_days(tier, asset.kind);
+            state
+                .backup_retention_days
+                .filter(|&current| i64::from(current) < i64::from(days))
+                .map(|current| NativeAction::SetBackupRetention {
+                    arn,
+                    region,
+                    id: asset.name.clone(),
+                    cluster: asset.kind == Kind::Aurora,
+                    from_days: current,
+                    days,
+                    immediately: config.protection().rds_apply_immediately,
+                })
+        }
+        _ => None,
+    };
+    action.into_iter().collect()
+}

@@ -1,0 +1,185 @@
+//! The tier tag and the native protections of single stores.
+
+use chrono::Utc;
+
+use super::super::*;
+use super::{ACCOUNT, PRIMARY};
+use crate::arn::{AccountId, Region, ResourceArn};
+use crate::asset::{Asset, AssetState, Attributes};
+use crate::classify::Classification;
+use crate::config::Config;
+use crate::kind::Kind;
+
+fn asset(kind: Kind, name: &str, tags: &[(&str, &str)], tier: Option<&str>) -> Asset {
+    let region = Region::parse(PRIMARY).expect("region");
+    let account = AccountId::parse(ACCOUNT).expect("account");
+    let arn = ResourceArn::new(kind, "aws", &region, &account, name);
+    let tags = tags
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut asset = Asset::observed(
+        arn,
+        account,
+        region,
+        tags,
+        Attributes::default(),
+        Utc::now(),
+    );
+    asset.classification = Some(Classification {
+        tier: tier.map(str::to_string),
+        backup_required: tier.is_some(),
+        reproducible: false,
+        rule: "test".into(),
+        reasons: Vec::new(),
+        unknown_values: Vec::new(),
+    });
+    asset
+}
+
+#[test]
+fn tags_follow_the_classification_exactly() {
+    let config = Config::builtin();
+    let mut gone = asset(Kind::S3, "gone", &[], Some("critical"));
+    gone.state = AssetState::Gone;
+    let mut unclassified = asset(Kind::S3, "new", &[], None);
+    unclassified.classification = None;
+    let assets = [
+        asset(
+            Kind::S3,
+            "tagged",
+            &[(TIER_TAG, "critical")],
+            Some("critical"),
+        ),
+        asset(Kind::S3, "untagged", &[], Some("critical")),
+        asset(
+            Kind::S3,
+            "other-tier",
+            &[(TIER_TAG, "standard")],
+            Some("critical"),
+        ),
+        asset(
+            Kind::S3,
+            "other-case",
+            &[("Bulwark:Tier", "critical")],
+            Some("critical"),
+        ),
+        asset(Kind::S3, "not-backed-up", &[(TIER_TAG, "standard")], None),
+        asset(Kind::S3, "clean", &[], None),
+        asset(Kind::S3, "stale", &[], Some("platinum")),
+        gone,
+        unclassified,
+    ];
+    let changes: Vec<(String, Option<String>)> = tag_changes(&config, &assets)
+        .into_iter()
+        .map(|c| {
+            assert_eq!(c.region, PRIMARY);
+            (c.arn, c.tier)
+        })
+        .collect();
+    let critical = Some("critical".to_string());
+    assert_eq!(
+        changes,
+        [
+            ("arn:aws:s3:::untagged".to_string(), critical.clone()),
+            ("arn:aws:s3:::other-tier".to_string(), critical.clone()),
+            ("arn:aws:s3:::other-case".to_string(), critical),
+            ("arn:aws:s3:::not-backed-up".to_string(), None),
+        ]
+    );
+}
+
+#[test]
+fn changes_that_cannot_be_undone_or_restart_a_database_are_named() {
+    let off = NativeState {
+        pitr_enabled: Some(false),
+        versioning_enabled: Some(false),
+        backup_retention_days: Some(0),
+    };
+    let caution = |config: &Config, kind, state: &NativeState| -> Vec<String> {
+        native_actions(config, &asset(kind, "x", &[], Some("critical")), state)
+            .iter()
+            .filter_map(NativeAction::caution)
+            .collect()
+    };
+    let builtin = Config::builtin();
+    assert!(caution(&builtin, Kind::S3, &off)[0].contains("cannot be turned off"));
+    assert!(caution(&builtin, Kind::Rds, &off)[0].contains("next maintenance window"));
+    assert!(caution(&builtin, Kind::Dynamodb, &off).is_empty());
+    // Raising a retention that is already on restarts nothing
+    let short = NativeState {
+        backup_retention_days: Some(1),
+        ..off.clone()
+    };
+    assert!(caution(&builtin, Kind::Aurora, &short).is_empty());
+    // Applied at once when the configuration says so, and named as an outage
+    let text = crate::config::BUILTIN_TOML.replace(
+        "rds_apply_immediately = false",
+        "rds_apply_immediately = true",
+    );
+    let immediate = Config::from_toml_str("immediate.toml", &text).expect("valid");
+    assert!(caution(&immediate, Kind::Rds, &off)[0].contains("an outage"));
+    assert!(matches!(
+        native_actions(
+            &immediate,
+            &asset(Kind::Rds, "x", &[], Some("critical")),
+            &off
+        )[..],
+        [NativeAction::SetBackupRetention {
+            immediately: true,
+            from_days: 0,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn native_protections_are_switched_on_only_where_known_to_be_off() {
+    let config = Config::builtin();
+    let off = NativeState {
+        pitr_enabled: Some(false),
+        versioning_enabled: Some(false),
+        backup_retention_days: Some(0),
+    };
+    let on = NativeState {
+        pitr_enabled: Some(true),
+        versioning_enabled: Some(true),
+        backup_retention_days: Some(7),
+    };
+    let actions = |kind, tier, state: &NativeState| {
+        native_actions(&config, &asset(kind, "x", &[], tier), state)
+    };
+    let table = "arn:aws:dynamodb:us-east-1:123456789012:table/x";
+    assert_eq!(
+        actions(Kind::Dynamodb, Some("critical"), &off),
+        [NativeAction::EnablePitr {
+            arn: table.into(),
+            region: PRIMARY.into(),
+            table: "x".into(),
+        }]
+    );
+    assert_eq!(actions(Kind::Dynamodb, Some("standard"), &off), []);
+    assert_eq!(actions(Kind::S3, Some("standard"), &off).len(), 1);
+    let retention =
+        |tier, state: &NativeState| match actions(Kind::Aurora, Some(tier), state).as_slice() {
+            [NativeAction::SetBackupRetention {
+                days,
+                cluster: true,
+                ..
+            }] => Some(*days),
+            [] => None,
+            other => panic!("{other:?}"),
+        };
+    assert_eq!(retention("critical", &off), Some(7));
+    assert_eq!(retention("standard", &off), Some(1));
+    assert_eq!(retention("critical", &on), None);
+    for kind in Kind::ALL {
+        assert_eq!(actions(kind, Some("critical"), &on), [], "{kind}");
+        assert_eq!(
+            actions(kind, Some("critical"), &NativeState::default()),
+            [],
+            "{kind}"
+        );
+        assert_eq!(actions(kind, None, &off), [], "{kind}");
+    }
+}
