@@ -1,5 +1,6 @@
 //! Discovery and the inventory, end to end against the local AWS.
 
+use bulwark_lambda::Input;
 use std::collections::BTreeMap;
 
 use bulwark_aws::ops::{self, DiscoverSummary};
@@ -342,10 +343,10 @@ async fn a_config_change_event_records_one_store_and_its_deletion() {
     };
 
     // When the creation event arrives, twice
-    let first = bulwark_discover::handle(&services, event("ResourceDiscovered"))
+    let first = bulwark_discover::handle(&services, Input::from_value(event("ResourceDiscovered")))
         .await
         .expect("first");
-    let again = bulwark_discover::handle(&services, event("ResourceDiscovered"))
+    let again = bulwark_discover::handle(&services, Input::from_value(event("ResourceDiscovered")))
         .await
         .expect("again");
     // Then one record, written once
@@ -360,7 +361,7 @@ async fn a_config_change_event_records_one_store_and_its_deletion() {
     };
     let classified = bulwark_classify::handle(
         &classify_services,
-        serde_json::to_value(&first).expect("json"),
+        Input::from_value(serde_json::to_value(&first).expect("json")),
     )
     .await
     .expect("classify");
@@ -385,7 +386,7 @@ async fn a_config_change_event_records_one_store_and_its_deletion() {
         .send()
         .await
         .expect("delete");
-    let gone = bulwark_discover::handle(&services, event("ResourceDeleted"))
+    let gone = bulwark_discover::handle(&services, Input::from_value(event("ResourceDeleted")))
         .await
         .expect("deletion");
     assert_eq!(gone.marked_gone, 1);
@@ -394,7 +395,7 @@ async fn a_config_change_event_records_one_store_and_its_deletion() {
 
     // And a malformed event is refused and changes nothing
     let before = t.stored().await;
-    let err = bulwark_discover::handle(&services, json!({"source": "aws.config", "detail-type": "Config Configuration Item Change", "detail": {}}))
+    let err = bulwark_discover::handle(&services, Input::from_value(json!({"source": "aws.config", "detail-type": "Config Configuration Item Change", "detail": {}})))
         .await
         .expect_err("malformed");
     assert_eq!(err.error_type(), bulwark_lambda::error_type::INVALID_INPUT);

@@ -44,6 +44,42 @@ impl From<FunctionError> for Diagnostic {
     }
 }
 
+/// A function's request as the runtime hands it over: the payload as its type, or why it is
+/// not one. Deserializing it never fails, so that a malformed event reaches the handler and
+/// is answered `Bulwark.InvalidInput`: the runtime's own deserialization error carries no
+/// type that Step Functions could tell from a crash.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input<T> {
+    Parsed(T),
+    Invalid(String),
+}
+
+impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Input<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Ok(Self::from_value(value))
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> Input<T> {
+    pub fn from_value(value: serde_json::Value) -> Self {
+        match serde_json::from_value(value) {
+            Ok(parsed) => Input::Parsed(parsed),
+            Err(e) => Input::Invalid(e.to_string()),
+        }
+    }
+
+    /// The request, or `Bulwark.InvalidInput` saying what was `expected`.
+    pub fn request(self, expected: &str) -> Result<T, FunctionError> {
+        match self {
+            Input::Parsed(request) => Ok(request),
+            Input::Invalid(why) => Err(FunctionError::InvalidInput(format!(
+                "expected {expected}: {why}"
+            ))),
+        }
+    }
+}
+
 /// The deployment's settings, read from the environment once per cold start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -184,6 +220,21 @@ mod tests {
         let err = Settings::from_lookup(|k| (k == "BULWARK_CONCURRENCY").then(|| "0".into()))
             .expect_err("zero");
         assert!(err.to_string().contains("BULWARK_CONCURRENCY"), "{err}");
+    }
+
+    #[test]
+    fn a_payload_of_the_wrong_shape_is_invalid_input_not_a_runtime_error() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Wanted {
+            #[allow(dead_code)]
+            name: String,
+        }
+        let bad: Input<Wanted> = serde_json::from_str(r#"{"nom": 1}"#).expect("never fails");
+        let err = bad.request("{\"name\"}").expect_err("invalid");
+        assert_eq!(err.error_type(), error_type::INVALID_INPUT);
+        assert!(err.to_string().contains("missing field `name`"), "{err}");
+        let good: Input<Wanted> = serde_json::from_str(r#"{"name": "x"}"#).expect("parses");
+        assert!(good.request("{\"name\"}").is_ok());
     }
 
     #[test]

@@ -8,14 +8,15 @@ use bulwark_aws::assign::{self, PolicyReport, Targets};
 use bulwark_aws::AwsError;
 use bulwark_core::alerts::{coverage_metrics, critical_findings, failed_scopes_metric};
 use bulwark_core::{summarize, GroupSummary, ResourceArn, Scope};
-use bulwark_lambda::{FunctionError, Services};
+use bulwark_lambda::{FunctionError, Input, Services};
 use serde::{Deserialize, Serialize};
+#[cfg(test)]
 use serde_json::Value;
 
 /// What assign-policy is asked to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum Request {
+pub enum AssignRequest {
     One { arn: ResourceArn },
     Scopes { scopes: Vec<Scope> },
     Everything(Everything),
@@ -77,20 +78,17 @@ impl Outcome {
     }
 }
 
-pub fn parse(event: Value) -> Result<Request, FunctionError> {
-    serde_json::from_value(event).map_err(|e| {
-        FunctionError::InvalidInput(format!(
-            "expected {{\"scopes\": [{{\"account\", \"region\"}}]}}, {{\"arn\": \"…\"}} or {{}}: {e}"
-        ))
-    })
-}
+const EXPECTED: &str = r#"{"scopes": [{"account", "region"}]}, {"arn": "…"} or {}"#;
 
-pub async fn handle(services: &Services, event: Value) -> Result<Outcome, FunctionError> {
-    let request = parse(event)?;
+pub async fn handle(
+    services: &Services,
+    input: Input<AssignRequest>,
+) -> Result<Outcome, FunctionError> {
+    let request = input.request(EXPECTED)?;
     let targets = match &request {
-        Request::Everything(_) => Targets::Everything,
-        Request::Scopes { scopes } => Targets::Scopes(scopes),
-        Request::One { arn } => Targets::Store(arn),
+        AssignRequest::Everything(_) => Targets::Everything,
+        AssignRequest::Scopes { scopes } => Targets::Scopes(scopes),
+        AssignRequest::One { arn } => Targets::Store(arn),
     };
     let not_in_inventory = |e: AwsError| match e {
         AwsError::NotInInventory(arn) => {
@@ -151,6 +149,10 @@ mod tests {
 
     use super::*;
 
+    fn parse(event: Value) -> Result<AssignRequest, FunctionError> {
+        Input::from_value(event).request(EXPECTED)
+    }
+
     #[test]
     fn the_outcome_stays_small_whatever_the_estate() {
         // Given a report the size of the benchmark's apply: 6,103 changes in two scopes
@@ -197,15 +199,18 @@ mod tests {
     fn requests_parse_and_bad_ones_are_refused() {
         assert_eq!(
             parse(serde_json::json!({})).expect("everything"),
-            Request::Everything(Everything {})
+            AssignRequest::Everything(Everything {})
         );
         let scopes = serde_json::json!({"scopes": [{"account": "123456789012", "region": "eu-west-1"}], "classified": 3});
         assert!(matches!(
             parse(scopes).expect("scopes"),
-            Request::Scopes { .. }
+            AssignRequest::Scopes { .. }
         ));
         let one = serde_json::json!({"arn": "arn:aws:s3:::bucket"});
-        assert!(matches!(parse(one).expect("one"), Request::One { .. }));
+        assert!(matches!(
+            parse(one).expect("one"),
+            AssignRequest::One { .. }
+        ));
         let err = parse(serde_json::json!({"arn": "nope"})).expect_err("bad arn");
         assert_eq!(err.error_type(), bulwark_lambda::error_type::INVALID_INPUT);
     }

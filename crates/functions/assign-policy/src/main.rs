@@ -1,16 +1,17 @@
 //! The assign-policy Lambda: makes AWS Backup protect what a sweep classified, then reports
 //! coverage (metrics, and an alert for critical-tier gaps).
 
-use bulwark_lambda::{init_tracing, Services};
+use bulwark_lambda::{init_tracing, Input, Services};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
     let services = Services::from_env().await?;
-    run(service_fn(|event: LambdaEvent<Value>| {
-        bulwark_assign_policy::handle(&services, event.payload)
-    }))
+    run(service_fn(
+        |event: LambdaEvent<Input<bulwark_assign_policy::AssignRequest>>| {
+            bulwark_assign_policy::handle(&services, event.payload)
+        },
+    ))
     .await
 }

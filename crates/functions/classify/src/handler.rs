@@ -2,33 +2,31 @@
 
 use bulwark_aws::ops::{self, ClassifySummary};
 use bulwark_core::{ResourceArn, Scope};
-use bulwark_lambda::{FunctionError, Services};
+use bulwark_lambda::{FunctionError, Input, Services};
 use serde::{Deserialize, Serialize};
+#[cfg(test)]
 use serde_json::Value;
 
 /// What classify is asked to do. Discover's summary is accepted as is: its `scopes` say what
 /// the sweep touched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum Request {
+pub enum ClassifyRequest {
     One { arn: ResourceArn },
     Scopes { scopes: Vec<Scope> },
 }
 
-pub fn parse(event: Value) -> Result<Request, FunctionError> {
-    serde_json::from_value(event).map_err(|e| {
-        FunctionError::InvalidInput(format!(
-            "expected {{\"scopes\": [{{\"account\", \"region\"}}]}} or {{\"arn\": \"…\"}}: {e}"
-        ))
-    })
-}
+const EXPECTED: &str = r#"{"scopes": [{"account", "region"}]} or {"arn": "…"}"#;
 
-pub async fn handle(services: &Services, event: Value) -> Result<ClassifySummary, FunctionError> {
-    match parse(event)? {
-        Request::One { arn } => {
+pub async fn handle(
+    services: &Services,
+    input: Input<ClassifyRequest>,
+) -> Result<ClassifySummary, FunctionError> {
+    match input.request(EXPECTED)? {
+        ClassifyRequest::One { arn } => {
             Ok(ops::classify_one(&services.inventory, &services.config, &arn).await?)
         }
-        Request::Scopes { scopes } => {
+        ClassifyRequest::Scopes { scopes } => {
             Ok(ops::classify_scopes(&services.inventory, &services.config, &scopes).await?)
         }
     }
@@ -37,6 +35,10 @@ pub async fn handle(services: &Services, event: Value) -> Result<ClassifySummary
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(event: Value) -> Result<ClassifyRequest, FunctionError> {
+        Input::from_value(event).request(EXPECTED)
+    }
 
     fn sample(name: &str) -> Value {
         let path = format!("{}/../../../events/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -63,7 +65,7 @@ mod tests {
             ..Default::default()
         };
         let request = parse(serde_json::to_value(summary).expect("json")).expect("parse");
-        assert!(matches!(request, Request::Scopes { scopes } if scopes.len() == 1));
+        assert!(matches!(request, ClassifyRequest::Scopes { scopes } if scopes.len() == 1));
     }
 
     #[test]

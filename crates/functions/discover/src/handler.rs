@@ -5,7 +5,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use bulwark_aws::ops::{self, DiscoverSummary};
 use bulwark_core::alerts::failed_scopes_metric;
 use bulwark_core::{AccountId, Kind, Region, ResourceArn, Scope};
-use bulwark_lambda::{FunctionError, Services};
+use bulwark_lambda::{FunctionError, Input, Services};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -59,10 +59,17 @@ pub enum Request {
 const SCHEDULED: &str = "Scheduled Event";
 const CONFIG_CHANGE: &str = "Config Configuration Item Change";
 
+/// The events discover takes: EventBridge's envelope, whose `detail` depends on the source.
+pub type DiscoverEvent = EventBridgeEvent<Value>;
+
 /// Read an event into a request; a malformed or unexpected event is a clear error.
 pub fn parse(event: Value) -> Result<Request, FunctionError> {
-    let envelope: EventBridgeEvent<Value> = serde_json::from_value(event)
-        .map_err(|e| FunctionError::InvalidInput(format!("not an EventBridge event: {e}")))?;
+    request(Input::from_value(event))
+}
+
+/// What a typed event asks for.
+pub fn request(input: Input<DiscoverEvent>) -> Result<Request, FunctionError> {
+    let envelope = input.request("an EventBridge event")?;
     match (envelope.source.as_str(), envelope.detail_type.as_str()) {
         ("aws.events" | "aws.scheduler", SCHEDULED) => Ok(Request::Sweep),
         ("aws.config", CONFIG_CHANGE) => {
@@ -122,9 +129,12 @@ fn config_change(
 }
 
 /// The function's work: parse the event, then sweep or look up one store.
-pub async fn handle(services: &Services, event: Value) -> Result<DiscoverSummary, FunctionError> {
+pub async fn handle(
+    services: &Services,
+    event: Input<DiscoverEvent>,
+) -> Result<DiscoverSummary, FunctionError> {
     let now = chrono::Utc::now();
-    match parse(event)? {
+    match request(event)? {
         Request::Sweep => {
             let summary = ops::discover_all(
                 &services.aws,
