@@ -14,6 +14,7 @@ pub mod ops;
 pub mod permissions;
 pub mod protect;
 pub mod store;
+pub mod telemetry;
 
 pub use calls::CallCounter;
 pub use clients::{AccountClients, Aws, Reach, ScopeClients};

@@ -21,6 +21,9 @@ use crate::idempotency;
 use crate::permissions::{p, Permission};
 
 /// The inventory table.
+/// The state table's name when none is configured (BULWARK_TABLE, `--table`).
+pub const DEFAULT_TABLE: &str = "bulwark-inventory";
+
 pub const INVENTORY: &[Permission] = &[
     p(
         "dynamodb:Query",

@@ -11,7 +11,6 @@ use anyhow::{bail, Context, Result};
 use bulwark_aws::{assign, ops};
 use bulwark_aws::{Aws, Inventory, Reach};
 use bulwark_core::{classify, rpo_feasibility, Config, Kind, Region, ResourceArn, Scope};
-use bulwark_lambda::{parse_regions, DEFAULT_TABLE};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::output::{AssetRow, Format};
@@ -27,7 +26,7 @@ struct Cli {
     #[arg(long, env = "BULWARK_REGIONS", global = true, value_parser = regions)]
     regions: Option<RegionList>,
     /// The DynamoDB state table.
-    #[arg(long, env = "BULWARK_TABLE", default_value = DEFAULT_TABLE, global = true)]
+    #[arg(long, env = "BULWARK_TABLE", default_value = bulwark_aws::store::DEFAULT_TABLE, global = true)]
     table: String,
     /// The configuration file (taxonomy and rules); default: the built-in one.
     #[arg(long, env = "BULWARK_CONFIG", global = true)]
@@ -121,27 +120,16 @@ enum SummaryFormat {
 struct RegionList(Vec<Region>);
 
 fn regions(list: &str) -> Result<RegionList, String> {
-    parse_regions(list).map(RegionList)
-}
-
-fn load_config(path: Option<&PathBuf>) -> Result<Config> {
-    match path {
-        Some(path) => Ok(Config::load(path)?),
-        None => Ok(Config::builtin()),
-    }
+    Region::parse_list(list)
+        .map(RegionList)
+        .map_err(|e| e.to_string())
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    bulwark_aws::telemetry::init(bulwark_aws::telemetry::Output::Cli);
     let cli = Cli::parse();
-    let config = load_config(cli.config.as_ref())?;
+    let config = Config::load_or_builtin(cli.config.as_deref())?;
     if let Command::Feasibility { format } = &cli.command {
         return feasibility(&config, *format);
     }

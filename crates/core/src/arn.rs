@@ -54,6 +54,16 @@ impl fmt::Display for AccountId {
 pub struct Region(String);
 
 impl Region {
+    /// "us-east-1, eu-west-1" -> regions (blanks ignored); a malformed name is refused with
+    /// its name. How the CLI's `--regions` and the functions' BULWARK_REGIONS are read.
+    pub fn parse_list(list: &str) -> Result<Vec<Self>, CoreError> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(Self::parse)
+            .collect()
+    }
+
     pub fn parse(s: &str) -> Result<Self, CoreError> {
         let parts: Vec<&str> = s.split('-').collect();
         let well_formed = parts.len() >= 3

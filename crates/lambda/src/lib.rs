@@ -93,7 +93,7 @@ pub struct Settings {
     pub concurrency: usize,
 }
 
-pub const DEFAULT_TABLE: &str = "bulwark-inventory";
+pub use bulwark_aws::store::DEFAULT_TABLE;
 
 impl Settings {
     pub fn from_env() -> Result<Self, FunctionError> {
@@ -102,7 +102,9 @@ impl Settings {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, FunctionError> {
         let regions = match get("BULWARK_REGIONS") {
-            Some(list) => parse_regions(&list).map_err(FunctionError::Config)?,
+            Some(list) => {
+                Region::parse_list(&list).map_err(|e| FunctionError::Config(e.to_string()))?
+            }
             None => Vec::new(),
         };
         let concurrency = match get("BULWARK_CONCURRENCY") {
@@ -135,20 +137,9 @@ impl Settings {
 
     /// The taxonomy and rules: the configured file, or the built-in default.
     pub fn load_config(&self) -> Result<Config, FunctionError> {
-        match &self.config_path {
-            Some(path) => Config::load(path).map_err(|e| FunctionError::Config(e.to_string())),
-            None => Ok(Config::builtin()),
-        }
+        Config::load_or_builtin(self.config_path.as_deref())
+            .map_err(|e| FunctionError::Config(e.to_string()))
     }
-}
-
-/// "us-east-1, eu-west-1" -> regions; a malformed name is refused with its name.
-pub fn parse_regions(list: &str) -> Result<Vec<Region>, String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(|r| Region::parse(r).map_err(|e| e.to_string()))
-        .collect()
 }
 
 /// What every function holds for its lifetime: built once in `main`.
@@ -177,15 +168,7 @@ impl Services {
 
 /// JSON logs to stdout, for CloudWatch; the level from RUST_LOG (default info).
 pub fn init_tracing() {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_target(false)
-        .without_time()
-        .init();
+    bulwark_aws::telemetry::init(bulwark_aws::telemetry::Output::Lambda);
 }
 
 #[cfg(test)]

@@ -152,6 +152,15 @@ impl Config {
         loader.validate(raw)
     }
 
+    /// The configuration file at `path`, or the built-in default when there is none: how the
+    /// CLI (`--config`) and the functions (BULWARK_CONFIG) both load it.
+    pub fn load_or_builtin(path: Option<&Path>) -> Result<Self, ConfigError> {
+        match path {
+            Some(path) => Self::load(path),
+            None => Ok(Self::builtin()),
+        }
+    }
+
     /// Loads a configuration file. It replaces the built-in default entirely.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let source_name = path.display().to_string();
