@@ -1,10 +1,10 @@
 //! What deserves a page and what goes to metrics: pure functions over a coverage report.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 use crate::config::Config;
 use crate::coverage::{AssetCoverage, CoverageReport};
+use crate::emf::{self, Metric, Value};
 
 /// Assets of the tiers that alert (`alert = true` in the configuration) that are unprotected
 /// or breach their RPO, one line each; empty when there is nothing to say.
@@ -63,32 +63,25 @@ pub fn alert_message(findings: &[String]) -> (String, String) {
 /// CloudWatch Embedded Metric Format documents, one per tier: coverage and RPO breaches.
 /// Printed to stdout by a Lambda, CloudWatch turns them into metrics without an API call.
 pub fn coverage_metrics(report: &CoverageReport, now: DateTime<Utc>) -> Vec<String> {
+    let count = |name, n: usize| Metric {
+        name,
+        value: Value::count(n),
+    };
     report
         .by_tier
         .iter()
         .filter(|(_, s)| s.backup_required > 0)
         .map(|(tier, s)| {
-            json!({
-                "_aws": {
-                    "Timestamp": now.timestamp_millis(),
-                    "CloudWatchMetrics": [{
-                        "Namespace": "Bulwark",
-                        "Dimensions": [["Tier"]],
-                        "Metrics": [
-                            {"Name": "CoveragePercent", "Unit": "Percent"},
-                            {"Name": "RpoBreaches", "Unit": "Count"},
-                            {"Name": "BackupRequiredAssets", "Unit": "Count"},
-                            {"Name": "NonCompliantAssets", "Unit": "Count"}
-                        ]
-                    }]
+            let metrics = [
+                Metric {
+                    name: "CoveragePercent",
+                    value: Value::Percent(s.coverage_percent),
                 },
-                "Tier": tier,
-                "CoveragePercent": s.coverage_percent,
-                "RpoBreaches": s.rpo_breaches,
-                "BackupRequiredAssets": s.backup_required,
-                "NonCompliantAssets": s.non_compliant,
-            })
-            .to_string()
+                count("RpoBreaches", s.rpo_breaches),
+                count("BackupRequiredAssets", s.backup_required),
+                count("NonCompliantAssets", s.non_compliant),
+            ];
+            emf::document(&[("Tier", tier)], &metrics, now)
         })
         .collect()
 }
@@ -96,19 +89,11 @@ pub fn coverage_metrics(report: &CoverageReport, now: DateTime<Utc>) -> Vec<Stri
 /// The count of accounts and regions a run could not finish, as an EMF document: the metric
 /// the template's alarm watches, so a partial run pages someone.
 pub fn failed_scopes_metric(function: &str, failed: usize, now: DateTime<Utc>) -> String {
-    json!({
-        "_aws": {
-            "Timestamp": now.timestamp_millis(),
-            "CloudWatchMetrics": [{
-                "Namespace": "Bulwark",
-                "Dimensions": [["Function"]],
-                "Metrics": [{"Name": "FailedScopes", "Unit": "Count"}]
-            }]
-        },
-        "Function": function,
-        "FailedScopes": failed,
-    })
-    .to_string()
+    let metric = Metric {
+        name: "FailedScopes",
+        value: Value::count(failed),
+    };
+    emf::document(&[("Function", function)], &[metric], now)
 }
 
 #[cfg(test)]

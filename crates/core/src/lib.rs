@@ -7,6 +7,7 @@ pub mod classify;
 pub mod config;
 pub mod coverage;
 pub mod duration;
+pub mod emf;
 pub mod error;
 pub mod facts;
 pub mod feasibility;
