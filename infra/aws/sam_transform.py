@@ -4,8 +4,9 @@
 
 aws-sam-translator turns the SAM resources into CloudFormation (functions into functions and
 roles with their policies, the state machine with its role, the schedule and event rules).
-Local CodeUri and DefinitionUri stand in for the packaged artifacts: a placeholder S3 URI,
-and the definition read from its file. Used by the linters (infra/aws/lint/run) and by the
+Local CodeUri and DefinitionUri stand in for the packaged artifacts: a placeholder S3 URI
+whose key is the code directory's name (target/lambda/<binary>/ -> <binary>.zip, which the
+local deploy runs as that binary), and the definition read from its file. Used by the linters (infra/aws/lint/run) and by the
 local AWS, which creates the template's roles from the result (infra/local/bulwark_local/template.py).
 """
 
@@ -30,7 +31,7 @@ def transform(template: Path = TEMPLATE, region: str = "us-east-1", parameters: 
     for logical_id, resource in sam.get("Resources", {}).items():
         properties = resource.get("Properties", {})
         if isinstance(properties.get("CodeUri"), str):
-            properties["CodeUri"] = f"s3://bulwark-local-artifacts/{logical_id}.zip"
+            properties["CodeUri"] = f"s3://bulwark-local-artifacts/{Path(properties['CodeUri']).name}.zip"
         if isinstance(properties.get("DefinitionUri"), str):
             properties["Definition"] = json.loads((template.parent / properties.pop("DefinitionUri")).read_text())
     # The region only fills the transform's pseudo parameters; nothing is called.

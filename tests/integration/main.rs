@@ -3,6 +3,7 @@
 
 mod backup;
 mod cli;
+mod deployed;
 mod discovery;
 mod harness;
 mod iam;

@@ -16,6 +16,7 @@ import copy
 import json
 import logging
 import threading
+import uuid
 from datetime import datetime, timezone
 from typing import Any
 
@@ -59,7 +60,8 @@ def _deliver(arn: str, payload: str) -> None:
             function = lambda_backends[account][region].get_function(name, qualifier)
             function.invoke(payload, {"x-amz-invocation-type": "RequestResponse"}, {})
         else:
-            stepfunctions_backend(account, region).start_execution(arn, name=None, execution_input=payload)
+            # EventBridge names each execution it starts with a fresh id.
+            stepfunctions_backend(account, region).start_execution(arn, name=str(uuid.uuid4()), execution_input=payload)
     except Exception:  # AWS retries and then drops; the local AWS logs and drops
         log.exception("EventBridge delivery to %s failed", arn)
 
@@ -85,5 +87,51 @@ def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = Tr
         threading.Thread(target=_deliver, args=(arn, payload), daemon=True).start()
 
 
+FIRE = "/moto-api/bulwark/events/fire"
+
+
+def fire(account: str, region: str, rule_name: str) -> dict[str, Any]:
+    """What EventBridge does when a scheduled rule's time comes: a "Scheduled Event" to each
+    target. moto never runs schedules; tests and the demo fire them on demand."""
+    from moto.events.models import events_backends
+
+    rule = events_backends[account][region].describe_rule(rule_name, None)
+    if not rule.scheduled_expression:
+        raise ValueError(f"rule {rule_name} has no schedule")
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [rule.arn],
+        "detail": {},
+    }
+    targets = [t for t in rule.targets if _ours(t)]
+    for target in targets:
+        threading.Thread(target=_deliver, args=(target["Arn"], _payload(target, event)), daemon=True).start()
+    return {"event": event, "targets": [t["Arn"] for t in targets]}
+
+
+class UnknownRule(Exception):
+    pass
+
+
+def _fire_request(body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return fire(str(body["account"]), str(body.get("region", "us-east-1")), str(body["rule"]))
+    except Exception as err:  # moto's ResourceNotFoundException for a rule that does not exist
+        if isinstance(err, (KeyError, ValueError)):
+            raise
+        raise UnknownRule(str(err)) from err
+
+
 def install() -> None:
+    import moto.moto_api._internal.urls
+
     Rule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
+    from bulwark_local.template import post_endpoint
+
+    moto.moto_api._internal.urls.url_paths["{0}" + FIRE] = post_endpoint(FIRE, _fire_request, (UnknownRule,))

@@ -337,7 +337,18 @@ def _delete_objects(request: awsrequest.ParsedRequest) -> list[Need]:
 
 
 # (signing name, operation) -> the actions and resources it needs, with the reason.
+def _put_events(request: awsrequest.ParsedRequest) -> list[Need]:
+    """events:PutEvents on each entry's bus (the account's default bus when none is named)."""
+    partition = get_partition(request.region)
+    buses = {e.get("EventBusName") or "default" for e in request.params.get("Entries", [])}
+    return [
+        Need("events:PutEvents", bus if bus.startswith("arn:") else f"arn:{partition}:events:{request.region}:{request.account}:event-bus/{bus}")
+        for bus in sorted(buses)
+    ]
+
+
 EXCEPTIONS: dict[tuple[str, str], Callable[[awsrequest.ParsedRequest], list[Need]]] = {
+    ("events", "PutEvents"): _put_events,
     ("dynamodb", "TransactWriteItems"): _transact_write,
     ("dynamodb", "TransactGetItems"): _transact_get,
     ("dynamodb", "BatchWriteItem"): _batch("BatchWriteItem"),

@@ -1,6 +1,7 @@
 """Lambda invocations forwarded to a local Lambda runtime.
 
-When BULWARK_LOCAL_LAMBDA_URL is set (for `cargo lambda watch`, http://127.0.0.1:9000),
+A function deployed from the template with a local binary (deploy.py) runs that binary
+through the Runtime API (runtime_api.py). Otherwise, when BULWARK_LOCAL_LAMBDA_URL is set (for `cargo lambda watch`, http://127.0.0.1:9000),
 every invocation of a moto Lambda function (Invoke, a Step Functions Lambda task, an
 EventBridge target) is POSTed to
 
@@ -21,6 +22,8 @@ import urllib.request
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+
+from bulwark_local import runtime_api
 
 _moto_invoke = LambdaFunction.invoke
 
@@ -43,12 +46,21 @@ def post(url: str, payload: bytes, timeout: float = 900.0) -> tuple[bytes, str |
 
 
 def _invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> str | bytes:
+    payload = body.encode() if isinstance(body, str) else (body or b"{}")
+    asynchronous = (request_headers.get("x-amz-invocation-type") or "RequestResponse") == "Event"
+    if runtime_api.registered(self.function_arn):
+        if asynchronous:
+            threading.Thread(target=runtime_api.invoke, args=(self.function_arn, payload), daemon=True).start()
+            return b""
+        answer, error = runtime_api.invoke(self.function_arn, payload)
+        if error:
+            response_headers["x-amz-function-error"] = error
+        return answer
     base = runtime_url()
     if base is None:
         return _moto_invoke(self, body, request_headers, response_headers)
     url = f"{base.rstrip('/')}/2015-03-31/functions/{self.function_name}/invocations"
-    payload = body.encode() if isinstance(body, str) else (body or b"{}")
-    if (request_headers.get("x-amz-invocation-type") or "RequestResponse") == "Event":
+    if asynchronous:
         threading.Thread(target=post, args=(url, payload), daemon=True).start()
         return b""
     answer, error = post(url, payload)

@@ -26,6 +26,7 @@ EXTENSIONS = [
     "bulwark_local.eventbridge",
     "bulwark_local.iam",
     "bulwark_local.template",
+    "bulwark_local.deploy",
 ]
 
 

@@ -32,7 +32,7 @@ import threading
 import uuid
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from moto.iam.models import iam_backends
 from moto.utilities.utils import get_partition
@@ -76,9 +76,13 @@ class Resolver:
                 raise TemplateError(f"parameter {name} has no value and no default")
             self.values[name] = value
         self.account, self.region, self.partition = account, region, partition
+        # Resources a deployment created: their Ref and attributes as AWS gave them.
+        self.created: dict[str, tuple[str, dict[str, str]]] = {}
 
     def physical(self, logical_id: str) -> tuple[str, dict[str, str]]:
         """A resource's Ref and attributes."""
+        if logical_id in self.created:
+            return self.created[logical_id]
         resource = self.template["Resources"].get(logical_id)
         if resource is None:
             raise TemplateError(f"no resource or parameter {logical_id}")
@@ -183,9 +187,19 @@ def deploy_roles(account: str, region: str, parameters: dict[str, str], stack: s
         return _deploy_roles(account, region, parameters, stack, template)
 
 
-def _deploy_roles(account: str, region: str, parameters: dict[str, str], stack: str, template: Path) -> dict[str, Any]:
+def stack_template(account: str, region: str, parameters: dict[str, str], stack: str, template: Path = TEMPLATE) -> tuple[dict[str, Any], Resolver]:
+    """The transformed template (a copy of its own) and a resolver for its intrinsics."""
     cfn = copy.deepcopy(transformed(str(template), region, json.dumps(parameters, sort_keys=True)))
-    resolver = Resolver(cfn, account, region, stack, parameters)
+    return cfn, Resolver(cfn, account, region, stack, parameters)
+
+
+def _deploy_roles(account: str, region: str, parameters: dict[str, str], stack: str, template: Path) -> dict[str, Any]:
+    cfn, resolver = stack_template(account, region, parameters, stack, template)
+    return create_roles(cfn, resolver, account, region, stack, template)
+
+
+def create_roles(cfn: dict[str, Any], resolver: Resolver, account: str, region: str, stack: str, template: Path = TEMPLATE) -> dict[str, Any]:
+    """Every IAM role of the transformed template, created (or its policies replaced)."""
     backend = iam_backends[account][get_partition(region)]
     roles: dict[str, str] = {}
     functions: dict[str, str] = {}
@@ -233,18 +247,34 @@ def _deploy_roles(account: str, region: str, parameters: dict[str, str], stack: 
     return {"roles": roles, "functions": functions, "resources": resources, "policies": policies}
 
 
-def control(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
-    if request.method != "POST":
-        return 405, JSON, json.dumps({"Error": f"POST to {PATH}"})
-    try:
-        body = json.loads(request.data or b"{}")
-        account, region = str(body.get("account", "")), str(body.get("region", "us-east-1"))
-        if not re.fullmatch(r"\d{12}", account):
-            raise TemplateError(f"account must be 12 digits, not {account!r}")
-        answer = deploy_roles(account, region, dict(body.get("parameters") or {}), str(body.get("stack") or "bulwark"))
-    except (ValueError, TemplateError, KeyError) as err:
-        return 400, JSON, json.dumps({"Error": f"{type(err).__name__}: {err}"})
-    return 200, JSON, json.dumps(answer)
+Control = Callable[[Any, str, Any], tuple[int, dict[str, str], str]]
+
+
+def post_endpoint(path: str, handle: Callable[[dict[str, Any]], dict[str, Any]], errors: tuple[type[Exception], ...]) -> Control:
+    """A control endpoint of the local AWS: POST a JSON body, get JSON back; the `errors`
+    `handle` raises for a bad request are a 400 naming them."""
+
+    def control(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+        if request.method != "POST":
+            return 405, JSON, json.dumps({"Error": f"POST to {path}"})
+        try:
+            answer = handle(json.loads(request.data or b"{}"))
+        except (ValueError, KeyError, *errors) as err:
+            return 400, JSON, json.dumps({"Error": f"{type(err).__name__}: {err}"})
+        return 200, JSON, json.dumps(answer)
+
+    return control
+
+
+def stack_request(body: dict[str, Any]) -> tuple[str, str, dict[str, str], str]:
+    """The account, region, parameters and stack name a control request names."""
+    account, region = str(body.get("account", "")), str(body.get("region", "us-east-1"))
+    if not re.fullmatch(r"\d{12}", account):
+        raise TemplateError(f"account must be 12 digits, not {account!r}")
+    return account, region, dict(body.get("parameters") or {}), str(body.get("stack") or "bulwark")
+
+
+control = post_endpoint(PATH, lambda body: deploy_roles(*stack_request(body)), (TemplateError,))
 
 
 def install() -> None:

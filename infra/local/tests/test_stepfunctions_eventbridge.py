@@ -29,7 +29,13 @@ def _eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
 @pytest.fixture(scope="module")
 def role(aws: Any) -> str:
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    return aws("iam", REGION).create_role(RoleName=unique("fn"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    name = unique("fn")
+    iam = aws("iam", REGION)
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    # Executions run as their state machine's role: it must be allowed to invoke the tasks.
+    invoke = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*"}]}
+    iam.put_role_policy(RoleName=name, PolicyName="invoke", PolicyDocument=json.dumps(invoke))
+    return arn
 
 
 def _function(aws: Any, role: str, name: str) -> str:
@@ -118,3 +124,16 @@ def test_eventbridge_delivers_matching_events_to_lambda_and_state_machines(aws: 
     assert json.loads(started["input"])["detail"] == detail
     time.sleep(0.3)
     assert len(lambda_runtime.calls_to(name)) == 2
+
+
+def test_an_execution_runs_as_its_state_machines_role(aws: Any, lambda_runtime: Any) -> None:
+    iam = aws("iam", REGION)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    powerless = iam.create_role(RoleName=unique("sm"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    fn = _function(aws, powerless, unique("classify"))
+    machine = _state_machine(aws, powerless, {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": fn, "End": True}}})
+    execution = aws("stepfunctions", REGION).start_execution(stateMachineArn=machine, input="{}")
+    done = _finished(aws, execution["executionArn"])
+    assert done["status"] == "FAILED", done
+    assert "lambda:InvokeFunction" in done.get("cause", ""), done
+    assert lambda_runtime.calls_to(fn.rsplit(":", 1)[-1]) == []
