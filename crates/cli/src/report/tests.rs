@@ -1,6 +1,7 @@
 //! The report's renderings of one small, hostile estate.
 
 use super::*;
+use bulwark_core::Kind;
 use bulwark_core::{
     evaluate, summarize, AccountId, Asset, Attributes, Config, Evidence, RecoveryPoint, Region,
     ResourceArn,
@@ -113,12 +114,14 @@ fn html_tags_are_balanced() {
 #[test]
 fn html_escapes_every_text() {
     let html = rendered(ReportFormat::Html);
-    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+    // maud leaves ' as it is: it quotes every attribute value with ", which it escapes.
+    assert!(html.contains("&lt;script&gt;alert('x')&lt;/script&gt;"));
     assert!(html.contains("&quot;&gt;&lt;b&gt;secret"));
     assert!(!html.contains("<b>"));
     assert_eq!(
-        escape(r#"a & b < c > d "e" 'f'"#),
-        "a &amp; b &lt; c &gt; d &quot;e&quot; &#39;f&#39;"
+        maud::html! { span title=(r#"a & b < c > d "e" 'f'"#) { (r#"a & b < c > d "e" 'f'"#) } }
+            .into_string(),
+        r#"<span title="a &amp; b &lt; c &gt; d &quot;e&quot; 'f'">a &amp; b &lt; c &gt; d &quot;e&quot; 'f'</span>"#
     );
 }
 
