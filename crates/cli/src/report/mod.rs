@@ -1,12 +1,10 @@
-//! `bulwark report`: coverage for people (a table, one self-contained HTML page in html.rs)
-//! and for programs (JSON, CSV).
+//! `bulwark report`: coverage for people (text tables in text.rs, one self-contained HTML page
+//! in html.rs) and for programs (JSON and CSV, here), and what the renderings share.
 
 mod html;
-
-use std::fmt::{self, Write as _};
+mod text;
 
 use anyhow::Result;
-use bulwark_core::coverage::NOT_BACKED_UP;
 use bulwark_core::{AssetCoverage, Control, CoverageReport, GroupSummary};
 use chrono::{DateTime, Utc};
 use clap::ValueEnum;
@@ -27,7 +25,7 @@ pub fn render(
     format: ReportFormat,
 ) -> Result<String> {
     Ok(match format {
-        ReportFormat::Table => table(report, assets)?,
+        ReportFormat::Table => text::table(report, assets),
         ReportFormat::Json => {
             let document = Document {
                 summary: report,
@@ -59,23 +57,6 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn headline(report: &CoverageReport) -> String {
-    let t = &report.totals;
-    format!(
-        "{} of backup-required assets protected ({} of {}); {}, {}, {}",
-        percent(t.coverage_percent),
-        t.protected,
-        t.backup_required,
-        plural(t.assets, "asset", "assets"),
-        plural(t.rpo_breaches, "RPO breach", "RPO breaches"),
-        plural(
-            t.non_compliant,
-            "non-compliant asset",
-            "non-compliant assets"
-        ),
-    )
-}
-
 /// The tiers in report order, each with its summary.
 fn tiers(report: &CoverageReport) -> impl Iterator<Item = (&str, &GroupSummary)> {
     report
@@ -90,71 +71,6 @@ fn with_unknown_values(assets: &[AssetCoverage]) -> Vec<&AssetCoverage> {
         .iter()
         .filter(|a| !a.unknown_values.is_empty())
         .collect()
-}
-
-fn table(report: &CoverageReport, assets: &[AssetCoverage]) -> Result<String, fmt::Error> {
-    let mut out = String::new();
-    writeln!(out, "Coverage: {}", headline(report))?;
-    writeln!(out, "Generated {}", timestamp(report.generated_at))?;
-    let header = |out: &mut String, first: &str| {
-        writeln!(
-            out,
-            "\n{first:<16} {:>7} {:>9} {:>10} {:>9} {:>13} {:>14}",
-            "assets", "required", "protected", "coverage", "RPO breaches", "non-compliant"
-        )
-    };
-    let row = |out: &mut String, name: &str, g: &GroupSummary| {
-        writeln!(
-            out,
-            "{name:<16} {:>7} {:>9} {:>10} {:>9} {:>13} {:>14}",
-            g.assets,
-            g.backup_required,
-            g.protected,
-            // Nothing to protect: a percentage would only suggest there was.
-            if g.backup_required == 0 {
-                "-".to_string()
-            } else {
-                percent(g.coverage_percent)
-            },
-            g.rpo_breaches,
-            g.non_compliant
-        )
-    };
-    header(&mut out, "By tier")?;
-    for (tier, g) in tiers(report) {
-        row(&mut out, tier, g)?;
-    }
-    header(&mut out, "By kind")?;
-    for (kind, g) in &report.by_kind {
-        row(&mut out, kind.as_str(), g)?;
-    }
-
-    writeln!(out, "\nNon-compliant assets ({})", report.exceptions.len())?;
-    for e in &report.exceptions {
-        let tier = e.tier.as_deref().unwrap_or(NOT_BACKED_UP);
-        writeln!(
-            out,
-            "  {tier:<12} {:<9} {}  {}",
-            e.kind.as_str(),
-            e.name,
-            e.arn
-        )?;
-        for reason in &e.reasons {
-            writeln!(out, "      - {reason}")?;
-        }
-    }
-    let unknown = with_unknown_values(assets);
-    if !unknown.is_empty() {
-        writeln!(
-            out,
-            "\nUnknown tag values ({})",
-            plural(unknown.len(), "asset", "assets")
-        )?;
-        for a in unknown {
-            writeln!(out, "  {}  {}", a.arn, unknown_values(a))?;
-        }
-    }
-    Ok(out)
 }
 
 fn unknown_values(a: &AssetCoverage) -> String {
