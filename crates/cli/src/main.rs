@@ -2,6 +2,7 @@
 //! functions, against AWS or, with AWS_ENDPOINT_URL, the local AWS.
 
 mod output;
+mod progress;
 mod report;
 
 use std::collections::BTreeSet;
@@ -14,6 +15,7 @@ use bulwark_core::{classify, rpo_feasibility, Config, Kind, Region, ResourceArn,
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::output::{AssetRow, Format};
+use crate::progress::waiting;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -141,8 +143,7 @@ async fn main() -> Result<()> {
     };
     match cli.command {
         Command::Init => {
-            let created = inventory
-                .ensure_table()
+            let created = waiting("creating the state table", inventory.ensure_table())
                 .await
                 .context("creating the state table")?;
             println!(
@@ -162,19 +163,22 @@ async fn main() -> Result<()> {
         } => {
             let now = chrono::Utc::now();
             let summary = match arn {
-                None => ops::discover_all(&aws, &inventory, &reach, cli.concurrency, now).await?,
+                None => {
+                    let sweep = ops::discover_all(&aws, &inventory, &reach, cli.concurrency, now);
+                    waiting("discovering data stores", sweep).await?
+                }
                 Some(arn) => {
                     let arn = ResourceArn::parse(&arn)?;
                     let scope = scope_of(&aws, &arn, region.as_deref()).await?;
-                    ops::discover_one(
+                    let lookup = ops::discover_one(
                         &aws,
                         &inventory,
                         &arn,
                         scope,
                         reach.org_role.as_deref(),
                         now,
-                    )
-                    .await?
+                    );
+                    waiting(&format!("discovering {arn}"), lookup).await?
                 }
             };
             match format {
@@ -186,17 +190,19 @@ async fn main() -> Result<()> {
             }
         }
         Command::Classify { arn, format } => {
-            let summary = match arn {
-                Some(arn) => {
-                    ops::classify_one(&inventory, &config, &ResourceArn::parse(&arn)?).await?
+            let arn = arn.as_deref().map(ResourceArn::parse).transpose()?;
+            let summary = waiting("classifying the inventory", async {
+                match arn {
+                    Some(arn) => ops::classify_one(&inventory, &config, &arn).await,
+                    None => {
+                        let scopes: BTreeSet<Scope> =
+                            inventory.all().await?.iter().map(|a| a.scope()).collect();
+                        let scopes: Vec<Scope> = scopes.into_iter().collect();
+                        ops::classify_scopes(&inventory, &config, &scopes).await
+                    }
                 }
-                None => {
-                    let scopes: BTreeSet<Scope> =
-                        inventory.all().await?.iter().map(|a| a.scope()).collect();
-                    let scopes: Vec<Scope> = scopes.into_iter().collect();
-                    ops::classify_scopes(&inventory, &config, &scopes).await?
-                }
-            };
+            })
+            .await?;
             match format {
                 SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
                 SummaryFormat::Text => output::print_classify(&summary),
@@ -217,8 +223,7 @@ async fn main() -> Result<()> {
                     );
                 }
             }
-            let rows: Vec<AssetRow> = inventory
-                .all()
+            let rows: Vec<AssetRow> = waiting("reading the inventory", inventory.all())
                 .await?
                 .iter()
                 .filter(|a| all || a.state == bulwark_core::AssetState::Present)
@@ -252,7 +257,7 @@ async fn main() -> Result<()> {
             for warning in config.warnings() {
                 eprintln!("warning: {warning}");
             }
-            let report = assign::assign(
+            let assignment = assign::assign(
                 &aws,
                 &inventory,
                 &config,
@@ -260,8 +265,13 @@ async fn main() -> Result<()> {
                 assign::Targets::Everything,
                 apply,
                 chrono::Utc::now(),
-            )
-            .await?;
+            );
+            let doing = if apply {
+                "applying the tiers' protection"
+            } else {
+                "planning the tiers' protection"
+            };
+            let report = waiting(doing, assignment).await?;
             match format {
                 SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 SummaryFormat::Text => output::print_policy(&report),
@@ -275,15 +285,15 @@ async fn main() -> Result<()> {
         }
         Command::Report { format, out } => {
             let now = chrono::Utc::now();
-            let (assets, _calls) = assign::coverage(
+            let coverage = assign::coverage(
                 &aws,
                 &inventory,
                 &config,
                 reach.org_role.as_deref(),
                 assign::Targets::Everything,
                 now,
-            )
-            .await?;
+            );
+            let (assets, _calls) = waiting("measuring coverage", coverage).await?;
             let summary = bulwark_core::summarize(&assets, now);
             let text = report::render(&summary, &assets, format)?;
             match out {

@@ -1,4 +1,5 @@
-//! How the CLI prints: tables for people, JSON and CSV for programs.
+//! How the CLI prints: tables for people (in one style, shared with the report), JSON and CSV
+//! for programs.
 
 use std::collections::BTreeMap;
 
@@ -6,7 +7,26 @@ use anyhow::Result;
 use bulwark_aws::ops::{ClassifySummary, DiscoverSummary};
 use bulwark_core::{Asset, AssetState, Classification, UnknownValue};
 use clap::ValueEnum;
+use comfy_table::{presets, CellAlignment, ColumnConstraint, Table, Width};
 use serde::Serialize;
+
+/// A table in the CLI's one style: ASCII rules, which read the same in a terminal, a pipe and a
+/// file. Never coloured, and not fitted to a terminal's width: a long ARN stays on one line
+/// unless the caller bounds its column.
+pub fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::ASCII_FULL_CONDENSED)
+        .set_header(header);
+    table
+}
+
+/// Right-aligns the columns from `first` on: they hold numbers.
+pub fn align_numbers(table: &mut Table, first: usize) {
+    for column in table.column_iter_mut().skip(first) {
+        column.set_cell_alignment(CellAlignment::Right);
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -150,31 +170,18 @@ pub fn print_inventory(rows: &[AssetRow], format: Format) -> Result<()> {
             }
             for (tier, rows) in &by_tier {
                 println!("\n== {tier} ({} stores)", rows.len());
-                let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0).min(40);
+                let mut table = table(&["kind", "region", "name", "why"]);
                 for r in rows {
-                    let gone = if r.state == AssetState::Gone {
-                        " [gone]"
-                    } else {
-                        ""
-                    };
-                    println!(
-                        "  {:<8} {:<12} {:<width$}  {}{}",
-                        r.kind,
-                        r.region,
-                        r.name,
-                        r.reasons.last().map(String::as_str).unwrap_or(""),
-                        gone,
-                    );
-                    if !r.unknown_values.is_empty() {
-                        println!(
-                            "  {:<8} {:<12} {:<width$}  unknown value: {}",
-                            "",
-                            "",
-                            "",
-                            unknown_label(&r.unknown_values)
-                        );
+                    let mut why = r.reasons.last().cloned().unwrap_or_default();
+                    if r.state == AssetState::Gone {
+                        why.push_str(" [gone]");
                     }
+                    if !r.unknown_values.is_empty() {
+                        why = format!("{why}\nunknown value: {}", unknown_label(&r.unknown_values));
+                    }
+                    table.add_row([&r.kind, &r.region, &r.name, &why]);
                 }
+                println!("{table}");
             }
             println!("\n{} stores", rows.len());
         }
@@ -193,8 +200,13 @@ pub fn print_discover(s: &DiscoverSummary) {
     );
     let total: u64 = s.calls.values().sum();
     println!("AWS API calls: {total}");
+    let mut calls = table(&["operation", "calls"]);
     for (op, n) in &s.calls {
-        println!("  {op:<45} {n}");
+        calls.add_row([op.to_string(), n.to_string()]);
+    }
+    align_numbers(&mut calls, 1);
+    if !calls.is_empty() {
+        println!("{calls}");
     }
     for f in &s.failures {
         let region = f.region.as_ref().map_or("every region", |r| r.as_str());
@@ -213,9 +225,15 @@ pub fn print_classify(s: &ClassifySummary) {
         "classified {} stores: {} records written, {} unchanged, {} with unknown tag values",
         s.classified, s.written, s.unchanged, s.with_unknown_values
     );
-    for (tier, n) in &s.by_tier {
-        println!("  {tier:<16} {n}");
+    if s.by_tier.is_empty() {
+        return;
     }
+    let mut tiers = table(&["tier", "stores"]);
+    for (tier, n) in &s.by_tier {
+        tiers.add_row([tier.to_string(), n.to_string()]);
+    }
+    align_numbers(&mut tiers, 1);
+    println!("{tiers}");
 }
 
 pub fn print_explain(asset: &Asset, c: &Classification) {
@@ -262,26 +280,44 @@ pub fn print_policy(r: &bulwark_aws::assign::PolicyReport) {
             scope.tag_changes.len(),
             scope.native_actions.len()
         );
+        let mut changes = table(&["change", "what"]);
         for action in &scope.backup_actions {
-            println!("  {}", describe(action));
+            changes.add_row(["AWS Backup".to_string(), describe(action)]);
         }
         for change in scope.tag_changes.iter().take(20) {
-            match &change.tier {
-                Some(tier) => println!("  tag {} bulwark:tier={tier}", change.arn),
-                None => println!("  untag {} bulwark:tier", change.arn),
-            }
+            changes.add_row(match &change.tier {
+                Some(tier) => [
+                    "tag".to_string(),
+                    format!("{} bulwark:tier={tier}", change.arn),
+                ],
+                None => ["untag".to_string(), format!("{} bulwark:tier", change.arn)],
+            });
         }
         if scope.tag_changes.len() > 20 {
-            println!("  … and {} more tag changes", scope.tag_changes.len() - 20);
+            changes.add_row([
+                "tag".to_string(),
+                format!("… and {} more tag changes", scope.tag_changes.len() - 20),
+            ]);
         }
         for action in scope.native_actions.iter().take(20) {
-            println!("  {}", describe_native(action));
+            changes.add_row(["native".to_string(), describe_native(action)]);
         }
         if scope.native_actions.len() > 20 {
-            println!(
-                "  … and {} more native protections",
-                scope.native_actions.len() - 20
-            );
+            changes.add_row([
+                "native".to_string(),
+                format!(
+                    "… and {} more native protections",
+                    scope.native_actions.len() - 20
+                ),
+            ]);
+        }
+        if !changes.is_empty() {
+            // A selection lists every resource pattern: wrapped (at spaces), it does not widen
+            // every other row to its length.
+            if let Some(what) = changes.column_mut(1) {
+                what.set_constraint(ColumnConstraint::UpperBoundary(Width::Fixed(100)));
+            }
+            println!("{changes}");
         }
         for caution in &scope.cautions {
             println!("  ! {caution}");

@@ -1,0 +1,150 @@
+//! `bulwark report`: coverage for people (text tables in text.rs, one self-contained HTML page
+//! in html.rs) and for programs (JSON and CSV, here), and what the renderings share.
+
+mod html;
+mod text;
+
+use anyhow::Result;
+use bulwark_core::{AssetCoverage, Control, CoverageReport, GroupSummary};
+use chrono::{DateTime, Utc};
+use clap::ValueEnum;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Csv,
+    Html,
+}
+
+/// Renders the report and the per-asset coverage it sums up.
+pub fn render(
+    report: &CoverageReport,
+    assets: &[AssetCoverage],
+    format: ReportFormat,
+) -> Result<String> {
+    Ok(match format {
+        ReportFormat::Table => text::table(report, assets),
+        ReportFormat::Json => {
+            let document = Document {
+                summary: report,
+                assets,
+            };
+            serde_json::to_string_pretty(&document)? + "\n"
+        }
+        ReportFormat::Csv => csv(assets)?,
+        ReportFormat::Html => html::page(report, assets),
+    })
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    summary: &'a CoverageReport,
+    assets: &'a [AssetCoverage],
+}
+
+/// A percentage rounded down, so that 99.96% never reads as a complete 100.0%.
+fn percent(p: f64) -> String {
+    format!("{:.1}%", (p * 10.0).floor() / 10.0)
+}
+
+fn timestamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The tiers in report order, each with its summary.
+fn tiers(report: &CoverageReport) -> impl Iterator<Item = (&str, &GroupSummary)> {
+    report
+        .tier_order
+        .iter()
+        .filter_map(|t| report.by_tier.get(t).map(|g| (t.as_str(), g)))
+}
+
+/// The assets with tag values no rule knows.
+fn with_unknown_values(assets: &[AssetCoverage]) -> Vec<&AssetCoverage> {
+    assets
+        .iter()
+        .filter(|a| !a.unknown_values.is_empty())
+        .collect()
+}
+
+fn unknown_values(a: &AssetCoverage) -> String {
+    a.unknown_values
+        .iter()
+        .map(|u| format!("{}={:?}", u.key, u.value))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn csv(assets: &[AssetCoverage]) -> Result<String> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<&str> = vec![
+        "arn",
+        "name",
+        "kind",
+        "account",
+        "region",
+        "tier",
+        "backup_required",
+        "selected",
+        "selected_by",
+        "latest_recovery_point",
+        "latest_age",
+        "rpo",
+        "rpo_breached",
+        "protected",
+        "dr_copy",
+        "pitr_or_versioning",
+        "locked",
+        "encrypted",
+        "compliant",
+    ];
+    header.extend(Control::ALL.map(Control::as_str));
+    header.extend(["exceptions", "unknown_values"]);
+    out.write_record(&header)?;
+    let flag = |b: Option<bool>| b.map(|b| b.to_string()).unwrap_or_default();
+    for a in assets {
+        let mut record: Vec<String> = vec![
+            a.arn.clone(),
+            a.name.clone(),
+            a.kind.to_string(),
+            a.account.clone(),
+            a.region.clone(),
+            a.tier.clone().unwrap_or_default(),
+            a.backup_required.to_string(),
+            a.selected.to_string(),
+            a.selected_by.join(" "),
+            a.latest_recovery_point
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            a.latest_age.map(|d| d.to_string()).unwrap_or_default(),
+            a.rpo.map(|d| d.to_string()).unwrap_or_default(),
+            a.rpo_breached.to_string(),
+            a.protected.to_string(),
+            a.dr_copy.to_string(),
+            flag(a.pitr_or_versioning),
+            a.locked.to_string(),
+            flag(a.encrypted),
+            a.compliant.to_string(),
+        ];
+        record.extend(Control::ALL.map(|control| {
+            a.controls
+                .iter()
+                .find(|c| c.control == control)
+                .map(|c| c.status.label().to_string())
+                .unwrap_or_default()
+        }));
+        record.push(a.exceptions.join("; "));
+        record.push(unknown_values(a));
+        out.write_record(&record)?;
+    }
+    Ok(String::from_utf8(out.into_inner()?)?)
+}
+
+#[cfg(test)]
+mod tests;

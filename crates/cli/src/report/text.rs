@@ -1,0 +1,110 @@
+//! The coverage report as text: the headline, coverage by tier and by kind, the non-compliant
+//! assets with their reasons, and the unknown tag values.
+
+use bulwark_core::coverage::NOT_BACKED_UP;
+use bulwark_core::{AssetCoverage, CoverageReport, GroupSummary};
+use comfy_table::presets;
+
+use super::{percent, plural, tiers, timestamp, unknown_values, with_unknown_values};
+use crate::output::{align_numbers, table as new_table};
+
+pub(super) fn table(report: &CoverageReport, assets: &[AssetCoverage]) -> String {
+    let mut sections = vec![
+        format!(
+            "Coverage: {}\nGenerated {}",
+            headline(report),
+            timestamp(report.generated_at)
+        ),
+        format!("By tier\n{}", groups("tier", tiers(report))),
+        format!(
+            "By kind\n{}",
+            groups(
+                "kind",
+                report.by_kind.iter().map(|(kind, g)| (kind.as_str(), g))
+            )
+        ),
+        exceptions(report),
+    ];
+    let unknown = with_unknown_values(assets);
+    if !unknown.is_empty() {
+        let mut table = new_table(&["asset", "unknown values"]);
+        for a in &unknown {
+            table.add_row([a.arn.as_str(), &unknown_values(a)]);
+        }
+        sections.push(format!(
+            "Unknown tag values ({})\n{table}",
+            plural(unknown.len(), "asset", "assets")
+        ));
+    }
+    sections.join("\n\n") + "\n"
+}
+
+fn headline(report: &CoverageReport) -> String {
+    let t = &report.totals;
+    format!(
+        "{} of backup-required assets protected ({} of {}); {}, {}, {}",
+        percent(t.coverage_percent),
+        t.protected,
+        t.backup_required,
+        plural(t.assets, "asset", "assets"),
+        plural(t.rpo_breaches, "RPO breach", "RPO breaches"),
+        plural(
+            t.non_compliant,
+            "non-compliant asset",
+            "non-compliant assets"
+        ),
+    )
+}
+
+/// One row a group (a tier, a kind), its name under `first`.
+fn groups<'a>(first: &str, groups: impl Iterator<Item = (&'a str, &'a GroupSummary)>) -> String {
+    let mut table = new_table(&[
+        first,
+        "assets",
+        "required",
+        "protected",
+        "coverage",
+        "RPO breaches",
+        "non-compliant",
+    ]);
+    for (name, g) in groups {
+        table.add_row([
+            name.to_string(),
+            g.assets.to_string(),
+            g.backup_required.to_string(),
+            g.protected.to_string(),
+            // Nothing to protect: a percentage would only suggest there was.
+            if g.backup_required == 0 {
+                "-".to_string()
+            } else {
+                percent(g.coverage_percent)
+            },
+            g.rpo_breaches.to_string(),
+            g.non_compliant.to_string(),
+        ]);
+    }
+    align_numbers(&mut table, 1);
+    table.to_string()
+}
+
+/// Each asset's name, ARN and reasons in one column, so that the table stays about as wide as
+/// its longest ARN or reason rather than both side by side.
+fn exceptions(report: &CoverageReport) -> String {
+    let heading = format!("Non-compliant assets ({})", report.exceptions.len());
+    if report.exceptions.is_empty() {
+        return heading;
+    }
+    let mut table = new_table(&["tier", "kind", "asset, and why it is not compliant"]);
+    // Rules between rows: each row is several lines.
+    table.load_preset(presets::ASCII_FULL);
+    for e in &report.exceptions {
+        let mut asset = vec![e.name.clone(), e.arn.clone()];
+        asset.extend(e.reasons.iter().map(|reason| format!("- {reason}")));
+        table.add_row([
+            e.tier.as_deref().unwrap_or(NOT_BACKED_UP),
+            e.kind.as_str(),
+            &asset.join("\n"),
+        ]);
+    }
+    format!("{heading}\n{table}")
+}
