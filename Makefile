@@ -28,6 +28,7 @@ LOCAL_ENV = AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east
 .PHONY: help
 help:
 	@echo "make demo    seed a sample estate on a local AWS, discover and classify it, print the inventory"
+	@echo "make local-deploy  deploy infra/aws/template.yaml to the local AWS (functions run the built binaries)"
 	@echo "make test    unit, integration (against a local AWS it starts) and CLI tests"
 	@echo "make bench   $(BENCH_SIZE) stores: discover and classify (recall, API calls, wall time, peak RSS), then plan, apply twice and coverage"
 	@echo "make lint    rustfmt, clippy; cfn-lint and checkov on the template and its SAM transform; asl-validator"
@@ -63,7 +64,11 @@ demo: venv
 	sleep 2; \
 	echo; echo "== bulwark report"; $(BULWARK) report; \
 	$(BULWARK) report --format html --out $(CURDIR)/.local-aws/coverage.html; \
-	echo "The HTML report: $(CURDIR)/.local-aws/coverage.html"
+	echo "The HTML report: $(CURDIR)/.local-aws/coverage.html"; \
+	echo; echo "== the system as deployed: infra/aws/template.yaml on the local AWS, each function its built binary"; \
+	$(PYTHON) infra/local/deploy.py --binaries $(TARGET_DIR)/debug --parameter Regions=$(REGIONS) | grep -E "Function |StateMachine|DiscoverAndClassify |runs"; \
+	echo; echo "== a new critical table, and its AWS Config change event on the bus (EventBridge -> Step Functions -> the functions)"; \
+	$(PYTHON) infra/local/config_event.py
 
 .PHONY: test
 test: venv
@@ -93,6 +98,16 @@ lint:
 	infra/aws/lint/run
 
 # cargo-lambda and zig come from PyPI; x86_64 builds need nothing else.
+# The template deployed to the local AWS at AWS_ENDPOINT_URL (started if none answers there),
+# into the account of the current credentials, and left running.
+.PHONY: local-deploy
+local-deploy: venv
+	$(CARGO) build --workspace --bins
+	@endpoint=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(DEMO_PORT)}; \
+	curl -fsS "$$endpoint/moto-api/" -o /dev/null 2>/dev/null || LOCAL_AWS_PORT=$${endpoint##*:} infra/local/up >/dev/null; \
+	export $(LOCAL_ENV) AWS_ENDPOINT_URL=$$endpoint; \
+	$(PYTHON) infra/local/deploy.py --binaries $(TARGET_DIR)/debug --parameter Regions=$(REGIONS)
+
 .PHONY: build
 build: venv
 	@[[ -x $(VENV)/bin/cargo-lambda ]] || $(VENV)/bin/pip install --quiet -r infra/aws/requirements-build.txt

@@ -18,7 +18,8 @@ end of its output, never a hang; the next invocation starts a new process.
 
 `register` is called by the deploy step (deploy.py); invocations reach an instance through
 moto's Lambda function (lambda_runtime.py), so Invoke, Step Functions tasks and EventBridge
-targets all run the binary.
+targets all run the binary. `GET /moto-api/bulwark/lambda/init-times` lists each function's
+cold-start init times, in milliseconds (the benchmark reports them).
 """
 
 from __future__ import annotations
@@ -267,3 +268,16 @@ def invoke(arn: str, payload: bytes) -> tuple[bytes, str | None]:
 def init_times() -> dict[str, list[float]]:
     """Each function's cold-start init times, in milliseconds, one per instance started."""
     return {name: list(times) for name, times in _init_times.items()}
+
+
+INIT_TIMES = "/moto-api/bulwark/lambda/init-times"
+
+
+def _init_times_control(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    return 200, {"Content-Type": "application/json"}, json.dumps(init_times())
+
+
+def install() -> None:
+    import moto.moto_api._internal.urls
+
+    moto.moto_api._internal.urls.url_paths["{0}" + INIT_TIMES] = _init_times_control

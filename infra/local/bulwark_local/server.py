@@ -22,6 +22,7 @@ os.environ.setdefault("MOTO_RDS_SNAPSHOT_LIMIT", "1000000")
 EXTENSIONS = [
     "bulwark_local.backup",
     "bulwark_local.lambda_runtime",
+    "bulwark_local.runtime_api",
     "bulwark_local.stepfunctions",
     "bulwark_local.eventbridge",
     "bulwark_local.iam",
