@@ -17,6 +17,8 @@ DEMO_PORT  ?= 4566
 TEST_PORT  ?= 4599
 BENCH_PORT ?= 4598
 BENCH_SIZE ?= 5000
+# `make build`'s profile: release for deployment; CI builds debug to prove the build works.
+LAMBDA_PROFILE ?= release
 REGIONS    ?= us-east-1,eu-west-1
 
 comma := ,
@@ -82,14 +84,16 @@ test: venv
 
 .PHONY: bench
 bench: venv
-	$(CARGO) build --release -p bulwark-cli
+	$(CARGO) build --release -p bulwark-cli -p bulwark-discover -p bulwark-classify -p bulwark-assign-policy
 	@trap 'LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/down' EXIT; \
 	LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/down; \
 	LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/up >/dev/null; \
 	export $(LOCAL_ENV) AWS_ENDPOINT_URL=http://127.0.0.1:$(BENCH_PORT); \
 	$(PYTHON) infra/local/bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --size $(BENCH_SIZE) --regions $(REGIONS); \
 	echo; echo "== assign-policy and coverage on the same estate"; \
-	BULWARK_TABLE=bulwark-bench $(PYTHON) infra/local/policy_bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --regions $(REGIONS)
+	BULWARK_TABLE=bulwark-bench $(PYTHON) infra/local/policy_bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --regions $(REGIONS); \
+	echo; echo "== the deployed system: a new store's AWS Config event, through EventBridge, Step Functions and the release binaries"; \
+	$(PYTHON) infra/local/deployed_bench.py --endpoint $$AWS_ENDPOINT_URL --binaries $(TARGET_DIR)/release --regions $(REGIONS)
 
 .PHONY: lint
 lint:
@@ -111,7 +115,7 @@ local-deploy: venv
 .PHONY: build
 build: venv
 	@[[ -x $(VENV)/bin/cargo-lambda ]] || $(VENV)/bin/pip install --quiet -r infra/aws/requirements-build.txt
-	PATH=$(VENV)/bin:$$PATH cargo lambda build --release --x86-64 --bin discover --bin classify --bin assign-policy --lambda-dir target/lambda
+	PATH=$(VENV)/bin:$$PATH cargo lambda build $(if $(filter release,$(LAMBDA_PROFILE)),--release) --x86-64 --bin discover --bin classify --bin assign-policy --lambda-dir target/lambda
 	@for f in discover classify assign-policy; do ls -l target/lambda/$$f/bootstrap | awk -v f=$$f '{print f ": " $$5 " bytes"}'; done
 
 .PHONY: deploy

@@ -137,3 +137,32 @@ def test_an_execution_runs_as_its_state_machines_role(aws: Any, lambda_runtime: 
     assert done["status"] == "FAILED", done
     assert "lambda:InvokeFunction" in done.get("cause", ""), done
     assert lambda_runtime.calls_to(fn.rsplit(":", 1)[-1]) == []
+
+
+def test_patterns_match_as_eventbridge_matches_them(aws: Any, role: str, lambda_runtime: Any) -> None:
+    """$or, prefix and anything-but, as a rule's pattern: only the matching events arrive."""
+    name = unique("matcher")
+    fn = _function(aws, role, name)
+    events = aws("events", REGION)
+    rule = unique("patterns")
+    pattern = {
+        "source": [{"prefix": "aws.con"}],
+        "detail": {"$or": [
+            {"resourceType": [{"anything-but": ["AWS::SQS::Queue", "AWS::SNS::Topic"]}], "status": ["OK"]},
+            {"status": ["ResourceDeleted"]},
+        ]},
+    }
+    events.put_rule(Name=rule, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": fn}])
+    cases = [
+        ("aws.config", {"resourceType": "AWS::S3::Bucket", "status": "OK", "n": 1}, True),
+        ("aws.config", {"resourceType": "AWS::SQS::Queue", "status": "OK", "n": 2}, False),
+        ("aws.config", {"resourceType": "AWS::SQS::Queue", "status": "ResourceDeleted", "n": 3}, True),
+        ("aws.other", {"resourceType": "AWS::S3::Bucket", "status": "OK", "n": 4}, False),
+    ]
+    for source, detail, _ in cases:
+        events.put_events(Entries=[{"Source": source, "DetailType": "change", "Detail": json.dumps(detail)}])
+    expected = sorted(d["n"] for _, d, matches in cases if matches)
+    _eventually(lambda: len(lambda_runtime.calls_to(name)) >= len(expected))
+    time.sleep(0.3)
+    assert sorted(e["detail"]["n"] for e in lambda_runtime.calls_to(name)) == expected

@@ -1,0 +1,112 @@
+"""The deployed system, measured: the template deployed to the local AWS with the release
+binaries, then new critical tables, one at a time, each with its AWS Config change event put
+on the bus. Reports the event-to-protected latency (the state machine's execution ended with
+the table tagged, selected and under PITR), each function's cold-start init time as the
+Runtime API saw it (process start to its first `next`), and the bootstraps' sizes from
+`make build`, next to their targets. Then the scheduled sweep, fired over the whole estate the
+benchmark seeded: the state machine runs discover, classify and assign-policy over every store,
+and its output (assign-policy's, through `$.Payload`) must stay far under the 256 KiB a Step
+Functions state may carry.
+
+    python infra/local/deployed_bench.py --endpoint URL --binaries target/release [--runs 5]
+           [--regions us-east-1,eu-west-1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import config_event  # noqa: E402
+import deploy  # noqa: E402
+
+LATENCY_TARGET_S = 5.0
+INIT_TARGET_MS = 50.0
+BOOTSTRAP_TARGET_MB = 15.0
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+OUTPUT_LIMIT = 256 * 1024
+
+
+def sweep(endpoint: str, region: str, deployed: dict) -> None:
+    """Fire the sweep's schedule and wait for its execution over the whole estate."""
+    sfn = config_event.client("stepfunctions", region)
+    machine = deployed["state_machines"]["DiscoverAndClassify"]
+    before = {e["executionArn"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]}
+    account = machine.split(":")[4]
+    body = {"account": account, "region": region, "rule": deployed["rules"]["DiscoverAndClassifyFullSweep"]["name"]}
+    request = urllib.request.Request(f"{endpoint}/moto-api/bulwark/events/fire", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(request, timeout=30).read()
+    started = time.monotonic()
+    while True:
+        new = [e for e in sfn.list_executions(stateMachineArn=machine)["executions"] if e["executionArn"] not in before]
+        if new and new[0]["status"] != "RUNNING":
+            break
+        if time.monotonic() - started > 1800:
+            raise SystemExit("the sweep's execution did not end within 30 minutes")
+        time.sleep(1)
+    execution = sfn.describe_execution(executionArn=new[0]["executionArn"])
+    output = execution.get("output") or ""
+    outcome = json.loads(output or "{}")
+    print(f"scheduled sweep, whole estate: {execution['status']} in {time.monotonic() - started:.1f} s; "
+          f"{outcome.get('scopes')} scopes, {outcome.get('changes')} changes, "
+          f"coverage {outcome.get('coverage', {}).get('coverage_percent')}%")
+    print(f"state machine output  {len(output.encode()):7d} bytes   limit {OUTPUT_LIMIT} bytes   "
+          f"{verdict(execution['status'] == 'SUCCEEDED' and len(output.encode()) < OUTPUT_LIMIT)}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"))
+    parser.add_argument("--binaries", type=Path, required=True)
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--regions", default="us-east-1")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    os.environ["AWS_ENDPOINT_URL"] = args.endpoint
+    deployed = deploy.deploy(args.endpoint, args.binaries, args.region, {"Regions": args.regions})
+
+    latencies = []
+    for run in range(args.runs):
+        result = config_event.protect_new_table(f"bench-orders-{int(time.time())}-{run}", args.region)
+        if result["status"] != "SUCCEEDED" or result["tier_tag"] is None:
+            raise SystemExit(f"run {run}: not protected: {result}")
+        latencies.append(result["latency_seconds"])
+    first, warm = latencies[0], latencies[1:] or latencies
+    median = statistics.median(warm)
+    print(f"event -> protected, first (cold functions)  {first:6.2f} s   target < {LATENCY_TARGET_S:.0f} s   {verdict(first < LATENCY_TARGET_S)}")
+    print(f"event -> protected, warm (median of {len(warm)})      {median:6.2f} s   target < {LATENCY_TARGET_S:.0f} s   {verdict(median < LATENCY_TARGET_S)}")
+
+    with urllib.request.urlopen(f"{args.endpoint}/moto-api/bulwark/lambda/init-times", timeout=10) as response:
+        init_times = json.load(response)
+    for name, times in sorted(init_times.items()):
+        worst = max(times)
+        print(f"cold-start init  {name:<24} {worst:7.1f} ms   target < {INIT_TARGET_MS:.0f} ms   {verdict(worst < INIT_TARGET_MS)}")
+
+    sweep(args.endpoint, args.region, deployed)
+
+    for name in ("discover", "classify", "assign-policy"):
+        bootstrap = ROOT / "target" / "lambda" / name / "bootstrap"
+        if not bootstrap.is_file():
+            print(f"bootstrap        {name:<24} not built: run `make build`")
+            continue
+        size = bootstrap.stat().st_size / 1_000_000
+        print(f"bootstrap        {name:<24} {size:7.1f} MB   target < {BOOTSTRAP_TARGET_MB:.0f} MB   {verdict(size < BOOTSTRAP_TARGET_MB)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
