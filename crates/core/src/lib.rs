@@ -14,6 +14,7 @@ pub mod feasibility;
 pub mod inventory;
 pub mod kind;
 pub mod protection;
+pub mod restore;
 pub mod schedule;
 pub mod taxonomy;
 

@@ -1,0 +1,73 @@
+//! Restore tests: proof that a store's backups restore. The adapters restore a recovery point
+//! and read what came back; this module decides: the findings of each kind's validator over
+//! the facts read (`validate`), and the RTO and RPO measured against the tier's (`measure`).
+
+mod measure;
+mod validate;
+
+pub use measure::{measure, Measured, Timing};
+pub use validate::{
+    expected_objects, validate_bucket, validate_table, ObjectVersion, TableFacts,
+    ITEM_COUNT_TOLERANCE,
+};
+
+use serde::{Deserialize, Serialize};
+
+/// The tag on every resource a restore test creates: its test's id.
+pub const RESTORE_TEST_TAG: &str = "bulwark:restore-test";
+/// The tag that says when a restore test's resource may be deleted by the sweeper, whatever
+/// became of its test (RFC 3339).
+pub const EXPIRES_TAG: &str = "bulwark:expires";
+/// The prefix of every restored resource's name.
+pub const NAME_PREFIX: &str = "bulwark-rt-";
+
+/// One check of a restored copy, and what it found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub check: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+impl Finding {
+    pub fn new(check: &str, passed: bool, detail: impl Into<String>) -> Self {
+        Self {
+            check: check.to_string(),
+            passed,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// A restore test passes when every finding passed and both objectives were met.
+pub fn passed(findings: &[Finding], measured: &Measured) -> bool {
+    findings.iter().all(|f| f.passed) && measured.rto_met && measured.rpo_met
+}
+
+/// The name of a test's restored resource: the prefix and the test's id, lower-case, within
+/// the shortest limit of the kinds (an S3 bucket: 3 to 63 characters of `[a-z0-9.-]`).
+pub fn restored_name(test_id: &str) -> String {
+    let id: String = test_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .take(63 - NAME_PREFIX.len())
+        .collect();
+    format!("{NAME_PREFIX}{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restored_names_fit_every_kind() {
+        let name =
+            restored_name("A1b2-C3d4_E5f6-0000000000000000000000000000000000000000000000000000000");
+        assert!(name.starts_with(NAME_PREFIX));
+        assert!(name.len() <= 63, "{name}");
+        assert!(name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+    }
+}
