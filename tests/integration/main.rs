@@ -8,5 +8,6 @@ mod discovery;
 mod harness;
 mod iam;
 mod policy;
+mod restore;
 mod seed;
 mod template;

@@ -21,6 +21,7 @@ pub use crate::clients::{MEMBER, SCOPE};
 pub use crate::discovery::DISCOVERY;
 pub use crate::lease::LEASE;
 pub use crate::protect::PROTECT;
+pub use crate::restore::RESTORE_TEST;
 pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
 
 /// The permissions each Lambda function needs: what the deployment template must grant.
@@ -70,6 +71,7 @@ pub fn for_cli() -> Vec<&'static str> {
         RECOVERY_POINTS,
         PROTECT,
         NOTIFY,
+        RESTORE_TEST,
     ]
     .iter()
     .flat_map(|g| g.iter().map(|p| p.action))
@@ -102,6 +104,9 @@ pub fn action_for_operation(operation: &str) -> Option<String> {
     let name = match (prefix, name) {
         ("s3", "ListBuckets") => "ListAllMyBuckets",
         ("dynamodb", "TransactWriteItems") => "PutItem",
+        // S3's listings are authorized by its older action names.
+        ("s3", "ListObjectVersions") => "ListBucketVersions",
+        ("s3", "ListObjectsV2") => "ListBucket",
         (_, name) => name,
     };
     Some(format!("{prefix}:{name}"))

@@ -79,6 +79,15 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Restore one store's newest recovery point now, validate the copy, measure RTO and RPO,
+    /// and delete the copy (DynamoDB tables and S3 buckets so far).
+    RestoreTest {
+        /// The store's ARN.
+        #[arg(long)]
+        arn: String,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
     /// Show how one asset is classified, and why.
     Explain {
         arn: String,
@@ -236,6 +245,23 @@ async fn main() -> Result<()> {
                 })
                 .collect();
             output::print_inventory(&rows, format)?;
+        }
+        Command::RestoreTest { arn, format } => {
+            let arn = ResourceArn::parse(&arn)?;
+            let asset = inventory.get(&arn).await?.with_context(|| {
+                format!("{arn} is not in the inventory: run `bulwark discover` first")
+            })?;
+            let test = progress::waiting("restoring and validating", async {
+                bulwark_aws::restore::run_test(&aws, &config, &asset, chrono::Utc::now()).await
+            })
+            .await?;
+            match format {
+                SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&test)?),
+                SummaryFormat::Text => output::print_restore_test(&test),
+            }
+            if !test.passed {
+                bail!("the restore test of {arn} failed (see above)");
+            }
         }
         Command::Explain { arn, format } => {
             let arn = ResourceArn::parse(&arn)?;

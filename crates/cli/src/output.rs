@@ -417,3 +417,42 @@ fn describe_native(action: &bulwark_core::protection::NativeAction) -> String {
         ),
     }
 }
+
+/// A restore test: what was restored, each validator's finding, RTO and RPO against the tier.
+pub fn print_restore_test(t: &bulwark_aws::restore::RestoreTest) {
+    let verdict = if t.passed { "PASSED" } else { "FAILED" };
+    println!("restore test {} of {}: {verdict}", t.id, t.arn);
+    println!(
+        "recovery point {} (taken {}), restored as {}",
+        t.recovery_point_arn, t.timing.point_created, t.restored_name
+    );
+    let mut checks = table(&["check", "result", "detail"]);
+    for f in &t.findings {
+        checks.add_row(vec![
+            f.check.as_str(),
+            if f.passed { "pass" } else { "FAIL" },
+            f.detail.as_str(),
+        ]);
+    }
+    println!("{checks}");
+    let m = &t.measured;
+    let met = |ok: bool| if ok { "met" } else { "NOT met" };
+    println!(
+        "RTO {} s (restore {} s, validation {} s): {}; RPO {} s: {}; tier {}",
+        m.rto_seconds,
+        m.restore_seconds,
+        m.validation_seconds,
+        met(m.rto_met),
+        m.rpo_seconds,
+        met(m.rpo_met),
+        t.tier.as_deref().unwrap_or("-")
+    );
+    println!(
+        "restored copy {}",
+        if t.cleaned_up {
+            "deleted"
+        } else {
+            "NOT deleted: the sweeper will"
+        }
+    );
+}

@@ -7,6 +7,12 @@ now: a backup job for each resource its selections assign (a rule with EnableCon
 creates or refreshes continuous recovery points), then each rule's copy actions.
 account defaults to moto's default account (123456789012), region to us-east-1. The answer
 is {"BackupJobIds": [...], "CopyJobIds": [...]}.
+
+    POST /moto-api/bulwark/backup/corrupt-restores   {"account": "...", "region": "...", "drop": 1}
+
+makes the next restore of an S3 bucket or a DynamoDB table in that account and region lose
+`drop` objects or items, once: a backup that does not hold what it should, for tests of the
+restore validators.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from . import models
 
 PATH = "/moto-api/bulwark/backup/run-plans"
+CORRUPT = "/moto-api/bulwark/backup/corrupt-restores"
 JSON = {"Content-Type": "application/json"}
 
 
@@ -40,7 +47,20 @@ def run_plans(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str,
     return 200, JSON, json.dumps(models.run_plans(account, region))
 
 
+def _corrupt(body: dict[str, Any]) -> dict[str, Any]:
+    from .kinds import corrupt_restores
+
+    account, region, drop = str(body["account"]), str(body.get("region", "us-east-1")), int(body.get("drop", 1))
+    if not re.fullmatch(r"\d{12}", account) or drop < 1:
+        raise ValueError(f"account must be 12 digits and drop at least 1, not {account!r}, {drop}")
+    corrupt_restores[(account, region)] = drop
+    return {"account": account, "region": region, "drop": drop}
+
+
 def install() -> None:
     import moto.moto_api._internal.urls
 
+    from bulwark_local.template import post_endpoint
+
     moto.moto_api._internal.urls.url_paths["{0}" + PATH] = run_plans
+    moto.moto_api._internal.urls.url_paths["{0}" + CORRUPT] = post_endpoint(CORRUPT, _corrupt, ())

@@ -1,0 +1,193 @@
+//! Restore tests, run directly: a backed-up DynamoDB table and S3 bucket restored from their
+//! newest recovery point, validated against the source at the recovery point, measured, and
+//! deleted; a restore that lost data is caught; nothing named `bulwark-rt-` is left.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use bulwark_aws::restore::{run_test, RestoreTest};
+use bulwark_core::restore::NAME_PREFIX;
+use bulwark_core::{Asset, Config};
+use chrono::Utc;
+use serde_json::json;
+
+use crate::harness::{control, TestAccount, HOME_REGION};
+use crate::seed;
+
+/// A table of `items` items and a versioned bucket of `objects` objects, both backed up by
+/// the plans assign-policy made, each with a completed recovery point.
+async fn backed_up_estate(t: &TestAccount, items: usize, objects: usize) -> (Asset, Asset) {
+    let bucket = format!("ledger-{}", t.account);
+    seed::table(
+        t,
+        HOME_REGION,
+        "orders",
+        &[("DataClassification", "Critical")],
+    )
+    .await;
+    seed::bucket(t, HOME_REGION, &bucket, &[("Environment", "prod")]).await;
+    let ddb = t.dynamodb(HOME_REGION);
+    for n in 0..items {
+        ddb.put_item()
+            .table_name("orders")
+            .item("id", AttributeValue::S(format!("order-{n:04}")))
+            .item("total", AttributeValue::N(format!("{n}")))
+            .send()
+            .await
+            .expect("put item");
+    }
+    t.discover_and_classify(&[HOME_REGION]).await;
+    let report = t.apply(&t.function("assign-policy").await).await;
+    assert!(!report.partial(), "{:?}", report.failures);
+    let s3 = t.s3(HOME_REGION);
+    for n in 0..objects {
+        s3.put_object()
+            .bucket(&bucket)
+            .key(format!("invoices/{n:03}.json"))
+            .body(format!("{{\"invoice\": {n}}}").into_bytes().into())
+            .send()
+            .await
+            .expect("put object");
+    }
+    control(
+        &format!(
+            "/moto-api/bulwark/backup/run-plans?account={}&region={HOME_REGION}",
+            t.account
+        ),
+        &json!({}),
+    );
+    let stored = t.stored().await;
+    let find = |name: &str| {
+        stored
+            .iter()
+            .find(|a| a.name == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not inventoried"))
+    };
+    let (table, bucket) = (find("orders"), find(&bucket));
+    wait_for_points(t, &[&table, &bucket]).await;
+    (table, bucket)
+}
+
+async fn wait_for_points(t: &TestAccount, assets: &[&Asset]) {
+    let backup = t.backup(HOME_REGION);
+    let started = Instant::now();
+    for asset in assets {
+        loop {
+            let points = backup
+                .list_recovery_points_by_resource()
+                .resource_arn(asset.arn.to_string())
+                .send()
+                .await
+                .expect("recovery points");
+            let completed = points
+                .recovery_points()
+                .iter()
+                .any(|p| p.status().map(|s| s.as_str()) == Some("COMPLETED"));
+            if completed {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{}: no completed recovery point",
+                asset.arn
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Restored copies left in the account: tables and buckets named `bulwark-rt-`.
+async fn leftovers(t: &TestAccount) -> usize {
+    let tables = t
+        .dynamodb(HOME_REGION)
+        .list_tables()
+        .send()
+        .await
+        .expect("tables")
+        .table_names()
+        .iter()
+        .filter(|n| n.starts_with(NAME_PREFIX))
+        .count();
+    let buckets = t
+        .s3(HOME_REGION)
+        .list_buckets()
+        .send()
+        .await
+        .expect("buckets")
+        .buckets()
+        .iter()
+        .filter(|b| b.name().is_some_and(|n| n.starts_with(NAME_PREFIX)))
+        .count();
+    tables + buckets
+}
+
+fn failed_checks(test: &RestoreTest) -> Vec<String> {
+    test.findings
+        .iter()
+        .filter(|f| !f.passed)
+        .map(|f| format!("{}: {}", f.check, f.detail))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_table_and_a_bucket_restore_validate_and_leave_nothing_behind() {
+    // Given a table and a bucket with data, each with a completed recovery point
+    let t = TestAccount::new().await;
+    let (table, bucket) = backed_up_estate(&t, 25, 12).await;
+
+    // When each is restore-tested
+    for asset in [&table, &bucket] {
+        let test = run_test(&t.aws(), &Config::builtin(), asset, Utc::now())
+            .await
+            .expect("a restore test");
+
+        // Then the copy held what the store held, the objectives were measured, and the copy is gone
+        assert!(
+            test.passed,
+            "{}: {:?} {:?}",
+            asset.arn,
+            failed_checks(&test),
+            test.measured
+        );
+        assert!(test.restored_name.starts_with(NAME_PREFIX));
+        assert!(
+            test.measured.rto_met && test.measured.rpo_met,
+            "{:?}",
+            test.measured
+        );
+        assert!(test.measured.rpo_seconds < 600, "{:?}", test.measured);
+        assert!(test.cleaned_up);
+    }
+    assert_eq!(leftovers(&t).await, 0);
+}
+
+#[tokio::test]
+async fn a_restore_that_lost_data_is_caught_and_still_cleaned_up() {
+    // Given backed-up stores, and restores in this account that will lose data
+    let t = TestAccount::new().await;
+    let (table, bucket) = backed_up_estate(&t, 200, 12).await;
+
+    for (asset, check) in [(&table, "item count"), (&bucket, "objects present")] {
+        control(
+            "/moto-api/bulwark/backup/corrupt-restores",
+            &json!({"account": t.account.as_str(), "region": HOME_REGION, "drop": 3}),
+        );
+
+        // When it is restore-tested
+        let test = run_test(&t.aws(), &Config::builtin(), asset, Utc::now())
+            .await
+            .expect("a restore test");
+
+        // Then the validator names what is missing, the test fails, and the copy is deleted
+        assert!(!test.passed, "{}", asset.arn);
+        let failed = failed_checks(&test);
+        assert!(
+            failed.iter().any(|f| f.starts_with(check)),
+            "{}: {failed:?}",
+            asset.arn
+        );
+        assert!(test.cleaned_up);
+    }
+    assert_eq!(leftovers(&t).await, 0);
+}
