@@ -285,6 +285,11 @@ async fn run(
 ) -> Result<Outcome, AwsError> {
     let before = aws.counter().snapshot();
     let assets = inventory.all().await?;
+    let restore_tests = if work.judge {
+        crate::restore_history::last_tests(inventory).await?
+    } else {
+        BTreeMap::new()
+    };
     let mut outcome = Outcome {
         report: PolicyReport {
             applied: work.apply,
@@ -299,6 +304,7 @@ async fn run(
         inventory,
         config,
         assets: &assets,
+        restore_tests: &restore_tests,
         targets,
         org_role,
         work,
@@ -358,6 +364,8 @@ struct Run<'a> {
     inventory: &'a Inventory,
     config: &'a Config,
     assets: &'a [Asset],
+    /// Each store's last restore test (read once, when coverage is judged).
+    restore_tests: &'a BTreeMap<String, bulwark_core::RestoreTest>,
     targets: Targets<'a>,
     org_role: Option<&'a str>,
     work: Work,
@@ -448,7 +456,7 @@ impl Run<'_> {
                     Some(after) => after.iter().collect(),
                     None => in_scope,
                 };
-                let scope_facts = facts.scope(region, dr, &judged);
+                let scope_facts = facts.scope(region, dr, &judged, self.restore_tests);
                 outcome
                     .judged
                     .extend(facts::judge(self.config, &scope_facts, &judged, self.now));

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bulwark_core::facts::ScopeFacts;
 use bulwark_core::protection::NativeState;
-use bulwark_core::{Asset, Kind, RecoveryPoint, Region};
+use bulwark_core::{Asset, Kind, RecoveryPoint, Region, RestoreTest};
 use chrono::{DateTime, TimeZone, Utc};
 use futures::stream::{self, StreamExt};
 
@@ -178,9 +178,15 @@ impl AccountFacts {
         entry.selection_ids = selection_ids;
     }
 
-    /// The facts one scope is judged by: its region's Backup state and the recovery points
-    /// and native state of its stores.
-    pub fn scope(&self, region: &Region, dr: &Region, stores: &[&Asset]) -> ScopeFacts {
+    /// The facts one scope is judged by: its region's Backup state, and the recovery points,
+    /// native state and last restore test of its stores.
+    pub fn scope(
+        &self,
+        region: &Region,
+        dr: &Region,
+        stores: &[&Asset],
+        restore_tests: &BTreeMap<String, RestoreTest>,
+    ) -> ScopeFacts {
         let wanted = |arn: &String| stores.iter().any(|a| a.arn.to_string() == *arn);
         let arns: BTreeSet<String> = stores.iter().map(|a| a.arn.to_string()).collect();
         ScopeFacts {
@@ -198,6 +204,10 @@ impl AccountFacts {
                 .iter()
                 .filter(|(arn, _)| wanted(arn))
                 .map(|(arn, state)| (arn.clone(), state.clone()))
+                .collect(),
+            restore_tests: arns
+                .iter()
+                .filter_map(|arn| Some((arn.clone(), restore_tests.get(arn)?.clone())))
                 .collect(),
         }
     }

@@ -20,10 +20,10 @@ use crate::error::{is_not_found, AwsError};
 use crate::idempotency;
 use crate::permissions::{p, Permission};
 
-/// The inventory table.
 /// The state table's name when none is configured (BULWARK_TABLE, `--table`).
 pub const DEFAULT_TABLE: &str = "bulwark-inventory";
 
+/// The inventory table.
 pub const INVENTORY: &[Permission] = &[
     p(
         "dynamodb:Query",
@@ -179,20 +179,27 @@ impl Inventory {
 
     /// Every asset of one account and region (dynamodb:Query, strongly consistent, paged).
     pub async fn scope_assets(&self, scope: &Scope) -> Result<Vec<Asset>, AwsError> {
-        let items = self
-            .client
+        let items = self.partition(&scope_key(scope)).await?;
+        items.into_iter().map(from_item).collect()
+    }
+
+    /// Every item under one partition key (dynamodb:Query, strongly consistent, paged).
+    pub async fn partition(
+        &self,
+        pk: &str,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, AwsError> {
+        self.client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(scope_key(scope)))
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
             .consistent_read(true)
             .into_paginator()
             .items()
             .send()
             .try_collect()
             .await
-            .map_err(|e| AwsError::sdk("dynamodb:Query", e))?;
-        items.into_iter().map(from_item).collect()
+            .map_err(|e| AwsError::sdk("dynamodb:Query", e))
     }
 
     /// The whole inventory (dynamodb:Scan, paged): for reports.
@@ -208,11 +215,13 @@ impl Inventory {
             .try_collect()
             .await
             .map_err(|e| AwsError::sdk("dynamodb:Scan", e))?;
-        // The table also holds leases (lease.rs): they are not assets.
-        let lease_key = AttributeValue::S(crate::lease::LEASE_KEY.to_string());
+        // The table also holds leases (lease.rs) and restore tests (restore_history.rs): they
+        // are not assets.
+        let others = [crate::lease::LEASE_KEY, crate::restore_history::HISTORY_KEY]
+            .map(|key| AttributeValue::S(key.to_string()));
         let mut assets: Vec<Asset> = items
             .into_iter()
-            .filter(|item| item.get("pk") != Some(&lease_key))
+            .filter(|item| item.get("pk").is_none_or(|pk| !others.contains(pk)))
             .map(from_item)
             .collect::<Result<_, _>>()?;
         assets.sort_by(|a, b| {

@@ -255,6 +255,7 @@ async fn main() -> Result<()> {
                 bulwark_aws::restore::run_test(&aws, &config, &asset, chrono::Utc::now()).await
             })
             .await?;
+            bulwark_aws::restore_history::record(&inventory, &test).await?;
             match format {
                 SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&test)?),
                 SummaryFormat::Text => output::print_restore_test(&test),

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::asset::{Asset, Assignment};
 use crate::config::Config;
-use crate::coverage::{self, AssetCoverage, Evidence, RecoveryPoint};
+use crate::coverage::{self, AssetCoverage, Evidence, RecoveryPoint, RestoreTest};
 use crate::protection::{
     backed_up_tier, plan_for, selection_matches, wildcard_match, BackupState, NativeAction,
     NativeState, TagChange, TIER_TAG,
@@ -19,13 +19,14 @@ use crate::protection::{
 use crate::schedule::AwsCron;
 
 /// One account and region as read: its AWS Backup state (its vaults and its DR region's, its
-/// plans and selections), the recovery points of those vaults by the store they protect, and
-/// the native protection of its stores by ARN.
+/// plans and selections), the recovery points of those vaults by the store they protect, the
+/// native protection of its stores by ARN, and each store's last restore test.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScopeFacts {
     pub backup: BackupState,
     pub recovery_points: BTreeMap<String, Vec<RecoveryPoint>>,
     pub native: BTreeMap<String, NativeState>,
+    pub restore_tests: BTreeMap<String, RestoreTest>,
 }
 
 /// The stores once their tier tags have been written or removed.
@@ -103,7 +104,7 @@ pub fn evidence(facts: &ScopeFacts, asset: &Asset) -> Evidence {
         selected_by,
         recovery_points: facts.recovery_points.get(&arn).cloned().unwrap_or_default(),
         native: facts.native.get(&arn).cloned().unwrap_or_default(),
-        last_restore_test: None,
+        last_restore_test: facts.restore_tests.get(&arn).cloned(),
     }
 }
 
