@@ -241,3 +241,56 @@ async fn a_recorded_restore_test_clears_coverages_restore_exception() {
     // And the record is no asset
     assert!(t.stored().await.iter().all(|a| a.name != test.arn));
 }
+
+#[tokio::test]
+async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
+    // Given copies a killed run left (tagged as a test's, one past its expiry, one not yet),
+    // a table that only looks like one, and a bucket a killed run left
+    let t = TestAccount::new().await;
+    let now = Utc::now();
+    let expired = (now - chrono::Duration::minutes(1)).to_rfc3339();
+    let later = (now + chrono::Duration::hours(1)).to_rfc3339();
+    fn test_tags(expires: &str) -> Vec<(&'static str, &str)> {
+        vec![
+            (bulwark_core::restore::RESTORE_TEST_TAG, "killed-run"),
+            (bulwark_core::restore::EXPIRES_TAG, expires),
+        ]
+    }
+    seed::table(&t, HOME_REGION, "bulwark-rt-expired", &test_tags(&expired)).await;
+    seed::table(&t, HOME_REGION, "bulwark-rt-running", &test_tags(&later)).await;
+    seed::table(&t, HOME_REGION, "bulwark-rt-lookalike", &[]).await;
+    let bucket = format!("bulwark-rt-{}", t.account);
+    seed::bucket(&t, HOME_REGION, &bucket, &test_tags(&expired)).await;
+    t.s3(HOME_REGION)
+        .put_object()
+        .bucket(&bucket)
+        .key("restored.json")
+        .body(b"{}".to_vec().into())
+        .send()
+        .await
+        .expect("put object");
+    assert_eq!(leftovers(&t).await, 4);
+
+    // When the sweeper runs
+    let scope = bulwark_core::Scope {
+        account: t.account.clone(),
+        region: crate::harness::region(HOME_REGION),
+    };
+    let report = bulwark_aws::restore_sweep::sweep(&t.aws(), &[scope], now)
+        .await
+        .expect("a sweep");
+
+    // Then the expired copies are gone, and the running test's and the look-alike remain
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert_eq!(report.deleted.len(), 2, "{report:?}");
+    assert_eq!(leftovers(&t).await, 2);
+    let tables = t
+        .dynamodb(HOME_REGION)
+        .list_tables()
+        .send()
+        .await
+        .expect("tables");
+    let names = tables.table_names();
+    assert!(names.iter().any(|n| n == "bulwark-rt-running"));
+    assert!(names.iter().any(|n| n == "bulwark-rt-lookalike"));
+}

@@ -15,6 +15,7 @@ pub mod permissions;
 pub mod protect;
 pub mod restore;
 pub mod restore_history;
+pub mod restore_sweep;
 pub mod store;
 pub mod telemetry;
 

@@ -22,6 +22,7 @@ pub use crate::discovery::DISCOVERY;
 pub use crate::lease::LEASE;
 pub use crate::protect::PROTECT;
 pub use crate::restore::RESTORE_TEST;
+pub use crate::restore_sweep::SWEEP;
 pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
 
 /// The permissions each Lambda function needs: what the deployment template must grant.
@@ -72,6 +73,7 @@ pub fn for_cli() -> Vec<&'static str> {
         PROTECT,
         NOTIFY,
         RESTORE_TEST,
+        SWEEP,
     ]
     .iter()
     .flat_map(|g| g.iter().map(|p| p.action))

@@ -505,7 +505,7 @@ async fn objects(
 }
 
 /// Delete a test's restored copy: a bucket is emptied first.
-async fn delete(clients: &ScopeClients, kind: Kind, name: &str) -> Result<(), AwsError> {
+pub(crate) async fn delete(clients: &ScopeClients, kind: Kind, name: &str) -> Result<(), AwsError> {
     match kind {
         Kind::Dynamodb => {
             clients

@@ -88,6 +88,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
+    /// Delete every restored copy a restore test left past its expiry, in each region
+    /// (`--regions`) of this account; fails when one could not be deleted.
+    RestoreSweep,
     /// Show how one asset is classified, and why.
     Explain {
         arn: String,
@@ -262,6 +265,36 @@ async fn main() -> Result<()> {
             }
             if !test.passed {
                 bail!("the restore test of {arn} failed (see above)");
+            }
+        }
+        Command::RestoreSweep => {
+            let account = aws.home_account().await?;
+            let scopes: Vec<bulwark_core::Scope> = reach
+                .regions
+                .iter()
+                .map(|region| bulwark_core::Scope {
+                    account: account.clone(),
+                    region: region.clone(),
+                })
+                .collect();
+            let report =
+                bulwark_aws::restore_sweep::sweep(&aws, &scopes, chrono::Utc::now()).await?;
+            for deleted in &report.deleted {
+                println!("deleted {deleted}");
+            }
+            for (what, why) in &report.failed {
+                eprintln!("could not delete {what}: {why}");
+            }
+            println!(
+                "{} restored copies deleted, {} left",
+                report.deleted.len(),
+                report.failed.len()
+            );
+            if !report.failed.is_empty() {
+                bail!(
+                    "{} restored copies could not be deleted",
+                    report.failed.len()
+                );
             }
         }
         Command::Explain { arn, format } => {

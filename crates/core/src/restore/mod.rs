@@ -44,6 +44,22 @@ pub fn passed(findings: &[Finding], measured: &Measured) -> bool {
     findings.iter().all(|f| f.passed) && measured.rto_met && measured.rpo_met
 }
 
+/// Whether the sweeper may delete a resource: it is a test's (named with the prefix and tagged
+/// with its test) and its expiry has passed. A resource with an unreadable expiry is a test's
+/// that lost its clock: it is expired too. Anything else is never touched.
+pub fn swept(
+    name: &str,
+    tags: &std::collections::BTreeMap<String, String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    if !name.starts_with(NAME_PREFIX) || !tags.contains_key(RESTORE_TEST_TAG) {
+        return false;
+    }
+    tags.get(EXPIRES_TAG)
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+        .is_none_or(|expires| expires <= now)
+}
+
 /// The name of a test's restored resource: the prefix and the test's id, lower-case, within
 /// the shortest limit of the kinds (an S3 bucket: 3 to 63 characters of `[a-z0-9.-]`).
 pub fn restored_name(test_id: &str) -> String {
@@ -59,6 +75,29 @@ pub fn restored_name(test_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sweeper_deletes_only_expired_copies_of_tests() {
+        use std::collections::BTreeMap;
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
+            .expect("time")
+            .to_utc();
+        let tags = |expires: &str| {
+            BTreeMap::from([
+                (RESTORE_TEST_TAG.to_string(), "t1".to_string()),
+                (EXPIRES_TAG.to_string(), expires.to_string()),
+            ])
+        };
+        let name = restored_name("t1");
+        assert!(swept(&name, &tags("2026-11-30T11:59:59Z"), now));
+        assert!(!swept(&name, &tags("2026-11-30T12:00:01Z"), now));
+        assert!(swept(&name, &tags("not a time"), now));
+        assert!(
+            !swept("orders", &tags("2026-11-30T11:00:00Z"), now),
+            "not a restored name"
+        );
+        assert!(!swept(&name, &BTreeMap::new(), now), "no test's tag");
+    }
 
     #[test]
     fn restored_names_fit_every_kind() {

@@ -1,0 +1,157 @@
+//! The sweeper: every restored copy a restore test left past its expiry (a killed run, a
+//! failed deletion), found by name and tag in each region and deleted. Only what is named
+//! `bulwark-rt-` and tagged as a test's is ever touched (core's `restore::swept`).
+
+use std::collections::BTreeMap;
+
+use bulwark_core::restore::{swept, NAME_PREFIX};
+use bulwark_core::{Kind, Region, Scope};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::clients::{Aws, ScopeClients};
+use crate::error::AwsError;
+use crate::permissions::{p, Permission};
+
+pub const SWEEP: &[Permission] = &[
+    p("dynamodb:ListTables", "find restored tables by name"),
+    p(
+        "dynamodb:ListTagsOfResource",
+        "tell a test's table by its tags",
+    ),
+    p("dynamodb:DeleteTable", "delete an expired restored table"),
+    p("s3:ListAllMyBuckets", "find restored buckets by name"),
+    p("s3:GetBucketTagging", "tell a test's bucket by its tags"),
+    p("s3:ListBucket", "empty an expired restored bucket"),
+    p("s3:DeleteObject", "empty an expired restored bucket"),
+    p("s3:DeleteBucket", "delete an expired restored bucket"),
+];
+
+/// What a sweep did: the copies it deleted, and those it could not, with why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepReport {
+    pub deleted: Vec<String>,
+    pub failed: Vec<(String, String)>,
+}
+
+/// Sweep the account's `regions` as of `now`.
+pub async fn sweep(
+    aws: &Aws,
+    scopes: &[Scope],
+    now: DateTime<Utc>,
+) -> Result<SweepReport, AwsError> {
+    let mut report = SweepReport::default();
+    for scope in scopes {
+        let clients = aws.home_scope(scope.clone());
+        for name in expired_tables(&clients, now).await? {
+            let deleted = crate::restore::delete(&clients, Kind::Dynamodb, &name).await;
+            record(
+                &mut report,
+                format!("table {name} in {}", scope.region),
+                deleted,
+            );
+        }
+    }
+    // Bucket names are global: they are listed once, each in its own region.
+    if let Some(first) = scopes.first() {
+        let clients = aws.home_scope(first.clone());
+        for (name, region) in restored_buckets(&clients).await? {
+            let in_region = aws.sibling(&clients, &region);
+            if !swept(&name, &bucket_tags(&in_region, &name).await?, now) {
+                continue;
+            }
+            let deleted = crate::restore::delete(&in_region, Kind::S3, &name).await;
+            record(&mut report, format!("bucket {name}"), deleted);
+        }
+    }
+    Ok(report)
+}
+
+fn record(report: &mut SweepReport, what: String, result: Result<(), AwsError>) {
+    match result {
+        Ok(()) => report.deleted.push(what),
+        Err(e) => report.failed.push((what, e.to_string())),
+    }
+}
+
+async fn expired_tables(
+    clients: &ScopeClients,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, AwsError> {
+    let names: Vec<String> = clients
+        .dynamodb
+        .list_tables()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::sdk("dynamodb:ListTables", e))?;
+    let region = clients.scope.region.as_str();
+    let account = clients.scope.account.as_str();
+    let partition = clients.scope.region.partition();
+    let mut expired = Vec::new();
+    for name in names.into_iter().filter(|n| n.starts_with(NAME_PREFIX)) {
+        let tags: BTreeMap<String, String> = clients
+            .dynamodb
+            .list_tags_of_resource()
+            .resource_arn(format!(
+                "arn:{partition}:dynamodb:{region}:{account}:table/{name}"
+            ))
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("dynamodb:ListTagsOfResource", e))?
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        if swept(&name, &tags, now) {
+            expired.push(name);
+        }
+    }
+    Ok(expired)
+}
+
+async fn restored_buckets(clients: &ScopeClients) -> Result<Vec<(String, Region)>, AwsError> {
+    let listed = clients
+        .s3
+        .list_buckets()
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("s3:ListBuckets", e))?;
+    Ok(listed
+        .buckets()
+        .iter()
+        .filter_map(|b| {
+            let name = b.name()?;
+            let region = b
+                .bucket_region()
+                .and_then(|r| Region::parse(r).ok())
+                .unwrap_or_else(|| clients.scope.region.clone());
+            name.starts_with(NAME_PREFIX)
+                .then(|| (name.to_string(), region))
+        })
+        .collect())
+}
+
+async fn bucket_tags(
+    clients: &ScopeClients,
+    name: &str,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    match clients.s3.get_bucket_tagging().bucket(name).send().await {
+        Ok(out) => Ok(out
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect()),
+        // A bucket without tags answers NoSuchTagSet: it is no test's.
+        Err(e)
+            if e.as_service_error()
+                .and_then(|s| aws_sdk_s3::error::ProvideErrorMetadata::code(s))
+                == Some("NoSuchTagSet") =>
+        {
+            Ok(BTreeMap::new())
+        }
+        Err(e) => Err(AwsError::sdk("s3:GetBucketTagging", e)),
+    }
+}
