@@ -36,9 +36,7 @@ async fn backed_up_estate(t: &TestAccount, items: usize, objects: usize) -> (Ass
             .await
             .expect("put item");
     }
-    t.discover_and_classify(&[HOME_REGION]).await;
-    let report = t.apply(&t.function("assign-policy").await).await;
-    assert!(!report.partial(), "{:?}", report.failures);
+    protect(t).await;
     let s3 = t.s3(HOME_REGION);
     for n in 0..objects {
         s3.put_object()
@@ -49,13 +47,7 @@ async fn backed_up_estate(t: &TestAccount, items: usize, objects: usize) -> (Ass
             .await
             .expect("put object");
     }
-    control(
-        &format!(
-            "/moto-api/bulwark/backup/run-plans?account={}&region={HOME_REGION}",
-            t.account
-        ),
-        &json!({}),
-    );
+    run_plans(t);
     let stored = t.stored().await;
     let find = |name: &str| {
         stored
@@ -67,6 +59,22 @@ async fn backed_up_estate(t: &TestAccount, items: usize, objects: usize) -> (Ass
     let (table, bucket) = (find("orders"), find(&bucket));
     wait_for_points(t, &[&table, &bucket]).await;
     (table, bucket)
+}
+
+/// The estate discovered, classified and put under its tiers' plans.
+async fn protect(t: &TestAccount) {
+    t.discover_and_classify(&[HOME_REGION]).await;
+    let report = t.apply(&t.function("assign-policy").await).await;
+    assert!(!report.partial(), "{:?}", report.failures);
+}
+
+/// The local AWS runs the account's plans now: the recovery points to restore.
+fn run_plans(t: &TestAccount) {
+    let path = format!(
+        "/moto-api/bulwark/backup/run-plans?account={}&region={HOME_REGION}",
+        t.account
+    );
+    control(&path, &json!({}));
 }
 
 async fn wait_for_points(t: &TestAccount, assets: &[&Asset]) {
@@ -122,6 +130,21 @@ async fn leftovers(t: &TestAccount) -> usize {
     tables + buckets
 }
 
+/// A restore test of `asset` that must pass.
+async fn passing_test(t: &TestAccount, asset: &Asset) -> RestoreTest {
+    let test = run_test(&t.aws(), &Config::builtin(), asset, Utc::now())
+        .await
+        .expect("a restore test");
+    assert!(
+        test.passed,
+        "{}: {:?} {:?}",
+        asset.arn,
+        failed_checks(&test),
+        test.measured
+    );
+    test
+}
+
 fn failed_checks(test: &RestoreTest) -> Vec<String> {
     test.findings
         .iter()
@@ -138,18 +161,9 @@ async fn a_table_and_a_bucket_restore_validate_and_leave_nothing_behind() {
 
     // When each is restore-tested
     for asset in [&table, &bucket] {
-        let test = run_test(&t.aws(), &Config::builtin(), asset, Utc::now())
-            .await
-            .expect("a restore test");
+        let test = passing_test(&t, asset).await;
 
         // Then the copy held what the store held, the objectives were measured, and the copy is gone
-        assert!(
-            test.passed,
-            "{}: {:?} {:?}",
-            asset.arn,
-            failed_checks(&test),
-            test.measured
-        );
         assert!(test.restored_name.starts_with(NAME_PREFIX));
         assert!(
             test.measured.rto_met && test.measured.rpo_met,
@@ -293,4 +307,60 @@ async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
     let names = tables.table_names();
     assert!(names.iter().any(|n| n == "bulwark-rt-running"));
     assert!(names.iter().any(|n| n == "bulwark-rt-lookalike"));
+}
+
+/// Restored volumes and file systems left in the account: those tagged as a test's.
+async fn disk_leftovers(t: &TestAccount) -> usize {
+    let tag = bulwark_core::restore::RESTORE_TEST_TAG;
+    let volumes = t
+        .ec2(HOME_REGION)
+        .describe_volumes()
+        .send()
+        .await
+        .expect("volumes")
+        .volumes()
+        .iter()
+        .filter(|v| v.tags().iter().any(|t| t.key() == Some(tag)))
+        .count();
+    let file_systems = t
+        .efs(HOME_REGION)
+        .describe_file_systems()
+        .send()
+        .await
+        .expect("file systems")
+        .file_systems()
+        .iter()
+        .filter(|f| f.tags().iter().any(|t| t.key() == tag))
+        .count();
+    volumes + file_systems
+}
+
+#[tokio::test]
+async fn a_volume_and_a_file_system_restore_validate_and_leave_nothing_behind() {
+    // Given a backed-up volume and file system, each with a completed recovery point
+    let t = TestAccount::new().await;
+    seed::volume(&t, HOME_REGION, &[("Tier", "Tier1")]).await;
+    seed::file_system(
+        &t,
+        HOME_REGION,
+        "shared",
+        &[("DataClassification", "Critical")],
+    )
+    .await;
+    protect(&t).await;
+    run_plans(&t);
+    let stored = t.stored().await;
+    let disks: Vec<&Asset> = stored
+        .iter()
+        .filter(|a| matches!(a.kind, bulwark_core::Kind::Ebs | bulwark_core::Kind::Efs))
+        .collect();
+    assert_eq!(disks.len(), 2, "{stored:?}");
+    wait_for_points(&t, &disks).await;
+
+    // When each is restore-tested
+    for asset in disks {
+        // Then the copy is its source's, and it is gone
+        assert!(passing_test(&t, asset).await.cleaned_up);
+    }
+    assert_eq!(disk_leftovers(&t).await, 0);
 }

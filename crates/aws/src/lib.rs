@@ -14,6 +14,7 @@ pub mod ops;
 pub mod permissions;
 pub mod protect;
 pub mod restore;
+pub mod restore_disks;
 pub mod restore_history;
 pub mod restore_sweep;
 pub mod store;

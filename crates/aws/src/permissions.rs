@@ -22,6 +22,7 @@ pub use crate::discovery::DISCOVERY;
 pub use crate::lease::LEASE;
 pub use crate::protect::PROTECT;
 pub use crate::restore::RESTORE_TEST;
+pub use crate::restore_disks::RESTORE_TEST_DISKS;
 pub use crate::restore_sweep::SWEEP;
 pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
 
@@ -73,6 +74,7 @@ pub fn for_cli() -> Vec<&'static str> {
         PROTECT,
         NOTIFY,
         RESTORE_TEST,
+        RESTORE_TEST_DISKS,
         SWEEP,
     ]
     .iter()

@@ -1,16 +1,16 @@
 //! Restore tests, run directly (the CLI's `restore-test`): the store's newest restorable
 //! recovery point restored under a `bulwark-rt-` name and tagged as a test's, the restored copy
 //! read and judged by core's validators against the source as it was at the recovery point,
-//! RTO and RPO measured, and the copy deleted whatever the verdict. DynamoDB tables and S3
-//! buckets so far.
+//! RTO and RPO measured, and the copy deleted whatever the verdict. DynamoDB tables, S3
+//! buckets, EBS volumes and EFS file systems so far.
 
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
 use aws_sdk_backup::types::RecoveryPointStatus;
 use bulwark_core::restore::{
-    self, expected_objects, validate_bucket, validate_table, Finding, Measured, ObjectVersion,
-    TableFacts, Timing, EXPIRES_TAG, RESTORE_TEST_TAG,
+    self, expected_objects, validate_bucket, validate_disk, validate_table, Finding, Measured,
+    ObjectVersion, TableFacts, Timing, EXPIRES_TAG, RESTORE_TEST_TAG,
 };
 use bulwark_core::{Asset, Config, Kind};
 use chrono::{DateTime, TimeZone, Utc};
@@ -20,6 +20,7 @@ use crate::clients::{Aws, ScopeClients};
 use crate::error::AwsError;
 use crate::idempotency;
 use crate::permissions::{p, Permission};
+use crate::restore_disks;
 
 pub const RESTORE_TEST: &[Permission] = &[
     p(
@@ -92,7 +93,10 @@ pub async fn run_test(
     asset: &Asset,
     now: DateTime<Utc>,
 ) -> Result<RestoreTest, AwsError> {
-    if !matches!(asset.kind, Kind::Dynamodb | Kind::S3) {
+    if !matches!(
+        asset.kind,
+        Kind::Dynamodb | Kind::S3 | Kind::Ebs | Kind::Efs
+    ) {
         return Err(AwsError::Malformed(format!(
             "restore tests of {} stores are not built yet",
             asset.kind
@@ -126,13 +130,32 @@ pub async fn run_test(
     let restored_arn = start_and_wait(&clients, asset.kind, point, &name, &role, &id).await?;
     let restore_completed = Utc::now();
     let expires = (restore_completed + EXPIRY).to_rfc3339();
+    // Tables and buckets are restored under the test's name; volumes and file systems get ids.
+    let restored_id = match asset.kind {
+        Kind::Ebs | Kind::Efs => restored_arn
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        _ => name.clone(),
+    };
     let judged = async {
-        tag(&clients, asset.kind, &restored_arn, &name, &id, &expires).await?;
         match asset.kind {
+            Kind::Ebs | Kind::Efs => {
+                restore_disks::tag(&clients, asset.kind, &restored_id, &name, &id, &expires).await?
+            }
+            _ => tag(&clients, asset.kind, &restored_arn, &name, &id, &expires).await?,
+        }
+        match asset.kind {
+            Kind::Ebs | Kind::Efs => {
+                let source = restore_disks::facts(&clients, asset.kind, &asset.name).await?;
+                let restored = restore_disks::facts(&clients, asset.kind, &restored_id).await?;
+                Ok::<_, AwsError>(validate_disk(&source, &restored))
+            }
             Kind::Dynamodb => {
                 let source = table_at_backup(&clients, &point_arn).await?;
                 let restored = table(&clients, &name).await?;
-                Ok::<_, AwsError>(validate_table(&source, &restored))
+                Ok(validate_table(&source, &restored))
             }
             _ => {
                 let versions = object_versions(&clients, &asset.name).await?;
@@ -144,7 +167,7 @@ pub async fn run_test(
     }
     .await;
     let validated = Utc::now();
-    let cleaned_up = delete(&clients, asset.kind, &name).await.is_ok();
+    let cleaned_up = delete(&clients, asset.kind, &restored_id).await.is_ok();
     let findings = judged?;
     let timing = Timing {
         started: now,
@@ -231,10 +254,15 @@ async fn start_and_wait(
             restore_metadata.insert("targetTableName".into(), name.into());
             restore_metadata.insert("deletionProtection".into(), "false".into());
         }
-        _ => {
+        Kind::S3 => {
             restore_metadata.insert("DestinationBucketName".into(), name.into());
             restore_metadata.insert("NewBucket".into(), "true".into());
         }
+        Kind::Efs => {
+            restore_metadata.insert("newFileSystem".into(), "true".into());
+            restore_metadata.insert("CreationToken".into(), name.into());
+        }
+        _ => {}
     }
     let job = clients
         .backup
@@ -504,9 +532,11 @@ async fn objects(
         .collect())
 }
 
-/// Delete a test's restored copy: a bucket is emptied first.
+/// Delete a test's restored copy (by name, or by id for a volume or file system): a bucket is
+/// emptied first.
 pub(crate) async fn delete(clients: &ScopeClients, kind: Kind, name: &str) -> Result<(), AwsError> {
     match kind {
+        Kind::Ebs | Kind::Efs => restore_disks::delete(clients, kind, name).await?,
         Kind::Dynamodb => {
             clients
                 .dynamodb

@@ -136,6 +136,52 @@ pub fn validate_bucket(
     ]
 }
 
+/// What an EBS volume or an EFS file system is, as DescribeVolumes or DescribeFileSystems
+/// tells it: the attributes a restored copy must share with its source.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskFacts {
+    /// `available` when usable (both APIs say so).
+    pub state: String,
+    pub encrypted: bool,
+    pub kms_key_id: Option<String>,
+    /// EBS: the size in GiB and the volume type; EFS: none and the performance mode.
+    pub size_gib: Option<i32>,
+    pub performance: Option<String>,
+}
+
+/// A restored volume or file system against its source.
+pub fn validate_disk(source: &DiskFacts, restored: &DiskFacts) -> Vec<Finding> {
+    vec![
+        Finding::new(
+            "available",
+            restored.state == "available",
+            format!("state {}", restored.state),
+        ),
+        Finding::new(
+            "size",
+            restored.size_gib == source.size_gib,
+            format!("{:?} GiB, source {:?}", restored.size_gib, source.size_gib),
+        ),
+        Finding::new(
+            "type or performance mode",
+            restored.performance == source.performance,
+            format!(
+                "{:?}, source {:?}",
+                restored.performance, source.performance
+            ),
+        ),
+        Finding::new(
+            "encryption",
+            restored.encrypted == source.encrypted
+                && (source.kms_key_id.is_none() || restored.kms_key_id == source.kms_key_id),
+            format!(
+                "encrypted {} with {:?}, source {} with {:?}",
+                restored.encrypted, restored.kms_key_id, source.encrypted, source.kms_key_id
+            ),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -193,6 +239,34 @@ mod tests {
             ("b".to_string(), "9".to_string()),
         ]);
         assert!(!validate_bucket(&expected, &changed)[2].passed);
+    }
+
+    #[test]
+    fn a_disk_of_another_size_type_or_key_fails() {
+        let source = DiskFacts {
+            state: "available".into(),
+            encrypted: true,
+            kms_key_id: Some("key-1".into()),
+            size_gib: Some(100),
+            performance: Some("gp3".into()),
+        };
+        assert!(validate_disk(&source, &source).iter().all(|f| f.passed));
+        let smaller = DiskFacts {
+            size_gib: Some(50),
+            ..source.clone()
+        };
+        assert!(!validate_disk(&source, &smaller)[1].passed);
+        let plain = DiskFacts {
+            encrypted: false,
+            kms_key_id: None,
+            ..source.clone()
+        };
+        assert!(!validate_disk(&source, &plain)[3].passed);
+        let creating = DiskFacts {
+            state: "creating".into(),
+            ..source.clone()
+        };
+        assert!(!validate_disk(&source, &creating)[0].passed);
     }
 
     #[test]
