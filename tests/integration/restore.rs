@@ -259,7 +259,8 @@ async fn a_recorded_restore_test_clears_coverages_restore_exception() {
 #[tokio::test]
 async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
     // Given copies a killed run left (tagged as a test's, one past its expiry, one not yet),
-    // a table that only looks like one, and a bucket a killed run left
+    // a table that only looks like one, and a bucket, a volume and a file system a killed
+    // run left
     let t = TestAccount::new().await;
     let now = Utc::now();
     let expired = (now - chrono::Duration::minutes(1)).to_rfc3339();
@@ -284,6 +285,12 @@ async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
         .await
         .expect("put object");
     assert_eq!(leftovers(&t).await, 4);
+    let disk_name = format!("bulwark-rt-disk-{}", t.account);
+    let mut disk_tags = test_tags(&expired);
+    disk_tags.push(("Name", &disk_name));
+    seed::volume(&t, HOME_REGION, &disk_tags).await;
+    seed::file_system(&t, HOME_REGION, "killed-run", &disk_tags).await;
+    assert_eq!(disk_leftovers(&t).await, 2);
 
     // When the sweeper runs
     let scope = bulwark_core::Scope {
@@ -296,8 +303,9 @@ async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
 
     // Then the expired copies are gone, and the running test's and the look-alike remain
     assert!(report.failed.is_empty(), "{report:?}");
-    assert_eq!(report.deleted.len(), 2, "{report:?}");
+    assert_eq!(report.deleted.len(), 4, "{report:?}");
     assert_eq!(leftovers(&t).await, 2);
+    assert_eq!(disk_leftovers(&t).await, 0);
     let tables = t
         .dynamodb(HOME_REGION)
         .list_tables()

@@ -1,6 +1,7 @@
 //! The sweeper: every restored copy a restore test left past its expiry (a killed run, a
 //! failed deletion), found by name and tag in each region and deleted. Only what is named
-//! `bulwark-rt-` and tagged as a test's is ever touched (core's `restore::swept`).
+//! `bulwark-rt-` (a volume's or file system's `Name` tag) and tagged as a test's is ever
+//! touched (core's `restore::swept`).
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,19 @@ pub const SWEEP: &[Permission] = &[
     p("s3:ListBucket", "empty an expired restored bucket"),
     p("s3:DeleteObject", "empty an expired restored bucket"),
     p("s3:DeleteBucket", "delete an expired restored bucket"),
+    p(
+        "ec2:DescribeVolumes",
+        "find restored volumes by their test's tag",
+    ),
+    p("ec2:DeleteVolume", "delete an expired restored volume"),
+    p(
+        "elasticfilesystem:DescribeFileSystems",
+        "find restored file systems by their tags",
+    ),
+    p(
+        "elasticfilesystem:DeleteFileSystem",
+        "delete an expired restored file system",
+    ),
 ];
 
 /// What a sweep did: the copies it deleted, and those it could not, with why.
@@ -48,6 +62,14 @@ pub async fn sweep(
             record(
                 &mut report,
                 format!("table {name} in {}", scope.region),
+                deleted,
+            );
+        }
+        for (kind, id) in expired_disks(&clients, now).await? {
+            let deleted = crate::restore::delete(&clients, kind, &id).await;
+            record(
+                &mut report,
+                format!("{kind} {id} in {}", scope.region),
                 deleted,
             );
         }
@@ -107,6 +129,60 @@ async fn expired_tables(
             .collect();
         if swept(&name, &tags, now) {
             expired.push(name);
+        }
+    }
+    Ok(expired)
+}
+
+/// Volumes and file systems whose `Name` tag and test's tags say they are expired copies.
+async fn expired_disks(
+    clients: &ScopeClients,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Kind, String)>, AwsError> {
+    let tagged = aws_sdk_ec2::types::Filter::builder()
+        .name("tag-key")
+        .values(bulwark_core::restore::RESTORE_TEST_TAG)
+        .build();
+    let volumes: Vec<_> = clients
+        .ec2
+        .describe_volumes()
+        .filters(tagged)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::sdk("ec2:DescribeVolumes", e))?;
+    let mut expired = Vec::new();
+    for volume in volumes {
+        let tags: BTreeMap<String, String> = volume
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .collect();
+        let name = tags.get("Name").cloned().unwrap_or_default();
+        if let (true, Some(id)) = (swept(&name, &tags, now), volume.volume_id()) {
+            expired.push((Kind::Ebs, id.to_string()));
+        }
+    }
+    let file_systems: Vec<_> = clients
+        .efs
+        .describe_file_systems()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::sdk("elasticfilesystem:DescribeFileSystems", e))?;
+    for fs in file_systems {
+        let tags: BTreeMap<String, String> = fs
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        let name = tags.get("Name").cloned().unwrap_or_default();
+        if swept(&name, &tags, now) {
+            expired.push((Kind::Efs, fs.file_system_id().to_string()));
         }
     }
     Ok(expired)
