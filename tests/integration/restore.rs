@@ -372,3 +372,37 @@ async fn a_volume_and_a_file_system_restore_validate_and_leave_nothing_behind() 
     }
     assert_eq!(disk_leftovers(&t).await, 0);
 }
+
+#[tokio::test]
+async fn a_database_restores_validates_and_leaves_nothing_behind() {
+    // Given a backed-up RDS instance with a completed recovery point
+    let t = TestAccount::new().await;
+    seed::rds_instance(&t, HOME_REGION, "reporting", &[("BackupTier", "Tier2")]).await;
+    protect(&t).await;
+    run_plans(&t);
+    let stored = t.stored().await;
+    let database = stored
+        .iter()
+        .find(|a| a.name == "reporting")
+        .expect("inventoried");
+    wait_for_points(&t, &[database]).await;
+
+    // When it is restore-tested
+    let test = passing_test(&t, database).await;
+
+    // Then the copy was its source's, and no restored instance is left
+    assert!(test.cleaned_up);
+    let instances = t
+        .rds(HOME_REGION)
+        .describe_db_instances()
+        .send()
+        .await
+        .expect("instances");
+    let restored: Vec<_> = instances
+        .db_instances()
+        .iter()
+        .filter_map(|db| db.db_instance_identifier())
+        .filter(|id| id.starts_with(NAME_PREFIX))
+        .collect();
+    assert!(restored.is_empty(), "{restored:?}");
+}

@@ -23,6 +23,7 @@ pub use crate::lease::LEASE;
 pub use crate::protect::PROTECT;
 pub use crate::restore::RESTORE_TEST;
 pub use crate::restore_disks::RESTORE_TEST_DISKS;
+pub use crate::restore_rds::RESTORE_TEST_RDS;
 pub use crate::restore_sweep::SWEEP;
 pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
 
@@ -75,6 +76,7 @@ pub fn for_cli() -> Vec<&'static str> {
         NOTIFY,
         RESTORE_TEST,
         RESTORE_TEST_DISKS,
+        RESTORE_TEST_RDS,
         SWEEP,
     ]
     .iter()

@@ -1,16 +1,16 @@
 //! Restore tests, run directly (the CLI's `restore-test`): the store's newest restorable
 //! recovery point restored under a `bulwark-rt-` name and tagged as a test's, the restored copy
 //! read and judged by core's validators against the source as it was at the recovery point,
-//! RTO and RPO measured, and the copy deleted whatever the verdict. DynamoDB tables, S3
-//! buckets, EBS volumes and EFS file systems so far.
+//! RTO and RPO measured, and the copy deleted whatever the verdict. Every kind but Aurora so
+//! far.
 
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
 use aws_sdk_backup::types::RecoveryPointStatus;
 use bulwark_core::restore::{
-    self, expected_objects, validate_bucket, validate_disk, validate_table, Finding, Measured,
-    ObjectVersion, TableFacts, Timing, EXPIRES_TAG, RESTORE_TEST_TAG,
+    self, expected_objects, validate_bucket, validate_database, validate_disk, validate_table,
+    Finding, Measured, ObjectVersion, TableFacts, Timing, EXPIRES_TAG, RESTORE_TEST_TAG,
 };
 use bulwark_core::{Asset, Config, Kind};
 use chrono::{DateTime, TimeZone, Utc};
@@ -20,7 +20,7 @@ use crate::clients::{Aws, ScopeClients};
 use crate::error::AwsError;
 use crate::idempotency;
 use crate::permissions::{p, Permission};
-use crate::restore_disks;
+use crate::{restore_disks, restore_rds};
 
 pub const RESTORE_TEST: &[Permission] = &[
     p(
@@ -93,10 +93,7 @@ pub async fn run_test(
     asset: &Asset,
     now: DateTime<Utc>,
 ) -> Result<RestoreTest, AwsError> {
-    if !matches!(
-        asset.kind,
-        Kind::Dynamodb | Kind::S3 | Kind::Ebs | Kind::Efs
-    ) {
+    if asset.kind == Kind::Aurora {
         return Err(AwsError::Malformed(format!(
             "restore tests of {} stores are not built yet",
             asset.kind
@@ -144,13 +141,19 @@ pub async fn run_test(
             Kind::Ebs | Kind::Efs => {
                 restore_disks::tag(&clients, asset.kind, &restored_id, &name, &id, &expires).await?
             }
+            Kind::Rds => restore_rds::tag(&clients, &restored_arn, &id, &expires).await?,
             _ => tag(&clients, asset.kind, &restored_arn, &name, &id, &expires).await?,
         }
         match asset.kind {
+            Kind::Rds => {
+                let source = restore_rds::facts(&clients, &asset.name).await?;
+                let restored = restore_rds::facts(&clients, &restored_id).await?;
+                Ok::<_, AwsError>(validate_database(&source, &restored))
+            }
             Kind::Ebs | Kind::Efs => {
                 let source = restore_disks::facts(&clients, asset.kind, &asset.name).await?;
                 let restored = restore_disks::facts(&clients, asset.kind, &restored_id).await?;
-                Ok::<_, AwsError>(validate_disk(&source, &restored))
+                Ok(validate_disk(&source, &restored))
             }
             Kind::Dynamodb => {
                 let source = table_at_backup(&clients, &point_arn).await?;
@@ -261,6 +264,11 @@ async fn start_and_wait(
         Kind::Efs => {
             restore_metadata.insert("newFileSystem".into(), "true".into());
             restore_metadata.insert("CreationToken".into(), name.into());
+        }
+        Kind::Rds => {
+            restore_metadata.insert("DBInstanceIdentifier".into(), name.into());
+            restore_metadata.insert("PubliclyAccessible".into(), "false".into());
+            restore_metadata.insert("DeletionProtection".into(), "false".into());
         }
         _ => {}
     }
@@ -537,6 +545,7 @@ async fn objects(
 pub(crate) async fn delete(clients: &ScopeClients, kind: Kind, name: &str) -> Result<(), AwsError> {
     match kind {
         Kind::Ebs | Kind::Efs => restore_disks::delete(clients, kind, name).await?,
+        Kind::Rds => restore_rds::delete(clients, name).await?,
         Kind::Dynamodb => {
             clients
                 .dynamodb

@@ -7,8 +7,8 @@ mod validate;
 
 pub use measure::{measure, Measured, Timing};
 pub use validate::{
-    expected_objects, validate_bucket, validate_disk, validate_table, DiskFacts, ObjectVersion,
-    TableFacts, ITEM_COUNT_TOLERANCE,
+    expected_objects, validate_bucket, validate_database, validate_disk, validate_table,
+    DatabaseFacts, DiskFacts, ObjectVersion, TableFacts, ITEM_COUNT_TOLERANCE,
 };
 
 use serde::{Deserialize, Serialize};

@@ -182,6 +182,53 @@ pub fn validate_disk(source: &DiskFacts, restored: &DiskFacts) -> Vec<Finding> {
     ]
 }
 
+/// What an RDS instance is, as DescribeDBInstances tells it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseFacts {
+    pub status: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub allocated_storage_gib: i32,
+    pub encrypted: bool,
+}
+
+/// A restored database against its source: available, the same engine and version, at least
+/// its storage, encrypted as it is.
+pub fn validate_database(source: &DatabaseFacts, restored: &DatabaseFacts) -> Vec<Finding> {
+    vec![
+        Finding::new(
+            "available",
+            restored.status == "available",
+            format!("status {}", restored.status),
+        ),
+        Finding::new(
+            "engine and version",
+            (&restored.engine, &restored.engine_version)
+                == (&source.engine, &source.engine_version),
+            format!(
+                "{} {}, source {} {}",
+                restored.engine, restored.engine_version, source.engine, source.engine_version
+            ),
+        ),
+        Finding::new(
+            "storage",
+            restored.allocated_storage_gib >= source.allocated_storage_gib,
+            format!(
+                "{} GiB, source {} GiB",
+                restored.allocated_storage_gib, source.allocated_storage_gib
+            ),
+        ),
+        Finding::new(
+            "encryption",
+            restored.encrypted == source.encrypted,
+            format!(
+                "encrypted {}, source {}",
+                restored.encrypted, source.encrypted
+            ),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -239,6 +286,28 @@ mod tests {
             ("b".to_string(), "9".to_string()),
         ]);
         assert!(!validate_bucket(&expected, &changed)[2].passed);
+    }
+
+    #[test]
+    fn a_database_of_another_engine_or_unencrypted_fails() {
+        let source = DatabaseFacts {
+            status: "available".into(),
+            engine: "postgres".into(),
+            engine_version: "16.3".into(),
+            allocated_storage_gib: 20,
+            encrypted: true,
+        };
+        assert!(validate_database(&source, &source).iter().all(|f| f.passed));
+        let older = DatabaseFacts {
+            engine_version: "15.7".into(),
+            ..source.clone()
+        };
+        assert!(!validate_database(&source, &older)[1].passed);
+        let plain = DatabaseFacts {
+            encrypted: false,
+            ..source.clone()
+        };
+        assert!(!validate_database(&source, &plain)[3].passed);
     }
 
     #[test]
