@@ -259,8 +259,8 @@ async fn a_recorded_restore_test_clears_coverages_restore_exception() {
 #[tokio::test]
 async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
     // Given copies a killed run left (tagged as a test's, one past its expiry, one not yet),
-    // a table that only looks like one, and a bucket, a volume and a file system a killed
-    // run left
+    // a table that only looks like one, and a bucket, a volume, a file system and a database
+    // a killed run left
     let t = TestAccount::new().await;
     let now = Utc::now();
     let expired = (now - chrono::Duration::minutes(1)).to_rfc3339();
@@ -291,6 +291,7 @@ async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
     seed::volume(&t, HOME_REGION, &disk_tags).await;
     seed::file_system(&t, HOME_REGION, "killed-run", &disk_tags).await;
     assert_eq!(disk_leftovers(&t).await, 2);
+    seed::rds_instance(&t, HOME_REGION, "bulwark-rt-killed", &test_tags(&expired)).await;
 
     // When the sweeper runs
     let scope = bulwark_core::Scope {
@@ -303,7 +304,7 @@ async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
 
     // Then the expired copies are gone, and the running test's and the look-alike remain
     assert!(report.failed.is_empty(), "{report:?}");
-    assert_eq!(report.deleted.len(), 4, "{report:?}");
+    assert_eq!(report.deleted.len(), 5, "{report:?}");
     assert_eq!(leftovers(&t).await, 2);
     assert_eq!(disk_leftovers(&t).await, 0);
     let tables = t
@@ -315,6 +316,13 @@ async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
     let names = tables.table_names();
     assert!(names.iter().any(|n| n == "bulwark-rt-running"));
     assert!(names.iter().any(|n| n == "bulwark-rt-lookalike"));
+    let instances = t
+        .rds(HOME_REGION)
+        .describe_db_instances()
+        .send()
+        .await
+        .expect("instances");
+    assert!(instances.db_instances().is_empty(), "{instances:?}");
 }
 
 /// Restored volumes and file systems left in the account: those tagged as a test's.

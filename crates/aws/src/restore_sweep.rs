@@ -27,6 +27,14 @@ pub const SWEEP: &[Permission] = &[
     p("s3:DeleteObject", "empty an expired restored bucket"),
     p("s3:DeleteBucket", "delete an expired restored bucket"),
     p(
+        "rds:DescribeDBInstances",
+        "find restored instances by name, with their tags",
+    ),
+    p(
+        "rds:DeleteDBInstance",
+        "delete an expired restored instance",
+    ),
+    p(
         "ec2:DescribeVolumes",
         "find restored volumes by their test's tag",
     ),
@@ -62,6 +70,14 @@ pub async fn sweep(
             record(
                 &mut report,
                 format!("table {name} in {}", scope.region),
+                deleted,
+            );
+        }
+        for id in expired_instances(&clients, now).await? {
+            let deleted = crate::restore::delete(&clients, Kind::Rds, &id).await;
+            record(
+                &mut report,
+                format!("DB instance {id} in {}", scope.region),
                 deleted,
             );
         }
@@ -132,6 +148,33 @@ async fn expired_tables(
         }
     }
     Ok(expired)
+}
+
+async fn expired_instances(
+    clients: &ScopeClients,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, AwsError> {
+    let instances: Vec<_> = clients
+        .rds
+        .describe_db_instances()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::sdk("rds:DescribeDBInstances", e))?;
+    Ok(instances
+        .iter()
+        .filter_map(|db| {
+            let id = db.db_instance_identifier()?;
+            let tags: BTreeMap<String, String> = db
+                .tag_list()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect();
+            swept(id, &tags, now).then(|| id.to_string())
+        })
+        .collect())
 }
 
 /// Volumes and file systems whose `Name` tag and test's tags say they are expired copies.
