@@ -154,16 +154,8 @@ async fn expired_instances(
     clients: &ScopeClients,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, AwsError> {
-    let instances: Vec<_> = clients
-        .rds
-        .describe_db_instances()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| AwsError::sdk("rds:DescribeDBInstances", e))?;
-    Ok(instances
+    Ok(crate::discovery::db_instances(clients)
+        .await?
         .iter()
         .filter_map(|db| {
             let id = db.db_instance_identifier()?;

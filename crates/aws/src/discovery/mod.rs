@@ -265,11 +265,11 @@ async fn bulk_tags(
         .collect())
 }
 
-pub(crate) async fn list_rds(
+/// Every RDS instance of the clients' region, 100 a page (its tags included).
+pub(crate) async fn db_instances(
     clients: &ScopeClients,
-    now: DateTime<Utc>,
-) -> Result<Vec<Asset>, AwsError> {
-    let instances = clients
+) -> Result<Vec<aws_sdk_rds::types::DbInstance>, AwsError> {
+    clients
         .rds
         .describe_db_instances()
         .max_records(100)
@@ -278,8 +278,15 @@ pub(crate) async fn list_rds(
         .send()
         .try_collect()
         .await
-        .map_err(|e| AwsError::sdk("rds:DescribeDBInstances", e))?;
-    Ok(instances
+        .map_err(|e| AwsError::sdk("rds:DescribeDBInstances", e))
+}
+
+pub(crate) async fn list_rds(
+    clients: &ScopeClients,
+    now: DateTime<Utc>,
+) -> Result<Vec<Asset>, AwsError> {
+    Ok(db_instances(clients)
+        .await?
         .iter()
         .filter_map(|db| mapping::rds_instance(db, &clients.scope, now))
         .collect())
