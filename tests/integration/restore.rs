@@ -130,11 +130,27 @@ async fn leftovers(t: &TestAccount) -> usize {
     tables + buckets
 }
 
-/// A restore test of `asset` that must pass.
+/// Every call `aws` made is an IAM action the CLI declares (its restore tests and sweeps run
+/// from the CLI), mapped as the Service Authorization Reference names it.
+fn assert_declared_for_cli(aws: &bulwark_aws::Aws) {
+    let declared = bulwark_aws::permissions::for_cli();
+    for operation in aws.counter().snapshot().keys() {
+        let action = bulwark_aws::permissions::action_for_operation(operation)
+            .unwrap_or_else(|| panic!("no IAM mapping for {operation}"));
+        assert!(
+            declared.contains(&action.as_str()),
+            "{operation} ({action}) is not declared for the CLI"
+        );
+    }
+}
+
+/// A restore test of `asset` that must pass; its calls are all declared.
 async fn passing_test(t: &TestAccount, asset: &Asset) -> RestoreTest {
-    let test = run_test(&t.aws(), &Config::builtin(), asset, Utc::now())
+    let aws = t.aws();
+    let test = run_test(&aws, &Config::builtin(), asset, Utc::now())
         .await
         .expect("a restore test");
+    assert_declared_for_cli(&aws);
     assert!(
         test.passed,
         "{}: {:?} {:?}",
@@ -298,9 +314,11 @@ async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
         account: t.account.clone(),
         region: crate::harness::region(HOME_REGION),
     };
-    let report = bulwark_aws::restore_sweep::sweep(&t.aws(), &[scope], now)
+    let aws = t.aws();
+    let report = bulwark_aws::restore_sweep::sweep(&aws, &[scope], now)
         .await
         .expect("a sweep");
+    assert_declared_for_cli(&aws);
 
     // Then the expired copies are gone, and the running test's and the look-alike remain
     assert!(report.failed.is_empty(), "{report:?}");

@@ -200,16 +200,7 @@ async fn expired_disks(
             expired.push((Kind::Ebs, id.to_string()));
         }
     }
-    let file_systems: Vec<_> = clients
-        .efs
-        .describe_file_systems()
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| AwsError::sdk("elasticfilesystem:DescribeFileSystems", e))?;
-    for fs in file_systems {
+    for fs in crate::discovery::file_systems(clients).await? {
         let tags: BTreeMap<String, String> = fs
             .tags()
             .iter()

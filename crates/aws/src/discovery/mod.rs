@@ -325,8 +325,11 @@ async fn list_tables(clients: &ScopeClients) -> Result<Vec<String>, AwsError> {
         .map_err(|e| AwsError::sdk("dynamodb:ListTables", e))
 }
 
-async fn list_efs(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asset>, AwsError> {
-    let file_systems = clients
+/// Every EFS file system of the clients' region, 100 a page (its tags included).
+pub(crate) async fn file_systems(
+    clients: &ScopeClients,
+) -> Result<Vec<aws_sdk_efs::types::FileSystemDescription>, AwsError> {
+    clients
         .efs
         .describe_file_systems()
         .max_items(100)
@@ -335,8 +338,12 @@ async fn list_efs(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asse
         .send()
         .try_collect()
         .await
-        .map_err(|e| AwsError::sdk("elasticfilesystem:DescribeFileSystems", e))?;
-    Ok(file_systems
+        .map_err(|e| AwsError::sdk("elasticfilesystem:DescribeFileSystems", e))
+}
+
+async fn list_efs(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asset>, AwsError> {
+    Ok(file_systems(clients)
+        .await?
         .iter()
         .map(|fs| mapping::efs(fs, &clients.scope, now))
         .collect())
