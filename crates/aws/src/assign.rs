@@ -286,7 +286,7 @@ async fn run(
     let before = aws.counter().snapshot();
     let assets = inventory.all().await?;
     let restore_tests = if work.judge {
-        crate::restore_history::last_tests(inventory).await?
+        crate::restore::history::last_tests(inventory).await?
     } else {
         BTreeMap::new()
     };

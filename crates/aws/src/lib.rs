@@ -14,10 +14,6 @@ pub mod ops;
 pub mod permissions;
 pub mod protect;
 pub mod restore;
-pub mod restore_disks;
-pub mod restore_history;
-pub mod restore_rds;
-pub mod restore_sweep;
 pub mod store;
 pub mod telemetry;
 

@@ -22,9 +22,9 @@ pub use crate::discovery::DISCOVERY;
 pub use crate::lease::LEASE;
 pub use crate::protect::PROTECT;
 pub use crate::restore::RESTORE_TEST;
-pub use crate::restore_disks::RESTORE_TEST_DISKS;
-pub use crate::restore_rds::RESTORE_TEST_RDS;
-pub use crate::restore_sweep::SWEEP;
+pub use crate::restore::disks::RESTORE_TEST_DISKS;
+pub use crate::restore::rds::RESTORE_TEST_RDS;
+pub use crate::restore::sweep::SWEEP;
 pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
 
 /// The permissions each Lambda function needs: what the deployment template must grant.

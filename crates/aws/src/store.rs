@@ -215,9 +215,9 @@ impl Inventory {
             .try_collect()
             .await
             .map_err(|e| AwsError::sdk("dynamodb:Scan", e))?;
-        // The table also holds leases (lease.rs) and restore tests (restore_history.rs): they
+        // The table also holds leases (lease.rs) and restore tests (restore/history.rs): they
         // are not assets.
-        let others = [crate::lease::LEASE_KEY, crate::restore_history::HISTORY_KEY]
+        let others = [crate::lease::LEASE_KEY, crate::restore::history::HISTORY_KEY]
             .map(|key| AttributeValue::S(key.to_string()));
         let mut assets: Vec<Asset> = items
             .into_iter()

@@ -258,7 +258,7 @@ async fn main() -> Result<()> {
                 bulwark_aws::restore::run_test(&aws, &config, &asset, chrono::Utc::now()).await
             })
             .await?;
-            bulwark_aws::restore_history::record(&inventory, &test).await?;
+            bulwark_aws::restore::history::record(&inventory, &test).await?;
             match format {
                 SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&test)?),
                 SummaryFormat::Text => output::print_restore_test(&test),
@@ -278,7 +278,7 @@ async fn main() -> Result<()> {
                 })
                 .collect();
             let report =
-                bulwark_aws::restore_sweep::sweep(&aws, &scopes, chrono::Utc::now()).await?;
+                bulwark_aws::restore::sweep::sweep(&aws, &scopes, chrono::Utc::now()).await?;
             for deleted in &report.deleted {
                 println!("deleted {deleted}");
             }

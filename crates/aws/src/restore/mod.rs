@@ -20,7 +20,11 @@ use crate::clients::{Aws, ScopeClients};
 use crate::error::AwsError;
 use crate::idempotency;
 use crate::permissions::{p, Permission};
-use crate::{restore_disks, restore_rds};
+
+pub mod disks;
+pub mod history;
+pub mod rds;
+pub mod sweep;
 
 pub const RESTORE_TEST: &[Permission] = &[
     p(
@@ -139,20 +143,20 @@ pub async fn run_test(
     let judged = async {
         match asset.kind {
             Kind::Ebs | Kind::Efs => {
-                restore_disks::tag(&clients, asset.kind, &restored_id, &name, &id, &expires).await?
+                disks::tag(&clients, asset.kind, &restored_id, &name, &id, &expires).await?
             }
-            Kind::Rds => restore_rds::tag(&clients, &restored_arn, &id, &expires).await?,
+            Kind::Rds => rds::tag(&clients, &restored_arn, &id, &expires).await?,
             _ => tag(&clients, asset.kind, &restored_arn, &name, &id, &expires).await?,
         }
         match asset.kind {
             Kind::Rds => {
-                let source = restore_rds::facts(&clients, &asset.name).await?;
-                let restored = restore_rds::facts(&clients, &restored_id).await?;
+                let source = rds::facts(&clients, &asset.name).await?;
+                let restored = rds::facts(&clients, &restored_id).await?;
                 Ok::<_, AwsError>(validate_database(&source, &restored))
             }
             Kind::Ebs | Kind::Efs => {
-                let source = restore_disks::facts(&clients, asset.kind, &asset.name).await?;
-                let restored = restore_disks::facts(&clients, asset.kind, &restored_id).await?;
+                let source = disks::facts(&clients, asset.kind, &asset.name).await?;
+                let restored = disks::facts(&clients, asset.kind, &restored_id).await?;
                 Ok(validate_disk(&source, &restored))
             }
             Kind::Dynamodb => {
@@ -544,8 +548,8 @@ async fn objects(
 /// emptied first.
 pub(crate) async fn delete(clients: &ScopeClients, kind: Kind, name: &str) -> Result<(), AwsError> {
     match kind {
-        Kind::Ebs | Kind::Efs => restore_disks::delete(clients, kind, name).await?,
-        Kind::Rds => restore_rds::delete(clients, name).await?,
+        Kind::Ebs | Kind::Efs => disks::delete(clients, kind, name).await?,
+        Kind::Rds => rds::delete(clients, name).await?,
         Kind::Dynamodb => {
             clients
                 .dynamodb
