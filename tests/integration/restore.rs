@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use bulwark_aws::restore::{run_test, RestoreTest};
+use bulwark_aws::restore::{run_test, Origin, RestoreTest};
 use bulwark_core::restore::NAME_PREFIX;
 use bulwark_core::{Asset, Config};
 use chrono::Utc;
@@ -147,15 +147,16 @@ fn assert_declared_for_cli(aws: &bulwark_aws::Aws) {
 /// A restore test of `asset` that must pass; its calls are all declared.
 async fn passing_test(t: &TestAccount, asset: &Asset) -> RestoreTest {
     let aws = t.aws();
-    let test = run_test(&aws, &Config::builtin(), asset, Utc::now())
+    let test = run_test(&aws, &Config::builtin(), asset, Origin::Home, Utc::now())
         .await
         .expect("a restore test");
     assert_declared_for_cli(&aws);
     assert!(
         test.passed,
-        "{}: {:?} {:?}",
+        "{}: {:?} {:?} {:?}",
         asset.arn,
         failed_checks(&test),
+        test.error,
         test.measured
     );
     test
@@ -180,13 +181,13 @@ async fn a_table_and_a_bucket_restore_validate_and_leave_nothing_behind() {
         let test = passing_test(&t, asset).await;
 
         // Then the copy held what the store held, the objectives were measured, and the copy is gone
-        assert!(test.restored_name.starts_with(NAME_PREFIX));
-        assert!(
-            test.measured.rto_met && test.measured.rpo_met,
-            "{:?}",
-            test.measured
-        );
-        assert!(test.measured.rpo_seconds < 600, "{:?}", test.measured);
+        assert!(test
+            .restored_name
+            .as_deref()
+            .is_some_and(|n| n.starts_with(NAME_PREFIX)));
+        let measured = test.measured.expect("measured");
+        assert!(measured.rto_met && measured.rpo_met, "{measured:?}");
+        assert!(measured.rpo_seconds < 600, "{measured:?}");
         assert!(test.cleaned_up);
     }
     assert_eq!(leftovers(&t).await, 0);
@@ -205,7 +206,7 @@ async fn a_restore_that_lost_data_is_caught_and_still_cleaned_up() {
         );
 
         // When it is restore-tested
-        let test = run_test(&t.aws(), &Config::builtin(), asset, Utc::now())
+        let test = run_test(&t.aws(), &Config::builtin(), asset, Origin::Home, Utc::now())
             .await
             .expect("a restore test");
 
@@ -254,11 +255,11 @@ async fn a_recorded_restore_test_clears_coverages_restore_exception() {
     );
 
     // When a restore test passes and is recorded
-    let test = run_test(&t.aws(), &config, &table, Utc::now())
+    let test = run_test(&t.aws(), &config, &table, Origin::Home, Utc::now())
         .await
         .expect("a restore test");
     assert!(test.passed, "{:?}", failed_checks(&test));
-    bulwark_aws::restore_history::record(&t.inventory(&t.aws()).await, &test)
+    bulwark_aws::restore::history::record(&t.inventory(&t.aws()).await, &test)
         .await
         .expect("recorded");
 
@@ -315,7 +316,7 @@ async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
         region: crate::harness::region(HOME_REGION),
     };
     let aws = t.aws();
-    let report = bulwark_aws::restore_sweep::sweep(&aws, &[scope], now)
+    let report = bulwark_aws::restore::sweep::sweep(&aws, &[scope], now)
         .await
         .expect("a sweep");
     assert_declared_for_cli(&aws);

@@ -28,6 +28,9 @@ pub enum AwsError {
     NotInInventory(String),
     #[error("stored item is malformed: {0}")]
     Malformed(String),
+    /// A restore test that cannot go on: no recovery point to restore, a restore that failed.
+    #[error("{0}")]
+    RestoreTest(String),
     #[error("configuration: {0}")]
     Configuration(String),
     #[error(transparent)]
@@ -60,6 +63,7 @@ impl AwsError {
             AwsError::NotInInventory(_)
             | AwsError::Malformed(_)
             | AwsError::Configuration(_)
+            | AwsError::RestoreTest(_)
             | AwsError::Core(_) => false,
         }
     }

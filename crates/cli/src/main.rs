@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use bulwark_aws::{assign, ops};
 use bulwark_aws::{Aws, Inventory, Reach};
+use bulwark_aws::restore::Origin;
 use bulwark_core::{classify, rpo_feasibility, Config, Kind, Region, ResourceArn, Scope};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -79,12 +80,25 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
-    /// Restore one store's newest recovery point now, validate the copy, measure RTO and RPO,
-    /// and delete the copy (DynamoDB tables and S3 buckets so far).
+    /// Restore a store's newest recovery point now (one store, or every present store of a
+    /// tier), validate the copy, measure RTO and RPO, record the test and delete the copy.
     RestoreTest {
         /// The store's ARN.
+        #[arg(long, conflicts_with = "tier", required_unless_present = "tier")]
+        arn: Option<String>,
+        /// Every present store of this tier.
         #[arg(long)]
-        arn: String,
+        tier: Option<String>,
+        /// Test the newest copy in the store's DR region too.
+        #[arg(long)]
+        dr: bool,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+    /// Restore-test history, newest first (of one store, with --arn).
+    RestoreTests {
+        #[arg(long)]
+        arn: Option<String>,
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
@@ -249,22 +263,78 @@ async fn main() -> Result<()> {
                 .collect();
             output::print_inventory(&rows, format)?;
         }
-        Command::RestoreTest { arn, format } => {
-            let arn = ResourceArn::parse(&arn)?;
-            let asset = inventory.get(&arn).await?.with_context(|| {
-                format!("{arn} is not in the inventory: run `bulwark discover` first")
-            })?;
-            let test = progress::waiting("restoring and validating", async {
-                bulwark_aws::restore::run_test(&aws, &config, &asset, chrono::Utc::now()).await
-            })
-            .await?;
-            bulwark_aws::restore::history::record(&inventory, &test).await?;
-            match format {
-                SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&test)?),
-                SummaryFormat::Text => output::print_restore_test(&test),
+        Command::RestoreTest {
+            arn,
+            tier,
+            dr,
+            format,
+        } => {
+            let assets = match (&arn, &tier) {
+                (Some(arn), _) => {
+                    let arn = ResourceArn::parse(arn)?;
+                    vec![inventory.get(&arn).await?.with_context(|| {
+                        format!("{arn} is not in the inventory: run `bulwark discover` first")
+                    })?]
+                }
+                (None, Some(tier)) => {
+                    if config.tier(tier).is_none() {
+                        bail!("{tier:?} is not a tier of the configuration");
+                    }
+                    inventory
+                        .all()
+                        .await?
+                        .into_iter()
+                        .filter(|a| a.state == bulwark_core::AssetState::Present)
+                        .filter(|a| {
+                            a.classification.as_ref().and_then(|c| c.tier.as_deref())
+                                == Some(tier.as_str())
+                        })
+                        .collect()
+                }
+                (None, None) => bail!("name a store (--arn) or a tier (--tier)"),
+            };
+            let origins: &[Origin] = if dr {
+                &[Origin::Home, Origin::Dr]
+            } else {
+                &[Origin::Home]
+            };
+            let mut tests = Vec::new();
+            for asset in &assets {
+                for origin in origins {
+                    let test = progress::waiting(
+                        &format!("restoring and validating {}", asset.arn),
+                        async {
+                            bulwark_aws::restore::run_test(
+                                &aws,
+                                &config,
+                                asset,
+                                *origin,
+                                chrono::Utc::now(),
+                            )
+                            .await
+                        },
+                    )
+                    .await?;
+                    bulwark_aws::restore::history::record(&inventory, &test).await?;
+                    if format == SummaryFormat::Text {
+                        output::print_restore_test(&test);
+                    }
+                    tests.push(test);
+                }
             }
-            if !test.passed {
-                bail!("the restore test of {arn} failed (see above)");
+            if format == SummaryFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&tests)?);
+            }
+            let failed = tests.iter().filter(|t| !t.passed).count();
+            if failed > 0 {
+                bail!("{failed} of {} restore tests failed (see above)", tests.len());
+            }
+        }
+        Command::RestoreTests { arn, format } => {
+            let tests = bulwark_aws::restore::history::tests(&inventory, arn.as_deref()).await?;
+            match format {
+                SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&tests)?),
+                SummaryFormat::Text => output::print_restore_history(&tests),
             }
         }
         Command::RestoreSweep => {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use bulwark_aws::ops::{ClassifySummary, DiscoverSummary};
+use bulwark_aws::restore::Origin;
 use bulwark_core::{Asset, AssetState, Classification, UnknownValue};
 use clap::ValueEnum;
 use comfy_table::{presets, CellAlignment, ColumnConstraint, Table, Width};
@@ -421,38 +422,84 @@ fn describe_native(action: &bulwark_core::protection::NativeAction) -> String {
 /// A restore test: what was restored, each validator's finding, RTO and RPO against the tier.
 pub fn print_restore_test(t: &bulwark_aws::restore::RestoreTest) {
     let verdict = if t.passed { "PASSED" } else { "FAILED" };
-    println!("restore test {} of {}: {verdict}", t.id, t.arn);
-    println!(
-        "recovery point {} (taken {}), restored as {}",
-        t.recovery_point_arn, t.timing.point_created, t.restored_name
-    );
-    let mut checks = table(&["check", "result", "detail"]);
-    for f in &t.findings {
-        checks.add_row(vec![
-            f.check.as_str(),
-            if f.passed { "pass" } else { "FAIL" },
-            f.detail.as_str(),
+    let origin = match t.origin {
+        Origin::Home => "",
+        Origin::Dr => " (its DR copy)",
+    };
+    println!("restore test {} of {}{origin}: {verdict}", t.id, t.arn);
+    if let (Some(point), Some(timing)) = (&t.recovery_point_arn, &t.timing) {
+        println!("recovery point {point} (taken {})", timing.point_created);
+    }
+    if let (Some(name), Some(region)) = (&t.restored_name, &t.region) {
+        println!("restored as {name} in {region}");
+    }
+    if let Some(error) = &t.error {
+        println!("error: {error}");
+    }
+    if !t.findings.is_empty() {
+        let mut checks = table(&["check", "result", "detail"]);
+        for f in &t.findings {
+            checks.add_row(vec![
+                f.check.as_str(),
+                if f.passed { "pass" } else { "FAIL" },
+                f.detail.as_str(),
+            ]);
+        }
+        println!("{checks}");
+    }
+    if let Some(m) = &t.measured {
+        let met = |ok: bool| if ok { "met" } else { "NOT met" };
+        println!(
+            "RTO {} s (restore {} s, validation {} s): {}; RPO {} s: {}; tier {}",
+            m.rto_seconds,
+            m.restore_seconds,
+            m.validation_seconds,
+            met(m.rto_met),
+            m.rpo_seconds,
+            met(m.rpo_met),
+            t.tier.as_deref().unwrap_or("-")
+        );
+    }
+    match (&t.restored_name, t.cleaned_up, &t.cleanup_error) {
+        (None, _, _) => {}
+        (Some(_), true, _) => println!("restored copy deleted"),
+        (Some(_), false, why) => println!(
+            "restored copy NOT deleted ({}): the sweeper will",
+            why.as_deref().unwrap_or("unknown")
+        ),
+    }
+}
+
+/// Restore-test history, newest first: one row per test.
+pub fn print_restore_history(tests: &[bulwark_aws::restore::RestoreTest]) {
+    let mut rows = table(&[
+        "ended", "store", "copy", "tier", "result", "RTO s", "RPO s", "reason",
+    ]);
+    for t in tests {
+        let reason = t.error.clone().unwrap_or_else(|| {
+            t.findings
+                .iter()
+                .filter(|f| !f.passed)
+                .map(|f| format!("{}: {}", f.check, f.detail))
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        let seconds = |f: fn(&bulwark_core::restore::Measured) -> u64| {
+            t.measured.as_ref().map_or("-".to_string(), |m| f(m).to_string())
+        };
+        rows.add_row(vec![
+            t.ended.format("%Y-%m-%d %H:%M:%S").to_string(),
+            t.arn.clone(),
+            match t.origin {
+                Origin::Home => "home".to_string(),
+                Origin::Dr => "DR".to_string(),
+            },
+            t.tier.clone().unwrap_or_else(|| "-".into()),
+            if t.passed { "passed" } else { "FAILED" }.to_string(),
+            seconds(|m| m.rto_seconds),
+            seconds(|m| m.rpo_seconds),
+            reason,
         ]);
     }
-    println!("{checks}");
-    let m = &t.measured;
-    let met = |ok: bool| if ok { "met" } else { "NOT met" };
-    println!(
-        "RTO {} s (restore {} s, validation {} s): {}; RPO {} s: {}; tier {}",
-        m.rto_seconds,
-        m.restore_seconds,
-        m.validation_seconds,
-        met(m.rto_met),
-        m.rpo_seconds,
-        met(m.rpo_met),
-        t.tier.as_deref().unwrap_or("-")
-    );
-    println!(
-        "restored copy {}",
-        if t.cleaned_up {
-            "deleted"
-        } else {
-            "NOT deleted: the sweeper will"
-        }
-    );
+    println!("{rows}");
 }

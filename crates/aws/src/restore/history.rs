@@ -32,10 +32,18 @@ struct Record {
 pub async fn record(inventory: &Inventory, test: &RestoreTest) -> Result<(), AwsError> {
     let record = Record {
         pk: HISTORY_KEY.to_string(),
-        sk: format!("{}#{}", test.arn, test.timing.started.to_rfc3339()),
+        sk: format!(
+            "{}#{}#{}",
+            test.arn,
+            test.started.to_rfc3339(),
+            serde_json::to_value(test.origin)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        ),
         arn: test.arn.clone(),
-        completed: test.timing.validated,
-        rto_seconds: test.measured.rto_seconds,
+        completed: test.ended,
+        rto_seconds: test.measured.map_or(0, |m| m.rto_seconds),
         passed: test.passed,
         test: serde_json::to_string(test).map_err(|e| AwsError::Malformed(e.to_string()))?,
     };
@@ -74,4 +82,21 @@ pub async fn last_tests(
         }
     }
     Ok(last)
+}
+
+/// Every recorded test (of one store, with `arn`), newest first.
+pub async fn tests(inventory: &Inventory, arn: Option<&str>) -> Result<Vec<RestoreTest>, AwsError> {
+    let mut tests = Vec::new();
+    for item in inventory.partition(HISTORY_KEY).await? {
+        let record: Record =
+            serde_dynamo::from_item(item).map_err(|e| AwsError::Malformed(e.to_string()))?;
+        if arn.is_some_and(|a| a != record.arn) {
+            continue;
+        }
+        let test: RestoreTest = serde_json::from_str(&record.test)
+            .map_err(|e| AwsError::Malformed(format!("restore test {}: {e}", record.sk)))?;
+        tests.push(test);
+    }
+    tests.sort_by(|a, b| b.ended.cmp(&a.ended).then_with(|| a.arn.cmp(&b.arn)));
+    Ok(tests)
 }

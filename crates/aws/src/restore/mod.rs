@@ -1,8 +1,10 @@
-//! Restore tests, run directly (the CLI's `restore-test`): the store's newest restorable
-//! recovery point restored under a `bulwark-rt-` name and tagged as a test's, the restored copy
-//! read and judged by core's validators against the source as it was at the recovery point,
-//! RTO and RPO measured, and the copy deleted whatever the verdict. Every kind but Aurora so
-//! far.
+//! Restore tests, in steps: `start` restores a store's newest completed recovery point (in its
+//! own region, or its copy in the DR region) under a `bulwark-rt-` name; `poll` follows the
+//! restore job and tags the restored copy as a test's the moment it exists; `validate` reads
+//! the copy and its source and asks core's validators; `finish` deletes the copy, whatever
+//! happened before, and returns the test to record. The restore-test state machine runs each
+//! step as a task (it waits between polls, no Lambda sleeps); `run_test` runs them in one
+//! process for the CLI.
 
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
@@ -10,9 +12,9 @@ use std::time::Duration as StdDuration;
 use aws_sdk_backup::types::RecoveryPointStatus;
 use bulwark_core::restore::{
     self, expected_objects, validate_bucket, validate_database, validate_disk, validate_table,
-    Finding, Measured, ObjectVersion, TableFacts, Timing, EXPIRES_TAG, RESTORE_TEST_TAG,
+    Finding, Measured, Timing,
 };
-use bulwark_core::{Asset, Config, Kind};
+use bulwark_core::{AccountId, Asset, Config, Kind, Region, Scope};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +23,7 @@ use crate::error::AwsError;
 use crate::idempotency;
 use crate::permissions::{p, Permission};
 
+mod contents;
 pub mod disks;
 pub mod history;
 pub mod rds;
@@ -29,7 +32,7 @@ pub mod sweep;
 pub const RESTORE_TEST: &[Permission] = &[
     p(
         "backup:ListRecoveryPointsByResource",
-        "a store's recovery points, to test the newest",
+        "a store's recovery points (and its DR copies), to test the newest",
     ),
     p(
         "backup:GetRecoveryPointRestoreMetadata",
@@ -39,7 +42,7 @@ pub const RESTORE_TEST: &[Permission] = &[
         "backup:StartRestoreJob",
         "restore the point under a bulwark-rt- name",
     ),
-    p("backup:DescribeRestoreJob", "wait for the restore"),
+    p("backup:DescribeRestoreJob", "follow the restore"),
     p("iam:PassRole", "the backup role restores with"),
     p(
         "dynamodb:DescribeBackup",
@@ -66,143 +69,446 @@ pub const RESTORE_TEST: &[Permission] = &[
 
 /// How long a test's restored copy may live before the sweeper deletes it, whatever happened.
 const EXPIRY: chrono::Duration = chrono::Duration::hours(6);
-/// How long to wait for a restore job.
+/// How long `run_test` waits for a restore job.
 const RESTORE_DEADLINE: StdDuration = StdDuration::from_secs(30 * 60);
+/// How often `run_test` asks after a restore job.
+const POLL_INTERVAL: StdDuration = StdDuration::from_millis(200);
 
-/// One restore test: what was restored, what the validators found, what was measured.
+/// Which recovery point of a store a test restores: the store's own region's, or the copy in
+/// its DR region.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    #[default]
+    Home,
+    Dr,
+}
+
+/// A test whose restore job has started: all the later steps need, carried between them (in
+/// the state machine, in the execution's state).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Started {
+    pub id: String,
+    pub arn: String,
+    pub kind: Kind,
+    /// The source store's name (a volume's or file system's id).
+    pub name: String,
+    pub tier: String,
+    pub account: String,
+    pub source_region: String,
+    /// Where the restore runs: the recovery point's region.
+    pub region: String,
+    pub origin: Origin,
+    pub recovery_point_arn: String,
+    pub vault: String,
+    pub point_created: DateTime<Utc>,
+    pub restored_name: String,
+    pub restore_job_id: String,
+    pub started: DateTime<Utc>,
+    pub restore_started: DateTime<Utc>,
+}
+
+/// Where a restore job is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Progress {
+    Running,
+    /// Restored, and tagged as the test's: `restored_id` is what deletes it (a table's or
+    /// bucket's name, a volume's or file system's id, an instance's identifier).
+    Completed {
+        restored_arn: String,
+        restored_id: String,
+        completed: DateTime<Utc>,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+/// What the validators found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Validated {
+    pub findings: Vec<Finding>,
+    pub validated: DateTime<Utc>,
+}
+
+/// One restore test: what was restored, what the validators found, what was measured. A test
+/// that could not restore or validate has no measurements and says why in `error`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RestoreTest {
     pub id: String,
     pub arn: String,
     pub tier: Option<String>,
-    pub recovery_point_arn: String,
-    pub restored_name: String,
-    pub timing: Timing,
-    pub measured: Measured,
+    pub origin: Origin,
+    /// Where the copy was restored.
+    pub region: Option<String>,
+    pub recovery_point_arn: Option<String>,
+    pub vault: Option<String>,
+    pub restored_name: Option<String>,
+    pub started: DateTime<Utc>,
+    pub ended: DateTime<Utc>,
+    pub timing: Option<Timing>,
+    pub measured: Option<Measured>,
     pub findings: Vec<Finding>,
+    /// Why the test could not restore or validate.
+    pub error: Option<String>,
     pub passed: bool,
-    /// Whether the restored copy was deleted.
+    /// Whether the restored copy is gone (true when nothing was restored).
     pub cleaned_up: bool,
+    /// Why the restored copy could not be deleted (the sweeper will try again).
+    pub cleanup_error: Option<String>,
 }
 
-fn to_utc(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+pub(crate) fn to_utc(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| Utc.timestamp_opt(t.secs(), t.subsec_nanos()).single())
 }
 
-/// Test `asset`: restore its newest restorable recovery point in its own region, validate,
-/// measure, clean up.
-pub async fn run_test(
+fn scope(account: &str, region: &str) -> Result<Scope, AwsError> {
+    Ok(Scope {
+        account: AccountId::parse(account)?,
+        region: Region::parse(region)?,
+    })
+}
+
+fn clients_in(aws: &Aws, account: &str, region: &str) -> Result<ScopeClients, AwsError> {
+    Ok(aws.home_scope(scope(account, region)?))
+}
+
+/// Start a test of `asset`: its newest completed recovery point in `origin`'s region restored
+/// under the test's name. `run` names the run the test belongs to: a retried start of the same
+/// run's test sends the same idempotency token, so AWS Backup never starts two restores.
+pub async fn start(
     aws: &Aws,
     config: &Config,
     asset: &Asset,
+    origin: Origin,
+    run: &str,
     now: DateTime<Utc>,
-) -> Result<RestoreTest, AwsError> {
+) -> Result<Started, AwsError> {
     if asset.kind == Kind::Aurora {
-        return Err(AwsError::Malformed(format!(
+        return Err(AwsError::RestoreTest(format!(
             "restore tests of {} stores are not built yet",
             asset.kind
         )));
     }
-    let clients = aws.home_scope(asset.scope());
     let tier = asset
         .classification
         .as_ref()
         .and_then(|c| c.tier.as_deref())
-        .and_then(|t| config.tier(t));
-    let Some(tier) = tier else {
-        return Err(AwsError::Malformed(format!(
-            "{} has no tier: classify it first",
-            asset.arn
-        )));
-    };
-    let arn = asset.arn.to_string();
-    let (point_arn, vault, point_created) = newest_point(&clients, &arn).await?;
-    // StartRestoreJob's IdempotencyToken: a retried start of this test never starts two.
-    let id = idempotency::token(40, "restore-test", &(&arn, &point_arn, now.timestamp()))?;
-    let name = restore::restored_name(id.trim_start_matches(idempotency::PREFIX));
+        .and_then(|t| config.tier(t))
+        .ok_or_else(|| {
+            AwsError::RestoreTest(format!("{} has no tier: classify it first", asset.arn))
+        })?;
     let settings = config.protection();
+    let source_region = asset.region.as_str().to_string();
+    let region = match origin {
+        Origin::Home => source_region.clone(),
+        Origin::Dr => settings
+            .dr_region_for(&source_region)
+            .map_err(AwsError::Configuration)?,
+    };
+    let clients = clients_in(aws, asset.account.as_str(), &region)?;
+    let arn = asset.arn.to_string();
+    let (point_arn, vault, point_created) = newest_point(&clients, &arn, origin).await?;
+    // StartRestoreJob's IdempotencyToken: 1 to 40 characters in practice (AWS documents none;
+    // its examples and the other Backup tokens stay within 50).
+    let id = idempotency::token(40, "restore-test", &(&arn, &point_arn, origin, run))?;
+    let restored_name = restore::restored_name(id.trim_start_matches(idempotency::PREFIX));
     let role = settings.backup_role_arn(asset.region.partition(), asset.account.as_str());
-
     let restore_started = Utc::now();
     let point = Point {
         arn: &point_arn,
         vault: &vault,
     };
-    let restored_arn = start_and_wait(&clients, asset.kind, point, &name, &role, &id).await?;
-    let restore_completed = Utc::now();
-    let expires = (restore_completed + EXPIRY).to_rfc3339();
-    // Tables and buckets are restored under the test's name; volumes and file systems get ids.
-    let restored_id = match asset.kind {
-        Kind::Ebs | Kind::Efs => restored_arn
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-        _ => name.clone(),
-    };
-    let judged = async {
-        match asset.kind {
-            Kind::Ebs | Kind::Efs => {
-                disks::tag(&clients, asset.kind, &restored_id, &name, &id, &expires).await?
-            }
-            Kind::Rds => rds::tag(&clients, &restored_arn, &id, &expires).await?,
-            _ => tag(&clients, asset.kind, &restored_arn, &name, &id, &expires).await?,
-        }
-        match asset.kind {
-            Kind::Rds => {
-                let source = rds::facts(&clients, &asset.name).await?;
-                let restored = rds::facts(&clients, &restored_id).await?;
-                Ok::<_, AwsError>(validate_database(&source, &restored))
-            }
-            Kind::Ebs | Kind::Efs => {
-                let source = disks::facts(&clients, asset.kind, &asset.name).await?;
-                let restored = disks::facts(&clients, asset.kind, &restored_id).await?;
-                Ok(validate_disk(&source, &restored))
-            }
-            Kind::Dynamodb => {
-                let source = table_at_backup(&clients, &point_arn).await?;
-                let restored = table(&clients, &name).await?;
-                Ok(validate_table(&source, &restored))
-            }
-            _ => {
-                let versions = object_versions(&clients, &asset.name).await?;
-                let expected = expected_objects(&versions, point_created);
-                let restored = objects(&clients, &name).await?;
-                Ok(validate_bucket(&expected, &restored))
-            }
-        }
-    }
-    .await;
-    let validated = Utc::now();
-    let cleaned_up = delete(&clients, asset.kind, &restored_id).await.is_ok();
-    let findings = judged?;
-    let timing = Timing {
-        started: now,
-        restore_started,
-        restore_completed,
-        validated,
-        point_created,
-    };
-    let measured = restore::measure(tier, &timing);
-    Ok(RestoreTest {
-        passed: restore::passed(&findings, &measured) && cleaned_up,
+    let restore_job_id =
+        start_restore(&clients, asset.kind, point, &restored_name, &role, &id).await?;
+    Ok(Started {
         id,
         arn,
-        tier: Some(tier.name.clone()),
+        kind: asset.kind,
+        name: asset.name.clone(),
+        tier: tier.name.clone(),
+        account: asset.account.as_str().to_string(),
+        source_region,
+        region,
+        origin,
         recovery_point_arn: point_arn,
-        restored_name: name,
-        timing,
-        measured,
-        findings,
-        cleaned_up,
+        vault,
+        point_created,
+        restored_name,
+        restore_job_id,
+        started: now,
+        restore_started,
     })
 }
 
-/// The newest COMPLETED recovery point of the store in its region: its ARN, its vault, and
-/// when it was taken.
+/// Where the test's restore job is. The moment it has completed, the restored copy is tagged
+/// as the test's, with its expiry, so that the sweeper finds it whatever happens next.
+pub async fn poll(aws: &Aws, test: &Started) -> Result<Progress, AwsError> {
+    let clients = clients_in(aws, &test.account, &test.region)?;
+    let described = clients
+        .backup
+        .describe_restore_job()
+        .restore_job_id(&test.restore_job_id)
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("backup:DescribeRestoreJob", e))?;
+    match described.status().map(|s| s.as_str()) {
+        Some("COMPLETED") => {
+            let restored_arn = described
+                .created_resource_arn()
+                .unwrap_or_default()
+                .to_string();
+            // Tables, buckets and instances are restored under the test's name; volumes and
+            // file systems get ids.
+            let restored_id = match test.kind {
+                Kind::Ebs | Kind::Efs => restored_arn
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                _ => test.restored_name.clone(),
+            };
+            let completed = to_utc(described.completion_date()).unwrap_or_else(Utc::now);
+            let expires = (completed + EXPIRY).to_rfc3339();
+            let (name, id) = (&test.restored_name, &test.id);
+            match test.kind {
+                Kind::Ebs | Kind::Efs => {
+                    disks::tag(&clients, test.kind, &restored_id, name, id, &expires).await?
+                }
+                Kind::Rds => rds::tag(&clients, &restored_arn, id, &expires).await?,
+                _ => contents::tag(&clients, test.kind, &restored_arn, name, id, &expires).await?,
+            }
+            Ok(Progress::Completed {
+                restored_arn,
+                restored_id,
+                completed,
+            })
+        }
+        Some(status @ ("ABORTED" | "FAILED")) => Ok(Progress::Failed {
+            reason: format!(
+                "restore job {} {status}: {}",
+                test.restore_job_id,
+                described.status_message().unwrap_or_default()
+            ),
+        }),
+        _ => Ok(Progress::Running),
+    }
+}
+
+/// Read the restored copy and its source, and judge the copy.
+pub async fn validate(
+    aws: &Aws,
+    test: &Started,
+    restored_id: &str,
+) -> Result<Validated, AwsError> {
+    let source = clients_in(aws, &test.account, &test.source_region)?;
+    let restored = clients_in(aws, &test.account, &test.region)?;
+    let findings = match test.kind {
+        Kind::Rds => validate_database(
+            &rds::facts(&source, &test.name).await?,
+            &rds::facts(&restored, restored_id).await?,
+        ),
+        Kind::Ebs | Kind::Efs => validate_disk(
+            &disks::facts(&source, test.kind, &test.name).await?,
+            &disks::facts(&restored, test.kind, restored_id).await?,
+        ),
+        Kind::Dynamodb => validate_table(
+            &contents::table_at_backup(&restored, &test.recovery_point_arn).await?,
+            &contents::table(&restored, restored_id).await?,
+        ),
+        Kind::S3 => {
+            let versions = contents::object_versions(&source, &test.name).await?;
+            let expected = expected_objects(&versions, test.point_created);
+            validate_bucket(&expected, &contents::objects(&restored, restored_id).await?)
+        }
+        Kind::Aurora => {
+            return Err(AwsError::RestoreTest(
+                "restore tests of Aurora stores are not built yet".into(),
+            ))
+        }
+    };
+    Ok(Validated {
+        findings,
+        validated: Utc::now(),
+    })
+}
+
+/// Everything known about a test when it ends, whichever step it reached.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ending {
+    /// The store, for a test that failed before its restore started.
+    pub arn: Option<String>,
+    pub origin: Origin,
+    pub started: Option<Started>,
+    pub progress: Option<Progress>,
+    pub validated: Option<Validated>,
+    /// Why a step failed.
+    pub error: Option<String>,
+}
+
+/// End a test: delete its restored copy (a copy already gone counts as deleted, so a retried
+/// finish is harmless) and return the test, measured against its tier when it got that far.
+pub async fn finish(
+    aws: &Aws,
+    config: &Config,
+    ending: Ending,
+    now: DateTime<Utc>,
+) -> Result<RestoreTest, AwsError> {
+    let Ending {
+        arn,
+        origin,
+        started,
+        progress,
+        validated,
+        error,
+    } = ending;
+    let Some(test) = started else {
+        let arn = arn.ok_or_else(|| {
+            AwsError::RestoreTest("a test's ending names neither its test nor its store".into())
+        })?;
+        let id = idempotency::token(40, "restore-test-not-started", &(&arn, origin, now))?;
+        return Ok(RestoreTest {
+            id,
+            arn,
+            tier: None,
+            origin,
+            region: None,
+            recovery_point_arn: None,
+            vault: None,
+            restored_name: None,
+            started: now,
+            ended: now,
+            timing: None,
+            measured: None,
+            findings: Vec::new(),
+            error: Some(error.unwrap_or_else(|| "the test did not start".into())),
+            passed: false,
+            cleaned_up: true,
+            cleanup_error: None,
+        });
+    };
+    let restored = match &progress {
+        Some(Progress::Completed {
+            restored_id,
+            completed,
+            ..
+        }) => Some((restored_id.clone(), *completed)),
+        _ => None,
+    };
+    let cleanup = match &restored {
+        Some((id, _)) => delete_if_present(aws, &test, id).await,
+        None => Ok(()),
+    };
+    let error = error.or_else(|| match &progress {
+        Some(Progress::Failed { reason }) => Some(reason.clone()),
+        Some(Progress::Running) | None => Some("the restore did not complete".into()),
+        Some(Progress::Completed { .. }) if validated.is_none() => {
+            Some("the restored copy was not validated".into())
+        }
+        Some(Progress::Completed { .. }) => None,
+    });
+    let timing = match (&restored, &validated) {
+        (Some((_, completed)), Some(v)) => Some(Timing {
+            started: test.started,
+            restore_started: test.restore_started,
+            restore_completed: *completed,
+            validated: v.validated,
+            point_created: test.point_created,
+        }),
+        _ => None,
+    };
+    let measured = timing.as_ref().and_then(|timing| {
+        config
+            .tier(&test.tier)
+            .map(|tier| restore::measure(tier, timing))
+    });
+    let findings = validated.map(|v| v.findings).unwrap_or_default();
+    let passed = error.is_none()
+        && cleanup.is_ok()
+        && measured.is_some_and(|m| restore::passed(&findings, &m));
+    Ok(RestoreTest {
+        id: test.id,
+        arn: test.arn,
+        tier: Some(test.tier),
+        origin: test.origin,
+        region: Some(test.region),
+        recovery_point_arn: Some(test.recovery_point_arn),
+        vault: Some(test.vault),
+        restored_name: Some(test.restored_name),
+        started: test.started,
+        ended: now,
+        timing,
+        measured,
+        findings,
+        error,
+        passed,
+        cleaned_up: cleanup.is_ok(),
+        cleanup_error: cleanup.err().map(|e| e.to_string()),
+    })
+}
+
+/// Test `asset` in one process: start, wait for the restore, validate, finish.
+pub async fn run_test(
+    aws: &Aws,
+    config: &Config,
+    asset: &Asset,
+    origin: Origin,
+    now: DateTime<Utc>,
+) -> Result<RestoreTest, AwsError> {
+    let mut ending = Ending {
+        arn: Some(asset.arn.to_string()),
+        origin,
+        ..Ending::default()
+    };
+    let run = now.to_rfc3339();
+    match start(aws, config, asset, origin, &run, now).await {
+        Ok(started) => ending.started = Some(started),
+        Err(e) if e.is_retryable() => return Err(e),
+        Err(e) => {
+            ending.error = Some(e.to_string());
+            return finish(aws, config, ending, Utc::now()).await;
+        }
+    }
+    let Some(started) = ending.started.clone() else {
+        return finish(aws, config, ending, Utc::now()).await;
+    };
+    let deadline = std::time::Instant::now() + RESTORE_DEADLINE;
+    let progress = loop {
+        match poll(aws, &started).await {
+            Ok(Progress::Running) if std::time::Instant::now() > deadline => {
+                break Progress::Failed {
+                    reason: format!(
+                        "restore job {} did not complete in {} minutes",
+                        started.restore_job_id,
+                        RESTORE_DEADLINE.as_secs() / 60
+                    ),
+                }
+            }
+            Ok(Progress::Running) => tokio::time::sleep(POLL_INTERVAL).await,
+            Ok(done) => break done,
+            Err(e) => {
+                ending.error = Some(e.to_string());
+                break Progress::Running;
+            }
+        }
+    };
+    if let Progress::Completed { restored_id, .. } = &progress {
+        match validate(aws, &started, restored_id).await {
+            Ok(validated) => ending.validated = Some(validated),
+            Err(e) => ending.error = Some(e.to_string()),
+        }
+    }
+    ending.progress = Some(progress);
+    finish(aws, config, ending, Utc::now()).await
+}
+
+/// The newest COMPLETED recovery point of the store in the clients' region (for `Origin::Dr`,
+/// a copy: its vault is not the store's region's): its ARN, its vault, and when it was taken.
 async fn newest_point(
     clients: &ScopeClients,
     arn: &str,
+    origin: Origin,
 ) -> Result<(String, String, DateTime<Utc>), AwsError> {
     let points: Vec<_> = clients
         .backup
@@ -214,6 +520,7 @@ async fn newest_point(
         .try_collect()
         .await
         .map_err(|e| AwsError::sdk("backup:ListRecoveryPointsByResource", e))?;
+    let region = clients.scope.region.as_str();
     points
         .iter()
         .filter(|p| p.status() == Some(&RecoveryPointStatus::Completed))
@@ -225,7 +532,12 @@ async fn newest_point(
             ))
         })
         .max_by_key(|(_, _, created)| *created)
-        .ok_or_else(|| AwsError::Malformed(format!("{arn} has no completed recovery point")))
+        .ok_or_else(|| {
+            AwsError::RestoreTest(match origin {
+                Origin::Home => format!("{arn} has no completed recovery point in {region}"),
+                Origin::Dr => format!("{arn} has no completed copy in its DR region {region}"),
+            })
+        })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -234,7 +546,8 @@ struct Point<'a> {
     vault: &'a str,
 }
 
-async fn start_and_wait(
+/// The point's restore metadata with Bulwark's overrides, and the restore job started.
+async fn start_restore(
     clients: &ScopeClients,
     kind: Kind,
     point: Point<'_>,
@@ -274,9 +587,9 @@ async fn start_and_wait(
             restore_metadata.insert("PubliclyAccessible".into(), "false".into());
             restore_metadata.insert("DeletionProtection".into(), "false".into());
         }
-        _ => {}
+        Kind::Ebs | Kind::Aurora => {}
     }
-    let job = clients
+    Ok(clients
         .backup
         .start_restore_job()
         .recovery_point_arn(point.arn)
@@ -288,260 +601,29 @@ async fn start_and_wait(
         .map_err(|e| AwsError::sdk("backup:StartRestoreJob", e))?
         .restore_job_id()
         .unwrap_or_default()
-        .to_string();
-    let deadline = std::time::Instant::now() + RESTORE_DEADLINE;
-    loop {
-        let described = clients
-            .backup
-            .describe_restore_job()
-            .restore_job_id(&job)
-            .send()
-            .await
-            .map_err(|e| AwsError::sdk("backup:DescribeRestoreJob", e))?;
-        match described.status().map(|s| s.as_str()) {
-            Some("COMPLETED") => {
-                return Ok(described
-                    .created_resource_arn()
-                    .unwrap_or_default()
-                    .to_string())
-            }
-            Some(status @ ("ABORTED" | "FAILED")) => {
-                return Err(AwsError::Malformed(format!(
-                    "restore job {job} {status}: {}",
-                    described.status_message().unwrap_or_default()
-                )))
-            }
-            _ if std::time::Instant::now() > deadline => {
-                return Err(AwsError::Malformed(format!(
-                    "restore job {job} did not complete in {} minutes",
-                    RESTORE_DEADLINE.as_secs() / 60
-                )))
-            }
-            _ => tokio::time::sleep(StdDuration::from_millis(200)).await,
-        }
+        .to_string())
+}
+
+/// Delete a test's restored copy unless it is already gone.
+async fn delete_if_present(aws: &Aws, test: &Started, id: &str) -> Result<(), AwsError> {
+    let clients = clients_in(aws, &test.account, &test.region)?;
+    match delete(&clients, test.kind, id).await {
+        Err(e) if e.code().is_some_and(is_not_found) => Ok(()),
+        other => other,
     }
 }
 
-async fn tag(
-    clients: &ScopeClients,
-    kind: Kind,
-    restored_arn: &str,
-    name: &str,
-    id: &str,
-    expires: &str,
-) -> Result<(), AwsError> {
-    match kind {
-        Kind::Dynamodb => {
-            let tag = |k: &str, v: &str| {
-                aws_sdk_dynamodb::types::Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-                    .map_err(|e| AwsError::Malformed(e.to_string()))
-            };
-            clients
-                .dynamodb
-                .tag_resource()
-                .resource_arn(restored_arn)
-                .tags(tag(RESTORE_TEST_TAG, id)?)
-                .tags(tag(EXPIRES_TAG, expires)?)
-                .send()
-                .await
-                .map_err(|e| AwsError::sdk("dynamodb:TagResource", e))?;
-        }
-        _ => {
-            let tag = |k: &str, v: &str| {
-                aws_sdk_s3::types::Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-                    .map_err(|e| AwsError::Malformed(e.to_string()))
-            };
-            let tagging = aws_sdk_s3::types::Tagging::builder()
-                .tag_set(tag(RESTORE_TEST_TAG, id)?)
-                .tag_set(tag(EXPIRES_TAG, expires)?)
-                .build()
-                .map_err(|e| AwsError::Malformed(e.to_string()))?;
-            clients
-                .s3
-                .put_bucket_tagging()
-                .bucket(name)
-                .tagging(tagging)
-                .send()
-                .await
-                .map_err(|e| AwsError::sdk("s3:PutBucketTagging", e))?;
-        }
-    }
-    Ok(())
-}
-
-fn table_facts(t: &aws_sdk_dynamodb::types::TableDescription) -> TableFacts {
-    TableFacts {
-        status: t
-            .table_status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
-        key_schema: t
-            .key_schema()
-            .iter()
-            .map(|k| {
-                (
-                    k.attribute_name().to_string(),
-                    k.key_type().as_str().to_string(),
-                )
-            })
-            .collect(),
-        indexes: t
-            .global_secondary_indexes()
-            .iter()
-            .filter_map(|i| i.index_name().map(str::to_string))
-            .chain(
-                t.local_secondary_indexes()
-                    .iter()
-                    .filter_map(|i| i.index_name().map(str::to_string)),
-            )
-            .collect(),
-        billing_mode: t
-            .billing_mode_summary()
-            .and_then(|b| b.billing_mode())
-            .map(|m| m.as_str().to_string()),
-        item_count: t
-            .item_count()
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(0),
-    }
-}
-
-/// The source table as the backup recorded it.
-async fn table_at_backup(clients: &ScopeClients, backup_arn: &str) -> Result<TableFacts, AwsError> {
-    let out = clients
-        .dynamodb
-        .describe_backup()
-        .backup_arn(backup_arn)
-        .send()
-        .await
-        .map_err(|e| AwsError::sdk("dynamodb:DescribeBackup", e))?;
-    let description = out.backup_description();
-    let source = description.and_then(|d| d.source_table_details());
-    let features = description.and_then(|d| d.source_table_feature_details());
-    Ok(TableFacts {
-        status: "ACTIVE".into(),
-        key_schema: source
-            .map(|s| {
-                s.key_schema()
-                    .iter()
-                    .map(|k| {
-                        (
-                            k.attribute_name().to_string(),
-                            k.key_type().as_str().to_string(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        indexes: features
-            .map(|f| {
-                f.global_secondary_indexes()
-                    .iter()
-                    .filter_map(|i| i.index_name().map(str::to_string))
-                    .chain(
-                        f.local_secondary_indexes()
-                            .iter()
-                            .filter_map(|i| i.index_name().map(str::to_string)),
-                    )
-                    .collect()
-            })
-            .unwrap_or_default(),
-        billing_mode: source
-            .and_then(|s| s.billing_mode())
-            .map(|m| m.as_str().to_string()),
-        item_count: source
-            .and_then(|s| s.item_count())
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(0),
-    })
-}
-
-async fn table(clients: &ScopeClients, name: &str) -> Result<TableFacts, AwsError> {
-    let out = clients
-        .dynamodb
-        .describe_table()
-        .table_name(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::sdk("dynamodb:DescribeTable", e))?;
-    Ok(out.table().map(table_facts).unwrap_or_default())
-}
-
-async fn object_versions(
-    clients: &ScopeClients,
-    bucket: &str,
-) -> Result<Vec<ObjectVersion>, AwsError> {
-    let mut versions = Vec::new();
-    let mut key_marker: Option<String> = None;
-    let mut version_marker: Option<String> = None;
-    // ListObjectVersions has no paginator in the SDK: its markers are followed here.
-    loop {
-        let page = clients
-            .s3
-            .list_object_versions()
-            .bucket(bucket)
-            .set_key_marker(key_marker.clone())
-            .set_version_id_marker(version_marker.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::sdk("s3:ListObjectVersions", e))?;
-        for v in page.versions() {
-            if let (Some(key), Some(modified)) = (v.key(), to_utc(v.last_modified())) {
-                versions.push(ObjectVersion {
-                    key: key.to_string(),
-                    etag: v.e_tag().map(str::to_string),
-                    last_modified: modified,
-                    delete_marker: false,
-                });
-            }
-        }
-        for m in page.delete_markers() {
-            if let (Some(key), Some(modified)) = (m.key(), to_utc(m.last_modified())) {
-                versions.push(ObjectVersion {
-                    key: key.to_string(),
-                    etag: None,
-                    last_modified: modified,
-                    delete_marker: true,
-                });
-            }
-        }
-        if !page.is_truncated().unwrap_or(false) {
-            return Ok(versions);
-        }
-        key_marker = page.next_key_marker().map(str::to_string);
-        version_marker = page.next_version_id_marker().map(str::to_string);
-    }
-}
-
-async fn objects(
-    clients: &ScopeClients,
-    bucket: &str,
-) -> Result<BTreeMap<String, String>, AwsError> {
-    let listed: Vec<_> = clients
-        .s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| AwsError::sdk("s3:ListObjectsV2", e))?;
-    Ok(listed
-        .iter()
-        .flat_map(|page| page.contents())
-        .filter_map(|o| {
-            Some((
-                o.key()?.to_string(),
-                o.e_tag().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect())
+/// The codes each kind answers for a resource that does not exist.
+fn is_not_found(code: &str) -> bool {
+    matches!(
+        code,
+        "ResourceNotFoundException"
+            | "NoSuchBucket"
+            | "DBInstanceNotFound"
+            | "DBInstanceNotFoundFault"
+            | "InvalidVolume.NotFound"
+            | "FileSystemNotFound"
+    )
 }
 
 /// Delete a test's restored copy (by name, or by id for a volume or file system): a bucket is
@@ -550,6 +632,11 @@ pub(crate) async fn delete(clients: &ScopeClients, kind: Kind, name: &str) -> Re
     match kind {
         Kind::Ebs | Kind::Efs => disks::delete(clients, kind, name).await?,
         Kind::Rds => rds::delete(clients, name).await?,
+        Kind::Aurora => {
+            return Err(AwsError::RestoreTest(
+                "restore tests of Aurora stores are not built yet".into(),
+            ))
+        }
         Kind::Dynamodb => {
             clients
                 .dynamodb
@@ -559,8 +646,8 @@ pub(crate) async fn delete(clients: &ScopeClients, kind: Kind, name: &str) -> Re
                 .await
                 .map_err(|e| AwsError::sdk("dynamodb:DeleteTable", e))?;
         }
-        _ => {
-            for key in objects(clients, name).await?.into_keys() {
+        Kind::S3 => {
+            for key in contents::objects(clients, name).await?.into_keys() {
                 clients
                     .s3
                     .delete_object()
