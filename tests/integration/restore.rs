@@ -78,7 +78,13 @@ fn run_plans(t: &TestAccount) {
 }
 
 async fn wait_for_points(t: &TestAccount, assets: &[&Asset]) {
-    let backup = t.backup(HOME_REGION);
+    wait_for_points_in(t, HOME_REGION, assets).await;
+}
+
+/// Wait until each asset has a completed recovery point in `region` (its DR copy, when that
+/// is not the asset's own region).
+async fn wait_for_points_in(t: &TestAccount, region: &str, assets: &[&Asset]) {
+    let backup = t.backup(region);
     let started = Instant::now();
     for asset in assets {
         loop {
@@ -97,7 +103,7 @@ async fn wait_for_points(t: &TestAccount, assets: &[&Asset]) {
             }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
-                "{}: no completed recovery point",
+                "{}: no completed recovery point in {region}",
                 asset.arn
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -107,8 +113,12 @@ async fn wait_for_points(t: &TestAccount, assets: &[&Asset]) {
 
 /// Restored copies left in the account: tables and buckets named `bulwark-rt-`.
 async fn leftovers(t: &TestAccount) -> usize {
+    leftovers_in(t, HOME_REGION).await
+}
+
+async fn leftovers_in(t: &TestAccount, region: &str) -> usize {
     let tables = t
-        .dynamodb(HOME_REGION)
+        .dynamodb(region)
         .list_tables()
         .send()
         .await
@@ -118,7 +128,7 @@ async fn leftovers(t: &TestAccount) -> usize {
         .filter(|n| n.starts_with(NAME_PREFIX))
         .count();
     let buckets = t
-        .s3(HOME_REGION)
+        .s3(region)
         .list_buckets()
         .send()
         .await
@@ -190,6 +200,69 @@ async fn a_table_and_a_bucket_restore_validate_and_leave_nothing_behind() {
         assert!(measured.rpo_seconds < 600, "{measured:?}");
         assert!(test.cleaned_up);
     }
+    assert_eq!(leftovers(&t).await, 0);
+}
+
+#[tokio::test]
+async fn the_dr_copies_of_a_critical_table_and_bucket_restore_in_the_dr_region() {
+    // Given a critical table and bucket whose tier copies to the DR region, and their copies there
+    let t = TestAccount::new().await;
+    let (table, bucket) = backed_up_estate(&t, 25, 12).await;
+    let dr_region = Config::builtin()
+        .protection()
+        .dr_region_for(HOME_REGION)
+        .expect("a DR region");
+    wait_for_points_in(&t, &dr_region, &[&table, &bucket]).await;
+
+    // When each DR copy is restore-tested
+    for asset in [&table, &bucket] {
+        let aws = t.aws();
+        let test = run_test(&aws, &Config::builtin(), asset, Origin::Dr, Utc::now())
+            .await
+            .expect("a restore test");
+        assert_declared_for_cli(&aws);
+
+        // Then the copy restored in the DR region held what the store held, and is gone
+        assert!(
+            test.passed,
+            "{}: {:?} {:?}",
+            asset.arn,
+            failed_checks(&test),
+            test.error
+        );
+        assert_eq!(test.region.as_deref(), Some(dr_region.as_str()));
+        assert!(test
+            .recovery_point_arn
+            .as_deref()
+            .is_some_and(|p| p.contains(&dr_region)));
+    }
+    assert_eq!(leftovers_in(&t, &dr_region).await, 0);
+}
+
+#[tokio::test]
+async fn a_store_without_a_recovery_point_is_a_failed_test_with_its_reason() {
+    // Given a classified table that was never backed up
+    let t = TestAccount::new().await;
+    seed::table(&t, HOME_REGION, "fresh", &[("DataClassification", "Critical")]).await;
+    t.discover_and_classify(&[HOME_REGION]).await;
+    let stored = t.stored().await;
+    let table = stored.iter().find(|a| a.name == "fresh").expect("inventoried");
+
+    // When it is restore-tested
+    let test = run_test(&t.aws(), &Config::builtin(), table, Origin::Home, Utc::now())
+        .await
+        .expect("a test, failed");
+
+    // Then the test failed, says why, and restored nothing
+    assert!(!test.passed);
+    assert!(
+        test.error
+            .as_deref()
+            .is_some_and(|e| e.contains("no completed recovery point")),
+        "{:?}",
+        test.error
+    );
+    assert!(test.restored_name.is_none());
     assert_eq!(leftovers(&t).await, 0);
 }
 
