@@ -111,6 +111,16 @@ impl Aws {
         aws_sdk_dynamodb::Client::from_conf(conf)
     }
 
+    /// The S3 client for Bulwark's own bucket (evidence), in the base region.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.base)
+                .interceptor(self.counter.clone())
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
     /// An SNS client in `region` (the base region when None).
     pub fn sns(&self, region: Option<&Region>) -> aws_sdk_sns::Client {
         let config = match region {

@@ -23,6 +23,7 @@ pub use crate::lease::LEASE;
 pub use crate::protect::PROTECT;
 pub use crate::restore::RESTORE_TEST;
 pub use crate::restore::disks::RESTORE_TEST_DISKS;
+pub use crate::restore::history::EVIDENCE;
 pub use crate::restore::rds::RESTORE_TEST_RDS;
 pub use crate::restore::sweep::SWEEP;
 pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
@@ -42,6 +43,15 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             PROTECT,
             NOTIFY,
         ],
+        "validate-restore" => &[
+            INVENTORY,
+            INVENTORY_LIST,
+            RESTORE_TEST,
+            RESTORE_TEST_DISKS,
+            RESTORE_TEST_RDS,
+            SWEEP,
+            EVIDENCE,
+        ],
         _ => &[],
     };
     let mut actions: Vec<&'static str> = groups
@@ -58,6 +68,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("discover", "DiscoverFunction"),
     ("classify", "ClassifyFunction"),
     ("assign-policy", "AssignPolicyFunction"),
+    ("validate-restore", "ValidateRestoreFunction"),
 ];
 
 /// What an operator running the CLI needs: every group.

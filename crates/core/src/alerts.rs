@@ -96,6 +96,21 @@ pub fn failed_scopes_metric(function: &str, failed: usize, now: DateTime<Utc>) -
     emf::document(&[("Function", function)], &[metric], now)
 }
 
+/// A count of something that went wrong in a function's invocation (restore tests that
+/// failed, restored copies the sweeper could not delete), for an alarm.
+pub fn failure_count_metric(
+    function: &str,
+    name: &'static str,
+    failed: usize,
+    now: DateTime<Utc>,
+) -> String {
+    let metric = Metric {
+        name,
+        value: Value::count(failed),
+    };
+    emf::document(&[("Function", function)], &[metric], now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,14 @@ use bulwark_core::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AwsError;
+use crate::permissions::{p, Permission};
 use crate::restore::RestoreTest;
 use crate::store::Inventory;
+
+pub const EVIDENCE: &[Permission] = &[p(
+    "s3:PutObject",
+    "a restore test's evidence document, in Bulwark's evidence bucket",
+)];
 
 /// The partition key of every restore test's record.
 pub const HISTORY_KEY: &str = "restore-test";
@@ -99,4 +105,30 @@ pub async fn tests(inventory: &Inventory, arn: Option<&str>) -> Result<Vec<Resto
     }
     tests.sort_by(|a, b| b.ended.cmp(&a.ended).then_with(|| a.arn.cmp(&b.arn)));
     Ok(tests)
+}
+
+/// Write a test's evidence document, the whole test as JSON, to `bucket` under
+/// `restore-tests/<date>/<test id>.json` (the bucket is versioned, so nothing overwrites it for
+/// good). Returns its key.
+pub async fn write_evidence(
+    aws: &crate::Aws,
+    bucket: &str,
+    test: &RestoreTest,
+) -> Result<String, AwsError> {
+    let key = format!(
+        "restore-tests/{}/{}.json",
+        test.ended.format("%Y/%m/%d"),
+        test.id
+    );
+    let body = serde_json::to_vec_pretty(test).map_err(|e| AwsError::Malformed(e.to_string()))?;
+    aws.s3()
+        .put_object()
+        .bucket(bucket)
+        .key(&key)
+        .content_type("application/json")
+        .body(body.into())
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("s3:PutObject", e))?;
+    Ok(key)
 }

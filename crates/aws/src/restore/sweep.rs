@@ -15,6 +15,7 @@ use crate::error::AwsError;
 use crate::permissions::{p, Permission};
 
 pub const SWEEP: &[Permission] = &[
+    p("sts:GetCallerIdentity", "the account to sweep"),
     p("dynamodb:ListTables", "find restored tables by name"),
     p(
         "dynamodb:ListTagsOfResource",
