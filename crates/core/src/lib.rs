@@ -21,7 +21,9 @@ pub mod taxonomy;
 pub use arn::{partition_of, AccountId, Region, ResourceArn};
 pub use asset::{Asset, AssetState, Assignment, Attributes, Scope};
 pub use classify::{classify, Classification, UnknownValue};
-pub use config::{CatchAll, Config, ConfigError, ConfigWarning, Matcher, Outcome, Rule};
+pub use config::{
+    CatchAll, Config, ConfigError, ConfigWarning, Matcher, Outcome, RestorePrerequisites, Rule,
+};
 pub use coverage::{
     evaluate, summarize, AgeHistogram, AssetCoverage, Control, ControlResult, CoverageReport,
     Evidence, Exception, GroupSummary, RecoveryPoint, RestoreTest, Status,
@@ -36,4 +38,4 @@ pub use protection::{
     BackupState, NativeAction, NativeState, Plan, PlanRule, ProtectionSettings, Selection,
     TagChange, Vault, VaultLock, TIER_TAG,
 };
-pub use taxonomy::{Lock, LockMode, PointInTime, Tier};
+pub use taxonomy::{Lock, LockMode, PointChoice, PointInTime, RestoreTestPolicy, Tier};

@@ -40,6 +40,73 @@ pub struct Tier {
     /// Whether an unprotected store of this tier, or one past its RPO, pages someone (the
     /// alert topic).
     pub alert: bool,
+    /// Which of the tier's stores restore tests prove, and when.
+    pub restore_test: RestoreTestPolicy,
+}
+
+/// How a tier's stores are restore-tested: the `restore_test` table of the tier, defaulted
+/// (docs/configuration.md, "Restore tests"). `restore::due` and `restore::choose_point` apply
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RestoreTestPolicy {
+    /// False: the tier's stores are never tested.
+    pub enabled: bool,
+    /// How old a store's last test may be before it is due again.
+    pub cadence: Duration,
+    /// Every store is tested within this many runs: a run tests at most
+    /// ceil(stores of the tier / within_runs) of the due ones. 1: every due store, every run.
+    pub within_runs: u32,
+    /// Which recovery point a test restores.
+    pub recovery_point: PointChoice,
+    /// Whether the newest copy in the DR region is tested too.
+    pub dr_copy: bool,
+    /// How long a restored copy may live for validation: it expires this long after its
+    /// restore completed, and the sweeper deletes it then.
+    pub validation_window: Duration,
+}
+
+/// Which recovery point a restore test restores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointChoice {
+    /// The newest completed one.
+    Latest,
+    /// A completed one created within `within` before the test: older points get proven too.
+    Random { within: Duration },
+}
+
+impl RestoreTestPolicy {
+    pub const MIN_CADENCE: Duration = Duration::from_hours(1);
+    pub const MAX_WITHIN_RUNS: u32 = 1000;
+    pub const DEFAULT_RANDOM_WITHIN: Duration = Duration::from_days(7);
+    /// A window shorter than the most frequent backup schedule would often hold no point.
+    pub const MIN_RANDOM_WITHIN: Duration = Duration::from_hours(1);
+    pub const DEFAULT_VALIDATION_WINDOW: Duration = Duration::from_hours(2);
+    pub const MIN_VALIDATION_WINDOW: Duration = Duration::from_minutes(15);
+    pub const MAX_VALIDATION_WINDOW: Duration = Duration::from_hours(24);
+
+    /// The default cadence of a tier by its name: the default taxonomy's four, and quarterly
+    /// for any other.
+    pub fn default_cadence(tier: &str) -> Duration {
+        match tier {
+            "critical" => Duration::from_days(7),
+            "important" => Duration::from_days(30),
+            "archival" => Duration::from_days(365),
+            _ => Duration::from_days(90),
+        }
+    }
+
+    /// The policy of a tier whose file says nothing about restore tests.
+    pub fn defaults(tier: &str, cross_region_copy: bool) -> Self {
+        Self {
+            enabled: true,
+            cadence: Self::default_cadence(tier),
+            within_runs: 1,
+            recovery_point: PointChoice::Latest,
+            dr_copy: cross_region_copy,
+            validation_window: Self::DEFAULT_VALIDATION_WINDOW,
+        }
+    }
 }
 
 /// A vault lock: recovery points cannot be deleted or changed outside these retentions.

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use bulwark_core::{
-    classify, rpo_feasibility, AccountId, Asset, Attributes, Config, Kind, Region, ResourceArn,
+    classify, rpo_feasibility, AccountId, Asset, Attributes, Config, Duration, Kind, PointChoice,
+    Region, ResourceArn,
 };
 use chrono::Utc;
 
@@ -144,5 +145,52 @@ fn the_documented_rendering_is_the_default_rendering() {
             bulwark_core::config::BUILTIN_TOML.contains(&format!("\n{key} = ")),
             "{key} not spelt out in the default"
         );
+    }
+}
+
+#[test]
+fn the_documented_restore_tests_load_as_documented() {
+    let config = Config::from_toml_str("example.toml", documented_example()).expect("loads");
+    let gold = config.tier("gold").expect("gold").restore_test;
+    assert_eq!(
+        (gold.cadence, gold.within_runs, gold.dr_copy),
+        (Duration::from_days(14), 2, true),
+        "gold copies to the DR region, so its DR copy is tested by default"
+    );
+    let bronze = config.tier("bronze").expect("bronze").restore_test;
+    assert_eq!(bronze.cadence, Duration::from_days(90));
+    assert_eq!(
+        bronze.recovery_point,
+        PointChoice::Random {
+            within: Duration::from_days(30)
+        }
+    );
+    let prerequisites = config
+        .restore_prerequisites("eu-west-1")
+        .expect("eu-west-1's table");
+    assert_eq!(
+        prerequisites.db_subnet_group.as_deref(),
+        Some("restore-tests")
+    );
+
+    // Each example of the section loads in a file of its own.
+    let section = DOC
+        .split("## Restore tests")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the document has a Restore tests section");
+    let tier = "[protection]\ndr_region = \"us-west-2\"\n[tiers.critical]\nrpo = \"1h\"\n\
+                rto = \"1h\"\nfrequency = \"1h\"\nretention = \"30d\"\ncross_region_copy = true\n";
+    let rule = "[[rules]]\nname = \"default\"\nthen = \"critical\"\n";
+    let blocks: Vec<&str> = section
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert_eq!(blocks.len(), 3, "{blocks:#?}");
+    for block in blocks {
+        let text = format!("{tier}{block}{rule}");
+        let loaded = Config::from_toml_str("section.toml", &text);
+        assert!(loaded.is_ok(), "{loaded:?}\n---\n{text}");
     }
 }

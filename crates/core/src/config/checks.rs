@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::load::{LoadedTier, Loader};
 use super::raw::{RawLock, RawTier};
 use super::{ConfigError, ConfigWarning};
-use crate::arn::Region;
+use crate::arn::{partition_of, Region};
 use crate::duration::Duration;
 use crate::schedule::aws_cron_fields;
 use crate::taxonomy::{
@@ -332,4 +332,113 @@ pub(super) fn check_role_name(name: &str) -> Result<(), String> {
 pub(super) fn check_role_pattern(name: &str) -> Result<(), String> {
     check_role_name(name.strip_suffix('*').unwrap_or(name))
         .map_err(|e| format!("{e}; a trailing * stands for the rest of the name"))
+}
+
+/// An RDS DB subnet group's name, as the RDS API reference allows it (CreateDBSubnetGroup).
+pub(super) fn check_db_subnet_group(name: &str) -> Result<(), String> {
+    let well_formed = (1..=255).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b" ._-".contains(&b));
+    if well_formed {
+        Ok(())
+    } else {
+        Err(
+            "use 1 to 255 letters, digits, spaces, '.', '_' or '-', starting with a letter, \
+             as RDS requires"
+                .into(),
+        )
+    }
+}
+
+/// A VPC security group's id: sg- and 8 (older) or 17 lowercase hex digits.
+pub(super) fn check_security_group(id: &str) -> Result<(), String> {
+    let well_formed = id.strip_prefix("sg-").is_some_and(|hex| {
+        matches!(hex.len(), 8 | 17)
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    });
+    if well_formed {
+        Ok(())
+    } else {
+        Err("not a security group id: sg- and 8 or 17 lowercase hex digits".into())
+    }
+}
+
+/// A customer-managed KMS key for restores in `region`: its key ARN, which must be in that
+/// region (a restore cannot encrypt with another region's key), or an alias, which names a key
+/// of whichever region the restore runs in.
+pub(super) fn check_kms_key(key: &str, region: &str) -> Result<(), String> {
+    if key.starts_with("alias/aws/") {
+        return Err(
+            "an AWS managed key: name a customer-managed one, or leave kms_key out to \
+                    restore with the recovery point's own key"
+                .into(),
+        );
+    }
+    if key.starts_with("alias/") {
+        return check_kms_alias(key);
+    }
+    let written_as = "write a key ARN (arn:<partition>:kms:<region>:<account>:key/<id>) or an \
+                      alias (alias/<name>)";
+    let parts: Vec<&str> = key.split(':').collect();
+    let [arn, partition, "kms", key_region, account, resource] = parts[..] else {
+        return Err(written_as.into());
+    };
+    let id = resource.strip_prefix("key/");
+    if arn != "arn" || crate::arn::AccountId::parse(account).is_err() || id.is_none() {
+        return Err(written_as.into());
+    }
+    if key_region != region {
+        return Err(format!(
+            "the key is in {key_region:?}: a restore in {region} needs a key of {region}"
+        ));
+    }
+    if partition != partition_of(region) {
+        return Err(format!(
+            "partition {partition:?}: {region} is in {:?}",
+            partition_of(region)
+        ));
+    }
+    let hex = |s: &str, n: usize| {
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let id = id.unwrap_or_default();
+    let uuid = id.split('-').map(str::len).eq([8, 4, 4, 4, 12]) && hex(&id.replace('-', ""), 32);
+    let multi_region = id.strip_prefix("mrk-").is_some_and(|rest| hex(rest, 32));
+    if uuid || multi_region {
+        Ok(())
+    } else {
+        Err(format!(
+            "key id {id:?}: a key id is a UUID, or mrk- and 32 hex digits for a multi-Region key"
+        ))
+    }
+}
+
+/// A DB instance class for the temporary instance of an Aurora restore: db.<family>.<size>
+/// (db.r6g.large, db.t3.medium), or db.serverless for Aurora Serverless v2.
+pub(super) fn check_instance_class(class: &str) -> Result<(), String> {
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    let well_formed = class == "db.serverless"
+        || class
+            .strip_prefix("db.")
+            .and_then(|rest| rest.split_once('.'))
+            .is_some_and(|(family, size)| part(family) && part(size));
+    if well_formed {
+        Ok(())
+    } else {
+        Err(
+            "not a DB instance class: db.<family>.<size>, as in db.r6g.large, or \
+             db.serverless"
+                .into(),
+        )
+    }
 }

@@ -1,6 +1,6 @@
 //! Loading: from the raw file to a validated [`Config`], each error and warning naming its
 //! line. The tiers and the `[protection]` section are read here; the rules in `rules`, the
-//! checks of what AWS accepts in `checks`.
+//! checks of what AWS accepts in `checks`, what restore tests need in `restore`.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -12,6 +12,7 @@ use super::checks::{
     check_role_pattern, check_schedule, check_vault_name, lock_of, windows, Problem, MAX_TIER_NAME,
 };
 use super::raw::{RawConfig, RawProtection, RawTier};
+use super::restore::restore_test_of;
 use super::rules::RESERVED_OUTCOMES;
 use super::{Config, ConfigError, ConfigWarning, ProtectionSettings};
 use crate::taxonomy::{LockMode, Tier, COMPLIANCE_GRACE_DAYS};
@@ -93,11 +94,13 @@ impl Loader<'_> {
         }
         let tiers: Vec<Tier> = loaded.into_iter().map(|t| t.tier).collect();
         let (rules, catch_all) = self.rules(raw.rules, &tiers)?;
+        let restore_prerequisites = self.restore_prerequisites(raw.restore_prerequisites)?;
         Ok(Config {
             tiers,
             rules,
             catch_all,
             protection,
+            restore_prerequisites,
             warnings,
         })
     }
@@ -293,6 +296,9 @@ impl Loader<'_> {
             .map(|lock| lock_of(lock.into_inner(), &raw.retention, raw.continuous_backup))
             .transpose()
             .map_err(located)?;
+        let cross_region_copy = raw.cross_region_copy.as_ref().is_some_and(|c| *c.get_ref());
+        let restore_test =
+            restore_test_of(raw.restore_test, &name, cross_region_copy).map_err(located)?;
         let tier = Tier {
             rpo: *raw.rpo.get_ref(),
             rto: *raw.rto.get_ref(),
@@ -303,10 +309,11 @@ impl Loader<'_> {
             completion_window,
             retention: *raw.retention.get_ref(),
             cold_storage_after: raw.cold_storage_after.map(|c| *c.get_ref()),
-            cross_region_copy: raw.cross_region_copy.as_ref().is_some_and(|c| *c.get_ref()),
+            cross_region_copy,
             continuous_backup: raw.continuous_backup,
             lock,
             alert: raw.alert,
+            restore_test,
             name,
         };
         Ok(LoadedTier {

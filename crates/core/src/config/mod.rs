@@ -5,11 +5,15 @@
 //! This module holds the validated model and its public API; `raw` the file's serde shape,
 //! `load` the loading (spans to lines, errors naming the line), `rules` the classification
 //! rules, `checks` what AWS accepts (names, schedules, lifecycles, locks), `settings` the
-//! `[protection]` section.
+//! `[protection]` section, `restore` each tier's `restore_test` table and the
+//! `[restore_prerequisites]` tables.
 
 mod checks;
 mod load;
 mod raw;
+mod restore;
+#[cfg(test)]
+mod restore_tests;
 mod rules;
 mod settings;
 #[cfg(test)]
@@ -29,6 +33,7 @@ use raw::RawConfig;
 
 // ConfigError lives with the crate's other errors, which wrap it; its path stays here.
 pub use crate::error::ConfigError;
+pub use restore::RestorePrerequisites;
 pub use settings::{default_dr_region, ProtectionSettings};
 
 /// The built-in default configuration, as text (what `Config::builtin` parses).
@@ -54,13 +59,15 @@ impl fmt::Display for ConfigWarning {
 }
 
 /// A validated configuration: tiers in file order, rules in precedence order, the
-/// catch-all that decides when no rule does, and where and how recovery points are kept.
+/// catch-all that decides when no rule does, where and how recovery points are kept, and
+/// what restores need per region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Config {
     tiers: Vec<Tier>,
     rules: Vec<Rule>,
     catch_all: CatchAll,
     protection: ProtectionSettings,
+    restore_prerequisites: BTreeMap<String, RestorePrerequisites>,
     warnings: Vec<ConfigWarning>,
 }
 
@@ -203,6 +210,13 @@ impl Config {
     /// The `[protection]` section, defaulted where the file leaves it out.
     pub fn protection(&self) -> &ProtectionSettings {
         &self.protection
+    }
+
+    /// What a restore into `region` needs (subnet group, security groups, key, instance
+    /// class), if the file has a `[restore_prerequisites."<region>"]` table. None: restores
+    /// there use the account's defaults.
+    pub fn restore_prerequisites(&self, region: &str) -> Option<&RestorePrerequisites> {
+        self.restore_prerequisites.get(region)
     }
 
     /// What loaded but deserves attention: a compliance lock, which cannot be undone, and a

@@ -18,6 +18,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) rules: Vec<RawRule>,
     pub(super) protection: Option<RawProtection>,
+    #[serde(default)]
+    pub(super) restore_prerequisites: BTreeMap<Spanned<String>, RawPrerequisites>,
 }
 
 #[derive(Deserialize)]
@@ -54,6 +56,36 @@ pub(super) struct RawTier {
     pub(super) lock: Option<Spanned<RawLock>>,
     #[serde(default)]
     pub(super) alert: bool,
+    pub(super) restore_test: Option<RawRestoreTest>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRestoreTest {
+    pub(super) enabled: Option<bool>,
+    pub(super) cadence: Option<Spanned<Duration>>,
+    /// Signed, so that a negative count is refused with the rule rather than serde's type error.
+    pub(super) within_runs: Option<Spanned<i64>>,
+    pub(super) recovery_point: Option<Spanned<RawPointChoice>>,
+    pub(super) random_within: Option<Spanned<Duration>>,
+    pub(super) dr_copy: Option<Spanned<bool>>,
+    pub(super) validation_window: Option<Spanned<Duration>>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawPointChoice {
+    Latest,
+    Random,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPrerequisites {
+    pub(super) db_subnet_group: Option<Spanned<String>>,
+    pub(super) security_groups: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) kms_key: Option<Spanned<String>>,
+    pub(super) instance_class: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

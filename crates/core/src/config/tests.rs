@@ -52,16 +52,16 @@ fn the_builtin_rules_follow_the_default_precedence() {
     );
 }
 
-const TIER: &str =
+pub(super) const TIER: &str =
     "[tiers.gold]\nrpo = \"4h\"\nrto = \"4h\"\nfrequency = \"4h\"\nretention = \"1y\"\n";
-const RULE: &str = "[[rules]]\nname = \"default\"\nthen = \"gold\"\n";
+pub(super) const RULE: &str = "[[rules]]\nname = \"default\"\nthen = \"gold\"\n";
 
-fn refused(text: &str) -> ConfigError {
+pub(super) fn refused(text: &str) -> ConfigError {
     Config::from_toml_str("bad.toml", text).expect_err("refused")
 }
 
 #[track_caller]
-fn assert_refused(text: &str, line: usize, reason: &str) {
+pub(super) fn assert_refused(text: &str, line: usize, reason: &str) {
     let err = refused(text);
     assert_eq!(err.line, line, "{err}\n---\n{text}");
     assert!(err.message.contains(reason), "{err}\n---\n{text}");

@@ -1,11 +1,15 @@
 //! Restore tests: proof that a store's backups restore. The adapters restore a recovery point
-//! and read what came back; this module decides: the findings of each kind's validator over
-//! the facts read (`validate`), and the RTO and RPO measured against the tier's (`measure`).
+//! and read what came back; this module decides: which stores are due a test and which point
+//! each restores (`policy`), the findings of each kind's validator over the facts read
+//! (`validate`), and the RTO and RPO measured against the tier's (`measure`).
 
 mod measure;
+mod policy;
 mod validate;
 
+pub use crate::taxonomy::{PointChoice, RestoreTestPolicy};
 pub use measure::{measure, Measured, Timing};
+pub use policy::{choose_point, due, Candidate, Due, PointFacts};
 pub use validate::{
     expected_objects, validate_bucket, validate_database, validate_disk, validate_table,
     DatabaseFacts, DiskFacts, ObjectVersion, TableFacts, ITEM_COUNT_TOLERANCE,
