@@ -22,20 +22,26 @@ struct Deployed {
     sweep_rule: String,
 }
 
-fn deploy(t: &TestAccount) -> Deployed {
+/// Deploy the template in the test's account with `parameters`; the local AWS's answer (the
+/// resources, functions, state machines and rules it made).
+pub(crate) fn deploy_template(t: &TestAccount, parameters: Value) -> Value {
     let binaries = bulwark_bin()
         .parent()
         .expect("the binaries' directory")
         .to_path_buf();
-    let answer = control(
+    control(
         "/moto-api/bulwark/template/deploy",
         &json!({
             "account": t.account.as_str(),
             "region": HOME_REGION,
-            "parameters": {"Regions": HOME_REGION},
+            "parameters": parameters,
             "binaries": binaries,
         }),
-    );
+    )
+}
+
+fn deploy(t: &TestAccount) -> Deployed {
+    let answer = deploy_template(t, json!({"Regions": HOME_REGION}));
     Deployed {
         state_machine: answer["state_machines"]["DiscoverAndClassify"]
             .as_str()

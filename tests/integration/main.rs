@@ -9,5 +9,6 @@ mod harness;
 mod iam;
 mod policy;
 mod restore;
+mod restore_deployed;
 mod seed;
 mod template;

@@ -16,7 +16,11 @@ use crate::seed;
 
 /// A table of `items` items and a versioned bucket of `objects` objects, both backed up by
 /// the plans assign-policy made, each with a completed recovery point.
-async fn backed_up_estate(t: &TestAccount, items: usize, objects: usize) -> (Asset, Asset) {
+pub(crate) async fn backed_up_estate(
+    t: &TestAccount,
+    items: usize,
+    objects: usize,
+) -> (Asset, Asset) {
     let bucket = format!("ledger-{}", t.account);
     seed::table(
         t,
@@ -83,7 +87,7 @@ async fn wait_for_points(t: &TestAccount, assets: &[&Asset]) {
 
 /// Wait until each asset has a completed recovery point in `region` (its DR copy, when that
 /// is not the asset's own region).
-async fn wait_for_points_in(t: &TestAccount, region: &str, assets: &[&Asset]) {
+pub(crate) async fn wait_for_points_in(t: &TestAccount, region: &str, assets: &[&Asset]) {
     let backup = t.backup(region);
     let started = Instant::now();
     for asset in assets {
@@ -116,7 +120,7 @@ async fn leftovers(t: &TestAccount) -> usize {
     leftovers_in(t, HOME_REGION).await
 }
 
-async fn leftovers_in(t: &TestAccount, region: &str) -> usize {
+pub(crate) async fn leftovers_in(t: &TestAccount, region: &str) -> usize {
     let tables = t
         .dynamodb(region)
         .list_tables()
@@ -243,15 +247,30 @@ async fn the_dr_copies_of_a_critical_table_and_bucket_restore_in_the_dr_region()
 async fn a_store_without_a_recovery_point_is_a_failed_test_with_its_reason() {
     // Given a classified table that was never backed up
     let t = TestAccount::new().await;
-    seed::table(&t, HOME_REGION, "fresh", &[("DataClassification", "Critical")]).await;
+    seed::table(
+        &t,
+        HOME_REGION,
+        "fresh",
+        &[("DataClassification", "Critical")],
+    )
+    .await;
     t.discover_and_classify(&[HOME_REGION]).await;
     let stored = t.stored().await;
-    let table = stored.iter().find(|a| a.name == "fresh").expect("inventoried");
+    let table = stored
+        .iter()
+        .find(|a| a.name == "fresh")
+        .expect("inventoried");
 
     // When it is restore-tested
-    let test = run_test(&t.aws(), &Config::builtin(), table, Origin::Home, Utc::now())
-        .await
-        .expect("a test, failed");
+    let test = run_test(
+        &t.aws(),
+        &Config::builtin(),
+        table,
+        Origin::Home,
+        Utc::now(),
+    )
+    .await
+    .expect("a test, failed");
 
     // Then the test failed, says why, and restored nothing
     assert!(!test.passed);
@@ -279,9 +298,15 @@ async fn a_restore_that_lost_data_is_caught_and_still_cleaned_up() {
         );
 
         // When it is restore-tested
-        let test = run_test(&t.aws(), &Config::builtin(), asset, Origin::Home, Utc::now())
-            .await
-            .expect("a restore test");
+        let test = run_test(
+            &t.aws(),
+            &Config::builtin(),
+            asset,
+            Origin::Home,
+            Utc::now(),
+        )
+        .await
+        .expect("a restore test");
 
         // Then the validator names what is missing, the test fails, and the copy is deleted
         assert!(!test.passed, "{}", asset.arn);

@@ -21,11 +21,11 @@ pub use crate::clients::{MEMBER, SCOPE};
 pub use crate::discovery::DISCOVERY;
 pub use crate::lease::LEASE;
 pub use crate::protect::PROTECT;
-pub use crate::restore::RESTORE_TEST;
 pub use crate::restore::disks::RESTORE_TEST_DISKS;
 pub use crate::restore::history::EVIDENCE;
 pub use crate::restore::rds::RESTORE_TEST_RDS;
 pub use crate::restore::sweep::SWEEP;
+pub use crate::restore::RESTORE_TEST;
 pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
 
 /// The permissions each Lambda function needs: what the deployment template must grant.
@@ -88,6 +88,7 @@ pub fn for_cli() -> Vec<&'static str> {
         RESTORE_TEST,
         RESTORE_TEST_DISKS,
         RESTORE_TEST_RDS,
+        EVIDENCE,
         SWEEP,
     ]
     .iter()

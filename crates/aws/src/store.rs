@@ -217,8 +217,11 @@ impl Inventory {
             .map_err(|e| AwsError::sdk("dynamodb:Scan", e))?;
         // The table also holds leases (lease.rs) and restore tests (restore/history.rs): they
         // are not assets.
-        let others = [crate::lease::LEASE_KEY, crate::restore::history::HISTORY_KEY]
-            .map(|key| AttributeValue::S(key.to_string()));
+        let others = [
+            crate::lease::LEASE_KEY,
+            crate::restore::history::HISTORY_KEY,
+        ]
+        .map(|key| AttributeValue::S(key.to_string()));
         let mut assets: Vec<Asset> = items
             .into_iter()
             .filter(|item| item.get("pk").is_none_or(|pk| !others.contains(pk)))

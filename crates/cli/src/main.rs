@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use bulwark_aws::restore::Origin;
 use bulwark_aws::{assign, ops};
 use bulwark_aws::{Aws, Inventory, Reach};
-use bulwark_aws::restore::Origin;
 use bulwark_core::{classify, rpo_feasibility, Config, Kind, Region, ResourceArn, Scope};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -327,7 +327,10 @@ async fn main() -> Result<()> {
             }
             let failed = tests.iter().filter(|t| !t.passed).count();
             if failed > 0 {
-                bail!("{failed} of {} restore tests failed (see above)", tests.len());
+                bail!(
+                    "{failed} of {} restore tests failed (see above)",
+                    tests.len()
+                );
             }
         }
         Command::RestoreTests { arn, format } => {

@@ -485,7 +485,9 @@ pub fn print_restore_history(tests: &[bulwark_aws::restore::RestoreTest]) {
                 .join("; ")
         });
         let seconds = |f: fn(&bulwark_core::restore::Measured) -> u64| {
-            t.measured.as_ref().map_or("-".to_string(), |m| f(m).to_string())
+            t.measured
+                .as_ref()
+                .map_or("-".to_string(), |m| f(m).to_string())
         };
         rows.add_row(vec![
             t.ended.format("%Y-%m-%d %H:%M:%S").to_string(),

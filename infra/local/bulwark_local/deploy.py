@@ -42,6 +42,7 @@ PATH = "/moto-api/bulwark/template/deploy"
 ORDER = [
     "AWS::KMS::Key",
     "AWS::DynamoDB::Table",
+    "AWS::S3::Bucket",
     "AWS::SNS::Topic",
     "AWS::IAM::Role",
     "AWS::CloudWatch::Alarm",
@@ -148,6 +149,42 @@ class Deployment:
             pass
         if props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"):
             ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        self._created(logical_id, name, attributes)
+
+    def _s3_bucket(self, logical_id: str, props: dict[str, Any]) -> None:
+        s3 = self.client("s3")
+        name, attributes = self.resolver.physical(logical_id)
+        create: dict[str, Any] = {"Bucket": name}
+        if self.region != "us-east-1":
+            create["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        if props.get("ObjectLockEnabled"):
+            create["ObjectLockEnabledForBucket"] = True
+        try:
+            s3.create_bucket(**create)
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        if "VersioningConfiguration" in props:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]})
+        if "BucketEncryption" in props:
+            # CloudFormation's rules name the default ServerSideEncryptionByDefault; the API's
+            # ApplyServerSideEncryptionByDefault, wrapped in Rules.
+            rules = [
+                {("ApplyServerSideEncryptionByDefault" if k == "ServerSideEncryptionByDefault" else k): v for k, v in rule.items()}
+                for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            ]
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+        if "ObjectLockConfiguration" in props:
+            lock = props["ObjectLockConfiguration"]
+            retention = lock["Rule"]["DefaultRetention"]
+            s3.put_object_lock_configuration(
+                Bucket=name,
+                ObjectLockConfiguration={
+                    "ObjectLockEnabled": lock["ObjectLockEnabled"],
+                    "Rule": {"DefaultRetention": {"Mode": retention["Mode"], "Days": int(retention["Days"])}},
+                },
+            )
         self._created(logical_id, name, attributes)
 
     def _sns_topic(self, logical_id: str, props: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Backup
 from moto.resourcegroupstaggingapi.models import ResourceGroupsTaggingAPIBackend
 from moto.s3.models import S3Backend
 from moto.s3.responses import S3Response
@@ -164,7 +165,28 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> An
 _original_transact_write_items = DynamoDBBackend.transact_write_items
 
 
+def _backup_description(self: Backup) -> dict[str, Any]:
+    """DescribeBackup with SourceTableFeatureDetails, where AWS reports the backed-up table's
+    secondary indexes (API reference, SourceTableFeatureDetails); moto leaves it out."""
+    description = _original_backup_description.fget(self)  # type: ignore[attr-defined]
+    source = description["SourceTableDetails"]
+    features: dict[str, Any] = {}
+    for member in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        indexes = source.get(member)
+        if indexes:
+            features[member] = [
+                {k: i[k] for k in ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput") if k in i} for i in indexes
+            ]
+    if features:
+        description["SourceTableFeatureDetails"] = features
+    return description
+
+
+_original_backup_description = Backup.description
+
+
 def apply() -> None:
+    Backup.description = property(_backup_description)  # type: ignore[assignment,method-assign]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     S3Response.all_buckets = _list_buckets_paged  # type: ignore[method-assign]
     S3Response.get_bucket_versioning = _get_bucket_versioning  # type: ignore[method-assign]

@@ -24,6 +24,7 @@ cold-start init times, in milliseconds (the benchmark reports them).
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 import os
@@ -104,9 +105,12 @@ class Instance:
             "AWS_LAMBDA_LOG_STREAM_NAME": uuid.uuid4().hex,
             "RUST_LOG": os.environ.get("BULWARK_LOCAL_FUNCTION_LOG", "info"),
         }
-        process = subprocess.Popen(
-            [str(f.binary)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
-        )
+        # Spawned from one long-lived thread: the death signal follows the thread that forked
+        # the child, and the thread that invokes (a Map iteration's) ends long before the
+        # warm function should.
+        process = _spawner.submit(
+            subprocess.Popen, [str(f.binary)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        ).result()
         self.reader = threading.Thread(target=self._read_output, args=(process,), daemon=True)
         self.reader.start()
         return process
@@ -232,6 +236,7 @@ def credentials(account: str, region: str, role_arn: str, session: str) -> dict[
 _functions: dict[str, Function] = {}
 _instances: dict[str, Instance] = {}
 _locks: dict[str, threading.Lock] = {}
+_spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="lambda-spawner")
 _registry_lock = threading.Lock()
 _init_times: dict[str, list[float]] = {}
 

@@ -92,6 +92,10 @@ class Resolver:
         if kind == "AWS::DynamoDB::Table":
             name = self.resolve(props.get("TableName", default))
             return name, {"Arn": f"arn:{p}:dynamodb:{r}:{a}:table/{name}"}
+        if kind == "AWS::S3::Bucket":
+            # AWS generates a globally unique name; locally the account and region make it so.
+            name = self.resolve(props.get("BucketName", f"{default}-{a}-{r}".lower()[:63]))
+            return name, {"Arn": f"arn:{p}:s3:::{name}"}
         if kind == "AWS::SNS::Topic":
             name = self.resolve(props.get("TopicName", default))
             arn = f"arn:{p}:sns:{r}:{a}:{name}"

@@ -101,7 +101,10 @@ fn table_facts(t: &aws_sdk_dynamodb::types::TableDescription) -> TableFacts {
 }
 
 /// The source table as the backup recorded it.
-pub(super) async fn table_at_backup(clients: &ScopeClients, backup_arn: &str) -> Result<TableFacts, AwsError> {
+pub(super) async fn table_at_backup(
+    clients: &ScopeClients,
+    backup_arn: &str,
+) -> Result<TableFacts, AwsError> {
     let out = clients
         .dynamodb
         .describe_backup()
@@ -231,4 +234,3 @@ pub(super) async fn objects(
         })
         .collect())
 }
-

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AwsError;
 use crate::permissions::{p, Permission};
-use crate::restore::RestoreTest;
+use crate::restore::{Origin, RestoreTest};
 use crate::store::Inventory;
 
 pub const EVIDENCE: &[Permission] = &[p(
@@ -30,6 +30,9 @@ struct Record {
     completed: chrono::DateTime<chrono::Utc>,
     rto_seconds: u64,
     passed: bool,
+    /// Which copy was tested: coverage and scheduling judge a store by its own region's tests.
+    #[serde(default)]
+    origin: Origin,
     test: String,
 }
 
@@ -51,6 +54,7 @@ pub async fn record(inventory: &Inventory, test: &RestoreTest) -> Result<(), Aws
         completed: test.ended,
         rto_seconds: test.measured.map_or(0, |m| m.rto_seconds),
         passed: test.passed,
+        origin: test.origin,
         test: serde_json::to_string(test).map_err(|e| AwsError::Malformed(e.to_string()))?,
     };
     let item: HashMap<String, AttributeValue> =
@@ -66,7 +70,8 @@ pub async fn record(inventory: &Inventory, test: &RestoreTest) -> Result<(), Aws
     Ok(())
 }
 
-/// Each store's last restore test, as coverage judges it, by ARN (one paged Query).
+/// Each store's last restore test of its own region's recovery points, as coverage judges it,
+/// by ARN (one paged Query).
 pub async fn last_tests(
     inventory: &Inventory,
 ) -> Result<BTreeMap<String, CoverageRestoreTest>, AwsError> {
@@ -75,6 +80,9 @@ pub async fn last_tests(
     for item in items {
         let record: Record =
             serde_dynamo::from_item(item).map_err(|e| AwsError::Malformed(e.to_string()))?;
+        if record.origin != Origin::Home {
+            continue;
+        }
         let test = CoverageRestoreTest {
             completed: record.completed,
             duration: Duration::from_minutes(record.rto_seconds.div_ceil(60)),

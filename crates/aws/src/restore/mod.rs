@@ -11,8 +11,8 @@ use std::time::Duration as StdDuration;
 
 use aws_sdk_backup::types::RecoveryPointStatus;
 use bulwark_core::restore::{
-    self, expected_objects, validate_bucket, validate_database, validate_disk, validate_table,
-    Finding, Measured, Timing,
+    self, choose_point, expected_objects, validate_bucket, validate_database, validate_disk,
+    validate_table, Finding, Measured, PointChoice, PointFacts, Timing,
 };
 use bulwark_core::{AccountId, Asset, Config, Kind, Region, Scope};
 use chrono::{DateTime, TimeZone, Utc};
@@ -67,7 +67,8 @@ pub const RESTORE_TEST: &[Permission] = &[
     p("s3:DeleteBucket", "delete the restored bucket"),
 ];
 
-/// How long a test's restored copy may live before the sweeper deletes it, whatever happened.
+/// How long a test's restored copy lives when its tier is no longer configured (else its
+/// policy's validation window).
 const EXPIRY: chrono::Duration = chrono::Duration::hours(6);
 /// How long `run_test` waits for a restore job.
 const RESTORE_DEADLINE: StdDuration = StdDuration::from_secs(30 * 60);
@@ -209,9 +210,24 @@ pub async fn start(
     };
     let clients = clients_in(aws, asset.account.as_str(), &region)?;
     let arn = asset.arn.to_string();
-    let (point_arn, vault, point_created) = newest_point(&clients, &arn, origin).await?;
-    // StartRestoreJob's IdempotencyToken: 1 to 40 characters in practice (AWS documents none;
-    // its examples and the other Backup tokens stay within 50).
+    // The same run chooses the same point (a retried start), another run maybe another.
+    let seed_token = idempotency::token(40, "restore-test-point", &(&arn, run))?;
+    let seed = u64::from_str_radix(
+        &seed_token.trim_start_matches(idempotency::PREFIX)[..15],
+        16,
+    )
+    .unwrap_or(0);
+    let (point_arn, vault, point_created) = chosen_point(
+        &clients,
+        &arn,
+        origin,
+        &tier.restore_test.recovery_point,
+        seed,
+        now,
+    )
+    .await?;
+    // StartRestoreJob's IdempotencyToken: AWS documents no limit; 40 characters stay within
+    // the 50 of the other Backup tokens.
     let id = idempotency::token(40, "restore-test", &(&arn, &point_arn, origin, run))?;
     let restored_name = restore::restored_name(id.trim_start_matches(idempotency::PREFIX));
     let role = settings.backup_role_arn(asset.region.partition(), asset.account.as_str());
@@ -244,7 +260,7 @@ pub async fn start(
 
 /// Where the test's restore job is. The moment it has completed, the restored copy is tagged
 /// as the test's, with its expiry, so that the sweeper finds it whatever happens next.
-pub async fn poll(aws: &Aws, test: &Started) -> Result<Progress, AwsError> {
+pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress, AwsError> {
     let clients = clients_in(aws, &test.account, &test.region)?;
     let described = clients
         .backup
@@ -270,7 +286,12 @@ pub async fn poll(aws: &Aws, test: &Started) -> Result<Progress, AwsError> {
                 _ => test.restored_name.clone(),
             };
             let completed = to_utc(described.completion_date()).unwrap_or_else(Utc::now);
-            let expires = (completed + EXPIRY).to_rfc3339();
+            let expires = config
+                .tier(&test.tier)
+                .map_or(completed + EXPIRY, |tier| {
+                    tier.restore_test.expires(completed)
+                })
+                .to_rfc3339();
             let (name, id) = (&test.restored_name, &test.id);
             match test.kind {
                 Kind::Ebs | Kind::Efs => {
@@ -297,11 +318,7 @@ pub async fn poll(aws: &Aws, test: &Started) -> Result<Progress, AwsError> {
 }
 
 /// Read the restored copy and its source, and judge the copy.
-pub async fn validate(
-    aws: &Aws,
-    test: &Started,
-    restored_id: &str,
-) -> Result<Validated, AwsError> {
+pub async fn validate(aws: &Aws, test: &Started, restored_id: &str) -> Result<Validated, AwsError> {
     let source = clients_in(aws, &test.account, &test.source_region)?;
     let restored = clients_in(aws, &test.account, &test.region)?;
     let findings = match test.kind {
@@ -475,7 +492,7 @@ pub async fn run_test(
     };
     let deadline = std::time::Instant::now() + RESTORE_DEADLINE;
     let progress = loop {
-        match poll(aws, &started).await {
+        match poll(aws, config, &started).await {
             Ok(Progress::Running) if std::time::Instant::now() > deadline => {
                 break Progress::Failed {
                     reason: format!(
@@ -503,14 +520,19 @@ pub async fn run_test(
     finish(aws, config, ending, Utc::now()).await
 }
 
-/// The newest COMPLETED recovery point of the store in the clients' region (for `Origin::Dr`,
-/// a copy: its vault is not the store's region's): its ARN, its vault, and when it was taken.
-async fn newest_point(
+/// The recovery point a test restores, among the store's in the clients' region (for
+/// `Origin::Dr`, its copies there): as the tier's policy chooses (core's `choose_point`) for the
+/// store's own region, the newest copy in the DR region. Continuous points are left out of a
+/// random choice: their creation date is when recording began. Its ARN, vault and time.
+async fn chosen_point(
     clients: &ScopeClients,
     arn: &str,
     origin: Origin,
+    choice: &PointChoice,
+    seed: u64,
+    now: DateTime<Utc>,
 ) -> Result<(String, String, DateTime<Utc>), AwsError> {
-    let points: Vec<_> = clients
+    let listed: Vec<_> = clients
         .backup
         .list_recovery_points_by_resource()
         .resource_arn(arn)
@@ -520,24 +542,36 @@ async fn newest_point(
         .try_collect()
         .await
         .map_err(|e| AwsError::sdk("backup:ListRecoveryPointsByResource", e))?;
-    let region = clients.scope.region.as_str();
-    points
+    let choice = match origin {
+        Origin::Home => *choice,
+        Origin::Dr => PointChoice::Latest,
+    };
+    let random = matches!(choice, PointChoice::Random { .. });
+    let mut vaults = BTreeMap::new();
+    let points: Vec<PointFacts> = listed
         .iter()
-        .filter(|p| p.status() == Some(&RecoveryPointStatus::Completed))
         .filter_map(|p| {
-            Some((
-                p.recovery_point_arn()?.to_string(),
-                p.backup_vault_name()?.to_string(),
-                to_utc(p.creation_date())?,
-            ))
-        })
-        .max_by_key(|(_, _, created)| *created)
-        .ok_or_else(|| {
-            AwsError::RestoreTest(match origin {
-                Origin::Home => format!("{arn} has no completed recovery point in {region}"),
-                Origin::Dr => format!("{arn} has no completed copy in its DR region {region}"),
+            let point_arn = p.recovery_point_arn()?.to_string();
+            if random && bulwark_core::facts::is_continuous(&point_arn) {
+                return None;
+            }
+            vaults.insert(point_arn.clone(), p.backup_vault_name()?.to_string());
+            Some(PointFacts {
+                arn: point_arn,
+                created: to_utc(p.creation_date())?,
+                completed: p.status() == Some(&RecoveryPointStatus::Completed),
             })
         })
+        .collect();
+    let region = clients.scope.region.as_str();
+    let chosen = choose_point(&points, &choice, now, seed).ok_or_else(|| {
+        AwsError::RestoreTest(match origin {
+            Origin::Home => format!("{arn} has no completed recovery point in {region}"),
+            Origin::Dr => format!("{arn} has no completed copy in its DR region {region}"),
+        })
+    })?;
+    let vault = vaults.get(&chosen.arn).cloned().unwrap_or_default();
+    Ok((chosen.arn.clone(), vault, chosen.created))
 }
 
 #[derive(Debug, Clone, Copy)]

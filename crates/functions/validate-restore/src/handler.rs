@@ -8,7 +8,8 @@
 
 use bulwark_aws::restore::{self, history, sweep, Ending, Origin, Progress, Started};
 use bulwark_core::alerts::failure_count_metric;
-use bulwark_core::{AssetState, ResourceArn, Scope};
+use bulwark_core::restore::Candidate;
+use bulwark_core::{AssetState, ResourceArn, Scope, Tier};
 use bulwark_lambda::{FunctionError, Input, Services};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -17,17 +18,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RestoreRequest {
-    /// The stores to test: one (`arn`), a tier's, or every tier's.
+    /// The stores to test: those due by their tiers' policies, or as `request` names them.
     Select {
+        request: Selection,
+        /// The run's name (the execution's), which makes a retried start idempotent; when
+        /// the caller has none, the time of the selection names it.
         #[serde(default)]
-        arn: Option<ResourceArn>,
-        #[serde(default)]
-        tier: Option<String>,
-        /// Test the DR copies too.
-        #[serde(default)]
-        dr: bool,
-        /// The run's name (the execution's), which makes a retried start idempotent.
-        run: String,
+        run: Option<String>,
     },
     Start {
         arn: ResourceArn,
@@ -41,11 +38,61 @@ pub enum RestoreRequest {
         started: Box<Started>,
         progress: Progress,
     },
+    /// Every field but the store's may be null: the step the test reached decides.
     Finish {
-        #[serde(flatten)]
-        ending: Box<Ending>,
+        arn: String,
+        origin: Origin,
+        #[serde(default)]
+        started: Option<Box<Started>>,
+        #[serde(default)]
+        progress: Option<Progress>,
+        #[serde(default)]
+        validated: Option<restore::Validated>,
+        #[serde(default)]
+        error: Option<Caught>,
     },
     Sweep {},
+}
+
+/// What a run tests: with neither `arn` nor `tier` (the schedule's `{}`), the stores due by
+/// their tiers' restore-test policies (and their DR copies where the policy says so, unless
+/// `dr` is false); else the store or every present store of the tier, now, and their DR copies
+/// when `dr` is true.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selection {
+    #[serde(default)]
+    pub arn: Option<ResourceArn>,
+    #[serde(default)]
+    pub tier: Option<String>,
+    #[serde(default)]
+    pub dr: Option<bool>,
+}
+
+/// An error a state machine's Catch caught: `Cause` is the function's error as JSON
+/// (`errorType`, `errorMessage`), or the service's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caught {
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: Option<String>,
+}
+
+impl Caught {
+    fn reason(&self) -> String {
+        #[derive(Deserialize)]
+        struct FunctionCause {
+            #[serde(rename = "errorMessage")]
+            message: String,
+        }
+        match self.cause.as_deref() {
+            Some(cause) => serde_json::from_str::<FunctionCause>(cause)
+                .map(|c| format!("{}: {}", self.error, c.message))
+                .unwrap_or_else(|_| format!("{}: {cause}", self.error)),
+            None => self.error.clone(),
+        }
+    }
 }
 
 /// One test to run, an item of the state machine's Map.
@@ -94,7 +141,8 @@ pub struct Finished {
 
 const FUNCTION: &str = "validate-restore";
 
-const EXPECTED: &str = r#"{"action": "select" | "start" | "poll" | "validate" | "finish" | "sweep", …}"#;
+const EXPECTED: &str =
+    r#"{"action": "select" | "start" | "poll" | "validate" | "finish" | "sweep", …}"#;
 
 /// The most tests one run starts: the Map's items stay well under Step Functions' 256 KiB
 /// state limit. What is left is due again at the next run.
@@ -112,11 +160,16 @@ pub struct RestoreSettings {
 impl RestoreSettings {
     pub fn from_env() -> Result<Self, FunctionError> {
         let poll_seconds = match std::env::var("BULWARK_RESTORE_POLL_SECONDS") {
-            Ok(n) => n.trim().parse::<u64>().ok().filter(|n| (1..=3600).contains(n)).ok_or_else(|| {
-                FunctionError::Config(format!(
+            Ok(n) => n
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=3600).contains(n))
+                .ok_or_else(|| {
+                    FunctionError::Config(format!(
                     "BULWARK_RESTORE_POLL_SECONDS={n:?} is not a number of seconds from 1 to 3600"
                 ))
-            })?,
+                })?,
             Err(_) => 60,
         };
         Ok(Self {
@@ -136,43 +189,9 @@ pub async fn handle(
     let aws = &services.aws;
     let config = &services.config;
     match input.request(EXPECTED)? {
-        RestoreRequest::Select { arn, tier, dr, run } => {
-            if let Some(tier) = tier.as_deref().filter(|t| config.tier(t).is_none()) {
-                return Err(FunctionError::InvalidInput(format!(
-                    "{tier:?} is not a tier of the configuration"
-                )));
-            }
-            let assets = match &arn {
-                Some(arn) => vec![services.inventory.get(arn).await?.ok_or_else(|| {
-                    FunctionError::InvalidInput(format!("{arn} is not in the inventory"))
-                })?],
-                None => services.inventory.all().await?,
-            };
-            let mut tests = Vec::new();
-            for asset in assets {
-                let asset_tier = asset.classification.as_ref().and_then(|c| c.tier.clone());
-                let Some(asset_tier) = asset_tier.and_then(|t| config.tier(&t).cloned()) else {
-                    continue;
-                };
-                if asset.state != AssetState::Present
-                    || tier.as_deref().is_some_and(|t| t != asset_tier.name)
-                {
-                    continue;
-                }
-                tests.push(Planned {
-                    arn: asset.arn.to_string(),
-                    origin: Origin::Home,
-                    run: run.clone(),
-                });
-                if dr && asset_tier.cross_region_copy {
-                    tests.push(Planned {
-                        arn: asset.arn.to_string(),
-                        origin: Origin::Dr,
-                        run: run.clone(),
-                    });
-                }
-            }
-            tests.truncate(MAX_TESTS_PER_RUN);
+        RestoreRequest::Select { request, run } => {
+            let run = run.unwrap_or_else(|| Utc::now().to_rfc3339());
+            let tests = select(services, &request, &run).await?;
             Ok(Response::Selected { tests })
         }
         RestoreRequest::Start { arn, origin, run } => {
@@ -185,7 +204,9 @@ pub async fn handle(
                 poll_seconds: settings.poll_seconds,
             })
         }
-        RestoreRequest::Poll { started } => Ok(Response::Progress(restore::poll(aws, &started).await?)),
+        RestoreRequest::Poll { started } => Ok(Response::Progress(
+            restore::poll(aws, config, &started).await?,
+        )),
         RestoreRequest::Validate { started, progress } => {
             let Progress::Completed { restored_id, .. } = &progress else {
                 return Err(FunctionError::InvalidInput(
@@ -196,8 +217,23 @@ pub async fn handle(
                 restore::validate(aws, &started, restored_id).await?,
             ))
         }
-        RestoreRequest::Finish { ending } => {
-            let test = restore::finish(aws, config, *ending, Utc::now()).await?;
+        RestoreRequest::Finish {
+            arn,
+            origin,
+            started,
+            progress,
+            validated,
+            error,
+        } => {
+            let ending = Ending {
+                arn: Some(arn),
+                origin,
+                started: started.map(|s| *s),
+                progress,
+                validated,
+                error: error.map(|e| e.reason()),
+            };
+            let test = restore::finish(aws, config, ending, Utc::now()).await?;
             history::record(&services.inventory, &test).await?;
             let evidence = match &settings.evidence_bucket {
                 Some(bucket) => Some(history::write_evidence(aws, bucket, &test).await?),
@@ -268,5 +304,111 @@ pub async fn handle(
                     .collect(),
             })
         }
+    }
+}
+
+/// The tests of a run (facts: the inventory and each store's last test; the decision: core's
+/// `restore::due`, or the request's store or tier).
+async fn select(
+    services: &Services,
+    request: &Selection,
+    run: &str,
+) -> Result<Vec<Planned>, FunctionError> {
+    let config = &services.config;
+    if let Some(tier) = request.tier.as_deref().filter(|t| config.tier(t).is_none()) {
+        return Err(FunctionError::InvalidInput(format!(
+            "{tier:?} is not a tier of the configuration"
+        )));
+    }
+    let assets = match &request.arn {
+        Some(arn) => vec![services.inventory.get(arn).await?.ok_or_else(|| {
+            FunctionError::InvalidInput(format!("{arn} is not in the inventory"))
+        })?],
+        None => services.inventory.all().await?,
+    };
+    // Each present store under a tier, in the configuration's order of tiers.
+    let mut tiered: Vec<(String, &Tier)> = assets
+        .iter()
+        .filter(|a| a.state == AssetState::Present)
+        .filter_map(|a| {
+            let tier = a.classification.as_ref()?.tier.as_deref()?;
+            Some((a.arn.to_string(), config.tier(tier)?))
+        })
+        .filter(|(_, tier)| request.tier.as_deref().is_none_or(|t| t == tier.name))
+        .collect();
+    let order = |name: &str| config.tiers().iter().position(|t| t.name == name);
+    tiered.sort_by_key(|(arn, tier)| (order(&tier.name), arn.clone()));
+    let planned = |arn: &str, origin| Planned {
+        arn: arn.to_string(),
+        origin,
+        run: run.to_string(),
+    };
+    let mut tests = Vec::new();
+    if request.arn.is_some() || request.tier.is_some() {
+        for (arn, tier) in &tiered {
+            tests.push(planned(arn, Origin::Home));
+            if request.dr == Some(true) && tier.cross_region_copy {
+                tests.push(planned(arn, Origin::Dr));
+            }
+        }
+    } else {
+        let last = history::last_tests(&services.inventory).await?;
+        let candidates: Vec<Candidate> = tiered
+            .iter()
+            .map(|(arn, tier)| Candidate {
+                arn,
+                tier,
+                last_test: last.get(arn),
+            })
+            .collect();
+        for due in bulwark_core::restore::due(&candidates, Utc::now()) {
+            tests.push(planned(&due.arn, Origin::Home));
+            if due.dr_copy && request.dr != Some(false) {
+                tests.push(planned(&due.arn, Origin::Dr));
+            }
+        }
+    }
+    if tests.len() > MAX_TESTS_PER_RUN {
+        tracing::warn!(
+            selected = tests.len(),
+            "more tests due than one run starts; the rest are due at the next run"
+        );
+        tests.truncate(MAX_TESTS_PER_RUN);
+    }
+    Ok(tests)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(value: serde_json::Value) -> Result<RestoreRequest, FunctionError> {
+        Input::<RestoreRequest>::from_value(value).request(EXPECTED)
+    }
+
+    #[test]
+    fn the_state_machines_requests_parse() {
+        let select = parse(serde_json::json!({"action": "select", "request": {}, "run": "r1"}))
+            .expect("select");
+        assert_eq!(
+            select,
+            RestoreRequest::Select {
+                request: Selection::default(),
+                run: Some("r1".into())
+            }
+        );
+        let finish = parse(serde_json::json!({
+            "action": "finish", "arn": "arn:aws:dynamodb:us-east-1:123456789012:table/t",
+            "origin": "dr", "started": null, "progress": null, "validated": null,
+            "error": {"Error": "Bulwark.Failed", "Cause": "{\"errorType\":\"Bulwark.Failed\",\"errorMessage\":\"no point\"}"}
+        }))
+        .expect("finish");
+        let RestoreRequest::Finish { origin, error, .. } = finish else {
+            panic!("{finish:?}")
+        };
+        assert_eq!(origin, Origin::Dr);
+        assert_eq!(error.expect("caught").reason(), "Bulwark.Failed: no point");
+        assert!(parse(serde_json::json!({"action": "select", "request": {"tier": "critical", "extra": 1}, "run": "r"})).is_err());
+        assert!(parse(serde_json::json!({"action": "restore"})).is_err());
     }
 }

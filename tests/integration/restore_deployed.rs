@@ -1,0 +1,255 @@
+//! Restore tests as deployed: the restore-test state machine of infra/aws/template.yaml on the
+//! local AWS, running the real validate-restore binary under its template role; and a run that
+//! dies half-way, after its restore, cleaned up by the sweeper.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_sfn::types::ExecutionStatus;
+use bulwark_aws::restore::{self, history, sweep, Origin, Progress};
+use bulwark_core::Config;
+use chrono::Utc;
+use serde_json::json;
+
+use crate::deployed::deploy_template;
+use crate::harness::{TestAccount, HOME_REGION};
+use crate::restore::{backed_up_estate, leftovers_in, wait_for_points_in};
+
+const EXECUTION_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The template deployed in the test's account; the restore-test state machine's ARN and the
+/// evidence bucket's name.
+fn deploy(t: &TestAccount) -> (String, String) {
+    let answer = deploy_template(
+        t,
+        json!({"Regions": HOME_REGION, "RestorePollSeconds": "1"}),
+    );
+    (
+        answer["state_machines"]["RestoreTests"]
+            .as_str()
+            .expect("the restore-test state machine")
+            .to_string(),
+        answer["resources"]["EvidenceBucket"]
+            .as_str()
+            .expect("the evidence bucket")
+            .to_string(),
+    )
+}
+
+/// Start an execution with `input` and wait for it to end.
+async fn run(
+    t: &TestAccount,
+    state_machine: &str,
+    input: serde_json::Value,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    let sfn = aws_sdk_sfn::Client::new(&t.config);
+    let execution = sfn
+        .start_execution()
+        .state_machine_arn(state_machine)
+        .name(format!(
+            "run-{}",
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ))
+        .input(input.to_string())
+        .send()
+        .await
+        .expect("start execution")
+        .execution_arn()
+        .to_string();
+    let started = Instant::now();
+    loop {
+        let described = sfn
+            .describe_execution()
+            .execution_arn(&execution)
+            .send()
+            .await
+            .expect("describe execution");
+        if described.status() != &ExecutionStatus::Running {
+            if described.status() != &ExecutionStatus::Succeeded {
+                let history = sfn
+                    .get_execution_history()
+                    .execution_arn(&execution)
+                    .send()
+                    .await
+                    .expect("history");
+                for event in history.events() {
+                    if let Some(failed) = event.task_failed_event_details() {
+                        eprintln!("task failed: {:?}: {:?}", failed.error(), failed.cause());
+                    }
+                }
+            }
+            return described;
+        }
+        assert!(
+            started.elapsed() < EXECUTION_DEADLINE,
+            "the execution is still running"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_state_machine_tests_every_due_store_and_its_dr_copy_with_the_real_function() {
+    // Given the system deployed, and a critical table and bucket backed up and copied to the DR region
+    let t = TestAccount::new().await;
+    let (state_machine, evidence_bucket) = deploy(&t);
+    let (table, bucket) = backed_up_estate(&t, 25, 12).await;
+    let dr_region = Config::builtin()
+        .protection()
+        .dr_region_for(HOME_REGION)
+        .expect("a DR region");
+    wait_for_points_in(&t, &dr_region, &[&table, &bucket]).await;
+
+    // When the scheduled run starts (its input is {})
+    let execution = run(&t, &state_machine, json!({})).await;
+
+    // Then it succeeded, and each store and its DR copy was restored, validated and recorded
+    assert_eq!(
+        execution.status(),
+        &ExecutionStatus::Succeeded,
+        "{:?}: {:?}",
+        execution.error(),
+        execution.cause()
+    );
+    let inventory = t.inventory(&t.aws()).await;
+    let tests = history::tests(&inventory, None).await.expect("history");
+    // (Bulwark's own state table and evidence bucket are stores under a tier too: tested as well.)
+    let ours = [table.arn.to_string(), bucket.arn.to_string()];
+    let mut tested: Vec<(String, Origin)> = tests
+        .iter()
+        .filter(|test| ours.contains(&test.arn))
+        .map(|test| (test.arn.clone(), test.origin))
+        .collect();
+    tested.sort_by_key(|(arn, origin)| (arn.clone(), *origin == Origin::Dr));
+    let mut expected = vec![
+        (table.arn.to_string(), Origin::Home),
+        (table.arn.to_string(), Origin::Dr),
+        (bucket.arn.to_string(), Origin::Home),
+        (bucket.arn.to_string(), Origin::Dr),
+    ];
+    expected.sort_by_key(|(arn, origin)| (arn.clone(), *origin == Origin::Dr));
+    assert_eq!(tested, expected);
+    for test in &tests {
+        assert!(
+            test.passed,
+            "{} ({:?}): {:?} {:?}",
+            test.arn, test.origin, test.error, test.findings
+        );
+        let measured = test.measured.expect("measured");
+        assert!(measured.rto_seconds > 0 && measured.rpo_met, "{measured:?}");
+    }
+
+    // And each test's evidence document is in the evidence bucket
+    let listed = t
+        .s3(HOME_REGION)
+        .list_objects_v2()
+        .bucket(&evidence_bucket)
+        .prefix("restore-tests/")
+        .send()
+        .await
+        .expect("evidence");
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    for test in &tests {
+        assert!(
+            keys.iter()
+                .any(|k| k.ends_with(&format!("{}.json", test.id))),
+            "no evidence of {}: {keys:?}",
+            test.id
+        );
+    }
+
+    // And nothing restored is left in either region
+    assert_eq!(leftovers_in(&t, HOME_REGION).await, 0);
+    assert_eq!(leftovers_in(&t, &dr_region).await, 0);
+
+    // When the next scheduled run starts, nothing is due (each passed within its cadence)
+    let again = run(&t, &state_machine, json!({})).await;
+    assert_eq!(again.status(), &ExecutionStatus::Succeeded);
+    let after = history::tests(&inventory, None).await.expect("history");
+    assert_eq!(after.len(), tests.len(), "a store was tested twice");
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_be_restored_is_a_recorded_failure_and_the_run_goes_on() {
+    // Given the system deployed, and a critical table never backed up
+    let t = TestAccount::new().await;
+    let (state_machine, _) = deploy(&t);
+    crate::seed::table(
+        &t,
+        HOME_REGION,
+        "fresh",
+        &[("DataClassification", "Critical")],
+    )
+    .await;
+    t.discover_and_classify(&[HOME_REGION]).await;
+    let arn = format!("arn:aws:dynamodb:{HOME_REGION}:{}:table/fresh", t.account);
+
+    // When a test of it is asked for by hand
+    let execution = run(&t, &state_machine, json!({"arn": arn})).await;
+
+    // Then the run succeeded, and the store's test is recorded as failed, with the reason
+    assert_eq!(execution.status(), &ExecutionStatus::Succeeded);
+    let inventory = t.inventory(&t.aws()).await;
+    let tests = history::tests(&inventory, Some(&arn))
+        .await
+        .expect("history");
+    assert_eq!(tests.len(), 1, "{tests:?}");
+    assert!(!tests[0].passed);
+    assert!(
+        tests[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("no completed recovery point")),
+        "{:?}",
+        tests[0].error
+    );
+
+    // And a request naming no tier Bulwark knows is refused, restoring nothing
+    let refused = run(&t, &state_machine, json!({"tier": "gold"})).await;
+    assert_eq!(refused.status(), &ExecutionStatus::Failed);
+    assert_eq!(refused.error(), Some("Bulwark.InvalidInput"));
+}
+
+#[tokio::test]
+async fn a_run_that_dies_after_its_restore_leaves_nothing_once_the_sweeper_has_run() {
+    // Given a backed-up table and bucket
+    let t = TestAccount::new().await;
+    let (table, bucket) = backed_up_estate(&t, 25, 12).await;
+    let aws = t.aws();
+    let config = Config::builtin();
+
+    // When a run restores both, then dies before it finishes (no validation, no deletion)
+    for asset in [&table, &bucket] {
+        let started = restore::start(&aws, &config, asset, Origin::Home, "dies", Utc::now())
+            .await
+            .expect("started");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !matches!(
+            restore::poll(&aws, &config, &started).await.expect("poll"),
+            Progress::Completed { .. }
+        ) {
+            assert!(Instant::now() < deadline, "the restore did not complete");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let before = leftovers_in(&t, HOME_REGION).await;
+    assert_eq!(before, 2, "the restored copies the dead run left");
+
+    // Then the sweeper, once their validation window has passed, deletes them all
+    let scope = bulwark_core::Scope {
+        account: t.account.clone(),
+        region: crate::harness::region(HOME_REGION),
+    };
+    let window = config
+        .tier("critical")
+        .expect("critical")
+        .restore_test
+        .validation_window;
+    let later = Utc::now() + chrono::Duration::minutes(window.as_minutes() as i64 + 1);
+    let early = sweep::sweep(&aws, std::slice::from_ref(&scope), Utc::now())
+        .await
+        .expect("sweep");
+    assert!(early.deleted.is_empty(), "deleted before expiry: {early:?}");
+    let report = sweep::sweep(&aws, &[scope], later).await.expect("sweep");
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert_eq!(leftovers_in(&t, HOME_REGION).await, 0, "{report:?}");
+}
