@@ -64,7 +64,9 @@ demo: venv
 	for region in $(subst $(comma), ,$(REGIONS)); do \
 	  curl -fsS -X POST "$$AWS_ENDPOINT_URL/moto-api/bulwark/backup/run-plans?account=$$account&region=$$region" -o /dev/null; done; \
 	sleep 2; \
-	echo; echo "== bulwark report"; $(BULWARK) report; \
+	echo; echo "== restore tests: one store of each kind restored, validated, measured, deleted"; \
+	$(PYTHON) infra/local/demo_restore_tests.py --bulwark $(BULWARK); \
+	echo; echo "== bulwark report (the tested stores' restore-test exceptions are gone)"; $(BULWARK) report; \
 	$(BULWARK) report --format html --out $(CURDIR)/.local-aws/coverage.html; \
 	echo "The HTML report: $(CURDIR)/.local-aws/coverage.html"; \
 	echo; echo "== the system as deployed: infra/aws/template.yaml on the local AWS, each function its built binary"; \
