@@ -32,7 +32,7 @@ help:
 	@echo "make demo    seed a sample estate on a local AWS, discover and classify it, print the inventory"
 	@echo "make local-deploy  deploy infra/aws/template.yaml to the local AWS (functions run the built binaries)"
 	@echo "make test    unit, integration (against a local AWS it starts) and CLI tests"
-	@echo "make bench   $(BENCH_SIZE) stores: discover and classify (recall, API calls, wall time, peak RSS), then plan, apply twice and coverage"
+	@echo "make bench   $(BENCH_SIZE) stores: discover and classify (recall, API calls, wall time, peak RSS), then plan, apply twice, coverage and the critical tier's restore tests"
 	@echo "make lint    rustfmt, clippy; cfn-lint and checkov on the template and its SAM transform; asl-validator"
 	@echo "make build   the Lambda functions with cargo-lambda (x86_64)"
 	@echo "make deploy  sam deploy of infra/aws/template.yaml"
@@ -86,7 +86,7 @@ test: venv
 
 .PHONY: bench
 bench: venv
-	$(CARGO) build --release -p bulwark-cli -p bulwark-discover -p bulwark-classify -p bulwark-assign-policy
+	$(CARGO) build --release -p bulwark-cli -p bulwark-discover -p bulwark-classify -p bulwark-assign-policy -p bulwark-validate-restore
 	@trap 'LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/down' EXIT; \
 	LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/down; \
 	LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/up >/dev/null; \
@@ -94,6 +94,8 @@ bench: venv
 	$(PYTHON) infra/local/bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --size $(BENCH_SIZE) --regions $(REGIONS); \
 	echo; echo "== assign-policy and coverage on the same estate"; \
 	BULWARK_TABLE=bulwark-bench $(PYTHON) infra/local/policy_bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --regions $(REGIONS); \
+	echo; echo "== restore tests of the critical tier on the same estate (restore, validate, measure, delete)"; \
+	BULWARK_TABLE=bulwark-bench $(PYTHON) infra/local/restore_bench.py --bulwark $(BULWARK_REL); \
 	echo; echo "== the deployed system: a new store's AWS Config event, through EventBridge, Step Functions and the release binaries"; \
 	$(PYTHON) infra/local/deployed_bench.py --endpoint $$AWS_ENDPOINT_URL --binaries $(TARGET_DIR)/release --regions $(REGIONS)
 
@@ -117,8 +119,8 @@ local-deploy: venv
 .PHONY: build
 build: venv
 	@[[ -x $(VENV)/bin/cargo-lambda ]] || $(VENV)/bin/pip install --quiet -r infra/aws/requirements-build.txt
-	PATH=$(VENV)/bin:$$PATH cargo lambda build $(if $(filter release,$(LAMBDA_PROFILE)),--release) --x86-64 --bin discover --bin classify --bin assign-policy --lambda-dir target/lambda
-	@for f in discover classify assign-policy; do ls -l target/lambda/$$f/bootstrap | awk -v f=$$f '{print f ": " $$5 " bytes"}'; done
+	PATH=$(VENV)/bin:$$PATH cargo lambda build $(if $(filter release,$(LAMBDA_PROFILE)),--release) --x86-64 --bin discover --bin classify --bin assign-policy --bin validate-restore --lambda-dir target/lambda
+	@for f in discover classify assign-policy validate-restore; do ls -l target/lambda/$$f/bootstrap | awk -v f=$$f '{print f ": " $$5 " bytes"}'; done
 
 .PHONY: deploy
 deploy: build

@@ -14,6 +14,7 @@ use bulwark_aws::{assign, ops};
 use bulwark_aws::{Aws, Inventory, Reach};
 use bulwark_core::{classify, rpo_feasibility, Config, Kind, Region, ResourceArn, Scope};
 use clap::{Parser, Subcommand, ValueEnum};
+use futures::StreamExt;
 
 use crate::output::{AssetRow, Format};
 use crate::progress::waiting;
@@ -92,6 +93,9 @@ enum Command {
         /// Test the newest copy in the store's DR region too.
         #[arg(long)]
         dr: bool,
+        /// How many tests run at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
@@ -267,6 +271,7 @@ async fn main() -> Result<()> {
             arn,
             tier,
             dr,
+            concurrency,
             format,
         } => {
             let assets = match (&arn, &tier) {
@@ -298,32 +303,50 @@ async fn main() -> Result<()> {
             } else {
                 &[Origin::Home]
             };
-            let mut tests = Vec::new();
-            for asset in &assets {
-                for origin in origins {
-                    let test = progress::waiting(
-                        &format!("restoring and validating {}", asset.arn),
-                        async {
-                            bulwark_aws::restore::run_test(
-                                &aws,
-                                &config,
-                                asset,
-                                *origin,
-                                chrono::Utc::now(),
-                            )
-                            .await
-                        },
+            let runs: Vec<(&bulwark_core::Asset, Origin)> = assets
+                .iter()
+                .flat_map(|a| origins.iter().map(move |o| (a, *o)))
+                .collect();
+            let started = std::time::Instant::now();
+            let (aws, config, inventory) = (&aws, &config, &inventory);
+            let work = futures::stream::iter(runs)
+                .map(|(asset, origin)| async move {
+                    let test = bulwark_aws::restore::run_test(
+                        aws,
+                        config,
+                        asset,
+                        origin,
+                        chrono::Utc::now(),
                     )
                     .await?;
-                    bulwark_aws::restore::history::record(&inventory, &test).await?;
-                    if format == SummaryFormat::Text {
-                        output::print_restore_test(&test);
-                    }
-                    tests.push(test);
-                }
-            }
-            if format == SummaryFormat::Json {
-                println!("{}", serde_json::to_string_pretty(&tests)?);
+                    bulwark_aws::restore::history::record(inventory, &test).await?;
+                    Ok::<_, anyhow::Error>(test)
+                })
+                .buffer_unordered(concurrency.max(1))
+                .collect::<Vec<_>>();
+            let message = format!(
+                "restoring and validating {} copies, {} at once",
+                assets.len() * origins.len(),
+                concurrency.max(1)
+            );
+            let mut tests = waiting(&message, work)
+                .await
+                .into_iter()
+                .collect::<Result<Vec<_>>>()?;
+            tests.sort_by(|a, b| {
+                (&a.arn, a.origin == Origin::Dr).cmp(&(&b.arn, b.origin == Origin::Dr))
+            });
+            match format {
+                SummaryFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "tests": tests,
+                        "calls": aws.counter().snapshot(),
+                        "seconds": started.elapsed().as_secs_f64(),
+                    }))?
+                ),
+                SummaryFormat::Text if tests.len() == 1 => output::print_restore_test(&tests[0]),
+                SummaryFormat::Text => output::print_restore_history(&tests),
             }
             let failed = tests.iter().filter(|t| !t.passed).count();
             if failed > 0 {
