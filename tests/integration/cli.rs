@@ -18,7 +18,7 @@ fn bulwark(t: &TestAccount, args: &[&str]) -> Output {
         .expect("bulwark runs")
 }
 
-fn ok(t: &TestAccount, args: &[&str]) -> String {
+pub(crate) fn ok(t: &TestAccount, args: &[&str]) -> String {
     let out = bulwark(t, args);
     assert!(
         out.status.success(),
@@ -29,7 +29,7 @@ fn ok(t: &TestAccount, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
-fn fails(t: &TestAccount, args: &[&str]) -> String {
+pub(crate) fn fails(t: &TestAccount, args: &[&str]) -> String {
     let out = bulwark(t, args);
     assert!(!out.status.success(), "bulwark {args:?} should fail");
     String::from_utf8(out.stderr).expect("utf-8")

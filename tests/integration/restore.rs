@@ -88,30 +88,34 @@ async fn wait_for_points(t: &TestAccount, assets: &[&Asset]) {
 /// Wait until each asset has a completed recovery point in `region` (its DR copy, when that
 /// is not the asset's own region).
 pub(crate) async fn wait_for_points_in(t: &TestAccount, region: &str, assets: &[&Asset]) {
+    for asset in assets {
+        wait_for_point_of(t, region, &asset.arn.to_string()).await;
+    }
+}
+
+/// Wait until the store `arn` has a completed recovery point in `region`.
+async fn wait_for_point_of(t: &TestAccount, region: &str, arn: &str) {
     let backup = t.backup(region);
     let started = Instant::now();
-    for asset in assets {
-        loop {
-            let points = backup
-                .list_recovery_points_by_resource()
-                .resource_arn(asset.arn.to_string())
-                .send()
-                .await
-                .expect("recovery points");
-            let completed = points
-                .recovery_points()
-                .iter()
-                .any(|p| p.status().map(|s| s.as_str()) == Some("COMPLETED"));
-            if completed {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "{}: no completed recovery point in {region}",
-                asset.arn
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    loop {
+        let points = backup
+            .list_recovery_points_by_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .expect("recovery points");
+        let completed = points
+            .recovery_points()
+            .iter()
+            .any(|p| p.status().map(|s| s.as_str()) == Some("COMPLETED"));
+        if completed {
+            return;
         }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{arn}: no completed recovery point in {region}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -530,4 +534,46 @@ async fn a_database_restores_validates_and_leaves_nothing_behind() {
         .filter(|id| id.starts_with(NAME_PREFIX))
         .collect();
     assert!(restored.is_empty(), "{restored:?}");
+}
+
+#[tokio::test]
+async fn the_cli_tests_a_tier_and_shows_the_history() {
+    // Given a critical table, discovered, classified, protected and backed up by the CLI
+    let t = TestAccount::new().await;
+    seed::table(
+        &t,
+        HOME_REGION,
+        "ledger",
+        &[("DataClassification", "Critical")],
+    )
+    .await;
+    for step in ["init", "discover", "classify", "apply"] {
+        crate::cli::ok(&t, &[step]);
+    }
+    run_plans(&t);
+    let arn = format!("arn:aws:dynamodb:{HOME_REGION}:{}:table/ledger", t.account);
+    wait_for_point_of(&t, HOME_REGION, &arn).await;
+
+    // When the critical tier is restore-tested, and the history asked for
+    let out = crate::cli::ok(
+        &t,
+        &["restore-test", "--tier", "critical", "--format", "json"],
+    );
+    let answer: serde_json::Value = serde_json::from_str(&out).expect("json");
+
+    // Then the table was tested and passed, with the calls it took
+    let tests = answer["tests"].as_array().expect("tests");
+    assert_eq!(tests.len(), 1, "{answer}");
+    assert_eq!(tests[0]["arn"], arn.as_str());
+    assert_eq!(tests[0]["passed"], true, "{answer}");
+    assert!(
+        answer["calls"]["Backup:StartRestoreJob"].as_u64() == Some(1),
+        "{answer}"
+    );
+    let history = crate::cli::ok(&t, &["restore-tests", "--arn", &arn]);
+    assert!(history.contains("passed"), "{history}");
+
+    // And a tier the configuration does not have is refused
+    let refused = crate::cli::fails(&t, &["restore-test", "--tier", "gold"]);
+    assert!(refused.contains("\"gold\" is not a tier"), "{refused}");
 }

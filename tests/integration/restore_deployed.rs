@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::deployed::deploy_template;
-use crate::harness::{TestAccount, HOME_REGION};
+use crate::harness::{control, TestAccount, HOME_REGION};
 use crate::restore::{backed_up_estate, leftovers_in, wait_for_points_in};
 
 const EXECUTION_DEADLINE: Duration = Duration::from_secs(120);
@@ -85,6 +85,23 @@ async fn run(
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// The store's recorded tests, which must number `count`; the newest must have failed with an
+/// error that says each of `why`.
+async fn newest_failed(
+    inventory: &bulwark_aws::Inventory,
+    arn: &str,
+    count: usize,
+    why: &[&str],
+) -> restore::RestoreTest {
+    let tests = history::tests(inventory, Some(arn)).await.expect("history");
+    assert_eq!(tests.len(), count, "{tests:?}");
+    let newest = tests.into_iter().next().expect("a test");
+    assert!(!newest.passed, "{newest:?}");
+    let error = newest.error.clone().unwrap_or_default();
+    assert!(why.iter().all(|w| error.contains(w)), "{error}");
+    newest
 }
 
 #[tokio::test]
@@ -189,19 +206,7 @@ async fn a_store_that_cannot_be_restored_is_a_recorded_failure_and_the_run_goes_
     // Then the run succeeded, and the store's test is recorded as failed, with the reason
     assert_eq!(execution.status(), &ExecutionStatus::Succeeded);
     let inventory = t.inventory(&t.aws()).await;
-    let tests = history::tests(&inventory, Some(&arn))
-        .await
-        .expect("history");
-    assert_eq!(tests.len(), 1, "{tests:?}");
-    assert!(!tests[0].passed);
-    assert!(
-        tests[0]
-            .error
-            .as_deref()
-            .is_some_and(|e| e.contains("no completed recovery point")),
-        "{:?}",
-        tests[0].error
-    );
+    newest_failed(&inventory, &arn, 1, &["no completed recovery point"]).await;
 
     // And a request naming no tier Bulwark knows is refused, restoring nothing
     let refused = run(&t, &state_machine, json!({"tier": "gold"})).await;
@@ -252,4 +257,72 @@ async fn a_run_that_dies_after_its_restore_leaves_nothing_once_the_sweeper_has_r
     let report = sweep::sweep(&aws, &[scope], later).await.expect("sweep");
     assert!(report.failed.is_empty(), "{report:?}");
     assert_eq!(leftovers_in(&t, HOME_REGION).await, 0, "{report:?}");
+}
+
+#[tokio::test]
+async fn a_failed_restore_and_a_validator_that_errs_are_recorded_and_leave_nothing() {
+    // Given the system deployed, and a backed-up table
+    let t = TestAccount::new().await;
+    let (state_machine, _) = deploy(&t);
+    let (table, _) = backed_up_estate(&t, 10, 1).await;
+    let arn = table.arn.to_string();
+    let inventory = t.inventory(&t.aws()).await;
+
+    // When its restore job fails
+    control(
+        "/moto-api/bulwark/backup/fail-restores",
+        &json!({"account": t.account.as_str(), "region": HOME_REGION, "message": "the snapshot is corrupt"}),
+    );
+    let first = run(&t, &state_machine, json!({"arn": arn})).await;
+
+    // Then the run succeeded, and the test is a failure that says why
+    assert_eq!(first.status(), &ExecutionStatus::Succeeded);
+    newest_failed(&inventory, &arn, 1, &["FAILED", "the snapshot is corrupt"]).await;
+
+    // When the restore works but the validator cannot read the restored table
+    control(
+        "/moto-api/bulwark/faults",
+        &json!({"account": t.account.as_str(), "service": "dynamodb", "operation": "DescribeTable",
+                "status": 400, "code": "AccessDeniedException"}),
+    );
+    let second = run(&t, &state_machine, json!({"arn": arn})).await;
+
+    // Then the test is a failure naming the error, and the restored copy was still deleted
+    assert_eq!(second.status(), &ExecutionStatus::Succeeded);
+    let newest = newest_failed(&inventory, &arn, 2, &["AccessDeniedException"]).await;
+    assert!(newest.cleaned_up, "{newest:?}");
+    assert_eq!(leftovers_in(&t, HOME_REGION).await, 0);
+}
+
+#[tokio::test]
+async fn the_cli_runs_a_test_through_the_deployed_state_machine_and_waits() {
+    // Given the system deployed, and a backed-up table
+    let t = TestAccount::new().await;
+    let (state_machine, _) = deploy(&t);
+    let (table, _) = backed_up_estate(&t, 10, 1).await;
+
+    // When an operator tests it through the state machine, waiting for the run
+    let out = crate::cli::ok(
+        &t,
+        &[
+            "--table",
+            crate::harness::TABLE,
+            "restore-test",
+            "--arn",
+            &table.arn.to_string(),
+            "--state-machine",
+            &state_machine,
+            "--wait",
+            "--format",
+            "json",
+        ],
+    );
+
+    // Then the run succeeded, and its one test passed
+    let answer: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(answer["status"], "SUCCEEDED", "{answer}");
+    let tests = answer["tests"].as_array().expect("tests");
+    assert_eq!(tests.len(), 1, "{answer}");
+    assert_eq!(tests[0]["arn"], table.arn.to_string().as_str());
+    assert_eq!(tests[0]["passed"], true, "{answer}");
 }

@@ -121,6 +121,15 @@ impl Aws {
         )
     }
 
+    /// The Step Functions client for Bulwark's own state machines, in the base region.
+    pub fn sfn(&self) -> aws_sdk_sfn::Client {
+        aws_sdk_sfn::Client::from_conf(
+            aws_sdk_sfn::config::Builder::from(&self.base)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
     /// An SNS client in `region` (the base region when None).
     pub fn sns(&self, region: Option<&Region>) -> aws_sdk_sns::Client {
         let config = match region {

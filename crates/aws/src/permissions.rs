@@ -24,6 +24,7 @@ pub use crate::protect::PROTECT;
 pub use crate::restore::disks::RESTORE_TEST_DISKS;
 pub use crate::restore::history::EVIDENCE;
 pub use crate::restore::rds::RESTORE_TEST_RDS;
+pub use crate::restore::run::RESTORE_RUN;
 pub use crate::restore::sweep::SWEEP;
 pub use crate::restore::RESTORE_TEST;
 pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
@@ -90,6 +91,7 @@ pub fn for_cli() -> Vec<&'static str> {
         RESTORE_TEST_RDS,
         EVIDENCE,
         SWEEP,
+        RESTORE_RUN,
     ]
     .iter()
     .flat_map(|g| g.iter().map(|p| p.action))
@@ -114,6 +116,7 @@ pub fn action_for_operation(operation: &str) -> Option<String> {
         "Backup" => "backup",
         "KMS" => "kms",
         "SNS" => "sns",
+        "SFN" => "states",
         _ => return None,
     };
     // Where the Service Authorization Reference names the action otherwise: S3 names

@@ -93,9 +93,16 @@ enum Command {
         /// Test the newest copy in the store's DR region too.
         #[arg(long)]
         dr: bool,
-        /// How many tests run at once.
+        /// How many tests run at once (run here).
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// Run through the deployed restore-test state machine (its ARN: the stack's
+        /// RestoreTestStateMachineArn output) instead of here.
+        #[arg(long, env = "BULWARK_RESTORE_STATE_MACHINE")]
+        state_machine: Option<String>,
+        /// With --state-machine: wait for the run to end and show its tests.
+        #[arg(long, requires = "state_machine")]
+        wait: bool,
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
@@ -271,7 +278,82 @@ async fn main() -> Result<()> {
             arn,
             tier,
             dr,
+            concurrency: _,
+            state_machine: Some(state_machine),
+            wait,
+            format,
+        } => {
+            let mut request = serde_json::Map::new();
+            if let Some(arn) = &arn {
+                request.insert("arn".into(), ResourceArn::parse(arn)?.to_string().into());
+            }
+            if let Some(tier) = &tier {
+                request.insert("tier".into(), tier.clone().into());
+            }
+            if dr {
+                request.insert("dr".into(), true.into());
+            }
+            let since = chrono::Utc::now();
+            let execution = bulwark_aws::restore::run::start(
+                &aws,
+                &state_machine,
+                &serde_json::Value::Object(request),
+            )
+            .await?;
+            eprintln!("started {execution}");
+            if !wait {
+                println!("{execution}");
+                return Ok(());
+            }
+            let end = waiting(
+                "waiting for the run",
+                bulwark_aws::restore::run::follow(&aws, &execution),
+            )
+            .await?;
+            let tests: Vec<_> = bulwark_aws::restore::history::tests(&inventory, None)
+                .await?
+                .into_iter()
+                .filter(|t| t.started >= since - chrono::Duration::seconds(5))
+                .filter(|t| arn.as_deref().is_none_or(|a| t.arn == a))
+                .filter(|t| tier.is_none() || t.tier == tier)
+                .collect();
+            match format {
+                SummaryFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "execution": execution,
+                        "status": end.status,
+                        "tests": tests,
+                    }))?
+                ),
+                SummaryFormat::Text => {
+                    println!("run {execution}: {}", end.status);
+                    output::print_restore_history(&tests);
+                }
+            }
+            if end.status != "SUCCEEDED" {
+                bail!(
+                    "the run ended {}: {} {}",
+                    end.status,
+                    end.error.unwrap_or_default(),
+                    end.cause.unwrap_or_default()
+                );
+            }
+            let failed = tests.iter().filter(|t| !t.passed).count();
+            if failed > 0 {
+                bail!(
+                    "{failed} of {} restore tests failed (see above)",
+                    tests.len()
+                );
+            }
+        }
+        Command::RestoreTest {
+            arn,
+            tier,
+            dr,
             concurrency,
+            state_machine: None,
+            wait: _,
             format,
         } => {
             let assets = match (&arn, &tier) {

@@ -27,6 +27,7 @@ mod contents;
 pub mod disks;
 pub mod history;
 pub mod rds;
+pub mod run;
 pub mod sweep;
 
 pub const RESTORE_TEST: &[Permission] = &[

@@ -13,6 +13,11 @@ is {"BackupJobIds": [...], "CopyJobIds": [...]}.
 makes the next restore of an S3 bucket or a DynamoDB table in that account and region lose
 `drop` objects or items, once: a backup that does not hold what it should, for tests of the
 restore validators.
+
+    POST /moto-api/bulwark/backup/fail-restores   {"account": "...", "region": "...", "message": "..."}
+
+makes the next restore job in that account and region FAIL with that StatusMessage, creating
+nothing, once.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from . import models
 
 PATH = "/moto-api/bulwark/backup/run-plans"
 CORRUPT = "/moto-api/bulwark/backup/corrupt-restores"
+FAIL = "/moto-api/bulwark/backup/fail-restores"
 JSON = {"Content-Type": "application/json"}
 
 
@@ -57,6 +63,17 @@ def _corrupt(body: dict[str, Any]) -> dict[str, Any]:
     return {"account": account, "region": region, "drop": drop}
 
 
+def _fail(body: dict[str, Any]) -> dict[str, Any]:
+    from .kinds import failing_restores
+
+    account, region = str(body["account"]), str(body.get("region", "us-east-1"))
+    message = str(body.get("message") or "the restore failed (local fault)")
+    if not re.fullmatch(r"\d{12}", account):
+        raise ValueError(f"account must be 12 digits, not {account!r}")
+    failing_restores[(account, region)] = message
+    return {"account": account, "region": region, "message": message}
+
+
 def install() -> None:
     import moto.moto_api._internal.urls
 
@@ -64,3 +81,4 @@ def install() -> None:
 
     moto.moto_api._internal.urls.url_paths["{0}" + PATH] = run_plans
     moto.moto_api._internal.urls.url_paths["{0}" + CORRUPT] = post_endpoint(CORRUPT, _corrupt, ())
+    moto.moto_api._internal.urls.url_paths["{0}" + FAIL] = post_endpoint(FAIL, _fail, ())

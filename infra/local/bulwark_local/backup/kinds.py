@@ -67,6 +67,11 @@ def _dropped(account: str, region: str) -> int:
     return corrupt_restores.pop((account, region), 0)
 
 
+# Restores told to fail (control.py's fail-restores): (account, region) -> the StatusMessage of
+# the next restore job there, which FAILS without creating anything. Local only.
+failing_restores: dict[tuple[str, str], str] = {}
+
+
 def _true(value: str | None) -> bool:
     return str(value).strip().lower() == "true"
 

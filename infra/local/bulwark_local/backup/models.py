@@ -735,6 +735,9 @@ def start_restore_job(
     job_id = _new_job_id()
     created, failure = None, None
     try:
+        planned_failure = kinds.failing_restores.pop((backend.account_id, backend.region_name), None)
+        if planned_failure is not None:
+            raise kinds.KindError(planned_failure)
         created = rp.kind.restore(rp.backing, metadata, job_id)
     except kinds.KindError as err:
         failure = str(err)
