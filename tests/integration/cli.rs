@@ -8,12 +8,18 @@ use crate::harness::{TestAccount, HOME_REGION, OTHER_REGION};
 use crate::seed;
 
 fn bulwark(t: &TestAccount, args: &[&str]) -> Output {
+    bulwark_on(t, "bulwark-cli-test", args)
+}
+
+/// The CLI run in `t`'s account on the state table `table`: the tests that set their estate
+/// up through the library share the harness's table with it.
+pub(crate) fn bulwark_on(t: &TestAccount, table: &str, args: &[&str]) -> Output {
     Command::new(crate::harness::bulwark_bin())
         .args(args)
         .env_remove("BULWARK_CONFIG")
         .env_remove("BULWARK_ORG_ROLE")
         .envs(t.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("BULWARK_TABLE", "bulwark-cli-test")
+        .env("BULWARK_TABLE", table)
         .output()
         .expect("bulwark runs")
 }

@@ -9,6 +9,7 @@ mod harness;
 mod iam;
 mod policy;
 mod restore;
+mod restore_coverage;
 mod restore_deployed;
 mod seed;
 mod template;

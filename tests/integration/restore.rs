@@ -163,7 +163,7 @@ fn assert_declared_for_cli(aws: &bulwark_aws::Aws) {
 }
 
 /// A restore test of `asset` that must pass; its calls are all declared.
-async fn passing_test(t: &TestAccount, asset: &Asset) -> RestoreTest {
+pub(crate) async fn passing_test(t: &TestAccount, asset: &Asset) -> RestoreTest {
     let aws = t.aws();
     let test = run_test(&aws, &Config::builtin(), asset, Origin::Home, Utc::now())
         .await
@@ -323,56 +323,6 @@ async fn a_restore_that_lost_data_is_caught_and_still_cleaned_up() {
         assert!(test.cleaned_up);
     }
     assert_eq!(leftovers(&t).await, 0);
-}
-
-#[tokio::test]
-async fn a_recorded_restore_test_clears_coverages_restore_exception() {
-    // Given a critical table, backed up, whose tier needs a timed restore
-    let t = TestAccount::new().await;
-    let (table, _) = backed_up_estate(&t, 10, 1).await;
-    let aws = t.function("assign-policy").await;
-    let inventory = t.inventory(&aws).await;
-    let restore_control = |coverage: &[bulwark_core::AssetCoverage]| {
-        coverage
-            .iter()
-            .find(|c| c.arn == table.arn.to_string())
-            .and_then(|c| {
-                c.controls
-                    .iter()
-                    .find(|r| r.control == bulwark_core::Control::RestoreTimeForResourcesMeetTarget)
-                    .map(|r| r.status.clone())
-            })
-            .expect("the restore-time control")
-    };
-    let targets = bulwark_aws::assign::Targets::Everything;
-    let config = Config::builtin();
-    let (before, _) =
-        bulwark_aws::assign::coverage(&aws, &inventory, &config, None, targets, Utc::now())
-            .await
-            .expect("coverage");
-    assert!(
-        matches!(restore_control(&before), bulwark_core::Status::NonCompliant { ref reason } if reason.contains("no restore test yet")),
-        "{:?}",
-        restore_control(&before)
-    );
-
-    // When a restore test passes and is recorded
-    let test = run_test(&t.aws(), &config, &table, Origin::Home, Utc::now())
-        .await
-        .expect("a restore test");
-    assert!(test.passed, "{:?}", failed_checks(&test));
-    bulwark_aws::restore::history::record(&t.inventory(&t.aws()).await, &test)
-        .await
-        .expect("recorded");
-
-    // Then coverage judges the store's restore time from it
-    let (after, _) =
-        bulwark_aws::assign::coverage(&aws, &inventory, &config, None, targets, Utc::now())
-            .await
-            .expect("coverage");
-    assert_eq!(restore_control(&after), bulwark_core::Status::Compliant);
-    // And the record is no asset
-    assert!(t.stored().await.iter().all(|a| a.name != test.arn));
 }
 
 #[tokio::test]

@@ -476,14 +476,12 @@ pub fn print_restore_history(tests: &[bulwark_aws::restore::RestoreTest]) {
         "ended", "store", "copy", "tier", "result", "RTO s", "RPO s", "reason",
     ]);
     for t in tests {
-        let reason = t.error.clone().unwrap_or_else(|| {
-            t.findings
-                .iter()
-                .filter(|f| !f.passed)
-                .map(|f| format!("{}: {}", f.check, f.detail))
-                .collect::<Vec<_>>()
-                .join("; ")
-        });
+        let reason = bulwark_core::restore::failure_reason(
+            t.error.as_deref(),
+            &t.findings,
+            t.measured.as_ref(),
+        )
+        .unwrap_or_default();
         let seconds = |f: fn(&bulwark_core::restore::Measured) -> u64| {
             t.measured
                 .as_ref()

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use bulwark_core::coverage::RestoreTest as CoverageRestoreTest;
+use bulwark_core::restore::{failure_reason, shortened, SHORT_REASON_CHARS};
 use bulwark_core::Duration;
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +30,13 @@ struct Record {
     arn: String,
     completed: chrono::DateTime<chrono::Utc>,
     rto_seconds: u64,
+    /// None when nothing was measured, and in records older than the field.
+    #[serde(default)]
+    rpo_seconds: Option<u64>,
     passed: bool,
+    /// Why the test failed, cut short (coverage quotes it in an exception).
+    #[serde(default)]
+    reason: Option<String>,
     /// Which copy was tested: coverage and scheduling judge a store by its own region's tests.
     #[serde(default)]
     origin: Origin,
@@ -53,7 +60,14 @@ pub async fn record(inventory: &Inventory, test: &RestoreTest) -> Result<(), Aws
         arn: test.arn.clone(),
         completed: test.ended,
         rto_seconds: test.measured.map_or(0, |m| m.rto_seconds),
+        rpo_seconds: test.measured.map(|m| m.rpo_seconds),
         passed: test.passed,
+        reason: failure_reason(
+            test.error.as_deref(),
+            &test.findings,
+            test.measured.as_ref(),
+        )
+        .map(|r| shortened(&r, SHORT_REASON_CHARS)),
         origin: test.origin,
         test: serde_json::to_string(test).map_err(|e| AwsError::Malformed(e.to_string()))?,
     };
@@ -83,10 +97,13 @@ pub async fn last_tests(
         if record.origin != Origin::Home {
             continue;
         }
+        let minutes = |seconds: u64| Duration::from_minutes(seconds.div_ceil(60));
         let test = CoverageRestoreTest {
             completed: record.completed,
-            duration: Duration::from_minutes(record.rto_seconds.div_ceil(60)),
+            duration: minutes(record.rto_seconds),
             succeeded: record.passed,
+            rpo: record.rpo_seconds.map(minutes),
+            reason: record.reason,
         };
         let newer = last
             .get(&record.arn)

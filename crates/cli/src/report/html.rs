@@ -1,11 +1,15 @@
 //! The coverage report as one self-contained HTML page: headline, tiers, recovery-point ages,
-//! tier × kind, exceptions, unknown tag values. maud escapes every spliced value.
+//! tier × kind, each store's last restore test, exceptions, unknown tag values. maud escapes
+//! every spliced value.
 
 use bulwark_core::coverage::NOT_BACKED_UP;
-use bulwark_core::{AgeHistogram, AssetCoverage, CoverageReport, Kind};
+use bulwark_core::{AgeHistogram, AssetCoverage, CoverageReport, Kind, Status};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use super::{percent, plural, tiers, timestamp, unknown_values, with_unknown_values};
+use super::{
+    last_test, percent, plural, restore_control, tiers, timestamp, unknown_values,
+    with_unknown_values,
+};
 
 /// The colour class of a coverage figure: full, short of full, or far short (below 90%).
 fn grade(p: f64) -> &'static str {
@@ -68,6 +72,7 @@ pub(super) fn page(report: &CoverageReport, assets: &[AssetCoverage]) -> String 
                     (by_tier(report))
                     (ages(report))
                     (matrix(report))
+                    (restore_tests(report, assets))
                     (exceptions(report))
                     (unknown(assets))
                     footer {
@@ -263,6 +268,79 @@ fn matrix(report: &CoverageReport) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Every backed-up store's last restore test, in tier order: the proof behind
+/// RESTORE_TIME_FOR_RESOURCES_MEET_TARGET, whose verdict closes the row.
+fn restore_tests(report: &CoverageReport, assets: &[AssetCoverage]) -> Markup {
+    let rank = |a: &AssetCoverage| {
+        report
+            .tier_order
+            .iter()
+            .position(|t| Some(t.as_str()) == a.tier.as_deref())
+    };
+    let mut stores: Vec<&AssetCoverage> = assets.iter().filter(|a| a.backup_required).collect();
+    stores.sort_by(|a, b| (rank(a), &a.name, &a.arn).cmp(&(rank(b), &b.name, &b.arn)));
+    let tested = stores
+        .iter()
+        .filter(|a| a.last_restore_test.is_some())
+        .count();
+    let failed = stores
+        .iter()
+        .filter(|a| a.last_restore_test.as_ref().is_some_and(|t| !t.succeeded))
+        .count();
+    html! {
+        section {
+            h2 { "Restore tests" }
+            p.muted.small {
+                (tested) " of " (plural(stores.len(), "backed-up store", "backed-up stores"))
+                " tested, " (failed) " failing. Each store's last test of its own region's \
+                 recovery points; RTO and RPO measured / the tier's, rounded up to the minute."
+            }
+            @if !stores.is_empty() {
+                table {
+                    tr {
+                        th { "Asset" }
+                        th { "Tier" }
+                        th { "Last test" }
+                        th { "RTO" }
+                        th { "RPO" }
+                        th { "Verdict" }
+                    }
+                    @for a in stores {
+                        @let test = last_test(a);
+                        tr {
+                            td {
+                                (a.name) " " span.muted { (a.kind) }
+                                div.arn { (a.arn) }
+                            }
+                            td { (a.tier.as_deref().unwrap_or(NOT_BACKED_UP)) }
+                            @match test.passed {
+                                Some(true) => td.ok { (test.verdict) },
+                                Some(false) => td.bad { (test.verdict) },
+                                None => td.muted { (test.verdict) },
+                            }
+                            td { (test.rto.as_deref().unwrap_or("–")) }
+                            td { (test.rpo.as_deref().unwrap_or("–")) }
+                            (verdict(restore_control(a)))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A control's verdict as a cell: its label, and its reason on hover.
+fn verdict(status: Option<&Status>) -> Markup {
+    html! {
+        @match status {
+            Some(Status::Compliant) => td.ok { "compliant" },
+            Some(Status::NonCompliant { reason }) => td.bad title=(reason) { "non-compliant" },
+            Some(Status::NotApplicable { why }) => td.muted title=(why) { "not applicable" },
+            None => td.muted { "–" },
         }
     }
 }

@@ -5,7 +5,8 @@ mod html;
 mod text;
 
 use anyhow::Result;
-use bulwark_core::{AssetCoverage, Control, CoverageReport, GroupSummary};
+use bulwark_core::coverage::human;
+use bulwark_core::{AssetCoverage, Control, CoverageReport, Duration, GroupSummary, Status};
 use chrono::{DateTime, Utc};
 use clap::ValueEnum;
 use serde::Serialize;
@@ -81,6 +82,56 @@ fn unknown_values(a: &AssetCoverage) -> String {
         .join(" ")
 }
 
+/// A store's last restore test in the words both renderings show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LastTest {
+    /// "passed 2025-06-01 07:00 UTC", "failed 2025-06-01 07:00 UTC", or "no test yet".
+    verdict: String,
+    /// None without a test.
+    passed: Option<bool>,
+    /// The measured RTO and RPO against the tier's, "RTO 4m / 1h" and "RPO 12m / 1h"; either
+    /// is missing when the test did not measure it.
+    rto: Option<String>,
+    rpo: Option<String>,
+}
+
+/// Measured values read as coverage's reasons read them (rounded up to the minute), the
+/// tier's as its configuration writes them.
+fn last_test(a: &AssetCoverage) -> LastTest {
+    let Some(test) = &a.last_restore_test else {
+        return LastTest {
+            verdict: "no test yet".into(),
+            passed: None,
+            rto: None,
+            rpo: None,
+        };
+    };
+    let against = |what: &str, measured: Duration, target: Option<Duration>| {
+        let target = target.map_or("-".to_string(), |t| t.to_string());
+        format!("{what} {} / {target}", human(measured))
+    };
+    LastTest {
+        verdict: format!(
+            "{} {}",
+            if test.succeeded { "passed" } else { "failed" },
+            test.completed.format("%Y-%m-%d %H:%M UTC")
+        ),
+        passed: Some(test.succeeded),
+        rto: test
+            .measured()
+            .then(|| against("RTO", test.duration, a.rto)),
+        rpo: test.rpo.map(|rpo| against("RPO", rpo, a.rpo)),
+    }
+}
+
+/// The verdict of RESTORE_TIME_FOR_RESOURCES_MEET_TARGET on an asset.
+fn restore_control(a: &AssetCoverage) -> Option<&Status> {
+    a.controls
+        .iter()
+        .find(|c| c.control == Control::RestoreTimeForResourcesMeetTarget)
+        .map(|c| &c.status)
+}
+
 fn csv(assets: &[AssetCoverage]) -> Result<String> {
     let mut out = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<&str> = vec![
@@ -96,19 +147,26 @@ fn csv(assets: &[AssetCoverage]) -> Result<String> {
         "latest_recovery_point",
         "latest_age",
         "rpo",
+        "rto",
         "rpo_breached",
         "protected",
         "dr_copy",
         "pitr_or_versioning",
         "locked",
         "encrypted",
+        "last_restore_test",
+        "last_restore_test_passed",
+        "measured_rto",
+        "measured_rpo",
         "compliant",
     ];
     header.extend(Control::ALL.map(Control::as_str));
     header.extend(["exceptions", "unknown_values"]);
     out.write_record(&header)?;
     let flag = |b: Option<bool>| b.map(|b| b.to_string()).unwrap_or_default();
+    let duration = |d: Option<Duration>| d.map(|d| d.to_string()).unwrap_or_default();
     for a in assets {
+        let test = a.last_restore_test.as_ref();
         let mut record: Vec<String> = vec![
             a.arn.clone(),
             a.name.clone(),
@@ -122,14 +180,19 @@ fn csv(assets: &[AssetCoverage]) -> Result<String> {
             a.latest_recovery_point
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_default(),
-            a.latest_age.map(|d| d.to_string()).unwrap_or_default(),
-            a.rpo.map(|d| d.to_string()).unwrap_or_default(),
+            duration(a.latest_age),
+            duration(a.rpo),
+            duration(a.rto),
             a.rpo_breached.to_string(),
             a.protected.to_string(),
             a.dr_copy.to_string(),
             flag(a.pitr_or_versioning),
             a.locked.to_string(),
             flag(a.encrypted),
+            test.map(|t| t.completed.to_rfc3339()).unwrap_or_default(),
+            flag(test.map(|t| t.succeeded)),
+            duration(test.filter(|t| t.measured()).map(|t| t.duration)),
+            duration(test.and_then(|t| t.rpo)),
             a.compliant.to_string(),
         ];
         record.extend(Control::ALL.map(|control| {

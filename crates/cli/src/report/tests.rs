@@ -4,7 +4,7 @@ use super::*;
 use bulwark_core::Kind;
 use bulwark_core::{
     evaluate, summarize, AccountId, Asset, Attributes, Config, Evidence, RecoveryPoint, Region,
-    ResourceArn,
+    ResourceArn, RestoreTest,
 };
 use chrono::TimeZone;
 
@@ -25,8 +25,9 @@ fn asset(kind: Kind, name: &str, tags: &[(&str, &str)]) -> Asset {
     Asset::observed(arn, account, region, tags, Attributes::default(), now())
 }
 
-/// A small estate: a hostile name, an unknown tag value, a store not backed up, and
-/// stores with and without backups.
+/// A small estate: a hostile name, an unknown tag value, a store not backed up, stores with
+/// and without backups, and restore tests: the critical store's last one failed before it
+/// measured anything, the important one's passed, the standard one was never tested.
 fn estate() -> (CoverageReport, Vec<AssetCoverage>) {
     let config = Config::builtin();
     let selected = Evidence {
@@ -52,12 +53,29 @@ fn estate() -> (CoverageReport, Vec<AssetCoverage>) {
             vault_denies_manual_deletion: true,
             logically_air_gapped: false,
         }],
+        last_restore_test: Some(RestoreTest {
+            completed: now() - chrono::Duration::hours(3),
+            duration: Duration::from_minutes(4),
+            succeeded: true,
+            rpo: Some(Duration::from_minutes(125)),
+            reason: None,
+        }),
         ..selected.clone()
+    };
+    let failed = Evidence {
+        last_restore_test: Some(RestoreTest {
+            completed: now() - chrono::Duration::minutes(30),
+            duration: Duration::ZERO,
+            succeeded: false,
+            rpo: None,
+            reason: Some("no completed recovery point <in eu-west-1>".into()),
+        }),
+        ..Evidence::default()
     };
     let assets = [
         (
             asset(Kind::Rds, "<script>alert('x')</script>", &[("Env", "prod")]),
-            Evidence::default(),
+            failed,
         ),
         (
             asset(
@@ -144,6 +162,83 @@ fn html_shows_the_headline_tiers_ages_matrix_and_exceptions() {
 }
 
 #[test]
+fn a_last_test_reads_as_its_verdict_and_rto_and_rpo_against_the_tiers() {
+    let (_, assets) = estate();
+    let words: Vec<LastTest> = assets.iter().map(last_test).collect();
+    let expected = |verdict: &str, passed, rto: Option<&str>, rpo: Option<&str>| LastTest {
+        verdict: verdict.into(),
+        passed,
+        rto: rto.map(str::to_string),
+        rpo: rpo.map(str::to_string),
+    };
+    assert_eq!(
+        words,
+        [
+            // Failed before it restored anything: no RTO, no RPO.
+            expected("failed 2025-06-01 11:30 UTC", Some(false), None, None),
+            expected("no test yet", None, None, None),
+            expected("no test yet", None, None, None),
+            expected(
+                "passed 2025-06-01 09:00 UTC",
+                Some(true),
+                Some("RTO 4m / 4h"),
+                Some("RPO 2h 5m / 4h")
+            ),
+        ]
+    );
+}
+
+#[test]
+fn html_shows_each_backed_up_stores_last_restore_test_in_tier_order() {
+    let html = rendered(ReportFormat::Html);
+    let section = &html[html.find("<h2>Restore tests</h2>").expect("the section")..];
+    let section = &section[..section.find("</table>").expect("its table's end")];
+    assert!(section.contains("2 of 3 backed-up stores tested, 1 failing."));
+    // The store not backed up has no row.
+    assert!(!section.contains("vol-1"));
+    let rows: Vec<&str> = section.split("<tr>").skip(2).collect();
+    assert_eq!(rows.len(), 3, "{section}");
+    assert!(rows[0].contains("&lt;script&gt;"));
+    assert!(
+        rows[0].ends_with(
+            "<td>critical</td><td class=\"bad\">failed 2025-06-01 11:30 UTC</td><td>–</td>\
+         <td>–</td><td class=\"bad\" title=\"the last restore test, completed 2025-06-01 11:30 \
+         UTC, failed: no completed recovery point &lt;in eu-west-1&gt;\">non-compliant</td></tr>"
+        ),
+        "{}",
+        rows[0]
+    );
+    assert!(rows[1].contains("orders"));
+    assert!(
+        rows[1].ends_with(
+            "<td>important</td><td class=\"ok\">passed 2025-06-01 09:00 UTC</td>\
+         <td>RTO 4m / 4h</td><td>RPO 2h 5m / 4h</td><td class=\"ok\">compliant</td></tr>"
+        ),
+        "{}",
+        rows[1]
+    );
+    assert!(rows[2].contains("ledger"));
+    assert!(
+        rows[2].ends_with(
+            "<td>standard</td><td class=\"muted\">no test yet</td><td>–</td><td>–</td>\
+         <td class=\"muted\" title=\"no restore test yet; tier standard's RTO of 1d leaves \
+         room for an untimed restore\">not applicable</td></tr>"
+        ),
+        "{}",
+        rows[2]
+    );
+}
+
+#[test]
+fn the_tables_exceptions_show_each_stores_last_restore_test() {
+    let table = rendered(ReportFormat::Table);
+    assert!(table.contains("last restore test"));
+    assert!(table.contains("failed 2025-06-01 11:30 UTC"));
+    assert!(table.contains("no test yet"));
+    assert!(table.contains("RTO 4m / 4h") && table.contains("RPO 2h 5m / 4h"));
+}
+
+#[test]
 fn csv_has_a_header_and_a_row_per_asset() {
     let (_, assets) = estate();
     let text = rendered(ReportFormat::Csv);
@@ -164,6 +259,26 @@ fn csv_has_a_header_and_a_row_per_asset() {
     assert_eq!(
         &rows[2][at("BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN")],
         "not-applicable"
+    );
+    let test = |row: usize| {
+        [
+            "rto",
+            "last_restore_test",
+            "last_restore_test_passed",
+            "measured_rto",
+            "measured_rpo",
+        ]
+        .map(|column| rows[row][at(column)].to_string())
+    };
+    assert_eq!(
+        test(0),
+        ["1h", "2025-06-01T11:30:00+00:00", "false", "", ""]
+    );
+    assert_eq!(test(1), ["1d", "", "", "", ""]);
+    assert_eq!(test(2), ["", "", "", "", ""]);
+    assert_eq!(
+        test(3),
+        ["4h", "2025-06-01T09:00:00+00:00", "true", "4m", "125m"]
     );
 }
 

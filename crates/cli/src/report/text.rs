@@ -1,11 +1,13 @@
 //! The coverage report as text: the headline, coverage by tier and by kind, the non-compliant
 //! assets with their reasons, and the unknown tag values.
 
+use std::collections::BTreeMap;
+
 use bulwark_core::coverage::NOT_BACKED_UP;
 use bulwark_core::{AssetCoverage, CoverageReport, GroupSummary};
 use comfy_table::presets;
 
-use super::{percent, plural, tiers, timestamp, unknown_values, with_unknown_values};
+use super::{last_test, percent, plural, tiers, timestamp, unknown_values, with_unknown_values};
 use crate::output::{align_numbers, table as new_table};
 
 pub(super) fn table(report: &CoverageReport, assets: &[AssetCoverage]) -> String {
@@ -23,7 +25,7 @@ pub(super) fn table(report: &CoverageReport, assets: &[AssetCoverage]) -> String
                 report.by_kind.iter().map(|(kind, g)| (kind.as_str(), g))
             )
         ),
-        exceptions(report),
+        exceptions(report, assets),
     ];
     let unknown = with_unknown_values(assets);
     if !unknown.is_empty() {
@@ -88,22 +90,42 @@ fn groups<'a>(first: &str, groups: impl Iterator<Item = (&'a str, &'a GroupSumma
 }
 
 /// Each asset's name, ARN and reasons in one column, so that the table stays about as wide as
-/// its longest ARN or reason rather than both side by side.
-fn exceptions(report: &CoverageReport) -> String {
+/// its longest ARN or reason rather than both side by side; its last restore test in a narrow
+/// one beside it, since a restore exception reads better next to the test it is about.
+fn exceptions(report: &CoverageReport, assets: &[AssetCoverage]) -> String {
     let heading = format!("Non-compliant assets ({})", report.exceptions.len());
     if report.exceptions.is_empty() {
         return heading;
     }
-    let mut table = new_table(&["tier", "kind", "asset, and why it is not compliant"]);
+    let by_arn: BTreeMap<&str, &AssetCoverage> =
+        assets.iter().map(|a| (a.arn.as_str(), a)).collect();
+    let mut table = new_table(&[
+        "tier",
+        "kind",
+        "asset, and why it is not compliant",
+        "last restore test",
+    ]);
     // Rules between rows: each row is several lines.
     table.load_preset(presets::ASCII_FULL);
     for e in &report.exceptions {
         let mut asset = vec![e.name.clone(), e.arn.clone()];
         asset.extend(e.reasons.iter().map(|reason| format!("- {reason}")));
+        let test = match by_arn.get(e.arn.as_str()) {
+            Some(a) if a.backup_required => {
+                let test = last_test(a);
+                [Some(test.verdict), test.rto, test.rpo]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+            _ => "-".to_string(),
+        };
         table.add_row([
             e.tier.as_deref().unwrap_or(NOT_BACKED_UP),
             e.kind.as_str(),
             &asset.join("\n"),
+            &test,
         ]);
     }
     format!("{heading}\n{table}")

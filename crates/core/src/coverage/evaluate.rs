@@ -11,6 +11,7 @@ use crate::classify::{classify, Classification};
 use crate::config::Config;
 use crate::duration::Duration;
 use crate::kind::Kind;
+use crate::restore::stale;
 use crate::taxonomy::{PointInTime, Tier, CONTINUOUS_RETENTION_MAX};
 
 /// Evaluates every control for one asset. `evidence` is the asset's own.
@@ -79,6 +80,7 @@ pub fn evaluate(
         latest_recovery_point: judge.latest,
         latest_age: judge.latest_age,
         rpo,
+        rto: tier.map(|t| t.rto),
         rpo_breached,
         protected: selected && fresh,
         dr_copy: restorable.iter().any(|p| p.region != judge.region),
@@ -89,6 +91,7 @@ pub fn evaluate(
         },
         locked: !restorable.is_empty() && restorable.iter().all(|p| p.vault_locked),
         encrypted: (!restorable.is_empty()).then(|| restorable.iter().all(|p| p.encrypted)),
+        last_restore_test: evidence.last_restore_test.clone(),
         compliant: exceptions.is_empty(),
         controls,
         exceptions,
@@ -113,6 +116,7 @@ struct Judge<'a> {
     restorable: Vec<&'a RecoveryPoint>,
     latest: Option<DateTime<Utc>>,
     latest_age: Option<Duration>,
+    now: DateTime<Utc>,
 }
 
 impl<'a> Judge<'a> {
@@ -146,6 +150,7 @@ impl<'a> Judge<'a> {
             restorable,
             latest,
             latest_age: latest.map(|t| age(t, now)),
+            now,
         }
     }
 
@@ -308,7 +313,13 @@ impl<'a> Judge<'a> {
         }
     }
 
+    /// Judged from the last test of the store's own region. A slow test outranks a stale one:
+    /// it is the finding a new test has to overturn. Staleness is the scheduler's own measure
+    /// (`restore::stale`), so coverage calls a passed test overdue exactly when a run would
+    /// test the store again; and only when the tier's tests are enabled, since a tier that
+    /// tests nothing has no cadence to keep.
     fn restore_time(&self, tier: &Tier) -> Status {
+        let policy = &tier.restore_test;
         match &self.evidence.last_restore_test {
             None if tier.rto <= RESTORE_TEST_REQUIRED_UP_TO => non_compliant(format!(
                 "no restore test yet; tier {}'s RTO of {} needs one",
@@ -318,17 +329,30 @@ impl<'a> Judge<'a> {
                 "no restore test yet; tier {}'s RTO of {} leaves room for an untimed restore",
                 tier.name, tier.rto
             )),
-            Some(test) if !test.succeeded => non_compliant(format!(
-                "the last restore test, completed {}, failed",
-                test.completed.format("%Y-%m-%d %H:%M UTC")
-            )),
+            Some(test) if !test.succeeded => {
+                let completed = test.completed.format("%Y-%m-%d %H:%M UTC");
+                non_compliant(match &test.reason {
+                    Some(reason) => {
+                        format!("the last restore test, completed {completed}, failed: {reason}")
+                    }
+                    None => format!("the last restore test, completed {completed}, failed"),
+                })
+            }
             Some(test) if test.duration > tier.rto => non_compliant(format!(
                 "the last restore test took {}; tier {}'s RTO is {}",
                 human(test.duration),
                 tier.name,
                 tier.rto
             )),
-            Some(_) => Status::Compliant,
+            Some(test) => match stale(test.completed, policy.cadence, self.now) {
+                Some(age) if policy.enabled => non_compliant(format!(
+                    "the last restore test passed {} ago; tier {} tests every {}",
+                    human(age),
+                    tier.name,
+                    policy.cadence
+                )),
+                _ => Status::Compliant,
+            },
         }
     }
 }

@@ -47,8 +47,24 @@ impl RecoveryPoint {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RestoreTest {
     pub completed: DateTime<Utc>,
+    /// The measured RTO, rounded up to the minute; zero when the test restored nothing.
     pub duration: Duration,
     pub succeeded: bool,
+    /// The measured RPO (the restored point's age when the test began), rounded up to the
+    /// minute. None when nothing was measured, and in records older than the field.
+    #[serde(default)]
+    pub rpo: Option<Duration>,
+    /// Why the test failed, in short, when it is known.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl RestoreTest {
+    /// Whether RTO and RPO were measured: a test that failed before it could validate a copy
+    /// has neither, and its zero duration is no RTO.
+    pub fn measured(&self) -> bool {
+        self.succeeded || self.rpo.is_some()
+    }
 }
 
 /// What the adapters found about one asset.
@@ -183,6 +199,9 @@ pub struct AssetCoverage {
     pub latest_age: Option<Duration>,
     /// The tier's RPO; None when not backed up.
     pub rpo: Option<Duration>,
+    /// The tier's RTO; None when not backed up.
+    #[serde(default)]
+    pub rto: Option<Duration>,
     /// The latest recovery point is older than the RPO, or there is none and the asset was
     /// first seen longer than the RPO ago.
     pub rpo_breached: bool,
@@ -196,6 +215,10 @@ pub struct AssetCoverage {
     pub locked: bool,
     /// Every restorable point is encrypted; None when there is none.
     pub encrypted: Option<bool>,
+    /// The last restore test of the asset's own region's recovery points, as coverage
+    /// judged it (RESTORE_TIME_FOR_RESOURCES_MEET_TARGET).
+    #[serde(default)]
+    pub last_restore_test: Option<RestoreTest>,
     pub controls: Vec<ControlResult>,
     /// Every applicable control is compliant.
     pub compliant: bool,

@@ -9,6 +9,7 @@ mod validate;
 
 pub use crate::taxonomy::{PointChoice, RestoreTestPolicy};
 pub use measure::{measure, Measured, Timing};
+pub(crate) use policy::stale;
 pub use policy::{choose_point, due, Candidate, Due, PointFacts};
 pub use validate::{
     expected_objects, validate_bucket, validate_database, validate_disk, validate_table,
@@ -16,6 +17,9 @@ pub use validate::{
 };
 
 use serde::{Deserialize, Serialize};
+
+use crate::coverage::human;
+use crate::duration::Duration;
 
 /// The tag on every resource a restore test creates: its test's id.
 pub const RESTORE_TEST_TAG: &str = "bulwark:restore-test";
@@ -46,6 +50,49 @@ impl Finding {
 /// A restore test passes when every finding passed and both objectives were met.
 pub fn passed(findings: &[Finding], measured: &Measured) -> bool {
     findings.iter().all(|f| f.passed) && measured.rto_met && measured.rpo_met
+}
+
+/// How long a recorded failure reason may be: coverage quotes it in an exception, which should
+/// read as one line, not as a validator's whole report.
+pub const SHORT_REASON_CHARS: usize = 200;
+
+/// Why a test failed, in a line: its error, else its failed checks (`check: detail`), else the
+/// objectives it missed. None when none of them has anything to say (a passed test).
+pub fn failure_reason(
+    error: Option<&str>,
+    findings: &[Finding],
+    measured: Option<&Measured>,
+) -> Option<String> {
+    if let Some(error) = error {
+        return Some(error.to_string());
+    }
+    let mut parts: Vec<String> = findings
+        .iter()
+        .filter(|f| !f.passed)
+        .map(|f| format!("{}: {}", f.check, f.detail))
+        .collect();
+    if let (true, Some(m)) = (parts.is_empty(), measured) {
+        let minutes = |seconds: u64| human(Duration::from_minutes(seconds.div_ceil(60)));
+        if !m.rto_met {
+            parts.push(format!("RTO not met (took {})", minutes(m.rto_seconds)));
+        }
+        if !m.rpo_met {
+            parts.push(format!(
+                "RPO not met (the point was {} old)",
+                minutes(m.rpo_seconds)
+            ));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// `text` cut to at most `max` characters, the cut marked by a trailing "…".
+pub fn shortened(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{}…", kept.trim_end())
 }
 
 /// Whether the sweeper may delete a resource: it is a test's (named with the prefix and tagged
@@ -101,6 +148,61 @@ mod tests {
             "not a restored name"
         );
         assert!(!swept(&name, &BTreeMap::new(), now), "no test's tag");
+    }
+
+    fn measured(rto_met: bool, rpo_met: bool) -> Measured {
+        Measured {
+            rto_seconds: 3 * 3600 + 1,
+            restore_seconds: 3 * 3600,
+            validation_seconds: 1,
+            rpo_seconds: 90 * 60,
+            rto_met,
+            rpo_met,
+        }
+    }
+
+    #[test]
+    fn a_failure_is_its_error_else_its_failed_checks_else_the_missed_objectives() {
+        let findings = [
+            Finding::new("status", true, "ACTIVE"),
+            Finding::new("item count", false, "197 items; the source had 200"),
+            Finding::new("key schema", false, "id (HASH) against pk (HASH)"),
+        ];
+        let slow = measured(false, true);
+        assert_eq!(
+            failure_reason(Some("no completed recovery point"), &findings, Some(&slow)).as_deref(),
+            Some("no completed recovery point")
+        );
+        assert_eq!(
+            failure_reason(None, &findings, Some(&slow)).as_deref(),
+            Some("item count: 197 items; the source had 200; key schema: id (HASH) against pk (HASH)")
+        );
+        assert_eq!(
+            failure_reason(None, &findings[..1], Some(&slow)).as_deref(),
+            Some("RTO not met (took 3h 1m)")
+        );
+        assert_eq!(
+            failure_reason(None, &[], Some(&measured(false, false))).as_deref(),
+            Some("RTO not met (took 3h 1m); RPO not met (the point was 1h 30m old)")
+        );
+        assert_eq!(
+            failure_reason(None, &findings[..1], Some(&measured(true, true))),
+            None
+        );
+        assert_eq!(failure_reason(None, &[], None), None);
+    }
+
+    #[test]
+    fn a_shortened_reason_keeps_whole_characters_and_marks_the_cut() {
+        assert_eq!(
+            shortened("item count: 3 missing", 200),
+            "item count: 3 missing"
+        );
+        assert_eq!(shortened("abcdef", 6), "abcdef");
+        assert_eq!(shortened("abcdefg", 6), "abcde…");
+        assert_eq!(shortened("ab   defg", 6), "ab…");
+        assert_eq!(shortened("ééééééé", 4), "ééé…");
+        assert_eq!(shortened("ééééééé", 4).chars().count(), 4);
     }
 
     #[test]

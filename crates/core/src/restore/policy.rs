@@ -115,8 +115,12 @@ pub fn due(candidates: &[Candidate], now: DateTime<Utc>) -> Vec<Due> {
 }
 
 /// The age of a test completed at `completed`, if it is older than `cadence` at `now`. A test
-/// dated after `now` (a skewed clock) is fresh.
-fn stale(completed: DateTime<Utc>, cadence: Duration, now: DateTime<Utc>) -> Option<Duration> {
+/// dated after `now` (a skewed clock) is fresh. Coverage judges staleness by it too.
+pub(crate) fn stale(
+    completed: DateTime<Utc>,
+    cadence: Duration,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
     let age_seconds = u64::try_from((now - completed).num_seconds()).ok()?;
     (age_seconds > cadence.as_minutes().saturating_mul(60))
         .then(|| Duration::from_minutes(age_seconds / 60))

@@ -31,6 +31,8 @@ fn test(completed: DateTime<Utc>, succeeded: bool) -> RestoreTest {
         completed,
         duration: Duration::from_minutes(20),
         succeeded,
+        rpo: Some(Duration::from_minutes(30)),
+        reason: None,
     }
 }
 
