@@ -66,14 +66,14 @@ pub(crate) async fn backed_up_estate(
 }
 
 /// The estate discovered, classified and put under its tiers' plans.
-async fn protect(t: &TestAccount) {
+pub(crate) async fn protect(t: &TestAccount) {
     t.discover_and_classify(&[HOME_REGION]).await;
     let report = t.apply(&t.function("assign-policy").await).await;
     assert!(!report.partial(), "{:?}", report.failures);
 }
 
 /// The local AWS runs the account's plans now: the recovery points to restore.
-fn run_plans(t: &TestAccount) {
+pub(crate) fn run_plans(t: &TestAccount) {
     let path = format!(
         "/moto-api/bulwark/backup/run-plans?account={}&region={HOME_REGION}",
         t.account
@@ -94,7 +94,7 @@ pub(crate) async fn wait_for_points_in(t: &TestAccount, region: &str, assets: &[
 }
 
 /// Wait until the store `arn` has a completed recovery point in `region`.
-async fn wait_for_point_of(t: &TestAccount, region: &str, arn: &str) {
+pub(crate) async fn wait_for_point_of(t: &TestAccount, region: &str, arn: &str) {
     let backup = t.backup(region);
     let started = Instant::now();
     loop {
@@ -164,8 +164,14 @@ fn assert_declared_for_cli(aws: &bulwark_aws::Aws) {
 
 /// A restore test of `asset` that must pass; its calls are all declared.
 pub(crate) async fn passing_test(t: &TestAccount, asset: &Asset) -> RestoreTest {
+    passing_test_of(t, asset, Origin::Home).await
+}
+
+/// A restore test of `asset`'s copy in `origin`'s region that must pass; its calls are all
+/// declared.
+async fn passing_test_of(t: &TestAccount, asset: &Asset, origin: Origin) -> RestoreTest {
     let aws = t.aws();
-    let test = run_test(&aws, &Config::builtin(), asset, Origin::Home, Utc::now())
+    let test = run_test(&aws, &Config::builtin(), asset, origin, Utc::now())
         .await
         .expect("a restore test");
     assert_declared_for_cli(&aws);
@@ -216,28 +222,14 @@ async fn the_dr_copies_of_a_critical_table_and_bucket_restore_in_the_dr_region()
     // Given a critical table and bucket whose tier copies to the DR region, and their copies there
     let t = TestAccount::new().await;
     let (table, bucket) = backed_up_estate(&t, 25, 12).await;
-    let dr_region = Config::builtin()
-        .protection()
-        .dr_region_for(HOME_REGION)
-        .expect("a DR region");
+    let dr_region = dr_region();
     wait_for_points_in(&t, &dr_region, &[&table, &bucket]).await;
 
     // When each DR copy is restore-tested
     for asset in [&table, &bucket] {
-        let aws = t.aws();
-        let test = run_test(&aws, &Config::builtin(), asset, Origin::Dr, Utc::now())
-            .await
-            .expect("a restore test");
-        assert_declared_for_cli(&aws);
+        let test = passing_test_of(&t, asset, Origin::Dr).await;
 
         // Then the copy restored in the DR region held what the store held, and is gone
-        assert!(
-            test.passed,
-            "{}: {:?} {:?}",
-            asset.arn,
-            failed_checks(&test),
-            test.error
-        );
         assert_eq!(test.region.as_deref(), Some(dr_region.as_str()));
         assert!(test
             .recovery_point_arn
@@ -359,7 +351,7 @@ async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
     disk_tags.push(("Name", &disk_name));
     seed::volume(&t, HOME_REGION, &disk_tags).await;
     seed::file_system(&t, HOME_REGION, "killed-run", &disk_tags).await;
-    assert_eq!(disk_leftovers(&t).await, 2);
+    assert_eq!(disk_leftovers(&t, HOME_REGION).await, 2);
     seed::rds_instance(&t, HOME_REGION, "bulwark-rt-killed", &test_tags(&expired)).await;
 
     // When the sweeper runs
@@ -377,7 +369,7 @@ async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
     assert!(report.failed.is_empty(), "{report:?}");
     assert_eq!(report.deleted.len(), 5, "{report:?}");
     assert_eq!(leftovers(&t).await, 2);
-    assert_eq!(disk_leftovers(&t).await, 0);
+    assert_eq!(disk_leftovers(&t, HOME_REGION).await, 0);
     let tables = t
         .dynamodb(HOME_REGION)
         .list_tables()
@@ -396,11 +388,19 @@ async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
     assert!(instances.db_instances().is_empty(), "{instances:?}");
 }
 
-/// Restored volumes and file systems left in the account: those tagged as a test's.
-async fn disk_leftovers(t: &TestAccount) -> usize {
+/// The DR region the built-in configuration pairs with the home region.
+fn dr_region() -> String {
+    Config::builtin()
+        .protection()
+        .dr_region_for(HOME_REGION)
+        .expect("a DR region")
+}
+
+/// Restored volumes and file systems left in `region`: those tagged as a test's.
+async fn disk_leftovers(t: &TestAccount, region: &str) -> usize {
     let tag = bulwark_core::restore::RESTORE_TEST_TAG;
     let volumes = t
-        .ec2(HOME_REGION)
+        .ec2(region)
         .describe_volumes()
         .send()
         .await
@@ -410,7 +410,7 @@ async fn disk_leftovers(t: &TestAccount) -> usize {
         .filter(|v| v.tags().iter().any(|t| t.key() == Some(tag)))
         .count();
     let file_systems = t
-        .efs(HOME_REGION)
+        .efs(region)
         .describe_file_systems()
         .send()
         .await
@@ -444,12 +444,17 @@ async fn a_volume_and_a_file_system_restore_validate_and_leave_nothing_behind() 
     assert_eq!(disks.len(), 2, "{stored:?}");
     wait_for_points(&t, &disks).await;
 
-    // When each is restore-tested
+    wait_for_points_in(&t, &dr_region(), &disks).await;
+
+    // When each, and its copy in the DR region, is restore-tested
     for asset in disks {
-        // Then the copy is its source's, and it is gone
-        assert!(passing_test(&t, asset).await.cleaned_up);
+        for origin in [Origin::Home, Origin::Dr] {
+            // Then the copy is its source's, and it is gone
+            assert!(passing_test_of(&t, asset, origin).await.cleaned_up);
+        }
     }
-    assert_eq!(disk_leftovers(&t).await, 0);
+    assert_eq!(disk_leftovers(&t, HOME_REGION).await, 0);
+    assert_eq!(disk_leftovers(&t, &dr_region()).await, 0);
 }
 
 #[tokio::test]
@@ -465,25 +470,28 @@ async fn a_database_restores_validates_and_leaves_nothing_behind() {
         .find(|a| a.name == "reporting")
         .expect("inventoried");
     wait_for_points(&t, &[database]).await;
+    wait_for_points_in(&t, &dr_region(), &[database]).await;
 
-    // When it is restore-tested
-    let test = passing_test(&t, database).await;
-
-    // Then the copy was its source's, and no restored instance is left
-    assert!(test.cleaned_up);
-    let instances = t
-        .rds(HOME_REGION)
-        .describe_db_instances()
-        .send()
-        .await
-        .expect("instances");
-    let restored: Vec<_> = instances
-        .db_instances()
-        .iter()
-        .filter_map(|db| db.db_instance_identifier())
-        .filter(|id| id.starts_with(NAME_PREFIX))
-        .collect();
-    assert!(restored.is_empty(), "{restored:?}");
+    // When it, and its copy in the DR region, is restore-tested
+    for origin in [Origin::Home, Origin::Dr] {
+        // Then the copy was its source's, and is gone
+        assert!(passing_test_of(&t, database, origin).await.cleaned_up);
+    }
+    for region in [HOME_REGION.to_string(), dr_region()] {
+        let instances = t
+            .rds(&region)
+            .describe_db_instances()
+            .send()
+            .await
+            .expect("instances");
+        let restored: Vec<_> = instances
+            .db_instances()
+            .iter()
+            .filter_map(|db| db.db_instance_identifier())
+            .filter(|id| id.starts_with(NAME_PREFIX))
+            .collect();
+        assert!(restored.is_empty(), "{region}: {restored:?}");
+    }
 }
 
 #[tokio::test]

@@ -6,13 +6,16 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use bulwark_aws::restore::{self, history, sweep, Origin, Progress};
+use bulwark_core::restore::HOOK_TAG;
 use bulwark_core::Config;
 use chrono::Utc;
 use serde_json::json;
 
 use crate::deployed::deploy_template;
 use crate::harness::{control, TestAccount, HOME_REGION};
-use crate::restore::{backed_up_estate, leftovers_in, wait_for_points_in};
+use crate::restore::{
+    backed_up_estate, leftovers_in, protect, run_plans, wait_for_point_of, wait_for_points_in,
+};
 
 const EXECUTION_DEADLINE: Duration = Duration::from_secs(120);
 
@@ -325,4 +328,113 @@ async fn the_cli_runs_a_test_through_the_deployed_state_machine_and_waits() {
     assert_eq!(tests.len(), 1, "{answer}");
     assert_eq!(tests[0]["arn"], table.arn.to_string().as_str());
     assert_eq!(tests[0]["passed"], true, "{answer}");
+}
+
+/// A customer's hook: a function of the test's account running tests/fixtures/restore-hook,
+/// which passes or fails every copy it is asked about (`verdict`).
+async fn hook(t: &TestAccount, name: &str, verdict: &str) {
+    let role = aws_sdk_iam::Client::new(&t.config)
+        .create_role()
+        .role_name(format!("{name}-role"))
+        .assume_role_policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("the hook's role");
+    // An empty zip archive: the code that runs is the fixture, bound below.
+    let empty_zip = [b"PK\x05\x06".as_slice(), &[0u8; 18]].concat();
+    let function = aws_sdk_lambda::Client::new(&t.config)
+        .create_function()
+        .function_name(name)
+        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(role.role().map(|r| r.arn()).unwrap_or_default())
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip))
+                .build(),
+        )
+        .environment(
+            aws_sdk_lambda::types::Environment::builder()
+                .variables("HOOK_VERDICT", verdict)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("the hook function");
+    control(
+        "/moto-api/bulwark/lambda/runtime",
+        &json!({
+            "arn": function.function_arn(),
+            "binary": format!("{}/fixtures/restore-hook", env!("CARGO_MANIFEST_DIR")),
+        }),
+    );
+}
+
+#[tokio::test]
+async fn a_stores_hook_is_asked_about_its_restored_copy_and_its_verdict_counts() {
+    // Given the system deployed, hooks that pass and fail every copy, and critical tables whose
+    // tags name them (and one a function outside the hooks' prefix)
+    let t = TestAccount::new().await;
+    let (state_machine, _) = deploy(&t);
+    hook(&t, "bulwark-restore-hook-pass", "pass").await;
+    hook(&t, "bulwark-restore-hook-fail", "fail").await;
+    let tagged = [
+        ("orders", "bulwark-restore-hook-pass"),
+        ("invoices", "bulwark-restore-hook-fail"),
+        ("ledger", "someone-elses-function"),
+    ];
+    for (table, function) in tagged {
+        crate::seed::table(
+            &t,
+            HOME_REGION,
+            table,
+            &[("DataClassification", "Critical"), (HOOK_TAG, function)],
+        )
+        .await;
+    }
+    protect(&t).await;
+    run_plans(&t);
+    let arn = |table: &str| format!("arn:aws:dynamodb:{HOME_REGION}:{}:table/{table}", t.account);
+    for (table, _) in tagged {
+        wait_for_point_of(&t, HOME_REGION, &arn(table)).await;
+    }
+
+    // When the critical tier is tested through the state machine
+    let execution = run(&t, &state_machine, json!({"tier": "critical"})).await;
+    assert_eq!(execution.status(), &ExecutionStatus::Succeeded);
+
+    // Then each hook was asked about its store's restored copy, and its verdict counted
+    let inventory = t.inventory(&t.aws()).await;
+    let hook_finding = |test: &restore::RestoreTest| {
+        test.findings
+            .iter()
+            .find(|f| f.check.starts_with("customer hook "))
+            .cloned()
+            .unwrap_or_else(|| panic!("no hook finding: {test:?}"))
+    };
+    let orders = history::tests(&inventory, Some(&arn("orders")))
+        .await
+        .expect("history");
+    assert!(orders[0].passed, "{:?}", orders[0]);
+    let finding = hook_finding(&orders[0]);
+    assert!(finding.passed);
+    assert!(
+        finding.detail.starts_with("checked bulwark-rt-")
+            && finding.detail.ends_with("restored from orders"),
+        "{finding:?}"
+    );
+    let invoices = newest_failed(&inventory, &arn("invoices"), 1, &[]).await;
+    assert!(hook_finding(&invoices)
+        .detail
+        .starts_with("rejected bulwark-rt-"));
+    let ledger = newest_failed(&inventory, &arn("ledger"), 1, &[]).await;
+    let denied = hook_finding(&ledger);
+    assert!(denied.detail.contains("AccessDenied"), "{denied:?}");
+
+    // And no restored copy is left
+    assert_eq!(leftovers_in(&t, HOME_REGION).await, 0);
 }

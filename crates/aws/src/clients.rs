@@ -130,6 +130,19 @@ impl Aws {
         )
     }
 
+    /// A Lambda client in `region` (the base region when None), for customer hooks.
+    pub fn lambda(&self, region: Option<&Region>) -> aws_sdk_lambda::Client {
+        let config = match region {
+            Some(region) => self.config_in(region),
+            None => self.base.clone(),
+        };
+        aws_sdk_lambda::Client::from_conf(
+            aws_sdk_lambda::config::Builder::from(&config)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
     /// An SNS client in `region` (the base region when None).
     pub fn sns(&self, region: Option<&Region>) -> aws_sdk_sns::Client {
         let config = match region {

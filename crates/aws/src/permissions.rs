@@ -26,7 +26,7 @@ pub use crate::restore::history::EVIDENCE;
 pub use crate::restore::rds::RESTORE_TEST_RDS;
 pub use crate::restore::run::RESTORE_RUN;
 pub use crate::restore::sweep::SWEEP;
-pub use crate::restore::RESTORE_TEST;
+pub use crate::restore::{HOOK, RESTORE_TEST};
 pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
 
 /// The permissions each Lambda function needs: what the deployment template must grant.
@@ -52,6 +52,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             RESTORE_TEST_RDS,
             SWEEP,
             EVIDENCE,
+            HOOK,
         ],
         _ => &[],
     };
@@ -92,6 +93,7 @@ pub fn for_cli() -> Vec<&'static str> {
         EVIDENCE,
         SWEEP,
         RESTORE_RUN,
+        HOOK,
     ]
     .iter()
     .flat_map(|g| g.iter().map(|p| p.action))
@@ -117,6 +119,7 @@ pub fn action_for_operation(operation: &str) -> Option<String> {
         "KMS" => "kms",
         "SNS" => "sns",
         "SFN" => "states",
+        "Lambda" => "lambda",
         _ => return None,
     };
     // Where the Service Authorization Reference names the action otherwise: S3 names
@@ -128,6 +131,8 @@ pub fn action_for_operation(operation: &str) -> Option<String> {
         // S3's listings are authorized by its older action names.
         ("s3", "ListObjectVersions") => "ListBucketVersions",
         ("s3", "ListObjectsV2") => "ListBucket",
+        // Lambda's Invoke is authorized as InvokeFunction.
+        ("lambda", "Invoke") => "InvokeFunction",
         (_, name) => name,
     };
     Some(format!("{prefix}:{name}"))

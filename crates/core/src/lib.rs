@@ -11,6 +11,7 @@ pub mod emf;
 pub mod error;
 pub mod facts;
 pub mod feasibility;
+pub mod hook_function;
 pub mod inventory;
 pub mod kind;
 pub mod protection;

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::duration::Duration;
+use crate::hook_function::HookFunction;
 use crate::kind::Kind;
 
 /// One tier and the protection it demands.
@@ -47,7 +48,7 @@ pub struct Tier {
 /// How a tier's stores are restore-tested: the `restore_test` table of the tier, defaulted
 /// (docs/configuration.md, "Restore tests"). `restore::due` and `restore::choose_point` apply
 /// it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RestoreTestPolicy {
     /// False: the tier's stores are never tested.
     pub enabled: bool,
@@ -63,6 +64,9 @@ pub struct RestoreTestPolicy {
     /// How long a restored copy may live for validation: it expires this long after its
     /// restore completed, and the sweeper deletes it then.
     pub validation_window: Duration,
+    /// The customer's validation hook for the tier's stores (a store's `bulwark:restore-hook`
+    /// tag names its own).
+    pub hook: Option<HookFunction>,
 }
 
 /// Which recovery point a restore test restores.
@@ -105,6 +109,7 @@ impl RestoreTestPolicy {
             recovery_point: PointChoice::Latest,
             dr_copy: cross_region_copy,
             validation_window: Self::DEFAULT_VALIDATION_WINDOW,
+            hook: None,
         }
     }
 }

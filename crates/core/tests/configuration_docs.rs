@@ -151,13 +151,13 @@ fn the_documented_rendering_is_the_default_rendering() {
 #[test]
 fn the_documented_restore_tests_load_as_documented() {
     let config = Config::from_toml_str("example.toml", documented_example()).expect("loads");
-    let gold = config.tier("gold").expect("gold").restore_test;
+    let gold = config.tier("gold").expect("gold").restore_test.clone();
     assert_eq!(
         (gold.cadence, gold.within_runs, gold.dr_copy),
         (Duration::from_days(14), 2, true),
         "gold copies to the DR region, so its DR copy is tested by default"
     );
-    let bronze = config.tier("bronze").expect("bronze").restore_test;
+    let bronze = config.tier("bronze").expect("bronze").restore_test.clone();
     assert_eq!(bronze.cadence, Duration::from_days(90));
     assert_eq!(
         bronze.recovery_point,

@@ -282,7 +282,38 @@ def _init_times_control(request: Any, full_url: str, headers: Any) -> tuple[int,
     return 200, {"Content-Type": "application/json"}, json.dumps(init_times())
 
 
+RUNTIME = "/moto-api/bulwark/lambda/runtime"
+
+
+def _bind(body: dict[str, Any]) -> dict[str, Any]:
+    """Run an existing function (CreateFunction'd, e.g. a customer's restore-test hook) from a
+    local executable: its role, environment, timeout and memory are the function's own."""
+    from moto.awslambda.models import lambda_backends
+
+    arn, binary = str(body["arn"]), Path(str(body["binary"]))
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[2] != "lambda" or not binary.is_file():
+        raise ValueError(f"need a function ARN and an executable file, not {arn!r}, {str(binary)!r}")
+    account, region, name = parts[4], parts[3], parts[6]
+    fn = lambda_backends[account][region].get_function(name)
+    register(Function(
+        name=name,
+        arn=fn.function_arn,
+        binary=binary,
+        role_arn=fn.role,
+        account=account,
+        region=region,
+        environment=dict(fn.environment_vars or {}),
+        timeout_seconds=int(fn.timeout),
+        memory_mb=int(fn.memory_size),
+    ))
+    return {"arn": fn.function_arn, "binary": str(binary)}
+
+
 def install() -> None:
     import moto.moto_api._internal.urls
 
+    from bulwark_local.template import post_endpoint
+
     moto.moto_api._internal.urls.url_paths["{0}" + INIT_TIMES] = _init_times_control
+    moto.moto_api._internal.urls.url_paths["{0}" + RUNTIME] = post_endpoint(RUNTIME, _bind, ())

@@ -11,8 +11,9 @@ use std::time::Duration as StdDuration;
 
 use aws_sdk_backup::types::RecoveryPointStatus;
 use bulwark_core::restore::{
-    self, choose_point, expected_objects, validate_bucket, validate_database, validate_disk,
-    validate_table, Finding, Measured, PointChoice, PointFacts, Timing,
+    self, choose_point, expected_objects, hook_finding, hook_for, validate_bucket,
+    validate_database, validate_disk, validate_table, Finding, HookFunction, HookRequest,
+    HookStore, Measured, PointChoice, PointFacts, Timing,
 };
 use bulwark_core::{AccountId, Asset, Config, Kind, Region, Scope};
 use chrono::{DateTime, TimeZone, Utc};
@@ -68,6 +69,11 @@ pub const RESTORE_TEST: &[Permission] = &[
     p("s3:DeleteBucket", "delete the restored bucket"),
 ];
 
+pub const HOOK: &[Permission] = &[p(
+    "lambda:InvokeFunction",
+    "ask a tier's or store's customer hook about a restored copy",
+)];
+
 /// How long a test's restored copy lives when its tier is no longer configured (else its
 /// policy's validation window).
 const EXPIRY: chrono::Duration = chrono::Duration::hours(6);
@@ -108,6 +114,9 @@ pub struct Started {
     pub restore_job_id: String,
     pub started: DateTime<Utc>,
     pub restore_started: DateTime<Utc>,
+    /// The customer's validation hook, if the tier or the store names one.
+    #[serde(default)]
+    pub hook: Option<HookFunction>,
 }
 
 /// Where a restore job is.
@@ -201,6 +210,8 @@ pub async fn start(
         .ok_or_else(|| {
             AwsError::RestoreTest(format!("{} has no tier: classify it first", asset.arn))
         })?;
+    let hook = hook_for(tier.restore_test.hook.as_ref(), &asset.tags)
+        .map_err(|why| AwsError::RestoreTest(format!("{}: {why}", asset.arn)))?;
     let settings = config.protection();
     let source_region = asset.region.as_str().to_string();
     let region = match origin {
@@ -256,6 +267,7 @@ pub async fn start(
         restore_job_id,
         started: now,
         restore_started,
+        hook,
     })
 }
 
@@ -319,10 +331,15 @@ pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress
 }
 
 /// Read the restored copy and its source, and judge the copy.
-pub async fn validate(aws: &Aws, test: &Started, restored_id: &str) -> Result<Validated, AwsError> {
+pub async fn validate(
+    aws: &Aws,
+    test: &Started,
+    restored_arn: &str,
+    restored_id: &str,
+) -> Result<Validated, AwsError> {
     let source = clients_in(aws, &test.account, &test.source_region)?;
     let restored = clients_in(aws, &test.account, &test.region)?;
-    let findings = match test.kind {
+    let mut findings = match test.kind {
         Kind::Rds => validate_database(
             &rds::facts(&source, &test.name).await?,
             &rds::facts(&restored, restored_id).await?,
@@ -346,10 +363,66 @@ pub async fn validate(aws: &Aws, test: &Started, restored_id: &str) -> Result<Va
             ))
         }
     };
+    if let Some(hook) = &test.hook {
+        findings.push(call_hook(aws, test, hook, restored_arn, restored_id).await);
+    }
     Ok(Validated {
         findings,
         validated: Utc::now(),
     })
+}
+
+/// Ask the customer's hook about the restored copy. Whatever goes wrong calling it (denied, no
+/// such function) is a failed finding, not an error: the copy is still deleted and the test
+/// recorded with the reason.
+async fn call_hook(
+    aws: &Aws,
+    test: &Started,
+    hook: &HookFunction,
+    restored_arn: &str,
+    restored_id: &str,
+) -> Finding {
+    let check = format!("customer hook {hook}");
+    let request = HookRequest {
+        test_id: test.id.clone(),
+        store: HookStore {
+            arn: test.arn.clone(),
+            kind: test.kind.to_string(),
+            id: test.name.clone(),
+            region: test.source_region.clone(),
+        },
+        restored: HookStore {
+            arn: restored_arn.to_string(),
+            kind: test.kind.to_string(),
+            id: restored_id.to_string(),
+            region: test.region.clone(),
+        },
+        recovery_point_arn: test.recovery_point_arn.clone(),
+    };
+    let payload = match serde_json::to_vec(&request) {
+        Ok(payload) => payload,
+        Err(e) => return Finding::new(&check, false, e.to_string()),
+    };
+    let region = hook.region().and_then(|r| Region::parse(r).ok());
+    match aws
+        .lambda(region.as_ref())
+        .invoke()
+        .function_name(hook.as_str())
+        .payload(aws_smithy_types::Blob::new(payload))
+        .send()
+        .await
+    {
+        Ok(out) => hook_finding(
+            hook,
+            out.payload().map(|p| p.as_ref()).unwrap_or_default(),
+            out.function_error(),
+        ),
+        Err(e) => Finding::new(
+            &check,
+            false,
+            AwsError::sdk("lambda:InvokeFunction", e).to_string(),
+        ),
+    }
 }
 
 /// Everything known about a test when it ends, whichever step it reached.
@@ -511,8 +584,13 @@ pub async fn run_test(
             }
         }
     };
-    if let Progress::Completed { restored_id, .. } = &progress {
-        match validate(aws, &started, restored_id).await {
+    if let Progress::Completed {
+        restored_arn,
+        restored_id,
+        ..
+    } = &progress
+    {
+        match validate(aws, &started, restored_arn, restored_id).await {
             Ok(validated) => ending.validated = Some(validated),
             Err(e) => ending.error = Some(e.to_string()),
         }

@@ -70,6 +70,7 @@ pub(super) struct RawRestoreTest {
     pub(super) random_within: Option<Spanned<Duration>>,
     pub(super) dr_copy: Option<Spanned<bool>>,
     pub(super) validation_window: Option<Spanned<Duration>>,
+    pub(super) hook: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]

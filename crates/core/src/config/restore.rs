@@ -14,6 +14,7 @@ use super::checks::{
 use super::load::Loader;
 use super::raw::{RawPointChoice, RawPrerequisites, RawRestoreTest};
 use super::ConfigError;
+use crate::hook_function::HookFunction;
 use crate::taxonomy::{PointChoice, RestoreTestPolicy as Policy};
 
 /// What a restore into one region needs that the account's defaults may not give: the
@@ -134,6 +135,13 @@ pub(super) fn restore_test_of(
         Some(w) => *w.get_ref(),
         None => defaults.validation_window,
     };
+    let hook = raw
+        .hook
+        .map(|h| {
+            HookFunction::parse(h.get_ref().trim())
+                .map_err(|why| (h.span(), format!("restore_test hook: {why}")))
+        })
+        .transpose()?;
     Ok(Policy {
         enabled: raw.enabled.unwrap_or(defaults.enabled),
         cadence,
@@ -141,6 +149,7 @@ pub(super) fn restore_test_of(
         recovery_point,
         dr_copy,
         validation_window,
+        hook,
     })
 }
 

@@ -19,7 +19,7 @@ fn the_builtin_default_tests_each_tier_at_its_documented_cadence() {
         ("standard", "90d", false),
         ("archival", "1y", false),
     ] {
-        let policy = config.tier(name).expect("tier").restore_test;
+        let policy = config.tier(name).expect("tier").restore_test.clone();
         assert_eq!(
             policy,
             RestoreTestPolicy {
@@ -29,6 +29,7 @@ fn the_builtin_default_tests_each_tier_at_its_documented_cadence() {
                 recovery_point: PointChoice::Latest,
                 dr_copy,
                 validation_window: d("2h"),
+                hook: None,
             },
             "{name}"
         );
@@ -42,13 +43,17 @@ fn the_builtin_default_tests_each_tier_at_its_documented_cadence() {
 #[test]
 fn a_tier_without_a_restore_test_table_gets_the_defaults_of_its_name() {
     let config = Config::from_toml_str("ok.toml", &format!("{TIER}{RULE}")).expect("valid");
-    let policy = config.tier("gold").expect("gold").restore_test;
+    let policy = config.tier("gold").expect("gold").restore_test.clone();
     assert_eq!(policy.cadence, d("90d"), "a name the default does not know");
     assert!(policy.enabled && !policy.dr_copy);
     let critical =
         format!("{}{RULE}", TIER.replace("gold", "critical")).replace("\"gold\"", "\"critical\"");
     let config = Config::from_toml_str("ok.toml", &critical).expect("valid");
-    let policy = config.tier("critical").expect("critical").restore_test;
+    let policy = config
+        .tier("critical")
+        .expect("critical")
+        .restore_test
+        .clone();
     assert_eq!(policy.cadence, d("1w"));
     assert!(
         !policy.dr_copy,
@@ -74,11 +79,12 @@ fn a_restore_test_table_is_read_in_either_form() {
             recovery_point: PointChoice::Random { within: d("3d") },
             dr_copy: true,
             validation_window: d("6h"),
+            hook: None,
         }
     );
     let inline = format!("{TIER}restore_test = {{ recovery_point = \"random\" }}\n{RULE}");
     let config = Config::from_toml_str("ok.toml", &inline).expect("valid");
-    let policy = config.tier("gold").expect("gold").restore_test;
+    let policy = config.tier("gold").expect("gold").restore_test.clone();
     assert_eq!(
         policy.recovery_point,
         PointChoice::Random { within: d("7d") }
@@ -303,5 +309,28 @@ fn bad_restore_prerequisites_are_refused_at_their_line() {
         &text,
         10,
         "[restore_prerequisites.\"us-east-1\"] kms_key \"bad\"",
+    );
+}
+
+#[test]
+fn a_tiers_hook_is_a_lambda_function_and_a_bad_one_is_refused_with_its_line() {
+    let ok = format!("{TIER}restore_test = {{ hook = \"bulwark-restore-hook-gold\" }}\n{RULE}");
+    let config = Config::from_toml_str("ok.toml", &ok).expect("valid");
+    assert_eq!(
+        config
+            .tier("gold")
+            .expect("gold")
+            .restore_test
+            .hook
+            .as_ref()
+            .map(|h| h.as_str()),
+        Some("bulwark-restore-hook-gold")
+    );
+    let bad = format!("{TIER}restore_test = {{ hook = \"not a function\" }}\n{RULE}");
+    let line = TIER.lines().count() + 1;
+    assert_refused(
+        &bad,
+        line,
+        "restore_test hook: \"not a function\" is neither a Lambda function name",
     );
 }

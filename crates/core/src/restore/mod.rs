@@ -3,11 +3,13 @@
 //! each restores (`policy`), the findings of each kind's validator over the facts read
 //! (`validate`), and the RTO and RPO measured against the tier's (`measure`).
 
+mod hook;
 mod measure;
 mod policy;
 mod validate;
 
 pub use crate::taxonomy::{PointChoice, RestoreTestPolicy};
+pub use hook::{hook_finding, hook_for, HookFunction, HookRequest, HookStore, HOOK_TAG};
 pub use measure::{measure, Measured, Timing};
 pub(crate) use policy::stale;
 pub use policy::{choose_point, due, Candidate, Due, PointFacts};

@@ -208,13 +208,18 @@ pub async fn handle(
             restore::poll(aws, config, &started).await?,
         )),
         RestoreRequest::Validate { started, progress } => {
-            let Progress::Completed { restored_id, .. } = &progress else {
+            let Progress::Completed {
+                restored_arn,
+                restored_id,
+                ..
+            } = &progress
+            else {
                 return Err(FunctionError::InvalidInput(
                     "validate needs a completed restore".into(),
                 ));
             };
             Ok(Response::Validated(
-                restore::validate(aws, &started, restored_id).await?,
+                restore::validate(aws, &started, restored_arn, restored_id).await?,
             ))
         }
         RestoreRequest::Finish {
