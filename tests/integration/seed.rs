@@ -120,15 +120,83 @@ pub async fn aurora_cluster(
         .await
         .expect("create db cluster");
     for n in 1..=members {
-        rds.create_db_instance()
-            .db_instance_identifier(format!("{id}-{n}"))
-            .db_instance_class("db.r6g.large")
-            .engine("aurora-postgresql")
-            .db_cluster_identifier(id)
+        cluster_member(t, region, id, &format!("{id}-{n}"), &[]).await;
+    }
+}
+
+/// An instance `id` of the Aurora cluster `cluster`.
+pub async fn cluster_member(
+    t: &TestAccount,
+    region: &str,
+    cluster: &str,
+    id: &str,
+    tags: &[(&str, &str)],
+) {
+    t.rds(region)
+        .create_db_instance()
+        .db_instance_identifier(id)
+        .db_instance_class("db.r6g.large")
+        .engine("aurora-postgresql")
+        .db_cluster_identifier(cluster)
+        .set_tags(rds_tags(tags))
+        .send()
+        .await
+        .expect("create cluster member");
+}
+
+/// A network for restored databases: a VPC with two subnets, a DB subnet group of them and a
+/// security group; the group's name and the security group's id.
+pub async fn restore_network(t: &TestAccount, region: &str) -> (String, String) {
+    let ec2 = t.ec2(region);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.42.0.0/16")
+        .send()
+        .await
+        .expect("create vpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_string();
+    let mut subnets = Vec::new();
+    for (n, zone) in [(1, "a"), (2, "b")] {
+        let subnet = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(format!("10.42.{n}.0/24"))
+            .availability_zone(format!("{region}{zone}"))
             .send()
             .await
-            .expect("create cluster member");
+            .expect("create subnet");
+        subnets.push(
+            subnet
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .expect("subnet id")
+                .to_string(),
+        );
     }
+    let group = "restore-tests".to_string();
+    t.rds(region)
+        .create_db_subnet_group()
+        .db_subnet_group_name(&group)
+        .db_subnet_group_description("restored databases")
+        .set_subnet_ids(Some(subnets))
+        .send()
+        .await
+        .expect("create db subnet group");
+    let security_group = ec2
+        .create_security_group()
+        .group_name("restored-databases")
+        .description("restored databases")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .expect("create security group")
+        .group_id()
+        .expect("group id")
+        .to_string();
+    (group, security_group)
 }
 
 /// An EBS volume; returns its id.

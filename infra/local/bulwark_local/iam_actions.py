@@ -267,6 +267,45 @@ def _create_alias(request: awsrequest.ParsedRequest) -> list[Need]:
     ]
 
 
+def _create_db_instance(request: awsrequest.ParsedRequest) -> list[Need]:
+    """rds:CreateDBInstance on the new instance and on what it is made with, as RDS authorizes
+    it: its cluster, and the option group, DB parameter group and DB subnet group it will use,
+    those the request names or else the defaults RDS gives it (the RDS User Guide's example
+    "Allow a user to create DB instances in an AWS account" grants og:default*, pg:default*
+    and subgrp:default for an instance that names none); DB security groups only when named.
+    The generic mapping would fill each unnamed group with `*`, which only a grant on every
+    group of the account covers. With tags, also rds:AddTagsToResource on the instance ("Grant
+    permission to tag Amazon RDS resources during creation")."""
+    from moto.rds.models import DBInstance, rds_backends
+
+    p = request.params
+    base = f"arn:{get_partition(request.region)}:rds:{request.region}:{request.account}"
+    instance = f"{base}:db:{p.get('DBInstanceIdentifier', '')}"
+    needs = [Need("rds:CreateDBInstance", instance)]
+    cluster = None
+    if p.get("DBClusterIdentifier"):
+        needs.append(Need("rds:CreateDBInstance", f"{base}:cluster:{p['DBClusterIdentifier']}"))
+        cluster = rds_backends[request.account][request.region].clusters.get(p["DBClusterIdentifier"].lower())
+    # A cluster's instance runs the cluster's engine version and sits in its subnet group.
+    engine = p.get("Engine", "")
+    version = p.get("EngineVersion") or (cluster.engine_version if cluster else None) or DBInstance.default_engine_versions.get(engine, "")
+    # The default groups' names as moto gives them to the instance (what DescribeDBInstances
+    # reports): default:<engine>-<major>-<minor> and default.<engine><version but its last part>.
+    semantic = version.split(".")
+    option_group = p.get("OptionGroupName") or f"default:{engine}-{'-'.join(semantic[:2])}"
+    parameter_group = p.get("DBParameterGroupName") or f"default.{engine}{'.'.join(semantic[:-1])}"
+    subnet_group = p.get("DBSubnetGroupName") or (cluster.db_subnet_group_name if cluster else "default")
+    needs += [
+        Need("rds:CreateDBInstance", f"{base}:og:{option_group}"),
+        Need("rds:CreateDBInstance", f"{base}:pg:{parameter_group}"),
+        Need("rds:CreateDBInstance", f"{base}:subgrp:{subnet_group}"),
+    ]
+    needs += [Need("rds:CreateDBInstance", f"{base}:secgrp:{group}") for group in p.get("DBSecurityGroups") or []]
+    if p.get("Tags"):
+        needs.append(Need("rds:AddTagsToResource", instance))
+    return needs
+
+
 # The Resource Groups Tagging API's TagResources/UntagResources also need each resource's
 # own tagging permission ("Permissions" in the Tagging API reference).
 _SERVICE_TAGGING = {
@@ -357,6 +396,7 @@ EXCEPTIONS: dict[tuple[str, str], Callable[[awsrequest.ParsedRequest], list[Need
     ("kms", "DescribeKey"): _kms_key("DescribeKey"),
     ("kms", "TagResource"): _kms_key("TagResource"),
     ("kms", "CreateAlias"): _create_alias,
+    ("rds", "CreateDBInstance"): _create_db_instance,
     ("tagging", "TagResources"): _tagging_api(untag=False),
     ("tagging", "UntagResources"): _tagging_api(untag=True),
     ("ec2", "CreateTags"): _ec2_tags("CreateTags"),

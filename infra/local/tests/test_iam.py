@@ -162,6 +162,36 @@ def test_a_vault_with_a_customer_key_needs_the_key(account: Account) -> None:
     account.client("backup", keyed).create_backup_vault(BackupVaultName="v1", EncryptionKeyArn=key)
 
 
+def test_an_instance_is_authorized_on_its_cluster_its_groups_and_its_tags(account: Account) -> None:
+    rds = account.client("rds")
+    rds.create_db_cluster(DBClusterIdentifier="rt-ledger", Engine="aurora-postgresql", EngineVersion="16.4", MasterUsername="admin_user", MasterUserPassword="password-123")
+    base = f"arn:aws:rds:{REGION}:{account.id}"
+    instance = {"DBInstanceIdentifier": "rt-ledger-i", "DBClusterIdentifier": "rt-ledger", "Engine": "aurora-postgresql", "DBInstanceClass": "db.r6g.large"}
+    tags = [{"Key": "test", "Value": "t1"}]
+    create = {"Effect": "Allow", "Action": "rds:CreateDBInstance"}
+    # The instance alone is not enough: RDS also authorizes its cluster and the groups it uses.
+    only_db = account.role("only-db", {**create, "Resource": f"{base}:db:rt-*"})
+    denied = _denied(lambda: account.client("rds", only_db).create_db_instance(**instance))
+    assert f"rds:CreateDBInstance on resource: {base}:cluster:rt-ledger" in denied["message"]
+    # The unnamed groups are the defaults RDS gives the instance, the subnet group its cluster's.
+    groups = [f"{base}:db:rt-*", f"{base}:cluster:rt-*", f"{base}:og:default*", f"{base}:pg:default*"]
+    no_subnet_group = account.role("no-subgrp", {**create, "Resource": groups})
+    denied = _denied(lambda: account.client("rds", no_subnet_group).create_db_instance(**instance))
+    assert f"on resource: {base}:subgrp:default" in denied["message"]
+    scoped = account.role("scoped", {**create, "Resource": [*groups, f"{base}:subgrp:default"]})
+    # Tags on creation are authorized as rds:AddTagsToResource on the new instance too.
+    denied = _denied(lambda: account.client("rds", scoped).create_db_instance(**instance, Tags=tags))
+    assert f"rds:AddTagsToResource on resource: {base}:db:rt-ledger-i" in denied["message"]
+    assert account.client("rds", scoped).create_db_instance(**instance)["DBInstance"]["DBInstanceIdentifier"] == "rt-ledger-i"
+    tagging = account.role(
+        "tagging",
+        {**create, "Resource": [*groups, f"{base}:subgrp:default"]},
+        {"Effect": "Allow", "Action": "rds:AddTagsToResource", "Resource": f"{base}:db:rt-*", "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["test"]}}},
+    )
+    created = account.client("rds", tagging).create_db_instance(**{**instance, "DBInstanceIdentifier": "rt-ledger-j"}, Tags=tags)["DBInstance"]
+    assert created["TagList"] == tags
+
+
 def test_a_role_that_does_not_exist_cannot_be_assumed(aws: Any) -> None:
     denied = _denied(lambda: aws("sts").assume_role(RoleArn=f"arn:aws:iam::{_account()}:role/nobody", RoleSessionName="s1"))
     assert denied["code"] == "AccessDenied"

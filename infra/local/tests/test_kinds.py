@@ -1,8 +1,10 @@
 """Backup -> copy to another region -> restore there, for each of the six kinds, with the
-restored data checked against the original."""
+restored data checked against the original; and a database restored into the network its
+restore metadata names."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -236,3 +238,53 @@ def test_backup_copy_to_dr_region_and_restore_there(aws: Any, resource_type: str
     assert done["Status"] == "COMPLETED", done.get("StatusMessage")
     assert done["CreatedResourceArn"].startswith(kind.created_arn_pattern(DR))
     kind.verify(aws, DR, done["CreatedResourceArn"], expected)
+
+
+def _restored(backup: Any, rp_arn: str, metadata: dict[str, str]) -> dict[str, Any]:
+    job = backup.start_restore_job(RecoveryPointArn=rp_arn, Metadata=metadata, IamRoleArn=ROLE)
+    wait(lambda: backup.describe_restore_job(RestoreJobId=job["RestoreJobId"]), "Status")
+    return backup.describe_restore_job(RestoreJobId=job["RestoreJobId"])
+
+
+@pytest.mark.parametrize("resource_type", ["RDS", "Aurora"])
+def test_a_database_restores_into_the_network_the_metadata_names_without_deletion_protection(aws: Any, resource_type: str) -> None:
+    kind = KINDS[resource_type]
+    backup, rds, ec2 = aws("backup", SOURCE), aws("rds", SOURCE), aws("ec2", SOURCE)
+    vault = unique("network")
+    backup.create_backup_vault(BackupVaultName=vault)
+    resource_arn, _ = kind.make(aws, SOURCE)
+    name = resource_arn.split(":")[-1]
+    if resource_type == "RDS":
+        rds.modify_db_instance(DBInstanceIdentifier=name, DeletionProtection=True, ApplyImmediately=True)
+    else:
+        rds.modify_db_cluster(DBClusterIdentifier=name, DeletionProtection=True, ApplyImmediately=True)
+    job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=resource_arn, IamRoleArn=ROLE)
+    assert wait(lambda: backup.describe_backup_job(BackupJobId=job["BackupJobId"]), "State")[-1] == "COMPLETED"
+    rp_arn = backup.describe_backup_job(BackupJobId=job["BackupJobId"])["RecoveryPointArn"]
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{n}.0/24", AvailabilityZone=f"{SOURCE}{z}")["Subnet"]["SubnetId"] for n, z in ((1, "a"), (2, "b"))]
+    group = unique("restores")
+    rds.create_db_subnet_group(DBSubnetGroupName=group, DBSubnetGroupDescription="restores", SubnetIds=subnets)
+    sg = ec2.create_security_group(GroupName=unique("db"), Description="restored databases", VpcId=vpc)["GroupId"]
+
+    network = {"DBSubnetGroupName": group, "VpcSecurityGroupIds": json.dumps([sg])}
+    done = _restored(backup, rp_arn, {**kind.metadata("net"), **network})
+    assert done["Status"] == "COMPLETED", done.get("StatusMessage")
+    restored = done["CreatedResourceArn"].split(":")[-1]
+    if resource_type == "RDS":
+        db = rds.describe_db_instances(DBInstanceIdentifier=restored)["DBInstances"][0]
+        assert db["DBSubnetGroup"]["DBSubnetGroupName"] == group
+    else:
+        db = rds.describe_db_clusters(DBClusterIdentifier=restored)["DBClusters"][0]
+        assert db["DBSubnetGroup"] == group
+    assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == [sg]
+    # RDS's restores leave deletion protection off unless asked: the source's is not copied.
+    assert db["DeletionProtection"] is False
+
+    for bad, why in (
+        ({"VpcSecurityGroupIds": sg}, "JSON array"),
+        ({"VpcSecurityGroupIds": json.dumps(["sg-0123456789abcdef0"])}, "does not exist"),
+        ({"DBSubnetGroupName": "no-such-group"}, "no-such-group"),
+    ):
+        failed = _restored(backup, rp_arn, {**kind.metadata("bad"), **bad})
+        assert failed["Status"] == "FAILED" and why in failed["StatusMessage"], failed

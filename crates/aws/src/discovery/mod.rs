@@ -292,11 +292,11 @@ pub(crate) async fn list_rds(
         .collect())
 }
 
-pub(crate) async fn list_clusters(
+/// Every DB cluster of the clients' region, 100 a page (their tags included).
+pub(crate) async fn db_clusters(
     clients: &ScopeClients,
-    now: DateTime<Utc>,
-) -> Result<Vec<Asset>, AwsError> {
-    let clusters = clients
+) -> Result<Vec<aws_sdk_rds::types::DbCluster>, AwsError> {
+    clients
         .rds
         .describe_db_clusters()
         .max_records(100)
@@ -305,8 +305,15 @@ pub(crate) async fn list_clusters(
         .send()
         .try_collect()
         .await
-        .map_err(|e| AwsError::sdk("rds:DescribeDBClusters", e))?;
-    Ok(clusters
+        .map_err(|e| AwsError::sdk("rds:DescribeDBClusters", e))
+}
+
+pub(crate) async fn list_clusters(
+    clients: &ScopeClients,
+    now: DateTime<Utc>,
+) -> Result<Vec<Asset>, AwsError> {
+    Ok(db_clusters(clients)
+        .await?
         .iter()
         .filter_map(|c| mapping::db_cluster(c, &clients.scope, now))
         .collect())

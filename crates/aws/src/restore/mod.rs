@@ -11,11 +11,12 @@ use std::time::Duration as StdDuration;
 
 use aws_sdk_backup::types::RecoveryPointStatus;
 use bulwark_core::restore::{
-    self, choose_point, expected_objects, hook_finding, hook_for, validate_bucket,
-    validate_database, validate_disk, validate_table, Finding, HookFunction, HookRequest,
-    HookStore, Measured, PointChoice, PointFacts, Timing,
+    self, choose_point, expected_objects, hook_finding, hook_for, metadata_overrides,
+    temporary_instance_class, validate_bucket, validate_cluster, validate_database, validate_disk,
+    validate_table, with_overrides, Finding, HookFunction, HookRequest, HookStore, Measured,
+    PointChoice, PointFacts, Timing,
 };
-use bulwark_core::{AccountId, Asset, Config, Kind, Region, Scope};
+use bulwark_core::{AccountId, Asset, Config, Kind, Region, RestorePrerequisites, Scope};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -125,7 +126,8 @@ pub struct Started {
 pub enum Progress {
     Running,
     /// Restored, and tagged as the test's: `restored_id` is what deletes it (a table's or
-    /// bucket's name, a volume's or file system's id, an instance's identifier).
+    /// bucket's name, a volume's or file system's id, an instance's or cluster's identifier).
+    /// A restored Aurora cluster is completed once its temporary instance is available.
     Completed {
         restored_arn: String,
         restored_id: String,
@@ -196,11 +198,14 @@ pub async fn start(
     run: &str,
     now: DateTime<Utc>,
 ) -> Result<Started, AwsError> {
-    if asset.kind == Kind::Aurora {
-        return Err(AwsError::RestoreTest(format!(
-            "restore tests of {} stores are not built yet",
-            asset.kind
-        )));
+    if let (Kind::Aurora, Some(engine)) = (asset.kind, asset.attributes.engine.as_deref()) {
+        if temporary_instance_class(engine, false, None).is_none() {
+            return Err(AwsError::RestoreTest(format!(
+                "{} is a {engine} Multi-AZ DB cluster: restore tests open a restored Aurora \
+                 cluster with an added instance, which a Multi-AZ DB cluster does not take",
+                asset.arn
+            )));
+        }
     }
     let tier = asset
         .classification
@@ -248,8 +253,17 @@ pub async fn start(
         arn: &point_arn,
         vault: &vault,
     };
-    let restore_job_id =
-        start_restore(&clients, asset.kind, point, &restored_name, &role, &id).await?;
+    let network = config.restore_prerequisites(&region);
+    let restore_job_id = start_restore(
+        &clients,
+        asset.kind,
+        point,
+        &restored_name,
+        network,
+        &role,
+        &id,
+    )
+    .await?;
     Ok(Started {
         id,
         arn,
@@ -272,7 +286,9 @@ pub async fn start(
 }
 
 /// Where the test's restore job is. The moment it has completed, the restored copy is tagged
-/// as the test's, with its expiry, so that the sweeper finds it whatever happens next.
+/// as the test's, with its expiry, so that the sweeper finds it whatever happens next. A
+/// restored Aurora cluster is then opened with a temporary instance (rds::open): the test is
+/// running until that instance is available.
 pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress, AwsError> {
     let clients = clients_in(aws, &test.account, &test.region)?;
     let described = clients
@@ -288,8 +304,8 @@ pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress
                 .created_resource_arn()
                 .unwrap_or_default()
                 .to_string();
-            // Tables, buckets and instances are restored under the test's name; volumes and
-            // file systems get ids.
+            // Tables, buckets, instances and clusters are restored under the test's name;
+            // volumes and file systems get ids.
             let restored_id = match test.kind {
                 Kind::Ebs | Kind::Efs => restored_arn
                     .rsplit('/')
@@ -298,7 +314,7 @@ pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress
                     .to_string(),
                 _ => test.restored_name.clone(),
             };
-            let completed = to_utc(described.completion_date()).unwrap_or_else(Utc::now);
+            let mut completed = to_utc(described.completion_date()).unwrap_or_else(Utc::now);
             let expires = config
                 .tier(&test.tier)
                 .map_or(completed + EXPIRY, |tier| {
@@ -311,6 +327,17 @@ pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress
                     disks::tag(&clients, test.kind, &restored_id, name, id, &expires).await?
                 }
                 Kind::Rds => rds::tag(&clients, &restored_arn, id, &expires).await?,
+                Kind::Aurora => {
+                    let class = config
+                        .restore_prerequisites(&test.region)
+                        .and_then(|p| p.instance_class.as_deref());
+                    match rds::open(&clients, &restored_arn, name, class, id, &expires).await? {
+                        rds::Opening::Waiting => return Ok(Progress::Running),
+                        rds::Opening::Failed(reason) => return Ok(Progress::Failed { reason }),
+                        // A cluster can be read only now: its restore, and the RTO, end here.
+                        rds::Opening::Open => completed = Utc::now(),
+                    }
+                }
                 _ => contents::tag(&clients, test.kind, &restored_arn, name, id, &expires).await?,
             }
             Ok(Progress::Completed {
@@ -357,11 +384,10 @@ pub async fn validate(
             let expected = expected_objects(&versions, test.point_created);
             validate_bucket(&expected, &contents::objects(&restored, restored_id).await?)
         }
-        Kind::Aurora => {
-            return Err(AwsError::RestoreTest(
-                "restore tests of Aurora stores are not built yet".into(),
-            ))
-        }
+        Kind::Aurora => validate_cluster(
+            &rds::cluster_facts(&source, &test.name, false).await?,
+            &rds::cluster_facts(&restored, restored_id, true).await?,
+        ),
     };
     if let Some(hook) = &test.hook {
         findings.push(call_hook(aws, test, hook, restored_arn, restored_id).await);
@@ -487,8 +513,15 @@ pub async fn finish(
         }) => Some((restored_id.clone(), *completed)),
         _ => None,
     };
-    let cleanup = match &restored {
-        Some((id, _)) => delete_if_present(aws, &test, id).await,
+    // A restored Aurora cluster exists, tagged, while its instance is made, before the test
+    // calls it restored: it is deleted by its name whatever the progress says.
+    let copy = match (&restored, test.kind) {
+        (Some((id, _)), _) => Some(id.clone()),
+        (None, Kind::Aurora) => Some(test.restored_name.clone()),
+        (None, _) => None,
+    };
+    let cleanup = match &copy {
+        Some(id) => delete_if_present(aws, &test, id).await,
         None => Ok(()),
     };
     let error = error.or_else(|| match &progress {
@@ -659,12 +692,14 @@ struct Point<'a> {
     vault: &'a str,
 }
 
-/// The point's restore metadata with Bulwark's overrides, and the restore job started.
+/// The point's restore metadata with Bulwark's overrides (core's `metadata_overrides`: the
+/// test's name, and the region's network for a database), and the restore job started.
 async fn start_restore(
     clients: &ScopeClients,
     kind: Kind,
     point: Point<'_>,
     name: &str,
+    network: Option<&RestorePrerequisites>,
     role: &str,
     token: &str,
 ) -> Result<String, AwsError> {
@@ -676,32 +711,15 @@ async fn start_restore(
         .send()
         .await
         .map_err(|e| AwsError::sdk("backup:GetRecoveryPointRestoreMetadata", e))?;
-    let mut restore_metadata: BTreeMap<String, String> = metadata
-        .restore_metadata()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    match kind {
-        Kind::Dynamodb => {
-            restore_metadata.insert("targetTableName".into(), name.into());
-            restore_metadata.insert("deletionProtection".into(), "false".into());
-        }
-        Kind::S3 => {
-            restore_metadata.insert("DestinationBucketName".into(), name.into());
-            restore_metadata.insert("NewBucket".into(), "true".into());
-        }
-        Kind::Efs => {
-            restore_metadata.insert("newFileSystem".into(), "true".into());
-            restore_metadata.insert("CreationToken".into(), name.into());
-        }
-        Kind::Rds => {
-            restore_metadata.insert("DBInstanceIdentifier".into(), name.into());
-            restore_metadata.insert("PubliclyAccessible".into(), "false".into());
-            restore_metadata.insert("DeletionProtection".into(), "false".into());
-        }
-        Kind::Ebs | Kind::Aurora => {}
-    }
+    let restore_metadata = with_overrides(
+        metadata
+            .restore_metadata()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        &metadata_overrides(kind, name, network),
+    );
     Ok(clients
         .backup
         .start_restore_job()
@@ -734,22 +752,19 @@ fn is_not_found(code: &str) -> bool {
             | "NoSuchBucket"
             | "DBInstanceNotFound"
             | "DBInstanceNotFoundFault"
+            | "DBClusterNotFoundFault"
             | "InvalidVolume.NotFound"
             | "FileSystemNotFound"
     )
 }
 
 /// Delete a test's restored copy (by name, or by id for a volume or file system): a bucket is
-/// emptied first.
+/// emptied first, a cluster's temporary instance deleted first.
 pub(crate) async fn delete(clients: &ScopeClients, kind: Kind, name: &str) -> Result<(), AwsError> {
     match kind {
         Kind::Ebs | Kind::Efs => disks::delete(clients, kind, name).await?,
         Kind::Rds => rds::delete(clients, name).await?,
-        Kind::Aurora => {
-            return Err(AwsError::RestoreTest(
-                "restore tests of Aurora stores are not built yet".into(),
-            ))
-        }
+        Kind::Aurora => rds::delete_cluster(clients, name).await?,
         Kind::Dynamodb => {
             clients
                 .dynamodb

@@ -1,23 +1,41 @@
-//! Restore tests of RDS instances: the facts of an instance, the test's tags on the restored
-//! one, and its deletion (no final snapshot: it is a copy).
+//! Restore tests of RDS instances and Aurora clusters: the facts of each, the test's tags on
+//! the restored one, the temporary instance that opens a restored cluster, and their deletion
+//! (no final snapshot: they are copies).
 
-use bulwark_core::restore::{DatabaseFacts, EXPIRES_TAG, RESTORE_TEST_TAG};
+use bulwark_core::restore::{
+    cannot_open, temporary_instance_class, temporary_instance_name, ClusterFacts, DatabaseFacts,
+    EXPIRES_TAG, RESTORE_TEST_TAG,
+};
 
 use crate::clients::ScopeClients;
-use crate::error::AwsError;
+use crate::error::{is_not_found, AwsError};
 use crate::permissions::{p, Permission};
 
 pub const RESTORE_TEST_RDS: &[Permission] = &[
     p(
         "rds:DescribeDBInstances",
-        "the source and the restored instance",
+        "the source and the restored instance, and a restored cluster's instance",
+    ),
+    p(
+        "rds:DescribeDBClusters",
+        "the source and the restored cluster",
     ),
     p(
         "rds:AddTagsToResource",
-        "mark the restored instance as a test's",
+        "mark the restored instance or cluster, and a cluster's temporary instance, as a test's",
     ),
-    p("rds:DeleteDBInstance", "delete the restored instance"),
+    p(
+        "rds:CreateDBInstance",
+        "the temporary instance that opens a restored Aurora cluster",
+    ),
+    p(
+        "rds:DeleteDBInstance",
+        "delete the restored instance, or a restored cluster's temporary instance",
+    ),
+    p("rds:DeleteDBCluster", "delete the restored cluster"),
 ];
+
+const INSTANCE_NOT_FOUND: &[&str] = &["DBInstanceNotFound", "DBInstanceNotFoundFault"];
 
 pub async fn facts(clients: &ScopeClients, id: &str) -> Result<DatabaseFacts, AwsError> {
     let out = clients
@@ -40,6 +58,81 @@ pub async fn facts(clients: &ScopeClients, id: &str) -> Result<DatabaseFacts, Aw
     })
 }
 
+async fn cluster(
+    clients: &ScopeClients,
+    id: &str,
+) -> Result<aws_sdk_rds::types::DbCluster, AwsError> {
+    clients
+        .rds
+        .describe_db_clusters()
+        .db_cluster_identifier(id)
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("rds:DescribeDBClusters", e))?
+        .db_clusters()
+        .first()
+        .cloned()
+        .ok_or_else(|| AwsError::Malformed(format!("no DB cluster {id}")))
+}
+
+/// The facts of a cluster; with `instances`, its instances' statuses too (one more call, for
+/// the restored cluster: the source's instances say nothing of the copy).
+pub async fn cluster_facts(
+    clients: &ScopeClients,
+    id: &str,
+    instances: bool,
+) -> Result<ClusterFacts, AwsError> {
+    let described = cluster(clients, id).await?;
+    let members = if instances {
+        let in_cluster = aws_sdk_rds::types::Filter::builder()
+            .name("db-cluster-id")
+            .values(id)
+            .build();
+        let listed: Vec<_> = clients
+            .rds
+            .describe_db_instances()
+            .filters(in_cluster)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::sdk("rds:DescribeDBInstances", e))?;
+        listed
+            .iter()
+            .filter_map(|db| {
+                Some((
+                    db.db_instance_identifier()?.to_string(),
+                    db.db_instance_status().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(ClusterFacts {
+        status: described.status().unwrap_or_default().to_string(),
+        engine: described.engine().unwrap_or_default().to_string(),
+        engine_version: described.engine_version().unwrap_or_default().to_string(),
+        encrypted: described.storage_encrypted().unwrap_or(false),
+        kms_key_id: described.kms_key_id().map(str::to_string),
+        instances: members,
+    })
+}
+
+fn test_tags(test: &str, expires: &str) -> Vec<aws_sdk_rds::types::Tag> {
+    [(RESTORE_TEST_TAG, test), (EXPIRES_TAG, expires)]
+        .into_iter()
+        .map(|(key, value)| {
+            aws_sdk_rds::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+        })
+        .collect()
+}
+
+/// Tag a restored instance or cluster (by its ARN) as the test's.
 pub async fn tag(
     clients: &ScopeClients,
     arn: &str,
@@ -50,22 +143,102 @@ pub async fn tag(
         .rds
         .add_tags_to_resource()
         .resource_name(arn)
-        .tags(
-            aws_sdk_rds::types::Tag::builder()
-                .key(RESTORE_TEST_TAG)
-                .value(test)
-                .build(),
-        )
-        .tags(
-            aws_sdk_rds::types::Tag::builder()
-                .key(EXPIRES_TAG)
-                .value(expires)
-                .build(),
-        )
+        .set_tags(Some(test_tags(test, expires)))
         .send()
         .await
         .map_err(|e| AwsError::sdk("rds:AddTagsToResource", e))?;
     Ok(())
+}
+
+/// How far a restored cluster is from being readable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opening {
+    /// The cluster or its temporary instance is still being made.
+    Waiting,
+    /// Its temporary instance is available: the cluster can be read.
+    Open,
+    /// It never will be: why.
+    Failed(String),
+}
+
+/// Open the restored cluster `name` (its ARN `arn`): a cluster restores without instances, so
+/// the test adds one of its own, `<name>-i`, tagged as the test's. Every step may be retried:
+/// the instance is looked for first, and the cluster is tagged before the instance is created,
+/// so whatever dies half-way, the sweeper can find both.
+pub async fn open(
+    clients: &ScopeClients,
+    arn: &str,
+    name: &str,
+    configured_class: Option<&str>,
+    test: &str,
+    expires: &str,
+) -> Result<Opening, AwsError> {
+    let instance = temporary_instance_name(name);
+    match clients
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier(&instance)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let status = out
+                .db_instances()
+                .first()
+                .and_then(|db| db.db_instance_status())
+                .unwrap_or_default();
+            return Ok(match status {
+                "available" => Opening::Open,
+                failed if cannot_open(failed) => {
+                    Opening::Failed(format!("the temporary instance {instance} is {failed}"))
+                }
+                _ => Opening::Waiting,
+            });
+        }
+        Err(e) if is_not_found(&e, INSTANCE_NOT_FOUND) => {}
+        Err(e) => return Err(AwsError::sdk("rds:DescribeDBInstances", e)),
+    }
+    tag(clients, arn, test, expires).await?;
+    let restored = cluster(clients, name).await?;
+    let status = restored.status().unwrap_or_default();
+    if cannot_open(status) {
+        return Ok(Opening::Failed(format!(
+            "the restored cluster {name} is {status}"
+        )));
+    }
+    // RDS adds instances only to an available cluster.
+    if status != "available" {
+        return Ok(Opening::Waiting);
+    }
+    let engine = restored.engine().unwrap_or_default();
+    let serverless_v2 = restored.serverless_v2_scaling_configuration().is_some();
+    let Some(class) = temporary_instance_class(engine, serverless_v2, configured_class) else {
+        return Ok(Opening::Failed(format!(
+            "{name} is a {engine} cluster, not an Aurora one: it takes no added instance"
+        )));
+    };
+    let created = clients
+        .rds
+        .create_db_instance()
+        .db_instance_identifier(&instance)
+        .db_cluster_identifier(name)
+        .engine(engine)
+        .db_instance_class(class)
+        .publicly_accessible(false)
+        .set_tags(Some(test_tags(test, expires)))
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("rds:CreateDBInstance", e));
+    match created {
+        // A retried step whose first try created it.
+        Err(e)
+            if e.code()
+                .is_some_and(|c| c.starts_with("DBInstanceAlreadyExists")) =>
+        {
+            Ok(Opening::Waiting)
+        }
+        other => other.map(|_| Opening::Waiting),
+    }
 }
 
 pub async fn delete(clients: &ScopeClients, id: &str) -> Result<(), AwsError> {
@@ -78,5 +251,28 @@ pub async fn delete(clients: &ScopeClients, id: &str) -> Result<(), AwsError> {
         .send()
         .await
         .map_err(|e| AwsError::sdk("rds:DeleteDBInstance", e))?;
+    Ok(())
+}
+
+/// Delete a restored cluster: its temporary instance first (RDS refuses to delete a cluster
+/// with an instance that is not being deleted), then the cluster. An instance already gone or
+/// already being deleted is passed over; if the cluster still has an instance RDS will not let
+/// go of, its deletion fails and says so, and the sweeper tries again later.
+pub async fn delete_cluster(clients: &ScopeClients, id: &str) -> Result<(), AwsError> {
+    match delete(clients, &temporary_instance_name(id)).await {
+        Err(e)
+            if e.code().is_some_and(|c| {
+                INSTANCE_NOT_FOUND.contains(&c) || c == "InvalidDBInstanceState"
+            }) => {}
+        other => other?,
+    }
+    clients
+        .rds
+        .delete_db_cluster()
+        .db_cluster_identifier(id)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("rds:DeleteDBCluster", e))?;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! The sweeper: every restored copy a restore test left past its expiry (a killed run, a
 //! failed deletion), found by name and tag in each region and deleted. Only what is named
 //! `bulwark-rt-` (a volume's or file system's `Name` tag) and tagged as a test's is ever
-//! touched (core's `restore::swept`).
+//! touched (core's `restore::swept`). A restored Aurora cluster's temporary instance is named
+//! and tagged too: it goes with the instances, then the cluster goes once it is empty.
 
 use std::collections::BTreeMap;
 
@@ -33,8 +34,13 @@ pub const SWEEP: &[Permission] = &[
     ),
     p(
         "rds:DeleteDBInstance",
-        "delete an expired restored instance",
+        "delete an expired restored instance, or a cluster's temporary instance",
     ),
+    p(
+        "rds:DescribeDBClusters",
+        "find restored clusters by name, with their tags",
+    ),
+    p("rds:DeleteDBCluster", "delete an expired restored cluster"),
     p(
         "ec2:DescribeVolumes",
         "find restored volumes by their test's tag",
@@ -79,6 +85,15 @@ pub async fn sweep(
             record(
                 &mut report,
                 format!("DB instance {id} in {}", scope.region),
+                deleted,
+            );
+        }
+        // After the instances: a cluster is deleted once its temporary instance is.
+        for id in expired_clusters(&clients, now).await? {
+            let deleted = crate::restore::delete(&clients, Kind::Aurora, &id).await;
+            record(
+                &mut report,
+                format!("DB cluster {id} in {}", scope.region),
                 deleted,
             );
         }
@@ -151,6 +166,21 @@ async fn expired_tables(
     Ok(expired)
 }
 
+/// Whether an RDS instance or cluster named `id`, tagged `tags`, in `status`, is to be
+/// deleted: one already being deleted is not (RDS refuses to delete it twice).
+fn expired_rds(
+    id: &str,
+    tags: &[aws_sdk_rds::types::Tag],
+    status: Option<&str>,
+    now: DateTime<Utc>,
+) -> bool {
+    let tags: BTreeMap<String, String> = tags
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect();
+    status != Some("deleting") && swept(id, &tags, now)
+}
+
 async fn expired_instances(
     clients: &ScopeClients,
     now: DateTime<Utc>,
@@ -160,12 +190,21 @@ async fn expired_instances(
         .iter()
         .filter_map(|db| {
             let id = db.db_instance_identifier()?;
-            let tags: BTreeMap<String, String> = db
-                .tag_list()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-                .collect();
-            swept(id, &tags, now).then(|| id.to_string())
+            expired_rds(id, db.tag_list(), db.db_instance_status(), now).then(|| id.to_string())
+        })
+        .collect())
+}
+
+async fn expired_clusters(
+    clients: &ScopeClients,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, AwsError> {
+    Ok(crate::discovery::db_clusters(clients)
+        .await?
+        .iter()
+        .filter_map(|cluster| {
+            let id = cluster.db_cluster_identifier()?;
+            expired_rds(id, cluster.tag_list(), cluster.status(), now).then(|| id.to_string())
         })
         .collect())
 }

@@ -1,11 +1,13 @@
 //! Restore tests: proof that a store's backups restore. The adapters restore a recovery point
 //! and read what came back; this module decides: which stores are due a test and which point
-//! each restores (`policy`), the findings of each kind's validator over the facts read
+//! each restores (`policy`), what the restore is asked for and how a restored Aurora cluster is
+//! opened (`restored`), the findings of each kind's validator over the facts read
 //! (`validate`), and the RTO and RPO measured against the tier's (`measure`).
 
 mod hook;
 mod measure;
 mod policy;
+mod restored;
 mod validate;
 
 pub use crate::taxonomy::{PointChoice, RestoreTestPolicy};
@@ -13,9 +15,15 @@ pub use hook::{hook_finding, hook_for, HookFunction, HookRequest, HookStore, HOO
 pub use measure::{measure, Measured, Timing};
 pub(crate) use policy::stale;
 pub use policy::{choose_point, due, Candidate, Due, PointFacts};
+pub use restored::{
+    cannot_open, metadata_overrides, temporary_instance_class, temporary_instance_name,
+    with_overrides, DEFAULT_AURORA_INSTANCE_CLASS, DEFAULT_AURORA_MYSQL1_INSTANCE_CLASS,
+    SERVERLESS_V2_INSTANCE_CLASS, TEMPORARY_INSTANCE_SUFFIX,
+};
 pub use validate::{
-    expected_objects, validate_bucket, validate_database, validate_disk, validate_table,
-    DatabaseFacts, DiskFacts, ObjectVersion, TableFacts, ITEM_COUNT_TOLERANCE,
+    expected_objects, validate_bucket, validate_cluster, validate_database, validate_disk,
+    validate_table, ClusterFacts, DatabaseFacts, DiskFacts, ObjectVersion, TableFacts,
+    ITEM_COUNT_TOLERANCE,
 };
 
 use serde::{Deserialize, Serialize};

@@ -192,23 +192,35 @@ pub struct DatabaseFacts {
     pub encrypted: bool,
 }
 
+/// A restored database or cluster is available.
+fn available(status: &str) -> Finding {
+    Finding::new(
+        "available",
+        status == "available",
+        format!("status {status}"),
+    )
+}
+
+/// A restored database or cluster runs its source's engine at its version: (engine, version).
+fn same_engine(restored: (&str, &str), source: (&str, &str)) -> Finding {
+    Finding::new(
+        "engine and version",
+        restored == source,
+        format!(
+            "{} {}, source {} {}",
+            restored.0, restored.1, source.0, source.1
+        ),
+    )
+}
+
 /// A restored database against its source: available, the same engine and version, at least
 /// its storage, encrypted as it is.
 pub fn validate_database(source: &DatabaseFacts, restored: &DatabaseFacts) -> Vec<Finding> {
     vec![
-        Finding::new(
-            "available",
-            restored.status == "available",
-            format!("status {}", restored.status),
-        ),
-        Finding::new(
-            "engine and version",
-            (&restored.engine, &restored.engine_version)
-                == (&source.engine, &source.engine_version),
-            format!(
-                "{} {}, source {} {}",
-                restored.engine, restored.engine_version, source.engine, source.engine_version
-            ),
+        available(&restored.status),
+        same_engine(
+            (&restored.engine, &restored.engine_version),
+            (&source.engine, &source.engine_version),
         ),
         Finding::new(
             "storage",
@@ -225,6 +237,60 @@ pub fn validate_database(source: &DatabaseFacts, restored: &DatabaseFacts) -> Ve
                 "encrypted {}, source {}",
                 restored.encrypted, source.encrypted
             ),
+        ),
+    ]
+}
+
+/// What an Aurora DB cluster is, as DescribeDBClusters tells it, with the status of each of
+/// its instances (DescribeDBInstances): a cluster is read through an instance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterFacts {
+    pub status: String,
+    pub engine: String,
+    pub engine_version: String,
+    pub encrypted: bool,
+    pub kms_key_id: Option<String>,
+    /// (instance identifier, status), for the restored cluster; the source's are not read.
+    pub instances: Vec<(String, String)>,
+}
+
+/// A restored cluster against its source: available, the same engine and version, encrypted
+/// as it is, with a key when it has one (not the same key: a copy restored in the DR region,
+/// or with the region's `kms_key`, is encrypted with a key of its own), and open: at least one
+/// of its instances available, so it can be read.
+pub fn validate_cluster(source: &ClusterFacts, restored: &ClusterFacts) -> Vec<Finding> {
+    let opens = restored
+        .instances
+        .iter()
+        .any(|(_, status)| status == "available");
+    let instances: Vec<String> = restored
+        .instances
+        .iter()
+        .map(|(id, status)| format!("{id} {status}"))
+        .collect();
+    vec![
+        available(&restored.status),
+        same_engine(
+            (&restored.engine, &restored.engine_version),
+            (&source.engine, &source.engine_version),
+        ),
+        Finding::new(
+            "encryption",
+            restored.encrypted == source.encrypted
+                && (source.kms_key_id.is_none() || restored.kms_key_id.is_some()),
+            format!(
+                "encrypted {} with {:?}, source {} with {:?}",
+                restored.encrypted, restored.kms_key_id, source.encrypted, source.kms_key_id
+            ),
+        ),
+        Finding::new(
+            "opens",
+            opens,
+            if instances.is_empty() {
+                "no instance".to_string()
+            } else {
+                format!("instances: {}", instances.join(", "))
+            },
         ),
     ]
 }
@@ -368,5 +434,60 @@ mod tests {
             ..source.clone()
         };
         assert!(!validate_table(&source, &creating)[0].passed);
+    }
+
+    #[test]
+    fn a_cluster_without_an_available_instance_or_its_key_fails() {
+        let source = ClusterFacts {
+            status: "available".into(),
+            engine: "aurora-postgresql".into(),
+            engine_version: "16.4".into(),
+            encrypted: true,
+            kms_key_id: Some("arn:aws:kms:us-east-1:123456789012:key/source".into()),
+            instances: Vec::new(),
+        };
+        let restored = ClusterFacts {
+            kms_key_id: Some("arn:aws:kms:us-west-2:123456789012:key/dr".into()),
+            instances: vec![("bulwark-rt-abc-i".into(), "available".into())],
+            ..source.clone()
+        };
+        let passed = |r: &ClusterFacts| -> Vec<bool> {
+            validate_cluster(&source, r)
+                .iter()
+                .map(|f| f.passed)
+                .collect()
+        };
+        assert_eq!(passed(&restored), [true, true, true, true]);
+        let creating = ClusterFacts {
+            instances: vec![("bulwark-rt-abc-i".into(), "creating".into())],
+            ..restored.clone()
+        };
+        assert_eq!(passed(&creating), [true, true, true, false]);
+        assert_eq!(
+            validate_cluster(&source, &creating)[3].detail,
+            "instances: bulwark-rt-abc-i creating"
+        );
+        let empty = ClusterFacts {
+            instances: Vec::new(),
+            ..restored.clone()
+        };
+        assert_eq!(validate_cluster(&source, &empty)[3].detail, "no instance");
+        let keyless = ClusterFacts {
+            kms_key_id: None,
+            ..restored.clone()
+        };
+        assert_eq!(passed(&keyless), [true, true, false, true]);
+        let older = ClusterFacts {
+            engine_version: "15.8".into(),
+            status: "backing-up".into(),
+            ..restored.clone()
+        };
+        assert_eq!(passed(&older), [false, false, true, true]);
+        let plain_source = ClusterFacts {
+            encrypted: false,
+            kms_key_id: None,
+            ..source.clone()
+        };
+        assert!(!validate_cluster(&plain_source, &restored)[2].passed);
     }
 }

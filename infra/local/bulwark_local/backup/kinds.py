@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,6 +79,36 @@ def _true(value: str | None) -> bool:
 
 def _backup_rp_arn(account: str, region: str) -> str:
     return f"arn:aws:backup:{region}:{account}:recovery-point:{str(mock_random.uuid4()).upper()}"
+
+
+def _security_groups(metadata: dict[str, str], account: str, region: str) -> list[str] | None:
+    """`VpcSecurityGroupIds`, a JSON array of ids in a string, as the developer guide writes
+    list values ("Restore testing inferred metadata"); None when absent. A value that is no
+    such array, or names a group that does not exist in the region, fails the restore."""
+    value = _meta(metadata, "VpcSecurityGroupIds")
+    if value is None:
+        return None
+    try:
+        groups = json.loads(value)
+    except ValueError:
+        groups = None
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise KindError(f"Restore metadata VpcSecurityGroupIds must be a JSON array of security group ids, not {value!r}")
+    ec2 = ec2_backends[account][region]
+    for group in groups:
+        if ec2.get_security_group_from_id(group) is None:
+            raise KindError(f"InvalidGroup.NotFound: The security group '{group}' does not exist")
+    return groups
+
+
+def _restored_settings(resource: Any, metadata: dict[str, str], groups: list[str] | None) -> None:
+    """What RDS's restore APIs take besides the snapshot and which moto's restore copies from
+    the source instead: deletion protection (RestoreDBInstanceFromDBSnapshot and
+    RestoreDBClusterFromSnapshot default it to off; it is not the source's) and the VPC security
+    groups (`_security_groups`; without them, moto's choice stays)."""
+    resource.deletion_protection = _true(_meta(metadata, "DeletionProtection", "false"))
+    if groups is not None:
+        resource.vpc_security_group_ids = groups
 
 
 @contextlib.contextmanager
@@ -225,6 +256,8 @@ class RDS(Kind):
         rds = rds_backends[backing["account"]][backing["region"]]
         if identifier in rds.databases:
             raise KindError(f"DB instance already exists: {identifier}")
+        account, region = backing["account"], backing["region"]
+        groups = _security_groups(metadata, account, region)  # refused before anything is made
         overrides: dict[str, Any] = {
             "db_instance_identifier": identifier,
             "db_instance_class": _meta(metadata, "DBInstanceClass"),
@@ -232,7 +265,12 @@ class RDS(Kind):
             "db_subnet_group_name": _meta(metadata, "DBSubnetGroupName"),
         }
         with _visible(rds.database_snapshots[backing["snapshot_id"]]):
-            return rds.restore_db_instance_from_db_snapshot(backing["snapshot_id"], overrides).arn
+            db = rds.restore_db_instance_from_db_snapshot(backing["snapshot_id"], overrides)
+        _restored_settings(db, metadata, groups)
+        publicly_accessible = _meta(metadata, "PubliclyAccessible")
+        if publicly_accessible is not None:
+            db.publicly_accessible = _true(publicly_accessible)
+        return db.arn
 
     def forget(self, backing: dict[str, Any]) -> None:
         rds_backends[backing["account"]][backing["region"]].database_snapshots.pop(backing["snapshot_id"], None)
@@ -289,15 +327,22 @@ class Aurora(Kind):
         rds = rds_backends[backing["account"]][backing["region"]]
         if identifier in rds.clusters:
             raise KindError(f"DB cluster already exists: {identifier}")
-        region = backing["region"]
+        account, region = backing["account"], backing["region"]
+        groups = _security_groups(metadata, account, region)  # refused before anything is made
+        subnet_group = _meta(metadata, "DBSubnetGroupName")
+        if subnet_group and subnet_group not in rds.subnet_groups:
+            # moto's clusters take any name; RestoreDBClusterFromSnapshot refuses a missing one.
+            raise KindError(f"DBSubnetGroupNotFoundFault: DB subnet group '{subnet_group}' does not exist")
         overrides = {
             "db_cluster_identifier": identifier,
             "engine_version": _meta(metadata, "EngineVersion"),
-            "db_subnet_group_name": _meta(metadata, "DBSubnetGroupName"),
+            "db_subnet_group_name": subnet_group,
             "availability_zones": [f"{region}a", f"{region}b", f"{region}c"],
         }
         with _visible(rds.cluster_snapshots[backing["snapshot_id"]]):
-            return rds.restore_db_cluster_from_snapshot(backing["snapshot_id"], overrides).arn
+            cluster = rds.restore_db_cluster_from_snapshot(backing["snapshot_id"], overrides)
+        _restored_settings(cluster, metadata, groups)
+        return cluster.arn
 
     def forget(self, backing: dict[str, Any]) -> None:
         rds_backends[backing["account"]][backing["region"]].cluster_snapshots.pop(backing["snapshot_id"], None)

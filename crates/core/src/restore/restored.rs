@@ -1,0 +1,294 @@
+//! What a restore test asks of the restore and of the restored copy: the restore metadata it
+//! overrides, and for an Aurora cluster (which AWS Backup restores without any DB instance,
+//! so it cannot be read) the temporary instance that opens it.
+
+use std::collections::BTreeMap;
+
+use crate::config::RestorePrerequisites;
+use crate::kind::Kind;
+
+/// The suffix of the temporary instance's identifier after its cluster's.
+pub const TEMPORARY_INSTANCE_SUFFIX: &str = "-i";
+
+/// RDS's limit on a DB instance identifier (1 to 63 letters, digits and hyphens).
+const MAX_DB_IDENTIFIER: usize = 63;
+
+/// The temporary instance's class where neither the configuration nor the cluster decides:
+/// the smallest memory-optimized Graviton class, which the current Aurora MySQL and Aurora
+/// PostgreSQL versions support (an older version, or a region without it, needs the region's
+/// `instance_class`).
+pub const DEFAULT_AURORA_INSTANCE_CLASS: &str = "db.r6g.large";
+/// The same for the `aurora` engine (Aurora MySQL 1, MySQL 5.6 compatible), which has no
+/// Graviton classes.
+pub const DEFAULT_AURORA_MYSQL1_INSTANCE_CLASS: &str = "db.r5.large";
+/// The class of an Aurora Serverless v2 instance.
+pub const SERVERLESS_V2_INSTANCE_CLASS: &str = "db.serverless";
+
+/// The restore metadata a test of `kind` sets over the recovery point's own, restoring under
+/// `name`: a new copy, never the source, without deletion protection so the test can delete
+/// it, and for a database the region's DB subnet group and security groups when the
+/// `[restore_prerequisites]` table names them (the source's may not exist where the copy is
+/// restored). List values are JSON arrays in a string, as the AWS Backup developer guide
+/// writes them ("Restore testing inferred metadata").
+pub fn metadata_overrides(
+    kind: Kind,
+    name: &str,
+    prerequisites: Option<&RestorePrerequisites>,
+) -> Vec<(&'static str, String)> {
+    let mut overrides = match kind {
+        Kind::Dynamodb => vec![
+            ("targetTableName", name.to_string()),
+            ("deletionProtection", "false".into()),
+        ],
+        Kind::S3 => vec![
+            ("DestinationBucketName", name.to_string()),
+            ("NewBucket", "true".into()),
+        ],
+        Kind::Efs => vec![
+            ("newFileSystem", "true".into()),
+            ("CreationToken", name.to_string()),
+        ],
+        Kind::Rds => vec![
+            ("DBInstanceIdentifier", name.to_string()),
+            ("PubliclyAccessible", "false".into()),
+            ("DeletionProtection", "false".into()),
+        ],
+        Kind::Aurora => vec![
+            ("DBClusterIdentifier", name.to_string()),
+            ("DeletionProtection", "false".into()),
+        ],
+        Kind::Ebs => Vec::new(),
+    };
+    if let (Kind::Rds | Kind::Aurora, Some(network)) = (kind, prerequisites) {
+        if let Some(group) = &network.db_subnet_group {
+            overrides.push(("DBSubnetGroupName", group.clone()));
+        }
+        if !network.security_groups.is_empty() {
+            let groups = serde_json::Value::from(network.security_groups.clone());
+            overrides.push(("VpcSecurityGroupIds", groups.to_string()));
+        }
+    }
+    overrides
+}
+
+/// The recovery point's restore metadata with `overrides` set. AWS Backup reads metadata keys
+/// without regard to case, so an override replaces the point's key however that is cased
+/// (two spellings of one key would leave AWS to pick one).
+pub fn with_overrides(
+    metadata: BTreeMap<String, String>,
+    overrides: &[(&str, String)],
+) -> BTreeMap<String, String> {
+    let mut metadata: BTreeMap<String, String> = metadata
+        .into_iter()
+        .filter(|(key, _)| !overrides.iter().any(|(o, _)| o.eq_ignore_ascii_case(key)))
+        .collect();
+    for (key, value) in overrides {
+        metadata.insert((*key).to_string(), value.clone());
+    }
+    metadata
+}
+
+/// The identifier of the temporary instance in a restored cluster: the cluster's and `-i`.
+/// A restored name may have RDS's whole 63 characters, so the cluster's part is cut to leave
+/// room for the suffix (and no hyphen before it, which RDS refuses as `--`). The same cluster
+/// always gives the same instance, so a retried step finds the instance it created.
+pub fn temporary_instance_name(cluster: &str) -> String {
+    let room = MAX_DB_IDENTIFIER - TEMPORARY_INSTANCE_SUFFIX.len();
+    let stem: String = cluster.chars().take(room).collect();
+    format!("{}{TEMPORARY_INSTANCE_SUFFIX}", stem.trim_end_matches('-'))
+}
+
+/// The class of the temporary instance of a restored cluster of `engine`: the region's
+/// `instance_class` when the configuration names one, else `db.serverless` for a cluster with
+/// a Serverless v2 scaling configuration (it costs only while it runs), else the engine's
+/// default. None for an engine that is not Aurora's: a Multi-AZ DB cluster (mysql, postgres)
+/// restores with its own instances and takes no added one.
+pub fn temporary_instance_class(
+    engine: &str,
+    serverless_v2: bool,
+    configured: Option<&str>,
+) -> Option<String> {
+    let default = match engine {
+        "aurora-mysql" | "aurora-postgresql" => DEFAULT_AURORA_INSTANCE_CLASS,
+        "aurora" => DEFAULT_AURORA_MYSQL1_INSTANCE_CLASS,
+        _ => return None,
+    };
+    Some(
+        match (configured, serverless_v2) {
+            (Some(class), _) => class,
+            (None, true) => SERVERLESS_V2_INSTANCE_CLASS,
+            (None, false) => default,
+        }
+        .to_string(),
+    )
+}
+
+/// Whether a DB instance or cluster in `status` will not become available by waiting: RDS's
+/// failure states ("Viewing DB instance status", "Viewing DB cluster status"), and a deletion.
+pub fn cannot_open(status: &str) -> bool {
+    status.starts_with("incompatible-")
+        || status.starts_with("inaccessible-encryption-credentials")
+        || matches!(
+            status,
+            "failed" | "restore-error" | "storage-full" | "insufficient-capacity" | "deleting"
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn network() -> RestorePrerequisites {
+        RestorePrerequisites {
+            db_subnet_group: Some("restore-tests".into()),
+            security_groups: vec!["sg-0123456789abcdef0".into(), "sg-12345678".into()],
+            ..RestorePrerequisites::default()
+        }
+    }
+
+    #[test]
+    fn an_aurora_restore_names_the_cluster_and_takes_the_regions_network() {
+        assert_eq!(
+            metadata_overrides(Kind::Aurora, "bulwark-rt-abc", Some(&network())),
+            vec![
+                ("DBClusterIdentifier", "bulwark-rt-abc".to_string()),
+                ("DeletionProtection", "false".to_string()),
+                ("DBSubnetGroupName", "restore-tests".to_string()),
+                (
+                    "VpcSecurityGroupIds",
+                    r#"["sg-0123456789abcdef0","sg-12345678"]"#.to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            metadata_overrides(Kind::Aurora, "bulwark-rt-abc", None),
+            vec![
+                ("DBClusterIdentifier", "bulwark-rt-abc".to_string()),
+                ("DeletionProtection", "false".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_instance_restore_takes_the_network_and_other_kinds_do_not() {
+        let rds = metadata_overrides(Kind::Rds, "bulwark-rt-abc", Some(&network()));
+        assert_eq!(
+            rds[0],
+            ("DBInstanceIdentifier", "bulwark-rt-abc".to_string())
+        );
+        assert!(rds.contains(&("PubliclyAccessible", "false".to_string())));
+        assert!(rds.contains(&("DBSubnetGroupName", "restore-tests".to_string())));
+        let only_groups = RestorePrerequisites {
+            db_subnet_group: None,
+            ..network()
+        };
+        let keys: Vec<&str> = metadata_overrides(Kind::Rds, "n", Some(&only_groups))
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "DBInstanceIdentifier",
+                "PubliclyAccessible",
+                "DeletionProtection",
+                "VpcSecurityGroupIds"
+            ]
+        );
+        assert_eq!(
+            metadata_overrides(Kind::Dynamodb, "bulwark-rt-abc", Some(&network())),
+            vec![
+                ("targetTableName", "bulwark-rt-abc".to_string()),
+                ("deletionProtection", "false".to_string()),
+            ]
+        );
+        assert!(metadata_overrides(Kind::Ebs, "n", Some(&network())).is_empty());
+    }
+
+    #[test]
+    fn an_override_replaces_the_points_key_whatever_its_case() {
+        let point = BTreeMap::from([
+            ("dbClusterIdentifier".to_string(), "ledger".to_string()),
+            ("Engine".to_string(), "aurora-postgresql".to_string()),
+        ]);
+        let merged = with_overrides(
+            point,
+            &[("DBClusterIdentifier", "bulwark-rt-abc".to_string())],
+        );
+        assert_eq!(
+            merged,
+            BTreeMap::from([
+                (
+                    "DBClusterIdentifier".to_string(),
+                    "bulwark-rt-abc".to_string()
+                ),
+                ("Engine".to_string(), "aurora-postgresql".to_string()),
+            ])
+        );
+    }
+
+    #[test]
+    fn the_temporary_instance_fits_rds_identifiers() {
+        assert_eq!(
+            temporary_instance_name("bulwark-rt-abc"),
+            "bulwark-rt-abc-i"
+        );
+        // A restored name of the whole 63 characters loses its last two to the suffix.
+        let longest = format!("bulwark-rt-{}", "a".repeat(52));
+        assert_eq!(longest.len(), 63);
+        let instance = temporary_instance_name(&longest);
+        assert_eq!(instance, format!("bulwark-rt-{}-i", "a".repeat(50)));
+        assert_eq!(instance, temporary_instance_name(&longest), "deterministic");
+        // A cut that would end on a hyphen drops it: RDS refuses two hyphens in a row.
+        let hyphen_at_cut = format!("{}-bc", "a".repeat(60));
+        assert_eq!(
+            temporary_instance_name(&hyphen_at_cut),
+            format!("{}-i", "a".repeat(60))
+        );
+    }
+
+    #[test]
+    fn the_temporary_instance_class_is_configured_serverless_or_the_engines() {
+        assert_eq!(
+            temporary_instance_class("aurora-postgresql", false, None).as_deref(),
+            Some("db.r6g.large")
+        );
+        assert_eq!(
+            temporary_instance_class("aurora-mysql", true, None).as_deref(),
+            Some("db.serverless")
+        );
+        assert_eq!(
+            temporary_instance_class("aurora", false, None).as_deref(),
+            Some("db.r5.large")
+        );
+        assert_eq!(
+            temporary_instance_class("aurora-mysql", true, Some("db.t4g.medium")).as_deref(),
+            Some("db.t4g.medium")
+        );
+        assert_eq!(temporary_instance_class("postgres", false, None), None);
+        assert_eq!(
+            temporary_instance_class("mysql", false, Some("db.r6g.large")),
+            None
+        );
+    }
+
+    #[test]
+    fn failure_states_are_told_from_progress() {
+        for status in [
+            "failed",
+            "incompatible-parameters",
+            "inaccessible-encryption-credentials-recoverable",
+            "deleting",
+        ] {
+            assert!(cannot_open(status), "{status}");
+        }
+        for status in [
+            "creating",
+            "backing-up",
+            "configuring-enhanced-monitoring",
+            "available",
+        ] {
+            assert!(!cannot_open(status), "{status}");
+        }
+    }
+}
