@@ -172,9 +172,16 @@ pub(crate) async fn passing_test(t: &TestAccount, asset: &Asset) -> RestoreTest 
 /// declared.
 async fn passing_test_of(t: &TestAccount, asset: &Asset, origin: Origin) -> RestoreTest {
     let aws = t.aws();
-    let test = run_test(&aws, &Config::builtin(), asset, origin, Utc::now())
-        .await
-        .expect("a restore test");
+    let test = run_test(
+        &aws,
+        &t.inventory(&aws).await,
+        &Config::builtin(),
+        asset,
+        origin,
+        Utc::now(),
+    )
+    .await
+    .expect("a restore test");
     assert_declared_for_cli(&aws);
     assert!(
         test.passed,
@@ -261,6 +268,7 @@ async fn a_store_without_a_recovery_point_is_a_failed_test_with_its_reason() {
     // When it is restore-tested
     let test = run_test(
         &t.aws(),
+        &t.inventory(&t.aws()).await,
         &Config::builtin(),
         table,
         Origin::Home,
@@ -297,6 +305,7 @@ async fn a_restore_that_lost_data_is_caught_and_still_cleaned_up() {
         // When it is restore-tested
         let test = run_test(
             &t.aws(),
+            &t.inventory(&t.aws()).await,
             &Config::builtin(),
             asset,
             Origin::Home,
@@ -595,9 +604,16 @@ async fn an_aurora_cluster_restores_opens_validates_and_leaves_nothing_behind() 
 
     // When it is restore-tested under the validate-restore function's role
     let aws = t.function("validate-restore").await;
-    let test = run_test(&aws, &Config::builtin(), &cluster, Origin::Home, Utc::now())
-        .await
-        .expect("a restore test");
+    let test = run_test(
+        &aws,
+        &t.inventory(&aws).await,
+        &Config::builtin(),
+        &cluster,
+        Origin::Home,
+        Utc::now(),
+    )
+    .await
+    .expect("a restore test");
     assert_declared_for_cli(&aws);
 
     // Then the restored cluster opened with its temporary instance and was its source's
@@ -673,9 +689,17 @@ async fn an_aurora_restore_takes_the_regions_network_and_instance_class_once() {
 
     // When the test's steps run as the state machine runs them, a poll at a time
     let aws = t.function("validate-restore").await;
-    let started = restore::start(&aws, &config, &cluster, Origin::Home, "run-1", Utc::now())
-        .await
-        .expect("started");
+    let started = restore::start(
+        &aws,
+        &t.inventory(&aws).await,
+        &config,
+        &cluster,
+        Origin::Home,
+        "run-1",
+        Utc::now(),
+    )
+    .await
+    .expect("started");
     let deadline = Instant::now() + Duration::from_secs(30);
     let progress = loop {
         match restore::poll(&aws, &config, &started)
@@ -758,7 +782,7 @@ async fn an_aurora_restore_takes_the_regions_network_and_instance_class_once() {
         validated: Some(validated),
         ..Ending::default()
     };
-    let test = restore::finish(&aws, &config, ending, Utc::now())
+    let test = restore::finish(&aws, &t.inventory(&aws).await, &config, ending, Utc::now())
         .await
         .expect("finished");
     assert_declared_for_cli(&aws);

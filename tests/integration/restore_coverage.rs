@@ -96,6 +96,7 @@ async fn an_overdue_or_failed_last_test_is_a_restore_exception_with_its_reason()
     );
     let failed = run_test(
         &t.aws(),
+        &t.inventory(&t.aws()).await,
         &Config::builtin(),
         &table,
         Origin::Home,

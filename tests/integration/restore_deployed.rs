@@ -227,9 +227,17 @@ async fn a_run_that_dies_after_its_restore_leaves_nothing_once_the_sweeper_has_r
 
     // When a run restores both, then dies before it finishes (no validation, no deletion)
     for asset in [&table, &bucket] {
-        let started = restore::start(&aws, &config, asset, Origin::Home, "dies", Utc::now())
-            .await
-            .expect("started");
+        let started = restore::start(
+            &aws,
+            &t.inventory(&aws).await,
+            &config,
+            asset,
+            Origin::Home,
+            "dies",
+            Utc::now(),
+        )
+        .await
+        .expect("started");
         let deadline = Instant::now() + Duration::from_secs(30);
         while !matches!(
             restore::poll(&aws, &config, &started).await.expect("poll"),
@@ -437,4 +445,68 @@ async fn a_stores_hook_is_asked_about_its_restored_copy_and_its_verdict_counts()
 
     // And no restored copy is left
     assert_eq!(leftovers_in(&t, HOME_REGION).await, 0);
+}
+
+#[tokio::test]
+async fn a_run_that_dies_before_its_first_poll_leaves_nothing_once_the_sweeper_has_run() {
+    // Given a backed-up table and bucket
+    let t = TestAccount::new().await;
+    let (table, bucket) = backed_up_estate(&t, 5, 3).await;
+    let aws = t.aws();
+    let inventory = t.inventory(&aws).await;
+    let config = Config::builtin();
+
+    // When a run starts both restores and dies before it ever polls: the copies are made, but
+    // nothing tagged them as a test's
+    for asset in [&table, &bucket] {
+        restore::start(
+            &aws,
+            &inventory,
+            &config,
+            asset,
+            Origin::Home,
+            "dies-early",
+            Utc::now(),
+        )
+        .await
+        .expect("started");
+    }
+    assert_eq!(
+        leftovers_in(&t, HOME_REGION).await,
+        2,
+        "the untagged copies"
+    );
+
+    // Then the sweeper leaves them while they may still be under validation
+    let window = config
+        .tier("critical")
+        .expect("critical")
+        .restore_test
+        .validation_window;
+    let early = restore::pending::sweep(&aws, &inventory, Utc::now())
+        .await
+        .expect("sweep");
+    assert!(early.deleted.is_empty(), "{early:?}");
+
+    // And once their window has passed, follows the restores it remembered to both copies
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let later = Utc::now() + chrono::Duration::minutes(window.as_minutes() as i64 + 1);
+        let report = restore::pending::sweep(&aws, &inventory, later)
+            .await
+            .expect("sweep");
+        assert!(report.failed.is_empty(), "{report:?}");
+        if leftovers_in(&t, HOME_REGION).await == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "copies left: {report:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let again = restore::pending::sweep(&aws, &inventory, Utc::now() + chrono::Duration::days(1))
+        .await
+        .expect("sweep");
+    assert!(
+        again.deleted.is_empty(),
+        "forgotten once deleted: {again:?}"
+    );
 }

@@ -23,6 +23,7 @@ pub use crate::lease::LEASE;
 pub use crate::protect::PROTECT;
 pub use crate::restore::disks::RESTORE_TEST_DISKS;
 pub use crate::restore::history::EVIDENCE;
+pub use crate::restore::pending::PENDING;
 pub use crate::restore::rds::RESTORE_TEST_RDS;
 pub use crate::restore::run::RESTORE_RUN;
 pub use crate::restore::sweep::SWEEP;
@@ -53,6 +54,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             SWEEP,
             EVIDENCE,
             HOOK,
+            PENDING,
         ],
         _ => &[],
     };
@@ -94,6 +96,7 @@ pub fn for_cli() -> Vec<&'static str> {
         SWEEP,
         RESTORE_RUN,
         HOOK,
+        PENDING,
     ]
     .iter()
     .flat_map(|g| g.iter().map(|p| p.action))

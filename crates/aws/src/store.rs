@@ -183,6 +183,21 @@ impl Inventory {
         items.into_iter().map(from_item).collect()
     }
 
+    /// Write one record of the table's other partitions (a restore test, a restore in flight),
+    /// mapped to an item with serde_dynamo; a record of the same key is replaced (PutItem).
+    pub async fn put_record(&self, record: &impl serde::Serialize) -> Result<(), AwsError> {
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(record).map_err(|e| AwsError::Malformed(e.to_string()))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("dynamodb:PutItem", e))?;
+        Ok(())
+    }
+
     /// Every item under one partition key (dynamodb:Query, strongly consistent, paged).
     pub async fn partition(
         &self,

@@ -395,6 +395,7 @@ async fn main() -> Result<()> {
                 .map(|(asset, origin)| async move {
                     let test = bulwark_aws::restore::run_test(
                         aws,
+                        inventory,
                         config,
                         asset,
                         origin,
@@ -455,8 +456,11 @@ async fn main() -> Result<()> {
                     region: region.clone(),
                 })
                 .collect();
-            let report =
-                bulwark_aws::restore::sweep::sweep(&aws, &scopes, chrono::Utc::now()).await?;
+            let now = chrono::Utc::now();
+            let mut report = bulwark_aws::restore::sweep::sweep(&aws, &scopes, now).await?;
+            let forgotten = bulwark_aws::restore::pending::sweep(&aws, &inventory, now).await?;
+            report.deleted.extend(forgotten.deleted);
+            report.failed.extend(forgotten.failed);
             for deleted in &report.deleted {
                 println!("deleted {deleted}");
             }

@@ -1,9 +1,8 @@
 //! Restore tests recorded in the state table, one item each (pk `restore-test`, sk the store's
 //! ARN and the test's start), and read back for coverage: each store's last test.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use bulwark_core::coverage::RestoreTest as CoverageRestoreTest;
 use bulwark_core::restore::{failure_reason, shortened, SHORT_REASON_CHARS};
 use bulwark_core::Duration;
@@ -71,17 +70,7 @@ pub async fn record(inventory: &Inventory, test: &RestoreTest) -> Result<(), Aws
         origin: test.origin,
         test: serde_json::to_string(test).map_err(|e| AwsError::Malformed(e.to_string()))?,
     };
-    let item: HashMap<String, AttributeValue> =
-        serde_dynamo::to_item(&record).map_err(|e| AwsError::Malformed(e.to_string()))?;
-    inventory
-        .client()
-        .put_item()
-        .table_name(inventory.table())
-        .set_item(Some(item))
-        .send()
-        .await
-        .map_err(|e| AwsError::sdk("dynamodb:PutItem", e))?;
-    Ok(())
+    inventory.put_record(&record).await
 }
 
 /// Each store's last restore test of its own region's recovery points, as coverage judges it,

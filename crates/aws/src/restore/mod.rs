@@ -24,10 +24,12 @@ use crate::clients::{Aws, ScopeClients};
 use crate::error::AwsError;
 use crate::idempotency;
 use crate::permissions::{p, Permission};
+use crate::store::Inventory;
 
 mod contents;
 pub mod disks;
 pub mod history;
+pub mod pending;
 pub mod rds;
 pub mod run;
 pub mod sweep;
@@ -183,7 +185,7 @@ fn scope(account: &str, region: &str) -> Result<Scope, AwsError> {
     })
 }
 
-fn clients_in(aws: &Aws, account: &str, region: &str) -> Result<ScopeClients, AwsError> {
+pub(crate) fn clients_in(aws: &Aws, account: &str, region: &str) -> Result<ScopeClients, AwsError> {
     Ok(aws.home_scope(scope(account, region)?))
 }
 
@@ -192,6 +194,7 @@ fn clients_in(aws: &Aws, account: &str, region: &str) -> Result<ScopeClients, Aw
 /// run's test sends the same idempotency token, so AWS Backup never starts two restores.
 pub async fn start(
     aws: &Aws,
+    inventory: &Inventory,
     config: &Config,
     asset: &Asset,
     origin: Origin,
@@ -264,7 +267,7 @@ pub async fn start(
         &id,
     )
     .await?;
-    Ok(Started {
+    let started = Started {
         id,
         arn,
         kind: asset.kind,
@@ -282,7 +285,10 @@ pub async fn start(
         started: now,
         restore_started,
         hook,
-    })
+    };
+    let window = tier.restore_test.validation_window.as_minutes();
+    pending::remember(inventory, &started, window).await?;
+    Ok(started)
 }
 
 /// Where the test's restore job is. The moment it has completed, the restored copy is tagged
@@ -304,16 +310,7 @@ pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress
                 .created_resource_arn()
                 .unwrap_or_default()
                 .to_string();
-            // Tables, buckets, instances and clusters are restored under the test's name;
-            // volumes and file systems get ids.
-            let restored_id = match test.kind {
-                Kind::Ebs | Kind::Efs => restored_arn
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
-                _ => test.restored_name.clone(),
-            };
+            let restored_id = restored_id(test.kind, &restored_arn, &test.restored_name);
             let mut completed = to_utc(described.completion_date()).unwrap_or_else(Utc::now);
             let expires = config
                 .tier(&test.tier)
@@ -468,6 +465,7 @@ pub struct Ending {
 /// finish is harmless) and return the test, measured against its tier when it got that far.
 pub async fn finish(
     aws: &Aws,
+    inventory: &Inventory,
     config: &Config,
     ending: Ending,
     now: DateTime<Utc>,
@@ -524,6 +522,12 @@ pub async fn finish(
         Some(id) => delete_if_present(aws, &test, id).await,
         None => Ok(()),
     };
+    // The restore in flight is forgotten once its copy is gone or it never made one; a restore
+    // whose end is unknown stays remembered, for the sweeper.
+    let copy_gone = cleanup.is_ok() && copy.is_some();
+    if copy_gone || matches!(progress, Some(Progress::Failed { .. })) {
+        pending::forget(inventory, &test.id).await?;
+    }
     let error = error.or_else(|| match &progress {
         Some(Progress::Failed { reason }) => Some(reason.clone()),
         Some(Progress::Running) | None => Some("the restore did not complete".into()),
@@ -575,6 +579,7 @@ pub async fn finish(
 /// Test `asset` in one process: start, wait for the restore, validate, finish.
 pub async fn run_test(
     aws: &Aws,
+    inventory: &Inventory,
     config: &Config,
     asset: &Asset,
     origin: Origin,
@@ -586,16 +591,16 @@ pub async fn run_test(
         ..Ending::default()
     };
     let run = now.to_rfc3339();
-    match start(aws, config, asset, origin, &run, now).await {
+    match start(aws, inventory, config, asset, origin, &run, now).await {
         Ok(started) => ending.started = Some(started),
         Err(e) if e.is_retryable() => return Err(e),
         Err(e) => {
             ending.error = Some(e.to_string());
-            return finish(aws, config, ending, Utc::now()).await;
+            return finish(aws, inventory, config, ending, Utc::now()).await;
         }
     }
     let Some(started) = ending.started.clone() else {
-        return finish(aws, config, ending, Utc::now()).await;
+        return finish(aws, inventory, config, ending, Utc::now()).await;
     };
     let deadline = std::time::Instant::now() + RESTORE_DEADLINE;
     let progress = loop {
@@ -629,7 +634,7 @@ pub async fn run_test(
         }
     }
     ending.progress = Some(progress);
-    finish(aws, config, ending, Utc::now()).await
+    finish(aws, inventory, config, ending, Utc::now()).await
 }
 
 /// The recovery point a test restores, among the store's in the clients' region (for
@@ -738,9 +743,31 @@ async fn start_restore(
 /// Delete a test's restored copy unless it is already gone.
 async fn delete_if_present(aws: &Aws, test: &Started, id: &str) -> Result<(), AwsError> {
     let clients = clients_in(aws, &test.account, &test.region)?;
-    match delete(&clients, test.kind, id).await {
+    delete_present(&clients, test.kind, id).await
+}
+
+/// Delete a restored copy; one already gone counts as deleted.
+pub(crate) async fn delete_present(
+    clients: &ScopeClients,
+    kind: Kind,
+    id: &str,
+) -> Result<(), AwsError> {
+    match delete(clients, kind, id).await {
         Err(e) if e.code().is_some_and(is_not_found) => Ok(()),
         other => other,
+    }
+}
+
+/// What deletes a restored copy: tables, buckets, instances and clusters are restored under
+/// the test's name; volumes and file systems get ids, the last part of their ARN.
+pub(crate) fn restored_id(kind: Kind, restored_arn: &str, restored_name: &str) -> String {
+    match kind {
+        Kind::Ebs | Kind::Efs => restored_arn
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        _ => restored_name.to_string(),
     }
 }
 

@@ -198,7 +198,16 @@ pub async fn handle(
             let asset = services.inventory.get(&arn).await?.ok_or_else(|| {
                 FunctionError::InvalidInput(format!("{arn} is not in the inventory"))
             })?;
-            let started = restore::start(aws, config, &asset, origin, &run, Utc::now()).await?;
+            let started = restore::start(
+                aws,
+                &services.inventory,
+                config,
+                &asset,
+                origin,
+                &run,
+                Utc::now(),
+            )
+            .await?;
             Ok(Response::Started {
                 started: Box::new(started),
                 poll_seconds: settings.poll_seconds,
@@ -238,7 +247,8 @@ pub async fn handle(
                 validated,
                 error: error.map(|e| e.reason()),
             };
-            let test = restore::finish(aws, config, ending, Utc::now()).await?;
+            let test =
+                restore::finish(aws, &services.inventory, config, ending, Utc::now()).await?;
             history::record(&services.inventory, &test).await?;
             let evidence = match &settings.evidence_bucket {
                 Some(bucket) => Some(history::write_evidence(aws, bucket, &test).await?),
@@ -291,7 +301,11 @@ pub async fn handle(
                 .collect();
             scopes.sort();
             scopes.dedup();
-            let report = sweep::sweep(aws, &scopes, Utc::now()).await?;
+            let now = Utc::now();
+            let mut report = sweep::sweep(aws, &scopes, now).await?;
+            let forgotten = restore::pending::sweep(aws, &services.inventory, now).await?;
+            report.deleted.extend(forgotten.deleted);
+            report.failed.extend(forgotten.failed);
             for (what, why) in &report.failed {
                 tracing::error!(what = %what, "restored copy not deleted: {why}");
             }

@@ -1,0 +1,124 @@
+//! Restores in flight, recorded in the state table from the moment a restore job starts until
+//! its copy is gone (pk `restore-pending`, sk the test's id). A run killed before its copy was
+//! tagged (between start and the first poll) leaves a copy the tag-based sweeper cannot see;
+//! this record leads the sweeper to it: the restore job names the resource it created.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use bulwark_core::Kind;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::sweep::SweepReport;
+use super::{clients_in, delete_present, restored_id, to_utc, Started};
+use crate::clients::Aws;
+use crate::error::AwsError;
+use crate::permissions::{p, Permission};
+use crate::store::Inventory;
+
+pub const PENDING: &[Permission] = &[
+    p("dynamodb:PutItem", "remember a restore in flight"),
+    p("dynamodb:Query", "the restores in flight"),
+    p("dynamodb:DeleteItem", "forget a restore whose copy is gone"),
+    p(
+        "backup:DescribeRestoreJob",
+        "what a forgotten restore created",
+    ),
+];
+
+/// The partition key of every restore in flight.
+pub const PENDING_KEY: &str = "restore-pending";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Record {
+    pk: String,
+    sk: String,
+    account: String,
+    region: String,
+    kind: Kind,
+    restore_job_id: String,
+    restored_name: String,
+    /// How long after its restore completed the copy may still be under validation.
+    validation_minutes: u64,
+}
+
+/// Remember a started restore until `forget`.
+pub async fn remember(
+    inventory: &Inventory,
+    test: &Started,
+    validation_minutes: u64,
+) -> Result<(), AwsError> {
+    let record = Record {
+        pk: PENDING_KEY.to_string(),
+        sk: test.id.clone(),
+        account: test.account.clone(),
+        region: test.region.clone(),
+        kind: test.kind,
+        restore_job_id: test.restore_job_id.clone(),
+        restored_name: test.restored_name.clone(),
+        validation_minutes,
+    };
+    inventory.put_record(&record).await
+}
+
+/// Forget a restore: its copy is gone, or it never made one.
+pub async fn forget(inventory: &Inventory, test_id: &str) -> Result<(), AwsError> {
+    inventory
+        .client()
+        .delete_item()
+        .table_name(inventory.table())
+        .key("pk", AttributeValue::S(PENDING_KEY.to_string()))
+        .key("sk", AttributeValue::S(test_id.to_string()))
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("dynamodb:DeleteItem", e))?;
+    Ok(())
+}
+
+/// Delete what each remembered restore created once its validation window has passed since
+/// it completed, and forget it; forget a restore that failed. A restore still running is left.
+pub async fn sweep(
+    aws: &Aws,
+    inventory: &Inventory,
+    now: DateTime<Utc>,
+) -> Result<SweepReport, AwsError> {
+    let mut report = SweepReport::default();
+    for item in inventory.partition(PENDING_KEY).await? {
+        let record: Record =
+            serde_dynamo::from_item(item).map_err(|e| AwsError::Malformed(e.to_string()))?;
+        let clients = clients_in(aws, &record.account, &record.region)?;
+        let job = clients
+            .backup
+            .describe_restore_job()
+            .restore_job_id(&record.restore_job_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("backup:DescribeRestoreJob", e))?;
+        match job.status().map(|s| s.as_str()) {
+            Some("COMPLETED") => {
+                let completed = to_utc(job.completion_date()).unwrap_or(now);
+                let window = chrono::Duration::minutes(
+                    i64::try_from(record.validation_minutes).unwrap_or(i64::MAX / 60_000),
+                );
+                if completed + window > now {
+                    continue;
+                }
+                let created = job.created_resource_arn().unwrap_or_default();
+                let id = restored_id(record.kind, created, &record.restored_name);
+                let what = format!(
+                    "{} {id} in {} (restore job {})",
+                    record.kind, record.region, record.restore_job_id
+                );
+                match delete_present(&clients, record.kind, &id).await {
+                    Ok(()) => {
+                        forget(inventory, &record.sk).await?;
+                        report.deleted.push(what);
+                    }
+                    Err(e) => report.failed.push((what, e.to_string())),
+                }
+            }
+            Some("FAILED" | "ABORTED") => forget(inventory, &record.sk).await?,
+            _ => {}
+        }
+    }
+    Ok(report)
+}
