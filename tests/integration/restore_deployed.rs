@@ -22,10 +22,12 @@ const EXECUTION_DEADLINE: Duration = Duration::from_secs(120);
 /// The template deployed in the test's account; the restore-test state machine's ARN and the
 /// evidence bucket's name.
 fn deploy(t: &TestAccount) -> (String, String) {
-    let answer = deploy_template(
-        t,
-        json!({"Regions": HOME_REGION, "RestorePollSeconds": "1"}),
-    );
+    deploy_for(t, HOME_REGION)
+}
+
+/// The same, the functions covering `regions` (empty: every enabled region).
+fn deploy_for(t: &TestAccount, regions: &str) -> (String, String) {
+    let answer = deploy_template(t, json!({"Regions": regions, "RestorePollSeconds": "1"}));
     (
         answer["state_machines"]["RestoreTests"]
             .as_str()
@@ -385,9 +387,10 @@ async fn hook(t: &TestAccount, name: &str, verdict: &str) {
 #[tokio::test]
 async fn a_stores_hook_is_asked_about_its_restored_copy_and_its_verdict_counts() {
     // Given the system deployed, hooks that pass and fail every copy, and critical tables whose
-    // tags name them (and one a function outside the hooks' prefix)
+    // tags name them (and one a function outside the hooks' prefix); the functions cover every
+    // enabled region, so the run's sweep finds its regions in the inventory
     let t = TestAccount::new().await;
-    let (state_machine, _) = deploy(&t);
+    let (state_machine, _) = deploy_for(&t, "");
     hook(&t, "bulwark-restore-hook-pass", "pass").await;
     hook(&t, "bulwark-restore-hook-fail", "fail").await;
     let tagged = [
@@ -414,6 +417,9 @@ async fn a_stores_hook_is_asked_about_its_restored_copy_and_its_verdict_counts()
     // When the critical tier is tested through the state machine
     let execution = run(&t, &state_machine, json!({"tier": "critical"})).await;
     assert_eq!(execution.status(), &ExecutionStatus::Succeeded);
+    let output: serde_json::Value =
+        serde_json::from_str(execution.output().unwrap_or("{}")).expect("the run's output");
+    assert_eq!(output["swept"]["failed"], 0, "{output}");
 
     // Then each hook was asked about its store's restored copy, and its verdict counted
     let inventory = t.inventory(&t.aws()).await;

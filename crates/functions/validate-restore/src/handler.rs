@@ -40,7 +40,7 @@ pub enum RestoreRequest {
     },
     /// Every field but the store's may be null: the step the test reached decides.
     Finish {
-        arn: String,
+        arn: ResourceArn,
         origin: Origin,
         #[serde(default)]
         started: Option<Box<Started>>,
@@ -240,7 +240,7 @@ pub async fn handle(
             error,
         } => {
             let ending = Ending {
-                arn: Some(arn),
+                arn: Some(arn.to_string()),
                 origin,
                 started: started.map(|s| *s),
                 progress,
@@ -284,15 +284,26 @@ pub async fn handle(
         }
         RestoreRequest::Sweep {} => {
             let account = aws.home_account().await?;
-            let regions = services.settings.reach.regions.iter().cloned();
-            let dr_regions = services
-                .settings
-                .reach
-                .regions
+            // The configured regions; with none configured (every enabled region), the regions
+            // the inventory has stores in: restored copies are made only there and in their DR
+            // regions.
+            let mut regions = services.settings.reach.regions.clone();
+            if regions.is_empty() {
+                regions = services
+                    .inventory
+                    .all()
+                    .await?
+                    .into_iter()
+                    .map(|a| a.region)
+                    .collect();
+            }
+            let dr_regions: Vec<bulwark_core::Region> = regions
                 .iter()
                 .filter_map(|r| config.protection().dr_region_for(r.as_str()).ok())
-                .filter_map(|r| bulwark_core::Region::parse(&r).ok());
+                .filter_map(|r| bulwark_core::Region::parse(&r).ok())
+                .collect();
             let mut scopes: Vec<Scope> = regions
+                .into_iter()
                 .chain(dr_regions)
                 .map(|region| Scope {
                     account: account.clone(),
