@@ -578,7 +578,11 @@ async fn backed_up_cluster(t: &TestAccount) -> Asset {
 
 /// Restored DB clusters and instances left in the account: those named `bulwark-rt-`.
 async fn database_leftovers(t: &TestAccount) -> Vec<String> {
-    let rds = t.rds(HOME_REGION);
+    database_leftovers_in(t, HOME_REGION).await
+}
+
+async fn database_leftovers_in(t: &TestAccount, region: &str) -> Vec<String> {
+    let rds = t.rds(region);
     let clusters = rds.describe_db_clusters().send().await.expect("clusters");
     let instances = rds.describe_db_instances().send().await.expect("instances");
     clusters
@@ -666,6 +670,46 @@ async fn an_aurora_cluster_restores_opens_validates_and_leaves_nothing_behind() 
         assert_eq!(test.cleanup_error, None);
     }
     assert_eq!(database_leftovers(&t).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_aurora_clusters_dr_copy_restores_opens_and_validates_in_the_dr_region() {
+    // Given a backed-up Aurora cluster whose tier copies to the DR region, and its copy there
+    let t = TestAccount::new().await;
+    let cluster = backed_up_cluster(&t).await;
+    let dr_region = dr_region();
+    wait_for_points_in(&t, &dr_region, &[&cluster]).await;
+
+    // When its DR copy is restore-tested under the validate-restore function's role
+    let aws = t.function("validate-restore").await;
+    let test = run_test(
+        &aws,
+        &t.inventory(&aws).await,
+        &Config::builtin(),
+        &cluster,
+        Origin::Dr,
+        Utc::now(),
+    )
+    .await
+    .expect("a restore test");
+    assert_declared_for_cli(&aws);
+
+    // Then the copy restored in the DR region opened, was its source's, and is gone
+    assert!(
+        test.passed,
+        "{:?} {:?} {:?}",
+        failed_checks(&test),
+        test.error,
+        test.cleanup_error
+    );
+    assert_eq!(test.region.as_deref(), Some(dr_region.as_str()));
+    assert!(test.findings.iter().any(|f| f.check == "opens" && f.passed));
+    // (the local AWS deletes an instance at once, so finish can delete the cluster too)
+    assert!(test.cleaned_up, "{:?}", test.cleanup_error);
+    assert_eq!(
+        database_leftovers_in(&t, &dr_region).await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test]
