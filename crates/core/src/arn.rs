@@ -220,6 +220,21 @@ impl ResourceArn {
     }
 }
 
+impl ResourceArn {
+    /// The ARN of a store of the same kind and account named `id` in `region`, as a restored
+    /// copy of this store there is named (an S3 ARN carries neither region nor account).
+    pub fn in_region(&self, region: &Region, id: &str) -> Self {
+        let scoped = self.kind != Kind::S3;
+        Self {
+            kind: self.kind,
+            partition: region.partition().to_string(),
+            region: scoped.then(|| region.clone()),
+            account: self.account.clone().filter(|_| scoped),
+            id: id.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for ResourceArn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let region = self.region.as_ref().map(Region::as_str).unwrap_or("");
@@ -338,6 +353,29 @@ mod tests {
             let err = ResourceArn::parse(bad).expect_err(bad);
             assert!(err.to_string().contains("invalid ARN"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn a_copy_in_another_region_keeps_kind_and_account() {
+        let dr = Region::parse("us-west-2").expect("region");
+        let table = ResourceArn::parse("arn:aws:dynamodb:us-east-1:123456789012:table/orders")
+            .expect("arn");
+        assert_eq!(
+            table.in_region(&dr, "bulwark-fo-x").to_string(),
+            "arn:aws:dynamodb:us-west-2:123456789012:table/bulwark-fo-x"
+        );
+        let bucket = ResourceArn::parse("arn:aws:s3:::assets").expect("arn");
+        assert_eq!(
+            bucket.in_region(&dr, "bulwark-fo-y").to_string(),
+            "arn:aws:s3:::bulwark-fo-y"
+        );
+        let china = Region::parse("cn-northwest-1").expect("region");
+        let db =
+            ResourceArn::parse("arn:aws-cn:rds:cn-north-1:123456789012:db:ledger").expect("arn");
+        assert_eq!(
+            db.in_region(&china, "l").to_string(),
+            "arn:aws-cn:rds:cn-northwest-1:123456789012:db:l"
+        );
     }
 
     fn kind_strategy() -> impl Strategy<Value = Kind> {

@@ -1,6 +1,7 @@
 //! bulwark-core: the domain. Pure functions over domain types; no AWS SDK, no async runtime.
 
 pub mod alerts;
+pub mod application;
 pub mod arn;
 pub mod asset;
 pub mod classify;
@@ -10,6 +11,7 @@ pub mod duration;
 pub mod emf;
 pub mod error;
 pub mod facts;
+pub mod failover;
 pub mod feasibility;
 pub mod hook_function;
 pub mod inventory;
@@ -19,6 +21,7 @@ pub mod restore;
 pub mod schedule;
 pub mod taxonomy;
 
+pub use application::{Application, StoreSelector, Switch, SwitchTarget, ValueTemplate};
 pub use arn::{partition_of, AccountId, Region, ResourceArn};
 pub use asset::{Asset, AssetState, Assignment, Attributes, Scope};
 pub use classify::{classify, Classification, UnknownValue};
@@ -31,6 +34,8 @@ pub use coverage::{
 };
 pub use duration::Duration;
 pub use error::CoreError;
+// `Plan` at the root is protection's (AWS Backup's desired state); failover's is `FailoverPlan`.
+pub use failover::{FailoverFacts, Plan as FailoverPlan, PlanHash, PlanHashMismatch, StoreFacts};
 pub use feasibility::{rpo_feasibility, Feasibility};
 pub use inventory::{plan_writes, sweep_changes, Change};
 pub use kind::Kind;

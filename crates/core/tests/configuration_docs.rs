@@ -194,3 +194,59 @@ fn the_documented_restore_tests_load_as_documented() {
         assert!(loaded.is_ok(), "{loaded:?}\n---\n{text}");
     }
 }
+
+#[test]
+fn the_documented_applications_load_as_documented() {
+    use bulwark_core::application::{StoreSelector, SwitchTarget};
+
+    let config = Config::from_toml_str("example.toml", documented_example()).expect("loads");
+    let payments = config.application("payments").expect("payments");
+    assert_eq!(
+        payments.dr_region.as_str(),
+        "eu-west-1",
+        "[protection]'s dr_region"
+    );
+    assert_eq!(payments.max_data_loss, Some(Duration::from_hours(1)));
+    assert_eq!(
+        payments.stores,
+        StoreSelector::Tag {
+            key: "Application".into(),
+            value: "payments".into()
+        }
+    );
+    let targets: Vec<String> = payments
+        .switches
+        .iter()
+        .map(|s| s.target.to_string())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "route53 Z0123456789ABCDEFGHIJ db.payments.example.com. CNAME",
+            "ssm eu-west-1 /payments/ledger-table",
+        ]
+    );
+    assert_eq!(payments.switches[0].ttl, Some(60), "the documented default");
+
+    // The section's example loads in a file of its own.
+    let section = DOC
+        .split("## Applications (failover)")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the document has an Applications section");
+    let block = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a toml block");
+    let text = format!(
+        "[tiers.gold]\nrpo = \"1h\"\nrto = \"1h\"\nfrequency = \"1h\"\nretention = \"30d\"\n\
+         [[rules]]\nname = \"default\"\nthen = \"gold\"\n{block}"
+    );
+    let config = Config::from_toml_str("section.toml", &text).expect("loads");
+    let payments = config.application("payments").expect("payments");
+    assert!(matches!(
+        &payments.switches[1].target,
+        SwitchTarget::Ssm { region, .. } if region.as_str() == "us-west-2"
+    ));
+}

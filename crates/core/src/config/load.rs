@@ -1,6 +1,7 @@
 //! Loading: from the raw file to a validated [`Config`], each error and warning naming its
 //! line. The tiers and the `[protection]` section are read here; the rules in `rules`, the
-//! checks of what AWS accepts in `checks`, what restore tests need in `restore`.
+//! checks of what AWS accepts in `checks`, what restore tests need in `restore`, the
+//! applications in `applications`.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -95,12 +96,14 @@ impl Loader<'_> {
         let tiers: Vec<Tier> = loaded.into_iter().map(|t| t.tier).collect();
         let (rules, catch_all) = self.rules(raw.rules, &tiers)?;
         let restore_prerequisites = self.restore_prerequisites(raw.restore_prerequisites)?;
+        let applications = self.applications(raw.applications, &protection)?;
         Ok(Config {
             tiers,
             rules,
             catch_all,
             protection,
             restore_prerequisites,
+            applications,
             warnings,
         })
     }

@@ -6,8 +6,11 @@
 //! `load` the loading (spans to lines, errors naming the line), `rules` the classification
 //! rules, `checks` what AWS accepts (names, schedules, lifecycles, locks), `settings` the
 //! `[protection]` section, `restore` each tier's `restore_test` table and the
-//! `[restore_prerequisites]` tables.
+//! `[restore_prerequisites]` tables, `applications` the `[[applications]]` list (failover).
 
+mod applications;
+#[cfg(test)]
+mod applications_tests;
 mod checks;
 mod load;
 mod raw;
@@ -25,6 +28,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::application::Application;
 use crate::kind::Kind;
 use crate::taxonomy::Tier;
 
@@ -59,8 +63,8 @@ impl fmt::Display for ConfigWarning {
 }
 
 /// A validated configuration: tiers in file order, rules in precedence order, the
-/// catch-all that decides when no rule does, where and how recovery points are kept, and
-/// what restores need per region.
+/// catch-all that decides when no rule does, where and how recovery points are kept, what
+/// restores need per region, and the applications that fail over together.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Config {
     tiers: Vec<Tier>,
@@ -68,6 +72,7 @@ pub struct Config {
     catch_all: CatchAll,
     protection: ProtectionSettings,
     restore_prerequisites: BTreeMap<String, RestorePrerequisites>,
+    applications: Vec<Application>,
     warnings: Vec<ConfigWarning>,
 }
 
@@ -217,6 +222,16 @@ impl Config {
     /// there use the account's defaults.
     pub fn restore_prerequisites(&self, region: &str) -> Option<&RestorePrerequisites> {
         self.restore_prerequisites.get(region)
+    }
+
+    /// The applications failover knows, in the order the file lists them.
+    pub fn applications(&self) -> &[Application] {
+        &self.applications
+    }
+
+    /// The application of that name, if the file declares one.
+    pub fn application(&self, name: &str) -> Option<&Application> {
+        self.applications.iter().find(|a| a.name.as_str() == name)
     }
 
     /// What loaded but deserves attention: a compliance lock, which cannot be undone, and a

@@ -20,6 +20,8 @@ pub(super) struct RawConfig {
     pub(super) protection: Option<RawProtection>,
     #[serde(default)]
     pub(super) restore_prerequisites: BTreeMap<Spanned<String>, RawPrerequisites>,
+    #[serde(default)]
+    pub(super) applications: Vec<RawApplication>,
 }
 
 #[derive(Deserialize)]
@@ -107,4 +109,46 @@ pub(super) struct RawRule {
     pub(super) name_contains: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) name_words: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) then: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawApplication {
+    pub(super) name: Spanned<String>,
+    pub(super) primary_region: Spanned<String>,
+    pub(super) dr_region: Option<Spanned<String>>,
+    pub(super) stores: Spanned<RawStores>,
+    pub(super) max_data_loss: Option<Spanned<Duration>>,
+    #[serde(default)]
+    pub(super) switches: Vec<Spanned<RawSwitch>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStores {
+    pub(super) tag: Option<Spanned<RawTag>>,
+    pub(super) arns: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTag {
+    pub(super) key: Spanned<String>,
+    pub(super) value: Spanned<String>,
+}
+
+/// Both kinds of switch in one shape: an internally tagged enum would buffer its fields and
+/// lose their spans. The loader refuses the fields of the other kind.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSwitch {
+    pub(super) kind: Spanned<String>,
+    pub(super) zone_id: Option<Spanned<String>>,
+    pub(super) name: Option<Spanned<String>>,
+    #[serde(rename = "type")]
+    pub(super) record_type: Option<Spanned<String>>,
+    /// Signed, so that a negative TTL is refused with the rule rather than serde's type error.
+    pub(super) ttl: Option<Spanned<i64>>,
+    pub(super) parameter: Option<Spanned<String>>,
+    pub(super) value: Spanned<String>,
 }

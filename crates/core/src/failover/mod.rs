@@ -1,0 +1,20 @@
+//! Failover: an application's stores restored in its DR region from their copies there, and
+//! its switches (Route 53 records, SSM parameters) pointed at them. This module decides: the
+//! plan over the facts an adapter reads once (`model`), what it would restore and what blocks
+//! it (`plan`), and the hash an engineer quotes to execute exactly that plan (`hash`). It
+//! changes nothing; executing is the adapters' work, and only under a plan's hash.
+
+mod hash;
+#[cfg(test)]
+mod hash_tests;
+mod model;
+mod plan;
+#[cfg(test)]
+mod tests;
+
+pub use hash::verify;
+pub use model::{
+    Blocker, CopyFacts, DrRegionFacts, ExpectedRto, FailoverFacts, Plan, PlanHash,
+    PlanHashMismatch, StoreFacts, StorePlan, SwitchPlan,
+};
+pub use plan::{plan, restore_metadata, restored_name, DEFAULT_DB_SUBNET_GROUP, NAME_PREFIX};

@@ -1,0 +1,266 @@
+//! What a failover plan is made of: the facts an adapter reads once, and the plan decided from
+//! them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::application::{Attribute, SwitchTarget, ValueTemplate};
+use crate::arn::{Region, ResourceArn};
+use crate::duration::Duration;
+use crate::kind::Kind;
+
+/// Everything a plan is decided from, read once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailoverFacts {
+    pub now: DateTime<Utc>,
+    /// The application's stores (each once; in any order).
+    pub stores: Vec<StoreFacts>,
+    pub dr_region: DrRegionFacts,
+    /// Each switch target's value now; None: the record or parameter does not exist. A target
+    /// missing from the map is taken as not existing.
+    pub current_switch_values: BTreeMap<SwitchTarget, Option<String>>,
+}
+
+/// One store of the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreFacts {
+    /// Its kind and name (`arn.id`, what templates name it by) come with it.
+    pub arn: ResourceArn,
+    pub tier: Option<String>,
+    /// The RPO of its tier: the data-loss limit when the application sets none.
+    pub tier_rpo: Option<Duration>,
+    /// Its recovery points copied to the DR vault. Points in another region are not copies
+    /// there and are ignored.
+    pub copies: Vec<CopyFacts>,
+    /// The RTO its last restore test measured.
+    pub last_restore_test_rto: Option<Duration>,
+}
+
+/// One recovery point in the DR vault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyFacts {
+    pub recovery_point_arn: String,
+    /// The vault's name or ARN, as read.
+    pub vault: String,
+    /// When the copied point was taken (the data it holds is this old).
+    pub created: DateTime<Utc>,
+    /// Whether it can be restored: AWS Backup says COMPLETED.
+    pub completed: bool,
+    pub encryption_key_arn: Option<String>,
+}
+
+/// What a restore in the DR region needs, as found there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrRegionFacts {
+    /// The ARNs of the KMS keys a restore there can decrypt with.
+    pub usable_keys: BTreeSet<String>,
+    /// The names of its DB subnet groups.
+    pub db_subnet_groups: BTreeSet<String>,
+    /// Whether the role AWS Backup restores with exists.
+    pub backup_role_exists: bool,
+}
+
+/// The plan: what a failover of the application would do, and what stands in its way. Pure
+/// data; executing it is the adapters' work, and only under its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub application: String,
+    pub primary_region: Region,
+    pub dr_region: Region,
+    /// When the facts were read: the data losses are as of then. Not in the hash.
+    pub planned_at: DateTime<Utc>,
+    /// By ARN.
+    pub stores: Vec<StorePlan>,
+    /// In the order the configuration lists them.
+    pub switches: Vec<SwitchPlan>,
+    /// What blocks the application as a whole (it has no stores).
+    pub blockers: Vec<Blocker>,
+    /// Every blocker: the application's, its stores' and its switches'.
+    pub blockers_count: usize,
+    /// No blocker anywhere.
+    pub ready: bool,
+    pub hash: PlanHash,
+}
+
+/// One store's restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorePlan {
+    pub arn: ResourceArn,
+    pub tier: Option<String>,
+    /// The newest completed copy in the DR region: what would be restored.
+    pub copy: Option<CopyFacts>,
+    /// How old that copy's data is: what a failover now would lose.
+    pub data_loss: Option<Duration>,
+    pub expected_rto: ExpectedRto,
+    /// The name the restored copy gets (the `Name` tag of a file system or volume, whose id
+    /// AWS assigns).
+    pub restored_name: String,
+    /// The restored copy's ARN where its name makes it (not a file system's or volume's).
+    pub restored_arn: Option<ResourceArn>,
+    /// The restore metadata set over the recovery point's own (`restore::with_overrides`).
+    pub restore_metadata: BTreeMap<String, String>,
+    pub blockers: Vec<Blocker>,
+}
+
+/// How long a store's restore is expected to take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectedRto {
+    /// What its last restore test measured.
+    Measured(Duration),
+    /// It was never restore-tested.
+    Unknown,
+}
+
+/// One switch: where it points now, and where the failover points it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchPlan {
+    pub target: SwitchTarget,
+    pub ttl: Option<u32>,
+    pub template: ValueTemplate,
+    /// None: the record or parameter does not exist.
+    pub current: Option<String>,
+    /// The value rendered from the template, what only the restore tells shown as a marker
+    /// (`<orders.endpoint after restore>`).
+    pub new: String,
+    /// Whether `new` is the value itself: it has no marker.
+    pub known_now: bool,
+    pub blockers: Vec<Blocker>,
+}
+
+/// Why a failover cannot run now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "blocker", rename_all = "snake_case")]
+pub enum Blocker {
+    /// The application has no stores (its tag selects none).
+    NoStores,
+    /// The configuration lists the store, but the facts have nothing of it.
+    StoreNotFound,
+    /// No completed copy in the DR region.
+    NoCopy,
+    /// The newest copy would lose more data than the application (or the tier) allows.
+    CopyTooOld { age: Duration, limit: Duration },
+    /// The copy is encrypted with a key the DR region cannot use.
+    KeyNotUsable { key: String },
+    /// The DB subnet group a database restores into does not exist in the DR region.
+    SubnetGroupMissing { group: String },
+    /// The role AWS Backup restores with does not exist.
+    RoleMissing,
+    /// A placeholder names no store of the application.
+    UnknownStore { reference: String },
+    /// A placeholder names several stores of the application.
+    AmbiguousStore { reference: String },
+    /// A placeholder asks a store for an attribute its kind has not.
+    NoSuchAttribute {
+        reference: String,
+        attribute: Attribute,
+        kind: Kind,
+    },
+}
+
+impl fmt::Display for Blocker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Blocker::NoStores => f.write_str("the application has no stores"),
+            Blocker::StoreNotFound => f.write_str("the store was not found"),
+            Blocker::NoCopy => f.write_str("no completed copy in the DR region"),
+            Blocker::CopyTooOld { age, limit } => write!(
+                f,
+                "the newest copy is {age} old, more than the {limit} of data a failover may lose"
+            ),
+            Blocker::KeyNotUsable { key } => {
+                write!(f, "the copy's key {key} cannot be used in the DR region")
+            }
+            Blocker::SubnetGroupMissing { group } => {
+                write!(
+                    f,
+                    "DB subnet group {group:?} does not exist in the DR region"
+                )
+            }
+            Blocker::RoleMissing => f.write_str("the role AWS Backup restores with does not exist"),
+            Blocker::UnknownStore { reference } => {
+                write!(f, "{reference:?} names no store of the application")
+            }
+            Blocker::AmbiguousStore { reference } => {
+                write!(f, "{reference:?} names several stores of the application")
+            }
+            Blocker::NoSuchAttribute {
+                reference,
+                attribute,
+                kind,
+            } => write!(
+                f,
+                "{reference:?} is a store of kind {kind}, which has no {attribute}"
+            ),
+        }
+    }
+}
+
+/// A plan's hash: a SHA-256, in lowercase hex, over what decides its execution.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PlanHash(pub(super) String);
+
+impl PlanHash {
+    /// The hex digits people read and type.
+    pub const SHORT: usize = 16;
+    const LEN: usize = 64;
+
+    pub fn parse(hex: &str) -> Result<Self, String> {
+        let well_formed = hex.len() == Self::LEN
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if well_formed {
+            Ok(Self(hex.to_string()))
+        } else {
+            Err(format!("a plan hash is {} lowercase hex digits", Self::LEN))
+        }
+    }
+
+    /// The whole hash.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its first 16 hex digits: what a plan shows.
+    pub fn short(&self) -> &str {
+        &self.0[..Self::SHORT]
+    }
+}
+
+/// Shows the short form, as people read it.
+impl fmt::Display for PlanHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.short())
+    }
+}
+
+impl TryFrom<String> for PlanHash {
+    type Error = String;
+    fn try_from(hex: String) -> Result<Self, String> {
+        Self::parse(&hex)
+    }
+}
+
+impl From<PlanHash> for String {
+    fn from(hash: PlanHash) -> String {
+        hash.0
+    }
+}
+
+/// The hash an engineer gave is not the current plan's: the plan changed since it was read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "plan hash {given:?} is not the current plan's ({current}): the plan changed since it was \
+     read (a newer copy, a blocker, a switch's value); read the plan again"
+)]
+pub struct PlanHashMismatch {
+    pub given: String,
+    /// The current plan's short hash.
+    pub current: String,
+}

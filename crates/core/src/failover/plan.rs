@@ -1,0 +1,350 @@
+//! The plan: for each store the copy a failover would restore, what it would lose and what
+//! blocks it; for each switch where it points now and where it would point.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use super::hash::hash_of;
+use super::model::{
+    Blocker, CopyFacts, ExpectedRto, FailoverFacts, Plan, PlanHash, StoreFacts, StorePlan,
+    SwitchPlan,
+};
+use crate::application::{AppName, Application, Attribute, Placeholder, StoreSelector, Switch};
+use crate::arn::{Region, ResourceArn};
+use crate::config::RestorePrerequisites;
+use crate::duration::Duration;
+use crate::kind::Kind;
+
+/// The prefix of every store a failover restores. Not the restore tests' (`bulwark-rt-`): the
+/// sweeper deletes those, and must never touch these.
+pub const NAME_PREFIX: &str = "bulwark-fo-";
+/// The hex digits of the restored name's id: 48 bits, so that two stores of an account (or
+/// two buckets anywhere, whose names are global) do not meet.
+const ID_HEX: usize = 12;
+/// The shortest name limit of the kinds: an S3 bucket's and an RDS identifier's 63.
+const MAX_NAME: usize = 63;
+/// Where a database restores when the region's prerequisites name no subnet group.
+pub const DEFAULT_DB_SUBNET_GROUP: &str = "default";
+
+/// The failover plan of `app` over `facts`, with the DR region's restore prerequisites.
+pub fn plan(
+    app: &Application,
+    prerequisites: Option<&RestorePrerequisites>,
+    facts: &FailoverFacts,
+) -> Plan {
+    let listed = |arn: &ResourceArn| match &app.stores {
+        StoreSelector::Arns(arns) => arns.contains(arn),
+        StoreSelector::Tag { .. } => true,
+    };
+    // By ARN text: the order people read, and one plan per store if the facts repeat one.
+    let mut found: BTreeMap<String, &StoreFacts> = BTreeMap::new();
+    for store in facts.stores.iter().filter(|s| listed(&s.arn)) {
+        found.entry(store.arn.to_string()).or_insert(store);
+    }
+    let mut stores: Vec<(String, StorePlan)> = found
+        .iter()
+        .map(|(text, store)| (text.clone(), store_plan(app, prerequisites, facts, store)))
+        .collect();
+    if let StoreSelector::Arns(arns) = &app.stores {
+        for arn in arns.iter().filter(|a| !found.contains_key(&a.to_string())) {
+            stores.push((arn.to_string(), not_found(app, prerequisites, arn)));
+        }
+        stores.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    let stores: Vec<StorePlan> = stores.into_iter().map(|(_, plan)| plan).collect();
+    let switches: Vec<SwitchPlan> = app
+        .switches
+        .iter()
+        .map(|switch| switch_plan(switch, &stores, &app.dr_region, facts))
+        .collect();
+    let blockers = if stores.is_empty() {
+        vec![Blocker::NoStores]
+    } else {
+        Vec::new()
+    };
+    let blockers_count = blockers.len()
+        + stores.iter().map(|s| s.blockers.len()).sum::<usize>()
+        + switches.iter().map(|s| s.blockers.len()).sum::<usize>();
+    let mut plan = Plan {
+        application: app.name.to_string(),
+        primary_region: app.primary_region.clone(),
+        dr_region: app.dr_region.clone(),
+        planned_at: facts.now,
+        stores,
+        switches,
+        blockers,
+        blockers_count,
+        ready: blockers_count == 0,
+        hash: PlanHash(String::new()),
+    };
+    plan.hash = hash_of(&plan);
+    plan
+}
+
+fn store_plan(
+    app: &Application,
+    prerequisites: Option<&RestorePrerequisites>,
+    facts: &FailoverFacts,
+    store: &StoreFacts,
+) -> StorePlan {
+    let copy = newest_copy(&store.copies, &app.dr_region).cloned();
+    let age = copy.as_ref().map(|c| age_seconds(c.created, facts.now));
+    let mut blockers = Vec::new();
+    match (&copy, age) {
+        (Some(copy), Some(age)) => {
+            let limit = app.max_data_loss.or(store.tier_rpo);
+            if let Some(limit) = limit.filter(|l| age > l.as_minutes().saturating_mul(60)) {
+                blockers.push(Blocker::CopyTooOld {
+                    age: minutes_up(age),
+                    limit,
+                });
+            }
+            if let Some(key) = copy
+                .encryption_key_arn
+                .as_ref()
+                .filter(|key| !facts.dr_region.usable_keys.contains(*key))
+            {
+                blockers.push(Blocker::KeyNotUsable { key: key.clone() });
+            }
+        }
+        _ => blockers.push(Blocker::NoCopy),
+    }
+    if let Some(group) = subnet_group(store.arn.kind, prerequisites)
+        .filter(|group| !facts.dr_region.db_subnet_groups.contains(*group))
+    {
+        blockers.push(Blocker::SubnetGroupMissing {
+            group: group.to_string(),
+        });
+    }
+    if !facts.dr_region.backup_role_exists {
+        blockers.push(Blocker::RoleMissing);
+    }
+    let restored_name = restored_name(&app.name, &store.arn);
+    StorePlan {
+        arn: store.arn.clone(),
+        tier: store.tier.clone(),
+        copy,
+        data_loss: age.map(minutes_up),
+        expected_rto: store
+            .last_restore_test_rto
+            .map_or(ExpectedRto::Unknown, ExpectedRto::Measured),
+        restored_arn: restored_arn(&store.arn, &app.dr_region, &restored_name),
+        restore_metadata: restore_metadata(store.arn.kind, &restored_name, prerequisites),
+        restored_name,
+        blockers,
+    }
+}
+
+/// A listed store the facts know nothing of.
+fn not_found(
+    app: &Application,
+    prerequisites: Option<&RestorePrerequisites>,
+    arn: &ResourceArn,
+) -> StorePlan {
+    let restored_name = restored_name(&app.name, arn);
+    StorePlan {
+        arn: arn.clone(),
+        tier: None,
+        copy: None,
+        data_loss: None,
+        expected_rto: ExpectedRto::Unknown,
+        restored_arn: restored_arn(arn, &app.dr_region, &restored_name),
+        restore_metadata: restore_metadata(arn.kind, &restored_name, prerequisites),
+        restored_name,
+        blockers: vec![Blocker::StoreNotFound],
+    }
+}
+
+/// The newest completed copy in `region` (by creation, then ARN, so that ties decide the same
+/// every time).
+fn newest_copy<'c>(copies: &'c [CopyFacts], region: &Region) -> Option<&'c CopyFacts> {
+    copies
+        .iter()
+        .filter(|c| c.completed && arn_region(&c.recovery_point_arn) == Some(region.as_str()))
+        .max_by(|a, b| (a.created, &a.recovery_point_arn).cmp(&(b.created, &b.recovery_point_arn)))
+}
+
+/// The region field of an ARN: every kind's recovery points name theirs.
+fn arn_region(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3)
+}
+
+/// Whole seconds from `created` to `now`; a point dated after now (a skewed clock) is 0.
+fn age_seconds(created: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    u64::try_from((now - created).num_seconds()).unwrap_or(0)
+}
+
+/// Seconds as a Duration, rounded up to the minute: a loss is never understated.
+fn minutes_up(seconds: u64) -> Duration {
+    Duration::from_minutes(seconds.div_ceil(60))
+}
+
+/// The DB subnet group a database of `kind` restores into; None for other kinds.
+fn subnet_group(kind: Kind, prerequisites: Option<&RestorePrerequisites>) -> Option<&str> {
+    matches!(kind, Kind::Rds | Kind::Aurora).then(|| {
+        prerequisites
+            .and_then(|p| p.db_subnet_group.as_deref())
+            .unwrap_or(DEFAULT_DB_SUBNET_GROUP)
+    })
+}
+
+/// The name a failover restores `store` under: the prefix, the store's name as far as it fits
+/// (lower-cased, each run of other characters one `-`), and an id from the application and the
+/// store. Within every kind's limit (63 characters of `[a-z0-9-]`, starting with a letter, no
+/// `--`, no `-` at the end), and the same on every run, so that a retried step finds what it
+/// restored.
+pub fn restored_name(app: &AppName, store: &ResourceArn) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(app.as_str().as_bytes());
+    hasher.update([0u8]);
+    hasher.update(store.to_string().as_bytes());
+    let digest = hex::encode(hasher.finalize());
+    let id = &digest[..ID_HEX];
+    let room = MAX_NAME - NAME_PREFIX.len() - 1 - ID_HEX;
+    let mut stem = String::new();
+    for c in store.id.chars() {
+        if c.is_ascii_alphanumeric() {
+            stem.push(c.to_ascii_lowercase());
+        } else if !stem.is_empty() && !stem.ends_with('-') {
+            stem.push('-');
+        }
+    }
+    stem.truncate(room);
+    let stem = stem.trim_end_matches('-');
+    if stem.is_empty() {
+        format!("{NAME_PREFIX}{id}")
+    } else {
+        format!("{NAME_PREFIX}{stem}-{id}")
+    }
+}
+
+/// The restored copy's ARN, for the kinds whose name is their id.
+fn restored_arn(store: &ResourceArn, dr_region: &Region, name: &str) -> Option<ResourceArn> {
+    match store.kind {
+        Kind::S3 | Kind::Dynamodb | Kind::Rds | Kind::Aurora => {
+            Some(store.in_region(dr_region, name))
+        }
+        Kind::Efs | Kind::Ebs => None,
+    }
+}
+
+/// The restore metadata a failover sets over the recovery point's: a new store under the
+/// restored name, and a database in the region's subnet group (the source's does not exist in
+/// the DR region) with its security groups. Unlike a restore test's, nothing about deletion
+/// protection or public access: the copy is to serve as the store did.
+pub fn restore_metadata(
+    kind: Kind,
+    name: &str,
+    prerequisites: Option<&RestorePrerequisites>,
+) -> BTreeMap<String, String> {
+    let pairs: Vec<(&str, &str)> = match kind {
+        Kind::Dynamodb => vec![("targetTableName", name)],
+        Kind::S3 => vec![("DestinationBucketName", name), ("NewBucket", "true")],
+        Kind::Efs => vec![("newFileSystem", "true"), ("CreationToken", name)],
+        Kind::Rds => vec![("DBInstanceIdentifier", name)],
+        Kind::Aurora => vec![("DBClusterIdentifier", name)],
+        Kind::Ebs => Vec::new(),
+    };
+    let mut metadata: BTreeMap<String, String> = pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    if let Some(group) = subnet_group(kind, prerequisites) {
+        metadata.insert("DBSubnetGroupName".into(), group.to_string());
+        let groups = prerequisites.map_or(&[][..], |p| &p.security_groups[..]);
+        if !groups.is_empty() {
+            // A JSON array in a string, as AWS Backup takes list values.
+            let groups = serde_json::Value::from(groups.to_vec());
+            metadata.insert("VpcSecurityGroupIds".into(), groups.to_string());
+        }
+    }
+    metadata
+}
+
+fn switch_plan(
+    switch: &Switch,
+    stores: &[StorePlan],
+    dr_region: &Region,
+    facts: &FailoverFacts,
+) -> SwitchPlan {
+    let mut blockers: Vec<Blocker> = Vec::new();
+    let mut known_now = true;
+    let new = switch.value.render(
+        |placeholder| match resolve(placeholder, stores, dr_region) {
+            Ok(Some(value)) => value,
+            Ok(None) => {
+                known_now = false;
+                format!(
+                    "<{}.{} after restore>",
+                    placeholder.store, placeholder.attribute
+                )
+            }
+            Err(blocker) => {
+                known_now = false;
+                if !blockers.contains(&blocker) {
+                    blockers.push(blocker);
+                }
+                format!("<{}.{}: blocked>", placeholder.store, placeholder.attribute)
+            }
+        },
+    );
+    SwitchPlan {
+        target: switch.target.clone(),
+        ttl: switch.ttl,
+        template: switch.value.clone(),
+        current: facts
+            .current_switch_values
+            .get(&switch.target)
+            .cloned()
+            .flatten(),
+        new,
+        known_now,
+        blockers,
+    }
+}
+
+/// A placeholder's value as the plan knows it: Some when known before the restore, None when
+/// only the restored store will tell.
+fn resolve(
+    placeholder: &Placeholder,
+    stores: &[StorePlan],
+    dr_region: &Region,
+) -> Result<Option<String>, Blocker> {
+    let reference = || placeholder.store.clone();
+    let named: Vec<&StorePlan> = stores
+        .iter()
+        .filter(|s| s.arn.id == placeholder.store)
+        .collect();
+    let store = match named[..] {
+        [store] => store,
+        [] => {
+            return Err(Blocker::UnknownStore {
+                reference: reference(),
+            })
+        }
+        _ => {
+            return Err(Blocker::AmbiguousStore {
+                reference: reference(),
+            })
+        }
+    };
+    if !placeholder.attribute.applies_to(store.arn.kind) {
+        return Err(Blocker::NoSuchAttribute {
+            reference: reference(),
+            attribute: placeholder.attribute,
+            kind: store.arn.kind,
+        });
+    }
+    Ok(match placeholder.attribute {
+        Attribute::Region => Some(dr_region.to_string()),
+        // A file system's or volume's id is AWS's to give: it has no ARN before it exists.
+        Attribute::Name => store
+            .restored_arn
+            .as_ref()
+            .map(|_| store.restored_name.clone()),
+        Attribute::Arn => store.restored_arn.as_ref().map(ToString::to_string),
+        Attribute::Endpoint | Attribute::ReaderEndpoint | Attribute::Port => None,
+    })
+}

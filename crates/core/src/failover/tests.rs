@@ -1,0 +1,520 @@
+//! The plan over facts written by hand; the fixtures `hash_tests` shares. Restored names' ids
+//! were computed outside Rust (`printf 'payments\0<arn>' | sha256sum`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use proptest::prelude::*;
+
+use super::*;
+use crate::application::{
+    AppName, Application, Attribute, ParameterName, RecordName, RecordType, StoreSelector, Switch,
+    SwitchTarget, ValueTemplate,
+};
+use crate::arn::{Region, ResourceArn};
+use crate::config::RestorePrerequisites;
+use crate::duration::Duration;
+use crate::kind::Kind;
+
+pub(super) const TABLE: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/orders";
+pub(super) const DB: &str = "arn:aws:rds:us-east-1:123456789012:db:orders-db";
+pub(super) const TABLE_COPY: &str = "arn:aws:backup:us-west-2:123456789012:recovery-point:rp-1";
+pub(super) const DB_COPY: &str = "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-1";
+pub(super) const KEY_WEST: &str = "arn:aws:kms:us-west-2:123456789012:key/1111";
+pub(super) const KEY_EAST: &str = "arn:aws:kms:us-east-1:123456789012:key/2222";
+/// `bulwark-fo-` and the names' ids: sha256("payments\0<arn>")[..12].
+pub(super) const TABLE_RESTORED: &str = "bulwark-fo-orders-927a90a617ef";
+pub(super) const DB_RESTORED: &str = "bulwark-fo-orders-db-5a6a6d8c93cc";
+
+pub(super) fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
+        .single()
+        .expect("time")
+}
+
+pub(super) fn ago(minutes: i64) -> DateTime<Utc> {
+    now() - TimeDelta::minutes(minutes)
+}
+
+pub(super) fn arn(text: &str) -> ResourceArn {
+    ResourceArn::parse(text).expect("arn")
+}
+
+pub(super) fn dr() -> Region {
+    Region::parse("us-west-2").expect("region")
+}
+
+pub(super) fn ssm(parameter: &str) -> SwitchTarget {
+    SwitchTarget::Ssm {
+        region: dr(),
+        parameter: ParameterName::parse(parameter).expect("parameter"),
+    }
+}
+
+pub(super) fn record() -> SwitchTarget {
+    SwitchTarget::Route53 {
+        zone_id: crate::application::HostedZoneId::parse("Z1").expect("zone"),
+        name: RecordName::parse("db.payments.example.com").expect("name"),
+        record_type: RecordType::Cname,
+    }
+}
+
+pub(super) fn switch(target: SwitchTarget, value: &str) -> Switch {
+    let ttl = matches!(target, SwitchTarget::Route53 { .. }).then_some(60);
+    Switch {
+        target,
+        ttl,
+        value: ValueTemplate::parse(value).expect("template"),
+    }
+}
+
+pub(super) fn application(switches: Vec<Switch>) -> Application {
+    Application {
+        name: AppName::parse("payments").expect("name"),
+        primary_region: Region::parse("us-east-1").expect("region"),
+        dr_region: dr(),
+        stores: StoreSelector::Tag {
+            key: "Application".into(),
+            value: "payments".into(),
+        },
+        max_data_loss: None,
+        switches,
+    }
+}
+
+pub(super) fn copy(
+    point: &str,
+    created: DateTime<Utc>,
+    completed: bool,
+    key: Option<&str>,
+) -> CopyFacts {
+    CopyFacts {
+        recovery_point_arn: point.to_string(),
+        vault: "bulwark".into(),
+        created,
+        completed,
+        encryption_key_arn: key.map(str::to_string),
+    }
+}
+
+pub(super) fn store(text: &str, rpo_hours: u64, copies: Vec<CopyFacts>) -> StoreFacts {
+    StoreFacts {
+        arn: arn(text),
+        tier: Some("critical".into()),
+        tier_rpo: Some(Duration::from_hours(rpo_hours)),
+        copies,
+        last_restore_test_rto: None,
+    }
+}
+
+/// The database: its newest completed copy in us-west-2 is 50 minutes old (a newer one is not
+/// completed, a newer completed one is in us-east-1). The table: one copy, 5 hours old, past
+/// its 4-hour RPO, under a key us-west-2 cannot use.
+pub(super) fn facts() -> FailoverFacts {
+    let db = StoreFacts {
+        last_restore_test_rto: Some(Duration::from_minutes(45)),
+        ..store(
+            DB,
+            1,
+            vec![
+                copy(DB_COPY, ago(50), true, Some(KEY_WEST)),
+                copy(&DB_COPY.replace("job-1", "job-2"), ago(10), false, None),
+                copy(
+                    "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:job-3",
+                    ago(5),
+                    true,
+                    Some(KEY_EAST),
+                ),
+            ],
+        )
+    };
+    let table = store(
+        TABLE,
+        4,
+        vec![copy(TABLE_COPY, ago(300), true, Some(KEY_EAST))],
+    );
+    FailoverFacts {
+        now: now(),
+        stores: vec![db, table],
+        dr_region: DrRegionFacts {
+            usable_keys: BTreeSet::from([KEY_WEST.to_string()]),
+            db_subnet_groups: BTreeSet::from(["default".to_string()]),
+            backup_role_exists: true,
+        },
+        current_switch_values: BTreeMap::from([
+            (
+                record(),
+                Some("orders-db.abc.us-east-1.rds.amazonaws.com".to_string()),
+            ),
+            (ssm("/payments/table"), Some("orders".to_string())),
+        ]),
+    }
+}
+
+pub(super) fn switches() -> Vec<Switch> {
+    vec![
+        switch(record(), "{orders-db.endpoint}"),
+        switch(ssm("/payments/table"), "{orders.name}"),
+        switch(ssm("/payments/where"), "{orders.region}|{orders.arn}"),
+    ]
+}
+
+#[test]
+fn each_store_restores_its_newest_completed_copy_in_the_dr_region() {
+    let plan = plan(&application(switches()), None, &facts());
+    let table = StorePlan {
+        arn: arn(TABLE),
+        tier: Some("critical".into()),
+        copy: Some(copy(TABLE_COPY, ago(300), true, Some(KEY_EAST))),
+        data_loss: Some(Duration::from_hours(5)),
+        expected_rto: ExpectedRto::Unknown,
+        restored_name: TABLE_RESTORED.into(),
+        restored_arn: Some(arn(&format!(
+            "arn:aws:dynamodb:us-west-2:123456789012:table/{TABLE_RESTORED}"
+        ))),
+        restore_metadata: BTreeMap::from([("targetTableName".into(), TABLE_RESTORED.into())]),
+        blockers: vec![
+            Blocker::CopyTooOld {
+                age: Duration::from_hours(5),
+                limit: Duration::from_hours(4),
+            },
+            Blocker::KeyNotUsable {
+                key: KEY_EAST.into(),
+            },
+        ],
+    };
+    let db = StorePlan {
+        arn: arn(DB),
+        tier: Some("critical".into()),
+        copy: Some(copy(DB_COPY, ago(50), true, Some(KEY_WEST))),
+        data_loss: Some(Duration::from_minutes(50)),
+        expected_rto: ExpectedRto::Measured(Duration::from_minutes(45)),
+        restored_name: DB_RESTORED.into(),
+        restored_arn: Some(arn(&format!(
+            "arn:aws:rds:us-west-2:123456789012:db:{DB_RESTORED}"
+        ))),
+        restore_metadata: BTreeMap::from([
+            ("DBInstanceIdentifier".into(), DB_RESTORED.into()),
+            ("DBSubnetGroupName".into(), "default".into()),
+        ]),
+        blockers: vec![],
+    };
+    // By ARN: dynamodb before rds.
+    assert_eq!(plan.stores, [table, db]);
+    assert_eq!(plan.application, "payments");
+    assert_eq!(plan.planned_at, now());
+    assert_eq!((plan.blockers_count, plan.ready), (2, false));
+    assert!(plan.blockers.is_empty());
+}
+
+#[test]
+fn switches_show_their_current_and_new_values() {
+    let plan = plan(&application(switches()), None, &facts());
+    let shown: Vec<(Option<&str>, &str, bool)> = plan
+        .switches
+        .iter()
+        .map(|s| (s.current.as_deref(), s.new.as_str(), s.known_now))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                Some("orders-db.abc.us-east-1.rds.amazonaws.com"),
+                "<orders-db.endpoint after restore>",
+                false
+            ),
+            (Some("orders"), TABLE_RESTORED, true),
+            (
+                None,
+                "us-west-2|arn:aws:dynamodb:us-west-2:123456789012:table/bulwark-fo-orders-927a90a617ef",
+                true
+            ),
+        ]
+    );
+    assert_eq!(plan.switches[0].target, record());
+    assert_eq!(plan.switches[0].ttl, Some(60));
+    assert_eq!(
+        plan.switches[0].template.to_string(),
+        "{orders-db.endpoint}"
+    );
+    assert!(plan.switches.iter().all(|s| s.blockers.is_empty()));
+}
+
+#[test]
+fn a_placeholder_must_name_one_store_by_an_attribute_it_has() {
+    let mut facts = facts();
+    // A bucket of the same name as the table, and a file system.
+    facts.stores.push(store("arn:aws:s3:::orders", 4, vec![]));
+    facts.stores.push(store(
+        "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123abcd",
+        4,
+        vec![],
+    ));
+    let app = application(vec![
+        switch(ssm("/a"), "{ledger.name}"),
+        switch(ssm("/b"), "{orders.name}"),
+        switch(
+            ssm("/c"),
+            "{orders-db.reader_endpoint} {orders-db.reader_endpoint}",
+        ),
+        switch(ssm("/d"), "{fs-0123abcd.name}:{fs-0123abcd.endpoint}"),
+    ]);
+    let plan = plan(&app, None, &facts);
+    let shown: Vec<(&str, &[Blocker], bool)> = plan
+        .switches
+        .iter()
+        .map(|s| (s.new.as_str(), &s.blockers[..], s.known_now))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                "<ledger.name: blocked>",
+                &[Blocker::UnknownStore {
+                    reference: "ledger".into()
+                }][..],
+                false
+            ),
+            (
+                "<orders.name: blocked>",
+                &[Blocker::AmbiguousStore {
+                    reference: "orders".into()
+                }][..],
+                false
+            ),
+            (
+                "<orders-db.reader_endpoint: blocked> <orders-db.reader_endpoint: blocked>",
+                &[Blocker::NoSuchAttribute {
+                    reference: "orders-db".into(),
+                    attribute: Attribute::ReaderEndpoint,
+                    kind: Kind::Rds,
+                }][..],
+                false
+            ),
+            // A file system's id is AWS's to give: known only after the restore.
+            (
+                "<fs-0123abcd.name after restore>:<fs-0123abcd.endpoint after restore>",
+                &[][..],
+                false
+            ),
+        ]
+    );
+    let efs = plan
+        .stores
+        .iter()
+        .find(|s| s.arn.kind == Kind::Efs)
+        .expect("efs");
+    assert_eq!(efs.restored_arn, None);
+    assert_eq!(efs.blockers, [Blocker::NoCopy]);
+}
+
+#[test]
+fn a_database_needs_its_subnet_group_and_every_store_the_role() {
+    let mut facts = facts();
+    facts.dr_region.backup_role_exists = false;
+    let prerequisites = RestorePrerequisites {
+        db_subnet_group: Some("restore-net".into()),
+        security_groups: vec!["sg-12345678".into()],
+        ..RestorePrerequisites::default()
+    };
+    let plan = plan(&application(vec![]), Some(&prerequisites), &facts);
+    let db = &plan.stores[1];
+    assert_eq!(
+        db.blockers,
+        [
+            Blocker::SubnetGroupMissing {
+                group: "restore-net".into()
+            },
+            Blocker::RoleMissing
+        ]
+    );
+    assert_eq!(
+        db.restore_metadata,
+        BTreeMap::from([
+            ("DBInstanceIdentifier".into(), DB_RESTORED.into()),
+            ("DBSubnetGroupName".into(), "restore-net".into()),
+            ("VpcSecurityGroupIds".into(), r#"["sg-12345678"]"#.into()),
+        ])
+    );
+    assert_eq!(plan.stores[0].blockers.last(), Some(&Blocker::RoleMissing));
+    // Without a configured group, a database restores into "default", which must exist.
+    facts.dr_region.db_subnet_groups.clear();
+    let plan = super::plan(&application(vec![]), None, &facts);
+    assert!(plan.stores[1]
+        .blockers
+        .contains(&Blocker::SubnetGroupMissing {
+            group: "default".into()
+        }));
+    assert!(!plan.stores[0]
+        .blockers
+        .iter()
+        .any(|b| matches!(b, Blocker::SubnetGroupMissing { .. })));
+}
+
+#[test]
+fn the_applications_data_loss_limit_wins_over_the_tiers() {
+    let facts = facts();
+    let too_old = |max: Option<Duration>| -> Vec<(String, Duration)> {
+        let app = Application {
+            max_data_loss: max,
+            ..application(vec![])
+        };
+        plan(&app, None, &facts)
+            .stores
+            .iter()
+            .flat_map(|s| {
+                s.blockers.iter().filter_map(|b| match b {
+                    Blocker::CopyTooOld { limit, .. } => Some((s.arn.id.clone(), *limit)),
+                    _ => None,
+                })
+            })
+            .collect()
+    };
+    assert_eq!(too_old(None), [("orders".into(), Duration::from_hours(4))]);
+    assert_eq!(too_old(Some(Duration::from_hours(6))), []);
+    // A copy exactly as old as the limit is within it.
+    assert_eq!(too_old(Some(Duration::from_hours(5))), []);
+    assert_eq!(
+        too_old(Some(Duration::from_minutes(49))),
+        [
+            ("orders".into(), Duration::from_minutes(49)),
+            ("orders-db".into(), Duration::from_minutes(49)),
+        ]
+    );
+    let mut untiered = facts.clone();
+    untiered.stores.iter_mut().for_each(|s| s.tier_rpo = None);
+    assert!(plan(&application(vec![]), None, &untiered).stores[0]
+        .blockers
+        .iter()
+        .all(|b| !matches!(b, Blocker::CopyTooOld { .. })));
+}
+
+#[test]
+fn listed_stores_are_planned_whether_found_or_not() {
+    let app = Application {
+        stores: StoreSelector::Arns(vec![
+            arn(DB),
+            arn("arn:aws:rds:us-east-1:123456789012:cluster:ledger"),
+        ]),
+        ..application(vec![])
+    };
+    let plan = plan(&app, None, &facts());
+    let planned: Vec<(String, &[Blocker])> = plan
+        .stores
+        .iter()
+        .map(|s| (s.arn.to_string(), &s.blockers[..]))
+        .collect();
+    // The table is not listed: not the application's. The cluster is listed but unknown.
+    assert_eq!(
+        planned,
+        [
+            (
+                "arn:aws:rds:us-east-1:123456789012:cluster:ledger".to_string(),
+                &[Blocker::StoreNotFound][..]
+            ),
+            (DB.to_string(), &[][..]),
+        ]
+    );
+    let none = FailoverFacts {
+        stores: vec![],
+        ..facts()
+    };
+    let empty = super::plan(&application(vec![]), None, &none);
+    assert_eq!(
+        (&empty.blockers[..], empty.blockers_count, empty.ready),
+        (&[Blocker::NoStores][..], 1, false)
+    );
+}
+
+#[test]
+fn a_plan_without_blockers_is_ready() {
+    let mut facts = facts();
+    facts.stores.retain(|s| s.arn.kind == Kind::Rds);
+    let plan = plan(
+        &application(vec![switch(record(), "{orders-db.endpoint}")]),
+        None,
+        &facts,
+    );
+    assert_eq!((plan.blockers_count, plan.ready), (0, true));
+}
+
+#[test]
+fn restored_names_are_stable_and_fit_every_kind() {
+    let name = |table: &str| {
+        restored_name(
+            &AppName::parse("payments").expect("name"),
+            &arn(&format!(
+                "arn:aws:dynamodb:us-east-1:123456789012:table/{table}"
+            )),
+        )
+    };
+    assert_eq!(name("orders"), TABLE_RESTORED);
+    assert_eq!(
+        name("Orders_Archive.2024--v2_"),
+        "bulwark-fo-orders-archive-2024-v2-d8e4eeb49994"
+    );
+    assert_eq!(name("___"), "bulwark-fo-bf34a78ada17");
+    assert_eq!(
+        name("customer-order-history-and-everything-else-2024"),
+        "bulwark-fo-customer-order-history-and-everything-e-cb1fe7d1cff5"
+    );
+    // A cut that would end on a hyphen drops it.
+    assert_eq!(
+        name(&format!("{}-bcd", "a".repeat(38))),
+        format!("bulwark-fo-{}-50c8c34e8eba", "a".repeat(38))
+    );
+    let other_app = restored_name(&AppName::parse("ledger").expect("name"), &arn(TABLE));
+    assert_ne!(other_app, TABLE_RESTORED);
+}
+
+#[test]
+fn the_restore_metadata_names_the_copy_by_kind() {
+    let prerequisites = RestorePrerequisites {
+        security_groups: vec!["sg-12345678".into(), "sg-0123456789abcdef0".into()],
+        ..RestorePrerequisites::default()
+    };
+    let metadata = |kind| {
+        restore_metadata(kind, "n", Some(&prerequisites))
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        metadata(Kind::Aurora),
+        pairs(&[
+            ("DBClusterIdentifier", "n"),
+            ("DBSubnetGroupName", "default"),
+            (
+                "VpcSecurityGroupIds",
+                r#"["sg-12345678","sg-0123456789abcdef0"]"#
+            ),
+        ])
+    );
+    assert_eq!(
+        metadata(Kind::S3),
+        pairs(&[("DestinationBucketName", "n"), ("NewBucket", "true")])
+    );
+    assert_eq!(
+        metadata(Kind::Efs),
+        pairs(&[("CreationToken", "n"), ("newFileSystem", "true")])
+    );
+    assert_eq!(metadata(Kind::Ebs), []);
+}
+
+proptest! {
+    #[test]
+    fn restored_names_keep_every_kinds_rules(id in "[A-Za-z0-9_.-]{1,255}") {
+        let name = restored_name(
+            &AppName::parse("payments").expect("name"),
+            &arn(&format!("arn:aws:dynamodb:us-east-1:123456789012:table/{id}")),
+        );
+        prop_assert!(name.len() <= 63, "{}", name);
+        prop_assert!(name.starts_with(NAME_PREFIX));
+        prop_assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+        prop_assert!(!name.contains("--") && !name.ends_with('-'), "{}", name);
+    }
+}
