@@ -143,6 +143,30 @@ impl Aws {
         )
     }
 
+    /// The Route 53 client: a global service, signed for us-east-1 (its partition's home).
+    pub fn route53(&self) -> aws_sdk_route53::Client {
+        let home = match self.base_region().map(|r| r.partition()) {
+            Some("aws-cn") => "cn-northwest-1",
+            Some("aws-us-gov") => "us-gov-west-1",
+            _ => "us-east-1",
+        };
+        aws_sdk_route53::Client::from_conf(
+            aws_sdk_route53::config::Builder::from(&self.base)
+                .region(SdkRegion::new(home))
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
+    /// An SSM client in `region`.
+    pub fn ssm(&self, region: &Region) -> aws_sdk_ssm::Client {
+        aws_sdk_ssm::Client::from_conf(
+            aws_sdk_ssm::config::Builder::from(&self.config_in(region))
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
     /// An SNS client in `region` (the base region when None).
     pub fn sns(&self, region: Option<&Region>) -> aws_sdk_sns::Client {
         let config = match region {

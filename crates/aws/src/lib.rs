@@ -8,6 +8,7 @@ pub mod clients;
 pub mod discovery;
 pub mod error;
 pub mod facts;
+pub mod failover;
 pub mod idempotency;
 pub mod lease;
 pub mod ops;

@@ -1,0 +1,174 @@
+//! An application's switches: Route 53 records and SSM parameters, read (their current value,
+//! for the plan), written (the failover's new value, UPSERT / Overwrite), and verified (the
+//! record change is INSYNC and answers the new value; the parameter reads back).
+
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
+};
+use bulwark_core::application::SwitchTarget;
+
+use crate::clients::Aws;
+use crate::error::AwsError;
+use crate::permissions::{p, Permission};
+
+pub const SWITCHES: &[Permission] = &[
+    p(
+        "route53:ListResourceRecordSets",
+        "a switched record's current value",
+    ),
+    p("route53:ChangeResourceRecordSets", "switch a record"),
+    p("route53:GetChange", "verify that a record change is INSYNC"),
+    p("ssm:GetParameter", "a switched parameter's current value"),
+    p("ssm:PutParameter", "switch a parameter"),
+];
+
+/// What a written switch left to verify: a record's change id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    Record { change_id: String },
+    Parameter,
+}
+
+/// The target's current value: a record's values joined by `,` (None: no such record), a
+/// parameter's value (None: no such parameter).
+pub async fn current(aws: &Aws, target: &SwitchTarget) -> Result<Option<String>, AwsError> {
+    match target {
+        SwitchTarget::Route53 {
+            zone_id,
+            name,
+            record_type,
+        } => {
+            let out = aws
+                .route53()
+                .list_resource_record_sets()
+                .hosted_zone_id(zone_id.as_str())
+                .start_record_name(name.as_str())
+                .start_record_type(RrType::from(record_type.as_str()))
+                .max_items(1)
+                .send()
+                .await
+                .map_err(|e| AwsError::sdk("route53:ListResourceRecordSets", e))?;
+            // The listing starts at the name and type: the first set is ours only if it
+            // matches both (Route 53 answers names lower-cased, with the trailing dot).
+            Ok(out
+                .resource_record_sets()
+                .first()
+                .filter(|set| {
+                    set.name().eq_ignore_ascii_case(name.as_str())
+                        && set.r#type().as_str() == record_type.as_str()
+                })
+                .map(|set| {
+                    set.resource_records()
+                        .iter()
+                        .map(|r| r.value().to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                }))
+        }
+        SwitchTarget::Ssm { region, parameter } => {
+            match aws
+                .ssm(region)
+                .get_parameter()
+                .name(parameter.as_str())
+                .send()
+                .await
+            {
+                Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string)),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_parameter_not_found()) =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(AwsError::sdk("ssm:GetParameter", e)),
+            }
+        }
+    }
+}
+
+/// Give the target `value` (a record: UPSERT with `ttl`; a parameter: a String, overwritten).
+pub async fn write(
+    aws: &Aws,
+    target: &SwitchTarget,
+    value: &str,
+    ttl: Option<u32>,
+) -> Result<Written, AwsError> {
+    match target {
+        SwitchTarget::Route53 {
+            zone_id,
+            name,
+            record_type,
+        } => {
+            let record = ResourceRecord::builder()
+                .value(value)
+                .build()
+                .map_err(|e| AwsError::Malformed(e.to_string()))?;
+            let set = ResourceRecordSet::builder()
+                .name(name.as_str())
+                .r#type(RrType::from(record_type.as_str()))
+                .ttl(i64::from(ttl.unwrap_or(60)))
+                .resource_records(record)
+                .build()
+                .map_err(|e| AwsError::Malformed(e.to_string()))?;
+            let change = Change::builder()
+                .action(ChangeAction::Upsert)
+                .resource_record_set(set)
+                .build()
+                .map_err(|e| AwsError::Malformed(e.to_string()))?;
+            let batch = ChangeBatch::builder()
+                .comment("bulwark failover")
+                .changes(change)
+                .build()
+                .map_err(|e| AwsError::Malformed(e.to_string()))?;
+            let out = aws
+                .route53()
+                .change_resource_record_sets()
+                .hosted_zone_id(zone_id.as_str())
+                .change_batch(batch)
+                .send()
+                .await
+                .map_err(|e| AwsError::sdk("route53:ChangeResourceRecordSets", e))?;
+            Ok(Written::Record {
+                change_id: out
+                    .change_info()
+                    .map(|c| c.id().to_string())
+                    .unwrap_or_default(),
+            })
+        }
+        SwitchTarget::Ssm { region, parameter } => {
+            aws.ssm(region)
+                .put_parameter()
+                .name(parameter.as_str())
+                .value(value)
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .overwrite(true)
+                .send()
+                .await
+                .map_err(|e| AwsError::sdk("ssm:PutParameter", e))?;
+            Ok(Written::Parameter)
+        }
+    }
+}
+
+/// Whether a written switch took: a record's change is INSYNC (None: still PENDING) and the
+/// target answers `value`.
+pub async fn verify(
+    aws: &Aws,
+    target: &SwitchTarget,
+    written: &Written,
+    value: &str,
+) -> Result<Option<bool>, AwsError> {
+    if let Written::Record { change_id } = written {
+        let change = aws
+            .route53()
+            .get_change()
+            .id(change_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("route53:GetChange", e))?;
+        if change.change_info().map(|c| c.status()) != Some(&ChangeStatus::Insync) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(current(aws, target).await?.as_deref() == Some(value)))
+}
