@@ -5,6 +5,7 @@ mod backup;
 mod cli;
 mod deployed;
 mod discovery;
+mod failover;
 mod harness;
 mod iam;
 mod policy;

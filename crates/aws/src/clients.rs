@@ -158,6 +158,15 @@ impl Aws {
         )
     }
 
+    /// The IAM client (a global service).
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&self.base)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
     /// An SSM client in `region`.
     pub fn ssm(&self, region: &Region) -> aws_sdk_ssm::Client {
         aws_sdk_ssm::Client::from_conf(

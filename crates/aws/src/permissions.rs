@@ -19,6 +19,8 @@ pub use crate::assign::NOTIFY;
 pub use crate::backup::{BACKUP, RECOVERY_POINTS};
 pub use crate::clients::{MEMBER, SCOPE};
 pub use crate::discovery::DISCOVERY;
+pub use crate::failover::facts::FAILOVER_FACTS;
+pub use crate::failover::switches::SWITCHES;
 pub use crate::lease::LEASE;
 pub use crate::protect::PROTECT;
 pub use crate::restore::disks::RESTORE_TEST_DISKS;
@@ -97,6 +99,8 @@ pub fn for_cli() -> Vec<&'static str> {
         RESTORE_RUN,
         HOOK,
         PENDING,
+        FAILOVER_FACTS,
+        SWITCHES,
     ]
     .iter()
     .flat_map(|g| g.iter().map(|p| p.action))
@@ -123,6 +127,9 @@ pub fn action_for_operation(operation: &str) -> Option<String> {
         "SNS" => "sns",
         "SFN" => "states",
         "Lambda" => "lambda",
+        "Route 53" => "route53",
+        "SSM" => "ssm",
+        "IAM" => "iam",
         _ => return None,
     };
     // Where the Service Authorization Reference names the action otherwise: S3 names

@@ -106,6 +106,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
+    /// Fail an application over to its DR region (so far: the plan).
+    Failover {
+        #[command(subcommand)]
+        action: FailoverCommand,
+    },
     /// Restore-test history, newest first (of one store, with --arn).
     RestoreTests {
         #[arg(long)]
@@ -143,6 +148,19 @@ enum Command {
     },
     /// Check the configuration file and report, per tier and kind, whether the RPO can be met.
     Feasibility {
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FailoverCommand {
+    /// What a failover of the application would do now: each store's newest copy in the DR
+    /// region, the data it would lose, its expected RTO, every blocker, each switch's current
+    /// and new value, and the plan's hash. Changes nothing.
+    Plan {
+        #[arg(long)]
+        app: String,
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
@@ -437,6 +455,57 @@ async fn main() -> Result<()> {
                     "{failed} of {} restore tests failed (see above)",
                     tests.len()
                 );
+            }
+        }
+        Command::Failover {
+            action: FailoverCommand::Plan { app, format },
+        } => {
+            let Some(application) = config.application(&app) else {
+                let known: Vec<&str> = config
+                    .applications()
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect();
+                bail!(
+                    "{app:?} is not an application of the configuration (it has: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                );
+            };
+            let account = aws.home_account().await?;
+            let facts = waiting(
+                "reading the DR region",
+                bulwark_aws::failover::facts::read(
+                    &aws,
+                    &inventory,
+                    &config,
+                    application,
+                    &account,
+                    chrono::Utc::now(),
+                ),
+            )
+            .await?;
+            let prerequisites = config.restore_prerequisites(application.dr_region.as_str());
+            let plan = bulwark_core::failover::plan(application, prerequisites, &facts);
+            let calls = aws.counter().snapshot();
+            let mutating: u64 = calls
+                .iter()
+                .filter(|(op, _)| bulwark_aws::calls::is_mutating(op))
+                .map(|(_, n)| n)
+                .sum();
+            match format {
+                SummaryFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "plan": plan,
+                        "calls": calls,
+                        "mutating_calls": mutating,
+                    }))?
+                ),
+                SummaryFormat::Text => output::print_failover_plan(&plan),
             }
         }
         Command::RestoreTests { arn, format } => {

@@ -503,3 +503,75 @@ pub fn print_restore_history(tests: &[bulwark_aws::restore::RestoreTest]) {
     }
     println!("{rows}");
 }
+
+/// A failover plan: each store's restore, each switch, the blockers and the hash to execute it.
+pub fn print_failover_plan(plan: &bulwark_core::failover::Plan) {
+    use bulwark_core::failover::ExpectedRto;
+    println!(
+        "failover of {}: {} -> {}, planned {}",
+        plan.application,
+        plan.primary_region,
+        plan.dr_region,
+        plan.planned_at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    let mut stores = table(&[
+        "store",
+        "tier",
+        "copy taken",
+        "data loss",
+        "expected RTO",
+        "restored as",
+        "blockers",
+    ]);
+    for s in &plan.stores {
+        stores.add_row(vec![
+            s.arn.to_string(),
+            s.tier.clone().unwrap_or_else(|| "-".into()),
+            s.copy.as_ref().map_or("-".into(), |c| {
+                c.created.format("%Y-%m-%d %H:%M UTC").to_string()
+            }),
+            s.data_loss.map_or("-".into(), |d| d.to_string()),
+            match s.expected_rto {
+                ExpectedRto::Measured(d) => d.to_string(),
+                ExpectedRto::Unknown => "unknown (never tested)".into(),
+            },
+            s.restored_name.clone(),
+            blockers(&s.blockers),
+        ]);
+    }
+    println!("{stores}");
+    if !plan.switches.is_empty() {
+        let mut switches = table(&["switch", "now", "after the failover", "blockers"]);
+        for w in &plan.switches {
+            switches.add_row(vec![
+                w.target.to_string(),
+                w.current.clone().unwrap_or_else(|| "(none)".into()),
+                w.new.clone(),
+                blockers(&w.blockers),
+            ]);
+        }
+        println!("{switches}");
+    }
+    for b in &plan.blockers {
+        println!("blocked: {b}");
+    }
+    if plan.ready {
+        println!("READY; plan hash {}", plan.hash);
+    } else {
+        println!(
+            "BLOCKED by {} blocker(s); plan hash {}",
+            plan.blockers_count, plan.hash
+        );
+    }
+}
+
+fn blockers(list: &[bulwark_core::failover::Blocker]) -> String {
+    if list.is_empty() {
+        "-".into()
+    } else {
+        list.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}

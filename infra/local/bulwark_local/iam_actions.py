@@ -42,6 +42,9 @@ VARIABLES = {
     ("elasticfilesystem", "FileSystemId"): ["FileSystemId", "ResourceId"],
     ("iam", "RoleNameWithPath"): ["RoleName"],
     ("kms", "Alias"): ["AliasName"],
+    # Route 53's hosted zone ARN names the zone `${Id}`; its operations call it HostedZoneId
+    # (GetChange's own `Id` is the change's).
+    ("route53", "Id"): ["HostedZoneId", "Id"],
 }
 
 
@@ -360,6 +363,17 @@ def _s3_bucket(action: str) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
     return needs
 
 
+def _ssm_parameter(action: str) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
+    """A parameter's ARN names it without its leading slash
+    (`parameter/${ParameterNameWithoutLeadingSlash}`), which no request member holds."""
+
+    def needs(request: awsrequest.ParsedRequest) -> list[Need]:
+        name = str(request.params.get("Name", "")).lstrip("/")
+        return [Need(f"ssm:{action}", f"arn:{get_partition(request.region)}:ssm:{request.region}:{request.account}:parameter/{name}")]
+
+    return needs
+
+
 def _s3_object(action: str) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
     def needs(request: awsrequest.ParsedRequest) -> list[Need]:
         p = request.params
@@ -411,6 +425,8 @@ EXCEPTIONS: dict[tuple[str, str], Callable[[awsrequest.ParsedRequest], list[Need
     ("s3", "UploadPart"): _s3_object("PutObject"),
     ("s3", "CompleteMultipartUpload"): _s3_object("PutObject"),
     ("s3", "DeleteObjects"): _delete_objects,
+    ("ssm", "GetParameter"): _ssm_parameter("GetParameter"),
+    ("ssm", "PutParameter"): _ssm_parameter("PutParameter"),
 }
 
 

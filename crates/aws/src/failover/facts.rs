@@ -1,0 +1,201 @@
+//! The facts of a failover plan, read once, and from the DR region only where AWS is asked
+//! (the primary region may be down): the application's stores from Bulwark's inventory and
+//! their last restore tests from its state table, the copies in the DR vault, whether their
+//! keys, the DB subnet groups and the backup role are there, and each switch's current value.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bulwark_core::application::Application;
+use bulwark_core::failover::{CopyFacts, DrRegionFacts, FailoverFacts, StoreFacts};
+use bulwark_core::{AccountId, AssetState, Config, Scope};
+use chrono::{DateTime, Utc};
+
+use super::switches;
+use crate::clients::{Aws, ScopeClients};
+use crate::error::AwsError;
+use crate::permissions::{p, Permission};
+use crate::restore::{history, to_utc};
+use crate::store::Inventory;
+
+pub const FAILOVER_FACTS: &[Permission] = &[
+    p(
+        "dynamodb:Scan",
+        "the application's stores, from the inventory",
+    ),
+    p("dynamodb:Query", "the stores' last restore tests"),
+    p(
+        "backup:ListRecoveryPointsByBackupVault",
+        "the copies in the DR region's vault",
+    ),
+    p(
+        "kms:DescribeKey",
+        "whether a copy's key can decrypt in the DR region",
+    ),
+    p(
+        "rds:DescribeDBSubnetGroups",
+        "the DR region's DB subnet groups",
+    ),
+    p("iam:GetRole", "whether AWS Backup's role exists"),
+];
+
+/// Read the facts of `app`'s failover as of `now`, in `account` (Bulwark's).
+pub async fn read(
+    aws: &Aws,
+    inventory: &Inventory,
+    config: &Config,
+    app: &Application,
+    account: &AccountId,
+    now: DateTime<Utc>,
+) -> Result<FailoverFacts, AwsError> {
+    let dr = aws.home_scope(Scope {
+        account: account.clone(),
+        region: app.dr_region.clone(),
+    });
+    let assets = inventory.all().await?;
+    let last_tests = history::last_tests(inventory).await?;
+    let mut copies = copies_by_store(&dr, &config.protection().vault_name).await?;
+    let stores: Vec<StoreFacts> = assets
+        .into_iter()
+        .filter(|a| a.state == AssetState::Present && a.region == app.primary_region)
+        .filter(|a| app.stores.selects(&a.arn, &a.tags))
+        .map(|a| {
+            let arn = a.arn.to_string();
+            let tier = a.classification.as_ref().and_then(|c| c.tier.clone());
+            StoreFacts {
+                tier_rpo: tier.as_deref().and_then(|t| config.tier(t)).map(|t| t.rpo),
+                tier,
+                copies: copies.remove(&arn).unwrap_or_default(),
+                last_restore_test_rto: last_tests
+                    .get(&arn)
+                    .filter(|t| t.measured())
+                    .map(|t| t.duration),
+                arn: a.arn,
+            }
+        })
+        .collect();
+    let keys: BTreeSet<String> = stores
+        .iter()
+        .flat_map(|s| s.copies.iter())
+        .filter_map(|c| c.encryption_key_arn.clone())
+        .collect();
+    let mut current_switch_values = BTreeMap::new();
+    for switch in &app.switches {
+        let value = switches::current(aws, &switch.target).await?;
+        current_switch_values.insert(switch.target.clone(), value);
+    }
+    Ok(FailoverFacts {
+        now,
+        stores,
+        dr_region: DrRegionFacts {
+            usable_keys: usable_keys(&dr, keys).await?,
+            db_subnet_groups: db_subnet_groups(&dr).await?,
+            backup_role_exists: role_exists(aws, &config.protection().backup_role_name).await?,
+        },
+        current_switch_values,
+    })
+}
+
+/// The completed and other recovery points of the DR vault, by the store they came from.
+async fn copies_by_store(
+    dr: &ScopeClients,
+    vault: &str,
+) -> Result<BTreeMap<String, Vec<CopyFacts>>, AwsError> {
+    let points: Vec<_> = match dr
+        .backup
+        .list_recovery_points_by_backup_vault()
+        .backup_vault_name(vault)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(points) => points,
+        // No vault in the DR region: no copies, which the plan reports per store.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Vec::new()
+        }
+        Err(e) => return Err(AwsError::sdk("backup:ListRecoveryPointsByBackupVault", e)),
+    };
+    let mut by_store: BTreeMap<String, Vec<CopyFacts>> = BTreeMap::new();
+    for point in points {
+        let (Some(store), Some(arn), Some(created)) = (
+            point.resource_arn(),
+            point.recovery_point_arn(),
+            to_utc(point.creation_date()),
+        ) else {
+            continue;
+        };
+        by_store
+            .entry(store.to_string())
+            .or_default()
+            .push(CopyFacts {
+                recovery_point_arn: arn.to_string(),
+                vault: point.backup_vault_name().unwrap_or(vault).to_string(),
+                created,
+                completed: point.status().map(|s| s.as_str()) == Some("COMPLETED"),
+                encryption_key_arn: point.encryption_key_arn().map(str::to_string),
+            });
+    }
+    Ok(by_store)
+}
+
+/// The keys, of those named, that are enabled in the DR region.
+async fn usable_keys(
+    dr: &ScopeClients,
+    keys: BTreeSet<String>,
+) -> Result<BTreeSet<String>, AwsError> {
+    let mut usable = BTreeSet::new();
+    for key in keys {
+        match dr.kms.describe_key().key_id(&key).send().await {
+            Ok(out) => {
+                let enabled = out
+                    .key_metadata()
+                    .and_then(|m| m.key_state())
+                    .is_some_and(|s| s.as_str() == "Enabled");
+                if enabled {
+                    usable.insert(key);
+                }
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) => {}
+            Err(e) => return Err(AwsError::sdk("kms:DescribeKey", e)),
+        }
+    }
+    Ok(usable)
+}
+
+async fn db_subnet_groups(dr: &ScopeClients) -> Result<BTreeSet<String>, AwsError> {
+    let groups: Vec<_> = dr
+        .rds
+        .describe_db_subnet_groups()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::sdk("rds:DescribeDBSubnetGroups", e))?;
+    Ok(groups
+        .iter()
+        .filter_map(|g| g.db_subnet_group_name().map(str::to_string))
+        .collect())
+}
+
+/// Whether the backup role (`[protection] backup_role_name`, its path included) exists.
+async fn role_exists(aws: &Aws, role_name: &str) -> Result<bool, AwsError> {
+    let name = role_name.rsplit('/').next().unwrap_or(role_name);
+    match aws.iam().get_role().role_name(name).send().await {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(AwsError::sdk("iam:GetRole", e)),
+    }
+}

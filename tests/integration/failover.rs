@@ -1,0 +1,260 @@
+//! Failover, so far its plan: `bulwark failover plan` over an application whose stores are
+//! backed up and copied to the DR region, with a Route 53 record and an SSM parameter to switch.
+
+use serde_json::{json, Value};
+
+use crate::cli::{fails, ok};
+use crate::harness::{TestAccount, HOME_REGION};
+use crate::restore::{run_plans, wait_for_point_of};
+use crate::seed;
+
+/// The DR region of the home region, in the built-in configuration.
+const DR_REGION: &str = "us-west-2";
+
+/// The built-in configuration with the application `payments`: its stores by tag, a CNAME in
+/// `zone` and a parameter in the DR region, both pointing at its table.
+fn config_file(t: &TestAccount, zone: &str) -> std::path::PathBuf {
+    let text = format!(
+        "{}\n[[applications]]\nname = \"payments\"\nprimary_region = \"{HOME_REGION}\"\n\
+         stores = {{ tag = {{ key = \"Application\", value = \"payments\" }} }}\n\
+         [[applications.switches]]\nkind = \"route53\"\nzone_id = \"{zone}\"\n\
+         name = \"orders.payments.example.com\"\ntype = \"CNAME\"\n\
+         value = \"{{orders.name}}.tables.example.net\"\n\
+         [[applications.switches]]\nkind = \"ssm\"\nparameter = \"/payments/orders-table\"\n\
+         value = \"{{orders.name}}\"\n",
+        bulwark_core::config::BUILTIN_TOML
+    );
+    let path = std::env::temp_dir().join(format!("bulwark-failover-{}.toml", t.account));
+    std::fs::write(&path, text).expect("the configuration file");
+    path
+}
+
+/// A hosted zone with the application's record, and its parameter in the DR region, as they
+/// are before any failover.
+async fn switches_as_they_are(t: &TestAccount) -> String {
+    let route53 = aws_sdk_route53::Client::new(&t.config);
+    let zone = route53
+        .create_hosted_zone()
+        .name("payments.example.com")
+        .caller_reference(format!("failover-{}", t.account))
+        .send()
+        .await
+        .expect("a hosted zone");
+    let zone_id = zone
+        .hosted_zone()
+        .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
+        .expect("its id");
+    let record = aws_sdk_route53::types::ResourceRecordSet::builder()
+        .name("orders.payments.example.com.")
+        .r#type(aws_sdk_route53::types::RrType::Cname)
+        .ttl(60)
+        .resource_records(
+            aws_sdk_route53::types::ResourceRecord::builder()
+                .value("orders.primary.example.net")
+                .build()
+                .expect("a record"),
+        )
+        .build()
+        .expect("a record set");
+    route53
+        .change_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .change_batch(
+            aws_sdk_route53::types::ChangeBatch::builder()
+                .changes(
+                    aws_sdk_route53::types::Change::builder()
+                        .action(aws_sdk_route53::types::ChangeAction::Create)
+                        .resource_record_set(record)
+                        .build()
+                        .expect("a change"),
+                )
+                .build()
+                .expect("a batch"),
+        )
+        .send()
+        .await
+        .expect("the record");
+    let ssm = aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::config::Builder::from(&t.config)
+            .region(aws_sdk_ssm::config::Region::new(DR_REGION))
+            .build(),
+    );
+    ssm.put_parameter()
+        .name("/payments/orders-table")
+        .value("orders")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("the parameter");
+    zone_id
+}
+
+fn plan_of(t: &TestAccount, config: &std::path::Path) -> Value {
+    let out = ok(
+        t,
+        &[
+            "--config",
+            config.to_str().expect("a path"),
+            "failover",
+            "plan",
+            "--app",
+            "payments",
+            "--format",
+            "json",
+        ],
+    );
+    serde_json::from_str(&out).expect("json")
+}
+
+#[tokio::test]
+async fn a_plan_reads_the_dr_copies_and_switches_changes_nothing_and_hashes_what_decides() {
+    // Given an application's critical table and bucket, protected, backed up and copied to the
+    // DR region, and its record and parameter as they are
+    let t = TestAccount::new().await;
+    let app = [
+        ("Application", "payments"),
+        ("DataClassification", "Critical"),
+    ];
+    seed::table(&t, HOME_REGION, "orders", &app).await;
+    let bucket = format!("receipts-{}", t.account);
+    seed::bucket(&t, HOME_REGION, &bucket, &app).await;
+    for step in ["init", "discover", "classify", "apply"] {
+        ok(&t, &[step]);
+    }
+    run_plans(&t);
+    let table_arn = format!("arn:aws:dynamodb:{HOME_REGION}:{}:table/orders", t.account);
+    let bucket_arn = format!("arn:aws:s3:::{bucket}");
+    for arn in [&table_arn, &bucket_arn] {
+        wait_for_point_of(&t, DR_REGION, arn).await;
+    }
+    let zone = switches_as_they_are(&t).await;
+    let config = config_file(&t, &zone);
+
+    // When the on-call engineer asks for the plan before AWS Backup's role exists
+    let without_role = plan_of(&t, &config);
+
+    // Then each store is blocked by it
+    assert_eq!(without_role["plan"]["ready"], false);
+    for store in without_role["plan"]["stores"].as_array().expect("stores") {
+        assert_eq!(
+            store["blockers"],
+            json!([{"blocker": "role_missing"}]),
+            "{store}"
+        );
+    }
+
+    // When the role exists (the template creates it) and the plan is asked for again
+    aws_sdk_iam::Client::new(&t.config)
+        .create_role()
+        .role_name("AWSBackupDefaultServiceRole")
+        .path("/service-role/")
+        .assume_role_policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("AWS Backup's role");
+    let answer = plan_of(&t, &config);
+
+    // Then it changed nothing
+    assert_eq!(answer["mutating_calls"], 0, "{}", answer["calls"]);
+    assert_eq!(without_role["mutating_calls"], 0);
+    // (every call it made is an IAM action the CLI declares)
+    let declared = bulwark_aws::permissions::for_cli();
+    for operation in answer["calls"].as_object().expect("calls").keys() {
+        let action = bulwark_aws::permissions::action_for_operation(operation)
+            .unwrap_or_else(|| panic!("no IAM mapping for {operation}"));
+        assert!(declared.contains(&action.as_str()), "{action} not declared");
+    }
+    assert_ne!(without_role["plan"]["hash"], answer["plan"]["hash"]);
+    // And each store would be restored from its copy in the DR region, losing minutes at most
+    let plan = &answer["plan"];
+    assert_eq!(plan["ready"], true, "{plan:#}");
+    let stores = plan["stores"].as_array().expect("stores");
+    let mut planned: Vec<&str> = stores.iter().filter_map(|s| s["arn"].as_str()).collect();
+    planned.sort_unstable();
+    let mut expected = vec![table_arn.as_str(), bucket_arn.as_str()];
+    expected.sort_unstable();
+    assert_eq!(planned, expected);
+    for store in stores {
+        let copy = store["copy"]["recovery_point_arn"]
+            .as_str()
+            .expect("a copy");
+        assert!(copy.contains(DR_REGION), "{copy}");
+        assert!(
+            store["restored_name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("bulwark-fo-")),
+            "{store}"
+        );
+    }
+    // And each switch shows where it points now and where the failover points it
+    let switches = plan["switches"].as_array().expect("switches");
+    let orders = stores
+        .iter()
+        .find(|s| s["arn"] == table_arn.as_str())
+        .and_then(|s| s["restored_name"].as_str())
+        .expect("the table's restored name");
+    let record = switches
+        .iter()
+        .find(|s| s["target"]["kind"] == "route53")
+        .expect("the record");
+    assert_eq!(record["current"], "orders.primary.example.net");
+    assert_eq!(record["new"], format!("{orders}.tables.example.net"));
+    let parameter = switches
+        .iter()
+        .find(|s| s["target"]["kind"] == "ssm")
+        .expect("the parameter");
+    assert_eq!(parameter["current"], "orders");
+    assert_eq!(parameter["new"], orders);
+    let hash = plan["hash"].as_str().expect("a hash");
+    assert_eq!(hash.len(), 64, "{hash}");
+
+    // When nothing changed, the plan's hash is the same a minute later
+    assert_eq!(plan_of(&t, &config)["plan"]["hash"], hash);
+
+    // When the application gains a critical store with no copy yet
+    seed::table(&t, HOME_REGION, "ledger", &app).await;
+    for step in ["discover", "classify"] {
+        ok(&t, &[step]);
+    }
+    let blocked = plan_of(&t, &config);
+
+    // Then the plan is blocked, saying why, and its hash changed
+    assert_eq!(blocked["plan"]["ready"], false);
+    let ledger = blocked["plan"]["stores"]
+        .as_array()
+        .expect("stores")
+        .iter()
+        .find(|s| {
+            s["arn"]
+                .as_str()
+                .is_some_and(|a| a.ends_with("table/ledger"))
+        })
+        .expect("the new store");
+    assert_eq!(
+        ledger["blockers"],
+        json!([{"blocker": "no_copy"}]),
+        "{ledger}"
+    );
+    assert_ne!(blocked["plan"]["hash"], hash);
+
+    // And an application the configuration does not have is refused
+    let refused = fails(
+        &t,
+        &[
+            "--config",
+            config.to_str().expect("a path"),
+            "failover",
+            "plan",
+            "--app",
+            "nope",
+        ],
+    );
+    assert!(
+        refused.contains("\"nope\" is not an application of the configuration (it has: payments)"),
+        "{refused}"
+    );
+}
