@@ -10,6 +10,7 @@ mod harness;
 mod iam;
 mod policy;
 mod restore;
+mod restore_aurora;
 mod restore_coverage;
 mod restore_deployed;
 mod seed;
