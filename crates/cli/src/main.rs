@@ -1,20 +1,20 @@
 //! `bulwark`: the operator's command line. It calls the same library code as the Lambda
 //! functions, against AWS or, with AWS_ENDPOINT_URL, the local AWS.
 
+mod failover_cmd;
 mod output;
 mod progress;
 mod report;
+mod restore_cmd;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use bulwark_aws::restore::Origin;
 use bulwark_aws::{assign, ops};
 use bulwark_aws::{Aws, Inventory, Reach};
 use bulwark_core::{classify, rpo_feasibility, Config, Kind, Region, ResourceArn, Scope};
 use clap::{Parser, Subcommand, ValueEnum};
-use futures::StreamExt;
 
 use crate::output::{AssetRow, Format};
 use crate::progress::waiting;
@@ -167,7 +167,7 @@ enum FailoverCommand {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum SummaryFormat {
+pub(crate) enum SummaryFormat {
     Text,
     Json,
 }
@@ -296,218 +296,34 @@ async fn main() -> Result<()> {
             arn,
             tier,
             dr,
-            concurrency: _,
-            state_machine: Some(state_machine),
+            concurrency,
+            state_machine,
             wait,
             format,
         } => {
-            let mut request = serde_json::Map::new();
-            if let Some(arn) = &arn {
-                request.insert("arn".into(), ResourceArn::parse(arn)?.to_string().into());
-            }
-            if let Some(tier) = &tier {
-                request.insert("tier".into(), tier.clone().into());
-            }
-            if dr {
-                request.insert("dr".into(), true.into());
-            }
-            let since = chrono::Utc::now();
-            let execution = bulwark_aws::restore::run::start(
-                &aws,
-                &state_machine,
-                &serde_json::Value::Object(request),
-            )
-            .await?;
-            eprintln!("started {execution}");
-            if !wait {
-                println!("{execution}");
-                return Ok(());
-            }
-            let end = waiting(
-                "waiting for the run",
-                bulwark_aws::restore::run::follow(&aws, &execution),
-            )
-            .await?;
-            let tests: Vec<_> = bulwark_aws::restore::history::tests(&inventory, None)
-                .await?
-                .into_iter()
-                .filter(|t| t.started >= since - chrono::Duration::seconds(5))
-                .filter(|t| arn.as_deref().is_none_or(|a| t.arn == a))
-                .filter(|t| tier.is_none() || t.tier == tier)
-                .collect();
-            match format {
-                SummaryFormat::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "execution": execution,
-                        "status": end.status,
-                        "tests": tests,
-                    }))?
-                ),
-                SummaryFormat::Text => {
-                    println!("run {execution}: {}", end.status);
-                    output::print_restore_history(&tests);
-                }
-            }
-            if end.status != "SUCCEEDED" {
-                bail!(
-                    "the run ended {}: {} {}",
-                    end.status,
-                    end.error.unwrap_or_default(),
-                    end.cause.unwrap_or_default()
-                );
-            }
-            let failed = tests.iter().filter(|t| !t.passed).count();
-            if failed > 0 {
-                bail!(
-                    "{failed} of {} restore tests failed (see above)",
-                    tests.len()
-                );
-            }
-        }
-        Command::RestoreTest {
-            arn,
-            tier,
-            dr,
-            concurrency,
-            state_machine: None,
-            wait: _,
-            format,
-        } => {
-            let assets = match (&arn, &tier) {
-                (Some(arn), _) => {
-                    let arn = ResourceArn::parse(arn)?;
-                    vec![inventory.get(&arn).await?.with_context(|| {
-                        format!("{arn} is not in the inventory: run `bulwark discover` first")
-                    })?]
-                }
-                (None, Some(tier)) => {
-                    if config.tier(tier).is_none() {
-                        bail!("{tier:?} is not a tier of the configuration");
-                    }
-                    inventory
-                        .all()
-                        .await?
-                        .into_iter()
-                        .filter(|a| a.state == bulwark_core::AssetState::Present)
-                        .filter(|a| {
-                            a.classification.as_ref().and_then(|c| c.tier.as_deref())
-                                == Some(tier.as_str())
-                        })
-                        .collect()
-                }
-                (None, None) => bail!("name a store (--arn) or a tier (--tier)"),
+            let request = restore_cmd::Request {
+                arn,
+                tier,
+                dr,
+                format,
             };
-            let origins: &[Origin] = if dr {
-                &[Origin::Home, Origin::Dr]
-            } else {
-                &[Origin::Home]
-            };
-            let runs: Vec<(&bulwark_core::Asset, Origin)> = assets
-                .iter()
-                .flat_map(|a| origins.iter().map(move |o| (a, *o)))
-                .collect();
-            let started = std::time::Instant::now();
-            let (aws, config, inventory) = (&aws, &config, &inventory);
-            let work = futures::stream::iter(runs)
-                .map(|(asset, origin)| async move {
-                    let test = bulwark_aws::restore::run_test(
-                        aws,
-                        inventory,
-                        config,
-                        asset,
-                        origin,
-                        chrono::Utc::now(),
+            match state_machine {
+                Some(state_machine) => {
+                    restore_cmd::through_state_machine(
+                        &aws,
+                        &inventory,
+                        &state_machine,
+                        request,
+                        wait,
                     )
-                    .await?;
-                    bulwark_aws::restore::history::record(inventory, &test).await?;
-                    Ok::<_, anyhow::Error>(test)
-                })
-                .buffer_unordered(concurrency.max(1))
-                .collect::<Vec<_>>();
-            let message = format!(
-                "restoring and validating {} copies, {} at once",
-                assets.len() * origins.len(),
-                concurrency.max(1)
-            );
-            let mut tests = waiting(&message, work)
-                .await
-                .into_iter()
-                .collect::<Result<Vec<_>>>()?;
-            tests.sort_by(|a, b| {
-                (&a.arn, a.origin == Origin::Dr).cmp(&(&b.arn, b.origin == Origin::Dr))
-            });
-            match format {
-                SummaryFormat::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "tests": tests,
-                        "calls": aws.counter().snapshot(),
-                        "seconds": started.elapsed().as_secs_f64(),
-                    }))?
-                ),
-                SummaryFormat::Text if tests.len() == 1 => output::print_restore_test(&tests[0]),
-                SummaryFormat::Text => output::print_restore_history(&tests),
-            }
-            let failed = tests.iter().filter(|t| !t.passed).count();
-            if failed > 0 {
-                bail!(
-                    "{failed} of {} restore tests failed (see above)",
-                    tests.len()
-                );
+                    .await?
+                }
+                None => restore_cmd::here(&aws, &config, &inventory, request, concurrency).await?,
             }
         }
         Command::Failover {
             action: FailoverCommand::Plan { app, format },
-        } => {
-            let Some(application) = config.application(&app) else {
-                let known: Vec<&str> = config
-                    .applications()
-                    .iter()
-                    .map(|a| a.name.as_str())
-                    .collect();
-                bail!(
-                    "{app:?} is not an application of the configuration (it has: {})",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                );
-            };
-            let account = aws.home_account().await?;
-            let facts = waiting(
-                "reading the DR region",
-                bulwark_aws::failover::facts::read(
-                    &aws,
-                    &inventory,
-                    &config,
-                    application,
-                    &account,
-                    chrono::Utc::now(),
-                ),
-            )
-            .await?;
-            let prerequisites = config.restore_prerequisites(application.dr_region.as_str());
-            let plan = bulwark_core::failover::plan(application, prerequisites, &facts);
-            let calls = aws.counter().snapshot();
-            let mutating: u64 = calls
-                .iter()
-                .filter(|(op, _)| bulwark_aws::calls::is_mutating(op))
-                .map(|(_, n)| n)
-                .sum();
-            match format {
-                SummaryFormat::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "plan": plan,
-                        "calls": calls,
-                        "mutating_calls": mutating,
-                    }))?
-                ),
-                SummaryFormat::Text => output::print_failover_plan(&plan),
-            }
-        }
+        } => failover_cmd::plan(&aws, &config, &inventory, &app, format).await?,
         Command::RestoreTests { arn, format } => {
             let tests = bulwark_aws::restore::history::tests(&inventory, arn.as_deref()).await?;
             match format {

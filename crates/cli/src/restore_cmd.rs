@@ -1,0 +1,193 @@
+//! `bulwark restore-test`: run here, a bounded number at once, or through the deployed
+//! restore-test state machine.
+
+use anyhow::{bail, Context, Result};
+use bulwark_aws::restore::Origin;
+use bulwark_aws::{Aws, Inventory};
+use bulwark_core::{Config, ResourceArn};
+use futures::StreamExt;
+
+use crate::output;
+use crate::progress::waiting;
+use crate::SummaryFormat;
+
+/// What to test: one store, or a tier's present stores; their DR copies too with `dr`.
+pub struct Request {
+    pub arn: Option<String>,
+    pub tier: Option<String>,
+    pub dr: bool,
+    pub format: SummaryFormat,
+}
+
+/// Start a run of the deployed state machine with the request; with `wait`, follow it and
+/// show its tests.
+pub async fn through_state_machine(
+    aws: &Aws,
+    inventory: &Inventory,
+    state_machine: &str,
+    request: Request,
+    wait: bool,
+) -> Result<()> {
+    let Request {
+        arn,
+        tier,
+        dr,
+        format,
+    } = request;
+    let mut request = serde_json::Map::new();
+    if let Some(arn) = &arn {
+        request.insert("arn".into(), ResourceArn::parse(arn)?.to_string().into());
+    }
+    if let Some(tier) = &tier {
+        request.insert("tier".into(), tier.clone().into());
+    }
+    if dr {
+        request.insert("dr".into(), true.into());
+    }
+    let since = chrono::Utc::now();
+    let execution =
+        bulwark_aws::restore::run::start(aws, state_machine, &serde_json::Value::Object(request))
+            .await?;
+    eprintln!("started {execution}");
+    if !wait {
+        println!("{execution}");
+        return Ok(());
+    }
+    let end = waiting(
+        "waiting for the run",
+        bulwark_aws::restore::run::follow(aws, &execution),
+    )
+    .await?;
+    let tests: Vec<_> = bulwark_aws::restore::history::tests(inventory, None)
+        .await?
+        .into_iter()
+        .filter(|t| t.started >= since - chrono::Duration::seconds(5))
+        .filter(|t| arn.as_deref().is_none_or(|a| t.arn == a))
+        .filter(|t| tier.is_none() || t.tier == tier)
+        .collect();
+    match format {
+        SummaryFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "execution": execution,
+                "status": end.status,
+                "tests": tests,
+            }))?
+        ),
+        SummaryFormat::Text => {
+            println!("run {execution}: {}", end.status);
+            output::print_restore_history(&tests);
+        }
+    }
+    if end.status != "SUCCEEDED" {
+        bail!(
+            "the run ended {}: {} {}",
+            end.status,
+            end.error.unwrap_or_default(),
+            end.cause.unwrap_or_default()
+        );
+    }
+    let failed = tests.iter().filter(|t| !t.passed).count();
+    if failed > 0 {
+        bail!(
+            "{failed} of {} restore tests failed (see above)",
+            tests.len()
+        );
+    }
+    Ok(())
+}
+
+/// Test here, `concurrency` at once, recording each test.
+pub async fn here(
+    aws: &Aws,
+    config: &Config,
+    inventory: &Inventory,
+    request: Request,
+    concurrency: usize,
+) -> Result<()> {
+    let Request {
+        arn,
+        tier,
+        dr,
+        format,
+    } = request;
+    let assets = match (&arn, &tier) {
+        (Some(arn), _) => {
+            let arn = ResourceArn::parse(arn)?;
+            vec![inventory.get(&arn).await?.with_context(|| {
+                format!("{arn} is not in the inventory: run `bulwark discover` first")
+            })?]
+        }
+        (None, Some(tier)) => {
+            if config.tier(tier).is_none() {
+                bail!("{tier:?} is not a tier of the configuration");
+            }
+            inventory
+                .all()
+                .await?
+                .into_iter()
+                .filter(|a| a.state == bulwark_core::AssetState::Present)
+                .filter(|a| {
+                    a.classification.as_ref().and_then(|c| c.tier.as_deref()) == Some(tier.as_str())
+                })
+                .collect()
+        }
+        (None, None) => bail!("name a store (--arn) or a tier (--tier)"),
+    };
+    let origins: &[Origin] = if dr {
+        &[Origin::Home, Origin::Dr]
+    } else {
+        &[Origin::Home]
+    };
+    let runs: Vec<(&bulwark_core::Asset, Origin)> = assets
+        .iter()
+        .flat_map(|a| origins.iter().map(move |o| (a, *o)))
+        .collect();
+    let started = std::time::Instant::now();
+    let work = futures::stream::iter(runs)
+        .map(|(asset, origin)| async move {
+            let test = bulwark_aws::restore::run_test(
+                aws,
+                inventory,
+                config,
+                asset,
+                origin,
+                chrono::Utc::now(),
+            )
+            .await?;
+            bulwark_aws::restore::history::record(inventory, &test).await?;
+            Ok::<_, anyhow::Error>(test)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>();
+    let message = format!(
+        "restoring and validating {} copies, {} at once",
+        assets.len() * origins.len(),
+        concurrency.max(1)
+    );
+    let mut tests = waiting(&message, work)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    tests.sort_by(|a, b| (&a.arn, a.origin == Origin::Dr).cmp(&(&b.arn, b.origin == Origin::Dr)));
+    match format {
+        SummaryFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "tests": tests,
+                "calls": aws.counter().snapshot(),
+                "seconds": started.elapsed().as_secs_f64(),
+            }))?
+        ),
+        SummaryFormat::Text if tests.len() == 1 => output::print_restore_test(&tests[0]),
+        SummaryFormat::Text => output::print_restore_history(&tests),
+    }
+    let failed = tests.iter().filter(|t| !t.passed).count();
+    if failed > 0 {
+        bail!(
+            "{failed} of {} restore tests failed (see above)",
+            tests.len()
+        );
+    }
+    Ok(())
+}
