@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::cli::{fails, ok};
 use crate::harness::{TestAccount, HOME_REGION};
-use crate::restore::{run_plans, wait_for_point_of};
+use crate::restore::{leftovers_in, run_plans, wait_for_point_of};
 use crate::seed;
 
 /// The DR region of the home region, in the built-in configuration.
@@ -89,6 +89,44 @@ async fn switches_as_they_are(t: &TestAccount) -> String {
     zone_id
 }
 
+/// The application's critical table `orders` and bucket, discovered, classified and protected
+/// with the CLI, backed up, and copied to the DR region; their ARNs.
+async fn backed_up_application(t: &TestAccount) -> (String, String) {
+    let app = [
+        ("Application", "payments"),
+        ("DataClassification", "Critical"),
+    ];
+    seed::table(t, HOME_REGION, "orders", &app).await;
+    let bucket = format!("receipts-{}", t.account);
+    seed::bucket(t, HOME_REGION, &bucket, &app).await;
+    for step in ["init", "discover", "classify", "apply"] {
+        ok(t, &[step]);
+    }
+    run_plans(t);
+    let table_arn = format!("arn:aws:dynamodb:{HOME_REGION}:{}:table/orders", t.account);
+    let bucket_arn = format!("arn:aws:s3:::{bucket}");
+    for arn in [&table_arn, &bucket_arn] {
+        wait_for_point_of(t, DR_REGION, arn).await;
+    }
+    (table_arn, bucket_arn)
+}
+
+/// AWS Backup's service role, as the template creates it.
+async fn backup_role(t: &TestAccount) {
+    aws_sdk_iam::Client::new(&t.config)
+        .create_role()
+        .role_name("AWSBackupDefaultServiceRole")
+        .path("/service-role/")
+        .assume_role_policy_document(
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("AWS Backup's role");
+}
+
 fn plan_of(t: &TestAccount, config: &std::path::Path) -> Value {
     let out = ok(
         t,
@@ -111,22 +149,7 @@ async fn a_plan_reads_the_dr_copies_and_switches_changes_nothing_and_hashes_what
     // Given an application's critical table and bucket, protected, backed up and copied to the
     // DR region, and its record and parameter as they are
     let t = TestAccount::new().await;
-    let app = [
-        ("Application", "payments"),
-        ("DataClassification", "Critical"),
-    ];
-    seed::table(&t, HOME_REGION, "orders", &app).await;
-    let bucket = format!("receipts-{}", t.account);
-    seed::bucket(&t, HOME_REGION, &bucket, &app).await;
-    for step in ["init", "discover", "classify", "apply"] {
-        ok(&t, &[step]);
-    }
-    run_plans(&t);
-    let table_arn = format!("arn:aws:dynamodb:{HOME_REGION}:{}:table/orders", t.account);
-    let bucket_arn = format!("arn:aws:s3:::{bucket}");
-    for arn in [&table_arn, &bucket_arn] {
-        wait_for_point_of(&t, DR_REGION, arn).await;
-    }
+    let (table_arn, bucket_arn) = backed_up_application(&t).await;
     let zone = switches_as_they_are(&t).await;
     let config = config_file(&t, &zone);
 
@@ -144,18 +167,7 @@ async fn a_plan_reads_the_dr_copies_and_switches_changes_nothing_and_hashes_what
     }
 
     // When the role exists (the template creates it) and the plan is asked for again
-    aws_sdk_iam::Client::new(&t.config)
-        .create_role()
-        .role_name("AWSBackupDefaultServiceRole")
-        .path("/service-role/")
-        .assume_role_policy_document(
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-            .to_string(),
-        )
-        .send()
-        .await
-        .expect("AWS Backup's role");
+    backup_role(&t).await;
     let answer = plan_of(&t, &config);
 
     // Then it changed nothing
@@ -216,6 +228,10 @@ async fn a_plan_reads_the_dr_copies_and_switches_changes_nothing_and_hashes_what
     assert_eq!(plan_of(&t, &config)["plan"]["hash"], hash);
 
     // When the application gains a critical store with no copy yet
+    let app = [
+        ("Application", "payments"),
+        ("DataClassification", "Critical"),
+    ];
     seed::table(&t, HOME_REGION, "ledger", &app).await;
     for step in ["discover", "classify"] {
         ok(&t, &[step]);
@@ -256,5 +272,59 @@ async fn a_plan_reads_the_dr_copies_and_switches_changes_nothing_and_hashes_what
     assert!(
         refused.contains("\"nope\" is not an application of the configuration (it has: payments)"),
         "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_drill_restores_every_store_in_the_dr_region_switches_nothing_and_leaves_nothing() {
+    // Given the application backed up and copied to the DR region, its switches as they are,
+    // and no AWS Backup role yet
+    let t = TestAccount::new().await;
+    let (table_arn, bucket_arn) = backed_up_application(&t).await;
+    let zone = switches_as_they_are(&t).await;
+    let config = config_file(&t, &zone);
+    let cfg = config.to_str().expect("a path");
+    let drill = [
+        "--config", cfg, "failover", "drill", "--app", "payments", "--format", "json",
+    ];
+
+    // When a drill is asked for while the plan is blocked
+    let refused = fails(&t, &drill);
+
+    // Then it is refused, restoring nothing
+    assert!(refused.contains("the plan is blocked"), "{refused}");
+    assert_eq!(leftovers_in(&t, DR_REGION).await, 0);
+
+    // When the role exists and the drill runs
+    backup_role(&t).await;
+    let answer: Value = serde_json::from_str(&ok(&t, &drill)).expect("json");
+
+    // Then each store was restored from its copy in the DR region, validated and measured
+    let tests = answer["tests"].as_array().expect("tests");
+    let mut tested: Vec<&str> = tests.iter().filter_map(|t| t["arn"].as_str()).collect();
+    tested.sort_unstable();
+    let mut expected = vec![table_arn.as_str(), bucket_arn.as_str()];
+    expected.sort_unstable();
+    assert_eq!(tested, expected);
+    for test in tests {
+        assert_eq!(test["passed"], true, "{test}");
+        assert_eq!(test["origin"], "dr");
+        assert_eq!(test["region"], DR_REGION);
+    }
+    assert!(answer["rto_seconds"].is_u64(), "{answer}");
+    assert!(answer["data_loss"][&table_arn].is_string(), "{answer}");
+
+    // And nothing restored is left, and no switch was touched
+    assert_eq!(leftovers_in(&t, DR_REGION).await, 0);
+    let after = plan_of(&t, &config);
+    let switched: Vec<&Value> = after["plan"]["switches"]
+        .as_array()
+        .expect("switches")
+        .iter()
+        .map(|s| &s["current"])
+        .collect();
+    assert_eq!(
+        switched,
+        vec![&json!("orders.primary.example.net"), &json!("orders")]
     );
 }

@@ -106,7 +106,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
-    /// Fail an application over to its DR region (so far: the plan).
+    /// Fail an application over to its DR region (so far: the plan and the drill).
     Failover {
         #[command(subcommand)]
         action: FailoverCommand,
@@ -161,6 +161,17 @@ enum FailoverCommand {
     Plan {
         #[arg(long)]
         app: String,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+    /// Everything but the switches: restore each store of a ready plan from its DR copy,
+    /// validate it, measure the RTO and the data loss, and delete what was restored.
+    Drill {
+        #[arg(long)]
+        app: String,
+        /// How many stores are restored at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
@@ -324,6 +335,14 @@ async fn main() -> Result<()> {
         Command::Failover {
             action: FailoverCommand::Plan { app, format },
         } => failover_cmd::plan(&aws, &config, &inventory, &app, format).await?,
+        Command::Failover {
+            action:
+                FailoverCommand::Drill {
+                    app,
+                    concurrency,
+                    format,
+                },
+        } => failover_cmd::drill(&aws, &config, &inventory, &app, concurrency, format).await?,
         Command::RestoreTests { arn, format } => {
             let tests = bulwark_aws::restore::history::tests(&inventory, arn.as_deref()).await?;
             match format {

@@ -2,7 +2,7 @@
 //! restore-test state machine.
 
 use anyhow::{bail, Context, Result};
-use bulwark_aws::restore::Origin;
+use bulwark_aws::restore::{Origin, RestoreTest};
 use bulwark_aws::{Aws, Inventory};
 use bulwark_core::{Config, ResourceArn};
 use futures::StreamExt;
@@ -87,14 +87,7 @@ pub async fn through_state_machine(
             end.cause.unwrap_or_default()
         );
     }
-    let failed = tests.iter().filter(|t| !t.passed).count();
-    if failed > 0 {
-        bail!(
-            "{failed} of {} restore tests failed (see above)",
-            tests.len()
-        );
-    }
-    Ok(())
+    all_passed(&tests)
 }
 
 /// Test here, `concurrency` at once, recording each test.
@@ -144,6 +137,35 @@ pub async fn here(
         .flat_map(|a| origins.iter().map(move |o| (a, *o)))
         .collect();
     let started = std::time::Instant::now();
+    let tests = run_tests(aws, config, inventory, runs, concurrency).await?;
+    match format {
+        SummaryFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "tests": tests,
+                "calls": aws.counter().snapshot(),
+                "seconds": started.elapsed().as_secs_f64(),
+            }))?
+        ),
+        SummaryFormat::Text if tests.len() == 1 => output::print_restore_test(&tests[0]),
+        SummaryFormat::Text => output::print_restore_history(&tests),
+    }
+    all_passed(&tests)
+}
+
+/// Run `runs` here, `concurrency` at once, recording each test; the tests in store order.
+pub async fn run_tests(
+    aws: &Aws,
+    config: &Config,
+    inventory: &Inventory,
+    runs: Vec<(&bulwark_core::Asset, Origin)>,
+    concurrency: usize,
+) -> Result<Vec<RestoreTest>> {
+    let message = format!(
+        "restoring and validating {} copies, {} at once",
+        runs.len(),
+        concurrency.max(1)
+    );
     let work = futures::stream::iter(runs)
         .map(|(asset, origin)| async move {
             let test = bulwark_aws::restore::run_test(
@@ -160,28 +182,16 @@ pub async fn here(
         })
         .buffer_unordered(concurrency.max(1))
         .collect::<Vec<_>>();
-    let message = format!(
-        "restoring and validating {} copies, {} at once",
-        assets.len() * origins.len(),
-        concurrency.max(1)
-    );
     let mut tests = waiting(&message, work)
         .await
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
     tests.sort_by(|a, b| (&a.arn, a.origin == Origin::Dr).cmp(&(&b.arn, b.origin == Origin::Dr)));
-    match format {
-        SummaryFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "tests": tests,
-                "calls": aws.counter().snapshot(),
-                "seconds": started.elapsed().as_secs_f64(),
-            }))?
-        ),
-        SummaryFormat::Text if tests.len() == 1 => output::print_restore_test(&tests[0]),
-        SummaryFormat::Text => output::print_restore_history(&tests),
-    }
+    Ok(tests)
+}
+
+/// An error counting the failed tests, if any failed.
+fn all_passed(tests: &[RestoreTest]) -> Result<()> {
     let failed = tests.iter().filter(|t| !t.passed).count();
     if failed > 0 {
         bail!(
