@@ -16,6 +16,28 @@ use crate::restore::{
 };
 use crate::seed;
 
+/// A restore test of the cluster's copy in `origin`'s region, run under the validate-restore
+/// function's template role; every call it made is declared.
+async fn tested_as_the_function(
+    t: &TestAccount,
+    cluster: &Asset,
+    origin: Origin,
+) -> (bulwark_aws::Aws, restore::RestoreTest) {
+    let aws = t.function("validate-restore").await;
+    let test = run_test(
+        &aws,
+        &t.inventory(&aws).await,
+        &Config::builtin(),
+        cluster,
+        origin,
+        Utc::now(),
+    )
+    .await
+    .expect("a restore test");
+    assert_declared_for_cli(&aws);
+    (aws, test)
+}
+
 /// A backed-up Aurora cluster with one instance, inventoried, with a completed recovery point.
 async fn backed_up_cluster(t: &TestAccount) -> Asset {
     seed::aurora_cluster(t, HOME_REGION, "ledger", 1, &[("BackupTier", "Tier2")]).await;
@@ -62,18 +84,7 @@ async fn an_aurora_cluster_restores_opens_validates_and_leaves_nothing_behind() 
     let cluster = backed_up_cluster(&t).await;
 
     // When it is restore-tested under the validate-restore function's role
-    let aws = t.function("validate-restore").await;
-    let test = run_test(
-        &aws,
-        &t.inventory(&aws).await,
-        &Config::builtin(),
-        &cluster,
-        Origin::Home,
-        Utc::now(),
-    )
-    .await
-    .expect("a restore test");
-    assert_declared_for_cli(&aws);
+    let (aws, test) = tested_as_the_function(&t, &cluster, Origin::Home).await;
 
     // Then the restored cluster opened with its temporary instance and was its source's
     assert!(
@@ -136,18 +147,7 @@ async fn an_aurora_clusters_dr_copy_restores_opens_and_validates_in_the_dr_regio
     wait_for_points_in(&t, &dr_region, &[&cluster]).await;
 
     // When its DR copy is restore-tested under the validate-restore function's role
-    let aws = t.function("validate-restore").await;
-    let test = run_test(
-        &aws,
-        &t.inventory(&aws).await,
-        &Config::builtin(),
-        &cluster,
-        Origin::Dr,
-        Utc::now(),
-    )
-    .await
-    .expect("a restore test");
-    assert_declared_for_cli(&aws);
+    let (_, test) = tested_as_the_function(&t, &cluster, Origin::Dr).await;
 
     // Then the copy restored in the DR region opened, was its source's, and is gone
     assert!(

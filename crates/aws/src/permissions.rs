@@ -141,6 +141,9 @@ pub fn action_for_operation(operation: &str) -> Option<String> {
         // S3's listings are authorized by its older action names.
         ("s3", "ListObjectVersions") => "ListBucketVersions",
         ("s3", "ListObjectsV2") => "ListBucket",
+        // The product's DeleteObjects names each version (restore/finish.rs): deleting a
+        // version is authorized by s3:DeleteObjectVersion.
+        ("s3", "DeleteObjects") => "DeleteObjectVersion",
         // Lambda's Invoke is authorized as InvokeFunction.
         ("lambda", "Invoke") => "InvokeFunction",
         (_, name) => name,

@@ -386,7 +386,11 @@ def _delete_objects(request: awsrequest.ParsedRequest) -> list[Need]:
     partition = get_partition(request.region)
     bucket = request.params.get("Bucket", "")
     objects = (request.params.get("Delete") or {}).get("Objects", [])
-    return [Need("s3:DeleteObject", f"arn:{partition}:s3:::{bucket}/{o.get('Key', '')}") for o in objects]
+    # Deleting a named version is s3:DeleteObjectVersion (S3 API reference, DeleteObjects).
+    return [
+        Need("s3:DeleteObjectVersion" if o.get("VersionId") else "s3:DeleteObject", f"arn:{partition}:s3:::{bucket}/{o.get('Key', '')}")
+        for o in objects
+    ]
 
 
 # (signing name, operation) -> the actions and resources it needs, with the reason.

@@ -169,19 +169,7 @@ pub(super) async fn object_versions(
     bucket: &str,
 ) -> Result<Vec<ObjectVersion>, AwsError> {
     let mut versions = Vec::new();
-    let mut key_marker: Option<String> = None;
-    let mut version_marker: Option<String> = None;
-    // ListObjectVersions has no paginator in the SDK: its markers are followed here.
-    loop {
-        let page = clients
-            .s3
-            .list_object_versions()
-            .bucket(bucket)
-            .set_key_marker(key_marker.clone())
-            .set_version_id_marker(version_marker.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::sdk("s3:ListObjectVersions", e))?;
+    for page in version_pages(clients, bucket).await? {
         for v in page.versions() {
             if let (Some(key), Some(modified)) = (v.key(), to_utc(v.last_modified())) {
                 versions.push(ObjectVersion {
@@ -202,11 +190,65 @@ pub(super) async fn object_versions(
                 });
             }
         }
-        if !page.is_truncated().unwrap_or(false) {
-            return Ok(versions);
-        }
+    }
+    Ok(versions)
+}
+
+/// Every object version and delete marker of a bucket, as DeleteObjects names them: what
+/// empties a bucket, versioned or not (an unversioned bucket lists each key's `null` version).
+pub(super) async fn every_version(
+    clients: &ScopeClients,
+    bucket: &str,
+) -> Result<Vec<aws_sdk_s3::types::ObjectIdentifier>, AwsError> {
+    let identifier = |key: Option<&str>, version: Option<&str>| {
+        aws_sdk_s3::types::ObjectIdentifier::builder()
+            .set_key(key.map(str::to_string))
+            .set_version_id(version.map(str::to_string))
+            .build()
+            .ok()
+    };
+    Ok(version_pages(clients, bucket)
+        .await?
+        .iter()
+        .flat_map(|page| {
+            let versions = page
+                .versions()
+                .iter()
+                .filter_map(|v| identifier(v.key(), v.version_id()));
+            let markers = page
+                .delete_markers()
+                .iter()
+                .filter_map(|m| identifier(m.key(), m.version_id()));
+            versions.chain(markers).collect::<Vec<_>>()
+        })
+        .collect())
+}
+
+async fn version_pages(
+    clients: &ScopeClients,
+    bucket: &str,
+) -> Result<Vec<aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput>, AwsError> {
+    let mut pages = Vec::new();
+    let mut key_marker: Option<String> = None;
+    let mut version_marker: Option<String> = None;
+    // ListObjectVersions has no paginator in the SDK: its markers are followed here.
+    loop {
+        let page = clients
+            .s3
+            .list_object_versions()
+            .bucket(bucket)
+            .set_key_marker(key_marker.clone())
+            .set_version_id_marker(version_marker.clone())
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("s3:ListObjectVersions", e))?;
+        let truncated = page.is_truncated().unwrap_or(false);
         key_marker = page.next_key_marker().map(str::to_string);
         version_marker = page.next_version_id_marker().map(str::to_string);
+        pages.push(page);
+        if !truncated {
+            return Ok(pages);
+        }
     }
 }
 

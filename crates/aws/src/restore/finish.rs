@@ -202,15 +202,35 @@ pub(crate) async fn delete(clients: &ScopeClients, kind: Kind, name: &str) -> Re
                 .map_err(|e| AwsError::sdk("dynamodb:DeleteTable", e))?;
         }
         Kind::S3 => {
-            for key in contents::objects(clients, name).await?.into_keys() {
-                clients
+            // Every version and delete marker, 1,000 a DeleteObjects call (its limit): a
+            // bucket holding either cannot be deleted.
+            let versions = contents::every_version(clients, name).await?;
+            for chunk in versions.chunks(1000) {
+                let delete = aws_sdk_s3::types::Delete::builder()
+                    .set_objects(Some(chunk.to_vec()))
+                    .quiet(true)
+                    .build()
+                    .map_err(|e| AwsError::Malformed(e.to_string()))?;
+                let out = clients
                     .s3
-                    .delete_object()
+                    .delete_objects()
                     .bucket(name)
-                    .key(key)
+                    .delete(delete)
                     .send()
                     .await
-                    .map_err(|e| AwsError::sdk("s3:DeleteObject", e))?;
+                    .map_err(|e| AwsError::sdk("s3:DeleteObjects", e))?;
+                if let Some(error) = out.errors().first() {
+                    return Err(AwsError::Service {
+                        operation: "s3:DeleteObjects",
+                        code: error.code().unwrap_or_default().to_string(),
+                        message: format!(
+                            "{}: {}",
+                            error.key().unwrap_or_default(),
+                            error.message().unwrap_or_default()
+                        ),
+                        retryable: false,
+                    });
+                }
             }
             clients
                 .s3

@@ -68,7 +68,10 @@ pub const RESTORE_TEST: &[Permission] = &[
         "s3:PutBucketTagging",
         "mark the restored bucket as a test's",
     ),
-    p("s3:DeleteObject", "empty the restored bucket"),
+    p(
+        "s3:DeleteObjectVersion",
+        "empty the restored bucket: each version and delete marker",
+    ),
     p("s3:DeleteBucket", "delete the restored bucket"),
 ];
 

@@ -25,8 +25,11 @@ pub const SWEEP: &[Permission] = &[
     p("dynamodb:DeleteTable", "delete an expired restored table"),
     p("s3:ListAllMyBuckets", "find restored buckets by name"),
     p("s3:GetBucketTagging", "tell a test's bucket by its tags"),
-    p("s3:ListBucket", "empty an expired restored bucket"),
-    p("s3:DeleteObject", "empty an expired restored bucket"),
+    p(
+        "s3:ListBucketVersions",
+        "the versions of an expired restored bucket",
+    ),
+    p("s3:DeleteObjectVersion", "empty an expired restored bucket"),
     p("s3:DeleteBucket", "delete an expired restored bucket"),
     p(
         "rds:DescribeDBInstances",
