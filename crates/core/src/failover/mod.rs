@@ -9,6 +9,9 @@ mod hash;
 mod hash_tests;
 mod model;
 mod plan;
+mod run;
+#[cfg(test)]
+mod run_tests;
 #[cfg(test)]
 mod tests;
 
@@ -18,3 +21,6 @@ pub use model::{
     PlanHashMismatch, StoreFacts, StorePlan, SwitchPlan,
 };
 pub use plan::{plan, restore_metadata, restored_name, DEFAULT_DB_SUBNET_GROUP, NAME_PREFIX};
+pub use run::{
+    next, switch_value, switched, Ending, Next, Restored, Run, RunId, StoreRun, SwitchRun,
+};

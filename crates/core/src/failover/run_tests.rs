@@ -1,0 +1,207 @@
+//! What a run does next, step by step, over records written by hand.
+
+use std::collections::BTreeMap;
+
+use chrono::TimeDelta;
+
+use super::tests::{application, arn, facts, now, switches, DB, TABLE};
+use super::*;
+use crate::application::{AppName, Attribute};
+use crate::restore::Finding;
+
+fn run() -> Run {
+    let plan = plan(&application(switches()), None, &facts());
+    Run::new(
+        plan,
+        "alice",
+        "us-east-1 is down",
+        now(),
+        &AppName::parse("payments").expect("name"),
+    )
+}
+
+/// The database is plan store 0 (ARNs sort `arn:aws:dynamodb` first: the table is 0).
+fn index_of(run: &Run, text: &str) -> usize {
+    run.plan
+        .stores
+        .iter()
+        .position(|s| s.arn == arn(text))
+        .expect("store in plan")
+}
+
+fn restored(run: &mut Run, text: &str) {
+    let i = index_of(run, text);
+    let name = run.plan.stores[i].restored_name.clone();
+    let store = &mut run.stores[i];
+    store.restore_job_id = Some(format!("job-{i}"));
+    store.restored = Some(Restored {
+        arn: format!("arn:aws:x:us-west-2:123456789012:x/{name}"),
+        id: name.clone(),
+        completed: now(),
+        attributes: BTreeMap::from([
+            (Attribute::Endpoint, format!("{name}.west.example")),
+            (Attribute::Port, "5432".into()),
+        ]),
+    });
+}
+
+fn validated(run: &mut Run, text: &str, passed: bool) {
+    let i = index_of(run, text);
+    run.stores[i].validated = Some(now());
+    run.stores[i].findings = vec![Finding::new("items", passed, "3 of 3")];
+}
+
+#[test]
+fn a_run_id_is_the_application_and_the_second_and_names_a_step_functions_execution() {
+    let id = RunId::new(&AppName::parse("payments").expect("name"), now());
+    assert_eq!(id.as_str(), "payments-20260301T120000");
+    assert_eq!(RunId::parse(id.as_str()), Ok(id));
+    let longest = RunId::new(&AppName::parse(&"a".repeat(64)).expect("name"), now());
+    assert!(longest.as_str().len() <= 80);
+    assert!(RunId::parse("payments 1").is_err());
+    assert!(RunId::parse("").is_err());
+    assert!(RunId::parse(&"a".repeat(81)).is_err());
+}
+
+#[test]
+fn every_restore_starts_first_then_each_is_polled_then_validated() {
+    let mut run = run();
+    assert_eq!(next(&run), Next::Restore(vec![0, 1]));
+    run.stores[0].restore_job_id = Some("job-0".into());
+    assert_eq!(next(&run), Next::Restore(vec![1]));
+    run.stores[1].restore_job_id = Some("job-1".into());
+    assert_eq!(next(&run), Next::Poll(vec![0, 1]));
+    restored(&mut run, TABLE);
+    assert_eq!(next(&run), Next::Poll(vec![index_of(&run, DB)]));
+    restored(&mut run, DB);
+    assert_eq!(next(&run), Next::Validate(vec![0, 1]));
+}
+
+#[test]
+fn switches_are_written_one_at_a_time_each_verified_before_the_next_with_restored_values() {
+    let mut run = run();
+    for store in [TABLE, DB] {
+        restored(&mut run, store);
+        validated(&mut run, store, true);
+    }
+    let db_name = run.plan.stores[index_of(&run, DB)].restored_name.clone();
+    let table_name = run.plan.stores[index_of(&run, TABLE)].restored_name.clone();
+    assert_eq!(
+        next(&run),
+        Next::Switch {
+            index: 0,
+            value: format!("{db_name}.west.example")
+        }
+    );
+    run.switches[0].written = Some(now());
+    assert_eq!(next(&run), Next::Verify(0));
+    run.switches[0].verified = Some(now());
+    assert_eq!(
+        next(&run),
+        Next::Switch {
+            index: 1,
+            value: table_name.clone()
+        }
+    );
+    run.switches[1].written = Some(now());
+    run.switches[1].verified = Some(now());
+    assert_eq!(
+        next(&run),
+        Next::Switch {
+            index: 2,
+            value: format!("us-west-2|arn:aws:x:us-west-2:123456789012:x/{table_name}")
+        }
+    );
+    run.switches[2].written = Some(now());
+    run.switches[2].verified = Some(now());
+    assert_eq!(next(&run), Next::Succeed);
+    run.ending = Some(Ending::Succeeded {
+        at: now(),
+        rto_seconds: 60,
+    });
+    assert_eq!(next(&run), Next::Ended);
+}
+
+#[test]
+fn a_failed_validation_stops_the_run_before_any_switch() {
+    let mut run = run();
+    for store in [TABLE, DB] {
+        restored(&mut run, store);
+    }
+    validated(&mut run, TABLE, false);
+    validated(&mut run, DB, true);
+    match next(&run) {
+        Next::Fail(reason) => {
+            assert!(reason.starts_with(TABLE), "{reason}");
+            assert!(
+                reason.contains("validation failed: items: 3 of 3"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_failed_restore_stops_the_run_even_while_others_are_running() {
+    let mut run = run();
+    run.stores[0].restore_job_id = Some("job-0".into());
+    run.stores[1].failure = Some("restore job job-1 FAILED".into());
+    assert!(matches!(next(&run), Next::Fail(reason) if reason.contains("job-1 FAILED")));
+}
+
+#[test]
+fn a_switch_refused_stops_the_run_before_the_next_switch() {
+    let mut run = run();
+    for store in [TABLE, DB] {
+        restored(&mut run, store);
+        validated(&mut run, store, true);
+    }
+    run.switches[0].written = Some(now());
+    run.switches[0].verified = Some(now());
+    run.switches[1].failure = Some("InvalidChangeBatch".into());
+    assert!(
+        matches!(next(&run), Next::Fail(reason) if reason.starts_with("switch ") && reason.contains("InvalidChangeBatch"))
+    );
+}
+
+#[test]
+fn a_placeholder_without_a_restored_value_fails_rather_than_switching_to_nothing() {
+    let mut run = run();
+    for store in [TABLE, DB] {
+        restored(&mut run, store);
+        validated(&mut run, store, true);
+    }
+    let db = index_of(&run, DB);
+    if let Some(r) = run.stores[db].restored.as_mut() {
+        r.attributes.clear();
+    }
+    match next(&run) {
+        Next::Fail(reason) => assert!(reason.contains("{orders-db.endpoint}"), "{reason}"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_abort_puts_back_each_written_switch_the_last_first_then_ends() {
+    let mut run = run();
+    run.switches[0].written = Some(now());
+    run.switches[1].written = Some(now());
+    run.abort_requested = Some(now());
+    assert_eq!(next(&run), Next::Revert(1));
+    run.switches[1].reverted = Some(now());
+    assert_eq!(next(&run), Next::Revert(0));
+    run.switches[0].reverted = Some(now());
+    assert_eq!(next(&run), Next::Aborted);
+    assert!(switched(&run).is_empty());
+}
+
+#[test]
+fn the_data_lost_is_each_copys_age_at_the_request() {
+    let mut run = run();
+    run.requested_at = now() + TimeDelta::minutes(10);
+    let loss = run.data_loss_seconds();
+    // The database's copy was 50 minutes old at planning, the table's 5 hours.
+    assert_eq!(loss.get(DB), Some(&Some(60 * 60)));
+    assert_eq!(loss.get(TABLE), Some(&Some(310 * 60)));
+}
