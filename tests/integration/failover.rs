@@ -1,4 +1,4 @@
-//! Failover, so far its plan: `bulwark failover plan` over an application whose stores are
+//! Failover's plan and drill: `bulwark failover plan` over an application whose stores are
 //! backed up and copied to the DR region, with a Route 53 record and an SSM parameter to switch.
 
 use serde_json::{json, Value};
@@ -9,11 +9,11 @@ use crate::restore::{leftovers_in, run_plans, wait_for_point_of};
 use crate::seed;
 
 /// The DR region of the home region, in the built-in configuration.
-const DR_REGION: &str = "us-west-2";
+pub(crate) const DR_REGION: &str = "us-west-2";
 
 /// The built-in configuration with the application `payments`: its stores by tag, a CNAME in
 /// `zone` and a parameter in the DR region, both pointing at its table.
-fn config_file(t: &TestAccount, zone: &str) -> std::path::PathBuf {
+pub(crate) fn config_file(t: &TestAccount, zone: &str) -> std::path::PathBuf {
     let text = format!(
         "{}\n[[applications]]\nname = \"payments\"\nprimary_region = \"{HOME_REGION}\"\n\
          stores = {{ tag = {{ key = \"Application\", value = \"payments\" }} }}\n\
@@ -31,7 +31,7 @@ fn config_file(t: &TestAccount, zone: &str) -> std::path::PathBuf {
 
 /// A hosted zone with the application's record, and its parameter in the DR region, as they
 /// are before any failover.
-async fn switches_as_they_are(t: &TestAccount) -> String {
+pub(crate) async fn switches_as_they_are(t: &TestAccount) -> String {
     let route53 = aws_sdk_route53::Client::new(&t.config);
     let zone = route53
         .create_hosted_zone()
@@ -91,7 +91,7 @@ async fn switches_as_they_are(t: &TestAccount) -> String {
 
 /// The application's critical table `orders` and bucket, discovered, classified and protected
 /// with the CLI, backed up, and copied to the DR region; their ARNs.
-async fn backed_up_application(t: &TestAccount) -> (String, String) {
+pub(crate) async fn backed_up_application(t: &TestAccount) -> (String, String) {
     let app = [
         ("Application", "payments"),
         ("DataClassification", "Critical"),
@@ -99,6 +99,7 @@ async fn backed_up_application(t: &TestAccount) -> (String, String) {
     seed::table(t, HOME_REGION, "orders", &app).await;
     let bucket = format!("receipts-{}", t.account);
     seed::bucket(t, HOME_REGION, &bucket, &app).await;
+    data(t, &bucket).await;
     for step in ["init", "discover", "classify", "apply"] {
         ok(t, &[step]);
     }
@@ -111,8 +112,33 @@ async fn backed_up_application(t: &TestAccount) -> (String, String) {
     (table_arn, bucket_arn)
 }
 
+/// Three items in the application's table and two objects in its bucket, written before the
+/// backups, so that restored copies have data to check.
+async fn data(t: &TestAccount, bucket: &str) {
+    let dynamodb = t.dynamodb(HOME_REGION);
+    for id in ["a", "b", "c"] {
+        dynamodb
+            .put_item()
+            .table_name("orders")
+            .item("id", aws_sdk_dynamodb::types::AttributeValue::S(id.into()))
+            .send()
+            .await
+            .expect("an item");
+    }
+    let s3 = aws_sdk_s3::Client::new(&t.config);
+    for key in ["2026/receipt-1.pdf", "2026/receipt-2.pdf"] {
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(key.as_bytes().to_vec().into())
+            .send()
+            .await
+            .expect("an object");
+    }
+}
+
 /// AWS Backup's service role, as the template creates it.
-async fn backup_role(t: &TestAccount) {
+pub(crate) async fn backup_role(t: &TestAccount) {
     aws_sdk_iam::Client::new(&t.config)
         .create_role()
         .role_name("AWSBackupDefaultServiceRole")
@@ -127,7 +153,7 @@ async fn backup_role(t: &TestAccount) {
         .expect("AWS Backup's role");
 }
 
-fn plan_of(t: &TestAccount, config: &std::path::Path) -> Value {
+pub(crate) fn plan_of(t: &TestAccount, config: &std::path::Path) -> Value {
     let out = ok(
         t,
         &[

@@ -257,17 +257,29 @@ impl Aws {
 
     /// The home account id (sts:GetCallerIdentity).
     pub async fn home_account(&self) -> Result<AccountId, AwsError> {
+        let identity = self.caller_identity().await?;
+        Ok(AccountId::parse(identity.account().unwrap_or_default())?)
+    }
+
+    /// Who is calling: the caller's ARN (sts:GetCallerIdentity), for the record of who asked.
+    pub async fn caller_arn(&self) -> Result<String, AwsError> {
+        let identity = self.caller_identity().await?;
+        Ok(identity.arn().unwrap_or_default().to_string())
+    }
+
+    async fn caller_identity(
+        &self,
+    ) -> Result<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput, AwsError>
+    {
         let sts = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&self.base)
                 .interceptor(self.counter.clone())
                 .build(),
         );
-        let identity = sts
-            .get_caller_identity()
+        sts.get_caller_identity()
             .send()
             .await
-            .map_err(|e| AwsError::sdk("sts:GetCallerIdentity", e))?;
-        Ok(AccountId::parse(identity.account().unwrap_or_default())?)
+            .map_err(|e| AwsError::sdk("sts:GetCallerIdentity", e))
     }
 
     /// The regions enabled in the account (ec2:DescribeRegions without AllRegions).

@@ -33,6 +33,10 @@ pub enum AwsError {
     RestoreTest(String),
     #[error("configuration: {0}")]
     Configuration(String),
+    /// A failover refused before it changed anything (a stale plan hash, a blocked plan, the
+    /// application held by another run), or a request about a run that cannot be met.
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Core(#[from] CoreError),
 }
@@ -64,6 +68,7 @@ impl AwsError {
             | AwsError::Malformed(_)
             | AwsError::Configuration(_)
             | AwsError::RestoreTest(_)
+            | AwsError::Refused(_)
             | AwsError::Core(_) => false,
         }
     }

@@ -217,6 +217,28 @@ impl Inventory {
             .map_err(|e| AwsError::sdk("dynamodb:Query", e))
     }
 
+    /// The items under one partition key whose sort key starts with `prefix` (dynamodb:Query,
+    /// strongly consistent, paged).
+    pub async fn partition_prefix(
+        &self,
+        pk: &str,
+        prefix: &str,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, AwsError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_string()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::sdk("dynamodb:Query", e))
+    }
+
     /// The whole inventory (dynamodb:Scan, paged): for reports.
     pub async fn all(&self) -> Result<Vec<Asset>, AwsError> {
         let items = self
@@ -230,11 +252,14 @@ impl Inventory {
             .try_collect()
             .await
             .map_err(|e| AwsError::sdk("dynamodb:Scan", e))?;
-        // The table also holds leases (lease.rs) and restore tests (restore/history.rs): they
-        // are not assets.
+        // The table also holds leases (lease.rs), restore tests (restore/history.rs), restores
+        // in flight (restore/pending.rs) and failover runs (failover/record.rs): they are not
+        // assets.
         let others = [
             crate::lease::LEASE_KEY,
             crate::restore::history::HISTORY_KEY,
+            crate::restore::pending::PENDING_KEY,
+            crate::failover::record::RUN_KEY,
         ]
         .map(|key| AttributeValue::S(key.to_string()));
         let mut assets: Vec<Asset> = items

@@ -1,16 +1,19 @@
-//! `bulwark failover`: the plan, and the drill (everything but the switches).
+//! `bulwark failover`: the plan; a run executed, shown, resumed or aborted; and the drill
+//! (everything but the switches).
 
 use anyhow::{bail, Context, Result};
+use bulwark_aws::failover::execute::{self, Advanced, Reporting};
+use bulwark_aws::failover::record;
 use bulwark_aws::restore::Origin;
 use bulwark_aws::{Aws, Inventory};
 use bulwark_core::application::Application;
-use bulwark_core::failover::Plan;
+use bulwark_core::failover::{next, Ending, Event, Next, Plan, Run, RunId};
 use bulwark_core::Config;
 
 use crate::output;
 use crate::progress::waiting;
 use crate::restore_cmd::run_tests;
-use crate::SummaryFormat;
+use crate::{DriveArgs, SummaryFormat};
 
 /// The application named `app`, or an error naming those the configuration has.
 fn application<'c>(config: &'c Config, app: &str) -> Result<&'c Application> {
@@ -174,6 +177,195 @@ pub async fn drill(
             "{failed} of {} stores failed the drill (see above)",
             tests.len()
         );
+    }
+    Ok(())
+}
+
+/// `failover execute`'s request.
+pub struct ExecuteRequest {
+    pub app: String,
+    pub plan_hash: String,
+    pub confirm: bool,
+    pub reason: String,
+    pub requested_by: Option<String>,
+}
+
+/// The environment variable that kills the CLI right after a step of a run (`restore`,
+/// `poll`, `validate`, `switch`, `verify`, `revert`): how the tests prove that a run killed
+/// between any two steps resumes or aborts cleanly.
+const FAULT_EXIT_AFTER: &str = "BULWARK_FAULT_EXIT_AFTER";
+
+fn step_name(step: &Next) -> &'static str {
+    match step {
+        Next::Restore(_) => "restore",
+        Next::Poll(_) => "poll",
+        Next::Validate(_) => "validate",
+        Next::Switch { .. } => "switch",
+        Next::Verify(_) => "verify",
+        Next::Revert(_) => "revert",
+        Next::Succeed | Next::Fail(_) | Next::Aborted => "end",
+        Next::Ended => "ended",
+    }
+}
+
+fn reporting(drive: &DriveArgs) -> Reporting {
+    Reporting {
+        topic_arn: drive.topic_arn.clone(),
+        evidence_bucket: drive.evidence_bucket.clone(),
+    }
+}
+
+/// Drive run `id` to its end from here, printing each step as it is taken, then the run.
+async fn drive_run(
+    aws: &Aws,
+    config: &Config,
+    inventory: &Inventory,
+    id: &RunId,
+    drive: &DriveArgs,
+) -> Result<()> {
+    let die_after = std::env::var(FAULT_EXIT_AFTER).ok();
+    let text = drive.format == SummaryFormat::Text;
+    let after_step = |run: &Run, _advanced: Advanced| {
+        let step = step_name(&next(run));
+        if text && step != "poll" && step != "ended" {
+            eprintln!("  {} {step}", chrono::Utc::now().format("%H:%M:%S"));
+        }
+        if die_after.as_deref() == Some(step) {
+            eprintln!("{FAULT_EXIT_AFTER}={step}: the process dies here");
+            std::process::exit(137);
+        }
+    };
+    let poll = std::time::Duration::from_secs_f64(drive.poll_seconds.max(0.05));
+    let (run, events) = execute::drive(
+        aws,
+        inventory,
+        config,
+        id,
+        drive.concurrency.max(1),
+        poll,
+        &reporting(drive),
+        &after_step,
+    )
+    .await?;
+    print_run(&run, &events, drive.format)?;
+    match &run.ending {
+        Some(Ending::Failed { reason, .. }) => bail!(
+            "failover run {} stopped: {reason}. `bulwark failover abort {}` puts back the \
+             switches it made",
+            run.id,
+            run.id
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Execute a failover of `request.app` under the plan hash given.
+pub async fn execute(
+    aws: &Aws,
+    config: &Config,
+    inventory: &Inventory,
+    request: ExecuteRequest,
+    drive: &DriveArgs,
+) -> Result<()> {
+    let application = application(config, &request.app)?;
+    if !request.confirm {
+        bail!(
+            "a failover needs --confirm: nothing was done. Read the plan first: bulwark \
+             failover plan --app {}",
+            request.app
+        );
+    }
+    if request.reason.trim().is_empty() {
+        bail!("--reason is empty: say why, it is recorded with the run");
+    }
+    let requested_by = match request.requested_by {
+        Some(who) => who,
+        None => aws.caller_arn().await?,
+    };
+    let run = execute::begin(
+        aws,
+        inventory,
+        config,
+        application,
+        &execute::Request {
+            application: request.app,
+            plan_hash: request.plan_hash,
+            requested_by,
+            reason: request.reason,
+        },
+        &reporting(drive),
+        chrono::Utc::now(),
+    )
+    .await?;
+    // On standard error in every format: whoever must resume or abort the run needs its id.
+    eprintln!(
+        "failover run {} of {} into {} (plan {}); `bulwark failover status {}` shows it",
+        run.id, run.plan.application, run.plan.dr_region, run.plan.hash, run.id
+    );
+    drive_run(aws, config, inventory, &run.id, drive).await
+}
+
+/// Show run `id`, step by step.
+pub async fn status(inventory: &Inventory, id: &str, format: SummaryFormat) -> Result<()> {
+    let (run, events) = record::load_existing(inventory, id).await?;
+    print_run(&run, &events, format)
+}
+
+/// Go on with run `id` from its last completed step.
+pub async fn resume(
+    aws: &Aws,
+    config: &Config,
+    inventory: &Inventory,
+    id: &str,
+    drive: &DriveArgs,
+) -> Result<()> {
+    let (run, _) = record::load_existing(inventory, id).await?;
+    if !run.running() {
+        print_run(&run, &[], drive.format)?;
+        bail!("failover run {} has ended: nothing to resume", run.id);
+    }
+    record::lock(
+        inventory,
+        &run.plan.application,
+        &run.id,
+        execute::LOCK_SECONDS,
+    )
+    .await?;
+    record::log(
+        inventory,
+        &run.id,
+        "resume",
+        &run.plan.application,
+        "resumed",
+    )
+    .await?;
+    drive_run(aws, config, inventory, &run.id, drive).await
+}
+
+/// Abort run `id`: every switch it made put back; what it restored stays.
+pub async fn abort(
+    aws: &Aws,
+    config: &Config,
+    inventory: &Inventory,
+    id: &str,
+    drive: &DriveArgs,
+) -> Result<()> {
+    let (run, _) = record::load_existing(inventory, id).await?;
+    execute::request_abort(inventory, &run).await?;
+    drive_run(aws, config, inventory, &run.id, drive).await
+}
+
+fn print_run(run: &Run, events: &[Event], format: SummaryFormat) -> Result<()> {
+    match format {
+        SummaryFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "run": run,
+                "data_loss_seconds": run.data_loss_seconds(),
+                "events": events,
+            }))?
+        ),
+        SummaryFormat::Text => output::print_failover_run(run, events),
     }
     Ok(())
 }

@@ -106,7 +106,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
-    /// Fail an application over to its DR region (so far: the plan and the drill).
+    /// Fail an application over to its DR region: plan, execute, status, resume, abort, drill.
     Failover {
         #[command(subcommand)]
         action: FailoverCommand,
@@ -164,6 +164,48 @@ enum FailoverCommand {
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
+    /// Fail the application over: only with the hash of the plan as it is now (`failover
+    /// plan` shows it) and --confirm. Restores every store in the DR region, validates each,
+    /// switches the records and parameters and verifies them; prints each step, the RTO and
+    /// the data lost.
+    Execute {
+        #[arg(long)]
+        app: String,
+        /// The plan's hash (its 16 first digits will do), as `failover plan` printed it.
+        #[arg(long)]
+        plan_hash: String,
+        /// Without it nothing is done.
+        #[arg(long)]
+        confirm: bool,
+        /// Why: recorded with the run, in its evidence and in its notifications.
+        #[arg(long)]
+        reason: String,
+        /// Who asks (default: the caller's AWS identity).
+        #[arg(long)]
+        requested_by: Option<String>,
+        #[command(flatten)]
+        drive: DriveArgs,
+    },
+    /// Each step of a run: what was done, when, and how it went.
+    Status {
+        run: String,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+    /// Go on with a run that stopped half-way (its process died), from its last completed step:
+    /// nothing it did is done twice.
+    Resume {
+        run: String,
+        #[command(flatten)]
+        drive: DriveArgs,
+    },
+    /// Stop a run and put back every switch it made. The stores it restored stay, tagged
+    /// bulwark:failover=<run>, for inspection; they are listed.
+    Abort {
+        run: String,
+        #[command(flatten)]
+        drive: DriveArgs,
+    },
     /// Everything but the switches: restore each store of a ready plan from its DR copy,
     /// validate it, measure the RTO and the data loss, and delete what was restored.
     Drill {
@@ -175,6 +217,25 @@ enum FailoverCommand {
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
+}
+
+/// How a failover run is driven from here.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct DriveArgs {
+    /// How many stores are restored and validated at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Seconds between asks after restores and record changes.
+    #[arg(long, default_value_t = 2.0)]
+    pub poll_seconds: f64,
+    /// The alert topic told of the run's start, failure and end.
+    #[arg(long, env = "BULWARK_ALERT_TOPIC_ARN")]
+    pub topic_arn: Option<String>,
+    /// The bucket the run's evidence document goes to.
+    #[arg(long, env = "BULWARK_EVIDENCE_BUCKET")]
+    pub evidence_bucket: Option<String>,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -335,6 +396,35 @@ async fn main() -> Result<()> {
         Command::Failover {
             action: FailoverCommand::Plan { app, format },
         } => failover_cmd::plan(&aws, &config, &inventory, &app, format).await?,
+        Command::Failover {
+            action:
+                FailoverCommand::Execute {
+                    app,
+                    plan_hash,
+                    confirm,
+                    reason,
+                    requested_by,
+                    drive,
+                },
+        } => {
+            let request = failover_cmd::ExecuteRequest {
+                app,
+                plan_hash,
+                confirm,
+                reason,
+                requested_by,
+            };
+            failover_cmd::execute(&aws, &config, &inventory, request, &drive).await?
+        }
+        Command::Failover {
+            action: FailoverCommand::Status { run, format },
+        } => failover_cmd::status(&inventory, &run, format).await?,
+        Command::Failover {
+            action: FailoverCommand::Resume { run, drive },
+        } => failover_cmd::resume(&aws, &config, &inventory, &run, &drive).await?,
+        Command::Failover {
+            action: FailoverCommand::Abort { run, drive },
+        } => failover_cmd::abort(&aws, &config, &inventory, &run, &drive).await?,
         Command::Failover {
             action:
                 FailoverCommand::Drill {

@@ -565,6 +565,109 @@ pub fn print_failover_plan(plan: &bulwark_core::failover::Plan) {
     }
 }
 
+/// A failover run: who asked and why, each step, each store and switch, and how it ended.
+pub fn print_failover_run(
+    run: &bulwark_core::failover::Run,
+    events: &[bulwark_core::failover::Event],
+) {
+    use bulwark_core::failover::Ending;
+    println!(
+        "failover run {} of {}: {} -> {}, plan {}, asked by {} at {}: {}",
+        run.id,
+        run.plan.application,
+        run.plan.primary_region,
+        run.plan.dr_region,
+        run.plan.hash,
+        run.requested_by,
+        run.requested_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        run.reason
+    );
+    if !events.is_empty() {
+        let mut steps = table(&["when", "step", "on", "outcome"]);
+        for e in events {
+            steps.add_row(vec![
+                e.at.format("%H:%M:%S%.3f").to_string(),
+                e.step.clone(),
+                e.subject.clone(),
+                e.outcome.clone(),
+            ]);
+        }
+        println!("{steps}");
+    }
+    let losses = run.data_loss_seconds();
+    let mut stores = table(&["store", "restored as", "validated", "data loss"]);
+    for (plan, store) in run.plan.stores.iter().zip(&run.stores) {
+        let arn = plan.arn.to_string();
+        stores.add_row(vec![
+            arn.clone(),
+            store
+                .restored
+                .as_ref()
+                .map_or_else(|| "-".into(), |r| r.arn.clone()),
+            match (&store.failure, store.validated) {
+                (Some(why), _) => format!("FAILED: {why}"),
+                (None, Some(_)) if store.findings.iter().all(|f| f.passed) => {
+                    format!("passed ({} checks)", store.findings.len())
+                }
+                (None, Some(_)) => "FAILED".into(),
+                (None, None) => "-".into(),
+            },
+            losses
+                .get(&arn)
+                .copied()
+                .flatten()
+                .map_or_else(|| "unknown".into(), |s| format!("{s} s")),
+        ]);
+    }
+    println!("{stores}");
+    if !run.switches.is_empty() {
+        let mut switches = table(&["switch", "before", "now", "state"]);
+        for (plan, switch) in run.plan.switches.iter().zip(&run.switches) {
+            let state = if let Some(why) = &switch.failure {
+                format!("FAILED: {why}")
+            } else if switch.reverted.is_some() {
+                "put back".into()
+            } else if switch.verified.is_some() {
+                "switched, verified".into()
+            } else if switch.written.is_some() {
+                "switched".into()
+            } else {
+                "-".into()
+            };
+            switches.add_row(vec![
+                plan.target.to_string(),
+                switch
+                    .previous
+                    .clone()
+                    .map_or_else(|| "-".into(), |p| p.unwrap_or_else(|| "(none)".into())),
+                switch.value.clone().unwrap_or_else(|| "-".into()),
+                state,
+            ]);
+        }
+        println!("{switches}");
+    }
+    match &run.ending {
+        None if run.abort_requested.is_some() => println!("ABORTING"),
+        None => println!(
+            "RUNNING (or stopped half-way: `bulwark failover resume {}`)",
+            run.id
+        ),
+        Some(Ending::Succeeded { rto_seconds, .. }) => {
+            println!("SUCCEEDED: RTO {rto_seconds} s (request to the last switch verified)")
+        }
+        Some(Ending::Failed { reason, .. }) => println!("FAILED: {reason}"),
+        Some(Ending::Aborted { .. }) => {
+            println!(
+                "ABORTED: every switch put back; restored stores kept, tagged bulwark:failover={}:",
+                run.id
+            );
+            for restored in run.restored() {
+                println!("  {}", restored.arn);
+            }
+        }
+    }
+}
+
 fn blockers(list: &[bulwark_core::failover::Blocker]) -> String {
     if list.is_empty() {
         "-".into()

@@ -90,6 +90,16 @@ impl Region {
     pub fn partition(&self) -> &'static str {
         partition_of(&self.0)
     }
+
+    /// The DNS suffix of its service endpoints (`amazonaws.com`; China's `amazonaws.com.cn`).
+    pub fn dns_suffix(&self) -> &'static str {
+        match self.partition() {
+            "aws-cn" => "amazonaws.com.cn",
+            "aws-iso" => "c2s.ic.gov",
+            "aws-iso-b" => "sc2s.sgov.gov",
+            _ => "amazonaws.com",
+        }
+    }
 }
 
 /// The partition of a region name: `aws-cn` for China, `aws-us-gov` for GovCloud, the ISO

@@ -20,6 +20,10 @@ pub const SWITCHES: &[Permission] = &[
     p("route53:GetChange", "verify that a record change is INSYNC"),
     p("ssm:GetParameter", "a switched parameter's current value"),
     p("ssm:PutParameter", "switch a parameter"),
+    p(
+        "ssm:DeleteParameter",
+        "an abort removes a parameter the failover created",
+    ),
 ];
 
 /// What a written switch left to verify: a record's change id.
@@ -93,6 +97,47 @@ pub async fn write(
     value: &str,
     ttl: Option<u32>,
 ) -> Result<Written, AwsError> {
+    change(aws, target, ChangeAction::Upsert, value, ttl).await
+}
+
+/// Remove a record or parameter the failover created, holding `value` (Route 53 deletes a
+/// record set only as it is, TTL included).
+pub async fn remove(
+    aws: &Aws,
+    target: &SwitchTarget,
+    value: &str,
+    ttl: Option<u32>,
+) -> Result<(), AwsError> {
+    if let SwitchTarget::Ssm { region, parameter } = target {
+        return match aws
+            .ssm(region)
+            .delete_parameter()
+            .name(parameter.as_str())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_parameter_not_found()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(AwsError::sdk("ssm:DeleteParameter", e)),
+        };
+    }
+    change(aws, target, ChangeAction::Delete, value, ttl)
+        .await
+        .map(|_| ())
+}
+
+async fn change(
+    aws: &Aws,
+    target: &SwitchTarget,
+    action: ChangeAction,
+    value: &str,
+    ttl: Option<u32>,
+) -> Result<Written, AwsError> {
     match target {
         SwitchTarget::Route53 {
             zone_id,
@@ -111,7 +156,7 @@ pub async fn write(
                 .build()
                 .map_err(|e| AwsError::Malformed(e.to_string()))?;
             let change = Change::builder()
-                .action(ChangeAction::Upsert)
+                .action(action)
                 .resource_record_set(set)
                 .build()
                 .map_err(|e| AwsError::Malformed(e.to_string()))?;

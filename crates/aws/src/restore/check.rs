@@ -3,7 +3,8 @@
 
 use bulwark_core::restore::{
     expected_objects, hook_finding, validate_bucket, validate_cluster, validate_database,
-    validate_disk, validate_table, Finding, HookFunction, HookRequest, HookStore,
+    validate_disk, validate_table, Finding, HookFunction, HookRequest, HookStore, EXPIRES_TAG,
+    FAILOVER_TAG, RESTORE_TEST_TAG,
 };
 use bulwark_core::{Config, Kind, Region};
 use chrono::Utc;
@@ -39,24 +40,28 @@ pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress
                     tier.restore_test.expires(completed)
                 })
                 .to_rfc3339();
-            let (name, id) = (&test.restored_name, &test.id);
+            let name = &test.restored_name;
+            let marks: &[(&str, &str)] = match test.purpose {
+                Purpose::Test => &[(RESTORE_TEST_TAG, &test.id), (EXPIRES_TAG, &expires)],
+                Purpose::Failover => &[(FAILOVER_TAG, &test.id)],
+            };
             match test.kind {
                 Kind::Ebs | Kind::Efs => {
-                    disks::tag(&clients, test.kind, &restored_id, name, id, &expires).await?
+                    disks::tag(&clients, test.kind, &restored_id, name, marks).await?
                 }
-                Kind::Rds => rds::tag(&clients, &restored_arn, id, &expires).await?,
+                Kind::Rds => rds::tag(&clients, &restored_arn, marks).await?,
                 Kind::Aurora => {
                     let class = config
                         .restore_prerequisites(&test.region)
                         .and_then(|p| p.instance_class.as_deref());
-                    match rds::open(&clients, &restored_arn, name, class, id, &expires).await? {
+                    match rds::open(&clients, &restored_arn, name, class, marks).await? {
                         rds::Opening::Waiting => return Ok(Progress::Running),
                         rds::Opening::Failed(reason) => return Ok(Progress::Failed { reason }),
                         // A cluster can be read only now: its restore, and the RTO, end here.
                         rds::Opening::Open => completed = Utc::now(),
                     }
                 }
-                _ => contents::tag(&clients, test.kind, &restored_arn, name, id, &expires).await?,
+                _ => contents::tag(&clients, test.kind, &restored_arn, name, marks).await?,
             }
             Ok(Progress::Completed {
                 restored_arn,

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use bulwark_core::restore::{ObjectVersion, TableFacts, EXPIRES_TAG, RESTORE_TEST_TAG};
+use bulwark_core::restore::{ObjectVersion, TableFacts};
 use bulwark_core::Kind;
 
-use super::to_utc;
+use super::{to_utc, Marks};
 use crate::clients::ScopeClients;
 use crate::error::AwsError;
 
@@ -15,8 +15,7 @@ pub(super) async fn tag(
     kind: Kind,
     restored_arn: &str,
     name: &str,
-    id: &str,
-    expires: &str,
+    marks: Marks<'_>,
 ) -> Result<(), AwsError> {
     match kind {
         Kind::Dynamodb => {
@@ -31,8 +30,12 @@ pub(super) async fn tag(
                 .dynamodb
                 .tag_resource()
                 .resource_arn(restored_arn)
-                .tags(tag(RESTORE_TEST_TAG, id)?)
-                .tags(tag(EXPIRES_TAG, expires)?)
+                .set_tags(Some(
+                    marks
+                        .iter()
+                        .map(|(k, v)| tag(k, v))
+                        .collect::<Result<_, _>>()?,
+                ))
                 .send()
                 .await
                 .map_err(|e| AwsError::sdk("dynamodb:TagResource", e))?;
@@ -46,8 +49,12 @@ pub(super) async fn tag(
                     .map_err(|e| AwsError::Malformed(e.to_string()))
             };
             let tagging = aws_sdk_s3::types::Tagging::builder()
-                .tag_set(tag(RESTORE_TEST_TAG, id)?)
-                .tag_set(tag(EXPIRES_TAG, expires)?)
+                .set_tag_set(Some(
+                    marks
+                        .iter()
+                        .map(|(k, v)| tag(k, v))
+                        .collect::<Result<_, _>>()?,
+                ))
                 .build()
                 .map_err(|e| AwsError::Malformed(e.to_string()))?;
             clients

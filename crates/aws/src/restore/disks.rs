@@ -2,7 +2,9 @@
 //! restored copy as a test's (a `Name` of `bulwark-rt-<id>` besides the test's tags), and their
 //! deletion. Their restored copies are named by the ids AWS gives them.
 
-use bulwark_core::restore::{DiskFacts, EXPIRES_TAG, RESTORE_TEST_TAG};
+use bulwark_core::restore::DiskFacts;
+
+use super::Marks;
 use bulwark_core::Kind;
 
 use crate::clients::ScopeClients;
@@ -72,19 +74,17 @@ pub async fn facts(clients: &ScopeClients, kind: Kind, id: &str) -> Result<DiskF
     })
 }
 
+/// Tag a restored volume or file system with its `Name` and `marks`.
 pub async fn tag(
     clients: &ScopeClients,
     kind: Kind,
     id: &str,
     name: &str,
-    test: &str,
-    expires: &str,
+    marks: Marks<'_>,
 ) -> Result<(), AwsError> {
-    let pairs = [
-        ("Name", name),
-        (RESTORE_TEST_TAG, test),
-        (EXPIRES_TAG, expires),
-    ];
+    let pairs: Vec<(&str, &str)> = std::iter::once(("Name", name))
+        .chain(marks.iter().copied())
+        .collect();
     if kind == Kind::Ebs {
         clients
             .ec2

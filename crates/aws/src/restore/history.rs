@@ -134,15 +134,27 @@ pub async fn write_evidence(
         test.ended.format("%Y/%m/%d"),
         test.id
     );
-    let body = serde_json::to_vec_pretty(test).map_err(|e| AwsError::Malformed(e.to_string()))?;
+    put_document(aws, bucket, &key, test).await?;
+    Ok(key)
+}
+
+/// Write `document` as JSON to `bucket` under `key` (an evidence document).
+pub(crate) async fn put_document(
+    aws: &crate::Aws,
+    bucket: &str,
+    key: &str,
+    document: &impl Serialize,
+) -> Result<(), AwsError> {
+    let body =
+        serde_json::to_vec_pretty(document).map_err(|e| AwsError::Malformed(e.to_string()))?;
     aws.s3()
         .put_object()
         .bucket(bucket)
-        .key(&key)
+        .key(key)
         .content_type("application/json")
         .body(body.into())
         .send()
         .await
         .map_err(|e| AwsError::sdk("s3:PutObject", e))?;
-    Ok(key)
+    Ok(())
 }

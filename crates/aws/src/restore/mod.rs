@@ -33,6 +33,7 @@ pub use check::{poll, validate};
 pub(crate) use finish::{delete, delete_present, restored_id};
 pub use finish::{finish, Ending};
 pub use start::start;
+pub(crate) use start::{start_restore, Point};
 
 pub const RESTORE_TEST: &[Permission] = &[
     p(
@@ -88,6 +89,9 @@ const RESTORE_DEADLINE: StdDuration = StdDuration::from_secs(30 * 60);
 /// How often `run_test` asks after a restore job.
 const POLL_INTERVAL: StdDuration = StdDuration::from_millis(200);
 
+/// The tags that mark a restored copy as a test's or a failover's.
+pub(crate) type Marks<'a> = &'a [(&'a str, &'a str)];
+
 /// Which recovery point of a store a test restores: the store's own region's, or the copy in
 /// its DR region.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -123,6 +127,21 @@ pub struct Started {
     /// The customer's validation hook, if the tier or the store names one.
     #[serde(default)]
     pub hook: Option<HookFunction>,
+    /// Whose restore it is: a test's copy is tagged to expire and be swept, a failover's to
+    /// stay.
+    #[serde(default)]
+    pub purpose: Purpose,
+}
+
+/// Why a store is restored, which decides how its copy is tagged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    /// A restore test's: `id` is the test's, and the copy expires (the sweeper deletes it).
+    #[default]
+    Test,
+    /// A failover's: `id` is the run's; the copy serves and is never swept.
+    Failover,
 }
 
 /// Where a restore job is.
@@ -188,7 +207,7 @@ fn scope(account: &str, region: &str) -> Result<Scope, AwsError> {
     })
 }
 
-pub(crate) fn clients_in(aws: &Aws, account: &str, region: &str) -> Result<ScopeClients, AwsError> {
+pub fn clients_in(aws: &Aws, account: &str, region: &str) -> Result<ScopeClients, AwsError> {
     Ok(aws.home_scope(scope(account, region)?))
 }
 

@@ -4,9 +4,9 @@
 
 use bulwark_core::restore::{
     cannot_open, temporary_instance_class, temporary_instance_name, ClusterFacts, DatabaseFacts,
-    EXPIRES_TAG, RESTORE_TEST_TAG,
 };
 
+use super::Marks;
 use crate::clients::ScopeClients;
 use crate::error::{is_not_found, AwsError};
 use crate::permissions::{p, Permission};
@@ -120,30 +120,25 @@ pub async fn cluster_facts(
     })
 }
 
-fn test_tags(test: &str, expires: &str) -> Vec<aws_sdk_rds::types::Tag> {
-    [(RESTORE_TEST_TAG, test), (EXPIRES_TAG, expires)]
-        .into_iter()
+fn rds_tags(marks: Marks<'_>) -> Vec<aws_sdk_rds::types::Tag> {
+    marks
+        .iter()
         .map(|(key, value)| {
             aws_sdk_rds::types::Tag::builder()
-                .key(key)
-                .value(value)
+                .key(*key)
+                .value(*value)
                 .build()
         })
         .collect()
 }
 
-/// Tag a restored instance or cluster (by its ARN) as the test's.
-pub async fn tag(
-    clients: &ScopeClients,
-    arn: &str,
-    test: &str,
-    expires: &str,
-) -> Result<(), AwsError> {
+/// Tag a restored instance or cluster (by its ARN) with `marks`.
+pub async fn tag(clients: &ScopeClients, arn: &str, marks: Marks<'_>) -> Result<(), AwsError> {
     clients
         .rds
         .add_tags_to_resource()
         .resource_name(arn)
-        .set_tags(Some(test_tags(test, expires)))
+        .set_tags(Some(rds_tags(marks)))
         .send()
         .await
         .map_err(|e| AwsError::sdk("rds:AddTagsToResource", e))?;
@@ -170,8 +165,7 @@ pub async fn open(
     arn: &str,
     name: &str,
     configured_class: Option<&str>,
-    test: &str,
-    expires: &str,
+    marks: Marks<'_>,
 ) -> Result<Opening, AwsError> {
     let instance = temporary_instance_name(name);
     match clients
@@ -198,7 +192,7 @@ pub async fn open(
         Err(e) if is_not_found(&e, INSTANCE_NOT_FOUND) => {}
         Err(e) => return Err(AwsError::sdk("rds:DescribeDBInstances", e)),
     }
-    tag(clients, arn, test, expires).await?;
+    tag(clients, arn, marks).await?;
     let restored = cluster(clients, name).await?;
     let status = restored.status().unwrap_or_default();
     if cannot_open(status) {
@@ -225,7 +219,7 @@ pub async fn open(
         .engine(engine)
         .db_instance_class(class)
         .publicly_accessible(false)
-        .set_tags(Some(test_tags(test, expires)))
+        .set_tags(Some(rds_tags(marks)))
         .send()
         .await
         .map_err(|e| AwsError::sdk("rds:CreateDBInstance", e));

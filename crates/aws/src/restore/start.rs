@@ -8,7 +8,7 @@ use bulwark_core::restore::{
     self, choose_point, hook_for, metadata_overrides, temporary_instance_class, with_overrides,
     PointChoice, PointFacts,
 };
-use bulwark_core::{Asset, Config, Kind, RestorePrerequisites};
+use bulwark_core::{Asset, Config, Kind};
 use chrono::{DateTime, Utc};
 
 use super::*;
@@ -85,16 +85,8 @@ pub async fn start(
         vault: &vault,
     };
     let network = config.restore_prerequisites(&region);
-    let restore_job_id = start_restore(
-        &clients,
-        asset.kind,
-        point,
-        &restored_name,
-        network,
-        &role,
-        &id,
-    )
-    .await?;
+    let overrides = metadata_overrides(asset.kind, &restored_name, network);
+    let restore_job_id = start_restore(&clients, point, &overrides, &role, &id).await?;
     let started = Started {
         id,
         arn,
@@ -113,6 +105,7 @@ pub async fn start(
         started: now,
         restore_started,
         hook,
+        purpose: Purpose::Test,
     };
     let window = tier.restore_test.validation_window.as_minutes();
     pending::remember(inventory, &started, window).await?;
@@ -174,19 +167,18 @@ async fn chosen_point(
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Point<'a> {
-    arn: &'a str,
-    vault: &'a str,
+pub(crate) struct Point<'a> {
+    pub arn: &'a str,
+    pub vault: &'a str,
 }
 
-/// The point's restore metadata with Bulwark's overrides (core's `metadata_overrides`: the
-/// test's name, and the region's network for a database), and the restore job started.
-async fn start_restore(
+/// The point's restore metadata with Bulwark's `overrides` (a test's: core's
+/// `metadata_overrides`, the test's name and the region's network for a database; a
+/// failover's: its plan's), and the restore job started with the idempotency `token`.
+pub(crate) async fn start_restore(
     clients: &ScopeClients,
-    kind: Kind,
     point: Point<'_>,
-    name: &str,
-    network: Option<&RestorePrerequisites>,
+    overrides: &[(&str, String)],
     role: &str,
     token: &str,
 ) -> Result<String, AwsError> {
@@ -205,7 +197,7 @@ async fn start_restore(
             .unwrap_or_default()
             .into_iter()
             .collect(),
-        &metadata_overrides(kind, name, network),
+        overrides,
     );
     Ok(clients
         .backup

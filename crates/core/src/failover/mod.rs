@@ -22,5 +22,5 @@ pub use model::{
 };
 pub use plan::{plan, restore_metadata, restored_name, DEFAULT_DB_SUBNET_GROUP, NAME_PREFIX};
 pub use run::{
-    next, switch_value, switched, Ending, Next, Restored, Run, RunId, StoreRun, SwitchRun,
+    next, switch_value, switched, Ending, Event, Next, Restored, Run, RunId, StoreRun, SwitchRun,
 };

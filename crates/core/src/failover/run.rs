@@ -10,12 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::model::Plan;
 use crate::application::{AppName, Attribute, SwitchTarget};
-use crate::arn::ResourceArn;
 use crate::restore::Finding;
 
-/// A run's id: the application and the second it was requested (`payments-20261130T125601`).
-/// At most 80 characters of `[A-Za-z0-9-]`, so that it names the run's Step Functions
-/// execution too.
+/// A run's id: the application and the millisecond it was requested
+/// (`payments-20261130T125601123`). At most 80 characters of `[A-Za-z0-9-]`, so that it names
+/// the run's Step Functions execution too (an application's name is cut to fit).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct RunId(String);
@@ -24,7 +23,10 @@ impl RunId {
     const MAX_LEN: usize = 80;
 
     pub fn new(app: &AppName, requested_at: DateTime<Utc>) -> Self {
-        Self(format!("{app}-{}", requested_at.format("%Y%m%dT%H%M%S")))
+        let when = requested_at.format("%Y%m%dT%H%M%S%3f").to_string();
+        let room = Self::MAX_LEN - 1 - when.len();
+        let app: String = app.as_str().chars().take(room).collect();
+        Self(format!("{}-{when}", app.trim_end_matches('-')))
     }
 
     pub fn parse(id: &str) -> Result<Self, String> {
@@ -86,7 +88,6 @@ pub struct Run {
 /// How far one store's restore has come.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StoreRun {
-    pub arn: Option<ResourceArn>,
     pub restore_job_id: Option<String>,
     pub restore_started: Option<DateTime<Utc>>,
     pub restored: Option<Restored>,
@@ -140,6 +141,18 @@ pub enum Ending {
     Aborted { at: DateTime<Utc> },
 }
 
+/// One step of a run as recorded for whoever audits it: when, what, on what, and how it went.
+/// Who asked and why are the run's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    /// `begin`, `restore`, `restored`, `validate`, `switch`, `verify`, `revert`, `end`, ...
+    pub step: String,
+    /// The store's ARN, the switch's target, or the application.
+    pub subject: String,
+    pub outcome: String,
+}
+
 /// What a run does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
@@ -176,14 +189,7 @@ impl Run {
     ) -> Self {
         Self {
             id: RunId::new(app, requested_at),
-            stores: plan
-                .stores
-                .iter()
-                .map(|s| StoreRun {
-                    arn: Some(s.arn.clone()),
-                    ..StoreRun::default()
-                })
-                .collect(),
+            stores: vec![StoreRun::default(); plan.stores.len()],
             switches: vec![SwitchRun::default(); plan.switches.len()],
             plan,
             requested_by: requested_by.to_string(),

@@ -54,7 +54,7 @@ fn validated(run: &mut Run, text: &str, passed: bool) {
 #[test]
 fn a_run_id_is_the_application_and_the_second_and_names_a_step_functions_execution() {
     let id = RunId::new(&AppName::parse("payments").expect("name"), now());
-    assert_eq!(id.as_str(), "payments-20260301T120000");
+    assert_eq!(id.as_str(), "payments-20260301T120000000");
     assert_eq!(RunId::parse(id.as_str()), Ok(id));
     let longest = RunId::new(&AppName::parse(&"a".repeat(64)).expect("name"), now());
     assert!(longest.as_str().len() <= 80);

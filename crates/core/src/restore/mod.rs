@@ -36,6 +36,9 @@ pub const RESTORE_TEST_TAG: &str = "bulwark:restore-test";
 /// The tag that says when a restore test's resource may be deleted by the sweeper, whatever
 /// became of its test (RFC 3339).
 pub const EXPIRES_TAG: &str = "bulwark:expires";
+/// The tag that marks a store a failover restored, with the run's id. Never swept: such a
+/// copy serves the application (or waits for inspection after an abort).
+pub const FAILOVER_TAG: &str = "bulwark:failover";
 /// The prefix of every restored resource's name.
 pub const NAME_PREFIX: &str = "bulwark-rt-";
 

@@ -1,0 +1,487 @@
+//! A failover run's steps, each on one store or one switch, each safe to run again: a
+//! restore started with an idempotency token from the run, the store and the copy (a retry
+//! starts no second restore); a poll that tags the restored store as the run's; a validation
+//! with the restore tests' validators; a switch whose previous value is recorded before it is
+//! written; a verification; a revert. Each reads nothing of the run but what it is given, and
+//! writes back only its own part of the record.
+
+use std::collections::BTreeMap;
+
+use bulwark_core::application::Attribute;
+use bulwark_core::failover::{Restored, Run, StoreRun, SwitchRun};
+use bulwark_core::{AccountId, Config, Kind};
+use chrono::Utc;
+
+use super::record;
+use super::switches;
+use crate::clients::{Aws, ScopeClients};
+use crate::error::AwsError;
+use crate::idempotency;
+use crate::permissions::{p, Permission};
+use crate::restore::{
+    clients_in, poll, start_restore, validate, Origin, Point, Progress, Purpose, Started,
+};
+use crate::store::Inventory;
+
+pub const FAILOVER_STEPS: &[Permission] = &[
+    p(
+        "backup:GetRecoveryPointRestoreMetadata",
+        "what restoring a copy needs",
+    ),
+    p(
+        "backup:StartRestoreJob",
+        "restore a copy under its bulwark-fo- name",
+    ),
+    p("backup:DescribeRestoreJob", "follow a restore"),
+    p("iam:PassRole", "the backup role restores with"),
+    p("dynamodb:TagResource", "mark a restored table as the run's"),
+    p("s3:PutBucketTagging", "mark a restored bucket as the run's"),
+    p(
+        "dynamodb:DescribeBackup",
+        "a table as it was backed up (its item count)",
+    ),
+    p("dynamodb:DescribeTable", "the restored table"),
+    p(
+        "s3:ListBucketVersions",
+        "the source's objects as they were at the copy's point",
+    ),
+    p("s3:ListBucket", "the restored bucket's objects"),
+    p(
+        "rds:DescribeDBInstances",
+        "a restored instance's endpoint, and its source",
+    ),
+    p(
+        "rds:DescribeDBClusters",
+        "a restored cluster's endpoints, and its source",
+    ),
+    p(
+        "rds:AddTagsToResource",
+        "mark a restored instance or cluster as the run's",
+    ),
+    p(
+        "rds:CreateDBInstance",
+        "the instance a restored Aurora cluster serves from",
+    ),
+    p("ec2:DescribeVolumes", "a restored volume, and its source"),
+    p(
+        "ec2:CreateTags",
+        "mark a restored volume as the run's (and name it)",
+    ),
+    p(
+        "elasticfilesystem:DescribeFileSystems",
+        "a restored file system, and its source",
+    ),
+    p(
+        "elasticfilesystem:TagResource",
+        "mark a restored file system as the run's (and name it)",
+    ),
+];
+
+/// Store `index` of `run` as a started restore, the shape the restore tests' steps take.
+fn started(
+    run: &Run,
+    index: usize,
+    account: &AccountId,
+    job_id: &str,
+) -> Result<Started, AwsError> {
+    let plan = &run.plan.stores[index];
+    let copy = plan.copy.as_ref().ok_or_else(|| {
+        AwsError::Refused(format!("{}: the plan has no copy to restore", plan.arn))
+    })?;
+    let store = &run.stores[index];
+    Ok(Started {
+        id: run.id.to_string(),
+        arn: plan.arn.to_string(),
+        kind: plan.arn.kind,
+        name: plan.arn.id.clone(),
+        tier: plan.tier.clone().unwrap_or_default(),
+        account: plan
+            .arn
+            .account
+            .as_ref()
+            .unwrap_or(account)
+            .as_str()
+            .to_string(),
+        source_region: run.plan.primary_region.to_string(),
+        region: run.plan.dr_region.to_string(),
+        origin: Origin::Dr,
+        recovery_point_arn: copy.recovery_point_arn.clone(),
+        vault: copy.vault.clone(),
+        point_created: copy.created,
+        restored_name: plan.restored_name.clone(),
+        restore_job_id: job_id.to_string(),
+        started: run.requested_at,
+        restore_started: store.restore_started.unwrap_or(run.requested_at),
+        hook: None,
+        purpose: Purpose::Failover,
+    })
+}
+
+/// Start store `index`'s restore from its planned copy, with its planned metadata. A store
+/// whose restore started already is left as it is.
+pub async fn restore(
+    aws: &Aws,
+    inventory: &Inventory,
+    config: &Config,
+    run: &Run,
+    index: usize,
+    account: &AccountId,
+) -> Result<StoreRun, AwsError> {
+    let mut store = run.stores[index].clone();
+    if store.restore_job_id.is_some() {
+        return Ok(store);
+    }
+    let plan = &run.plan.stores[index];
+    let subject = plan.arn.to_string();
+    let mut planned = started(run, index, account, "")?;
+    let clients = clients_in(aws, &planned.account, &planned.region)?;
+    let token = idempotency::token(
+        40,
+        "failover",
+        &(&run.id, &subject, &planned.recovery_point_arn),
+    )?;
+    let role = config
+        .protection()
+        .backup_role_arn(run.plan.dr_region.partition(), &planned.account);
+    let overrides: Vec<(&str, String)> = plan
+        .restore_metadata
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    let point = Point {
+        arn: &planned.recovery_point_arn,
+        vault: &planned.vault,
+    };
+    let started_at = Utc::now();
+    match start_restore(&clients, point, &overrides, &role, &token).await {
+        Ok(job) => {
+            planned.restore_job_id = job.clone();
+            store.restore_job_id = Some(job.clone());
+            store.restore_started = Some(started_at);
+            record::put_store(inventory, &run.id, index, &store).await?;
+            record::log(
+                inventory,
+                &run.id,
+                "restore",
+                &subject,
+                format!(
+                    "started restore job {job} of {}",
+                    planned.recovery_point_arn
+                ),
+            )
+            .await?;
+        }
+        Err(e) if e.is_retryable() => return Err(e),
+        Err(e) => {
+            store.failure = Some(e.to_string());
+            record::put_store(inventory, &run.id, index, &store).await?;
+            record::log(
+                inventory,
+                &run.id,
+                "restore",
+                &subject,
+                format!("failed: {e}"),
+            )
+            .await?;
+        }
+    }
+    Ok(store)
+}
+
+/// Ask after store `index`'s restore; once it completed, the restored store is tagged as the
+/// run's (an Aurora cluster also gets the instance it serves from) and its endpoints read.
+/// Whether it is still running.
+pub async fn poll_restore(
+    aws: &Aws,
+    inventory: &Inventory,
+    config: &Config,
+    run: &Run,
+    index: usize,
+    account: &AccountId,
+) -> Result<StoreRun, AwsError> {
+    let mut store = run.stores[index].clone();
+    let (Some(job), None) = (store.restore_job_id.clone(), &store.restored) else {
+        return Ok(store);
+    };
+    let subject = run.plan.stores[index].arn.to_string();
+    let started = started(run, index, account, &job)?;
+    match poll(aws, config, &started).await? {
+        Progress::Running => return Ok(store),
+        Progress::Completed {
+            restored_arn,
+            restored_id,
+            completed,
+        } => {
+            let clients = clients_in(aws, &started.account, &started.region)?;
+            let attributes = attributes(&clients, started.kind, &restored_id).await?;
+            record::log(
+                inventory,
+                &run.id,
+                "restored",
+                &subject,
+                format!("{restored_arn} ({restored_id})"),
+            )
+            .await?;
+            store.restored = Some(Restored {
+                arn: restored_arn,
+                id: restored_id,
+                completed,
+                attributes,
+            });
+        }
+        Progress::Failed { reason } => {
+            record::log(
+                inventory,
+                &run.id,
+                "restored",
+                &subject,
+                format!("failed: {reason}"),
+            )
+            .await?;
+            store.failure = Some(reason);
+        }
+    }
+    record::put_store(inventory, &run.id, index, &store).await?;
+    Ok(store)
+}
+
+/// Validate restored store `index` with the restore tests' validators, against its source.
+pub async fn validate_restored(
+    aws: &Aws,
+    inventory: &Inventory,
+    run: &Run,
+    index: usize,
+    account: &AccountId,
+) -> Result<StoreRun, AwsError> {
+    let mut store = run.stores[index].clone();
+    let (Some(job), Some(restored), None) = (
+        store.restore_job_id.clone(),
+        store.restored.clone(),
+        store.validated,
+    ) else {
+        return Ok(store);
+    };
+    let subject = run.plan.stores[index].arn.to_string();
+    let started = started(run, index, account, &job)?;
+    match validate(aws, &started, &restored.arn, &restored.id).await {
+        Ok(validated) => {
+            let failed: Vec<String> = validated
+                .findings
+                .iter()
+                .filter(|f| !f.passed)
+                .map(|f| format!("{}: {}", f.check, f.detail))
+                .collect();
+            let outcome = if failed.is_empty() {
+                format!("passed {} checks", validated.findings.len())
+            } else {
+                format!("failed: {}", failed.join("; "))
+            };
+            store.findings = validated.findings;
+            store.validated = Some(validated.validated);
+            record::log(inventory, &run.id, "validate", &subject, outcome).await?;
+        }
+        Err(e) if e.is_retryable() => return Err(e),
+        Err(e) => {
+            store.failure = Some(format!("validation could not run: {e}"));
+            record::log(
+                inventory,
+                &run.id,
+                "validate",
+                &subject,
+                format!("failed: {e}"),
+            )
+            .await?;
+        }
+    }
+    record::put_store(inventory, &run.id, index, &store).await?;
+    Ok(store)
+}
+
+/// The restored store's endpoint, reader endpoint and port, where its kind has them.
+async fn attributes(
+    clients: &ScopeClients,
+    kind: Kind,
+    id: &str,
+) -> Result<BTreeMap<Attribute, String>, AwsError> {
+    let mut attributes = BTreeMap::new();
+    match kind {
+        Kind::Rds => {
+            let out = clients
+                .rds
+                .describe_db_instances()
+                .db_instance_identifier(id)
+                .send()
+                .await
+                .map_err(|e| AwsError::sdk("rds:DescribeDBInstances", e))?;
+            if let Some(endpoint) = out.db_instances().first().and_then(|db| db.endpoint()) {
+                if let Some(address) = endpoint.address() {
+                    attributes.insert(Attribute::Endpoint, address.to_string());
+                }
+                if let Some(port) = endpoint.port() {
+                    attributes.insert(Attribute::Port, port.to_string());
+                }
+            }
+        }
+        Kind::Aurora => {
+            let out = clients
+                .rds
+                .describe_db_clusters()
+                .db_cluster_identifier(id)
+                .send()
+                .await
+                .map_err(|e| AwsError::sdk("rds:DescribeDBClusters", e))?;
+            if let Some(cluster) = out.db_clusters().first() {
+                if let Some(endpoint) = cluster.endpoint() {
+                    attributes.insert(Attribute::Endpoint, endpoint.to_string());
+                }
+                if let Some(reader) = cluster.reader_endpoint() {
+                    attributes.insert(Attribute::ReaderEndpoint, reader.to_string());
+                }
+                if let Some(port) = cluster.port() {
+                    attributes.insert(Attribute::Port, port.to_string());
+                }
+            }
+        }
+        // The mount target DNS name EFS documents: <file-system-id>.efs.<region>.amazonaws.com.
+        Kind::Efs => {
+            attributes.insert(
+                Attribute::Endpoint,
+                format!(
+                    "{id}.efs.{}.{}",
+                    clients.scope.region,
+                    clients.scope.region.dns_suffix()
+                ),
+            );
+        }
+        Kind::S3 | Kind::Dynamodb | Kind::Ebs => {}
+    }
+    Ok(attributes)
+}
+
+/// Write switch `index` with `value`, its previous value recorded first.
+pub async fn switch(
+    aws: &Aws,
+    inventory: &Inventory,
+    run: &Run,
+    index: usize,
+    value: &str,
+) -> Result<SwitchRun, AwsError> {
+    let plan = &run.plan.switches[index];
+    let subject = plan.target.to_string();
+    let mut state = run.switches[index].clone();
+    if state.previous.is_none() {
+        state.previous = Some(switches::current(aws, &plan.target).await?);
+        state.value = Some(value.to_string());
+        record::put_switch(inventory, &run.id, index, &state).await?;
+    }
+    match switches::write(aws, &plan.target, value, plan.ttl).await {
+        Ok(written) => {
+            if let switches::Written::Record { change_id } = written {
+                state.change_id = Some(change_id);
+            }
+            state.written = Some(Utc::now());
+            let previous = state.previous.clone().flatten();
+            record::log(
+                inventory,
+                &run.id,
+                "switch",
+                &subject,
+                format!("{} -> {value}", previous.as_deref().unwrap_or("(none)")),
+            )
+            .await?;
+        }
+        Err(e) if e.is_retryable() => return Err(e),
+        Err(e) => {
+            state.failure = Some(e.to_string());
+            record::log(
+                inventory,
+                &run.id,
+                "switch",
+                &subject,
+                format!("refused: {e}"),
+            )
+            .await?;
+        }
+    }
+    record::put_switch(inventory, &run.id, index, &state).await?;
+    Ok(state)
+}
+
+/// Ask whether switch `index` took: a record's change is INSYNC and the record answers the
+/// value, a parameter reads back. Still pending: unchanged.
+pub async fn verify(
+    aws: &Aws,
+    inventory: &Inventory,
+    run: &Run,
+    index: usize,
+) -> Result<SwitchRun, AwsError> {
+    let plan = &run.plan.switches[index];
+    let mut state = run.switches[index].clone();
+    let value = state.value.clone().unwrap_or_default();
+    let written = match &state.change_id {
+        Some(change_id) => switches::Written::Record {
+            change_id: change_id.clone(),
+        },
+        None => switches::Written::Parameter,
+    };
+    let outcome = match switches::verify(aws, &plan.target, &written, &value).await? {
+        None => return Ok(state),
+        Some(true) => {
+            state.verified = Some(Utc::now());
+            format!("answers {value}")
+        }
+        Some(false) => {
+            let now = switches::current(aws, &plan.target).await?;
+            let reason = format!(
+                "reads back {}, not {value}",
+                now.as_deref().unwrap_or("(nothing)")
+            );
+            state.failure = Some(reason.clone());
+            reason
+        }
+    };
+    record::log(
+        inventory,
+        &run.id,
+        "verify",
+        &plan.target.to_string(),
+        outcome,
+    )
+    .await?;
+    record::put_switch(inventory, &run.id, index, &state).await?;
+    Ok(state)
+}
+
+/// Put switch `index` back as it was before the run wrote it (a record or parameter that did
+/// not exist is deleted).
+pub async fn revert(
+    aws: &Aws,
+    inventory: &Inventory,
+    run: &Run,
+    index: usize,
+) -> Result<SwitchRun, AwsError> {
+    let plan = &run.plan.switches[index];
+    let mut state = run.switches[index].clone();
+    let previous = state.previous.clone().flatten();
+    let written = state.value.clone().unwrap_or_default();
+    match &previous {
+        Some(value) => {
+            switches::write(aws, &plan.target, value, plan.ttl).await?;
+        }
+        None => switches::remove(aws, &plan.target, &written, plan.ttl).await?,
+    }
+    state.reverted = Some(Utc::now());
+    record::log(
+        inventory,
+        &run.id,
+        "revert",
+        &plan.target.to_string(),
+        format!(
+            "{written} -> {}",
+            previous.as_deref().unwrap_or("(removed)")
+        ),
+    )
+    .await?;
+    record::put_switch(inventory, &run.id, index, &state).await?;
+    Ok(state)
+}

@@ -1,0 +1,364 @@
+//! Failover runs: `bulwark failover execute` under a plan's hash, refused when it should be,
+//! restoring in the DR region and switching; killed half-way and resumed or aborted.
+
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::cli::ok;
+use crate::failover::{
+    backed_up_application, backup_role, config_file, plan_of, switches_as_they_are, DR_REGION,
+};
+use crate::harness::TestAccount;
+
+/// The CLI with `env` added.
+fn bulwark_with(t: &TestAccount, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = std::process::Command::new(crate::harness::bulwark_bin());
+    command
+        .args(args)
+        .env_remove("BULWARK_CONFIG")
+        .env_remove("BULWARK_ORG_ROLE")
+        .envs(t.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("BULWARK_TABLE", "bulwark-cli-test")
+        .env_remove("BULWARK_FAULT_EXIT_AFTER");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("bulwark runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(out)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+/// The record's and the parameter's values now.
+async fn switch_values(t: &TestAccount, zone: &str) -> (String, String) {
+    let sets = aws_sdk_route53::Client::new(&t.config)
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+        .expect("the records");
+    let record = sets
+        .resource_record_sets()
+        .iter()
+        .find(|s| s.name() == "orders.payments.example.com.")
+        .and_then(|s| s.resource_records().first())
+        .map(|r| r.value().to_string())
+        .expect("the record");
+    let parameter = ssm(t)
+        .get_parameter()
+        .name("/payments/orders-table")
+        .send()
+        .await
+        .expect("the parameter")
+        .parameter()
+        .and_then(|p| p.value())
+        .map(str::to_string)
+        .expect("its value");
+    (record, parameter)
+}
+
+fn ssm(t: &TestAccount) -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::config::Builder::from(&t.config)
+            .region(aws_sdk_ssm::config::Region::new(DR_REGION))
+            .build(),
+    )
+}
+
+/// Restore jobs AWS Backup ran in the DR region.
+async fn restore_jobs(t: &TestAccount) -> usize {
+    t.backup(DR_REGION)
+        .list_restore_jobs()
+        .send()
+        .await
+        .expect("restore jobs")
+        .restore_jobs()
+        .len()
+}
+
+/// The application ready to fail over: its data backed up and copied, its switches as they
+/// are, AWS Backup's role; the configuration file, the zone, the bucket's name and the plan.
+async fn ready_application(t: &TestAccount) -> (String, String, String, Value) {
+    let bucket = format!("receipts-{}", t.account);
+    let _ = backed_up_application(t).await;
+    let zone = switches_as_they_are(t).await;
+    backup_role(t).await;
+    let config = config_file(t, &zone);
+    let plan = plan_of(t, &config);
+    assert_eq!(plan["plan"]["ready"], true, "{plan:#}");
+    (
+        config.to_str().expect("a path").to_string(),
+        zone,
+        bucket,
+        plan["plan"].clone(),
+    )
+}
+
+fn execute<'a>(config: &'a str, hash: &'a str) -> Vec<&'a str> {
+    vec![
+        "--config",
+        config,
+        "failover",
+        "execute",
+        "--app",
+        "payments",
+        "--plan-hash",
+        hash,
+        "--reason",
+        "us-east-1 is down",
+        "--requested-by",
+        "on-call",
+        "--poll-seconds",
+        "0.2",
+        "--format",
+        "json",
+    ]
+}
+
+#[tokio::test]
+async fn execute_restores_in_the_dr_region_switches_and_verifies_under_the_plans_hash_only() {
+    // Given an application ready to fail over, and its plan's hash
+    let t = TestAccount::new().await;
+    let (config, zone, bucket, plan) = ready_application(&t).await;
+    let hash = plan["hash"].as_str().expect("hash").to_string();
+    let short = &hash[..16];
+    let before = switch_values(&t, &zone).await;
+
+    // When the engineer executes it without --confirm, or with a hash of another plan
+    let unconfirmed = bulwark_with(&t, &[], &execute(&config, short));
+    let wrong = bulwark_with(
+        &t,
+        &[],
+        &[execute(&config, &"0".repeat(64)), vec!["--confirm"]].concat(),
+    );
+
+    // Then both are refused, saying why, and nothing changed
+    assert!(!unconfirmed.status.success());
+    assert!(
+        stderr(&unconfirmed).contains("needs --confirm"),
+        "{}",
+        stderr(&unconfirmed)
+    );
+    assert!(!wrong.status.success());
+    assert!(
+        stderr(&wrong).contains("is not the current plan's"),
+        "{}",
+        stderr(&wrong)
+    );
+    assert_eq!(restore_jobs(&t).await, 0);
+    assert_eq!(switch_values(&t, &zone).await, before);
+
+    // When the parameter changes after the plan was read (the plan's hash with it)
+    ssm(&t)
+        .put_parameter()
+        .name("/payments/orders-table")
+        .value("orders-v2")
+        .overwrite(true)
+        .send()
+        .await
+        .expect("the parameter changes");
+    let stale = bulwark_with(
+        &t,
+        &[],
+        &[execute(&config, short), vec!["--confirm"]].concat(),
+    );
+
+    // Then the stale hash is refused
+    assert!(
+        stderr(&stale).contains("the plan changed since it was read"),
+        "{}",
+        stderr(&stale)
+    );
+    assert_eq!(restore_jobs(&t).await, 0);
+
+    // When it is executed with the current plan's hash and --confirm
+    let current = plan_of(&t, std::path::Path::new(&config));
+    let hash = current["plan"]["hash"].as_str().expect("hash");
+    let answer = json_of(&bulwark_with(
+        &t,
+        &[],
+        &[execute(&config, &hash[..16]), vec!["--confirm"]].concat(),
+    ));
+
+    // Then the run succeeded, with its RTO, each step recorded with who asked and why
+    let run = &answer["run"];
+    assert_eq!(run["ending"]["outcome"], "succeeded", "{answer:#}");
+    assert!(run["ending"]["rto_seconds"].is_u64());
+    assert_eq!(run["requested_by"], "on-call");
+    assert_eq!(run["reason"], "us-east-1 is down");
+    let steps: Vec<&str> = answer["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["step"].as_str())
+        .collect();
+    for step in [
+        "begin", "restore", "restored", "validate", "switch", "verify", "end",
+    ] {
+        assert!(steps.contains(&step), "{step} missing from {steps:?}");
+    }
+    // And each store was restored in the DR region, once, and passed validation
+    assert_eq!(restore_jobs(&t).await, 2);
+    let stores = run["stores"].as_array().expect("stores");
+    let planned = run["plan"]["stores"].as_array().expect("planned stores");
+    for (store, planned) in stores.iter().zip(planned) {
+        let restored = store["restored"]["arn"].as_str().expect("restored");
+        assert!(
+            restored.contains(DR_REGION) || restored.starts_with("arn:aws:s3:::"),
+            "{restored}"
+        );
+        assert!(!store["findings"].as_array().expect("findings").is_empty());
+        assert!(store["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .all(|f| f["passed"] == true));
+        assert!(answer["data_loss_seconds"][planned["arn"].as_str().expect("arn")].is_u64());
+    }
+    // And the restored data is there: the table's three items, the bucket's two objects
+    let table = planned_name(run, "dynamodb");
+    let items = t
+        .dynamodb(DR_REGION)
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("the restored table")
+        .count();
+    assert_eq!(items, 3);
+    let restored_bucket = planned_name(run, "s3");
+    assert_ne!(restored_bucket, bucket);
+    let objects = aws_sdk_s3::Client::new(&t.config)
+        .list_objects_v2()
+        .bucket(&restored_bucket)
+        .send()
+        .await
+        .expect("the restored bucket")
+        .key_count();
+    assert_eq!(objects, Some(2));
+    // And both switches point at the restored table, and were verified
+    assert_eq!(
+        switch_values(&t, &zone).await,
+        (format!("{table}.tables.example.net"), table.clone())
+    );
+    for switch in run["switches"].as_array().expect("switches") {
+        assert!(switch["verified"].is_string(), "{switch}");
+    }
+    assert_eq!(run["switches"][1]["previous"], "orders-v2");
+    // And the run can be read back, step by step
+    let status = ok(&t, &["failover", "status", run["id"].as_str().expect("id")]);
+    assert!(status.contains("SUCCEEDED: RTO"), "{status}");
+}
+
+/// The restored name the plan gave the store of `kind`.
+fn planned_name(run: &Value, kind: &str) -> String {
+    run["plan"]["stores"]
+        .as_array()
+        .expect("stores")
+        .iter()
+        .find(|s| {
+            s["arn"]
+                .as_str()
+                .is_some_and(|a| a.starts_with(&format!("arn:aws:{kind}:")))
+        })
+        .and_then(|s| s["restored_name"].as_str())
+        .expect("the store")
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_run_killed_after_its_restores_holds_the_application_resumes_without_restoring_twice_and_aborts_back(
+) {
+    // Given an application ready to fail over
+    let t = TestAccount::new().await;
+    let (config, zone, _, plan) = ready_application(&t).await;
+    let hash = plan["hash"].as_str().expect("hash").to_string();
+    let before = switch_values(&t, &zone).await;
+    let confirmed = [execute(&config, &hash), vec!["--confirm"]].concat();
+
+    // When its run dies right after starting the restores
+    let killed = bulwark_with(&t, &[("BULWARK_FAULT_EXIT_AFTER", "restore")], &confirmed);
+    assert_eq!(killed.status.code(), Some(137), "{}", stderr(&killed));
+    let run_id = stderr(&killed)
+        .split_whitespace()
+        .skip_while(|w| *w != "run")
+        .nth(1)
+        .expect("the run's id")
+        .to_string();
+
+    // Then a second failover of the application is refused while the first holds it
+    let second = bulwark_with(&t, &[], &confirmed);
+    assert!(!second.status.success());
+    assert!(
+        stderr(&second).contains(&format!("failover run {run_id} of payments is running")),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(restore_jobs(&t).await, 2);
+
+    // When the run is resumed, and dies again right after its first switch
+    let resumed = bulwark_with(
+        &t,
+        &[("BULWARK_FAULT_EXIT_AFTER", "switch")],
+        &[
+            "--config",
+            &config,
+            "failover",
+            "resume",
+            &run_id,
+            "--poll-seconds",
+            "0.2",
+        ],
+    );
+    assert_eq!(resumed.status.code(), Some(137), "{}", stderr(&resumed));
+
+    // Then no store was restored twice, and the record switched
+    assert_eq!(restore_jobs(&t).await, 2);
+    let (record, parameter) = switch_values(&t, &zone).await;
+    assert_ne!(record, before.0);
+    assert_eq!(parameter, before.1);
+
+    // When the run is aborted
+    let aborted = json_of(&bulwark_with(
+        &t,
+        &[],
+        &[
+            "--config", &config, "failover", "abort", &run_id, "--format", "json",
+        ],
+    ));
+
+    // Then every switch it made is back, and its restored stores stay, listed
+    assert_eq!(
+        aborted["run"]["ending"]["outcome"], "aborted",
+        "{aborted:#}"
+    );
+    assert_eq!(switch_values(&t, &zone).await, before);
+    let restored: Vec<&str> = aborted["run"]["stores"]
+        .as_array()
+        .expect("stores")
+        .iter()
+        .filter_map(|s| s["restored"]["arn"].as_str())
+        .collect();
+    assert_eq!(restored.len(), 2, "{aborted:#}");
+    let table = planned_name(&aborted["run"], "dynamodb");
+    t.dynamodb(DR_REGION)
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("the restored table stays");
+    let text = ok(&t, &["failover", "status", &run_id]);
+    assert!(text.contains("ABORTED"), "{text}");
+}
