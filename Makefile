@@ -86,7 +86,7 @@ test: venv
 
 .PHONY: bench
 bench: venv
-	$(CARGO) build --release -p bulwark-cli -p bulwark-discover -p bulwark-classify -p bulwark-assign-policy -p bulwark-validate-restore
+	$(CARGO) build --release -p bulwark-cli -p bulwark-discover -p bulwark-classify -p bulwark-assign-policy -p bulwark-validate-restore -p bulwark-failover
 	@trap 'LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/down' EXIT; \
 	LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/down; \
 	LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/up >/dev/null; \
@@ -119,8 +119,8 @@ local-deploy: venv
 .PHONY: build
 build: venv
 	@[[ -x $(VENV)/bin/cargo-lambda ]] || $(VENV)/bin/pip install --quiet -r infra/aws/requirements-build.txt
-	PATH=$(VENV)/bin:$$PATH cargo lambda build $(if $(filter release,$(LAMBDA_PROFILE)),--release) --x86-64 --bin discover --bin classify --bin assign-policy --bin validate-restore --lambda-dir target/lambda
-	@for f in discover classify assign-policy validate-restore; do ls -l target/lambda/$$f/bootstrap | awk -v f=$$f '{print f ": " $$5 " bytes"}'; done
+	PATH=$(VENV)/bin:$$PATH cargo lambda build $(if $(filter release,$(LAMBDA_PROFILE)),--release) --x86-64 --bin discover --bin classify --bin assign-policy --bin validate-restore --bin failover --lambda-dir target/lambda
+	@for f in discover classify assign-policy validate-restore failover; do ls -l target/lambda/$$f/bootstrap | awk -v f=$$f '{print f ": " $$5 " bytes"}'; done
 
 .PHONY: deploy
 deploy: build

@@ -7,8 +7,11 @@ use serde_json::Value;
 use crate::harness::{TestAccount, HOME_REGION, OTHER_REGION};
 use crate::seed;
 
+/// The state table the CLI tests use.
+pub(crate) const CLI_TABLE: &str = "bulwark-cli-test";
+
 fn bulwark(t: &TestAccount, args: &[&str]) -> Output {
-    bulwark_on(t, "bulwark-cli-test", args)
+    bulwark_on(t, CLI_TABLE, args)
 }
 
 /// The CLI run in `t`'s account on the state table `table`: the tests that set their estate
@@ -25,7 +28,12 @@ pub(crate) fn bulwark_on(t: &TestAccount, table: &str, args: &[&str]) -> Output 
 }
 
 pub(crate) fn ok(t: &TestAccount, args: &[&str]) -> String {
-    let out = bulwark(t, args);
+    ok_on(t, CLI_TABLE, args)
+}
+
+/// The CLI on the state table `table`, which must succeed; its standard output.
+pub(crate) fn ok_on(t: &TestAccount, table: &str, args: &[&str]) -> String {
+    let out = bulwark_on(t, table, args);
     assert!(
         out.status.success(),
         "bulwark {args:?} failed: {}{}",

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::cli::{fails, ok};
+use crate::cli::{fails, ok, ok_on, CLI_TABLE};
 use crate::harness::{TestAccount, HOME_REGION};
 use crate::restore::{leftovers_in, run_plans, wait_for_point_of};
 use crate::seed;
@@ -92,6 +92,11 @@ pub(crate) async fn switches_as_they_are(t: &TestAccount) -> String {
 /// The application's critical table `orders` and bucket, discovered, classified and protected
 /// with the CLI, backed up, and copied to the DR region; their ARNs.
 pub(crate) async fn backed_up_application(t: &TestAccount) -> (String, String) {
+    backed_up_application_on(t, CLI_TABLE).await
+}
+
+/// The same, with the CLI on the state table `table`.
+pub(crate) async fn backed_up_application_on(t: &TestAccount, table: &str) -> (String, String) {
     let app = [
         ("Application", "payments"),
         ("DataClassification", "Critical"),
@@ -101,7 +106,7 @@ pub(crate) async fn backed_up_application(t: &TestAccount) -> (String, String) {
     seed::bucket(t, HOME_REGION, &bucket, &app).await;
     data(t, &bucket).await;
     for step in ["init", "discover", "classify", "apply"] {
-        ok(t, &[step]);
+        ok_on(t, table, &[step]);
     }
     run_plans(t);
     let table_arn = format!("arn:aws:dynamodb:{HOME_REGION}:{}:table/orders", t.account);
@@ -154,8 +159,14 @@ pub(crate) async fn backup_role(t: &TestAccount) {
 }
 
 pub(crate) fn plan_of(t: &TestAccount, config: &std::path::Path) -> Value {
-    let out = ok(
+    plan_of_on(t, CLI_TABLE, config)
+}
+
+/// The same, on the state table `table`.
+pub(crate) fn plan_of_on(t: &TestAccount, table: &str, config: &std::path::Path) -> Value {
+    let out = ok_on(
         t,
+        table,
         &[
             "--config",
             config.to_str().expect("a path"),

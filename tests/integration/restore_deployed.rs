@@ -41,7 +41,7 @@ fn deploy_for(t: &TestAccount, regions: &str) -> (String, String) {
 }
 
 /// Start an execution with `input` and wait for it to end.
-async fn run(
+pub(crate) async fn run(
     t: &TestAccount,
     state_machine: &str,
     input: serde_json::Value,

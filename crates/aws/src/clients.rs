@@ -12,6 +12,9 @@ use crate::calls::CallCounter;
 use crate::error::AwsError;
 use crate::permissions::{p, Permission};
 
+/// Knowing the home account (who Bulwark is).
+pub const HOME: &[Permission] = &[p("sts:GetCallerIdentity", "learn the home account id")];
+
 /// Discovering which regions and accounts to cover.
 /// Entering the accounts a change touches (assign-policy, coverage).
 pub const MEMBER: &[Permission] = &[

@@ -17,9 +17,12 @@ pub(crate) const fn p(action: &'static str, why: &'static str) -> Permission {
 
 pub use crate::assign::NOTIFY;
 pub use crate::backup::{BACKUP, RECOVERY_POINTS};
-pub use crate::clients::{MEMBER, SCOPE};
+pub use crate::clients::{HOME, MEMBER, SCOPE};
 pub use crate::discovery::DISCOVERY;
+pub use crate::failover::execute::FAILOVER_END;
 pub use crate::failover::facts::FAILOVER_FACTS;
+pub use crate::failover::record::RECORD;
+pub use crate::failover::steps::FAILOVER_STEPS;
 pub use crate::failover::switches::SWITCHES;
 pub use crate::lease::LEASE;
 pub use crate::protect::PROTECT;
@@ -58,6 +61,14 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             HOOK,
             PENDING,
         ],
+        "failover" => &[
+            HOME,
+            FAILOVER_FACTS,
+            RECORD,
+            FAILOVER_STEPS,
+            SWITCHES,
+            FAILOVER_END,
+        ],
         _ => &[],
     };
     let mut actions: Vec<&'static str> = groups
@@ -75,6 +86,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("classify", "ClassifyFunction"),
     ("assign-policy", "AssignPolicyFunction"),
     ("validate-restore", "ValidateRestoreFunction"),
+    ("failover", "FailoverFunction"),
 ];
 
 /// What an operator running the CLI needs: every group.
@@ -101,6 +113,9 @@ pub fn for_cli() -> Vec<&'static str> {
         PENDING,
         FAILOVER_FACTS,
         SWITCHES,
+        RECORD,
+        FAILOVER_STEPS,
+        FAILOVER_END,
     ]
     .iter()
     .flat_map(|g| g.iter().map(|p| p.action))

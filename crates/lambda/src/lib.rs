@@ -142,6 +142,24 @@ impl Settings {
     }
 }
 
+/// A wait in seconds from the environment variable `key` (`value`, unset: `default`): from 1
+/// to 3600, else the variable is named in the error.
+pub fn poll_seconds(key: &str, value: Option<String>, default: u64) -> Result<u64, FunctionError> {
+    match value {
+        Some(n) => n
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=3600).contains(n))
+            .ok_or_else(|| {
+                FunctionError::Config(format!(
+                    "{key}={n:?} is not a number of seconds from 1 to 3600"
+                ))
+            }),
+        None => Ok(default),
+    }
+}
+
 /// What every function holds for its lifetime: built once in `main`.
 #[derive(Debug, Clone)]
 pub struct Services {

@@ -139,6 +139,8 @@ def _fill(prefix: str, arn_format: str, request: awsrequest.ParsedRequest, creat
         if variable in fixed:
             return fixed[variable]
         value = _member(request.params, VARIABLES.get((prefix, variable), []) + [variable])
+        if value is not None and (prefix, variable) == ("iam", "RoleNameWithPath"):
+            value = _role_with_path(request, value)
         if value is None:
             if creating:
                 return "*"
@@ -148,6 +150,18 @@ def _fill(prefix: str, arn_format: str, request: awsrequest.ParsedRequest, creat
 
     arn = re.sub(r"\$\{([A-Za-z]+)\}", replace, arn_format)
     return None if missing else arn
+
+
+def _role_with_path(request: awsrequest.ParsedRequest, name: str) -> str:
+    """A role's ARN names its path (`role/service-role/AWSBackupDefaultServiceRole`): IAM
+    authorizes GetRole and the like on that ARN, though the request names the role alone."""
+    from moto.iam.models import iam_backends
+
+    try:
+        role = iam_backends[request.account][get_partition(request.region)].get_role(name)
+    except Exception:  # no such role: the request fails on its own, after authorization
+        return name
+    return role.path.lstrip("/") + name
 
 
 def resources_for(prefix: str, action: str, request: awsrequest.ParsedRequest) -> list[str] | None:

@@ -12,7 +12,7 @@ of the transformed template is then created (or its inline policies replaced) in
 account, named `<stack>-<logical id>`, with the template's intrinsic functions resolved:
 Ref and Fn::GetAtt of parameters, pseudo parameters and the template's own resources (their
 physical names: the name properties the template gives, else `<stack>-<logical id>`),
-Fn::Sub, Fn::If and the condition functions. AWS managed policies the transform attaches
+Fn::Sub, Fn::Join, Fn::Split, Fn::If and the condition functions. AWS managed policies the transform attaches
 (AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAccess) are not attached: they grant only
 CloudWatch Logs and X-Ray, which the functions' code never calls itself.
 
@@ -74,6 +74,9 @@ class Resolver:
             value = parameters.get(name, spec.get("Default"))
             if value is None:
                 raise TemplateError(f"parameter {name} has no value and no default")
+            # A list parameter's Ref is its items, as CloudFormation splits them.
+            if spec.get("Type") == "CommaDelimitedList" and isinstance(value, str):
+                value = [item.strip() for item in value.split(",")]
             self.values[name] = value
         self.account, self.region, self.partition = account, region, partition
         # Resources a deployment created: their Ref and attributes as AWS gave them.
@@ -177,7 +180,14 @@ class Resolver:
             if key == "Condition":
                 return self.condition(arg)
             if key == "Fn::Join":
+                if not isinstance(arg[0], str):
+                    raise TemplateError("Fn::Join's delimiter must be a string")
                 return arg[0].join(str(v) for v in self.resolve(arg[1]))
+            if key == "Fn::Split":
+                delimiter, text = arg[0], self.resolve(arg[1])
+                if not isinstance(delimiter, str) or not isinstance(text, str):
+                    raise TemplateError("Fn::Split takes a delimiter and a string")
+                return text.split(delimiter)
             if key.startswith("Fn::"):
                 raise TemplateError(f"{key} is not resolved here")
         return {k: v for k, v in ((k, self.resolve(v)) for k, v in value.items()) if v is not None}

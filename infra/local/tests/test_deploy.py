@@ -38,7 +38,7 @@ def test_a_deploy_without_the_functions_binaries_names_the_function(endpoint: st
 
 def test_a_function_that_cannot_start_fails_its_execution_with_the_runtimes_error(endpoint: str, aws: Any, tmp_path: Path) -> None:
     # Given the system deployed with functions that exit at start, as a bad environment makes them
-    for name in ("discover", "classify", "assign-policy", "validate-restore"):
+    for name in ("discover", "classify", "assign-policy", "validate-restore", "failover"):
         binary = tmp_path / name
         binary.write_text("#!/bin/sh\necho 'invalid configuration: BULWARK_REGIONS=\"mars\"' >&2\nexit 1\n")
         binary.chmod(binary.stat().st_mode | stat.S_IXUSR)

@@ -211,6 +211,42 @@ pub async fn advance(
     }
 }
 
+/// Take store `index`'s next step alone (the state machine's Map runs one per store): start
+/// its restore, ask after it, or validate it. Ended once it is validated or failed, or once
+/// the run ended or is being aborted.
+pub async fn advance_store(
+    aws: &Aws,
+    inventory: &Inventory,
+    config: &Config,
+    run: &Run,
+    index: usize,
+    account: &AccountId,
+) -> Result<Advanced, AwsError> {
+    let store = run
+        .stores
+        .get(index)
+        .ok_or_else(|| AwsError::Refused(format!("run {} has no store {index}", run.id)))?;
+    if !run.running() || run.abort_requested.is_some() || store.failure.is_some() {
+        return Ok(Advanced::Ended);
+    }
+    if store.restore_job_id.is_none() {
+        steps::restore(aws, inventory, config, run, index, account).await?;
+        return Ok(Advanced::Wait);
+    }
+    if store.restored.is_none() {
+        let after = steps::poll_restore(aws, inventory, config, run, index, account).await?;
+        return Ok(if after == *store {
+            Advanced::Wait
+        } else {
+            Advanced::Continue
+        });
+    }
+    if store.validated.is_none() {
+        steps::validate_restored(aws, inventory, run, index, account).await?;
+    }
+    Ok(Advanced::Ended)
+}
+
 /// Record how `run` ended, write its evidence, give its application back, and notify.
 async fn end(
     aws: &Aws,

@@ -1,6 +1,10 @@
 //! The assign-policy Lambda: makes AWS Backup protect what a sweep classified, then reports
 //! coverage (metrics, and an alert for critical-tier gaps).
 
+// The handler's future nests the SDK's deeply enough that clippy's layout query needs more than
+// the default depth.
+#![recursion_limit = "256"]
+
 use bulwark_lambda::{init_tracing, Input, Services};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 

@@ -159,19 +159,8 @@ pub struct RestoreSettings {
 
 impl RestoreSettings {
     pub fn from_env() -> Result<Self, FunctionError> {
-        let poll_seconds = match std::env::var("BULWARK_RESTORE_POLL_SECONDS") {
-            Ok(n) => n
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=3600).contains(n))
-                .ok_or_else(|| {
-                    FunctionError::Config(format!(
-                    "BULWARK_RESTORE_POLL_SECONDS={n:?} is not a number of seconds from 1 to 3600"
-                ))
-                })?,
-            Err(_) => 60,
-        };
+        let key = "BULWARK_RESTORE_POLL_SECONDS";
+        let poll_seconds = bulwark_lambda::poll_seconds(key, std::env::var(key).ok(), 60)?;
         Ok(Self {
             evidence_bucket: std::env::var("BULWARK_EVIDENCE_BUCKET")
                 .ok()

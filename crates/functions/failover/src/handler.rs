@@ -1,0 +1,203 @@
+//! failover: the failover state machine's steps, one per invocation, each over the run as
+//! recorded in the state table (read once per invocation).
+//!
+//! `begin` recomputes the application's plan, refuses unless its hash is the one quoted (and
+//! the plan ready, and the application free), and records the run; for each store a Map
+//! iteration calls `store` until the store is restored and validated (the state machine
+//! waits between calls: no invocation sleeps); then `advance` takes the run's next step
+//! (each switch written, then verified) until it ends. `abort` marks a run for abort: its
+//! next `advance` puts back the switches it made. Called by hand too: a direct invoke of
+//! `begin` with the plan hash, who and why.
+
+use bulwark_aws::failover::execute::{self, Advanced, Reporting};
+use bulwark_aws::failover::record;
+use bulwark_core::failover::RunId;
+use bulwark_lambda::{FunctionError, Input, Services};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+/// What the state machine (or an engineer's direct invoke) asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FailoverRequest {
+    /// Begin a failover of `application` under the plan hash an engineer read.
+    Begin {
+        application: String,
+        plan_hash: String,
+        requested_by: String,
+        reason: String,
+    },
+    /// Store `index`'s next step: restore, poll, or validate.
+    Store { run: RunId, index: usize },
+    /// The run's next step once the stores are done: a switch, a verification, a revert, or
+    /// its end.
+    Advance { run: RunId },
+    /// Mark the run for abort.
+    Abort { run: RunId },
+}
+
+/// What each action answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    pub run: RunId,
+    /// `continue`: call again now; `wait`: call again after `poll_seconds`; `ended`: done.
+    pub status: Advanced,
+    /// For `begin`: the index of each store, the Map's items.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stores: Vec<usize>,
+    pub poll_seconds: u64,
+}
+
+const EXPECTED: &str = r#"{"action": "begin" | "store" | "advance" | "abort", …}"#;
+
+/// Deployment settings of this function, from its environment.
+#[derive(Debug, Clone, Default)]
+pub struct FailoverSettings {
+    pub reporting: Reporting,
+    /// BULWARK_FAILOVER_POLL_SECONDS: the wait between looks at a restore or a record change.
+    pub poll_seconds: u64,
+    /// BULWARK_FAILOVER_CONCURRENCY: stores one `advance` works on at once, when it must.
+    pub concurrency: usize,
+}
+
+impl FailoverSettings {
+    pub fn from_env() -> Result<Self, FunctionError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, FunctionError> {
+        let key = "BULWARK_FAILOVER_POLL_SECONDS";
+        let poll_seconds = bulwark_lambda::poll_seconds(key, get(key), 30)?;
+        let set = |key: &str| get(key).filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            reporting: Reporting {
+                topic_arn: set("BULWARK_ALERT_TOPIC_ARN"),
+                evidence_bucket: set("BULWARK_EVIDENCE_BUCKET"),
+            },
+            poll_seconds,
+            concurrency: 4,
+        })
+    }
+}
+
+pub async fn handle(
+    services: &Services,
+    settings: &FailoverSettings,
+    input: Input<FailoverRequest>,
+) -> Result<Response, FunctionError> {
+    let aws = &services.aws;
+    let inventory = &services.inventory;
+    let config = &services.config;
+    let respond = |run: RunId, status: Advanced, stores: Vec<usize>| Response {
+        run,
+        status,
+        stores,
+        poll_seconds: settings.poll_seconds,
+    };
+    match input.request(EXPECTED)? {
+        FailoverRequest::Begin {
+            application,
+            plan_hash,
+            requested_by,
+            reason,
+        } => {
+            let app = config.application(&application).ok_or_else(|| {
+                FunctionError::InvalidInput(format!(
+                    "{application:?} is not an application of the configuration"
+                ))
+            })?;
+            for (field, value) in [("requested_by", &requested_by), ("reason", &reason)] {
+                if value.trim().is_empty() {
+                    return Err(FunctionError::InvalidInput(format!(
+                        "{field} is empty: a failover records who asked and why"
+                    )));
+                }
+            }
+            let request = execute::Request {
+                application,
+                plan_hash,
+                requested_by,
+                reason,
+            };
+            let run = execute::begin(
+                aws,
+                inventory,
+                config,
+                app,
+                &request,
+                &settings.reporting,
+                Utc::now(),
+            )
+            .await?;
+            let stores = (0..run.stores.len()).collect();
+            Ok(respond(run.id, Advanced::Continue, stores))
+        }
+        FailoverRequest::Store { run, index } => {
+            let (run, _) = record::load_existing(inventory, run.as_str()).await?;
+            let account = aws.home_account().await?;
+            let status =
+                execute::advance_store(aws, inventory, config, &run, index, &account).await?;
+            Ok(respond(run.id, status, Vec::new()))
+        }
+        FailoverRequest::Advance { run } => {
+            let (run, _) = record::load_existing(inventory, run.as_str()).await?;
+            let account = aws.home_account().await?;
+            let status = execute::advance(
+                aws,
+                inventory,
+                config,
+                &run,
+                &account,
+                settings.concurrency,
+                &settings.reporting,
+            )
+            .await?;
+            Ok(respond(run.id, status, Vec::new()))
+        }
+        FailoverRequest::Abort { run } => {
+            let (run, _) = record::load_existing(inventory, run.as_str()).await?;
+            let run = execute::request_abort(inventory, &run).await?;
+            Ok(respond(run.id, Advanced::Continue, Vec::new()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_parse_and_unknown_fields_are_refused() {
+        let begin: FailoverRequest = serde_json::from_value(serde_json::json!({
+            "action": "begin", "application": "payments", "plan_hash": "abc",
+            "requested_by": "alice", "reason": "region down"
+        }))
+        .expect("begin");
+        assert!(matches!(begin, FailoverRequest::Begin { .. }));
+        let store = serde_json::from_value::<FailoverRequest>(serde_json::json!({
+            "action": "store", "run": "payments-20261130T125601123", "index": 1
+        }));
+        assert!(store.is_ok());
+        for bad in [
+            serde_json::json!({"action": "store", "run": "not a run id", "index": 1}),
+            serde_json::json!({"action": "advance", "run": "r", "extra": 1}),
+            serde_json::json!({"action": "launch"}),
+        ] {
+            assert!(
+                serde_json::from_value::<FailoverRequest>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_poll_interval_is_checked() {
+        let bad = FailoverSettings::from_lookup(|k| {
+            (k == "BULWARK_FAILOVER_POLL_SECONDS").then(|| "0".to_string())
+        });
+        assert!(bad.is_err());
+        let ok = FailoverSettings::from_lookup(|_| None).expect("defaults");
+        assert_eq!(ok.poll_seconds, 30);
+        assert!(ok.reporting.topic_arn.is_none());
+    }
+}
