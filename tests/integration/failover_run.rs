@@ -3,15 +3,13 @@
 
 use std::process::Output;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::cli::ok;
 use crate::failover::{
-    backed_up_application, backed_up_application_on, backup_role, config_file, plan_of, plan_of_on,
-    switches_as_they_are, DR_REGION,
+    backed_up_application, backup_role, config_file, plan_of, switches_as_they_are, DR_REGION,
 };
-use crate::harness::{TestAccount, HOME_REGION, TABLE};
-use crate::restore_deployed::run;
+use crate::harness::{TestAccount, HOME_REGION};
 
 /// The CLI with `env` added.
 fn bulwark_with(t: &TestAccount, env: &[(&str, &str)], args: &[&str]) -> Output {
@@ -44,7 +42,7 @@ fn json_of(out: &Output) -> Value {
 }
 
 /// The record's and the parameter's values now.
-async fn switch_values(t: &TestAccount, zone: &str) -> (String, String) {
+pub(crate) async fn switch_values(t: &TestAccount, zone: &str) -> (String, String) {
     let sets = aws_sdk_route53::Client::new(&t.config)
         .list_resource_record_sets()
         .hosted_zone_id(zone)
@@ -80,7 +78,7 @@ fn ssm(t: &TestAccount) -> aws_sdk_ssm::Client {
 }
 
 /// Restore jobs AWS Backup ran in the DR region.
-async fn restore_jobs(t: &TestAccount) -> usize {
+pub(crate) async fn restore_jobs(t: &TestAccount) -> usize {
     t.backup(DR_REGION)
         .list_restore_jobs()
         .send()
@@ -360,75 +358,6 @@ async fn a_run_killed_after_its_restores_holds_the_application_resumes_without_r
         .expect("the restored table stays");
     let text = ok(&t, &["failover", "status", &run_id]);
     assert!(text.contains("ABORTED"), "{text}");
-}
-
-#[tokio::test]
-async fn the_failover_state_machine_runs_the_real_function_and_refuses_a_stale_hash() {
-    // Given the application's switches, its configuration, and the system deployed with them
-    let t = TestAccount::new().await;
-    let zone = switches_as_they_are(&t).await;
-    let config = config_file(&t, &zone);
-    let deployed = crate::deployed::deploy_template(
-        &t,
-        json!({
-            "Regions": HOME_REGION,
-            "ConfigFile": config.to_str().expect("a path"),
-            "FailoverHostedZoneIds": zone,
-            "FailoverParameterPath": "/payments/",
-            "FailoverPollSeconds": "1",
-        }),
-    );
-    let state_machine = deployed["state_machines"]["Failover"]
-        .as_str()
-        .expect("the failover state machine")
-        .to_string();
-    let evidence = deployed["resources"]["EvidenceBucket"]
-        .as_str()
-        .expect("the evidence bucket")
-        .to_string();
-    // And the application backed up and copied, in the deployment's state table
-    let _ = backed_up_application_on(&t, TABLE).await;
-    let plan = plan_of_on(&t, TABLE, &config);
-    assert_eq!(plan["plan"]["ready"], true, "{plan:#}");
-    let hash = plan["plan"]["hash"].as_str().expect("hash").to_string();
-    let input = json!({
-        "application": "payments",
-        "plan_hash": hash,
-        "requested_by": "on-call",
-        "reason": "us-east-1 is down",
-    });
-
-    // When the state machine is started with the plan's hash
-    let done = run(&t, &state_machine, input.clone()).await;
-
-    // Then it succeeded: every store restored in the DR region once, both switches moved
-    assert_eq!(
-        done.status(),
-        &aws_sdk_sfn::types::ExecutionStatus::Succeeded,
-        "{:?}",
-        done.error()
-    );
-    assert_eq!(restore_jobs(&t).await, 2);
-    let (record, parameter) = switch_values(&t, &zone).await;
-    assert!(record.starts_with("bulwark-fo-orders-"), "{record}");
-    assert!(parameter.starts_with("bulwark-fo-orders-"), "{parameter}");
-    // And the run's evidence document is in the evidence bucket
-    let listed = aws_sdk_s3::Client::new(&t.config)
-        .list_objects_v2()
-        .bucket(&evidence)
-        .prefix("failovers/")
-        .send()
-        .await
-        .expect("the evidence");
-    assert_eq!(listed.key_count(), Some(1));
-
-    // When the same input is started again: the plan changed (the switches point elsewhere)
-    let again = run(&t, &state_machine, input).await;
-
-    // Then it is refused, restoring nothing more
-    assert_eq!(again.status(), &aws_sdk_sfn::types::ExecutionStatus::Failed);
-    assert_eq!(again.error(), Some("Bulwark.Refused"));
-    assert_eq!(restore_jobs(&t).await, 2);
 }
 
 /// An application of all six kinds, critical, in the home region: a table, a bucket, an RDS

@@ -6,6 +6,7 @@ mod cli;
 mod deployed;
 mod discovery;
 mod failover;
+mod failover_deployed;
 mod failover_run;
 mod harness;
 mod iam;
