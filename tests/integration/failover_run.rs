@@ -260,6 +260,64 @@ async fn execute_restores_in_the_dr_region_switches_and_verifies_under_the_plans
     // And the run can be read back, step by step
     let status = ok(&t, &["failover", "status", run["id"].as_str().expect("id")]);
     assert!(status.contains("SUCCEEDED: RTO"), "{status}");
+
+    // When the way home is planned, once the DR region's stores are discovered
+    ok(&t, &["--regions", DR_REGION, "discover"]);
+    let failback: Value = serde_json::from_str(&ok(
+        &t,
+        &[
+            "--config",
+            &config,
+            "failover",
+            "plan",
+            "--app",
+            "payments",
+            "--failback",
+            "--format",
+            "json",
+        ],
+    ))
+    .expect("json");
+
+    // Then it fails the restored stores over to the primary region, changing nothing, each
+    // blocked until it is backed up and copied there; the switches follow the restored table
+    assert_eq!(failback["mutating_calls"], 0, "{}", failback["calls"]);
+    assert_eq!(failback["failback_of"], run["id"]);
+    let back = &failback["plan"];
+    assert_eq!(back["primary_region"], DR_REGION);
+    assert_eq!(back["dr_region"], HOME_REGION);
+    let mut from: Vec<&str> = back["stores"]
+        .as_array()
+        .expect("stores")
+        .iter()
+        .filter_map(|s| s["arn"].as_str())
+        .collect();
+    let mut restored: Vec<&str> = stores
+        .iter()
+        .filter_map(|s| s["restored"]["arn"].as_str())
+        .collect();
+    from.sort_unstable();
+    restored.sort_unstable();
+    assert_eq!(from, restored);
+    for store in back["stores"].as_array().expect("stores") {
+        assert!(
+            store["blockers"]
+                .as_array()
+                .is_some_and(|b| b.contains(&serde_json::json!({"blocker": "no_copy"}))),
+            "{store}"
+        );
+    }
+    let record = back["switches"][0]["new"]
+        .as_str()
+        .expect("the record's way back");
+    assert!(
+        record.starts_with("bulwark-fo-bulwark-fo-orders-"),
+        "{record}"
+    );
+    assert_eq!(
+        back["switches"][0]["current"],
+        format!("{table}.tables.example.net")
+    );
 }
 
 /// The restored name the plan gave the store whose ARN contains `fragment` (`:dynamodb:`,

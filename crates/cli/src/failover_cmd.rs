@@ -62,15 +62,29 @@ async fn plan_of(
     ))
 }
 
-/// Print the failover plan of `app`, changing nothing.
+/// Print the failover plan of `app` (or of its failback), changing nothing.
 pub async fn plan(
     aws: &Aws,
     config: &Config,
     inventory: &Inventory,
     app: &str,
+    failback: bool,
     format: SummaryFormat,
 ) -> Result<()> {
     let application = application(config, app)?;
+    let mut failed_back_from = None;
+    let turned;
+    let application = if failback {
+        let (run, _) = record::last_succeeded(inventory, app)
+            .await?
+            .with_context(|| format!("{app} has no succeeded failover to fail back"))?;
+        turned = bulwark_core::failover::failback_application(application, &run)
+            .map_err(anyhow::Error::msg)?;
+        failed_back_from = Some(run.id.to_string());
+        &turned
+    } else {
+        application
+    };
     let plan = plan_of(aws, config, inventory, application).await?;
     let calls = aws.counter().snapshot();
     let mutating: u64 = calls
@@ -83,11 +97,21 @@ pub async fn plan(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "plan": plan,
+                "failback_of": failed_back_from,
                 "calls": calls,
                 "mutating_calls": mutating,
             }))?
         ),
-        SummaryFormat::Text => output::print_failover_plan(&plan),
+        SummaryFormat::Text => {
+            if let Some(run) = &failed_back_from {
+                println!(
+                    "failback after failover run {run}: the stores it restored, back to {}; \
+                     each needs a copy there first (back it up in {} with a copy rule to {})",
+                    plan.dr_region, plan.primary_region, plan.dr_region
+                );
+            }
+            output::print_failover_plan(&plan)
+        }
     }
     Ok(())
 }

@@ -161,6 +161,10 @@ enum FailoverCommand {
     Plan {
         #[arg(long)]
         app: String,
+        /// The way home once the primary region is back: the stores the last succeeded
+        /// failover restored, failed over to the primary region from their copies there.
+        #[arg(long)]
+        failback: bool,
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
@@ -394,8 +398,13 @@ async fn main() -> Result<()> {
             }
         }
         Command::Failover {
-            action: FailoverCommand::Plan { app, format },
-        } => failover_cmd::plan(&aws, &config, &inventory, &app, format).await?,
+            action:
+                FailoverCommand::Plan {
+                    app,
+                    failback,
+                    format,
+                },
+        } => failover_cmd::plan(&aws, &config, &inventory, &app, failback, format).await?,
         Command::Failover {
             action:
                 FailoverCommand::Execute {

@@ -203,6 +203,39 @@ pub async fn load(
     Ok(Some((run, events)))
 }
 
+/// The newest failover of `app` that succeeded, as recorded (None: there is none).
+pub async fn last_succeeded(
+    inventory: &Inventory,
+    app: &str,
+) -> Result<Option<(Run, Vec<Event>)>, AwsError> {
+    let items = inventory
+        .partition_prefix(RUN_KEY, &format!("{app}-"))
+        .await?;
+    let mut newest: Option<Header> = None;
+    for item in items {
+        let item: Item =
+            serde_dynamo::from_item(item).map_err(|e| AwsError::Malformed(e.to_string()))?;
+        if !item.sk.ends_with("#run") {
+            continue;
+        }
+        let header: Header = serde_json::from_str(&item.body)
+            .map_err(|e| AwsError::Malformed(format!("{}: {e}", item.sk)))?;
+        let succeeded = matches!(header.ending, Some(Ending::Succeeded { .. }));
+        if succeeded
+            && header.plan.application == app
+            && newest
+                .as_ref()
+                .is_none_or(|n| n.requested_at < header.requested_at)
+        {
+            newest = Some(header);
+        }
+    }
+    match newest {
+        Some(header) => load(inventory, &header.id).await,
+        None => Ok(None),
+    }
+}
+
 /// A run's id, checked, and its record.
 pub async fn load_existing(
     inventory: &Inventory,

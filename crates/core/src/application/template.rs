@@ -194,6 +194,23 @@ impl ValueTemplate {
         })
     }
 
+    /// The same template with each placeholder's store named as `rename` says (unchanged where
+    /// it says None).
+    pub fn renaming(&self, rename: impl Fn(&str) -> Option<String>) -> Self {
+        let parts = self
+            .parts
+            .iter()
+            .map(|part| match part {
+                Part::Placeholder(p) => Part::Placeholder(Placeholder {
+                    store: rename(&p.store).unwrap_or_else(|| p.store.clone()),
+                    attribute: p.attribute,
+                }),
+                literal => literal.clone(),
+            })
+            .collect();
+        Self { parts }
+    }
+
     /// The value with each placeholder replaced by what `resolve` says of it.
     pub fn render(&self, mut resolve: impl FnMut(&Placeholder) -> String) -> String {
         self.parts

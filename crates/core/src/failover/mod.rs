@@ -4,6 +4,7 @@
 //! it (`plan`), and the hash an engineer quotes to execute exactly that plan (`hash`). It
 //! changes nothing; executing is the adapters' work, and only under a plan's hash.
 
+mod failback;
 mod hash;
 #[cfg(test)]
 mod hash_tests;
@@ -15,6 +16,7 @@ mod run_tests;
 #[cfg(test)]
 mod tests;
 
+pub use failback::failback_application;
 pub use hash::verify;
 pub use model::{
     Blocker, CopyFacts, DrRegionFacts, ExpectedRto, FailoverFacts, Plan, PlanHash,

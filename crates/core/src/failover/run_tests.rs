@@ -6,7 +6,7 @@ use chrono::TimeDelta;
 
 use super::tests::{application, arn, facts, now, switches, DB, TABLE};
 use super::*;
-use crate::application::{AppName, Attribute};
+use crate::application::{AppName, Attribute, StoreSelector};
 use crate::restore::Finding;
 
 fn run() -> Run {
@@ -204,4 +204,57 @@ fn the_data_lost_is_each_copys_age_at_the_request() {
     // The database's copy was 50 minutes old at planning, the table's 5 hours.
     assert_eq!(loss.get(DB), Some(&Some(60 * 60)));
     assert_eq!(loss.get(TABLE), Some(&Some(310 * 60)));
+}
+
+#[test]
+fn a_failback_fails_the_restored_stores_over_to_the_primary_region_and_renames_placeholders() {
+    let mut run = run();
+    for store in [TABLE, DB] {
+        let i = index_of(&run, store);
+        let name = run.plan.stores[i].restored_name.clone();
+        let arn = run.plan.stores[i]
+            .restored_arn
+            .as_ref()
+            .expect("a restored ARN")
+            .to_string();
+        run.stores[i].restored = Some(Restored {
+            arn,
+            id: name,
+            completed: now(),
+            attributes: BTreeMap::new(),
+        });
+    }
+    let app = application(switches());
+    assert!(
+        failback_application(&app, &run).is_err(),
+        "not succeeded yet"
+    );
+    run.ending = Some(Ending::Succeeded {
+        at: now(),
+        rto_seconds: 60,
+    });
+    let back = failback_application(&app, &run).expect("a failback");
+    assert_eq!(back.primary_region.as_str(), "us-west-2");
+    assert_eq!(back.dr_region.as_str(), "us-east-1");
+    let StoreSelector::Arns(stores) = &back.stores else {
+        panic!("stores by ARN");
+    };
+    let table = &run.plan.stores[index_of(&run, TABLE)];
+    assert!(stores.contains(table.restored_arn.as_ref().expect("arn")));
+    assert_eq!(stores.len(), 2);
+    // `{orders.name}` names the restored table now
+    let placeholders: Vec<String> = back
+        .switches
+        .iter()
+        .flat_map(|s| s.value.placeholders().map(|p| p.store.clone()))
+        .collect();
+    assert!(
+        placeholders.contains(&table.restored_name),
+        "{placeholders:?}"
+    );
+    assert!(
+        !placeholders.contains(&"orders".to_string()),
+        "{placeholders:?}"
+    );
+    assert_eq!(back.switches.len(), app.switches.len());
 }
