@@ -7,6 +7,7 @@ mod deployed;
 mod discovery;
 mod failover;
 mod failover_deployed;
+mod failover_kinds;
 mod failover_run;
 mod harness;
 mod iam;
