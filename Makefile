@@ -72,7 +72,9 @@ demo: venv
 	echo; echo "== the system as deployed: infra/aws/template.yaml on the local AWS, each function its built binary"; \
 	$(PYTHON) infra/local/deploy.py --binaries $(TARGET_DIR)/debug --parameter Regions=$(REGIONS) | grep -E "Function |StateMachine|DiscoverAndClassify |runs"; \
 	echo; echo "== a new critical table, and its AWS Config change event on the bus (EventBridge -> Step Functions -> the functions)"; \
-	$(PYTHON) infra/local/config_event.py
+	$(PYTHON) infra/local/config_event.py; \
+	echo; echo "== failover: the application orders planned, drilled, then failed over to us-west-2"; \
+	$(PYTHON) infra/local/demo_failover.py --bulwark $(BULWARK) --config $(CURDIR)/.local-aws/demo-failover.toml
 
 .PHONY: test
 test: venv
