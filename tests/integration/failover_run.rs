@@ -481,3 +481,52 @@ async fn a_run_killed_after_any_step_resumes_to_the_same_end_doing_nothing_twice
         assert_eq!(switched, 2, "{step}");
     }
 }
+
+#[tokio::test]
+async fn with_the_primary_region_not_answering_a_failover_judges_each_restored_store_alone() {
+    // Given an application ready to fail over, and S3 in its primary region answering nothing
+    // but errors (the region is down; the plan reads only the DR region)
+    let t = TestAccount::new().await;
+    let (config, zone, _, plan) = ready_application(&t).await;
+    let hash = plan["hash"].as_str().expect("hash").to_string();
+    crate::harness::control(
+        "/moto-api/bulwark/faults",
+        &serde_json::json!({
+            "account": t.account.as_str(), "service": "s3", "region": HOME_REGION,
+            "status": 503, "code": "ServiceUnavailable", "message": "the region is down",
+        }),
+    );
+
+    // When the application is failed over
+    let answer = json_of(&bulwark_with(
+        &t,
+        &[],
+        &[execute(&config, &hash), vec!["--confirm"]].concat(),
+    ));
+
+    // Then it succeeded: the restored bucket was read in the DR region, and the findings say it
+    // could not be compared with its source
+    let run = &answer["run"];
+    assert_eq!(run["ending"]["outcome"], "succeeded", "{answer:#}");
+    let bucket = run["plan"]["stores"]
+        .as_array()
+        .expect("stores")
+        .iter()
+        .position(|s| s["arn"].as_str().is_some_and(|a| a.contains(":s3:")))
+        .expect("the bucket");
+    let findings = run["stores"][bucket]["findings"]
+        .as_array()
+        .expect("findings");
+    let compared = findings
+        .iter()
+        .find(|f| f["check"] == "compared with its source")
+        .expect("the comparison's finding");
+    assert!(
+        compared["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("not compared") && d.contains("ServiceUnavailable")),
+        "{compared}"
+    );
+    let table = planned_name(run, ":dynamodb:");
+    assert_eq!(switch_values(&t, &zone).await.1, table);
+}

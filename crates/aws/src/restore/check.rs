@@ -10,7 +10,7 @@ use bulwark_core::{Config, Kind, Region};
 use chrono::Utc;
 
 use super::*;
-use crate::clients::Aws;
+use crate::clients::{Aws, ScopeClients};
 use crate::error::AwsError;
 
 /// Where the test's restore job is. The moment it has completed, the restored copy is tagged
@@ -80,37 +80,53 @@ pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress
     }
 }
 
-/// Read the restored copy and its source, and judge the copy.
+/// What the source was, as the validators compare a restored copy with it.
+enum Source {
+    Database(bulwark_core::restore::DatabaseFacts),
+    Disk(bulwark_core::restore::DiskFacts),
+    Table(bulwark_core::restore::TableFacts),
+    Objects(Vec<bulwark_core::restore::ObjectVersion>),
+    Cluster(bulwark_core::restore::ClusterFacts),
+}
+
+/// Read the restored copy and its source, and judge the copy. A failover's source may be in a
+/// region that is down: when it cannot be read, the copy is read alone (that it can be is the
+/// check) and the findings say it was not compared.
 pub async fn validate(
     aws: &Aws,
     test: &Started,
     restored_arn: &str,
     restored_id: &str,
 ) -> Result<Validated, AwsError> {
-    let source = clients_in(aws, &test.account, &test.source_region)?;
+    let source_clients = clients_in(aws, &test.account, &test.source_region)?;
     let restored = clients_in(aws, &test.account, &test.region)?;
-    let mut findings = match test.kind {
-        Kind::Rds => validate_database(
-            &rds::facts(&source, &test.name).await?,
-            &rds::facts(&restored, restored_id).await?,
-        ),
-        Kind::Ebs | Kind::Efs => validate_disk(
-            &disks::facts(&source, test.kind, &test.name).await?,
+    // A failover's source region may be down: whatever reading it fails with, the copy is
+    // judged alone, and the findings say why.
+    let source = match source(&source_clients, &restored, test).await {
+        Ok(source) => Ok(source),
+        Err(e) if test.purpose == Purpose::Failover => Err(e.to_string()),
+        Err(e) => return Err(e),
+    };
+    let mut findings = match source {
+        Ok(Source::Database(source)) => {
+            validate_database(&source, &rds::facts(&restored, restored_id).await?)
+        }
+        Ok(Source::Disk(source)) => validate_disk(
+            &source,
             &disks::facts(&restored, test.kind, restored_id).await?,
         ),
-        Kind::Dynamodb => validate_table(
-            &contents::table_at_backup(&restored, &test.recovery_point_arn).await?,
-            &contents::table(&restored, restored_id).await?,
-        ),
-        Kind::S3 => {
-            let versions = contents::object_versions(&source, &test.name).await?;
+        Ok(Source::Table(source)) => {
+            validate_table(&source, &contents::table(&restored, restored_id).await?)
+        }
+        Ok(Source::Objects(versions)) => {
             let expected = expected_objects(&versions, test.point_created);
             validate_bucket(&expected, &contents::objects(&restored, restored_id).await?)
         }
-        Kind::Aurora => validate_cluster(
-            &rds::cluster_facts(&source, &test.name, false).await?,
+        Ok(Source::Cluster(source)) => validate_cluster(
+            &source,
             &rds::cluster_facts(&restored, restored_id, true).await?,
         ),
+        Err(why) => alone(&restored, test, restored_id, &why).await?,
     };
     if let Some(hook) = &test.hook {
         findings.push(call_hook(aws, test, hook, restored_arn, restored_id).await);
@@ -119,6 +135,60 @@ pub async fn validate(
         findings,
         validated: Utc::now(),
     })
+}
+
+/// The source as it was: a database's, disk's or cluster's facts and a bucket's versions read
+/// in the source's region; a table as its backup recorded it (read where the copy is).
+async fn source(
+    source: &ScopeClients,
+    restored: &ScopeClients,
+    test: &Started,
+) -> Result<Source, AwsError> {
+    Ok(match test.kind {
+        Kind::Rds => Source::Database(rds::facts(source, &test.name).await?),
+        Kind::Ebs | Kind::Efs => Source::Disk(disks::facts(source, test.kind, &test.name).await?),
+        Kind::Dynamodb => {
+            Source::Table(contents::table_at_backup(restored, &test.recovery_point_arn).await?)
+        }
+        Kind::S3 => Source::Objects(contents::object_versions(source, &test.name).await?),
+        Kind::Aurora => Source::Cluster(rds::cluster_facts(source, &test.name, false).await?),
+    })
+}
+
+/// A failover's restored store judged alone, its source unreadable: it can be read.
+async fn alone(
+    restored: &ScopeClients,
+    test: &Started,
+    restored_id: &str,
+    why: &str,
+) -> Result<Vec<Finding>, AwsError> {
+    let read = match test.kind {
+        Kind::Rds => rds::facts(restored, restored_id).await.map(|_| ()),
+        Kind::Ebs | Kind::Efs => disks::facts(restored, test.kind, restored_id)
+            .await
+            .map(|_| ()),
+        Kind::Dynamodb => contents::table(restored, restored_id).await.map(|_| ()),
+        Kind::S3 => contents::objects(restored, restored_id).await.map(|_| ()),
+        Kind::Aurora => rds::cluster_facts(restored, restored_id, true)
+            .await
+            .map(|_| ()),
+    };
+    read?;
+    Ok(vec![
+        Finding::new(
+            "readable",
+            true,
+            format!("{restored_id} answers in {}", test.region),
+        ),
+        Finding::new(
+            "compared with its source",
+            true,
+            format!(
+                "not compared: the source {} in {} could not be read ({why})",
+                test.name, test.source_region
+            ),
+        ),
+    ])
 }
 
 /// Ask the customer's hook about the restored copy. Whatever goes wrong calling it (denied, no
