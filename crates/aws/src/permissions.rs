@@ -21,6 +21,7 @@ pub use crate::clients::{HOME, MEMBER, SCOPE};
 pub use crate::discovery::DISCOVERY;
 pub use crate::failover::execute::FAILOVER_END;
 pub use crate::failover::facts::FAILOVER_FACTS;
+pub use crate::failover::readiness::READINESS;
 pub use crate::failover::record::RECORD;
 pub use crate::failover::steps::FAILOVER_STEPS;
 pub use crate::failover::switches::SWITCHES;
@@ -68,6 +69,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             FAILOVER_STEPS,
             SWITCHES,
             FAILOVER_END,
+            READINESS,
         ],
         _ => &[],
     };
@@ -116,6 +118,7 @@ pub fn for_cli() -> Vec<&'static str> {
         RECORD,
         FAILOVER_STEPS,
         FAILOVER_END,
+        READINESS,
     ]
     .iter()
     .flat_map(|g| g.iter().map(|p| p.action))

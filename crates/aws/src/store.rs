@@ -253,13 +253,14 @@ impl Inventory {
             .await
             .map_err(|e| AwsError::sdk("dynamodb:Scan", e))?;
         // The table also holds leases (lease.rs), restore tests (restore/history.rs), restores
-        // in flight (restore/pending.rs) and failover runs (failover/record.rs): they are not
-        // assets.
+        // in flight (restore/pending.rs), failover runs (failover/record.rs) and readiness
+        // (failover/readiness.rs): they are not assets.
         let others = [
             crate::lease::LEASE_KEY,
             crate::restore::history::HISTORY_KEY,
             crate::restore::pending::PENDING_KEY,
             crate::failover::record::RUN_KEY,
+            crate::failover::readiness::READINESS_KEY,
         ]
         .map(|key| AttributeValue::S(key.to_string()));
         let mut assets: Vec<Asset> = items

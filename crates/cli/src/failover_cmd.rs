@@ -393,3 +393,30 @@ fn print_run(run: &Run, events: &[Event], format: SummaryFormat) -> Result<()> {
     }
     Ok(())
 }
+
+/// Compute, record and print every application's and copied store's readiness.
+pub async fn readiness(
+    aws: &Aws,
+    config: &Config,
+    inventory: &Inventory,
+    format: SummaryFormat,
+) -> Result<()> {
+    let account = aws.home_account().await?;
+    let computed = waiting(
+        "reading the DR regions",
+        bulwark_aws::failover::readiness::compute(
+            aws,
+            inventory,
+            config,
+            &account,
+            chrono::Utc::now(),
+        ),
+    )
+    .await?;
+    bulwark_aws::failover::readiness::record(inventory, &computed).await?;
+    match format {
+        SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&computed)?),
+        SummaryFormat::Text => output::print_readiness(&computed),
+    }
+    Ok(())
+}

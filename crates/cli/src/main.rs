@@ -210,6 +210,13 @@ enum FailoverCommand {
         #[command(flatten)]
         drive: DriveArgs,
     },
+    /// Whether a failover could run now, for every application and every store of a tier with
+    /// a cross-region copy: ready or blocked (why), the data it would lose, the expected RTO.
+    /// Recorded for the reports (the failover function does this on a schedule).
+    Readiness {
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
     /// Everything but the switches: restore each store of a ready plan from its DR copy,
     /// validate it, measure the RTO and the data loss, and delete what was restored.
     Drill {
@@ -426,6 +433,9 @@ async fn main() -> Result<()> {
             failover_cmd::execute(&aws, &config, &inventory, request, &drive).await?
         }
         Command::Failover {
+            action: FailoverCommand::Readiness { format },
+        } => failover_cmd::readiness(&aws, &config, &inventory, format).await?,
+        Command::Failover {
             action: FailoverCommand::Status { run, format },
         } => failover_cmd::status(&inventory, &run, format).await?,
         Command::Failover {
@@ -540,7 +550,8 @@ async fn main() -> Result<()> {
             );
             let (assets, _calls) = waiting("measuring coverage", coverage).await?;
             let summary = bulwark_core::summarize(&assets, now);
-            let text = report::render(&summary, &assets, format)?;
+            let readiness = bulwark_aws::failover::readiness::last(&inventory).await?;
+            let text = report::render(&summary, &assets, readiness.as_ref(), format)?;
             match out {
                 Some(path) => {
                     std::fs::write(&path, text)

@@ -668,6 +668,59 @@ pub fn print_failover_run(
     }
 }
 
+/// Readiness: the applications, then the stores not ready, then a count of those ready.
+pub fn print_readiness(readiness: &bulwark_core::failover::readiness::Readiness) {
+    use bulwark_core::failover::readiness::Ready;
+    let row = |r: &Ready| {
+        vec![
+            r.subject.clone(),
+            r.tier.clone().unwrap_or_else(|| "-".into()),
+            r.dr_region.to_string(),
+            if r.ready { "ready" } else { "BLOCKED" }.to_string(),
+            r.data_loss.map_or("-".into(), |d| d.to_string()),
+            r.expected_rto.map_or("unknown".into(), |d| d.to_string()),
+            r.blockers.join("; "),
+        ]
+    };
+    let header = [
+        "",
+        "tier",
+        "DR region",
+        "failover",
+        "data loss",
+        "expected RTO",
+        "blockers",
+    ];
+    println!(
+        "failover readiness, {}",
+        readiness.computed_at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    if !readiness.applications.is_empty() {
+        let mut apps = table(&header);
+        for a in &readiness.applications {
+            apps.add_row(row(a));
+        }
+        println!("{apps}");
+    }
+    let blocked: Vec<&Ready> = readiness.stores.iter().filter(|s| !s.ready).collect();
+    if !blocked.is_empty() {
+        let mut stores = table(&header);
+        for s in &blocked {
+            stores.add_row(row(s));
+        }
+        println!("{stores}");
+    }
+    println!(
+        "{} of {} applications ready; {} of {} stores with a cross-region copy ready; {} \
+         critical not ready",
+        readiness.applications.iter().filter(|a| a.ready).count(),
+        readiness.applications.len(),
+        readiness.stores.len() - blocked.len(),
+        readiness.stores.len(),
+        readiness.critical_not_ready().len()
+    );
+}
+
 fn blockers(list: &[bulwark_core::failover::Blocker]) -> String {
     if list.is_empty() {
         "-".into()

@@ -49,6 +49,7 @@ ORDER = [
     "AWS::Lambda::Function",
     "AWS::StepFunctions::StateMachine",
     "AWS::Events::Rule",
+    "AWS::Lambda::Permission",
 ]
 
 
@@ -265,6 +266,25 @@ class Deployment:
             events.put_targets(Rule=name, Targets=targets)
         self._created(logical_id, name, {"Arn": arn})
         self.answer["rules"][logical_id] = {"name": name, "arn": arn, "schedule": props.get("ScheduleExpression")}
+
+
+    def _lambda_permission(self, logical_id: str, props: dict[str, Any]) -> None:
+        # EventBridge's right to invoke a function (a Schedule event's): created as AWS keeps it;
+        # the local EventBridge does not consult it when it delivers.
+        aws_lambda = self.client("lambda")
+        statement = {
+            "FunctionName": props["FunctionName"],
+            "StatementId": logical_id[:100],
+            "Action": props["Action"],
+            "Principal": props["Principal"],
+        }
+        if "SourceArn" in props:
+            statement["SourceArn"] = props["SourceArn"]
+        try:
+            aws_lambda.add_permission(**statement)
+        except aws_lambda.exceptions.ResourceConflictException:
+            pass  # a deployment again: the statement is there
+        self._created(logical_id, logical_id, {})
 
 
 _lock = threading.Lock()

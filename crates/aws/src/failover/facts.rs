@@ -6,8 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bulwark_core::application::Application;
+use bulwark_core::coverage::RestoreTest as CoverageRestoreTest;
 use bulwark_core::failover::{CopyFacts, DrRegionFacts, FailoverFacts, StoreFacts};
-use bulwark_core::{AccountId, AssetState, Config, Scope};
+use bulwark_core::{AccountId, Asset, AssetState, Config, Scope};
 use chrono::{DateTime, Utc};
 
 use super::switches;
@@ -38,6 +39,23 @@ pub const FAILOVER_FACTS: &[Permission] = &[
     p("iam:GetRole", "whether AWS Backup's role exists"),
 ];
 
+/// What the state table holds that a plan needs: the inventory and each store's last restore
+/// test, read once for however many plans an invocation computes.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    pub assets: Vec<Asset>,
+    pub last_tests: BTreeMap<String, CoverageRestoreTest>,
+}
+
+impl Recorded {
+    pub async fn read(inventory: &Inventory) -> Result<Self, AwsError> {
+        Ok(Self {
+            assets: inventory.all().await?,
+            last_tests: history::last_tests(inventory).await?,
+        })
+    }
+}
+
 /// Read the facts of `app`'s failover as of `now`, in `account` (Bulwark's).
 pub async fn read(
     aws: &Aws,
@@ -47,15 +65,27 @@ pub async fn read(
     account: &AccountId,
     now: DateTime<Utc>,
 ) -> Result<FailoverFacts, AwsError> {
+    let recorded = Recorded::read(inventory).await?;
+    read_with(aws, &recorded, config, app, account, now).await
+}
+
+/// The same, over what the state table holds, already read.
+pub async fn read_with(
+    aws: &Aws,
+    recorded: &Recorded,
+    config: &Config,
+    app: &Application,
+    account: &AccountId,
+    now: DateTime<Utc>,
+) -> Result<FailoverFacts, AwsError> {
     let dr = aws.home_scope(Scope {
         account: account.clone(),
         region: app.dr_region.clone(),
     });
-    let assets = inventory.all().await?;
-    let last_tests = history::last_tests(inventory).await?;
     let mut copies = copies_by_store(&dr, &config.protection().vault_name).await?;
-    let stores: Vec<StoreFacts> = assets
-        .into_iter()
+    let stores: Vec<StoreFacts> = recorded
+        .assets
+        .iter()
         .filter(|a| a.state == AssetState::Present && a.region == app.primary_region)
         .filter(|a| app.stores.selects(&a.arn, &a.tags))
         .map(|a| {
@@ -65,11 +95,12 @@ pub async fn read(
                 tier_rpo: tier.as_deref().and_then(|t| config.tier(t)).map(|t| t.rpo),
                 tier,
                 copies: copies.remove(&arn).unwrap_or_default(),
-                last_restore_test_rto: last_tests
+                last_restore_test_rto: recorded
+                    .last_tests
                     .get(&arn)
                     .filter(|t| t.measured())
                     .map(|t| t.duration),
-                arn: a.arn,
+                arn: a.arn.clone(),
             }
         })
         .collect();

@@ -6,9 +6,11 @@ use bulwark_core::coverage::NOT_BACKED_UP;
 use bulwark_core::{AgeHistogram, AssetCoverage, CoverageReport, Kind, Status};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
+use bulwark_core::failover::readiness::Readiness;
+
 use super::{
-    last_test, percent, plural, restore_control, tiers, timestamp, unknown_values,
-    with_unknown_values,
+    last_test, percent, plural, readiness_line, readiness_rows, restore_control, tiers, timestamp,
+    unknown_values, with_unknown_values,
 };
 
 /// The colour class of a coverage figure: full, short of full, or far short (below 90%).
@@ -51,7 +53,11 @@ ul.reasons{margin:0;padding-left:18px}
 footer{margin-top:24px;font-size:12px;color:#667085}
 ";
 
-pub(super) fn page(report: &CoverageReport, assets: &[AssetCoverage]) -> String {
+pub(super) fn page(
+    report: &CoverageReport,
+    assets: &[AssetCoverage],
+    readiness: Option<&Readiness>,
+) -> String {
     let generated = timestamp(report.generated_at);
     let page = html! {
         (DOCTYPE)
@@ -73,6 +79,7 @@ pub(super) fn page(report: &CoverageReport, assets: &[AssetCoverage]) -> String 
                     (ages(report))
                     (matrix(report))
                     (restore_tests(report, assets))
+                    (failover(readiness))
                     (exceptions(report))
                     (unknown(assets))
                     footer {
@@ -84,6 +91,35 @@ pub(super) fn page(report: &CoverageReport, assets: &[AssetCoverage]) -> String 
         }
     };
     page.into_string() + "\n"
+}
+
+/// Failover readiness: each application, each store not ready, with its blockers.
+fn failover(readiness: Option<&Readiness>) -> Markup {
+    html! {
+        section #failover {
+            h2 { "Failover readiness" }
+            @match readiness {
+                None => p.muted { "Not computed yet: bulwark failover readiness, or the failover function's schedule." },
+                Some(readiness) => {
+                    p { (readiness_line(readiness)) }
+                    table {
+                        thead { tr { th { "Application or store" } th { "Failover" } th.num { "Data loss" } th.num { "Expected RTO" } th { "Blockers" } } }
+                        tbody {
+                            @for r in readiness_rows(readiness) {
+                                tr {
+                                    td { (r.subject) }
+                                    @if r.ready { td.ok { "ready" } } @else { td.bad { "blocked" } }
+                                    td.num { (r.data_loss.map_or("-".into(), |d| d.to_string())) }
+                                    td.num { (r.expected_rto.map_or("unknown".into(), |d| d.to_string())) }
+                                    td.small { (r.blockers.join("; ")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn card(class: &str, value: &str, label: &str) -> Markup {

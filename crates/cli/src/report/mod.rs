@@ -6,6 +6,7 @@ mod text;
 
 use anyhow::Result;
 use bulwark_core::coverage::human;
+use bulwark_core::failover::readiness::{Readiness, Ready};
 use bulwark_core::{AssetCoverage, Control, CoverageReport, Duration, GroupSummary, Status};
 use chrono::{DateTime, Utc};
 use clap::ValueEnum;
@@ -19,23 +20,26 @@ pub enum ReportFormat {
     Html,
 }
 
-/// Renders the report and the per-asset coverage it sums up.
+/// Renders the report and the per-asset coverage it sums up, with the last failover readiness
+/// recorded (None: never computed).
 pub fn render(
     report: &CoverageReport,
     assets: &[AssetCoverage],
+    readiness: Option<&Readiness>,
     format: ReportFormat,
 ) -> Result<String> {
     Ok(match format {
-        ReportFormat::Table => text::table(report, assets),
+        ReportFormat::Table => text::table(report, assets, readiness),
         ReportFormat::Json => {
             let document = Document {
                 summary: report,
                 assets,
+                readiness,
             };
             serde_json::to_string_pretty(&document)? + "\n"
         }
         ReportFormat::Csv => csv(assets)?,
-        ReportFormat::Html => html::page(report, assets),
+        ReportFormat::Html => html::page(report, assets, readiness),
     })
 }
 
@@ -43,6 +47,32 @@ pub fn render(
 struct Document<'a> {
     summary: &'a CoverageReport,
     assets: &'a [AssetCoverage],
+    /// The last failover readiness recorded; null when never computed.
+    readiness: Option<&'a Readiness>,
+}
+
+/// The readiness rows a report shows: every application, then every store that is not ready.
+fn readiness_rows(readiness: &Readiness) -> Vec<&Ready> {
+    readiness
+        .applications
+        .iter()
+        .chain(readiness.stores.iter().filter(|s| !s.ready))
+        .collect()
+}
+
+/// One line on readiness for both renderings.
+fn readiness_line(readiness: &Readiness) -> String {
+    let ready = readiness.stores.iter().filter(|s| s.ready).count();
+    format!(
+        "{} of {} applications and {} of {} stores with a cross-region copy ready to fail over; \
+         {} critical not ready (computed {})",
+        readiness.applications.iter().filter(|a| a.ready).count(),
+        readiness.applications.len(),
+        ready,
+        readiness.stores.len(),
+        readiness.critical_not_ready().len(),
+        timestamp(readiness.computed_at)
+    )
 }
 
 /// A percentage rounded down, so that 99.96% never reads as a complete 100.0%.

@@ -100,7 +100,7 @@ fn estate() -> (CoverageReport, Vec<AssetCoverage>) {
 
 fn rendered(format: ReportFormat) -> String {
     let (report, assets) = estate();
-    render(&report, &assets, format).expect("renders")
+    render(&report, &assets, None, format).expect("renders")
 }
 
 #[test]
@@ -146,7 +146,7 @@ fn html_escapes_every_text() {
 #[test]
 fn html_shows_the_headline_tiers_ages_matrix_and_exceptions() {
     let (report, assets) = estate();
-    let html = render(&report, &assets, ReportFormat::Html).expect("renders");
+    let html = render(&report, &assets, None, ReportFormat::Html).expect("renders");
     assert!(html.contains(&percent(report.totals.coverage_percent)));
     for heading in [
         "Coverage by tier",
@@ -285,7 +285,7 @@ fn csv_has_a_header_and_a_row_per_asset() {
 #[test]
 fn json_holds_the_summary_and_every_asset() {
     let (report, assets) = estate();
-    let text = render(&report, &assets, ReportFormat::Json).expect("renders");
+    let text = render(&report, &assets, None, ReportFormat::Json).expect("renders");
     let value: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     assert_eq!(value["assets"].as_array().map(Vec::len), Some(assets.len()));
     assert_eq!(value["summary"]["totals"]["assets"], assets.len());
@@ -317,4 +317,66 @@ fn percentages_round_down() {
     assert_eq!(percent(99.96), "99.9%");
     assert_eq!(percent(100.0), "100.0%");
     assert_eq!(percent(0.0), "0.0%");
+}
+
+/// One application ready, one critical store blocked by a blocker naming a hostile key, one
+/// store ready.
+fn readiness() -> Readiness {
+    let dr = Region::parse("eu-central-1").expect("region");
+    let ready = |subject: &str, tier: Option<&str>, ok: bool, blockers: Vec<String>| Ready {
+        subject: subject.to_string(),
+        tier: tier.map(str::to_string),
+        dr_region: dr.clone(),
+        ready: ok,
+        blockers,
+        data_loss: Some(Duration::from_minutes(50)),
+        expected_rto: ok.then(|| Duration::from_minutes(12)),
+    };
+    Readiness {
+        computed_at: now(),
+        applications: vec![ready("payments", None, true, Vec::new())],
+        stores: vec![
+            ready(
+                "arn:aws:dynamodb:eu-west-1:123456789012:table/ready",
+                Some("critical"),
+                true,
+                Vec::new(),
+            ),
+            ready(
+                "arn:aws:dynamodb:eu-west-1:123456789012:table/blocked",
+                Some("critical"),
+                false,
+                vec!["the copy's key <script>k</script> cannot be used in the DR region".into()],
+            ),
+        ],
+    }
+}
+
+#[test]
+fn both_renderings_show_each_application_and_each_store_not_ready() {
+    let (report, assets) = estate();
+    let readiness = readiness();
+    let text = render(&report, &assets, Some(&readiness), ReportFormat::Table).expect("renders");
+    assert!(text.contains("Failover readiness"), "{text}");
+    assert!(text.contains("1 of 1 applications and 1 of 2 stores with a cross-region copy ready"));
+    assert!(text.contains("1 critical not ready"));
+    assert!(text.contains("table/blocked"));
+    assert!(
+        !text.contains("table/ready "),
+        "only stores not ready are listed"
+    );
+    let html = render(&report, &assets, Some(&readiness), ReportFormat::Html).expect("renders");
+    assert!(html.contains("Failover readiness"));
+    assert!(html.contains("&lt;script&gt;k&lt;/script&gt;"));
+    assert!(!html.contains("<script>k"));
+    let json: serde_json::Value = serde_json::from_str(
+        &render(&report, &assets, Some(&readiness), ReportFormat::Json).expect("renders"),
+    )
+    .expect("json");
+    assert_eq!(
+        json["readiness"]["stores"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let never = rendered(ReportFormat::Table);
+    assert!(never.contains("Failover readiness: not computed yet"));
 }

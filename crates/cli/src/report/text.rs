@@ -7,10 +7,19 @@ use bulwark_core::coverage::NOT_BACKED_UP;
 use bulwark_core::{AssetCoverage, CoverageReport, GroupSummary};
 use comfy_table::presets;
 
-use super::{last_test, percent, plural, tiers, timestamp, unknown_values, with_unknown_values};
+use bulwark_core::failover::readiness::Readiness;
+
+use super::{
+    last_test, percent, plural, readiness_line, readiness_rows, tiers, timestamp, unknown_values,
+    with_unknown_values,
+};
 use crate::output::{align_numbers, table as new_table};
 
-pub(super) fn table(report: &CoverageReport, assets: &[AssetCoverage]) -> String {
+pub(super) fn table(
+    report: &CoverageReport,
+    assets: &[AssetCoverage],
+    readiness: Option<&Readiness>,
+) -> String {
     let mut sections = vec![
         format!(
             "Coverage: {}\nGenerated {}",
@@ -38,7 +47,32 @@ pub(super) fn table(report: &CoverageReport, assets: &[AssetCoverage]) -> String
             plural(unknown.len(), "asset", "assets")
         ));
     }
+    sections.push(failover(readiness));
     sections.join("\n\n") + "\n"
+}
+
+/// Failover readiness: each application, each store not ready.
+fn failover(readiness: Option<&Readiness>) -> String {
+    let Some(readiness) = readiness else {
+        return "Failover readiness: not computed yet (bulwark failover readiness)".to_string();
+    };
+    let mut table = new_table(&[
+        "application or store",
+        "failover",
+        "data loss",
+        "expected RTO",
+        "blockers",
+    ]);
+    for r in readiness_rows(readiness) {
+        table.add_row([
+            r.subject.clone(),
+            if r.ready { "ready" } else { "BLOCKED" }.to_string(),
+            r.data_loss.map_or("-".into(), |d| d.to_string()),
+            r.expected_rto.map_or("unknown".into(), |d| d.to_string()),
+            r.blockers.join("; "),
+        ]);
+    }
+    format!("Failover readiness\n{}\n{table}", readiness_line(readiness))
 }
 
 fn headline(report: &CoverageReport) -> String {

@@ -10,6 +10,7 @@ mod hash;
 mod hash_tests;
 mod model;
 mod plan;
+pub mod readiness;
 mod run;
 #[cfg(test)]
 mod run_tests;

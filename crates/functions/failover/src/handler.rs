@@ -7,10 +7,12 @@
 //! waits between calls: no invocation sleeps); then `advance` takes the run's next step
 //! (each switch written, then verified) until it ends. `abort` marks a run for abort: its
 //! next `advance` puts back the switches it made. Called by hand too: a direct invoke of
-//! `begin` with the plan hash, who and why.
+//! `begin` with the plan hash, who and why. `readiness`, on a schedule, records every
+//! application's and copied store's readiness and counts the critical stores not ready.
 
 use bulwark_aws::failover::execute::{self, Advanced, Reporting};
-use bulwark_aws::failover::record;
+use bulwark_aws::failover::{readiness, record};
+use bulwark_core::alerts::failure_count_metric;
 use bulwark_core::failover::RunId;
 use bulwark_lambda::{FunctionError, Input, Services};
 use chrono::Utc;
@@ -34,11 +36,21 @@ pub enum FailoverRequest {
     Advance { run: RunId },
     /// Mark the run for abort.
     Abort { run: RunId },
+    /// Compute and record every application's and copied store's readiness (the schedule's).
+    Readiness {},
 }
 
 /// What each action answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Response {
+#[serde(untagged)]
+pub enum Response {
+    Step(Step),
+    Readiness(ReadinessSummary),
+}
+
+/// What a run's step answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
     pub run: RunId,
     /// `continue`: call again now; `wait`: call again after `poll_seconds`; `ended`: done.
     pub status: Advanced,
@@ -48,7 +60,19 @@ pub struct Response {
     pub poll_seconds: u64,
 }
 
-const EXPECTED: &str = r#"{"action": "begin" | "store" | "advance" | "abort", …}"#;
+/// What `readiness` answers: the counts, and the critical stores that are not ready.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadinessSummary {
+    pub applications: usize,
+    pub applications_ready: usize,
+    pub stores: usize,
+    pub stores_ready: usize,
+    pub critical_not_ready: Vec<String>,
+}
+
+const FUNCTION: &str = "failover";
+
+const EXPECTED: &str = r#"{"action": "begin" | "store" | "advance" | "abort" | "readiness", …}"#;
 
 /// Deployment settings of this function, from its environment.
 #[derive(Debug, Clone, Default)]
@@ -88,11 +112,13 @@ pub async fn handle(
     let aws = &services.aws;
     let inventory = &services.inventory;
     let config = &services.config;
-    let respond = |run: RunId, status: Advanced, stores: Vec<usize>| Response {
-        run,
-        status,
-        stores,
-        poll_seconds: settings.poll_seconds,
+    let respond = |run: RunId, status: Advanced, stores: Vec<usize>| {
+        Response::Step(Step {
+            run,
+            status,
+            stores,
+            poll_seconds: settings.poll_seconds,
+        })
     };
     match input.request(EXPECTED)? {
         FailoverRequest::Begin {
@@ -158,6 +184,33 @@ pub async fn handle(
             let (run, _) = record::load_existing(inventory, run.as_str()).await?;
             let run = execute::request_abort(inventory, &run).await?;
             Ok(respond(run.id, Advanced::Continue, Vec::new()))
+        }
+        FailoverRequest::Readiness {} => {
+            let account = aws.home_account().await?;
+            let computed = readiness::compute(aws, inventory, config, &account, Utc::now()).await?;
+            readiness::record(inventory, &computed).await?;
+            let critical_not_ready: Vec<String> = computed
+                .critical_not_ready()
+                .iter()
+                .map(|s| s.subject.clone())
+                .collect();
+            // The alarm's metric: critical stores a failover could not restore now.
+            println!(
+                "{}",
+                failure_count_metric(
+                    FUNCTION,
+                    "CriticalStoresNotReady",
+                    critical_not_ready.len(),
+                    Utc::now()
+                )
+            );
+            Ok(Response::Readiness(ReadinessSummary {
+                applications: computed.applications.len(),
+                applications_ready: computed.applications.iter().filter(|a| a.ready).count(),
+                stores: computed.stores.len(),
+                stores_ready: computed.stores.iter().filter(|s| s.ready).count(),
+                critical_not_ready,
+            }))
         }
     }
 }
