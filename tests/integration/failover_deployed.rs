@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::failover::{backed_up_application_on, config_file, plan_of_on, switches_as_they_are};
+use crate::failover::{
+    backed_up_application_on, config_file, plan_of_on, switches_as_they_are, DR_REGION,
+};
 use crate::failover_run::{restore_jobs, switch_values};
 use crate::harness::{TestAccount, HOME_REGION, TABLE};
 use crate::restore_deployed::run;
@@ -21,6 +23,7 @@ async fn deployed_with_application(t: &TestAccount) -> (String, std::path::PathB
             "FailoverHostedZoneIds": zone,
             "FailoverParameterPath": "/payments/",
             "FailoverPollSeconds": "1",
+            "RestorePollSeconds": "1",
         }),
     );
     (zone, config, deployed)
@@ -157,4 +160,51 @@ async fn readiness_runs_on_its_schedule_under_the_functions_role_and_the_report_
     let report = crate::cli::ok_on(&t, TABLE, &["report"]);
     assert!(report.contains("Failover readiness"), "{report}");
     assert!(report.contains("1 critical not ready"), "{report}");
+}
+
+#[tokio::test]
+async fn a_scheduled_drill_tests_every_applications_stores_from_their_dr_copies() {
+    // Given the system deployed with an application, its stores backed up and copied
+    let t = TestAccount::new().await;
+    let (_, _, deployed) = deployed_with_application(&t).await;
+    let (table, bucket) = backed_up_application_on(&t, TABLE).await;
+    let rule = &deployed["rules"]["RestoreTestsDrills"];
+    assert_eq!(rule["schedule"], "rate(7 days)", "{rule}");
+
+    // When the restore-test state machine runs with the drill schedule's input
+    let state_machine = deployed["state_machines"]["RestoreTests"]
+        .as_str()
+        .expect("the restore-test state machine");
+    let done = run(&t, state_machine, json!({"drills": true})).await;
+
+    // Then each of the application's stores was restored from its DR copy and passed, as
+    // evidence, and nothing restored is left in the DR region
+    assert_eq!(
+        done.status(),
+        &aws_sdk_sfn::types::ExecutionStatus::Succeeded,
+        "{:?}",
+        done.error()
+    );
+    let inventory = bulwark_aws::Inventory::new(t.aws().dynamodb(), TABLE);
+    for arn in [&table, &bucket] {
+        let tests = bulwark_aws::restore::history::tests(&inventory, Some(arn))
+            .await
+            .expect("history");
+        assert_eq!(tests.len(), 1, "{arn}: {tests:?}");
+        assert!(tests[0].passed, "{:?}", tests[0]);
+        assert_eq!(tests[0].origin, bulwark_aws::restore::Origin::Dr);
+        assert_eq!(tests[0].region.as_deref(), Some(DR_REGION));
+    }
+    assert_eq!(crate::restore::leftovers_in(&t, DR_REGION).await, 0);
+    let evidence = deployed["resources"]["EvidenceBucket"]
+        .as_str()
+        .expect("the evidence bucket");
+    let listed = aws_sdk_s3::Client::new(&t.config)
+        .list_objects_v2()
+        .bucket(evidence)
+        .prefix("restore-tests/")
+        .send()
+        .await
+        .expect("the evidence");
+    assert_eq!(listed.key_count(), Some(2));
 }

@@ -57,7 +57,8 @@ pub enum RestoreRequest {
 /// What a run tests: with neither `arn` nor `tier` (the schedule's `{}`), the stores due by
 /// their tiers' restore-test policies (and their DR copies where the policy says so, unless
 /// `dr` is false); else the store or every present store of the tier, now, and their DR copies
-/// when `dr` is true.
+/// when `dr` is true. A drill (`application`, or `drills` for every application of the
+/// configuration) tests each of the application's stores from its copy in the DR region.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Selection {
@@ -67,6 +68,10 @@ pub struct Selection {
     pub tier: Option<String>,
     #[serde(default)]
     pub dr: Option<bool>,
+    #[serde(default)]
+    pub application: Option<String>,
+    #[serde(default)]
+    pub drills: bool,
 }
 
 /// An error a state machine's Catch caught: `Cause` is the function's error as JSON
@@ -334,6 +339,9 @@ async fn select(
     run: &str,
 ) -> Result<Vec<Planned>, FunctionError> {
     let config = &services.config;
+    if request.application.is_some() || request.drills {
+        return drills(services, request, run).await;
+    }
     if let Some(tier) = request.tier.as_deref().filter(|t| config.tier(t).is_none()) {
         return Err(FunctionError::InvalidInput(format!(
             "{tier:?} is not a tier of the configuration"
@@ -394,6 +402,63 @@ async fn select(
         );
         tests.truncate(MAX_TESTS_PER_RUN);
     }
+    Ok(tests)
+}
+
+/// A drill's tests: each store of the application (or of every application) from its copy in
+/// the DR region. An application whose DR region is not where its stores' copies go (the
+/// configuration's `[protection]`) cannot be drilled this way: named, it is refused; among
+/// all, it is left out with a warning.
+async fn drills(
+    services: &Services,
+    request: &Selection,
+    run: &str,
+) -> Result<Vec<Planned>, FunctionError> {
+    let config = &services.config;
+    if request.arn.is_some() || request.tier.is_some() || request.dr.is_some() {
+        return Err(FunctionError::InvalidInput(
+            "a drill (application, drills) takes no arn, tier or dr".into(),
+        ));
+    }
+    let applications: Vec<&bulwark_core::application::Application> = match &request.application {
+        Some(name) => vec![config.application(name).ok_or_else(|| {
+            FunctionError::InvalidInput(format!(
+                "{name:?} is not an application of the configuration"
+            ))
+        })?],
+        None => config.applications().iter().collect(),
+    };
+    let assets = services.inventory.all().await?;
+    let mut tests = Vec::new();
+    for app in applications {
+        let copies_in = config
+            .protection()
+            .dr_region_for(app.primary_region.as_str())
+            .map_err(FunctionError::Config)?;
+        if copies_in != app.dr_region.as_str() {
+            let why = format!(
+                "{}'s DR region is {}, but its stores' copies go to {copies_in}",
+                app.name, app.dr_region
+            );
+            if request.application.is_some() {
+                return Err(FunctionError::InvalidInput(why));
+            }
+            tracing::warn!(application = %app.name, "{why}: not drilled");
+            continue;
+        }
+        tests.extend(
+            assets
+                .iter()
+                .filter(|a| a.state == AssetState::Present && a.region == app.primary_region)
+                .filter(|a| app.stores.selects(&a.arn, &a.tags))
+                .map(|a| Planned {
+                    arn: a.arn.to_string(),
+                    origin: Origin::Dr,
+                    run: run.to_string(),
+                }),
+        );
+    }
+    tests.truncate(MAX_TESTS_PER_RUN);
     Ok(tests)
 }
 
