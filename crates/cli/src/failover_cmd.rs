@@ -13,7 +13,105 @@ use bulwark_core::Config;
 use crate::output;
 use crate::progress::waiting;
 use crate::restore_cmd::run_tests;
-use crate::{DriveArgs, SummaryFormat};
+use clap::Subcommand;
+
+use crate::SummaryFormat;
+
+#[derive(Debug, Subcommand)]
+pub enum FailoverCommand {
+    /// What a failover of the application would do now: each store's newest copy in the DR
+    /// region, the data it would lose, its expected RTO, every blocker, each switch's current
+    /// and new value, and the plan's hash. Changes nothing.
+    Plan {
+        #[arg(long)]
+        app: String,
+        /// The way home once the primary region is back: the stores the last succeeded
+        /// failover restored, failed over to the primary region from their copies there.
+        #[arg(long)]
+        failback: bool,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+    /// Fail the application over: only with the hash of the plan as it is now (`failover
+    /// plan` shows it) and --confirm. Restores every store in the DR region, validates each,
+    /// switches the records and parameters and verifies them; prints each step, the RTO and
+    /// the data lost.
+    Execute {
+        #[arg(long)]
+        app: String,
+        /// The plan's hash (its 16 first digits will do), as `failover plan` printed it.
+        #[arg(long)]
+        plan_hash: String,
+        /// Without it nothing is done.
+        #[arg(long)]
+        confirm: bool,
+        /// Why: recorded with the run, in its evidence and in its notifications.
+        #[arg(long)]
+        reason: String,
+        /// Who asks (default: the caller's AWS identity).
+        #[arg(long)]
+        requested_by: Option<String>,
+        #[command(flatten)]
+        drive: DriveArgs,
+    },
+    /// Each step of a run: what was done, when, and how it went.
+    Status {
+        run: String,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+    /// Go on with a run that stopped half-way (its process died), from its last completed step:
+    /// nothing it did is done twice.
+    Resume {
+        run: String,
+        #[command(flatten)]
+        drive: DriveArgs,
+    },
+    /// Stop a run and put back every switch it made. The stores it restored stay, tagged
+    /// bulwark:failover=<run>, for inspection; they are listed.
+    Abort {
+        run: String,
+        #[command(flatten)]
+        drive: DriveArgs,
+    },
+    /// Whether a failover could run now, for every application and every store of a tier with
+    /// a cross-region copy: ready or blocked (why), the data it would lose, the expected RTO.
+    /// Recorded for the reports (the failover function does this on a schedule).
+    Readiness {
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+    /// Everything but the switches: restore each store of a ready plan from its DR copy,
+    /// validate it, measure the RTO and the data loss, and delete what was restored.
+    Drill {
+        #[arg(long)]
+        app: String,
+        /// How many stores are restored at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+}
+
+/// How a failover run is driven from here.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct DriveArgs {
+    /// How many stores are restored and validated at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Seconds between asks after restores and record changes.
+    #[arg(long, default_value_t = 2.0)]
+    pub poll_seconds: f64,
+    /// The alert topic told of the run's start, failure and end.
+    #[arg(long, env = "BULWARK_ALERT_TOPIC_ARN")]
+    pub topic_arn: Option<String>,
+    /// The bucket the run's evidence document goes to.
+    #[arg(long, env = "BULWARK_EVIDENCE_BUCKET")]
+    pub evidence_bucket: Option<String>,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+}
 
 /// The application named `app`, or an error naming those the configuration has.
 fn application<'c>(config: &'c Config, app: &str) -> Result<&'c Application> {
@@ -419,4 +517,48 @@ pub async fn readiness(
         SummaryFormat::Text => output::print_readiness(&computed),
     }
     Ok(())
+}
+
+/// Run one `bulwark failover` subcommand.
+pub async fn dispatch(
+    aws: &Aws,
+    config: &Config,
+    inventory: &Inventory,
+    action: FailoverCommand,
+) -> Result<()> {
+    match action {
+        FailoverCommand::Plan {
+            app,
+            failback,
+            format,
+        } => plan(aws, config, inventory, &app, failback, format).await,
+        FailoverCommand::Execute {
+            app,
+            plan_hash,
+            confirm,
+            reason,
+            requested_by,
+            drive,
+        } => {
+            let request = ExecuteRequest {
+                app,
+                plan_hash,
+                confirm,
+                reason,
+                requested_by,
+            };
+            execute(aws, config, inventory, request, &drive).await
+        }
+        FailoverCommand::Status { run, format } => status(inventory, &run, format).await,
+        FailoverCommand::Resume { run, drive } => {
+            resume(aws, config, inventory, &run, &drive).await
+        }
+        FailoverCommand::Abort { run, drive } => abort(aws, config, inventory, &run, &drive).await,
+        FailoverCommand::Readiness { format } => readiness(aws, config, inventory, format).await,
+        FailoverCommand::Drill {
+            app,
+            concurrency,
+            format,
+        } => drill(aws, config, inventory, &app, concurrency, format).await,
+    }
 }
