@@ -54,16 +54,32 @@ async fn the_failover_state_machine_runs_the_real_function_and_refuses_a_stale_h
         "reason": "us-east-1 is down",
     });
 
-    // When the state machine is started with the plan's hash
-    let done = run(&t, &state_machine, input.clone()).await;
+    // When the engineer executes the plan through the state machine from the CLI, and waits
+    let out = crate::cli::ok_on(
+        &t,
+        TABLE,
+        &[
+            "--config",
+            config.to_str().expect("a path"),
+            "failover",
+            "execute",
+            "--app",
+            "payments",
+            "--plan-hash",
+            &hash,
+            "--confirm",
+            "--reason",
+            "us-east-1 is down",
+            "--requested-by",
+            "on-call",
+            "--state-machine",
+            &state_machine,
+            "--wait",
+        ],
+    );
 
     // Then it succeeded: every store restored in the DR region once, both switches moved
-    assert_eq!(
-        done.status(),
-        &aws_sdk_sfn::types::ExecutionStatus::Succeeded,
-        "{:?}",
-        done.error()
-    );
+    assert!(out.contains("SUCCEEDED: RTO"), "{out}");
     assert_eq!(restore_jobs(&t).await, 2);
     let (record, parameter) = switch_values(&t, &zone).await;
     assert!(record.starts_with("bulwark-fo-orders-"), "{record}");

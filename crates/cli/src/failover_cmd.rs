@@ -51,6 +51,13 @@ pub enum FailoverCommand {
         /// Who asks (default: the caller's AWS identity).
         #[arg(long)]
         requested_by: Option<String>,
+        /// Run it through the deployed failover state machine (the template's
+        /// FailoverStateMachineArn output) instead of here.
+        #[arg(long, env = "BULWARK_FAILOVER_STATE_MACHINE")]
+        state_machine: Option<String>,
+        /// With --state-machine: wait for the run to end and show it.
+        #[arg(long, requires = "state_machine")]
+        wait: bool,
         #[command(flatten)]
         drive: DriveArgs,
     },
@@ -310,6 +317,8 @@ pub struct ExecuteRequest {
     pub confirm: bool,
     pub reason: String,
     pub requested_by: Option<String>,
+    pub state_machine: Option<String>,
+    pub wait: bool,
 }
 
 /// The environment variable that kills the CLI right after a step of a run (`restore`,
@@ -404,6 +413,16 @@ pub async fn execute(
         Some(who) => who,
         None => aws.caller_arn().await?,
     };
+    if let Some(state_machine) = &request.state_machine {
+        let input = serde_json::json!({
+            "application": request.app,
+            "plan_hash": request.plan_hash,
+            "requested_by": requested_by,
+            "reason": request.reason,
+        });
+        return through_state_machine(inventory, aws, state_machine, &input, request.wait, drive)
+            .await;
+    }
     let run = execute::begin(
         aws,
         inventory,
@@ -425,6 +444,46 @@ pub async fn execute(
         run.id, run.plan.application, run.plan.dr_region, run.plan.hash, run.id
     );
     drive_run(aws, config, inventory, &run.id, drive).await
+}
+
+/// Start the failover state machine with `input`; with `wait`, follow it and show the run.
+async fn through_state_machine(
+    inventory: &Inventory,
+    aws: &Aws,
+    state_machine: &str,
+    input: &serde_json::Value,
+    wait: bool,
+    drive: &DriveArgs,
+) -> Result<()> {
+    let execution = bulwark_aws::restore::run::start(aws, state_machine, input).await?;
+    eprintln!("started {execution}");
+    if !wait {
+        return Ok(());
+    }
+    let end = waiting(
+        "waiting for the failover",
+        bulwark_aws::restore::run::follow(aws, &execution),
+    )
+    .await?;
+    if end.status != "SUCCEEDED" {
+        bail!(
+            "the failover execution {}: {} {}",
+            end.status,
+            end.error.unwrap_or_default(),
+            end.cause.unwrap_or_default()
+        );
+    }
+    let output: serde_json::Value =
+        serde_json::from_str(end.output.as_deref().unwrap_or("{}")).unwrap_or_default();
+    let run = output["begun"]["run"]
+        .as_str()
+        .context("the execution's output names no run")?;
+    let (run, events) = record::load_existing(inventory, run).await?;
+    print_run(&run, &events, drive.format)?;
+    match &run.ending {
+        Some(Ending::Succeeded { .. }) => Ok(()),
+        _ => bail!("failover run {} did not succeed (above)", run.id),
+    }
 }
 
 /// Show run `id`, step by step.
@@ -538,6 +597,8 @@ pub async fn dispatch(
             confirm,
             reason,
             requested_by,
+            state_machine,
+            wait,
             drive,
         } => {
             let request = ExecuteRequest {
@@ -546,6 +607,8 @@ pub async fn dispatch(
                 confirm,
                 reason,
                 requested_by,
+                state_machine,
+                wait,
             };
             execute(aws, config, inventory, request, &drive).await
         }

@@ -1,5 +1,6 @@
-//! A restore-test run through the deployed state machine, for the CLI: started with the same
-//! request the schedule or an operator gives it, and followed until it ends.
+//! A run through a deployed state machine (the restore tests', the failover's), for the CLI:
+//! started with the same request the schedule or an operator gives it, and followed until it
+//! ends.
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use crate::permissions::{p, Permission};
 pub const RESTORE_RUN: &[Permission] = &[
     p(
         "states:StartExecution",
-        "start a restore-test run of the deployed state machine",
+        "start a restore-test run or a failover through the deployed state machine",
     ),
     p("states:DescribeExecution", "follow the run until it ends"),
 ];
@@ -24,6 +25,8 @@ pub struct RunEnd {
     pub status: String,
     pub error: Option<String>,
     pub cause: Option<String>,
+    /// The execution's output (JSON), when it succeeded.
+    pub output: Option<String>,
 }
 
 /// Start a run of `state_machine` with `request` (`{"arn"|"tier", "dr"}`); its execution ARN.
@@ -59,6 +62,7 @@ pub async fn follow(aws: &Aws, execution: &str) -> Result<RunEnd, AwsError> {
                 status,
                 error: out.error().map(str::to_string),
                 cause: out.cause().map(str::to_string),
+                output: out.output().map(str::to_string),
             });
         }
         tokio::time::sleep(FOLLOW_INTERVAL).await;
