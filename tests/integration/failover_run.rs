@@ -530,3 +530,70 @@ async fn with_the_primary_region_not_answering_a_failover_judges_each_restored_s
     let table = planned_name(run, ":dynamodb:");
     assert_eq!(switch_values(&t, &zone).await.1, table);
 }
+
+#[tokio::test]
+async fn a_switch_refused_stops_the_run_before_the_next_and_abort_puts_back_what_it_switched() {
+    // Given an application ready to fail over, and SSM in the DR region refusing every write
+    let t = TestAccount::new().await;
+    let (config, zone, _, plan) = ready_application(&t).await;
+    let hash = plan["hash"].as_str().expect("hash").to_string();
+    let before = switch_values(&t, &zone).await;
+    crate::harness::control(
+        "/moto-api/bulwark/faults",
+        &serde_json::json!({
+            "account": t.account.as_str(), "service": "ssm", "region": DR_REGION,
+            "operation": "PutParameter", "status": 400, "code": "AccessDeniedException",
+            "message": "not authorized to perform ssm:PutParameter",
+        }),
+    );
+
+    // When the application is failed over
+    let failed = bulwark_with(
+        &t,
+        &[],
+        &[execute(&config, &hash), vec!["--confirm"]].concat(),
+    );
+
+    // Then the run stopped at the parameter, failed, saying why; the record was switched first
+    assert!(!failed.status.success());
+    assert!(
+        stderr(&failed).contains("AccessDeniedException"),
+        "{}",
+        stderr(&failed)
+    );
+    let (record, parameter) = switch_values(&t, &zone).await;
+    assert_ne!(record, before.0);
+    assert_eq!(parameter, before.1);
+    let run_id = stderr(&failed)
+        .split_whitespace()
+        .skip_while(|w| *w != "run")
+        .nth(1)
+        .expect("the run's id")
+        .to_string();
+
+    // When it is aborted
+    let aborted = json_of(&bulwark_with(
+        &t,
+        &[],
+        &[
+            "--config", &config, "failover", "abort", &run_id, "--format", "json",
+        ],
+    ));
+
+    // Then the record is back, and the run cannot be aborted twice
+    assert_eq!(
+        aborted["run"]["ending"]["outcome"], "aborted",
+        "{aborted:#}"
+    );
+    assert_eq!(switch_values(&t, &zone).await, before);
+    let again = bulwark_with(
+        &t,
+        &[],
+        &["--config", &config, "failover", "abort", &run_id],
+    );
+    assert!(
+        stderr(&again).contains("is aborted already"),
+        "{}",
+        stderr(&again)
+    );
+}

@@ -229,6 +229,8 @@ pub async fn advance_store(
     if !run.running() || run.abort_requested.is_some() || store.failure.is_some() {
         return Ok(Advanced::Ended);
     }
+    // A restore can outlast the lock's time-to-live: each store's step renews it.
+    record::lock(inventory, &run.plan.application, &run.id, LOCK_SECONDS).await?;
     if store.restore_job_id.is_none() {
         steps::restore(aws, inventory, config, run, index, account).await?;
         return Ok(Advanced::Wait);
@@ -289,22 +291,30 @@ async fn end(
     notify(aws, reporting, &ended, word, &event.outcome).await
 }
 
-/// Mark `run` for abort: its next advance puts back each switch it made.
+/// Mark `run` for abort: its next advance puts back each switch it made. A run that is
+/// running, or that failed (its switches made stay until an abort), can be aborted; one that
+/// succeeded is failed back instead, and one aborted is done.
 pub async fn request_abort(inventory: &Inventory, run: &Run) -> Result<Run, AwsError> {
-    if let Some(ending) = &run.ending {
-        return Err(AwsError::Refused(format!(
-            "failover run {} has ended ({}): nothing to abort",
-            run.id,
-            serde_json::to_value(ending)
-                .ok()
-                .and_then(|v| v
-                    .get("outcome")
-                    .and_then(|o| o.as_str().map(str::to_string)))
-                .unwrap_or_default()
-        )));
+    match &run.ending {
+        None | Some(Ending::Failed { .. }) => {}
+        Some(Ending::Succeeded { .. }) => {
+            return Err(AwsError::Refused(format!(
+                "failover run {} succeeded: its way back is a failback (bulwark failover plan \
+                 --app {} --failback), not an abort",
+                run.id, run.plan.application
+            )))
+        }
+        Some(Ending::Aborted { .. }) => {
+            return Err(AwsError::Refused(format!(
+                "failover run {} is aborted already",
+                run.id
+            )))
+        }
     }
     let mut aborting = run.clone();
     aborting.abort_requested.get_or_insert_with(Utc::now);
+    // A failed run goes on, to put its switches back; its failure stays in its steps.
+    aborting.ending = None;
     record::put_header(inventory, &aborting).await?;
     record::log(
         inventory,
