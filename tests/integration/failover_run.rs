@@ -27,6 +27,16 @@ pub(crate) fn bulwark_with(t: &TestAccount, env: &[(&str, &str)], args: &[&str])
     command.output().expect("bulwark runs")
 }
 
+/// The run's id, as the CLI printed it on standard error when the run began.
+fn run_id_of(out: &Output) -> String {
+    stderr(out)
+        .split_whitespace()
+        .skip_while(|w| *w != "run")
+        .nth(1)
+        .expect("the run's id")
+        .to_string()
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).to_string()
 }
@@ -346,12 +356,7 @@ async fn a_run_killed_after_its_restores_holds_the_application_resumes_without_r
     // When its run dies right after starting the restores
     let killed = bulwark_with(&t, &[("BULWARK_FAULT_EXIT_AFTER", "restore")], &confirmed);
     assert_eq!(killed.status.code(), Some(137), "{}", stderr(&killed));
-    let run_id = stderr(&killed)
-        .split_whitespace()
-        .skip_while(|w| *w != "run")
-        .nth(1)
-        .expect("the run's id")
-        .to_string();
+    let run_id = run_id_of(&killed);
 
     // Then a second failover of the application is refused while the first holds it
     let second = bulwark_with(&t, &[], &confirmed);
@@ -435,12 +440,7 @@ async fn a_run_killed_after_any_step_resumes_to_the_same_end_doing_nothing_twice
             "{step}: {}",
             stderr(&killed)
         );
-        let run_id = stderr(&killed)
-            .split_whitespace()
-            .skip_while(|w| *w != "run")
-            .nth(1)
-            .expect("the run's id")
-            .to_string();
+        let run_id = run_id_of(&killed);
 
         // And resumed
         let resumed = json_of(&bulwark_with(
@@ -564,12 +564,7 @@ async fn a_switch_refused_stops_the_run_before_the_next_and_abort_puts_back_what
     let (record, parameter) = switch_values(&t, &zone).await;
     assert_ne!(record, before.0);
     assert_eq!(parameter, before.1);
-    let run_id = stderr(&failed)
-        .split_whitespace()
-        .skip_while(|w| *w != "run")
-        .nth(1)
-        .expect("the run's id")
-        .to_string();
+    let run_id = run_id_of(&failed);
 
     // When it is aborted
     let aborted = json_of(&bulwark_with(
