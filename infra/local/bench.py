@@ -146,7 +146,14 @@ def report(figures: dict[str, Any]) -> str:
         f"  {'whole sweep':<48} {d['calls_total']:>6}   target <= {TARGETS['calls']}   {verdict(d['calls_total'] <= TARGETS['calls'])}",
         "",
     ]
-    for name, run in (("discover", d), ("classify", k)):
+    s2 = figures["second_sweep"]
+    lines += [
+        f"inventory records written: first sweep {d['records_written']}, second sweep of the unchanged estate "
+        f"{s2['records_written']} (target 0 {verdict(s2['records_written'] == 0)}); its state-table calls "
+        + ", ".join(f"{op} {n}" for op, n in s2["state_calls"].items()),
+        "",
+    ]
+    for name, run in (("discover", d), ("classify", k), ("discover again", s2)):
         lines.append(
             f"{name:<9} wall {run['wall_seconds']:>7.2f} s (<= {TARGETS['wall_seconds']:g} s {verdict(run['wall_seconds'] <= TARGETS['wall_seconds'])})"
             f"   peak RSS {run['peak_rss_mib']:>6.1f} MiB (<= {TARGETS['peak_rss_mib']:g} MiB {verdict(run['peak_rss_mib'] <= TARGETS['peak_rss_mib'])})"
@@ -212,11 +219,15 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([bulwark, "init"], env=env, check=True, stdout=subprocess.DEVNULL)
     discover = measured([bulwark, "discover", "--format", "json"], env)
     classify = measured([bulwark, "classify", "--format", "json"], env)
+    # The estate again, unchanged: a sweep that should write no inventory record.
+    again = measured([bulwark, "discover", "--format", "json"], env)
     inventory = json.loads(
         subprocess.run([bulwark, "inventory", "--format", "json"], env=env, check=True, capture_output=True, text=True).stdout
     )
 
-    calls = json.loads(discover.pop("stdout"))["calls"]
+    first_sweep = json.loads(discover.pop("stdout"))
+    second_sweep = json.loads(again.pop("stdout"))
+    calls = first_sweep["calls"]
     listing = {op: n for op, n in sorted(calls.items()) if not is_state_call(op)}
     state = {op: n for op, n in sorted(calls.items()) if is_state_call(op)}
     classify.pop("stdout")
@@ -232,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
             "state_calls": state,
             "state_total": sum(state.values()),
             "calls_total": sum(calls.values()),
+            "records_written": first_sweep["written"],
+        },
+        "second_sweep": {
+            **again,
+            "records_written": second_sweep["written"],
+            "state_calls": {op: n for op, n in sorted(second_sweep["calls"].items()) if is_state_call(op)},
         },
         "classify": classify,
         "comparison": compare(manifest, inventory, args.table),

@@ -166,7 +166,7 @@ async fn a_sweep_finds_every_kind_in_every_region_once() {
 }
 
 #[tokio::test]
-async fn a_second_sweep_changes_nothing_but_last_seen_and_a_deleted_store_is_marked_gone() {
+async fn a_second_sweep_writes_only_the_deleted_store_and_records_once_that_it_swept() {
     let t = TestAccount::new().await;
     seed::table(&t, OTHER_REGION, "orders", &[]).await;
     seed::rds_instance(&t, OTHER_REGION, "reports", &[]).await;
@@ -184,8 +184,10 @@ async fn a_second_sweep_changes_nothing_but_last_seen_and_a_deleted_store_is_mar
         .expect("delete");
     let summary = sweep(&aws, &inventory).await;
 
-    // Then the table is kept, marked gone with a time; the instance is still present
+    // Then the table is kept, marked gone with a time, the one record written; the instance is
+    // still present, its record untouched
     assert_eq!(summary.marked_gone, 1);
+    assert_eq!(summary.written, 1, "{summary:?}");
     let second = by_name(&t.stored().await);
     let orders = &second[&(
         OTHER_REGION.to_string(),
@@ -198,8 +200,16 @@ async fn a_second_sweep_changes_nothing_but_last_seen_and_a_deleted_store_is_mar
     let before = &first[&(OTHER_REGION.to_string(), "reports".to_string(), Kind::Rds)];
     assert_eq!(reports.state, AssetState::Present);
     assert_eq!(reports.first_seen, before.first_seen);
-    assert!(reports.last_seen > before.last_seen);
-    assert_eq!(reports.version, before.version + 1);
+    assert_eq!(reports.last_seen, before.last_seen);
+    assert_eq!(reports.version, before.version);
+    // And the scope's sweep, recorded once, says the instance was seen by the second sweep
+    let sweeps = inventory.sweeps().await.expect("sweeps");
+    let swept = sweeps
+        .iter()
+        .find(|s| s.scope == reports.scope())
+        .expect("the scope's sweep");
+    assert!(swept.kinds.contains(&Kind::Rds));
+    assert!(swept.last_seen(reports) > before.last_seen);
 
     // And a third sweep does not mark it gone again
     let third = sweep(&aws, &inventory).await;
@@ -457,10 +467,31 @@ async fn concurrent_writers_do_not_lose_updates() {
     sweep(&aws, &inventory).await;
     let stored = t.stored().await;
 
-    // Given a classification computed from a stale read, and a sweep that wrote in between
+    // Given a classification computed from a stale read, and a sweep that wrote in between (the
+    // table gained a tag)
     let config = Config::builtin();
     let stale = stored.clone();
-    sweep(&aws, &inventory).await;
+    t.dynamodb(HOME_REGION)
+        .tag_resource()
+        .resource_arn(
+            stale
+                .iter()
+                .find(|a| a.name == "ledger")
+                .expect("ledger")
+                .arn
+                .to_string(),
+        )
+        .tags(
+            aws_sdk_dynamodb::types::Tag::builder()
+                .key("Team")
+                .value("ledger")
+                .build()
+                .expect("a tag"),
+        )
+        .send()
+        .await
+        .expect("tag the table");
+    assert_eq!(sweep(&aws, &inventory).await.written, 1);
     let changes: Vec<bulwark_core::Change> = stale
         .iter()
         .map(|a| bulwark_core::Change::Classified {
@@ -491,6 +522,7 @@ async fn concurrent_writers_do_not_lose_updates() {
                 .expect("ledger")
                 .last_seen
     );
+    assert_eq!(ledger.tags.get("Team").map(String::as_str), Some("ledger"));
 }
 
 #[tokio::test]
@@ -694,7 +726,8 @@ async fn failing_requests_and_killed_runs_lose_nothing_and_a_rerun_converges() {
     names.sort();
     assert_eq!(recorded, names);
     assert!(stored.iter().all(|a| a.state == AssetState::Present));
-    // And a second clean sweep writes nothing new but last_seen
+    // And a second clean sweep writes nothing
     let again = sweep(&aws, &inventory).await;
     assert_eq!(again.marked_gone, 0);
+    assert_eq!(again.written, 0, "{again:?}");
 }

@@ -125,6 +125,11 @@ async fn record_scope(
         .filter(|c| c.apply(stored.iter().find(|a| &a.arn == c.arn())).is_some())
         .count();
     let report = inventory.apply(&stored, &changes).await?;
+    // After the records: a sweep recorded only once its scope's changes are written, so that a
+    // record it left unchanged is never taken as seen by a sweep that died first.
+    if let Some(sweep) = bulwark_core::ScopeSweep::of(scope, complete, now) {
+        inventory.put_sweep(&sweep).await?;
+    }
     Ok((report.written, report.unchanged, marked_gone))
 }
 

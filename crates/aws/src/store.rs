@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
-use bulwark_core::{plan_writes, Asset, Change, ResourceArn, Scope};
+use bulwark_core::{plan_writes, Asset, Change, ResourceArn, Scope, ScopeSweep};
 use futures::stream::{self, StreamExt};
 
 use crate::error::{is_not_found, AwsError};
@@ -71,6 +71,18 @@ pub struct WriteReport {
     pub written: usize,
     pub unchanged: usize,
     pub conflicts_resolved: usize,
+}
+
+/// The partition key of each scope's last sweep record (`put_sweep`).
+pub const SWEEP_KEY: &str = "sweep";
+
+/// One scope's last sweep: `at_ms` for the condition that keeps the newest.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct SweepRecord {
+    pk: String,
+    sk: String,
+    at_ms: i64,
+    sweep: ScopeSweep,
 }
 
 pub fn scope_key(scope: &Scope) -> String {
@@ -217,6 +229,47 @@ impl Inventory {
             .map_err(|e| AwsError::sdk("dynamodb:Query", e))
     }
 
+    /// Record that a sweep listed `sweep.kinds` of its scope completely: one write per scope,
+    /// whatever the number of stores. A newer sweep's record is never replaced by an older one's
+    /// (two sweeps racing).
+    pub async fn put_sweep(&self, sweep: &ScopeSweep) -> Result<(), AwsError> {
+        let record = SweepRecord {
+            pk: SWEEP_KEY.to_string(),
+            sk: scope_key(&sweep.scope),
+            at_ms: sweep.at.timestamp_millis(),
+            sweep: sweep.clone(),
+        };
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(&record).map_err(|e| AwsError::Malformed(e.to_string()))?;
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(sk) OR at_ms < :at")
+            .expression_attribute_values(":at", AttributeValue::N(record.at_ms.to_string()))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e, &["ConditionalCheckFailedException"]) => Ok(()),
+            Err(e) => Err(AwsError::sdk("dynamodb:PutItem", e)),
+        }
+    }
+
+    /// Every scope's last recorded sweep (dynamodb:Query).
+    pub async fn sweeps(&self) -> Result<Vec<ScopeSweep>, AwsError> {
+        self.partition(SWEEP_KEY)
+            .await?
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, SweepRecord>(item)
+                    .map(|r| r.sweep)
+                    .map_err(|e| AwsError::Malformed(e.to_string()))
+            })
+            .collect()
+    }
+
     /// The items under one partition key whose sort key starts with `prefix` (dynamodb:Query,
     /// strongly consistent, paged).
     pub async fn partition_prefix(
@@ -254,13 +307,14 @@ impl Inventory {
             .map_err(|e| AwsError::sdk("dynamodb:Scan", e))?;
         // The table also holds leases (lease.rs), restore tests (restore/history.rs), restores
         // in flight (restore/pending.rs), failover runs (failover/record.rs) and readiness
-        // (failover/readiness.rs): they are not assets.
+        // (failover/readiness.rs), and each scope's last sweep: they are not assets.
         let others = [
             crate::lease::LEASE_KEY,
             crate::restore::history::HISTORY_KEY,
             crate::restore::pending::PENDING_KEY,
             crate::failover::record::RUN_KEY,
             crate::failover::readiness::READINESS_KEY,
+            SWEEP_KEY,
         ]
         .map(|key| AttributeValue::S(key.to_string()));
         let mut assets: Vec<Asset> = items

@@ -265,8 +265,15 @@ async fn main() -> Result<()> {
                     );
                 }
             }
-            let rows: Vec<AssetRow> = waiting("reading the inventory", inventory.all())
-                .await?
+            let mut assets = waiting("reading the inventory", inventory.all()).await?;
+            // A store an unchanged sweep saw has its record's time; its scope's sweep says when.
+            let sweeps = inventory.sweeps().await?;
+            for asset in &mut assets {
+                for sweep in &sweeps {
+                    asset.last_seen = sweep.last_seen(asset);
+                }
+            }
+            let rows: Vec<AssetRow> = assets
                 .iter()
                 .filter(|a| all || a.state == bulwark_core::AssetState::Present)
                 .filter(|a| kind.is_none_or(|k| a.kind == k))

@@ -59,8 +59,13 @@ impl Change {
                 next.classification = stored.classification.clone();
                 next.assignment = stored.assignment.clone();
                 next.version = stored.version;
+                // Seen again as it was: nothing to write. The sweep that saw it records once,
+                // for its whole scope, that it swept (`ScopeSweep`): an unchanged estate costs
+                // no write per store.
+                let mut unchanged = next.clone();
+                unchanged.last_seen = stored.last_seen;
                 // An event delivered late must not move the record back in time.
-                (seen.last_seen >= stored.last_seen && next != *stored).then_some(next)
+                (seen.last_seen >= stored.last_seen && unchanged != *stored).then_some(next)
             }
             (Change::Gone { .. }, None) => None,
             (Change::Gone { at, .. }, Some(stored)) => {
@@ -97,6 +102,52 @@ impl Change {
                     next
                 })
             }
+        }
+    }
+}
+
+/// That a sweep listed some kinds of one scope completely, at a time: every present store of
+/// those kinds in the scope whose record is older was seen then, unchanged. Recorded once per
+/// scope and sweep, instead of a write per store.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScopeSweep {
+    pub scope: Scope,
+    pub kinds: BTreeSet<Kind>,
+    pub at: DateTime<Utc>,
+}
+
+impl ScopeSweep {
+    /// The sweep of `scope` at `at`, of the kinds `complete` says were listed completely there
+    /// (None: none was).
+    pub fn of(
+        scope: &Scope,
+        complete: &BTreeSet<(Scope, Kind)>,
+        at: DateTime<Utc>,
+    ) -> Option<Self> {
+        let kinds: BTreeSet<Kind> = complete
+            .iter()
+            .filter(|(s, _)| s == scope)
+            .map(|(_, kind)| *kind)
+            .collect();
+        (!kinds.is_empty()).then(|| Self {
+            scope: scope.clone(),
+            kinds,
+            at,
+        })
+    }
+
+    /// When `asset` was last seen: its record's time, or this sweep's if it covered the
+    /// asset's kind and the asset was present then (a present record the sweep did not mark
+    /// gone was in its listing).
+    pub fn last_seen(&self, asset: &Asset) -> DateTime<Utc> {
+        let covered = asset.scope() == self.scope
+            && self.kinds.contains(&asset.kind)
+            && asset.state == AssetState::Present
+            && asset.first_seen <= self.at;
+        if covered {
+            asset.last_seen.max(self.at)
+        } else {
+            asset.last_seen
         }
     }
 }
@@ -194,6 +245,35 @@ mod tests {
     }
 
     #[test]
+    fn a_store_seen_again_unchanged_writes_nothing_and_its_sweep_says_when() {
+        let stored_now = stored(asset(Kind::Rds, "eu-west-1", "db", at(1)), 3);
+        let seen = asset(Kind::Rds, "eu-west-1", "db", at(5));
+        assert_eq!(
+            Change::Observed(Box::new(seen)).apply(Some(&stored_now)),
+            None
+        );
+        let sweep = ScopeSweep::of(
+            &scope("eu-west-1"),
+            &complete(&[("eu-west-1", Kind::Rds), ("us-east-1", Kind::Ebs)]),
+            at(5),
+        )
+        .expect("a complete kind");
+        assert_eq!(sweep.kinds, BTreeSet::from([Kind::Rds]));
+        assert_eq!(sweep.last_seen(&stored_now), at(5));
+        // A kind the sweep did not list completely, or another scope, keeps the record's time
+        let volume = stored(asset(Kind::Ebs, "eu-west-1", "vol-1", at(1)), 1);
+        assert_eq!(sweep.last_seen(&volume), at(1));
+        assert_eq!(
+            ScopeSweep::of(
+                &scope("eu-west-1"),
+                &complete(&[("us-east-1", Kind::Rds)]),
+                at(5)
+            ),
+            None
+        );
+    }
+
+    #[test]
     fn a_seen_store_keeps_first_seen_and_classification_and_moves_last_seen() {
         let mut old = stored(asset(Kind::Rds, "eu-west-1", "db", at(1)), 3);
         old.classification = Some(Classification {
@@ -204,7 +284,9 @@ mod tests {
             reasons: vec![],
             unknown_values: vec![],
         });
-        let seen = asset(Kind::Rds, "eu-west-1", "db", at(5));
+        // (seen with a tag it did not have: a change)
+        let mut seen = asset(Kind::Rds, "eu-west-1", "db", at(5));
+        seen.tags.insert("Team".into(), "payments".into());
         let next = Change::Observed(Box::new(seen))
             .apply(Some(&old))
             .expect("a write");

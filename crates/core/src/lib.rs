@@ -37,7 +37,7 @@ pub use error::CoreError;
 // `Plan` at the root is protection's (AWS Backup's desired state); failover's is `FailoverPlan`.
 pub use failover::{FailoverFacts, Plan as FailoverPlan, PlanHash, PlanHashMismatch, StoreFacts};
 pub use feasibility::{rpo_feasibility, Feasibility};
-pub use inventory::{plan_writes, sweep_changes, Change};
+pub use inventory::{plan_writes, sweep_changes, Change, ScopeSweep};
 pub use kind::Kind;
 pub use protection::{
     apply, diff, native_actions, plan_for, render, selection_matches, tag_changes, Action,
