@@ -418,8 +418,51 @@ def _put_events(request: awsrequest.ParsedRequest) -> list[Need]:
     ]
 
 
+def _config_recorder(action: str) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
+    # A recorder's ARN ends with an id AWS assigns: a request names the recorder alone.
+    def needs(request: awsrequest.ParsedRequest) -> list[Need]:
+        recorder = request.params.get("ConfigurationRecorder") or {}
+        name = recorder.get("name") or request.params.get("ConfigurationRecorderName") or "*"
+        partition = get_partition(request.region)
+        arn = f"arn:{partition}:config:{request.region}:{request.account}:configuration-recorder/{name}/*"
+        return [Need(f"config:{action}", arn)]
+
+    return needs
+
+
+def _config_aggregator(action: str) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
+    # An aggregator's ARN ends with an id AWS assigns; a request names the aggregator: its ARN is
+    # looked up (a new aggregator's is not known yet).
+    def needs(request: awsrequest.ParsedRequest) -> list[Need]:
+        from moto.config.models import config_backends
+
+        name = request.params.get("ConfigurationAggregatorName")
+        aggregators = config_backends[request.account][request.region].config_aggregators.values()
+        known = next((a for a in aggregators if a.configuration_aggregator_name == name), None)
+        partition = get_partition(request.region)
+        arn = known.configuration_aggregator_arn if known else f"arn:{partition}:config:{request.region}:{request.account}:config-aggregator/*"
+        return [Need(f"config:{action}", arn)]
+
+    return needs
+
+
+def _aggregation_authorization(request: awsrequest.ParsedRequest) -> list[Need]:
+    partition = get_partition(request.region)
+    authorized = f"{request.params.get('AuthorizedAccountId')}/{request.params.get('AuthorizedAwsRegion')}"
+    arn = f"arn:{partition}:config:{request.region}:{request.account}:aggregation-authorization/{authorized}"
+    return [Need("config:PutAggregationAuthorization", arn)]
+
+
 EXCEPTIONS: dict[tuple[str, str], Callable[[awsrequest.ParsedRequest], list[Need]]] = {
     ("events", "PutEvents"): _put_events,
+    ("config", "PutConfigurationRecorder"): _config_recorder("PutConfigurationRecorder"),
+    ("config", "StartConfigurationRecorder"): _config_recorder("StartConfigurationRecorder"),
+    ("config", "StopConfigurationRecorder"): _config_recorder("StopConfigurationRecorder"),
+    ("config", "DescribeConfigurationRecorderStatus"): _config_recorder("DescribeConfigurationRecorderStatus"),
+    ("config", "PutConfigurationAggregator"): _config_aggregator("PutConfigurationAggregator"),
+    ("config", "SelectAggregateResourceConfig"): _config_aggregator("SelectAggregateResourceConfig"),
+    ("config", "DescribeConfigurationAggregatorSourcesStatus"): _config_aggregator("DescribeConfigurationAggregatorSourcesStatus"),
+    ("config", "PutAggregationAuthorization"): _aggregation_authorization,
     ("dynamodb", "TransactWriteItems"): _transact_write,
     ("dynamodb", "TransactGetItems"): _transact_get,
     ("dynamodb", "BatchWriteItem"): _batch("BatchWriteItem"),

@@ -28,6 +28,7 @@ EXTENSIONS = [
     "bulwark_local.iam",
     "bulwark_local.template",
     "bulwark_local.deploy",
+    "bulwark_local.config_query",
 ]
 
 
