@@ -5,6 +5,7 @@ mod backup;
 mod cli;
 mod deployed;
 mod discovery;
+mod discovery_config;
 mod failover;
 mod failover_deployed;
 mod failover_kinds;

@@ -67,6 +67,8 @@ pub struct ScopeClients {
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub backup: aws_sdk_backup::Client,
     pub kms: aws_sdk_kms::Client,
+    /// AWS Config (the CLI calls it configservice): the region's recorders and advanced query.
+    pub configservice: aws_sdk_config::Client,
     /// The account's configuration (credentials), for clients in its other regions.
     config: SdkConfig,
 }
@@ -239,6 +241,11 @@ impl Aws {
             ),
             kms: aws_sdk_kms::Client::from_conf(
                 aws_sdk_kms::config::Builder::from(&config)
+                    .interceptor(counter.clone())
+                    .build(),
+            ),
+            configservice: aws_sdk_config::Client::from_conf(
+                aws_sdk_config::config::Builder::from(&config)
                     .interceptor(counter)
                     .build(),
             ),

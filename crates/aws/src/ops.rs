@@ -41,9 +41,23 @@ pub struct DiscoverSummary {
     pub partial: bool,
     /// AWS API requests by operation, the inventory's included.
     pub calls: BTreeMap<String, u64>,
+    /// The kinds of each scope AWS Config gave (the rest were listed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from_config: Vec<ScopeKind>,
+    /// The scopes whose configuration items could not be read, and why: listed instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config_fallbacks: Vec<FailureReport>,
 }
 
-/// A full sweep of every account and region in reach, then the inventory brought up to date.
+/// One kind of one scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeKind {
+    pub scope: Scope,
+    pub kind: bulwark_core::Kind,
+}
+
+/// A full sweep of every account and region in reach by the API's listings, then the
+/// inventory brought up to date.
 pub async fn discover_all(
     aws: &Aws,
     inventory: &Inventory,
@@ -51,11 +65,51 @@ pub async fn discover_all(
     concurrency: usize,
     now: DateTime<Utc>,
 ) -> Result<DiscoverSummary, AwsError> {
+    discover_all_from(
+        aws,
+        inventory,
+        reach,
+        concurrency,
+        discovery::Source::Api,
+        now,
+    )
+    .await
+}
+
+/// The same from `source`: with AWS Config, each region's recorded kinds from its
+/// configuration items, the rest (and a region whose items cannot be read) by the listings.
+pub async fn discover_all_from(
+    aws: &Aws,
+    inventory: &Inventory,
+    reach: &Reach,
+    concurrency: usize,
+    source: discovery::Source,
+    now: DateTime<Utc>,
+) -> Result<DiscoverSummary, AwsError> {
     let before = aws.counter().snapshot();
     let accounts = aws.scopes(reach).await?;
-    let swept = discovery::sweep(&accounts, concurrency, now).await;
+    let swept = discovery::sweep(&accounts, concurrency, source, now).await;
     let mut summary = DiscoverSummary {
         seen: swept.assets.len(),
+        from_config: swept
+            .from_config
+            .iter()
+            .map(|(scope, kind)| ScopeKind {
+                scope: scope.clone(),
+                kind: *kind,
+            })
+            .collect(),
+        config_fallbacks: swept
+            .config_fallbacks
+            .iter()
+            .map(|(scope, error)| FailureReport {
+                account: scope.account.clone(),
+                region: Some(scope.region.clone()),
+                kind: None,
+                error: error.clone(),
+                retryable: false,
+            })
+            .collect(),
         failures: swept
             .failures
             .iter()
@@ -181,6 +235,7 @@ pub async fn discover_one(
         failures: vec![],
         partial: false,
         calls: aws.counter().since(&before),
+        ..DiscoverSummary::default()
     })
 }
 

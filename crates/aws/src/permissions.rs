@@ -18,6 +18,7 @@ pub(crate) const fn p(action: &'static str, why: &'static str) -> Permission {
 pub use crate::assign::NOTIFY;
 pub use crate::backup::{BACKUP, RECOVERY_POINTS};
 pub use crate::clients::{HOME, MEMBER, SCOPE};
+pub use crate::discovery::config_source::CONFIG_SOURCE;
 pub use crate::discovery::DISCOVERY;
 pub use crate::failover::execute::FAILOVER_END;
 pub use crate::failover::facts::FAILOVER_FACTS;
@@ -39,7 +40,7 @@ pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
 /// The permissions each Lambda function needs: what the deployment template must grant.
 pub fn for_function(function: &str) -> Vec<&'static str> {
     let groups: &[&[Permission]] = match function {
-        "discover" => &[SCOPE, DISCOVERY, INVENTORY],
+        "discover" => &[SCOPE, DISCOVERY, CONFIG_SOURCE, INVENTORY],
         "classify" => &[INVENTORY],
         "assign-policy" => &[
             MEMBER,
@@ -97,6 +98,7 @@ pub fn for_cli() -> Vec<&'static str> {
         SCOPE,
         MEMBER,
         DISCOVERY,
+        CONFIG_SOURCE,
         INVENTORY,
         LEASE,
         INVENTORY_LIST,
@@ -148,6 +150,7 @@ pub fn action_for_operation(operation: &str) -> Option<String> {
         "Route 53" => "route53",
         "SSM" => "ssm",
         "IAM" => "iam",
+        "Config Service" => "config",
         _ => return None,
     };
     // Where the Service Authorization Reference names the action otherwise: S3 names

@@ -57,6 +57,10 @@ enum Command {
         /// The store's region, when the ARN does not say it (S3).
         #[arg(long)]
         region: Option<String>,
+        /// Where a sweep reads the estate: the listings, or AWS Config's configuration items
+        /// where a region's recorder records a kind (the listings for the rest).
+        #[arg(long, value_enum, default_value_t = SourceArg::Api, env = "BULWARK_DISCOVERY_SOURCE")]
+        source: SourceArg,
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
@@ -153,6 +157,22 @@ enum Command {
     },
 }
 
+/// `discover --source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SourceArg {
+    Api,
+    Config,
+}
+
+impl From<SourceArg> for bulwark_aws::discovery::Source {
+    fn from(source: SourceArg) -> Self {
+        match source {
+            SourceArg::Api => Self::Api,
+            SourceArg::Config => Self::Config,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum SummaryFormat {
     Text,
@@ -201,12 +221,20 @@ async fn main() -> Result<()> {
         Command::Discover {
             arn,
             region,
+            source,
             format,
         } => {
             let now = chrono::Utc::now();
             let summary = match arn {
                 None => {
-                    let sweep = ops::discover_all(&aws, &inventory, &reach, cli.concurrency, now);
+                    let sweep = ops::discover_all_from(
+                        &aws,
+                        &inventory,
+                        &reach,
+                        cli.concurrency,
+                        source.into(),
+                        now,
+                    );
                     waiting("discovering data stores", sweep).await?
                 }
                 Some(arn) => {

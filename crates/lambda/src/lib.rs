@@ -91,6 +91,8 @@ pub struct Settings {
     pub config_path: Option<PathBuf>,
     /// BULWARK_CONCURRENCY: regions swept at once.
     pub concurrency: usize,
+    /// BULWARK_DISCOVERY_SOURCE: `api` (the default) or `config`.
+    pub discovery_source: bulwark_aws::discovery::Source,
 }
 
 pub use bulwark_aws::store::DEFAULT_TABLE;
@@ -120,6 +122,15 @@ impl Settings {
                 })?,
             None => 8,
         };
+        let discovery_source = match get("BULWARK_DISCOVERY_SOURCE").as_deref().map(str::trim) {
+            None | Some("" | "api") => bulwark_aws::discovery::Source::Api,
+            Some("config") => bulwark_aws::discovery::Source::Config,
+            Some(other) => {
+                return Err(FunctionError::Config(format!(
+                    "BULWARK_DISCOVERY_SOURCE={other:?} is neither api nor config"
+                )))
+            }
+        };
         Ok(Self {
             table: get("BULWARK_TABLE")
                 .filter(|t| !t.trim().is_empty())
@@ -132,6 +143,7 @@ impl Settings {
                 .filter(|p| !p.trim().is_empty())
                 .map(PathBuf::from),
             concurrency,
+            discovery_source,
         })
     }
 

@@ -86,7 +86,8 @@ def _time(value: Any) -> str | None:
         return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    # As precise as the local AWS's describe calls answer it.
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -122,7 +123,7 @@ def _buckets(account: str, region: str) -> Iterator[dict[str, Any]]:
         if bucket.region_name != region:
             continue
         tags = s3.tagger.get_tag_dict_for_resource(bucket.arn)
-        configuration = {"name": bucket.name, "owner": {"id": account}, "creationDate": _time(bucket.creation_date)}
+        configuration = {"name": bucket.name, "owner": {"id": account}, "creationDate": bucket.creation_date_ISO8601}
         versioning = {"status": bucket.versioning_status or "Off"}
         yield _item(account, region, "AWS::S3::Bucket", bucket.name, bucket.name, f"arn:aws:s3:::{bucket.name}",
                     bucket.creation_date, tags, configuration, {"BucketVersioningConfiguration": versioning})
@@ -196,7 +197,8 @@ def _volumes(account: str, region: str) -> Iterator[dict[str, Any]]:
             "size": volume.size,
             "availabilityZone": volume.zone.name,
             "state": volume.status,
-            "createTime": _time(volume.create_time),
+            # To the second, as the local EC2 answers DescribeVolumes (AWS gives milliseconds in both).
+            "createTime": volume.create_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "encrypted": bool(volume.encrypted),
             "kmsKeyId": volume.kms_key_id,
             "volumeType": volume.volume_type,

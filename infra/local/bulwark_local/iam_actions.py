@@ -459,6 +459,7 @@ EXCEPTIONS: dict[tuple[str, str], Callable[[awsrequest.ParsedRequest], list[Need
     ("config", "StartConfigurationRecorder"): _config_recorder("StartConfigurationRecorder"),
     ("config", "StopConfigurationRecorder"): _config_recorder("StopConfigurationRecorder"),
     ("config", "DescribeConfigurationRecorderStatus"): _config_recorder("DescribeConfigurationRecorderStatus"),
+    ("config", "DescribeConfigurationRecorders"): _config_recorder("DescribeConfigurationRecorders"),
     ("config", "PutConfigurationAggregator"): _config_aggregator("PutConfigurationAggregator"),
     ("config", "SelectAggregateResourceConfig"): _config_aggregator("SelectAggregateResourceConfig"),
     ("config", "DescribeConfigurationAggregatorSourcesStatus"): _config_aggregator("DescribeConfigurationAggregatorSourcesStatus"),

@@ -2,6 +2,7 @@
 //! concurrency, and tags in bulk from the Resource Groups Tagging API where the listing lacks
 //! them (S3, DynamoDB). IAM: see `permissions::DISCOVERY` and `permissions::SCOPE`.
 
+pub mod config_source;
 pub mod mapping;
 mod single;
 
@@ -62,6 +63,17 @@ pub struct SweepFailure {
     pub error: AwsError,
 }
 
+/// Where a sweep reads what a region holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Source {
+    /// Each kind's listing, and the Tagging API for the tags listings lack.
+    #[default]
+    Api,
+    /// AWS Config's configuration items where the region's recorder records the kind; the
+    /// listings for the rest.
+    Config,
+}
+
 /// What a sweep saw: the assets, which (scope, kind) pairs it listed completely, and where it
 /// failed.
 #[derive(Debug, Default)]
@@ -69,6 +81,10 @@ pub struct SweepResult {
     pub assets: Vec<Asset>,
     pub complete: BTreeSet<(Scope, Kind)>,
     pub failures: Vec<SweepFailure>,
+    /// The (scope, kind) pairs AWS Config gave.
+    pub from_config: BTreeSet<(Scope, Kind)>,
+    /// The scopes whose configuration items could not be read, and why: listed by the API.
+    pub config_fallbacks: Vec<(Scope, String)>,
 }
 
 impl SweepResult {
@@ -90,10 +106,11 @@ impl SweepResult {
     }
 }
 
-/// Sweep every scope of every account, at most `concurrency` scopes at once.
+/// Sweep every scope of every account, at most `concurrency` scopes at once, from `source`.
 pub async fn sweep(
     accounts: &[AccountClients],
     concurrency: usize,
+    source: Source,
     now: DateTime<Utc>,
 ) -> SweepResult {
     let mut result = SweepResult::default();
@@ -103,22 +120,28 @@ pub async fn sweep(
         };
         // S3 is global: list the account's buckets once, then place each in its region.
         let buckets = list_buckets(first).await;
-        let outcomes: Vec<(Scope, Vec<KindOutcome>)> = stream::iter(&account.scopes)
+        let outcomes: Vec<(Scope, ScopeOutcome)> = stream::iter(&account.scopes)
             .map(|clients| {
                 let buckets = &buckets;
                 async move {
                     (
                         clients.scope.clone(),
-                        sweep_scope(clients, buckets, now).await,
+                        sweep_scope(clients, buckets, source, now).await,
                     )
                 }
             })
             .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
-        for (scope, kinds) in outcomes {
-            for (kind, outcome) in kinds {
-                result.record(&scope, kind, outcome);
+        for (scope, outcome) in outcomes {
+            for (kind, listed) in outcome.kinds {
+                result.record(&scope, kind, listed);
+            }
+            result
+                .from_config
+                .extend(outcome.from_config.into_iter().map(|k| (scope.clone(), k)));
+            if let Some(why) = outcome.config_fallback {
+                result.config_fallbacks.push((scope, why));
             }
         }
     }
@@ -128,19 +151,67 @@ pub async fn sweep(
 /// One kind's listing in one scope.
 type KindOutcome = (Kind, Result<Vec<Asset>, AwsError>);
 
+/// One scope's sweep: each kind's outcome, the kinds Config gave, and why Config could not be
+/// read there, if it could not.
+struct ScopeOutcome {
+    kinds: Vec<KindOutcome>,
+    from_config: BTreeSet<Kind>,
+    config_fallback: Option<String>,
+}
+
 async fn sweep_scope(
     clients: &ScopeClients,
     buckets: &Result<Vec<PlacedBucket>, AwsError>,
+    source: Source,
+    now: DateTime<Utc>,
+) -> ScopeOutcome {
+    let mut outcome = ScopeOutcome {
+        kinds: Vec::new(),
+        from_config: BTreeSet::new(),
+        config_fallback: None,
+    };
+    if source == Source::Config {
+        let read = async {
+            let kinds = config_source::recorded_kinds(clients).await?;
+            let assets = config_source::stores(clients, &kinds, now).await?;
+            Ok::<_, AwsError>((kinds, assets))
+        };
+        match read.await {
+            Ok((kinds, assets)) => {
+                for kind in &kinds {
+                    let of_kind = assets.iter().filter(|a| a.kind == *kind).cloned().collect();
+                    outcome.kinds.push((*kind, Ok(of_kind)));
+                }
+                outcome.from_config = kinds;
+            }
+            Err(error) => {
+                tracing::warn!(scope = %clients.scope, %error, "AWS Config could not be read; listing instead");
+                outcome.config_fallback = Some(error.to_string());
+            }
+        }
+    }
+    let listed = list_scope(clients, buckets, &outcome.from_config, now).await;
+    outcome.kinds.extend(listed);
+    outcome
+}
+
+/// The listings of a scope's kinds but those `skip` names (AWS Config gave them).
+async fn list_scope(
+    clients: &ScopeClients,
+    buckets: &Result<Vec<PlacedBucket>, AwsError>,
+    skip: &BTreeSet<Kind>,
     now: DateTime<Utc>,
 ) -> Vec<KindOutcome> {
     let scope = &clients.scope;
+    let wanted = |kind: Kind| !skip.contains(&kind);
+    let tags_needed = wanted(Kind::S3) || wanted(Kind::Dynamodb);
     let (tags, rds, clusters, tables, efs, ebs) = tokio::join!(
-        bulk_tags(clients),
-        list_rds(clients, now),
-        list_clusters(clients, now),
-        list_tables(clients),
-        list_efs(clients, now),
-        list_ebs(clients, now),
+        when(tags_needed, bulk_tags(clients)),
+        when(wanted(Kind::Rds), list_rds(clients, now)),
+        when(wanted(Kind::Aurora), list_clusters(clients, now)),
+        when(wanted(Kind::Dynamodb), list_tables(clients)),
+        when(wanted(Kind::Efs), list_efs(clients, now)),
+        when(wanted(Kind::Ebs), list_ebs(clients, now)),
     );
     let s3 = match (buckets, &tags) {
         (Ok(buckets), Ok(tags)) => Ok(buckets
@@ -172,7 +243,7 @@ async fn sweep_scope(
         (Err(e), _) => Err(e),
         (_, Err(e)) => Err(e.clone()),
     };
-    vec![
+    [
         (Kind::S3, s3),
         (Kind::Rds, rds),
         (Kind::Aurora, clusters),
@@ -180,6 +251,21 @@ async fn sweep_scope(
         (Kind::Efs, efs),
         (Kind::Ebs, ebs),
     ]
+    .into_iter()
+    .filter(|(kind, _)| wanted(*kind))
+    .collect()
+}
+
+/// `listing` when `needed`, else nothing (and no call).
+async fn when<T: Default>(
+    needed: bool,
+    listing: impl std::future::Future<Output = Result<T, AwsError>>,
+) -> Result<T, AwsError> {
+    if needed {
+        listing.await
+    } else {
+        Ok(T::default())
+    }
 }
 
 fn tags_of(

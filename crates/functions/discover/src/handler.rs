@@ -136,11 +136,12 @@ pub async fn handle(
     let now = chrono::Utc::now();
     match request(event)? {
         Request::Sweep => {
-            let summary = ops::discover_all(
+            let summary = ops::discover_all_from(
                 &services.aws,
                 &services.inventory,
                 &services.settings.reach,
                 services.settings.concurrency,
+                services.settings.discovery_source,
                 now,
             )
             .await?;

@@ -1,0 +1,207 @@
+//! AWS Config as the discovery source: one estate swept both ways gives the same inventory;
+//! Config gives what its recorders record, the listings the rest; a region whose items cannot
+//! be read is listed instead, and the sweep says so.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bulwark_aws::discovery::Source;
+use bulwark_aws::ops::{self, DiscoverSummary};
+use bulwark_aws::{Aws, Inventory, Reach};
+use bulwark_core::{Asset, Kind};
+use chrono::Utc;
+
+use crate::harness::{assert_declared, control, region, TestAccount, HOME_REGION, OTHER_REGION};
+use crate::seed;
+
+fn both_regions() -> Reach {
+    Reach {
+        regions: vec![region(HOME_REGION), region(OTHER_REGION)],
+        org_role: None,
+    }
+}
+
+/// A recorder recording every supported type in `region` (`types`: only those).
+async fn record(t: &TestAccount, region: &str, types: Option<&[&str]>) {
+    let config = aws_sdk_config::Client::new(&t.in_region(region));
+    let group = match types {
+        None => aws_sdk_config::types::RecordingGroup::builder()
+            .all_supported(true)
+            .build(),
+        Some(types) => aws_sdk_config::types::RecordingGroup::builder()
+            .all_supported(false)
+            .set_resource_types(Some(
+                types
+                    .iter()
+                    .map(|t| aws_sdk_config::types::ResourceType::from(*t))
+                    .collect(),
+            ))
+            .build(),
+    };
+    config
+        .put_configuration_recorder()
+        .configuration_recorder(
+            aws_sdk_config::types::ConfigurationRecorder::builder()
+                .name("default")
+                .role_arn(format!(
+                    "arn:aws:iam::{}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig",
+                    t.account
+                ))
+                .recording_group(group)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("a recorder");
+    config
+        .put_delivery_channel()
+        .delivery_channel(
+            aws_sdk_config::types::DeliveryChannel::builder()
+                .name("default")
+                .s3_bucket_name(format!("config-{}", t.account))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("a delivery channel");
+    config
+        .start_configuration_recorder()
+        .configuration_recorder_name("default")
+        .send()
+        .await
+        .expect("recording");
+}
+
+/// Every kind in the home region, a table in the other.
+async fn estate(t: &TestAccount) {
+    let tags = [("DataClassification", "Critical"), ("Team", "payments")];
+    seed::table(t, HOME_REGION, "orders", &tags).await;
+    seed::bucket(t, HOME_REGION, &format!("receipts-{}", t.account), &tags).await;
+    seed::rds_instance(t, HOME_REGION, "orders-db", &tags).await;
+    seed::aurora_cluster(t, HOME_REGION, "ledger", 2, &tags).await;
+    seed::volume(t, HOME_REGION, &tags).await;
+    seed::file_system(t, HOME_REGION, "shared", &tags).await;
+    seed::table(t, OTHER_REGION, "sessions", &[]).await;
+}
+
+async fn swept(aws: &Aws, table: &str, source: Source) -> (DiscoverSummary, Vec<Asset>) {
+    let inventory = Inventory::new(aws.dynamodb(), table);
+    inventory.ensure_table().await.expect("a table");
+    let summary = ops::discover_all_from(aws, &inventory, &both_regions(), 4, source, Utc::now())
+        .await
+        .expect("a sweep");
+    assert_declared("discover", &summary.calls);
+    let assets = inventory.all().await.expect("the inventory");
+    (summary, assets)
+}
+
+/// The assets as a source decides them: the times and versions of the records aside.
+fn comparable(assets: &[Asset]) -> BTreeMap<String, Asset> {
+    assets
+        .iter()
+        // The state tables themselves are tables of the estate too: each sweep saw its own.
+        .filter(|a| !a.name.starts_with("bulwark-"))
+        .map(|a| {
+            let mut a = a.clone();
+            a.first_seen = chrono::DateTime::<Utc>::MIN_UTC;
+            a.last_seen = chrono::DateTime::<Utc>::MIN_UTC;
+            a.version = 0;
+            (a.arn.to_string(), a)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn one_estate_swept_from_config_and_from_the_listings_gives_the_same_inventory() {
+    // Given an estate of every kind in the home region, recorded there by AWS Config, and a
+    // table in a region with no recorder
+    let t = TestAccount::new().await;
+    estate(&t).await;
+    record(&t, HOME_REGION, None).await;
+    let aws = t.aws();
+
+    // When it is swept by the listings, and from AWS Config, each into a state table of its own
+    let (by_api, api_assets) = swept(&aws, "bulwark-api-sweep", Source::Api).await;
+    let (by_config, config_assets) = swept(&aws, "bulwark-config-sweep", Source::Config).await;
+
+    // Then both inventories hold the same stores, alike in every field the sweep decides
+    let api = comparable(&api_assets);
+    let config = comparable(&config_assets);
+    assert_eq!(api.len(), 7, "{:?}", api.keys());
+    for (arn, asset) in &api {
+        assert_eq!(config.get(arn), Some(asset), "{arn}");
+    }
+    assert_eq!(config.len(), api.len());
+    // And Config gave the home region's five recorded kinds; EFS and the other region were
+    // listed
+    let from_config: BTreeSet<(String, Kind)> = by_config
+        .from_config
+        .iter()
+        .map(|s| (s.scope.region.to_string(), s.kind))
+        .collect();
+    let home = |kind| (HOME_REGION.to_string(), kind);
+    assert_eq!(
+        from_config,
+        BTreeSet::from([
+            home(Kind::S3),
+            home(Kind::Rds),
+            home(Kind::Aurora),
+            home(Kind::Dynamodb),
+            home(Kind::Ebs),
+        ])
+    );
+    assert!(by_api.from_config.is_empty());
+    // (one query page in the home region instead of its listings: the other region's remain)
+    let calls = |summary: &DiscoverSummary, op: &str| summary.calls.get(op).copied().unwrap_or(0);
+    assert_eq!(calls(&by_config, "Config Service:SelectResourceConfig"), 1);
+    assert_eq!(calls(&by_api, "RDS:DescribeDBInstances"), 2);
+    assert_eq!(calls(&by_config, "RDS:DescribeDBInstances"), 1);
+    assert_eq!(calls(&by_config, "EFS:DescribeFileSystems"), 2);
+}
+
+#[tokio::test]
+async fn a_region_whose_config_cannot_be_read_is_listed_and_the_sweep_says_so() {
+    // Given an estate recorded in the home region, whose advanced query AWS Config refuses
+    let t = TestAccount::new().await;
+    estate(&t).await;
+    record(&t, HOME_REGION, Some(&["AWS::DynamoDB::Table"])).await;
+    control(
+        "/moto-api/bulwark/faults",
+        &serde_json::json!({
+            "account": t.account.as_str(), "service": "config", "region": HOME_REGION,
+            "operation": "SelectResourceConfig", "status": 400,
+            "code": "InvalidExpressionException", "message": "the query is refused",
+        }),
+    );
+
+    // When it is swept from AWS Config under the discover function's role
+    let aws = t.function("discover").await;
+    let inventory = t.inventory(&aws).await;
+    let summary = ops::discover_all_from(
+        &aws,
+        &inventory,
+        &both_regions(),
+        4,
+        Source::Config,
+        Utc::now(),
+    )
+    .await
+    .expect("a sweep");
+
+    // Then the home region was listed instead, said so, and every store is in the inventory
+    assert_declared("discover", &summary.calls);
+    assert!(summary.from_config.is_empty(), "{:?}", summary.from_config);
+    assert_eq!(
+        summary.config_fallbacks.len(),
+        1,
+        "{:?}",
+        summary.config_fallbacks
+    );
+    assert!(summary.config_fallbacks[0]
+        .error
+        .contains("InvalidExpressionException"));
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    let names: BTreeSet<String> = t.stored().await.into_iter().map(|a| a.name).collect();
+    for name in ["orders", "orders-db", "ledger", "sessions"] {
+        assert!(names.contains(name), "{name} missing from {names:?}");
+    }
+}
