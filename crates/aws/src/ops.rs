@@ -88,39 +88,32 @@ pub async fn discover_all_from(
 ) -> Result<DiscoverSummary, AwsError> {
     let before = aws.counter().snapshot();
     let accounts = aws.scopes(reach).await?;
-    let swept = discovery::sweep(&accounts, concurrency, source, now).await;
+    // Each scope is written as soon as it is swept, and its stores dropped: memory follows
+    // the largest scopes swept at once, not the estate.
+    let scopes = discovery::sweep_each(
+        &accounts,
+        concurrency,
+        source,
+        now,
+        |scope, swept| async move {
+            let seen = swept.assets.len();
+            let recorded =
+                record_scope(inventory, &scope, swept.assets, &swept.complete, now).await;
+            ScopeReport {
+                scope,
+                seen,
+                recorded,
+                failures: swept.failures,
+                from_config: swept.from_config,
+                config_fallbacks: swept.config_fallbacks,
+            }
+        },
+    )
+    .await;
     let mut summary = DiscoverSummary {
-        seen: swept.assets.len(),
-        from_config: swept
-            .from_config
+        failures: accounts
             .iter()
-            .map(|(scope, kind)| ScopeKind {
-                scope: scope.clone(),
-                kind: *kind,
-            })
-            .collect(),
-        config_fallbacks: swept
-            .config_fallbacks
-            .iter()
-            .map(|(scope, error)| FailureReport {
-                account: scope.account.clone(),
-                region: Some(scope.region.clone()),
-                kind: None,
-                error: error.clone(),
-                retryable: false,
-            })
-            .collect(),
-        failures: swept
-            .failures
-            .iter()
-            .map(|f| FailureReport {
-                account: f.scope.account.clone(),
-                region: Some(f.scope.region.clone()),
-                kind: Some(f.kind),
-                error: f.error.to_string(),
-                retryable: f.error.is_retryable(),
-            })
-            .chain(accounts.iter().filter_map(|a| {
+            .filter_map(|a| {
                 a.unreachable.as_ref().map(|error| FailureReport {
                     account: a.account.clone(),
                     region: None,
@@ -128,30 +121,55 @@ pub async fn discover_all_from(
                     error: error.to_string(),
                     retryable: error.is_retryable(),
                 })
-            }))
+            })
             .collect(),
         ..DiscoverSummary::default()
     };
-    let mut seen_by_scope: BTreeMap<Scope, Vec<_>> = accounts
-        .iter()
-        .flat_map(|a| a.scopes.iter().map(|s| (s.scope.clone(), Vec::new())))
-        .collect();
-    for asset in swept.assets {
-        seen_by_scope.entry(asset.scope()).or_default().push(asset);
-    }
-    // A scope whose records cannot be written (after the retries) is reported; the other
-    // scopes are still brought up to date.
-    for (scope, seen) in seen_by_scope {
-        match record_scope(inventory, &scope, seen, &swept.complete, now).await {
+    let mut scopes = scopes;
+    scopes.sort_by(|a, b| a.scope.cmp(&b.scope));
+    for report in scopes {
+        summary.seen += report.seen;
+        summary
+            .failures
+            .extend(report.failures.iter().map(|f| FailureReport {
+                account: f.scope.account.clone(),
+                region: Some(f.scope.region.clone()),
+                kind: Some(f.kind),
+                error: f.error.to_string(),
+                retryable: f.error.is_retryable(),
+            }));
+        summary.from_config.extend(
+            report
+                .from_config
+                .into_iter()
+                .map(|(scope, kind)| ScopeKind { scope, kind }),
+        );
+        summary
+            .config_fallbacks
+            .extend(
+                report
+                    .config_fallbacks
+                    .into_iter()
+                    .map(|(scope, error)| FailureReport {
+                        account: scope.account.clone(),
+                        region: Some(scope.region.clone()),
+                        kind: None,
+                        error,
+                        retryable: false,
+                    }),
+            );
+        // A scope whose records cannot be written (after the retries) is reported; the other
+        // scopes are still brought up to date.
+        match report.recorded {
             Ok((written, unchanged, marked_gone)) => {
                 summary.written += written;
                 summary.unchanged += unchanged;
                 summary.marked_gone += marked_gone;
-                summary.scopes.push(scope);
+                summary.scopes.push(report.scope);
             }
             Err(error) => summary.failures.push(FailureReport {
-                account: scope.account.clone(),
-                region: Some(scope.region.clone()),
+                account: report.scope.account.clone(),
+                region: Some(report.scope.region.clone()),
                 kind: None,
                 error: error.to_string(),
                 retryable: error.is_retryable(),
@@ -161,6 +179,16 @@ pub async fn discover_all_from(
     summary.partial = !summary.failures.is_empty();
     summary.calls = aws.counter().since(&before);
     Ok(summary)
+}
+
+/// One scope's sweep and its writes, as `discover_all_from` sums them up.
+struct ScopeReport {
+    scope: Scope,
+    seen: usize,
+    recorded: Result<(usize, usize, usize), AwsError>,
+    failures: Vec<discovery::SweepFailure>,
+    from_config: std::collections::BTreeSet<(Scope, bulwark_core::Kind)>,
+    config_fallbacks: Vec<(Scope, String)>,
 }
 
 /// One scope's sweep written to the inventory: (written, unchanged, marked gone).

@@ -106,46 +106,55 @@ impl SweepResult {
     }
 }
 
-/// Sweep every scope of every account, at most `concurrency` scopes at once, from `source`.
-pub async fn sweep(
+/// Sweep every scope of every account, at most `concurrency` scopes at once, from `source`,
+/// handing each scope's result to `record` as soon as it is swept (its scope with it) and
+/// keeping only what `record` answers: a sweep holds a few scopes' stores at a time, never
+/// the estate's.
+pub async fn sweep_each<T, F, Fut>(
     accounts: &[AccountClients],
     concurrency: usize,
     source: Source,
     now: DateTime<Utc>,
-) -> SweepResult {
-    let mut result = SweepResult::default();
+    record: F,
+) -> Vec<T>
+where
+    F: Fn(Scope, SweepResult) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let mut recorded = Vec::new();
     for account in accounts {
         let Some(first) = account.scopes.first() else {
             continue;
         };
         // S3 is global: list the account's buckets once, then place each in its region.
         let buckets = list_buckets(first).await;
-        let outcomes: Vec<(Scope, ScopeOutcome)> = stream::iter(&account.scopes)
+        let answers: Vec<T> = stream::iter(&account.scopes)
             .map(|clients| {
-                let buckets = &buckets;
+                let (buckets, record) = (&buckets, &record);
                 async move {
-                    (
-                        clients.scope.clone(),
-                        sweep_scope(clients, buckets, source, now).await,
-                    )
+                    let scope = clients.scope.clone();
+                    let outcome = sweep_scope(clients, buckets, source, now).await;
+                    let mut result = SweepResult::default();
+                    for (kind, listed) in outcome.kinds {
+                        result.record(&scope, kind, listed);
+                    }
+                    result.from_config = outcome
+                        .from_config
+                        .into_iter()
+                        .map(|kind| (scope.clone(), kind))
+                        .collect();
+                    if let Some(why) = outcome.config_fallback {
+                        result.config_fallbacks.push((scope.clone(), why));
+                    }
+                    record(scope, result).await
                 }
             })
             .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
-        for (scope, outcome) in outcomes {
-            for (kind, listed) in outcome.kinds {
-                result.record(&scope, kind, listed);
-            }
-            result
-                .from_config
-                .extend(outcome.from_config.into_iter().map(|k| (scope.clone(), k)));
-            if let Some(why) = outcome.config_fallback {
-                result.config_fallbacks.push((scope, why));
-            }
-        }
+        recorded.extend(answers);
     }
-    result
+    recorded
 }
 
 /// One kind's listing in one scope.
