@@ -10,7 +10,7 @@ use bulwark_core::protection::{selection_matches, TIER_TAG};
 use bulwark_core::AssetState;
 use serde_json::{json, Value};
 
-use crate::harness::{bulwark_bin, control, TestAccount, HOME_REGION};
+use crate::harness::{bulwark_bin, control, TestAccount, HOME_REGION, OTHER_REGION};
 use crate::seed;
 
 /// How long an execution may take here before the test gives up on it.
@@ -274,6 +274,84 @@ async fn a_scheduled_sweep_inventories_classifies_and_protects_every_store() {
         let arn = asset.arn.to_string();
         assert_eq!(selected_by(&t, &arn).await.len(), 1, "{name}");
         assert!(asset.assignment.is_some(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_scheduled_sweep_fans_out_a_shard_per_region_and_a_failing_listing_stays_in_its_shard() {
+    // Given the system deployed over two regions, a store in each, and the other region's
+    // volumes refused to the sweep
+    let t = TestAccount::new().await;
+    let answer = deploy_template(
+        &t,
+        json!({"Regions": format!("{HOME_REGION},{OTHER_REGION}")}),
+    );
+    let deployed = Deployed {
+        state_machine: answer["state_machines"]["DiscoverAndClassify"]
+            .as_str()
+            .expect("the state machine")
+            .to_string(),
+        sweep_rule: answer["rules"]["DiscoverAndClassifyFullSweep"]["name"]
+            .as_str()
+            .expect("the sweep rule")
+            .to_string(),
+    };
+    seed::table(
+        &t,
+        HOME_REGION,
+        "payments",
+        &[("DataClassification", "Restricted")],
+    )
+    .await;
+    seed::table(
+        &t,
+        OTHER_REGION,
+        "sessions",
+        &[("DataClassification", "Restricted")],
+    )
+    .await;
+    control(
+        "/moto-api/bulwark/faults",
+        &json!({
+            "account": t.account.as_str(), "service": "ec2", "region": OTHER_REGION,
+            "operation": "DescribeVolumes", "status": 403, "code": "UnauthorizedOperation",
+            "message": "not authorized",
+        }),
+    );
+
+    // When the sweep's schedule fires
+    control(
+        "/moto-api/bulwark/events/fire",
+        &json!({"account": t.account.as_str(), "region": HOME_REGION, "rule": deployed.sweep_rule}),
+    );
+    let runs = ended(&t, &deployed, 1).await;
+
+    // Then it succeeded with a shard per region, each swept, classified and protected on its own;
+    // the other region's shard reports its failed listing, and its table is protected all the same
+    succeeded(&runs[0]);
+    let output: serde_json::Value =
+        serde_json::from_str(runs[0].output().unwrap_or("{}")).expect("the output");
+    let shards = output["shards"].as_array().expect("the shards");
+    assert_eq!(shards.len(), 2, "{output:#}");
+    let shard_of = |region: &str| {
+        shards
+            .iter()
+            .find(|s| s["scopes"][0]["region"] == region)
+            .unwrap_or_else(|| panic!("no shard of {region}: {output:#}"))
+    };
+    assert_eq!(shard_of(HOME_REGION)["failures"], json!([]));
+    let failures = shard_of(OTHER_REGION)["failures"]
+        .as_array()
+        .expect("failures");
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0]["kind"], "ebs");
+    for name in ["payments", "sessions"] {
+        let stored = t.stored().await;
+        let asset = stored
+            .iter()
+            .find(|a| a.name == name)
+            .unwrap_or_else(|| panic!("{name} not inventoried"));
+        assert!(asset.assignment.is_some(), "{name} not protected");
     }
 }
 

@@ -29,6 +29,14 @@ async fn sweep(aws: &Aws, inventory: &Inventory) -> DiscoverSummary {
     summary
 }
 
+/// A sweep's or a lookup's summary, as discover answers it.
+fn summary_of(response: bulwark_discover::Response) -> DiscoverSummary {
+    match response {
+        bulwark_discover::Response::Summary(summary) => *summary,
+        other => panic!("a summary, not {other:?}"),
+    }
+}
+
 fn by_name(assets: &[Asset]) -> BTreeMap<(String, String, Kind), Asset> {
     assets
         .iter()
@@ -353,12 +361,16 @@ async fn a_config_change_event_records_one_store_and_its_deletion() {
     };
 
     // When the creation event arrives, twice
-    let first = bulwark_discover::handle(&services, Input::from_value(event("ResourceDiscovered")))
-        .await
-        .expect("first");
-    let again = bulwark_discover::handle(&services, Input::from_value(event("ResourceDiscovered")))
-        .await
-        .expect("again");
+    let first = summary_of(
+        bulwark_discover::handle(&services, Input::from_value(event("ResourceDiscovered")))
+            .await
+            .expect("first"),
+    );
+    let again = summary_of(
+        bulwark_discover::handle(&services, Input::from_value(event("ResourceDiscovered")))
+            .await
+            .expect("again"),
+    );
     // Then one record, written once
     assert_eq!((first.seen, first.written), (1, 1));
     assert_eq!(again.written, 0, "{again:?}");
@@ -396,9 +408,11 @@ async fn a_config_change_event_records_one_store_and_its_deletion() {
         .send()
         .await
         .expect("delete");
-    let gone = bulwark_discover::handle(&services, Input::from_value(event("ResourceDeleted")))
-        .await
-        .expect("deletion");
+    let gone = summary_of(
+        bulwark_discover::handle(&services, Input::from_value(event("ResourceDeleted")))
+            .await
+            .expect("deletion"),
+    );
     assert_eq!(gone.marked_gone, 1);
     let stored = inventory.get(&arn).await.expect("get").expect("kept");
     assert_eq!(stored.state, AssetState::Gone);

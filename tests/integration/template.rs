@@ -94,14 +94,19 @@ fn the_state_machine_retries_retryable_errors_and_stops_on_invalid_input() {
     ))
     .expect("ASL is JSON");
     let states = asl["States"].as_object().expect("states");
-    for task in [
-        "Discover",
-        "Classify",
-        "ClassifyOne",
-        "AssignPolicy",
-        "AssignPolicyOne",
+    let shard = asl["States"]["Sweep"]["ItemProcessor"]["States"]
+        .as_object()
+        .expect("a shard's states");
+    for (task, state) in [
+        ("Shards", &states["Shards"]),
+        ("Discover", &states["Discover"]),
+        ("ClassifyOne", &states["ClassifyOne"]),
+        ("AssignPolicyOne", &states["AssignPolicyOne"]),
+        ("DiscoverShard", &shard["DiscoverShard"]),
+        ("ClassifyShard", &shard["ClassifyShard"]),
+        ("AssignShard", &shard["AssignShard"]),
     ] {
-        let retry = states[task]["Retry"].to_string();
+        let retry = state["Retry"].to_string();
         assert!(
             retry.contains(bulwark_lambda::error_type::RETRYABLE),
             "{task} does not retry"
@@ -113,6 +118,14 @@ fn the_state_machine_retries_retryable_errors_and_stops_on_invalid_input() {
     }
     let catch = states["Discover"]["Catch"].to_string();
     assert!(catch.contains(bulwark_lambda::error_type::INVALID_INPUT));
+    // A shard that fails is caught, so that the others complete
+    for task in ["DiscoverShard", "ClassifyShard", "AssignShard"] {
+        assert!(
+            shard[task]["Catch"].to_string().contains("States.ALL"),
+            "{task} is not caught"
+        );
+    }
+    assert!(asl["States"]["Sweep"]["MaxConcurrency"].as_u64().is_some());
 }
 
 /// Every action named anywhere in the template.

@@ -88,10 +88,83 @@ pub async fn discover_all_from(
 ) -> Result<DiscoverSummary, AwsError> {
     let before = aws.counter().snapshot();
     let accounts = aws.scopes(reach).await?;
+    sweep_accounts(aws, inventory, &accounts, concurrency, source, now, before).await
+}
+
+/// The scopes in reach, each a shard a fan-out sweeps on its own; and the accounts whose
+/// regions could not be listed.
+pub async fn shards(aws: &Aws, reach: &Reach) -> Result<Shards, AwsError> {
+    let accounts = aws.scopes(reach).await?;
+    Ok(Shards {
+        shards: accounts
+            .iter()
+            .flat_map(|a| a.scopes.iter().map(|s| s.scope.clone()))
+            .collect(),
+        failures: accounts
+            .iter()
+            .filter_map(|a| {
+                a.unreachable.as_ref().map(|error| FailureReport {
+                    account: a.account.clone(),
+                    region: None,
+                    kind: None,
+                    error: error.to_string(),
+                    retryable: error.is_retryable(),
+                })
+            })
+            .collect(),
+    })
+}
+
+/// A sweep's shards.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shards {
+    pub shards: Vec<Scope>,
+    pub failures: Vec<FailureReport>,
+}
+
+/// One shard's sweep: `scope` alone (entered through `reach`'s role when it is a member
+/// account's), then its records brought up to date.
+pub async fn discover_shard(
+    aws: &Aws,
+    inventory: &Inventory,
+    reach: &Reach,
+    scope: Scope,
+    source: discovery::Source,
+    now: DateTime<Utc>,
+) -> Result<DiscoverSummary, AwsError> {
+    let before = aws.counter().snapshot();
+    let home = aws.home_account().await?;
+    let clients = match &reach.org_role {
+        Some(role) if scope.account != home => aws.member_scope(scope.clone(), role).await,
+        _ if scope.account != home => {
+            return Err(AwsError::Configuration(format!(
+                "shard {scope} is another account's, and no organization role is configured"
+            )))
+        }
+        _ => aws.home_scope(scope.clone()),
+    };
+    let accounts = [crate::clients::AccountClients {
+        account: scope.account.clone(),
+        scopes: vec![clients],
+        unreachable: None,
+    }];
+    sweep_accounts(aws, inventory, &accounts, 1, source, now, before).await
+}
+
+/// Sweep `accounts`' scopes and write each as it is swept.
+async fn sweep_accounts(
+    aws: &Aws,
+    inventory: &Inventory,
+    accounts: &[crate::clients::AccountClients],
+    concurrency: usize,
+    source: discovery::Source,
+    now: DateTime<Utc>,
+    before: BTreeMap<String, u64>,
+) -> Result<DiscoverSummary, AwsError> {
     // Each scope is written as soon as it is swept, and its stores dropped: memory follows
     // the largest scopes swept at once, not the estate.
     let scopes = discovery::sweep_each(
-        &accounts,
+        accounts,
         concurrency,
         source,
         now,

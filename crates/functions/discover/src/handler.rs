@@ -1,5 +1,7 @@
 //! discover: an EventBridge scheduled event -> a full sweep; an AWS Config "Configuration
-//! Item Change" event for one of the six kinds -> that one store, deletion included.
+//! Item Change" event for one of the six kinds -> that one store, deletion included. For the
+//! sweep state machine's fan-out: `{"shards": {}}` -> the scopes in reach, each a shard;
+//! `{"shard": {"account", "region"}}` -> that one scope's sweep.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use bulwark_aws::ops::{self, DiscoverSummary};
@@ -46,6 +48,10 @@ pub struct ConfigurationItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     Sweep,
+    /// The scopes a fan-out sweeps, one shard each.
+    Shards,
+    /// One shard's sweep.
+    Shard(Scope),
     /// `at` is when AWS Config saw the change: an event delivered twice is the same observation.
     One {
         arn: ResourceArn,
@@ -59,8 +65,34 @@ pub enum Request {
 const SCHEDULED: &str = "Scheduled Event";
 const CONFIG_CHANGE: &str = "Config Configuration Item Change";
 
-/// The events discover takes: EventBridge's envelope, whose `detail` depends on the source.
-pub type DiscoverEvent = EventBridgeEvent<Value>;
+/// What discover takes: the sweep state machine's shard requests, or EventBridge's envelope,
+/// whose `detail` depends on the source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DiscoverEvent {
+    Shards,
+    Shard(Scope),
+    Event(EventBridgeEvent<Value>),
+}
+
+impl<'de> Deserialize<'de> for DiscoverEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = Value::deserialize(deserializer)?;
+        if let Some(shard) = value.get("shard") {
+            return serde_json::from_value(shard.clone())
+                .map(DiscoverEvent::Shard)
+                .map_err(|e| {
+                    D::Error::custom(format!("a shard is {{\"account\", \"region\"}}: {e}"))
+                });
+        }
+        if value.get("shards").is_some() {
+            return Ok(DiscoverEvent::Shards);
+        }
+        serde_json::from_value(value)
+            .map(DiscoverEvent::Event)
+            .map_err(D::Error::custom)
+    }
+}
 
 /// Read an event into a request; a malformed or unexpected event is a clear error.
 pub fn parse(event: Value) -> Result<Request, FunctionError> {
@@ -69,7 +101,11 @@ pub fn parse(event: Value) -> Result<Request, FunctionError> {
 
 /// What a typed event asks for.
 pub fn request(input: Input<DiscoverEvent>) -> Result<Request, FunctionError> {
-    let envelope = input.request("an EventBridge event")?;
+    let envelope = match input.request("an EventBridge event or a shard request")? {
+        DiscoverEvent::Shards => return Ok(Request::Shards),
+        DiscoverEvent::Shard(scope) => return Ok(Request::Shard(scope)),
+        DiscoverEvent::Event(envelope) => envelope,
+    };
     match (envelope.source.as_str(), envelope.detail_type.as_str()) {
         ("aws.events" | "aws.scheduler", SCHEDULED) => Ok(Request::Sweep),
         ("aws.config", CONFIG_CHANGE) => {
@@ -128,13 +164,43 @@ fn config_change(
     })
 }
 
-/// The function's work: parse the event, then sweep or look up one store.
+/// What discover answers: a sweep's or a lookup's summary, or a fan-out's shards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Response {
+    Summary(Box<DiscoverSummary>),
+    Shards(ops::Shards),
+}
+
+/// The function's work: parse the event, then sweep (everything, or one shard), plan the
+/// shards, or look up one store.
 pub async fn handle(
     services: &Services,
     event: Input<DiscoverEvent>,
-) -> Result<DiscoverSummary, FunctionError> {
+) -> Result<Response, FunctionError> {
     let now = chrono::Utc::now();
-    match request(event)? {
+    let summary = match request(event)? {
+        Request::Shards => {
+            return Ok(Response::Shards(
+                ops::shards(&services.aws, &services.settings.reach).await?,
+            ))
+        }
+        Request::Shard(scope) => {
+            let summary = ops::discover_shard(
+                &services.aws,
+                &services.inventory,
+                &services.settings.reach,
+                scope,
+                services.settings.discovery_source,
+                now,
+            )
+            .await?;
+            println!(
+                "{}",
+                failed_scopes_metric("discover", summary.failures.len(), now)
+            );
+            summary
+        }
         Request::Sweep => {
             let summary = ops::discover_all_from(
                 &services.aws,
@@ -151,22 +217,25 @@ pub async fn handle(
                 "{}",
                 failed_scopes_metric("discover", summary.failures.len(), now)
             );
-            Ok(summary)
+            summary
         }
-        Request::One { arn, scope, at } => Ok(ops::discover_one(
-            &services.aws,
-            &services.inventory,
-            &arn,
-            scope,
-            services.settings.reach.org_role.as_deref(),
-            at.unwrap_or(now),
-        )
-        .await?),
+        Request::One { arn, scope, at } => {
+            ops::discover_one(
+                &services.aws,
+                &services.inventory,
+                &arn,
+                scope,
+                services.settings.reach.org_role.as_deref(),
+                at.unwrap_or(now),
+            )
+            .await?
+        }
         Request::Skip(reason) => {
             tracing::info!(%reason, "skipped");
-            Ok(DiscoverSummary::default())
+            DiscoverSummary::default()
         }
-    }
+    };
+    Ok(Response::Summary(Box::new(summary)))
 }
 
 #[cfg(test)]
@@ -201,6 +270,26 @@ mod tests {
                 assert_eq!(detail, reparsed, "{name}");
             }
         }
+    }
+
+    #[test]
+    fn the_fan_outs_requests_are_shards_and_one_shard() {
+        assert_eq!(
+            parse(serde_json::json!({"shards": {}})).expect("parse"),
+            Request::Shards
+        );
+        let Request::Shard(scope) = parse(serde_json::json!({
+            "shard": {"account": "123456789012", "region": "eu-west-1"}
+        }))
+        .expect("parse") else {
+            panic!("expected a shard");
+        };
+        assert_eq!(scope.region.as_str(), "eu-west-1");
+        let bad = parse(serde_json::json!({"shard": {"account": "12", "region": "eu-west-1"}}));
+        assert!(
+            matches!(&bad, Err(FunctionError::InvalidInput(why)) if why.contains("a shard is")),
+            "{bad:?}"
+        );
     }
 
     #[test]
