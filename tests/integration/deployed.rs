@@ -41,7 +41,11 @@ pub(crate) fn deploy_template(t: &TestAccount, parameters: Value) -> Value {
 }
 
 fn deploy(t: &TestAccount) -> Deployed {
-    let answer = deploy_template(t, json!({"Regions": HOME_REGION}));
+    deployed_from(&deploy_template(t, json!({"Regions": HOME_REGION})))
+}
+
+/// The state machine and the sweep's rule of a deployment's answer.
+fn deployed_from(answer: &Value) -> Deployed {
     Deployed {
         state_machine: answer["state_machines"]["DiscoverAndClassify"]
             .as_str()
@@ -282,20 +286,10 @@ async fn a_scheduled_sweep_fans_out_a_shard_per_region_and_a_failing_listing_sta
     // Given the system deployed over two regions, a store in each, and the other region's
     // volumes refused to the sweep
     let t = TestAccount::new().await;
-    let answer = deploy_template(
+    let deployed = deployed_from(&deploy_template(
         &t,
         json!({"Regions": format!("{HOME_REGION},{OTHER_REGION}")}),
-    );
-    let deployed = Deployed {
-        state_machine: answer["state_machines"]["DiscoverAndClassify"]
-            .as_str()
-            .expect("the state machine")
-            .to_string(),
-        sweep_rule: answer["rules"]["DiscoverAndClassifyFullSweep"]["name"]
-            .as_str()
-            .expect("the sweep rule")
-            .to_string(),
-    };
+    ));
     seed::table(
         &t,
         HOME_REGION,

@@ -100,19 +100,24 @@ pub async fn shards(aws: &Aws, reach: &Reach) -> Result<Shards, AwsError> {
             .iter()
             .flat_map(|a| a.scopes.iter().map(|s| s.scope.clone()))
             .collect(),
-        failures: accounts
-            .iter()
-            .filter_map(|a| {
-                a.unreachable.as_ref().map(|error| FailureReport {
-                    account: a.account.clone(),
-                    region: None,
-                    kind: None,
-                    error: error.to_string(),
-                    retryable: error.is_retryable(),
-                })
-            })
-            .collect(),
+        failures: unreachable(&accounts),
     })
+}
+
+/// The accounts whose regions could not be listed, as failures.
+fn unreachable(accounts: &[crate::clients::AccountClients]) -> Vec<FailureReport> {
+    accounts
+        .iter()
+        .filter_map(|a| {
+            a.unreachable.as_ref().map(|error| FailureReport {
+                account: a.account.clone(),
+                region: None,
+                kind: None,
+                error: error.to_string(),
+                retryable: error.is_retryable(),
+            })
+        })
+        .collect()
 }
 
 /// A sweep's shards.
@@ -184,18 +189,7 @@ async fn sweep_accounts(
     )
     .await;
     let mut summary = DiscoverSummary {
-        failures: accounts
-            .iter()
-            .filter_map(|a| {
-                a.unreachable.as_ref().map(|error| FailureReport {
-                    account: a.account.clone(),
-                    region: None,
-                    kind: None,
-                    error: error.to_string(),
-                    retryable: error.is_retryable(),
-                })
-            })
-            .collect(),
+        failures: unreachable(accounts),
         ..DiscoverSummary::default()
     };
     let mut scopes = scopes;

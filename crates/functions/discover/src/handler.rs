@@ -179,14 +179,16 @@ pub async fn handle(
     event: Input<DiscoverEvent>,
 ) -> Result<Response, FunctionError> {
     let now = chrono::Utc::now();
-    let summary = match request(event)? {
+    let request = request(event)?;
+    let sweeping = matches!(request, Request::Sweep | Request::Shard(_));
+    let summary = match request {
         Request::Shards => {
             return Ok(Response::Shards(
                 ops::shards(&services.aws, &services.settings.reach).await?,
             ))
         }
         Request::Shard(scope) => {
-            let summary = ops::discover_shard(
+            ops::discover_shard(
                 &services.aws,
                 &services.inventory,
                 &services.settings.reach,
@@ -194,15 +196,10 @@ pub async fn handle(
                 services.settings.discovery_source,
                 now,
             )
-            .await?;
-            println!(
-                "{}",
-                failed_scopes_metric("discover", summary.failures.len(), now)
-            );
-            summary
+            .await?
         }
         Request::Sweep => {
-            let summary = ops::discover_all_from(
+            ops::discover_all_from(
                 &services.aws,
                 &services.inventory,
                 &services.settings.reach,
@@ -210,14 +207,7 @@ pub async fn handle(
                 services.settings.discovery_source,
                 now,
             )
-            .await?;
-            // A partial sweep is a result (what completed is recorded), and a metric that
-            // the template's alarm watches.
-            println!(
-                "{}",
-                failed_scopes_metric("discover", summary.failures.len(), now)
-            );
-            summary
+            .await?
         }
         Request::One { arn, scope, at } => {
             ops::discover_one(
@@ -235,6 +225,14 @@ pub async fn handle(
             DiscoverSummary::default()
         }
     };
+    if sweeping {
+        // A partial sweep is a result (what completed is recorded), and a metric that the
+        // template's alarm watches.
+        println!(
+            "{}",
+            failed_scopes_metric("discover", summary.failures.len(), now)
+        );
+    }
     Ok(Response::Summary(Box::new(summary)))
 }
 
