@@ -3,6 +3,7 @@
 
 mod backup;
 mod cli;
+mod config_rule;
 mod deployed;
 mod discovery;
 mod discovery_config;

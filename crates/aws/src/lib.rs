@@ -5,6 +5,7 @@ pub mod assign;
 pub mod backup;
 pub mod calls;
 pub mod clients;
+pub mod config_rule;
 pub mod discovery;
 pub mod error;
 pub mod facts;

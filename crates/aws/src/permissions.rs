@@ -18,6 +18,7 @@ pub(crate) const fn p(action: &'static str, why: &'static str) -> Permission {
 pub use crate::assign::NOTIFY;
 pub use crate::backup::{BACKUP, RECOVERY_POINTS};
 pub use crate::clients::{HOME, MEMBER, SCOPE};
+pub use crate::config_rule::CONFIG_RULE;
 pub use crate::discovery::config_source::CONFIG_SOURCE;
 pub use crate::discovery::DISCOVERY;
 pub use crate::failover::execute::FAILOVER_END;
@@ -51,6 +52,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             RECOVERY_POINTS,
             PROTECT,
             NOTIFY,
+            CONFIG_RULE,
         ],
         "validate-restore" => &[
             INVENTORY,

@@ -42,6 +42,10 @@ pub struct Attributes {
     /// Aurora: the member instances that belong to this cluster's asset.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
+    /// The id AWS Config knows the store by, where it is not the name: an RDS instance's
+    /// DbiResourceId, a DB cluster's DbClusterResourceId.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
 }
 
 /// One data store: what discovery saw, when, and what classification decided.

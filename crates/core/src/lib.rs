@@ -6,6 +6,7 @@ pub mod arn;
 pub mod asset;
 pub mod classify;
 pub mod config;
+pub mod config_rule;
 pub mod coverage;
 pub mod duration;
 pub mod emf;

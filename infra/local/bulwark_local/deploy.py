@@ -50,6 +50,7 @@ ORDER = [
     "AWS::StepFunctions::StateMachine",
     "AWS::Events::Rule",
     "AWS::Lambda::Permission",
+    "AWS::Config::ConfigRule",
 ]
 
 
@@ -267,6 +268,13 @@ class Deployment:
         self._created(logical_id, name, {"Arn": arn})
         self.answer["rules"][logical_id] = {"name": name, "arn": arn, "schedule": props.get("ScheduleExpression")}
 
+
+    def _config_configrule(self, logical_id: str, props: dict[str, Any]) -> None:
+        # A custom rule names its function: created after it (and after its permission).
+        name = props.get("ConfigRuleName") or f"{self.stack}-{logical_id}"
+        self.client("config").put_config_rule(ConfigRule={**props, "ConfigRuleName": name})
+        self._created(logical_id, name, {})
+        self.answer.setdefault("config_rules", {})[logical_id] = name
 
     def _lambda_permission(self, logical_id: str, props: dict[str, Any]) -> None:
         # EventBridge's right to invoke a function (a Schedule event's): created as AWS keeps it;

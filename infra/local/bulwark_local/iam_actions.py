@@ -446,6 +446,22 @@ def _config_aggregator(action: str) -> Callable[[awsrequest.ParsedRequest], list
     return needs
 
 
+def _config_rule(action: str) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
+    # A rule's ARN ends with an id AWS assigns; a request names the rule: its ARN is looked up
+    # (a new rule's is not known yet).
+    def needs(request: awsrequest.ParsedRequest) -> list[Need]:
+        from moto.config.models import config_backends
+
+        rule = request.params.get("ConfigRule") or {}
+        name = rule.get("ConfigRuleName") or request.params.get("ConfigRuleName")
+        known = config_backends[request.account][request.region].config_rules.get(name or "")
+        partition = get_partition(request.region)
+        arn = known.config_rule_arn if known else f"arn:{partition}:config:{request.region}:{request.account}:config-rule/*"
+        return [Need(f"config:{action}", arn)]
+
+    return needs
+
+
 def _aggregation_authorization(request: awsrequest.ParsedRequest) -> list[Need]:
     partition = get_partition(request.region)
     authorized = f"{request.params.get('AuthorizedAccountId')}/{request.params.get('AuthorizedAwsRegion')}"
@@ -464,6 +480,8 @@ EXCEPTIONS: dict[tuple[str, str], Callable[[awsrequest.ParsedRequest], list[Need
     ("config", "SelectAggregateResourceConfig"): _config_aggregator("SelectAggregateResourceConfig"),
     ("config", "DescribeConfigurationAggregatorSourcesStatus"): _config_aggregator("DescribeConfigurationAggregatorSourcesStatus"),
     ("config", "PutAggregationAuthorization"): _aggregation_authorization,
+    ("config", "PutConfigRule"): _config_rule("PutConfigRule"),
+    ("config", "GetComplianceDetailsByConfigRule"): _config_rule("GetComplianceDetailsByConfigRule"),
     ("dynamodb", "TransactWriteItems"): _transact_write,
     ("dynamodb", "TransactGetItems"): _transact_get,
     ("dynamodb", "BatchWriteItem"): _batch("BatchWriteItem"),

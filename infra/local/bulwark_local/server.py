@@ -29,6 +29,7 @@ EXTENSIONS = [
     "bulwark_local.template",
     "bulwark_local.deploy",
     "bulwark_local.config_query",
+    "bulwark_local.config_rules",
 ]
 
 

@@ -152,3 +152,25 @@ def test_the_subset_parses_fields_and_conditions() -> None:
     )
     assert fields == ["resourceId", "configuration"]
     assert conditions == {"resourceType": {"AWS::S3::Bucket"}, "awsRegion": {"us-east-1", "eu-west-1"}}
+
+
+def test_evaluations_need_a_token_the_local_aws_gave_and_an_unknown_rule_is_refused(aws: Callable[..., Any], endpoint: str) -> None:
+    import urllib.error
+    import urllib.request
+
+    client = _account(aws)
+    with pytest.raises(ClientError) as refused:
+        client("config").put_evaluations(
+            Evaluations=[{"ComplianceResourceType": "AWS::S3::Bucket", "ComplianceResourceId": "b", "ComplianceType": "COMPLIANT",
+                          "OrderingTimestamp": 0}],
+            ResultToken="not-a-token",
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidResultTokenException"
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/bulwark/config/evaluate",
+        data=json.dumps({"account": client.account, "region": REGION, "rule": "nope"}).encode(),  # type: ignore[attr-defined]
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(request)
+    assert missing.value.code == 400

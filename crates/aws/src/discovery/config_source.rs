@@ -102,7 +102,7 @@ pub async fn stores(
         return Ok(Vec::new());
     }
     let expression = format!(
-        "SELECT accountId, awsRegion, resourceType, resourceName, tags, configuration \
+        "SELECT accountId, awsRegion, resourceType, resourceId, resourceName, tags, configuration \
          WHERE resourceType IN ({})",
         types.join(", ")
     );
@@ -149,6 +149,7 @@ pub fn asset(item: &Value, scope: &Scope, now: DateTime<Utc>) -> Result<Option<A
         "AWS::RDS::DBInstance" => {
             let db = aws_sdk_rds::types::DbInstance::builder()
                 .db_instance_identifier(name)
+                .set_dbi_resource_id(string(item, "resourceId"))
                 .set_db_cluster_identifier(string(c, "dBClusterIdentifier"))
                 .set_engine(string(c, "engine"))
                 .set_allocated_storage(int(c, "allocatedStorage"))
@@ -185,6 +186,7 @@ pub fn asset(item: &Value, scope: &Scope, now: DateTime<Utc>) -> Result<Option<A
                 .unwrap_or_default();
             let cluster = aws_sdk_rds::types::DbCluster::builder()
                 .db_cluster_identifier(name)
+                .set_db_cluster_resource_id(string(item, "resourceId"))
                 .set_engine(string(c, "engine"))
                 .set_allocated_storage(int(c, "allocatedStorage"))
                 .set_storage_encrypted(c["storageEncrypted"].as_bool())

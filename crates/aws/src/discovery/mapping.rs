@@ -75,6 +75,7 @@ pub fn rds_instance(
         status: db.db_instance_status().map(str::to_string),
         created_at: to_chrono(db.instance_create_time()),
         members: vec![],
+        resource_id: db.dbi_resource_id().map(str::to_string),
     };
     Some(asset(scope, Kind::Rds, id, tags, attributes, now))
 }
@@ -111,6 +112,7 @@ pub fn db_cluster(
         status: cluster.status().map(str::to_string),
         created_at: to_chrono(cluster.cluster_create_time()),
         members,
+        resource_id: cluster.db_cluster_resource_id().map(str::to_string),
     };
     Some(asset(scope, Kind::Aurora, id, tags, attributes, now))
 }

@@ -93,6 +93,11 @@ pub fn evaluate(
         encrypted: (!restorable.is_empty()).then(|| restorable.iter().all(|p| p.encrypted)),
         last_restore_test: evidence.last_restore_test.clone(),
         compliant: exceptions.is_empty(),
+        resource_id: asset
+            .attributes
+            .resource_id
+            .clone()
+            .unwrap_or_else(|| asset.name.clone()),
         controls,
         exceptions,
         unknown_values: classification.unknown_values,

@@ -222,6 +222,9 @@ pub struct AssetCoverage {
     pub controls: Vec<ControlResult>,
     /// Every applicable control is compliant.
     pub compliant: bool,
+    /// The id AWS Config knows the store by (its name, but for RDS instances and clusters).
+    #[serde(default)]
+    pub resource_id: String,
     /// The reasons of the non-compliant controls.
     pub exceptions: Vec<String>,
     /// Tag values classification did not know: reported, never a silent default.

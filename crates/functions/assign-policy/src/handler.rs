@@ -4,9 +4,11 @@
 //! then evaluates coverage: CloudWatch metrics in Embedded Metric Format on stdout, and an SNS
 //! message (BULWARK_ALERT_TOPIC_ARN) when a critical-tier asset is unprotected or past its RPO.
 
+use aws_lambda_events::event::config::ConfigEvent;
 use bulwark_aws::assign::{self, PolicyReport, Targets};
 use bulwark_aws::AwsError;
 use bulwark_core::alerts::{coverage_metrics, critical_findings, failed_scopes_metric};
+use bulwark_core::config_rule::Compliance;
 use bulwark_core::{summarize, GroupSummary, ResourceArn, Scope};
 use bulwark_lambda::{FunctionError, Input, Services};
 use serde::{Deserialize, Serialize};
@@ -17,9 +19,35 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum AssignRequest {
-    One { arn: ResourceArn },
-    Scopes { scopes: Vec<Scope> },
+    One {
+        arn: ResourceArn,
+    },
+    Scopes {
+        scopes: Vec<Scope>,
+    },
     Everything(Everything),
+    /// AWS Config invoking Bulwark's rule: every store's verdict of the rule's account and
+    /// region, reported with PutEvaluations. Nothing is applied.
+    ConfigRule(Box<ConfigEvent>),
+}
+
+/// What a Config rule's evaluation reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluated {
+    pub evaluated: usize,
+    pub compliant: usize,
+    pub non_compliant: usize,
+    pub not_applicable: usize,
+    /// Evaluations AWS Config refused (FailedEvaluations).
+    pub refused: usize,
+}
+
+/// What assign-policy answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Response {
+    Outcome(Box<Outcome>),
+    Evaluated(Evaluated),
 }
 
 /// `{}`: the whole inventory. Any other field is a mistake, not a request for everything.
@@ -78,17 +106,21 @@ impl Outcome {
     }
 }
 
-const EXPECTED: &str = r#"{"scopes": [{"account", "region"}]}, {"arn": "…"} or {}"#;
+const EXPECTED: &str =
+    r#"{"scopes": [{"account", "region"}]}, {"arn": "…"}, {} or an AWS Config rule event"#;
 
 pub async fn handle(
     services: &Services,
     input: Input<AssignRequest>,
-) -> Result<Outcome, FunctionError> {
+) -> Result<Response, FunctionError> {
     let request = input.request(EXPECTED)?;
     let targets = match &request {
         AssignRequest::Everything(_) => Targets::Everything,
         AssignRequest::Scopes { scopes } => Targets::Scopes(scopes),
         AssignRequest::One { arn } => Targets::Store(arn),
+        AssignRequest::ConfigRule(event) => {
+            return Ok(Response::Evaluated(evaluate_rule(services, event).await?))
+        }
     };
     let not_in_inventory = |e: AwsError| match e {
         AwsError::NotInInventory(arn) => {
@@ -133,13 +165,70 @@ pub async fn handle(
         Some(topic) => assign::notify(&services.aws, &topic, &findings).await?,
         None => None,
     };
-    Ok(Outcome::new(
+    Ok(Response::Outcome(Box::new(Outcome::new(
         &policy,
         report.totals,
         findings.len(),
         alert_message_id,
         services.inventory.table(),
-    ))
+    ))))
+}
+
+/// Judge every store of the rule's account and region, as coverage does, and report each
+/// verdict to AWS Config under the event's result token.
+async fn evaluate_rule(
+    services: &Services,
+    event: &ConfigEvent,
+) -> Result<Evaluated, FunctionError> {
+    let token = event
+        .result_token
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| {
+            FunctionError::InvalidInput("a Config rule event without its resultToken".into())
+        })?;
+    let region = event
+        .config_rule_arn
+        .as_deref()
+        .and_then(|arn| arn.split(':').nth(3))
+        .and_then(|r| bulwark_core::Region::parse(r).ok())
+        .or_else(|| services.aws.base_region())
+        .ok_or_else(|| {
+            FunctionError::InvalidInput("the Config rule's region is not known".into())
+        })?;
+    let account = services.aws.home_account().await?;
+    let now = chrono::Utc::now();
+    let (assets, _) = assign::coverage(
+        &services.aws,
+        &services.inventory,
+        &services.config,
+        services.settings.reach.org_role.as_deref(),
+        Targets::Everything,
+        now,
+    )
+    .await?;
+    let evaluations: Vec<_> = assets
+        .iter()
+        .filter(|a| a.account == account.as_str() && a.region == region.as_str())
+        .map(bulwark_core::config_rule::evaluation)
+        .collect();
+    let refused = bulwark_aws::config_rule::put_evaluations(
+        &services.aws,
+        &account,
+        &region,
+        token,
+        &evaluations,
+        now,
+    )
+    .await?;
+    let count = |c: Compliance| evaluations.iter().filter(|e| e.compliance == c).count();
+    Ok(Evaluated {
+        evaluated: evaluations.len(),
+        compliant: count(Compliance::Compliant),
+        non_compliant: count(Compliance::NonCompliant),
+        not_applicable: count(Compliance::NotApplicable),
+        refused,
+    })
 }
 
 #[cfg(test)]
@@ -151,6 +240,28 @@ mod tests {
 
     fn parse(event: Value) -> Result<AssignRequest, FunctionError> {
         Input::from_value(event).request(EXPECTED)
+    }
+
+    #[test]
+    fn a_config_rule_event_is_an_evaluation_and_an_empty_object_is_everything() {
+        let event = serde_json::json!({
+            "version": "1.0",
+            "invokingEvent": "{\"messageType\":\"ScheduledNotification\"}",
+            "ruleParameters": "{}",
+            "resultToken": "token",
+            "eventLeftScope": false,
+            "configRuleArn": "arn:aws:config:us-east-1:123456789012:config-rule/config-rule-abc",
+            "configRuleName": "bulwark-protection",
+            "accountId": "123456789012"
+        });
+        let Ok(AssignRequest::ConfigRule(rule)) = parse(event) else {
+            panic!("expected a Config rule event");
+        };
+        assert_eq!(rule.result_token.as_deref(), Some("token"));
+        assert!(matches!(
+            parse(serde_json::json!({})),
+            Ok(AssignRequest::Everything(_))
+        ));
     }
 
     #[test]
