@@ -6,7 +6,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::coverage::AssetCoverage;
-use crate::kind::Kind;
 
 /// PutEvaluations' annotation: at most 256 characters.
 pub const ANNOTATION_MAX: usize = 256;
@@ -41,18 +40,6 @@ pub struct Evaluation {
     pub annotation: Option<String>,
 }
 
-/// The resource type AWS Config records a kind as.
-pub fn resource_type(kind: Kind) -> &'static str {
-    match kind {
-        Kind::S3 => "AWS::S3::Bucket",
-        Kind::Rds => "AWS::RDS::DBInstance",
-        Kind::Aurora => "AWS::RDS::DBCluster",
-        Kind::Dynamodb => "AWS::DynamoDB::Table",
-        Kind::Efs => "AWS::EFS::FileSystem",
-        Kind::Ebs => "AWS::EC2::Volume",
-    }
-}
-
 /// A store's evaluation from its coverage.
 pub fn evaluation(coverage: &AssetCoverage) -> Evaluation {
     let (compliance, annotation) = if !coverage.backup_required {
@@ -65,7 +52,7 @@ pub fn evaluation(coverage: &AssetCoverage) -> Evaluation {
         (Compliance::NonCompliant, Some(annotation))
     };
     Evaluation {
-        resource_type: resource_type(coverage.kind),
+        resource_type: coverage.kind.config_resource_type(),
         resource_id: coverage.resource_id.clone(),
         compliance,
         annotation,
@@ -79,6 +66,7 @@ mod tests {
     use crate::asset::{Asset, Attributes};
     use crate::config::Config;
     use crate::coverage::{evaluate, Evidence};
+    use crate::kind::Kind;
     use chrono::{TimeZone, Utc};
 
     fn covered(

@@ -32,14 +32,8 @@ pub const CONFIG_SOURCE: &[Permission] = &[
     ),
 ];
 
-/// The resource type Config records each kind as; EFS is left to the API.
-const TYPES: [(Kind, &str); 5] = [
-    (Kind::S3, "AWS::S3::Bucket"),
-    (Kind::Rds, "AWS::RDS::DBInstance"),
-    (Kind::Aurora, "AWS::RDS::DBCluster"),
-    (Kind::Dynamodb, "AWS::DynamoDB::Table"),
-    (Kind::Ebs, "AWS::EC2::Volume"),
-];
+/// The kinds Config gives; EFS is left to the API.
+const KINDS: [Kind; 5] = [Kind::S3, Kind::Rds, Kind::Aurora, Kind::Dynamodb, Kind::Ebs];
 
 /// The kinds the clients' region records: those a recording recorder's group takes.
 pub async fn recorded_kinds(clients: &ScopeClients) -> Result<BTreeSet<Kind>, AwsError> {
@@ -78,7 +72,8 @@ pub async fn recorded_kinds(clients: &ScopeClients) -> Result<BTreeSet<Kind>, Aw
             .and_then(|g| g.exclusion_by_resource_types())
             .map(|e| e.resource_types().iter().map(|t| t.as_str()).collect())
             .unwrap_or_default();
-        for (kind, resource_type) in TYPES {
+        for kind in KINDS {
+            let resource_type = kind.config_resource_type();
             if (all || listed.contains(resource_type)) && !excluded.contains(resource_type) {
                 kinds.insert(kind);
             }
@@ -93,10 +88,10 @@ pub async fn stores(
     kinds: &BTreeSet<Kind>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Asset>, AwsError> {
-    let types: Vec<String> = TYPES
+    let types: Vec<String> = KINDS
         .iter()
-        .filter(|(kind, _)| kinds.contains(kind))
-        .map(|(_, t)| format!("'{t}'"))
+        .filter(|kind| kinds.contains(kind))
+        .map(|kind| format!("'{}'", kind.config_resource_type()))
         .collect();
     if types.is_empty() {
         return Ok(Vec::new());
