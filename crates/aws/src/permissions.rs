@@ -123,6 +123,7 @@ pub fn for_cli() -> Vec<&'static str> {
         FAILOVER_STEPS,
         FAILOVER_END,
         READINESS,
+        CONFIG_RULE,
     ]
     .iter()
     .flat_map(|g| g.iter().map(|p| p.action))
