@@ -7,7 +7,7 @@ listed by ARN. Its switches, as they are before the failover: a CNAME in a hoste
 database, and an SSM parameter in the DR region naming the primary table. Databases restore in the DR region into a
 DB subnet group of their own, made here. The configuration (the built-in one, the application, the DR region's
 restore prerequisites) is written to --config. Then: `failover plan`, `failover drill`, `failover execute` with the
-plan's hash and --confirm, and `failover status`.
+plan's hash and --confirm, and `failover readiness`.
 """
 
 from __future__ import annotations
@@ -109,6 +109,8 @@ def main() -> int:
     value = next((s["ResourceRecords"][0]["Value"] for s in record if s["Name"] == RECORD + "."), "?")
     parameter = boto3.client("ssm", region_name=dr_region).get_parameter(Name=PARAMETER)["Parameter"]["Value"]
     print(f"\n{RECORD} now answers {value}; {PARAMETER} = {parameter}")
+    print("\n== readiness: could each application, and each store with a cross-region copy, fail over now?", flush=True)
+    run(args.bulwark, args.config, "failover", "readiness")
     return executed.returncode
 
 

@@ -121,7 +121,11 @@ fn store_plan(
     if !facts.dr_region.backup_role_exists {
         blockers.push(Blocker::RoleMissing);
     }
-    let restored_name = restored_name(&app.name, &store.arn);
+    let restored_name = restored_name(
+        &app.name,
+        &store.arn,
+        copy.as_ref().map(|c| c.recovery_point_arn.as_str()),
+    );
     StorePlan {
         arn: store.arn.clone(),
         tier: store.tier.clone(),
@@ -143,7 +147,7 @@ fn not_found(
     prerequisites: Option<&RestorePrerequisites>,
     arn: &ResourceArn,
 ) -> StorePlan {
-    let restored_name = restored_name(&app.name, arn);
+    let restored_name = restored_name(&app.name, arn, None);
     StorePlan {
         arn: arn.clone(),
         tier: None,
@@ -190,16 +194,21 @@ fn subnet_group(kind: Kind, prerequisites: Option<&RestorePrerequisites>) -> Opt
     })
 }
 
-/// The name a failover restores `store` under: the prefix, the store's name as far as it fits
-/// (lower-cased, each run of other characters one `-`), and an id from the application and the
-/// store. Within every kind's limit (63 characters of `[a-z0-9-]`, starting with a letter, no
-/// `--`, no `-` at the end), and the same on every run, so that a retried step finds what it
-/// restored.
-pub fn restored_name(app: &AppName, store: &ResourceArn) -> String {
+/// The name a failover restores `store` under, from its `copy`: the prefix, the store's name as
+/// far as it fits (lower-cased, each run of other characters one `-`), and an id from the
+/// application, the store and the copy. Within every kind's limit (63 characters of
+/// `[a-z0-9-]`, starting with a letter, no `--`, no `-` at the end); the same for the same
+/// plan, so that a retried step finds what it restored, and another for a newer copy, so that a
+/// later failover does not meet the stores an earlier one left.
+pub fn restored_name(app: &AppName, store: &ResourceArn, copy: Option<&str>) -> String {
     let mut hasher = Sha256::new();
     hasher.update(app.as_str().as_bytes());
     hasher.update([0u8]);
     hasher.update(store.to_string().as_bytes());
+    if let Some(copy) = copy {
+        hasher.update([0u8]);
+        hasher.update(copy.as_bytes());
+    }
     let digest = hex::encode(hasher.finalize());
     let id = &digest[..ID_HEX];
     let room = MAX_NAME - NAME_PREFIX.len() - 1 - ID_HEX;

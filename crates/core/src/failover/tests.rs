@@ -1,5 +1,5 @@
 //! The plan over facts written by hand; the fixtures `hash_tests` shares. Restored names' ids
-//! were computed outside Rust (`printf 'payments\0<arn>' | sha256sum`).
+//! were computed outside Rust (`printf 'payments\0<arn>[\0<copy>]' | sha256sum`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,9 +22,9 @@ pub(super) const TABLE_COPY: &str = "arn:aws:backup:us-west-2:123456789012:recov
 pub(super) const DB_COPY: &str = "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-1";
 pub(super) const KEY_WEST: &str = "arn:aws:kms:us-west-2:123456789012:key/1111";
 pub(super) const KEY_EAST: &str = "arn:aws:kms:us-east-1:123456789012:key/2222";
-/// `bulwark-fo-` and the names' ids: sha256("payments\0<arn>")[..12].
-pub(super) const TABLE_RESTORED: &str = "bulwark-fo-orders-927a90a617ef";
-pub(super) const DB_RESTORED: &str = "bulwark-fo-orders-db-5a6a6d8c93cc";
+/// `bulwark-fo-` and the names' ids: sha256("payments\0<arn>\0<copy>")[..12].
+pub(super) const TABLE_RESTORED: &str = "bulwark-fo-orders-f232869caf88";
+pub(super) const DB_RESTORED: &str = "bulwark-fo-orders-db-2e62c50c3aff";
 
 pub(super) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0)
@@ -226,7 +226,7 @@ fn switches_show_their_current_and_new_values() {
             (Some("orders"), TABLE_RESTORED, true),
             (
                 None,
-                "us-west-2|arn:aws:dynamodb:us-west-2:123456789012:table/bulwark-fo-orders-927a90a617ef",
+                "us-west-2|arn:aws:dynamodb:us-west-2:123456789012:table/bulwark-fo-orders-f232869caf88",
                 true
             ),
         ]
@@ -446,9 +446,11 @@ fn restored_names_are_stable_and_fit_every_kind() {
             &arn(&format!(
                 "arn:aws:dynamodb:us-east-1:123456789012:table/{table}"
             )),
+            None,
         )
     };
-    assert_eq!(name("orders"), TABLE_RESTORED);
+    // Without a copy (a store not found): sha256("payments\0<arn>")[..12]
+    assert_eq!(name("orders"), "bulwark-fo-orders-927a90a617ef");
     assert_eq!(
         name("Orders_Archive.2024--v2_"),
         "bulwark-fo-orders-archive-2024-v2-d8e4eeb49994"
@@ -463,8 +465,18 @@ fn restored_names_are_stable_and_fit_every_kind() {
         name(&format!("{}-bcd", "a".repeat(38))),
         format!("bulwark-fo-{}-50c8c34e8eba", "a".repeat(38))
     );
-    let other_app = restored_name(&AppName::parse("ledger").expect("name"), &arn(TABLE));
-    assert_ne!(other_app, TABLE_RESTORED);
+    let other_app = restored_name(&AppName::parse("ledger").expect("name"), &arn(TABLE), None);
+    assert_ne!(other_app, name("orders"));
+    // The plan's copy is in the name: a newer copy restores under another
+    let payments = AppName::parse("payments").expect("name");
+    assert_eq!(
+        restored_name(&payments, &arn(TABLE), Some(TABLE_COPY)),
+        TABLE_RESTORED
+    );
+    assert_ne!(
+        restored_name(&payments, &arn(TABLE), Some("rp-2")),
+        TABLE_RESTORED
+    );
 }
 
 #[test]
@@ -511,6 +523,7 @@ proptest! {
         let name = restored_name(
             &AppName::parse("payments").expect("name"),
             &arn(&format!("arn:aws:dynamodb:us-east-1:123456789012:table/{id}")),
+            Some("arn:aws:backup:us-west-2:123456789012:recovery-point:rp-1"),
         );
         prop_assert!(name.len() <= 63, "{}", name);
         prop_assert!(name.starts_with(NAME_PREFIX));
