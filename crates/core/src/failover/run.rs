@@ -247,9 +247,6 @@ pub fn next(run: &Run) -> Next {
             None => Next::Aborted,
         };
     }
-    if let Some(reason) = failure(run) {
-        return Next::Fail(reason);
-    }
     let pending = |pick: fn(&StoreRun) -> bool| -> Vec<usize> {
         run.stores
             .iter()
@@ -258,6 +255,17 @@ pub fn next(run: &Run) -> Next {
             .map(|(i, _)| i)
             .collect()
     };
+    if let Some(reason) = failure(run) {
+        // Restores already started are followed to their end first, so that each restored
+        // store is tagged as the run's and listed, not left behind unnamed.
+        let in_flight =
+            pending(|s| s.restore_job_id.is_some() && s.restored.is_none() && s.failure.is_none());
+        return if in_flight.is_empty() {
+            Next::Fail(reason)
+        } else {
+            Next::Poll(in_flight)
+        };
+    }
     let to_start = pending(|s| s.restore_job_id.is_none());
     if !to_start.is_empty() {
         return Next::Restore(to_start);

@@ -143,10 +143,13 @@ fn a_failed_validation_stops_the_run_before_any_switch() {
 }
 
 #[test]
-fn a_failed_restore_stops_the_run_even_while_others_are_running() {
+fn a_failed_restore_stops_the_run_once_the_restores_in_flight_have_ended() {
     let mut run = run();
     run.stores[0].restore_job_id = Some("job-0".into());
     run.stores[1].failure = Some("restore job job-1 FAILED".into());
+    // The other restore is followed to its end first, so that its store is tagged and listed
+    assert_eq!(next(&run), Next::Poll(vec![0]));
+    restored(&mut run, TABLE);
     assert!(matches!(next(&run), Next::Fail(reason) if reason.contains("job-1 FAILED")));
 }
 
