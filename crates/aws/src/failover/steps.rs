@@ -133,7 +133,7 @@ pub async fn restore(
     }
     let plan = &run.plan.stores[index];
     let subject = plan.arn.to_string();
-    let mut planned = started(run, index, account, "")?;
+    let planned = started(run, index, account, "")?;
     let clients = clients_in(aws, &planned.account, &planned.region)?;
     let token = idempotency::token(
         40,
@@ -155,7 +155,6 @@ pub async fn restore(
     let started_at = Utc::now();
     match start_restore(&clients, point, &overrides, &role, &token).await {
         Ok(job) => {
-            planned.restore_job_id = job.clone();
             store.restore_job_id = Some(job.clone());
             store.restore_started = Some(started_at);
             record::put_store(inventory, &run.id, index, &store).await?;
