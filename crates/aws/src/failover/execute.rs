@@ -62,7 +62,7 @@ pub enum Advanced {
 }
 
 /// Begin a failover of `app` at `now`: refused, with nothing changed, if the current plan's
-/// hash is not `given_hash`, if the plan is blocked, or if another run holds the application.
+/// hash is not the request's, if the plan is blocked, or if another run holds the application.
 pub async fn begin(
     aws: &Aws,
     inventory: &Inventory,
