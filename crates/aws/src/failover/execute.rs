@@ -108,13 +108,15 @@ pub async fn begin(
     Ok(run)
 }
 
-/// Take the next step of `run` (as just read from the record), the stores' steps `concurrency`
-/// at a time.
+/// Take the next step of `run` (as just read from the record, with its `events`), the stores'
+/// steps `concurrency` at a time.
+#[allow(clippy::too_many_arguments)]
 pub async fn advance(
     aws: &Aws,
     inventory: &Inventory,
     config: &Config,
     run: &Run,
+    events: &[Event],
     account: &AccountId,
     concurrency: usize,
     reporting: &Reporting,
@@ -182,6 +184,7 @@ pub async fn advance(
                 aws,
                 inventory,
                 run,
+                events,
                 Ending::Succeeded { at, rto_seconds },
                 reporting,
             )
@@ -193,7 +196,7 @@ pub async fn advance(
                 at: Utc::now(),
                 reason,
             };
-            end(aws, inventory, run, ending, reporting).await?;
+            end(aws, inventory, run, events, ending, reporting).await?;
             Ok(Advanced::Ended)
         }
         Next::Aborted => {
@@ -201,6 +204,7 @@ pub async fn advance(
                 aws,
                 inventory,
                 run,
+                events,
                 Ending::Aborted { at: Utc::now() },
                 reporting,
             )
@@ -249,11 +253,13 @@ pub async fn advance_store(
     Ok(Advanced::Ended)
 }
 
-/// Record how `run` ended, write its evidence, give its application back, and notify.
+/// Record how `run` ended, write its evidence (`events`, the steps read with the run, and this
+/// one), give its application back, and notify.
 async fn end(
     aws: &Aws,
     inventory: &Inventory,
     run: &Run,
+    events: &[Event],
     ending: Ending,
     reporting: &Reporting,
 ) -> Result<(), AwsError> {
@@ -282,9 +288,8 @@ async fn end(
     let event = record::log(inventory, &run.id, "end", &run.plan.application, &outcome).await?;
     record::put_header(inventory, &ended).await?;
     if let Some(bucket) = &reporting.evidence_bucket {
-        let (_, events) = record::load(inventory, &run.id)
-            .await?
-            .ok_or_else(|| AwsError::Malformed(format!("run {} vanished", run.id)))?;
+        let mut events = events.to_vec();
+        events.push(event.clone());
         write_evidence(aws, bucket, &ended, &events).await?;
     }
     record::unlock(inventory, &run.plan.application, &run.id).await?;
@@ -343,7 +348,7 @@ pub async fn drive(
 ) -> Result<(Run, Vec<Event>), AwsError> {
     let account = aws.home_account().await?;
     loop {
-        let (run, _) = record::load(inventory, id)
+        let (run, events) = record::load(inventory, id)
             .await?
             .ok_or_else(|| AwsError::Refused(format!("no failover run {id} is recorded")))?;
         let advanced = advance(
@@ -351,6 +356,7 @@ pub async fn drive(
             inventory,
             config,
             &run,
+            &events,
             &account,
             concurrency,
             reporting,

@@ -424,13 +424,12 @@ pub async fn verify(
         None => switches::Written::Parameter,
     };
     let outcome = match switches::verify(aws, &plan.target, &written, &value).await? {
-        None => return Ok(state),
-        Some(true) => {
+        switches::Verified::Pending => return Ok(state),
+        switches::Verified::Answers => {
             state.verified = Some(Utc::now());
             format!("answers {value}")
         }
-        Some(false) => {
-            let now = switches::current(aws, &plan.target).await?;
+        switches::Verified::ReadsBack(now) => {
             let reason = format!(
                 "reads back {}, not {value}",
                 now.as_deref().unwrap_or("(nothing)")

@@ -195,14 +195,24 @@ async fn change(
     }
 }
 
-/// Whether a written switch took: a record's change is INSYNC (None: still PENDING) and the
-/// target answers `value`.
+/// Whether a written switch took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    /// The record's change is still PENDING.
+    Pending,
+    /// The change is INSYNC (a parameter: written) and the target answers the value.
+    Answers,
+    /// The target answers something else (None: it does not exist).
+    ReadsBack(Option<String>),
+}
+
+/// Whether a written switch took: a record's change is INSYNC and the target answers `value`.
 pub async fn verify(
     aws: &Aws,
     target: &SwitchTarget,
     written: &Written,
     value: &str,
-) -> Result<Option<bool>, AwsError> {
+) -> Result<Verified, AwsError> {
     if let Written::Record { change_id } = written {
         let change = aws
             .route53()
@@ -212,8 +222,11 @@ pub async fn verify(
             .await
             .map_err(|e| AwsError::sdk("route53:GetChange", e))?;
         if change.change_info().map(|c| c.status()) != Some(&ChangeStatus::Insync) {
-            return Ok(None);
+            return Ok(Verified::Pending);
         }
     }
-    Ok(Some(current(aws, target).await?.as_deref() == Some(value)))
+    Ok(match current(aws, target).await? {
+        Some(now) if now == value => Verified::Answers,
+        other => Verified::ReadsBack(other),
+    })
 }

@@ -166,13 +166,14 @@ pub async fn handle(
             Ok(respond(run.id, status, Vec::new()))
         }
         FailoverRequest::Advance { run } => {
-            let (run, _) = record::load_existing(inventory, run.as_str()).await?;
+            let (run, events) = record::load_existing(inventory, run.as_str()).await?;
             let account = aws.home_account().await?;
             let status = execute::advance(
                 aws,
                 inventory,
                 config,
                 &run,
+                &events,
                 &account,
                 settings.concurrency,
                 &settings.reporting,
