@@ -215,18 +215,7 @@ impl Inventory {
         &self,
         pk: &str,
     ) -> Result<Vec<HashMap<String, AttributeValue>>, AwsError> {
-        self.client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::sdk("dynamodb:Query", e))
+        self.query(pk, None).await
     }
 
     /// Record that a sweep listed `sweep.kinds` of its scope completely: one write per scope,
@@ -277,13 +266,30 @@ impl Inventory {
         pk: &str,
         prefix: &str,
     ) -> Result<Vec<HashMap<String, AttributeValue>>, AwsError> {
-        self.client
+        self.query(pk, Some(prefix)).await
+    }
+
+    async fn query(
+        &self,
+        pk: &str,
+        prefix: Option<&str>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, AwsError> {
+        let condition = match prefix {
+            Some(_) => "pk = :pk AND begins_with(sk, :prefix)",
+            None => "pk = :pk",
+        };
+        let mut query = self
+            .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .key_condition_expression(condition)
             .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
-            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_string()))
-            .consistent_read(true)
+            .consistent_read(true);
+        if let Some(prefix) = prefix {
+            query =
+                query.expression_attribute_values(":prefix", AttributeValue::S(prefix.to_string()));
+        }
+        query
             .into_paginator()
             .items()
             .send()
