@@ -17,6 +17,8 @@ DEMO_PORT  ?= 4566
 TEST_PORT  ?= 4599
 BENCH_PORT ?= 4598
 BENCH_SIZE ?= 5000
+BENCH_ORG_SIZE ?= 20000
+BENCH_ORG_ACCOUNTS ?= 20
 # `make build`'s profile: release for deployment; CI builds debug to prove the build works.
 LAMBDA_PROFILE ?= release
 REGIONS    ?= us-east-1,eu-west-1
@@ -32,7 +34,7 @@ help:
 	@echo "make demo    seed a sample estate on a local AWS, discover and classify it, print the inventory"
 	@echo "make local-deploy  deploy infra/aws/template.yaml to the local AWS (functions run the built binaries)"
 	@echo "make test    unit, integration (against a local AWS it starts) and CLI tests"
-	@echo "make bench   $(BENCH_SIZE) stores: discover and classify (recall, API calls, wall time, peak RSS), then plan, apply twice, coverage and the critical tier's restore tests"
+	@echo "make bench   $(BENCH_SIZE) stores: discover and classify (recall, API calls, wall time, peak RSS), then plan, apply twice, coverage and the critical tier's restore tests; then $(BENCH_ORG_SIZE) stores in $(BENCH_ORG_ACCOUNTS) accounts swept from each source"
 	@echo "make lint    rustfmt, clippy; cfn-lint and checkov on the template and its SAM transform; asl-validator"
 	@echo "make build   the Lambda functions with cargo-lambda (x86_64)"
 	@echo "make deploy  sam deploy of infra/aws/template.yaml"
@@ -99,7 +101,9 @@ bench: venv
 	echo; echo "== restore tests of the critical tier on the same estate (restore, validate, measure, delete)"; \
 	BULWARK_TABLE=bulwark-bench $(PYTHON) infra/local/restore_bench.py --bulwark $(BULWARK_REL); \
 	echo; echo "== the deployed system: a new store's AWS Config event, through EventBridge, Step Functions and the release binaries"; \
-	$(PYTHON) infra/local/deployed_bench.py --endpoint $$AWS_ENDPOINT_URL --binaries $(TARGET_DIR)/release --regions $(REGIONS)
+	$(PYTHON) infra/local/deployed_bench.py --endpoint $$AWS_ENDPOINT_URL --binaries $(TARGET_DIR)/release --regions $(REGIONS); \
+	echo; echo "== organization scale: $(BENCH_ORG_SIZE) stores in $(BENCH_ORG_ACCOUNTS) accounts x 4 regions, swept from the listings, each region's AWS Config and an aggregator"; \
+	$(PYTHON) infra/local/org_bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --accounts $(BENCH_ORG_ACCOUNTS) --size $(BENCH_ORG_SIZE)
 
 .PHONY: lint
 lint:

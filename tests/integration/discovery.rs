@@ -543,28 +543,7 @@ async fn concurrent_writers_do_not_lose_updates() {
 async fn an_organization_sweep_covers_every_member_account_through_its_role() {
     // Given a management account with an organization and one member account holding a table
     let management = TestAccount::new().await;
-    let org = aws_sdk_organizations::Client::new(&management.in_region(HOME_REGION));
-    let org_id = org
-        .create_organization()
-        .send()
-        .await
-        .expect("organization")
-        .organization()
-        .and_then(|o| o.id())
-        .expect("organization id")
-        .to_string();
-    let created = org
-        .create_account()
-        .account_name("workloads")
-        .email(format!("workloads-{}@example.com", management.account))
-        .send()
-        .await
-        .expect("member account");
-    let member_id = created
-        .create_account_status()
-        .and_then(|s| s.account_id())
-        .expect("member account id")
-        .to_string();
+    let (org_id, member_id) = management.organization().await;
     let member = TestAccount::in_account(&member_id).await;
     seed::table(
         &member,

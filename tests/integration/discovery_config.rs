@@ -86,7 +86,7 @@ async fn estate(t: &TestAccount) {
 async fn swept(aws: &Aws, table: &str, source: Source) -> (DiscoverSummary, Vec<Asset>) {
     let inventory = Inventory::new(aws.dynamodb(), table);
     inventory.ensure_table().await.expect("a table");
-    let summary = ops::discover_all_from(aws, &inventory, &both_regions(), 4, source, Utc::now())
+    let summary = ops::discover_all_from(aws, &inventory, &both_regions(), 4, &source, Utc::now())
         .await
         .expect("a sweep");
     assert_declared("discover", &summary.calls);
@@ -181,7 +181,7 @@ async fn a_region_whose_config_cannot_be_read_is_listed_and_the_sweep_says_so() 
         &inventory,
         &both_regions(),
         4,
-        Source::Config,
+        &Source::Config,
         Utc::now(),
     )
     .await
@@ -204,4 +204,184 @@ async fn a_region_whose_config_cannot_be_read_is_listed_and_the_sweep_says_so() 
     for name in ["orders", "orders-db", "ledger", "sessions"] {
         assert!(names.contains(name), "{name} missing from {names:?}");
     }
+}
+
+/// An aggregator in the home region over the organization, in `regions`.
+async fn aggregator(management: &TestAccount, name: &str, regions: &[&str]) {
+    aws_sdk_config::Client::new(&management.in_region(HOME_REGION))
+        .put_configuration_aggregator()
+        .configuration_aggregator_name(name)
+        .organization_aggregation_source(
+            aws_sdk_config::types::OrganizationAggregationSource::builder()
+                .role_arn(format!(
+                    "arn:aws:iam::{}:role/config-aggregator",
+                    management.account
+                ))
+                .set_aws_regions(Some(regions.iter().map(|r| r.to_string()).collect()))
+                .all_aws_regions(false)
+                .build()
+                .expect("a source"),
+        )
+        .send()
+        .await
+        .expect("an aggregator");
+}
+
+#[tokio::test]
+async fn an_aggregator_gives_every_covered_account_and_region_and_the_rest_is_listed() {
+    // Given an organization whose member records everything in both regions and holds stores
+    // in both, and the management account's aggregator over the home region only
+    let management = TestAccount::new().await;
+    let (org_id, member_id) = management.organization().await;
+    let member = TestAccount::in_account(&member_id).await;
+    estate(&member).await;
+    record(&member, HOME_REGION, None).await;
+    record(&member, OTHER_REGION, Some(&["AWS::DynamoDB::Table"])).await;
+    aggregator(&management, "organization", &[HOME_REGION]).await;
+    let reach = Reach {
+        regions: vec![region(HOME_REGION), region(OTHER_REGION)],
+        org_role: Some(crate::harness::ADMIN_ROLE.to_string()),
+    };
+    let aws = management
+        .function_with(
+            "discover",
+            &[
+                ("OrgRole", crate::harness::ADMIN_ROLE),
+                ("OrgId", &org_id),
+                ("DiscoverySource", "config"),
+                ("ConfigAggregatorName", "organization"),
+            ],
+        )
+        .await;
+
+    // When the organization is swept by the listings into a table of their own, and from the
+    // aggregator under the discover function's role
+    let admin = management.aws();
+    let listed = Inventory::new(admin.dynamodb(), "bulwark-org-api");
+    listed.ensure_table().await.expect("a table");
+    let by_api = ops::discover_all_from(&admin, &listed, &reach, 4, &Source::Api, Utc::now())
+        .await
+        .expect("a sweep");
+    assert!(by_api.failures.is_empty(), "{:?}", by_api.failures);
+    let api_assets = listed.all().await.expect("the inventory");
+    let inventory = management.inventory(&aws).await;
+    let aggregated = Source::parse("config", Some("organization")).expect("a source");
+    let by_aggregator =
+        ops::discover_all_from(&aws, &inventory, &reach, 4, &aggregated, Utc::now())
+            .await
+            .expect("a sweep");
+    assert_declared("discover", &by_aggregator.calls);
+    assert!(
+        by_aggregator.failures.is_empty(),
+        "{:?}",
+        by_aggregator.failures
+    );
+    let aggregator_assets = management.stored().await;
+
+    // Then both inventories hold the same stores, alike in every field
+    let api = comparable(&api_assets);
+    let config = comparable(&aggregator_assets);
+    assert!(
+        api.keys().any(|arn| arn.contains(&member_id)),
+        "{:?}",
+        api.keys()
+    );
+    for (arn, asset) in &api {
+        assert_eq!(config.get(arn), Some(asset), "{arn}");
+    }
+    assert_eq!(config.len(), api.len());
+    // And the member's home region came from the aggregator (its recorder's kinds); the region
+    // the aggregator does not cover was listed in both accounts, and the sweep says why
+    let member_home: BTreeSet<Kind> = by_aggregator
+        .from_config
+        .iter()
+        .filter(|s| s.scope.account.as_str() == member_id && s.scope.region.as_str() == HOME_REGION)
+        .map(|s| s.kind)
+        .collect();
+    assert_eq!(member_home.len(), 5, "{:?}", by_aggregator.from_config);
+    assert!(by_aggregator
+        .from_config
+        .iter()
+        .all(|s| s.scope.region.as_str() == HOME_REGION));
+    let calls = |op: &str| by_aggregator.calls.get(op).copied().unwrap_or(0);
+    assert_eq!(calls("Config Service:SelectResourceConfig"), 0);
+    assert!(calls("Config Service:SelectAggregateResourceConfig") >= 1);
+    assert_eq!(
+        calls("Config Service:DescribeConfigurationAggregatorSourcesStatus"),
+        1
+    );
+    let fallbacks: BTreeSet<String> = by_aggregator
+        .config_fallbacks
+        .iter()
+        .map(|f| {
+            let region = f.region.as_ref().map(ToString::to_string);
+            format!("{}:{}", f.account, region.unwrap_or_default())
+        })
+        .collect();
+    assert_eq!(
+        fallbacks,
+        BTreeSet::from([
+            format!("{}:{OTHER_REGION}", management.account),
+            format!("{member_id}:{OTHER_REGION}"),
+        ]),
+        "{:?}",
+        by_aggregator.config_fallbacks
+    );
+}
+
+#[tokio::test]
+async fn an_aggregator_that_does_not_exist_leaves_every_scope_to_the_listings() {
+    // Given an estate recorded in the home region, and no aggregator of the name configured
+    let t = TestAccount::new().await;
+    estate(&t).await;
+    record(&t, HOME_REGION, None).await;
+    let aws = t
+        .function_with(
+            "discover",
+            &[
+                ("DiscoverySource", "config"),
+                ("ConfigAggregatorName", "missing"),
+            ],
+        )
+        .await;
+    let inventory = t.inventory(&aws).await;
+
+    // When it is swept from that aggregator
+    let source = Source::parse("config", Some("missing")).expect("a source");
+    let summary = ops::discover_all_from(&aws, &inventory, &both_regions(), 4, &source, Utc::now())
+        .await
+        .expect("a sweep");
+
+    // Then every scope was listed, each saying why, and nothing is missing
+    assert_declared("discover", &summary.calls);
+    assert!(summary.from_config.is_empty(), "{:?}", summary.from_config);
+    assert_eq!(
+        summary.config_fallbacks.len(),
+        2,
+        "{:?}",
+        summary.config_fallbacks
+    );
+    assert!(summary
+        .config_fallbacks
+        .iter()
+        .all(|f| f.error.contains("NoSuchConfigurationAggregator")));
+    let stored = t.stored().await;
+    let names: BTreeSet<String> = stored.iter().map(|a| a.name.clone()).collect();
+    for name in ["orders", "orders-db", "ledger", "sessions"] {
+        assert!(names.contains(name), "{name} missing from {names:?}");
+    }
+    let kinds: BTreeSet<Kind> = stored.iter().map(|a| a.kind).collect();
+    assert_eq!(kinds.len(), 6, "{kinds:?}");
+}
+
+#[test]
+fn a_source_names_its_aggregator_only_with_config() {
+    assert_eq!(Source::parse("api", None).ok(), Some(Source::Api));
+    assert_eq!(
+        Source::parse("config", Some(" ")).ok(),
+        Some(Source::Config)
+    );
+    assert!(Source::parse("api", Some("organization")).is_err());
+    assert!(Source::parse("config", Some("has space")).is_err());
+    assert!(Source::parse("inventory", None).is_err());
 }

@@ -155,6 +155,33 @@ impl TestAccount {
         self.function_with(function, &[]).await
     }
 
+    /// An organization of this (management) account and one member account, made with
+    /// CreateAccount: the organization's id and the member's.
+    pub async fn organization(&self) -> (String, String) {
+        let org = aws_sdk_organizations::Client::new(&self.in_region(HOME_REGION));
+        let org_id = org
+            .create_organization()
+            .send()
+            .await
+            .expect("organization")
+            .organization()
+            .and_then(|o| o.id())
+            .expect("organization id")
+            .to_string();
+        let member_id = org
+            .create_account()
+            .account_name("workloads")
+            .email(format!("workloads-{}@example.com", self.account))
+            .send()
+            .await
+            .expect("member account")
+            .create_account_status()
+            .and_then(|s| s.account_id())
+            .expect("member account id")
+            .to_string();
+        (org_id, member_id)
+    }
+
     /// Credentials of `function`'s role, the template deployed with these parameters.
     pub async fn function_with(&self, function: &str, parameters: &[(&str, &str)]) -> Aws {
         let deployed = self.deploy_template(parameters);

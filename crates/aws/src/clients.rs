@@ -126,6 +126,15 @@ impl Aws {
         )
     }
 
+    /// The AWS Config client for Bulwark's own account, in the base region (an aggregator).
+    pub fn configservice(&self) -> aws_sdk_config::Client {
+        aws_sdk_config::Client::from_conf(
+            aws_sdk_config::config::Builder::from(&self.base)
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
     /// The Step Functions client for Bulwark's own state machines, in the base region.
     pub fn sfn(&self) -> aws_sdk_sfn::Client {
         aws_sdk_sfn::Client::from_conf(

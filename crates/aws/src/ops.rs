@@ -70,7 +70,7 @@ pub async fn discover_all(
         inventory,
         reach,
         concurrency,
-        discovery::Source::Api,
+        &discovery::Source::Api,
         now,
     )
     .await
@@ -83,7 +83,7 @@ pub async fn discover_all_from(
     inventory: &Inventory,
     reach: &Reach,
     concurrency: usize,
-    source: discovery::Source,
+    source: &discovery::Source,
     now: DateTime<Utc>,
 ) -> Result<DiscoverSummary, AwsError> {
     let before = aws.counter().snapshot();
@@ -134,7 +134,7 @@ pub async fn discover_shard(
     inventory: &Inventory,
     reach: &Reach,
     scope: Scope,
-    source: discovery::Source,
+    source: &discovery::Source,
     now: DateTime<Utc>,
 ) -> Result<DiscoverSummary, AwsError> {
     let before = aws.counter().snapshot();
@@ -162,16 +162,17 @@ async fn sweep_accounts(
     inventory: &Inventory,
     accounts: &[crate::clients::AccountClients],
     concurrency: usize,
-    source: discovery::Source,
+    source: &discovery::Source,
     now: DateTime<Utc>,
     before: BTreeMap<String, u64>,
 ) -> Result<DiscoverSummary, AwsError> {
+    let reading = discovery::Reading::prepare(source, aws.configservice()).await;
     // Each scope is written as soon as it is swept, and its stores dropped: memory follows
     // the largest scopes swept at once, not the estate.
     let scopes = discovery::sweep_each(
         accounts,
         concurrency,
-        source,
+        &reading,
         now,
         |scope, swept| async move {
             let seen = swept.assets.len();

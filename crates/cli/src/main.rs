@@ -61,6 +61,10 @@ enum Command {
         /// where a region's recorder records a kind (the listings for the rest).
         #[arg(long, value_enum, default_value_t = SourceArg::Api, env = "BULWARK_DISCOVERY_SOURCE")]
         source: SourceArg,
+        /// With `--source config`: the configuration aggregator (in this account and the home
+        /// region) to read each covered account and region from.
+        #[arg(long, env = "BULWARK_CONFIG_AGGREGATOR")]
+        aggregator: Option<String>,
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
@@ -164,11 +168,11 @@ enum SourceArg {
     Config,
 }
 
-impl From<SourceArg> for bulwark_aws::discovery::Source {
-    fn from(source: SourceArg) -> Self {
-        match source {
-            SourceArg::Api => Self::Api,
-            SourceArg::Config => Self::Config,
+impl SourceArg {
+    fn name(self) -> &'static str {
+        match self {
+            SourceArg::Api => "api",
+            SourceArg::Config => "config",
         }
     }
 }
@@ -222,9 +226,12 @@ async fn main() -> Result<()> {
             arn,
             region,
             source,
+            aggregator,
             format,
         } => {
             let now = chrono::Utc::now();
+            let source =
+                bulwark_aws::discovery::Source::parse(source.name(), aggregator.as_deref())?;
             let summary = match arn {
                 None => {
                     let sweep = ops::discover_all_from(
@@ -232,7 +239,7 @@ async fn main() -> Result<()> {
                         &inventory,
                         &reach,
                         cli.concurrency,
-                        source.into(),
+                        &source,
                         now,
                     );
                     waiting("discovering data stores", sweep).await?

@@ -15,6 +15,8 @@ pub enum CoreError {
     InvalidAccountId(String),
     #[error("invalid region {0:?}")]
     InvalidRegion(String),
+    #[error("invalid configuration aggregator name {0:?}: expected 1 to 256 letters, digits, '_' or '-'")]
+    InvalidAggregatorName(String),
     #[error("{0}")]
     Config(#[from] ConfigError),
 }

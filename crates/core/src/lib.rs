@@ -1,5 +1,6 @@
 //! bulwark-core: the domain. Pure functions over domain types; no AWS SDK, no async runtime.
 
+pub mod aggregator;
 pub mod alerts;
 pub mod application;
 pub mod arn;
@@ -22,6 +23,7 @@ pub mod restore;
 pub mod schedule;
 pub mod taxonomy;
 
+pub use aggregator::{AggregatedSource, AggregatorCoverage, AggregatorName};
 pub use application::{Application, StoreSelector, Switch, SwitchTarget, ValueTemplate};
 pub use arn::{partition_of, AccountId, Region, ResourceArn};
 pub use asset::{Asset, AssetState, Assignment, Attributes, Scope};

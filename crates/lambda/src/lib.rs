@@ -91,7 +91,8 @@ pub struct Settings {
     pub config_path: Option<PathBuf>,
     /// BULWARK_CONCURRENCY: regions swept at once.
     pub concurrency: usize,
-    /// BULWARK_DISCOVERY_SOURCE: `api` (the default) or `config`.
+    /// BULWARK_DISCOVERY_SOURCE: `api` (the default) or `config`; with BULWARK_CONFIG_AGGREGATOR,
+    /// `config` reads that aggregator.
     pub discovery_source: bulwark_aws::discovery::Source,
 }
 
@@ -122,15 +123,17 @@ impl Settings {
                 })?,
             None => 8,
         };
-        let discovery_source = match get("BULWARK_DISCOVERY_SOURCE").as_deref().map(str::trim) {
-            None | Some("" | "api") => bulwark_aws::discovery::Source::Api,
-            Some("config") => bulwark_aws::discovery::Source::Config,
-            Some(other) => {
-                return Err(FunctionError::Config(format!(
-                    "BULWARK_DISCOVERY_SOURCE={other:?} is neither api nor config"
-                )))
-            }
-        };
+        let discovery_source = bulwark_aws::discovery::Source::parse(
+            get("BULWARK_DISCOVERY_SOURCE")
+                .as_deref()
+                .unwrap_or_default(),
+            get("BULWARK_CONFIG_AGGREGATOR").as_deref(),
+        )
+        .map_err(|e| {
+            FunctionError::Config(format!(
+                "BULWARK_DISCOVERY_SOURCE and BULWARK_CONFIG_AGGREGATOR: {e}"
+            ))
+        })?;
         Ok(Self {
             table: get("BULWARK_TABLE")
                 .filter(|t| !t.trim().is_empty())

@@ -25,6 +25,10 @@ SelectAggregateResourceConfig. Here:
   authorized it with PutAggregationAuthorization for its account and region), their listed
   regions or every region; an organization source covers every account of the organization.
   A source that has not authorized the aggregator is left out, as AWS leaves it out.
+- **Sources' status.** DescribeConfigurationAggregatorSourcesStatus: SUCCEEDED for each account
+  source and region the aggregator may read, FAILED (with the error AWS gives) for one that has
+  not authorized it; one status per region of an organization source, its SourceId the
+  organization's id, as AWS reports it.
 """
 
 from __future__ import annotations
@@ -311,34 +315,90 @@ def select(account: str, region: str, expression: str, limit: int | None, next_t
     return answer
 
 
-def _aggregated_scopes(account: str, region: str, name: str) -> list[tuple[str, str]]:
+def _aggregator(account: str, region: str, name: str) -> Any:
     backend = config_backends[account][region]
     aggregator = next((a for a in backend.config_aggregators.values() if a.configuration_aggregator_name == name), None)
     if aggregator is None:
         raise NoSuchConfigurationAggregatorException([name])
-    scopes: list[tuple[str, str]] = []
+    return aggregator
 
-    def regions_of(source: Any) -> list[str]:
-        if source.all_aws_regions:
-            from boto3 import Session
 
-            return Session().get_available_regions("config")
-        return list(source.aws_regions or [])
+def _regions_of(source: Any) -> list[str]:
+    if source.all_aws_regions:
+        from boto3 import Session
 
+        return Session().get_available_regions("config")
+    return list(source.aws_regions or [])
+
+
+def _organization_accounts(account: str, region: str) -> list[str] | None:
+    """The accounts of `account`'s organization; None when it belongs to none."""
+    from moto.organizations.models import organizations_backends
+    from moto.utilities.utils import get_partition
+
+    organization = organizations_backends[account][get_partition(region)]
+    if organization.org is None:
+        return None
+    return [a.id for a in organization.accounts]
+
+
+def sources_status(account: str, region: str, name: str, update_status: list[str] | None, limit: int | None,
+                   next_token: str | None) -> dict[str, Any]:
+    """DescribeConfigurationAggregatorSourcesStatus: one status per account source and region
+    (SUCCEEDED when the aggregator's own account or authorized, else FAILED as AWS reports a
+    missing authorization), and one per region of an organization source (SourceId: the
+    organization)."""
+    aggregator = _aggregator(account, region, name)
+    now = datetime.now(timezone.utc).timestamp()
+    statuses: list[dict[str, Any]] = []
     for source in aggregator.account_aggregation_sources or []:
         for source_account in source.account_ids:
-            for source_region in regions_of(source):
+            for source_region in _regions_of(source):
+                status: dict[str, Any] = {"SourceId": source_account, "SourceType": "ACCOUNT",
+                                          "AwsRegion": source_region, "LastUpdateTime": now}
                 if source_account == account or _authorized(source_account, source_region, account, region):
-                    scopes.append((source_account, source_region))
+                    status["LastUpdateStatus"] = "SUCCEEDED"
+                else:
+                    status.update(LastUpdateStatus="FAILED", LastErrorCode="AccessDeniedException",
+                                  LastErrorMessage="The source account has not authorized the aggregator account.")
+                statuses.append(status)
     org = aggregator.organization_aggregation_source
     if org is not None:
         from moto.organizations.models import organizations_backends
         from moto.utilities.utils import get_partition
 
-        organization = organizations_backends[account][get_partition(region)]
-        accounts = [a.id for a in organization.accounts] if organization.org is not None else [account]
+        organization = organizations_backends[account][get_partition(region)].org
+        for source_region in _regions_of(org):
+            status = {"SourceId": organization.id if organization else "", "SourceType": "ORGANIZATION",
+                      "AwsRegion": source_region, "LastUpdateTime": now}
+            if organization is not None:
+                status["LastUpdateStatus"] = "SUCCEEDED"
+            else:
+                status.update(LastUpdateStatus="FAILED", LastErrorCode="OrganizationAccessDeniedException",
+                              LastErrorMessage="The aggregator account is not in an organization.")
+            statuses.append(status)
+    if update_status:
+        statuses = [s for s in statuses if s["LastUpdateStatus"] in update_status]
+    page, token = _page(statuses, limit, next_token)
+    answer: dict[str, Any] = {"AggregatedSourceStatusList": page}
+    if token:
+        answer["NextToken"] = token
+    return answer
+
+
+def _aggregated_scopes(account: str, region: str, name: str) -> list[tuple[str, str]]:
+    aggregator = _aggregator(account, region, name)
+    scopes: list[tuple[str, str]] = []
+    for source in aggregator.account_aggregation_sources or []:
+        for source_account in source.account_ids:
+            for source_region in _regions_of(source):
+                if source_account == account or _authorized(source_account, source_region, account, region):
+                    scopes.append((source_account, source_region))
+    org = aggregator.organization_aggregation_source
+    if org is not None:
+        accounts = _organization_accounts(account, region) or [account]
         for source_account in accounts:
-            scopes.extend((source_account, r) for r in regions_of(org))
+            scopes.extend((source_account, r) for r in _regions_of(org))
     return sorted(set(scopes))
 
 
@@ -374,5 +434,14 @@ def install() -> None:
                                   params.get("Expression", ""), limit, params.get("NextToken"))
         return json.dumps(answer)
 
+    def describe_configuration_aggregator_sources_status(self: ConfigResponse) -> str:
+        params = json.loads(self.body or "{}")
+        answer = sources_status(self.current_account, self.region, params.get("ConfigurationAggregatorName", ""),
+                                params.get("UpdateStatus"), params.get("Limit"), params.get("NextToken"))
+        return json.dumps(answer)
+
     ConfigResponse.select_resource_config = select_resource_config  # type: ignore[method-assign]
+    ConfigResponse.describe_configuration_aggregator_sources_status = (  # type: ignore[attr-defined]
+        describe_configuration_aggregator_sources_status
+    )
     ConfigResponse.select_aggregate_resource_config = select_aggregate_resource_config  # type: ignore[attr-defined]

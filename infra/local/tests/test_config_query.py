@@ -119,18 +119,25 @@ def test_expressions_outside_the_subset_are_refused(aws: Callable[..., Any], exp
     assert refused.value.response["Error"]["Code"] == "InvalidExpressionException"
 
 
-def test_an_aggregator_sees_its_own_and_authorized_accounts_only(aws: Callable[..., Any]) -> None:
+def _aggregated(aws: Callable[..., Any]) -> tuple[Any, Any, Any]:
+    """Three accounts; the first's aggregator "estate" over all three in both regions, of which
+    only the second has authorized it, and only in OTHER."""
     home, member, stranger = _account(aws), _account(aws), _account(aws)
-    for client, name in ((home, "home-table"), (member, "member-table"), (stranger, "stranger-table")):
-        _table(client, OTHER, name, {})
-        _record(client, OTHER)
     member("config", OTHER).put_aggregation_authorization(AuthorizedAccountId=home.account, AuthorizedAwsRegion=REGION)  # type: ignore[attr-defined]
-    config = home("config")
     accounts = [c.account for c in (home, member, stranger)]  # type: ignore[attr-defined]
-    config.put_configuration_aggregator(
+    home("config").put_configuration_aggregator(
         ConfigurationAggregatorName="estate",
         AccountAggregationSources=[{"AccountIds": accounts, "AwsRegions": [REGION, OTHER]}],
     )
+    return home, member, stranger
+
+
+def test_an_aggregator_sees_its_own_and_authorized_accounts_only(aws: Callable[..., Any]) -> None:
+    home, member, stranger = _aggregated(aws)
+    for client, name in ((home, "home-table"), (member, "member-table"), (stranger, "stranger-table")):
+        _table(client, OTHER, name, {})
+        _record(client, OTHER)
+    config = home("config")
     rows = _all(config.select_aggregate_resource_config, Expression=QUERY, ConfigurationAggregatorName="estate")
     assert sorted((r["accountId"], r["resourceName"]) for r in rows) == sorted(
         [(home.account, "home-table"), (member.account, "member-table")]  # type: ignore[attr-defined]
@@ -144,6 +151,33 @@ def test_an_aggregator_sees_its_own_and_authorized_accounts_only(aws: Callable[.
     with pytest.raises(ClientError) as missing:
         config.select_aggregate_resource_config(Expression=QUERY, ConfigurationAggregatorName="nope")
     assert missing.value.response["Error"]["Code"] == "NoSuchConfigurationAggregatorException"
+
+
+def test_an_aggregators_sources_report_which_accounts_and_regions_it_reads(aws: Callable[..., Any]) -> None:
+    home, member, stranger = _aggregated(aws)
+    config = home("config")
+    statuses, token = [], None
+    while True:
+        page = config.describe_configuration_aggregator_sources_status(
+            ConfigurationAggregatorName="estate", Limit=2, **({"NextToken": token} if token else {})
+        )
+        assert len(page["AggregatedSourceStatusList"]) <= 2
+        statuses.extend(page["AggregatedSourceStatusList"])
+        token = page.get("NextToken")
+        if not token:
+            break
+    by_scope = {(s["SourceId"], s["AwsRegion"]): s["LastUpdateStatus"] for s in statuses}
+    assert by_scope == {
+        (home.account, REGION): "SUCCEEDED", (home.account, OTHER): "SUCCEEDED",  # type: ignore[attr-defined]
+        (member.account, REGION): "FAILED", (member.account, OTHER): "SUCCEEDED",  # type: ignore[attr-defined]
+        (stranger.account, REGION): "FAILED", (stranger.account, OTHER): "FAILED",  # type: ignore[attr-defined]
+    }
+    failed = config.describe_configuration_aggregator_sources_status(ConfigurationAggregatorName="estate", UpdateStatus=["FAILED"])
+    assert {s["LastUpdateStatus"] for s in failed["AggregatedSourceStatusList"]} == {"FAILED"}
+    assert all(s["LastErrorCode"] for s in failed["AggregatedSourceStatusList"])
+    with pytest.raises(ClientError) as bad:
+        config.describe_configuration_aggregator_sources_status(ConfigurationAggregatorName="estate", Limit=101)
+    assert bad.value.response["Error"]["Code"] in {"ValidationException", "InvalidLimitException"}
 
 
 def test_the_subset_parses_fields_and_conditions() -> None:

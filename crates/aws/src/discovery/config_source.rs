@@ -4,11 +4,18 @@
 //! built into the SDK type its listing returns and mapped by the same function (`mapping`), so
 //! the inventory is the same whichever source filled it. EFS stays with the API: its
 //! configuration item has neither the file system's size nor its state.
+//!
+//! With an aggregator (in Bulwark's own account and home region), each scope's items come from
+//! one SelectAggregateResourceConfig filtered to its account and region, and only for a scope
+//! whose aggregator source last SUCCEEDED; the member's recorder still says which kinds it
+//! records, so a kind it leaves out is listed rather than marked gone.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_smithy_types::DateTime as SdkDateTime;
-use bulwark_core::{Asset, Kind, Scope};
+use bulwark_core::{
+    AccountId, AggregatedSource, AggregatorCoverage, AggregatorName, Asset, Kind, Region, Scope,
+};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -30,7 +37,93 @@ pub const CONFIG_SOURCE: &[Permission] = &[
         "config:SelectResourceConfig",
         "every recorded store of the region, 100 a page",
     ),
+    p(
+        "config:DescribeConfigurationAggregatorSourcesStatus",
+        "which accounts and regions the aggregator holds up to date",
+    ),
+    p(
+        "config:SelectAggregateResourceConfig",
+        "every recorded store of one account and region from the aggregator, 100 a page",
+    ),
 ];
+
+/// An aggregator as a sweep reads it: its client (Bulwark's account, home region), its name,
+/// and the scopes it covers, read once a sweep (an error: it covers none, and says why).
+#[derive(Debug, Clone)]
+pub struct Aggregate {
+    pub client: aws_sdk_config::Client,
+    pub name: AggregatorName,
+    pub coverage: Result<AggregatorCoverage, AwsError>,
+}
+
+impl Aggregate {
+    pub async fn read(client: aws_sdk_config::Client, name: AggregatorName) -> Self {
+        let coverage = coverage(&client, &name).await;
+        if let Err(error) = &coverage {
+            tracing::warn!(aggregator = %name, %error, "the aggregator's sources could not be read; every scope is listed");
+        }
+        Self {
+            client,
+            name,
+            coverage,
+        }
+    }
+
+    /// Why `scope`'s items are not taken from the aggregator, if they are not.
+    pub fn not_covering(&self, scope: &Scope) -> Option<String> {
+        match &self.coverage {
+            Err(error) => Some(format!("aggregator {}: {error}", self.name)),
+            Ok(coverage) if !coverage.covers(scope) => Some(format!(
+                "aggregator {} has no source of {scope} whose last update succeeded",
+                self.name
+            )),
+            Ok(_) => None,
+        }
+    }
+}
+
+/// config:DescribeConfigurationAggregatorSourcesStatus, every page.
+async fn coverage(
+    client: &aws_sdk_config::Client,
+    name: &AggregatorName,
+) -> Result<AggregatorCoverage, AwsError> {
+    let statuses: Vec<aws_sdk_config::types::AggregatedSourceStatus> = client
+        .describe_configuration_aggregator_sources_status()
+        .configuration_aggregator_name(name.as_str())
+        .limit(100)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::sdk("config:DescribeConfigurationAggregatorSourcesStatus", e))?;
+    let mut sources = Vec::with_capacity(statuses.len());
+    for status in statuses {
+        use aws_sdk_config::types::{AggregatedSourceStatusType, AggregatedSourceType};
+        let succeeded = status.last_update_status() == Some(&AggregatedSourceStatusType::Succeeded);
+        let region = Region::parse(status.aws_region().unwrap_or_default())?;
+        sources.push(match status.source_type() {
+            Some(AggregatedSourceType::Organization) => {
+                AggregatedSource::Organization { region, succeeded }
+            }
+            _ => AggregatedSource::Account {
+                account: AccountId::parse(status.source_id().unwrap_or_default())?,
+                region,
+                succeeded,
+            },
+        });
+    }
+    Ok(AggregatorCoverage::from_sources(sources))
+}
+
+/// Where a scope's configuration items are read.
+#[derive(Debug, Clone, Copy)]
+pub enum Items<'a> {
+    /// The scope's own region: SelectResourceConfig with the scope's clients.
+    Region,
+    /// The aggregator: SelectAggregateResourceConfig for the scope's account and region.
+    Aggregate(&'a Aggregate),
+}
 
 /// The kinds Config gives; EFS is left to the API.
 const KINDS: [Kind; 5] = [Kind::S3, Kind::Rds, Kind::Aurora, Kind::Dynamodb, Kind::Ebs];
@@ -82,9 +175,11 @@ pub async fn recorded_kinds(clients: &ScopeClients) -> Result<BTreeSet<Kind>, Aw
     Ok(kinds)
 }
 
-/// Every store of `kinds` in the clients' region, from its configuration items.
+/// Every store of `kinds` in the clients' scope, from its configuration items read from
+/// `items`.
 pub async fn stores(
     clients: &ScopeClients,
+    items: Items<'_>,
     kinds: &BTreeSet<Kind>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Asset>, AwsError> {
@@ -96,27 +191,58 @@ pub async fn stores(
     if types.is_empty() {
         return Ok(Vec::new());
     }
-    let expression = format!(
+    let mut expression = format!(
         "SELECT accountId, awsRegion, resourceType, resourceId, resourceName, tags, configuration \
          WHERE resourceType IN ({})",
         types.join(", ")
     );
-    let rows: Vec<String> = clients
-        .configservice
-        .select_resource_config()
-        .expression(expression)
-        .limit(100)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| AwsError::sdk("config:SelectResourceConfig", e))?;
+    let scope = &clients.scope;
+    let rows: Vec<String> = match items {
+        Items::Region => clients
+            .configservice
+            .select_resource_config()
+            .expression(expression)
+            .limit(100)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| AwsError::sdk("config:SelectResourceConfig", e))?,
+        Items::Aggregate(aggregate) => {
+            // Both are parsed newtypes (twelve digits; a region's letters, digits and
+            // hyphens): nothing in them can end the quoted literal.
+            expression.push_str(&format!(
+                " AND accountId = '{}' AND awsRegion = '{}'",
+                scope.account, scope.region
+            ));
+            aggregate
+                .client
+                .select_aggregate_resource_config()
+                .configuration_aggregator_name(aggregate.name.as_str())
+                .expression(expression)
+                .limit(100)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| AwsError::sdk("config:SelectAggregateResourceConfig", e))?
+        }
+    };
     let mut assets = Vec::with_capacity(rows.len());
     for row in rows {
         let item: Value = serde_json::from_str(&row)
             .map_err(|e| AwsError::Malformed(format!("a configuration item: {e}")))?;
-        if let Some(asset) = asset(&item, &clients.scope, now)? {
+        let of_scope = item["accountId"].as_str() == Some(scope.account.as_str())
+            && item["awsRegion"].as_str() == Some(scope.region.as_str());
+        if !of_scope {
+            return Err(AwsError::Malformed(format!(
+                "a configuration item of another account or region than {scope}: {}",
+                shortened(&item)
+            )));
+        }
+        if let Some(asset) = asset(&item, scope, now)? {
             assets.push(asset);
         }
     }

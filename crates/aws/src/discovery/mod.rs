@@ -64,7 +64,7 @@ pub struct SweepFailure {
 }
 
 /// Where a sweep reads what a region holds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Source {
     /// Each kind's listing, and the Tagging API for the tags listings lack.
     #[default]
@@ -72,6 +72,51 @@ pub enum Source {
     /// AWS Config's configuration items where the region's recorder records the kind; the
     /// listings for the rest.
     Config,
+    /// The same items from an aggregator in Bulwark's account and home region, for the scopes
+    /// it covers; the listings for the rest.
+    Aggregator(bulwark_core::AggregatorName),
+}
+
+impl Source {
+    /// The source a user names (`api` or `config`), from an aggregator when one is named.
+    pub fn parse(name: &str, aggregator: Option<&str>) -> Result<Self, AwsError> {
+        let aggregator = aggregator.map(str::trim).filter(|a| !a.is_empty());
+        match (name.trim(), aggregator) {
+            ("" | "api", None) => Ok(Self::Api),
+            ("config", None) => Ok(Self::Config),
+            ("config", Some(aggregator)) => Ok(Self::Aggregator(
+                bulwark_core::AggregatorName::parse(aggregator)?,
+            )),
+            ("" | "api", Some(aggregator)) => Err(AwsError::Configuration(format!(
+                "aggregator {aggregator:?} is named but the discovery source is api; choose config to read it"
+            ))),
+            (other, _) => Err(AwsError::Configuration(format!(
+                "discovery source {other:?} is neither api nor config"
+            ))),
+        }
+    }
+}
+
+/// A source made ready for one sweep: an aggregator's coverage read once.
+#[derive(Debug, Clone)]
+pub enum Reading {
+    Api,
+    Config,
+    Aggregate(config_source::Aggregate),
+}
+
+impl Reading {
+    /// `source` ready to sweep with; `home_config` is a Config client in Bulwark's account and
+    /// home region (only an aggregator uses it).
+    pub async fn prepare(source: &Source, home_config: aws_sdk_config::Client) -> Self {
+        match source {
+            Source::Api => Self::Api,
+            Source::Config => Self::Config,
+            Source::Aggregator(name) => {
+                Self::Aggregate(config_source::Aggregate::read(home_config, name.clone()).await)
+            }
+        }
+    }
 }
 
 /// What a sweep saw: the assets, which (scope, kind) pairs it listed completely, and where it
@@ -113,7 +158,7 @@ impl SweepResult {
 pub async fn sweep_each<T, F, Fut>(
     accounts: &[AccountClients],
     concurrency: usize,
-    source: Source,
+    source: &Reading,
     now: DateTime<Utc>,
     record: F,
 ) -> Vec<T>
@@ -171,7 +216,7 @@ struct ScopeOutcome {
 async fn sweep_scope(
     clients: &ScopeClients,
     buckets: &Result<Vec<PlacedBucket>, AwsError>,
-    source: Source,
+    source: &Reading,
     now: DateTime<Utc>,
 ) -> ScopeOutcome {
     let mut outcome = ScopeOutcome {
@@ -179,10 +224,21 @@ async fn sweep_scope(
         from_config: BTreeSet::new(),
         config_fallback: None,
     };
-    if source == Source::Config {
+    let items = match source {
+        Reading::Api => None,
+        Reading::Config => Some(config_source::Items::Region),
+        Reading::Aggregate(aggregate) => match aggregate.not_covering(&clients.scope) {
+            None => Some(config_source::Items::Aggregate(aggregate)),
+            Some(why) => {
+                outcome.config_fallback = Some(why);
+                None
+            }
+        },
+    };
+    if let Some(items) = items {
         let read = async {
             let kinds = config_source::recorded_kinds(clients).await?;
-            let assets = config_source::stores(clients, &kinds, now).await?;
+            let assets = config_source::stores(clients, items, &kinds, now).await?;
             Ok::<_, AwsError>((kinds, assets))
         };
         match read.await {

@@ -193,7 +193,7 @@ pub async fn handle(
                 &services.inventory,
                 &services.settings.reach,
                 scope,
-                services.settings.discovery_source,
+                &services.settings.discovery_source,
                 now,
             )
             .await?
@@ -204,7 +204,7 @@ pub async fn handle(
                 &services.inventory,
                 &services.settings.reach,
                 services.settings.concurrency,
-                services.settings.discovery_source,
+                &services.settings.discovery_source,
                 now,
             )
             .await?
