@@ -385,3 +385,86 @@ fn a_source_names_its_aggregator_only_with_config() {
     assert!(Source::parse("config", Some("has space")).is_err());
     assert!(Source::parse("inventory", None).is_err());
 }
+
+/// The built-in configuration, reading buckets' versioning from AWS Config.
+fn versioning_from_config() -> bulwark_core::Config {
+    let text = include_str!("../../crates/core/default-config.toml").replace(
+        "versioning_from_config = false",
+        "versioning_from_config = true",
+    );
+    bulwark_core::Config::from_toml_str("versioning.toml", &text).expect("a configuration")
+}
+
+#[tokio::test]
+async fn buckets_versioning_comes_from_config_where_it_records_buckets_and_is_read_elsewhere() {
+    // Given critical buckets in the home region, where a recorder records buckets (one of them
+    // versioned), and one in a region that records nothing, discovered and classified
+    let t = TestAccount::new().await;
+    let critical = [("DataClassification", "Critical")];
+    let (versioned, plain, elsewhere) = (
+        format!("versioned-{}", t.account),
+        format!("plain-{}", t.account),
+        format!("elsewhere-{}", t.account),
+    );
+    seed::bucket(&t, HOME_REGION, &versioned, &critical).await;
+    seed::bucket(&t, HOME_REGION, &plain, &critical).await;
+    seed::bucket(&t, OTHER_REGION, &elsewhere, &critical).await;
+    t.s3(HOME_REGION)
+        .put_bucket_versioning()
+        .bucket(&versioned)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("versioning");
+    record(&t, HOME_REGION, None).await;
+    t.discover_and_classify(&[HOME_REGION, OTHER_REGION]).await;
+
+    // When coverage is judged under the assign-policy role, reading versioning per bucket and
+    // from AWS Config
+    let aws = t.function("assign-policy").await;
+    let inventory = t.inventory(&aws).await;
+    let judge = |config: bulwark_core::Config| {
+        let (aws, inventory) = (&aws, &inventory);
+        async move {
+            let targets = bulwark_aws::assign::Targets::Everything;
+            let (judged, calls) =
+                bulwark_aws::assign::coverage(aws, inventory, &config, None, targets, Utc::now())
+                    .await
+                    .expect("coverage");
+            assert_declared("assign-policy", &calls);
+            let versioning: BTreeMap<String, Option<bool>> = judged
+                .iter()
+                .filter(|c| c.kind == Kind::S3)
+                .map(|c| (c.name.clone(), c.pitr_or_versioning))
+                .collect();
+            (versioning, calls)
+        }
+    };
+    let (per_bucket, per_bucket_calls) = judge(bulwark_core::Config::builtin()).await;
+    let (from_config, from_config_calls) = judge(versioning_from_config()).await;
+
+    // Then both judge every bucket alike, and only the bucket outside the recorded region
+    // took a call of its own
+    let expected = BTreeMap::from([
+        (versioned.clone(), Some(true)),
+        (plain.clone(), Some(false)),
+        (elsewhere.clone(), Some(false)),
+    ]);
+    assert_eq!(per_bucket, expected);
+    assert_eq!(from_config, expected);
+    let calls = |calls: &BTreeMap<String, u64>, op: &str| calls.get(op).copied().unwrap_or(0);
+    assert_eq!(calls(&per_bucket_calls, "S3:GetBucketVersioning"), 3);
+    assert_eq!(
+        calls(&from_config_calls, "S3:GetBucketVersioning"),
+        1,
+        "{from_config_calls:?}"
+    );
+    assert_eq!(
+        calls(&from_config_calls, "Config Service:SelectResourceConfig"),
+        1
+    );
+}

@@ -406,6 +406,7 @@ impl Run<'_> {
         let reading = Reading {
             kms_key_alias: &settings.kms_key_alias,
             recovery_points: self.work.judge,
+            versioning_from_config: settings.versioning_from_config,
         };
         let mut facts = AccountFacts::read(&clients, regions, &drs, &native_needed, reading).await;
         let account_regions: Vec<&str> = regions.iter().map(Region::as_str).collect();

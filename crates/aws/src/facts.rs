@@ -12,6 +12,7 @@ use futures::stream::{self, StreamExt};
 
 use crate::backup;
 use crate::clients::ScopeClients;
+use crate::discovery::config_source;
 use crate::error::AwsError;
 use crate::protect;
 
@@ -38,6 +39,8 @@ pub struct AccountFacts {
 pub struct Reading<'a> {
     pub kms_key_alias: &'a str,
     pub recovery_points: bool,
+    /// S3 versioning from AWS Config's configuration items where the region records buckets.
+    pub versioning_from_config: bool,
 }
 
 impl AccountFacts {
@@ -111,7 +114,8 @@ impl AccountFacts {
                 }
             }
         }
-        self.native.extend(native_states(c, stores).await?);
+        self.native
+            .extend(native_states(c, stores, reading.versioning_from_config).await?);
         self.backup.insert(region.clone(), state);
         Ok(())
     }
@@ -216,7 +220,22 @@ impl AccountFacts {
 async fn native_states(
     clients: &ScopeClients,
     assets: &[&Asset],
+    versioning_from_config: bool,
 ) -> Result<Vec<(String, NativeState)>, AwsError> {
+    // Versioning of the region's buckets in pages of 100 where Config records them; a bucket
+    // it does not give (or every bucket, when it cannot be read) takes its own call.
+    let versioning = if versioning_from_config && assets.iter().any(|a| a.kind == Kind::S3) {
+        match config_source::bucket_versioning(clients).await {
+            Ok(versioning) => versioning.unwrap_or_default(),
+            Err(error) => {
+                tracing::warn!(scope = %clients.scope, %error, "versioning not read from AWS Config; read per bucket");
+                BTreeMap::new()
+            }
+        }
+    } else {
+        BTreeMap::new()
+    };
+    let versioning = &versioning;
     // RDS retention as it is now, in bulk: the inventory's copy is as old as the last sweep.
     let retention = if assets
         .iter()
@@ -230,7 +249,17 @@ async fn native_states(
     let results: Vec<Result<(String, NativeState), AwsError>> =
         stream::iter(assets.iter().copied())
             .map(|asset| async move {
-                let mut state = protect::native_state(clients, asset).await?;
+                let recorded = match asset.kind {
+                    Kind::S3 => versioning.get(&asset.name).copied(),
+                    _ => None,
+                };
+                let mut state = match recorded {
+                    Some(enabled) => NativeState {
+                        versioning_enabled: Some(enabled),
+                        ..NativeState::default()
+                    },
+                    None => protect::native_state(clients, asset).await?,
+                };
                 if let Some(days) = retention.get(&asset.arn.to_string()) {
                     state.backup_retention_days = Some(*days);
                 }

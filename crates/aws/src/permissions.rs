@@ -19,7 +19,7 @@ pub use crate::assign::NOTIFY;
 pub use crate::backup::{BACKUP, RECOVERY_POINTS};
 pub use crate::clients::{HOME, MEMBER, SCOPE};
 pub use crate::config_rule::CONFIG_RULE;
-pub use crate::discovery::config_source::CONFIG_SOURCE;
+pub use crate::discovery::config_source::{CONFIG_SOURCE, VERSIONING_FROM_CONFIG};
 pub use crate::discovery::DISCOVERY;
 pub use crate::failover::execute::FAILOVER_END;
 pub use crate::failover::facts::FAILOVER_FACTS;
@@ -53,6 +53,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             PROTECT,
             NOTIFY,
             CONFIG_RULE,
+            VERSIONING_FROM_CONFIG,
         ],
         "validate-restore" => &[
             INVENTORY,
@@ -101,6 +102,7 @@ pub fn for_cli() -> Vec<&'static str> {
         MEMBER,
         DISCOVERY,
         CONFIG_SOURCE,
+        VERSIONING_FROM_CONFIG,
         INVENTORY,
         LEASE,
         INVENTORY_LIST,

@@ -47,6 +47,59 @@ pub const CONFIG_SOURCE: &[Permission] = &[
     ),
 ];
 
+/// S3 versioning from the configuration items (`[protection] versioning_from_config`).
+pub const VERSIONING_FROM_CONFIG: &[Permission] = &[
+    p(
+        "config:DescribeConfigurationRecorders",
+        "whether the region's recorder records buckets",
+    ),
+    p(
+        "config:DescribeConfigurationRecorderStatus",
+        "whether the region's recorder is recording",
+    ),
+    p(
+        "config:SelectResourceConfig",
+        "each bucket's versioning, 100 a page",
+    ),
+];
+
+/// Each bucket's versioning (Enabled or not) by name, from the configuration items of the
+/// clients' region; None when the region's recorder does not record buckets.
+pub async fn bucket_versioning(
+    clients: &ScopeClients,
+) -> Result<Option<BTreeMap<String, bool>>, AwsError> {
+    if !recorded_kinds(clients).await?.contains(&Kind::S3) {
+        return Ok(None);
+    }
+    let rows = select_in_region(
+        clients,
+        "SELECT resourceName, supplementaryConfiguration WHERE resourceType = 'AWS::S3::Bucket'",
+    )
+    .await?;
+    let mut versioning = BTreeMap::new();
+    for row in rows {
+        let item = parsed(&row)?;
+        if let (Some(name), Some(enabled)) =
+            (item["resourceName"].as_str(), versioning_enabled(&item))
+        {
+            versioning.insert(name.to_string(), enabled);
+        }
+    }
+    Ok(Some(versioning))
+}
+
+/// A bucket item's `BucketVersioningConfiguration.status` is Enabled (None: the item does not
+/// say). The advanced query gives the supplementary configuration as an object; the history
+/// API as a JSON string: both are read.
+fn versioning_enabled(item: &Value) -> Option<bool> {
+    let configuration = &item["supplementaryConfiguration"]["BucketVersioningConfiguration"];
+    let configuration = match configuration {
+        Value::String(text) => serde_json::from_str(text).ok()?,
+        other => other.clone(),
+    };
+    Some(configuration["status"].as_str()? == "Enabled")
+}
+
 /// An aggregator as a sweep reads it: its client (Bulwark's account, home region), its name,
 /// and the scopes it covers, read once a sweep (an error: it covers none, and says why).
 #[derive(Debug, Clone)]
@@ -198,17 +251,7 @@ pub async fn stores(
     );
     let scope = &clients.scope;
     let rows: Vec<String> = match items {
-        Items::Region => clients
-            .configservice
-            .select_resource_config()
-            .expression(expression)
-            .limit(100)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| AwsError::sdk("config:SelectResourceConfig", e))?,
+        Items::Region => select_in_region(clients, &expression).await?,
         Items::Aggregate(aggregate) => {
             // Both are parsed newtypes (twelve digits; a region's letters, digits and
             // hyphens): nothing in them can end the quoted literal.
@@ -232,8 +275,7 @@ pub async fn stores(
     };
     let mut assets = Vec::with_capacity(rows.len());
     for row in rows {
-        let item: Value = serde_json::from_str(&row)
-            .map_err(|e| AwsError::Malformed(format!("a configuration item: {e}")))?;
+        let item = parsed(&row)?;
         let of_scope = item["accountId"].as_str() == Some(scope.account.as_str())
             && item["awsRegion"].as_str() == Some(scope.region.as_str());
         if !of_scope {
@@ -247,6 +289,29 @@ pub async fn stores(
         }
     }
     Ok(assets)
+}
+
+/// config:SelectResourceConfig in the clients' region, every page of 100.
+async fn select_in_region(
+    clients: &ScopeClients,
+    expression: &str,
+) -> Result<Vec<String>, AwsError> {
+    clients
+        .configservice
+        .select_resource_config()
+        .expression(expression)
+        .limit(100)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::sdk("config:SelectResourceConfig", e))
+}
+
+/// One result row: a configuration item as JSON.
+fn parsed(row: &str) -> Result<Value, AwsError> {
+    serde_json::from_str(row).map_err(|e| AwsError::Malformed(format!("a configuration item: {e}")))
 }
 
 /// One configuration item as the asset its listing would have made (None: not a store of its
@@ -487,6 +552,28 @@ mod tests {
         assert_eq!(volume.kind, Kind::Ebs);
         assert_eq!(volume.tags.get("Name").map(String::as_str), Some("data"));
         assert_eq!(volume.attributes.status.as_deref(), Some("in-use"));
+    }
+
+    #[test]
+    fn a_buckets_versioning_is_read_as_an_object_or_a_json_string() {
+        let item = |configuration: Value| {
+            serde_json::json!({"resourceName": "b",
+                "supplementaryConfiguration": {"BucketVersioningConfiguration": configuration}})
+        };
+        let enabled = item(serde_json::json!({"status": "Enabled"}));
+        assert_eq!(versioning_enabled(&enabled), Some(true));
+        let suspended = item(Value::String(
+            r#"{"status":"Suspended","isMfaDeleteEnabled":null}"#.into(),
+        ));
+        assert_eq!(versioning_enabled(&suspended), Some(false));
+        assert_eq!(
+            versioning_enabled(&item(serde_json::json!({"status": "Off"}))),
+            Some(false)
+        );
+        assert_eq!(
+            versioning_enabled(&serde_json::json!({"resourceName": "b"})),
+            None
+        );
     }
 
     #[test]

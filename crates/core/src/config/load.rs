@@ -203,6 +203,7 @@ impl Loader<'_> {
             maintainer_role_names,
             allow_compliance_lock: raw.allow_compliance_lock,
             rds_apply_immediately: raw.rds_apply_immediately,
+            versioning_from_config: raw.versioning_from_config,
         };
         Ok((settings, dr_region_given))
     }

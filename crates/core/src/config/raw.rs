@@ -38,6 +38,8 @@ pub(super) struct RawProtection {
     pub(super) allow_compliance_lock: bool,
     #[serde(default)]
     pub(super) rds_apply_immediately: bool,
+    #[serde(default)]
+    pub(super) versioning_from_config: bool,
 }
 
 #[derive(Deserialize)]

@@ -33,6 +33,10 @@ pub struct ProtectionSettings {
     /// Whether RDS backup retention changes apply at once (turning automated backups on then
     /// restarts the database) or at the next maintenance window.
     pub rds_apply_immediately: bool,
+    /// Whether S3 versioning is read from AWS Config's configuration items (a query page per
+    /// 100 buckets, in a region whose recorder records buckets) rather than a GetBucketVersioning
+    /// per bucket.
+    pub versioning_from_config: bool,
 }
 
 impl Default for ProtectionSettings {
@@ -48,6 +52,7 @@ impl Default for ProtectionSettings {
             maintainer_role_names: vec!["bulwark-*".into()],
             allow_compliance_lock: false,
             rds_apply_immediately: false,
+            versioning_from_config: false,
         }
     }
 }
