@@ -468,3 +468,41 @@ async fn buckets_versioning_comes_from_config_where_it_records_buckets_and_is_re
         1
     );
 }
+
+#[tokio::test]
+async fn the_cli_says_which_kinds_config_gave_in_each_scope_and_why_the_rest_was_listed() {
+    // Given an estate whose home region records tables only, and a region that records nothing
+    let t = TestAccount::new().await;
+    estate(&t).await;
+    record(&t, HOME_REGION, Some(&["AWS::DynamoDB::Table"])).await;
+    crate::cli::ok(&t, &["init"]);
+
+    // When the CLI sweeps it from AWS Config, and from an aggregator that does not exist
+    let from_regions = crate::cli::ok(&t, &["discover", "--source", "config"]);
+    let from_missing = crate::cli::ok(
+        &t,
+        &["discover", "--source", "config", "--aggregator", "missing"],
+    );
+
+    // Then each scope's row names the kinds Config gave, those listed, and why
+    let row = |out: &str, region: &str| {
+        out.lines()
+            .find(|l| l.contains(&format!("{}/{region}", t.account)))
+            .unwrap_or_else(|| panic!("no row of {region}:\n{out}"))
+            .to_string()
+    };
+    let home = row(&from_regions, HOME_REGION);
+    assert!(
+        home.contains("| dynamodb ") && home.contains("s3, rds, aurora, efs, ebs"),
+        "{home}"
+    );
+    let other = row(&from_regions, OTHER_REGION);
+    assert!(other.contains("not recorded here"), "{other}");
+    assert!(
+        from_missing.contains("NoSuchConfigurationAggregator"),
+        "{from_missing}"
+    );
+    // And naming an aggregator without the config source is refused before any call
+    let refused = crate::cli::fails(&t, &["discover", "--aggregator", "organization"]);
+    assert!(refused.contains("choose config"), "{refused}");
+}

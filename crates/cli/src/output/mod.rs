@@ -213,6 +213,7 @@ pub fn print_discover(s: &DiscoverSummary) {
     if !calls.is_empty() {
         println!("{calls}");
     }
+    print_config_coverage(s);
     for f in &s.failures {
         let region = f.region.as_ref().map_or("every region", |r| r.as_str());
         let kind = f.kind.map(|k| format!(" {k}")).unwrap_or_default();
@@ -223,6 +224,53 @@ pub fn print_discover(s: &DiscoverSummary) {
             if f.retryable { " (retryable)" } else { "" }
         );
     }
+}
+
+/// Which scopes AWS Config gave, which kinds, and why a scope was listed instead: only when
+/// the sweep read Config.
+fn print_config_coverage(s: &DiscoverSummary) {
+    if s.from_config.is_empty() && s.config_fallbacks.is_empty() {
+        return;
+    }
+    let mut kinds: BTreeMap<String, Vec<bulwark_core::Kind>> = BTreeMap::new();
+    for given in &s.from_config {
+        kinds
+            .entry(given.scope.to_string())
+            .or_default()
+            .push(given.kind);
+    }
+    let names = |kinds: &mut dyn Iterator<Item = &bulwark_core::Kind>| {
+        kinds
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let fallbacks: BTreeMap<String, &str> = s
+        .config_fallbacks
+        .iter()
+        .filter_map(|f| {
+            Some((
+                format!("{}/{}", f.account, f.region.as_ref()?),
+                f.error.as_str(),
+            ))
+        })
+        .collect();
+    let mut coverage = table(&["scope", "from AWS Config", "listed", "why listed"]);
+    for scope in &s.scopes {
+        let scope = scope.to_string();
+        let given = kinds.get(&scope).cloned().unwrap_or_default();
+        let listed = names(
+            &mut bulwark_core::Kind::ALL
+                .iter()
+                .filter(|k| !given.contains(k)),
+        );
+        let why = match fallbacks.get(&scope) {
+            Some(why) => why.to_string(),
+            None => "not recorded here, or EFS (no size or state in its item)".to_string(),
+        };
+        coverage.add_row([scope, names(&mut given.iter()), listed, why]);
+    }
+    println!("{coverage}");
 }
 
 pub fn print_classify(s: &ClassifySummary) {
