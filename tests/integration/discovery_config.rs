@@ -506,3 +506,21 @@ async fn the_cli_says_which_kinds_config_gave_in_each_scope_and_why_the_rest_was
     let refused = crate::cli::fails(&t, &["discover", "--aggregator", "organization"]);
     assert!(refused.contains("choose config"), "{refused}");
 }
+
+#[tokio::test]
+async fn buckets_are_not_listed_when_config_gives_every_regions_buckets() {
+    // Given an estate whose both regions record everything
+    let t = TestAccount::new().await;
+    estate(&t).await;
+    record(&t, HOME_REGION, None).await;
+    record(&t, OTHER_REGION, None).await;
+
+    // When it is swept from AWS Config
+    let (summary, assets) = swept(&t.aws(), "bulwark-config-only", Source::Config).await;
+
+    // Then the account's buckets came from the items alone: no ListBuckets, and the bucket is in
+    let calls = |op: &str| summary.calls.get(op).copied().unwrap_or(0);
+    assert_eq!(calls("S3:ListBuckets"), 0, "{:?}", summary.calls);
+    assert_eq!(calls("Resource Groups Tagging API:GetResources"), 0);
+    assert!(assets.iter().any(|a| a.kind == Kind::S3), "{assets:?}");
+}

@@ -171,8 +171,10 @@ where
         let Some(first) = account.scopes.first() else {
             continue;
         };
-        // S3 is global: list the account's buckets once, then place each in its region.
-        let buckets = list_buckets(first).await;
+        let buckets = AccountBuckets {
+            first,
+            listed: tokio::sync::OnceCell::new(),
+        };
         let answers: Vec<T> = stream::iter(&account.scopes)
             .map(|clients| {
                 let (buckets, record) = (&buckets, &record);
@@ -215,7 +217,7 @@ struct ScopeOutcome {
 
 async fn sweep_scope(
     clients: &ScopeClients,
-    buckets: &Result<Vec<PlacedBucket>, AwsError>,
+    buckets: &AccountBuckets<'_>,
     source: &Reading,
     now: DateTime<Utc>,
 ) -> ScopeOutcome {
@@ -263,14 +265,21 @@ async fn sweep_scope(
 /// The listings of a scope's kinds but those `skip` names (AWS Config gave them).
 async fn list_scope(
     clients: &ScopeClients,
-    buckets: &Result<Vec<PlacedBucket>, AwsError>,
+    buckets: &AccountBuckets<'_>,
     skip: &BTreeSet<Kind>,
     now: DateTime<Utc>,
 ) -> Vec<KindOutcome> {
     let scope = &clients.scope;
     let wanted = |kind: Kind| !skip.contains(&kind);
     let tags_needed = wanted(Kind::S3) || wanted(Kind::Dynamodb);
-    let (tags, rds, clusters, tables, efs, ebs) = tokio::join!(
+    let (placed, tags, rds, clusters, tables, efs, ebs) = tokio::join!(
+        async {
+            if wanted(Kind::S3) {
+                Some(buckets.get().await)
+            } else {
+                None
+            }
+        },
         when(tags_needed, bulk_tags(clients)),
         when(wanted(Kind::Rds), list_rds(clients, now)),
         when(wanted(Kind::Aurora), list_clusters(clients, now)),
@@ -278,8 +287,9 @@ async fn list_scope(
         when(wanted(Kind::Efs), list_efs(clients, now)),
         when(wanted(Kind::Ebs), list_ebs(clients, now)),
     );
-    let s3 = match (buckets, &tags) {
-        (Ok(buckets), Ok(tags)) => Ok(buckets
+    let s3 = match (placed, &tags) {
+        (None, _) => Ok(Vec::new()),
+        (Some(Ok(buckets)), Ok(tags)) => Ok(buckets
             .iter()
             .filter(|b| b.region == scope.region)
             .filter_map(|b| {
@@ -291,7 +301,7 @@ async fn list_scope(
                 )
             })
             .collect()),
-        (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+        (Some(Err(e)), _) | (Some(_), Err(e)) => Err(e.clone()),
     };
     let dynamodb = match (tables, &tags) {
         (Ok(names), Ok(tags)) => Ok(names
@@ -341,6 +351,19 @@ fn tags_of(
 ) -> BTreeMap<String, String> {
     let arn = scope.arn(kind, id).to_string();
     tags.get(&arn).cloned().unwrap_or_default()
+}
+
+/// An account's buckets: S3 is global, so they are listed once for all its scopes, and only
+/// when one of them lists S3 (not when AWS Config gives every scope's buckets).
+struct AccountBuckets<'a> {
+    first: &'a ScopeClients,
+    listed: tokio::sync::OnceCell<Result<Vec<PlacedBucket>, AwsError>>,
+}
+
+impl AccountBuckets<'_> {
+    async fn get(&self) -> &Result<Vec<PlacedBucket>, AwsError> {
+        self.listed.get_or_init(|| list_buckets(self.first)).await
+    }
 }
 
 /// A bucket and the region it lives in.
