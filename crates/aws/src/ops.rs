@@ -88,7 +88,7 @@ pub async fn discover_all_from(
 ) -> Result<DiscoverSummary, AwsError> {
     let before = aws.counter().snapshot();
     let accounts = aws.scopes(reach).await?;
-    sweep_accounts(aws, inventory, &accounts, concurrency, source, now, before).await
+    sweep_accounts(aws, inventory, accounts, concurrency, source, now, before).await
 }
 
 /// The scopes in reach, each a shard a fan-out sweeps on its own; and the accounts whose
@@ -148,25 +148,26 @@ pub async fn discover_shard(
         }
         _ => aws.home_scope(scope.clone()),
     };
-    let accounts = [crate::clients::AccountClients {
+    let accounts = vec![crate::clients::AccountClients {
         account: scope.account.clone(),
         scopes: vec![clients],
         unreachable: None,
     }];
-    sweep_accounts(aws, inventory, &accounts, 1, source, now, before).await
+    sweep_accounts(aws, inventory, accounts, 1, source, now, before).await
 }
 
 /// Sweep `accounts`' scopes and write each as it is swept.
 async fn sweep_accounts(
     aws: &Aws,
     inventory: &Inventory,
-    accounts: &[crate::clients::AccountClients],
+    accounts: Vec<crate::clients::AccountClients>,
     concurrency: usize,
     source: &discovery::Source,
     now: DateTime<Utc>,
     before: BTreeMap<String, u64>,
 ) -> Result<DiscoverSummary, AwsError> {
     let reading = discovery::Reading::prepare(source, aws.configservice()).await;
+    let failures = unreachable(&accounts);
     // Each scope is written as soon as it is swept, and its stores dropped: memory follows
     // the largest scopes swept at once, not the estate.
     let scopes = discovery::sweep_each(
@@ -190,7 +191,7 @@ async fn sweep_accounts(
     )
     .await;
     let mut summary = DiscoverSummary {
-        failures: unreachable(accounts),
+        failures,
         ..DiscoverSummary::default()
     };
     let mut scopes = scopes;

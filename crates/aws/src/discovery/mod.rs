@@ -154,9 +154,10 @@ impl SweepResult {
 /// Sweep every scope of every account, at most `concurrency` scopes at once, from `source`,
 /// handing each scope's result to `record` as soon as it is swept (its scope with it) and
 /// keeping only what `record` answers: a sweep holds a few scopes' stores at a time, never
-/// the estate's.
+/// the estate's. Each scope's clients are dropped once it is swept, and their connections with
+/// them: memory follows the scopes in flight, not the organization's.
 pub async fn sweep_each<T, F, Fut>(
-    accounts: &[AccountClients],
+    accounts: Vec<AccountClients>,
     concurrency: usize,
     source: &Reading,
     now: DateTime<Utc>,
@@ -168,19 +169,20 @@ where
 {
     let mut recorded = Vec::new();
     for account in accounts {
-        let Some(first) = account.scopes.first() else {
+        let Some(first) = account.scopes.first().cloned() else {
             continue;
         };
         let buckets = AccountBuckets {
-            first,
+            first: &first,
             listed: tokio::sync::OnceCell::new(),
         };
-        let answers: Vec<T> = stream::iter(&account.scopes)
+        let answers: Vec<T> = stream::iter(account.scopes)
             .map(|clients| {
                 let (buckets, record) = (&buckets, &record);
                 async move {
                     let scope = clients.scope.clone();
-                    let outcome = sweep_scope(clients, buckets, source, now).await;
+                    let outcome = sweep_scope(&clients, buckets, source, now).await;
+                    drop(clients);
                     let mut result = SweepResult::default();
                     for (kind, listed) in outcome.kinds {
                         result.record(&scope, kind, listed);
