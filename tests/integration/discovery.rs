@@ -633,7 +633,7 @@ async fn without_configured_regions_every_enabled_region_is_covered() {
         Some(&1)
     );
     let scopes = aws.scopes(&Reach::default()).await.expect("scopes");
-    assert_eq!(scopes[0].scopes.len(), regions.len());
+    assert_eq!(scopes[0].regions.len(), regions.len());
 }
 
 #[tokio::test]

@@ -354,8 +354,10 @@ impl Aws {
                     Err(error) => {
                         out.push(AccountClients {
                             account,
-                            scopes: Vec::new(),
+                            regions: Vec::new(),
                             unreachable: Some(error),
+                            aws: self.clone(),
+                            config,
                         });
                         continue;
                     }
@@ -363,25 +365,41 @@ impl Aws {
             } else {
                 reach.regions.clone()
             };
-            let scopes = regions
-                .into_iter()
-                .map(|region| {
-                    self.clients_for(
-                        &config,
-                        Scope {
-                            account: account.clone(),
-                            region,
-                        },
-                    )
-                })
-                .collect();
             out.push(AccountClients {
                 account,
-                scopes,
+                regions,
                 unreachable: None,
+                aws: self.clone(),
+                config,
             });
         }
         Ok(out)
+    }
+
+    /// One scope of an account as a sweep takes it: the home account's through Bulwark's own
+    /// credentials, another's through `role` (an error without one).
+    pub async fn account_scope(
+        &self,
+        scope: &Scope,
+        role: Option<&str>,
+    ) -> Result<AccountClients, AwsError> {
+        let home = self.home_account().await?;
+        let config = match role {
+            _ if scope.account == home => self.base.clone(),
+            Some(role) => self.assume_role(&scope.account, role).await,
+            None => {
+                return Err(AwsError::Configuration(format!(
+                    "shard {scope} is another account's, and no organization role is configured"
+                )))
+            }
+        };
+        Ok(AccountClients {
+            account: scope.account.clone(),
+            regions: vec![scope.region.clone()],
+            unreachable: None,
+            aws: self.clone(),
+            config,
+        })
     }
 
     /// Clients for one account and region of the home account (a single-resource event).
@@ -444,11 +462,36 @@ impl Aws {
     }
 }
 
-/// One account's scopes.
+/// One account's scopes: its credentials and regions, and each scope's clients made only when
+/// asked for, so that a sweep holds the clients of the scopes in flight, not the organization's.
 #[derive(Debug, Clone)]
 pub struct AccountClients {
     pub account: AccountId,
-    pub scopes: Vec<ScopeClients>,
+    pub regions: Vec<Region>,
     /// Why the account's regions could not be listed, when they could not.
     pub unreachable: Option<AwsError>,
+    aws: Aws,
+    /// The account's configuration: Bulwark's own, or its member role's.
+    config: SdkConfig,
+}
+
+impl AccountClients {
+    /// The account's scopes, in its regions' order.
+    pub fn scopes(&self) -> impl Iterator<Item = Scope> + '_ {
+        self.regions.iter().map(|region| Scope {
+            account: self.account.clone(),
+            region: region.clone(),
+        })
+    }
+
+    /// Clients for one of the account's regions, made now.
+    pub fn clients(&self, region: &Region) -> ScopeClients {
+        self.aws.clients_for(
+            &self.config,
+            Scope {
+                account: self.account.clone(),
+                region: region.clone(),
+            },
+        )
+    }
 }

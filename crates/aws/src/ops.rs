@@ -96,10 +96,7 @@ pub async fn discover_all_from(
 pub async fn shards(aws: &Aws, reach: &Reach) -> Result<Shards, AwsError> {
     let accounts = aws.scopes(reach).await?;
     Ok(Shards {
-        shards: accounts
-            .iter()
-            .flat_map(|a| a.scopes.iter().map(|s| s.scope.clone()))
-            .collect(),
+        shards: accounts.iter().flat_map(|a| a.scopes()).collect(),
         failures: unreachable(&accounts),
     })
 }
@@ -138,22 +135,8 @@ pub async fn discover_shard(
     now: DateTime<Utc>,
 ) -> Result<DiscoverSummary, AwsError> {
     let before = aws.counter().snapshot();
-    let home = aws.home_account().await?;
-    let clients = match &reach.org_role {
-        Some(role) if scope.account != home => aws.member_scope(scope.clone(), role).await,
-        _ if scope.account != home => {
-            return Err(AwsError::Configuration(format!(
-                "shard {scope} is another account's, and no organization role is configured"
-            )))
-        }
-        _ => aws.home_scope(scope.clone()),
-    };
-    let accounts = vec![crate::clients::AccountClients {
-        account: scope.account.clone(),
-        scopes: vec![clients],
-        unreachable: None,
-    }];
-    sweep_accounts(aws, inventory, accounts, 1, source, now, before).await
+    let account = aws.account_scope(&scope, reach.org_role.as_deref()).await?;
+    sweep_accounts(aws, inventory, vec![account], 1, source, now, before).await
 }
 
 /// Sweep `accounts`' scopes and write each as it is swept.

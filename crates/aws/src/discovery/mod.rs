@@ -154,8 +154,8 @@ impl SweepResult {
 /// Sweep every scope of every account, at most `concurrency` scopes at once, from `source`,
 /// handing each scope's result to `record` as soon as it is swept (its scope with it) and
 /// keeping only what `record` answers: a sweep holds a few scopes' stores at a time, never
-/// the estate's. Each scope's clients are dropped once it is swept, and their connections with
-/// them: memory follows the scopes in flight, not the organization's.
+/// the estate's. Each scope's clients are made when it is swept and dropped after, with their
+/// connections: memory follows the scopes in flight, not the organization's.
 pub async fn sweep_each<T, F, Fut>(
     accounts: Vec<AccountClients>,
     concurrency: usize,
@@ -169,17 +169,18 @@ where
 {
     let mut recorded = Vec::new();
     for account in accounts {
-        let Some(first) = account.scopes.first().cloned() else {
+        let Some(first) = account.regions.first() else {
             continue;
         };
         let buckets = AccountBuckets {
-            first: &first,
+            first: account.clients(first),
             listed: tokio::sync::OnceCell::new(),
         };
-        let answers: Vec<T> = stream::iter(account.scopes)
-            .map(|clients| {
-                let (buckets, record) = (&buckets, &record);
+        let answers: Vec<T> = stream::iter(&account.regions)
+            .map(|region| {
+                let (account, buckets, record) = (&account, &buckets, &record);
                 async move {
+                    let clients = account.clients(region);
                     let scope = clients.scope.clone();
                     let outcome = sweep_scope(&clients, buckets, source, now).await;
                     drop(clients);
@@ -219,7 +220,7 @@ struct ScopeOutcome {
 
 async fn sweep_scope(
     clients: &ScopeClients,
-    buckets: &AccountBuckets<'_>,
+    buckets: &AccountBuckets,
     source: &Reading,
     now: DateTime<Utc>,
 ) -> ScopeOutcome {
@@ -267,7 +268,7 @@ async fn sweep_scope(
 /// The listings of a scope's kinds but those `skip` names (AWS Config gave them).
 async fn list_scope(
     clients: &ScopeClients,
-    buckets: &AccountBuckets<'_>,
+    buckets: &AccountBuckets,
     skip: &BTreeSet<Kind>,
     now: DateTime<Utc>,
 ) -> Vec<KindOutcome> {
@@ -357,14 +358,14 @@ fn tags_of(
 
 /// An account's buckets: S3 is global, so they are listed once for all its scopes, and only
 /// when one of them lists S3 (not when AWS Config gives every scope's buckets).
-struct AccountBuckets<'a> {
-    first: &'a ScopeClients,
+struct AccountBuckets {
+    first: ScopeClients,
     listed: tokio::sync::OnceCell<Result<Vec<PlacedBucket>, AwsError>>,
 }
 
-impl AccountBuckets<'_> {
+impl AccountBuckets {
     async fn get(&self) -> &Result<Vec<PlacedBucket>, AwsError> {
-        self.listed.get_or_init(|| list_buckets(self.first)).await
+        self.listed.get_or_init(|| list_buckets(&self.first)).await
     }
 }
 
