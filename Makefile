@@ -35,7 +35,7 @@ help:
 	@echo "make local-deploy  deploy infra/aws/template.yaml to the local AWS (functions run the built binaries)"
 	@echo "make test    unit, integration (against a local AWS it starts) and CLI tests"
 	@echo "make bench   $(BENCH_SIZE) stores: discover and classify (recall, API calls, wall time, peak RSS), then plan, apply twice, coverage and the critical tier's restore tests; then $(BENCH_ORG_SIZE) stores in $(BENCH_ORG_ACCOUNTS) accounts swept from each source"
-	@echo "make lint    rustfmt, clippy; cfn-lint and checkov on the template and its SAM transform; asl-validator"
+	@echo "make lint    rustfmt, clippy; the documentation's links; cfn-lint and checkov on the template and its SAM transform; asl-validator"
 	@echo "make build   the Lambda functions with cargo-lambda (x86_64)"
 	@echo "make deploy  sam deploy of infra/aws/template.yaml"
 
