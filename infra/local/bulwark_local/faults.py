@@ -10,7 +10,8 @@ GetBucketLocation fallback is exercised.
                                         "operation": "DescribeDBInstances", "status": 400,
                                         "code": "Throttling", "message": "Rate exceeded",
                                         "count": 2, "probability": 0.4,
-                                        "mode": "error" | "reset" | "legacy-s3"}
+                                        "mode": "error" | "reset" | "legacy-s3",
+                                        "except_services": ["iam", ...]}
     DELETE /moto-api/bulwark/faults[?account=...]   forget every fault (of that account)
 
 Only `account` and `service` are required. `count` limits how many requests fail (default:
@@ -18,6 +19,21 @@ all); `probability` makes each matching request fail with that chance (default: 
 Mode "reset" drops the connection mid-answer (headers sent, body cut short) instead of
 answering an error. Faults are keyed by account so that tests in accounts of their own do
 not disturb one another.
+
+Region outages. `"service": "*"` matches every signing name, and `"except_services": [...]`
+spares the signing names it lists. With a `region`, that is a whole region answering the
+fault:
+
+    {"account": "...", "service": "*", "region": "us-east-1", "status": 503,
+     "code": "ServiceUnavailable", "message": "Service unavailable",
+     "except_services": ["iam", "route53", "sts", "organizations"]}
+
+is every regional endpoint of us-east-1 down and the global control planes up: IAM, Route
+53, Organizations and STS's global endpoint are signed for us-east-1 (their global
+endpoints' signing region), so without `except_services` the same fault takes them down
+too, as an outage of us-east-1 including the global control planes would. A fault is seen
+by the callers only: what the local AWS does on its own (DynamoDB global tables'
+replication, AWS Backup's jobs, Step Functions' executions) goes on.
 """
 
 from __future__ import annotations
@@ -35,7 +51,6 @@ from moto.iam.models import get_account_id_from
 from bulwark_local import awsrequest
 
 PATH = "/moto-api/bulwark/faults"
-_CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
 _lock = threading.Lock()
 _random = random.Random()
 _faults: list[dict[str, Any]] = []
@@ -63,21 +78,29 @@ def _operation(environ: dict[str, Any]) -> str:
     return match.group(1) if match else ""
 
 
+def _matches_service(fault: dict[str, Any], service: str) -> bool:
+    """The fault's `service` is the signing name, or "*" for every one but `except_services`."""
+    if fault["service"] == "*":
+        return service not in (fault.get("except_services") or ())
+    return bool(fault["service"] == service)
+
+
 def _match(environ: dict[str, Any]) -> dict[str, Any] | None:
-    found = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
-    if not found:
-        return None
-    access_key, region, service = found.groups()
     with _lock:
         if not _faults:
             return None
+    # The credential scope of the Authorization header, or of a presigned URL's query.
+    found = awsrequest._credential(environ)
+    if not found:
+        return None
+    access_key, region, service = found
     account = get_account_id_from(access_key)
     operation: str | None = None
     with _lock:
         for fault in _faults:
             if fault.get("mode", "error") not in ("error", "reset"):
                 continue
-            if fault["account"] != account or fault["service"] != service:
+            if fault["account"] != account or not _matches_service(fault, service):
                 continue
             if fault.get("region") not in (None, region):
                 continue
@@ -106,8 +129,9 @@ def _reset(start_response: Callable[..., Any]) -> Iterable[bytes]:
 def _error_response(fault: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
     """The fault's error, shaped by its service's protocol as the service's own errors are."""
     services = awsrequest.services_for(fault["service"])
+    # A signing name no model knows (a region outage sees every request) answers in JSON.
     return awsrequest.error_response(
-        services[0] if services else fault["service"],
+        services[0] if services else "dynamodb",
         int(fault.get("status", 400)),
         fault.get("code", "Throttling"),
         fault.get("message", "Rate exceeded"),
@@ -129,6 +153,9 @@ def _control(environ: dict[str, Any]) -> tuple[str, bytes]:
         fault = json.loads(environ["wsgi.input"].read(length) or b"{}")
         if not re.fullmatch(r"\d{12}", str(fault.get("account", ""))) or not fault.get("service"):
             raise ValueError("account (12 digits) and service are required")
+        spared = fault.get("except_services")
+        if spared is not None and (not isinstance(spared, list) or not all(isinstance(s, str) for s in spared)):
+            raise ValueError("except_services is a list of signing names")
     except (ValueError, json.JSONDecodeError) as err:
         return "400 Bad Request", json.dumps({"error": str(err)}).encode()
     with _lock:

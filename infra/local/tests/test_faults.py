@@ -1,0 +1,84 @@
+"""Fault injection's region outages: `"service": "*"` fails every call signed for the region,
+but those of the services `except_services` spares; the global control planes (IAM, STS's
+global endpoint, Route 53, Organizations) are signed for us-east-1 too."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from test_iam import Account
+
+GLOBAL = ["iam", "route53", "sts", "organizations"]
+
+
+def _faults(endpoint: str, method: str, body: dict[str, Any] | None = None, query: str = "") -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/bulwark/faults{query}",
+        data=json.dumps(body).encode() if body is not None else None,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _outage(account: str, **extra: Any) -> dict[str, Any]:
+    return {"account": account, "service": "*", "region": "us-east-1", "status": 503, "code": "ServiceUnavailable",
+            "message": "Service unavailable", **extra}
+
+
+def _fails(call: Any) -> tuple[str, int]:
+    with pytest.raises(ClientError) as err:
+        call()
+    return err.value.response["Error"]["Code"], err.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def test_a_region_outage_fails_every_regional_endpoint_and_spares_the_global_control_planes(aws: Any, endpoint: str) -> None:
+    account = Account(aws)
+    east = {s: account.client(s, region="us-east-1") for s in ("dynamodb", "ec2", "s3", "iam", "sts", "route53")}
+    west = {s: account.client(s, region="us-west-2") for s in ("dynamodb", "ec2")}
+    _faults(endpoint, "POST", _outage(account.id, except_services=GLOBAL))
+    try:
+        # Every regional service of us-east-1 answers the fault, in its own protocol.
+        assert _fails(lambda: east["dynamodb"].list_tables()) == ("ServiceUnavailable", 503)  # json
+        assert _fails(lambda: east["ec2"].describe_volumes()) == ("ServiceUnavailable", 503)  # ec2
+        assert _fails(lambda: east["s3"].list_buckets()) == ("ServiceUnavailable", 503)  # rest-xml
+        # The same calls signed for us-west-2 succeed.
+        west["dynamodb"].list_tables()
+        west["ec2"].describe_volumes()
+        # The excepted services, signed for us-east-1, succeed.
+        east["iam"].list_roles()
+        east["sts"].get_caller_identity()
+        east["route53"].list_hosted_zones()
+        # Another account's calls are not this account's outage.
+        aws("dynamodb", "us-east-1").list_tables()
+    finally:
+        _faults(endpoint, "DELETE", query=f"?account={account.id}")
+    east["dynamodb"].list_tables()
+    east["ec2"].describe_volumes()
+
+
+def test_a_region_outage_without_exceptions_takes_the_global_endpoints_down_too(aws: Any, endpoint: str) -> None:
+    account = Account(aws)
+    iam = account.client("iam", region="us-east-1")
+    sts = account.client("sts", region="us-east-1")
+    _faults(endpoint, "POST", _outage(account.id))
+    try:
+        assert _fails(lambda: iam.list_roles()) == ("ServiceUnavailable", 503)  # query
+        assert _fails(lambda: sts.get_caller_identity()) == ("ServiceUnavailable", 503)
+        account.client("dynamodb", region="us-west-2").list_tables()
+    finally:
+        _faults(endpoint, "DELETE", query=f"?account={account.id}")
+    iam.list_roles()
+    sts.get_caller_identity()
+
+
+def test_except_services_must_be_a_list_of_names(aws: Any, endpoint: str) -> None:
+    with pytest.raises(urllib.error.HTTPError) as err:
+        _faults(endpoint, "POST", _outage("123456789012", except_services="iam"))
+    assert err.value.code == 400
