@@ -232,6 +232,39 @@ def _table_arn(request: awsrequest.ParsedRequest, table: str) -> str:
     return f"arn:{get_partition(request.region)}:dynamodb:{request.region}:{request.account}:table/{table}"
 
 
+# "DynamoDB global tables security": adding a replica with UpdateTable needs dynamodb:UpdateTable
+# on the source table and these on the table in the replica's Region; removing one,
+# dynamodb:DeleteTable and dynamodb:DeleteTableReplica there; and DynamoDB creates its
+# replication service-linked role with the first global table (iam:CreateServiceLinkedRole).
+REPLICA_CREATE_ACTIONS = (
+    "CreateTable", "CreateTableReplica", "Query", "Scan", "UpdateItem", "PutItem", "GetItem", "DeleteItem", "BatchWriteItem",
+)
+REPLICA_DELETE_ACTIONS = ("DeleteTable", "DeleteTableReplica")
+
+
+def _update_table(request: awsrequest.ParsedRequest) -> list[Need]:
+    from bulwark_local import global_tables
+
+    table = str(request.params.get("TableName", ""))
+    needs = [Need("dynamodb:UpdateTable", _table_arn(request, table))]
+    name = table.rsplit("/", 1)[-1] if table.startswith("arn:") else table
+    partition = get_partition(request.region)
+    creating = False
+    for update in request.params.get("ReplicaUpdates") or []:
+        for kind, actions in (("Create", REPLICA_CREATE_ACTIONS), ("Delete", REPLICA_DELETE_ACTIONS)):
+            if kind not in update:
+                continue
+            region = update[kind]["RegionName"]
+            arn = f"arn:{partition}:dynamodb:{region}:{request.account}:table/{name}"
+            # These act in the replica's Region: aws:RequestedRegion is that Region there.
+            needs += [Need(f"dynamodb:{action}", arn, {"aws:RequestedRegion": region}) for action in actions]
+            creating = creating or kind == "Create"
+    if creating and not global_tables.replication_role_exists(request.account):
+        role = f"arn:{partition}:iam::{request.account}:role/aws-service-role/{global_tables.REPLICATION_SERVICE}/{global_tables.REPLICATION_ROLE}"
+        needs.append(Need("iam:CreateServiceLinkedRole", role, {"iam:AWSServiceName": global_tables.REPLICATION_SERVICE}))
+    return needs
+
+
 def _create_backup_vault(request: awsrequest.ParsedRequest) -> list[Need]:
     # AWS Backup developer guide, "Encryption for backups" and the AWSBackupFullAccess policy:
     # creating a vault mounts its storage (backup-storage:MountCapsule) and, with a customer
@@ -486,6 +519,7 @@ EXCEPTIONS: dict[tuple[str, str], Callable[[awsrequest.ParsedRequest], list[Need
     ("dynamodb", "TransactGetItems"): _transact_get,
     ("dynamodb", "BatchWriteItem"): _batch("BatchWriteItem"),
     ("dynamodb", "BatchGetItem"): _batch("BatchGetItem"),
+    ("dynamodb", "UpdateTable"): _update_table,
     ("backup", "CreateBackupVault"): _create_backup_vault,
     ("kms", "DescribeKey"): _kms_key("DescribeKey"),
     ("kms", "TagResource"): _kms_key("TagResource"),

@@ -30,6 +30,7 @@ EXTENSIONS = [
     "bulwark_local.deploy",
     "bulwark_local.config_query",
     "bulwark_local.config_rules",
+    "bulwark_local.global_tables",
 ]
 
 
