@@ -206,6 +206,15 @@ def parse(environ: dict[str, Any]) -> ParsedRequest | None:
     return parsed
 
 
+def parse_or_none(environ: dict[str, Any]) -> ParsedRequest | None:
+    """The request as parse() reads it, or None also when it names no operation or cannot be
+    read: for the middlewares behind validation, which has answered those already."""
+    try:
+        return parse(environ)
+    except (UnknownOperation, MalformedRequest):
+        return None
+
+
 def _parse(environ: dict[str, Any]) -> ParsedRequest | None:
     if environ.get("PATH_INFO", "").startswith("/moto-api/"):
         return None

@@ -265,10 +265,7 @@ def wrap(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
     """The WSGI app with IAM enforcement in front."""
 
     def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        try:
-            request = awsrequest.parse(environ)
-        except (awsrequest.UnknownOperation, awsrequest.MalformedRequest):
-            return app(environ, start_response)  # the validation in front answers these
+        request = awsrequest.parse_or_none(environ)  # the validation in front answers the unreadable
         if request is None:
             return app(environ, start_response)
         try:

@@ -265,6 +265,14 @@ def _update_table(request: awsrequest.ParsedRequest) -> list[Need]:
     return needs
 
 
+def _update_routing_control_states(request: awsrequest.ParsedRequest) -> list[Need]:
+    # The routing controls are in the entries, not top-level members: the action on each.
+    return [
+        Need("route53-recovery-cluster:UpdateRoutingControlStates", str(entry.get("RoutingControlArn", "")))
+        for entry in request.params.get("UpdateRoutingControlStateEntries") or []
+    ]
+
+
 def _create_backup_vault(request: awsrequest.ParsedRequest) -> list[Need]:
     # AWS Backup developer guide, "Encryption for backups" and the AWSBackupFullAccess policy:
     # creating a vault mounts its storage (backup-storage:MountCapsule) and, with a customer
@@ -520,6 +528,7 @@ EXCEPTIONS: dict[tuple[str, str], Callable[[awsrequest.ParsedRequest], list[Need
     ("dynamodb", "BatchWriteItem"): _batch("BatchWriteItem"),
     ("dynamodb", "BatchGetItem"): _batch("BatchGetItem"),
     ("dynamodb", "UpdateTable"): _update_table,
+    ("route53-recovery-cluster", "UpdateRoutingControlStates"): _update_routing_control_states,
     ("backup", "CreateBackupVault"): _create_backup_vault,
     ("kms", "DescribeKey"): _kms_key("DescribeKey"),
     ("kms", "TagResource"): _kms_key("TagResource"),

@@ -68,14 +68,14 @@ def main(argv: list[str] | None = None) -> None:
         create_backend_app,
     )
 
-    from bulwark_local import faults, iam, validation
+    from bulwark_local import faults, iam, recovery_control, validation
 
     # Middlewares, outermost first: fault injection answers before anything else looks at a
     # request; validation refuses what AWS would refuse for its shape; IAM refuses what the
     # caller's role does not allow (it needs a well-formed request to name the resources);
-    # only then does moto see it.
+    # ARC's two APIs, which moto lacks, are answered there; only then does moto see it.
     moto_app = DomainDispatcherApplication(create_backend_app)
-    app = faults.wrap(validation.wrap(iam.wrap(moto_app)))
+    app = faults.wrap(validation.wrap(iam.wrap(recovery_control.wrap(moto_app))))
     print(f"local AWS on http://{args.host}:{args.port} (extensions: {', '.join(installed) or 'none'})", flush=True)
     run_simple(
         args.host,
