@@ -16,8 +16,8 @@ configuration resources"); a request signed for another Region is refused:
   us-east-1 fails that endpoint and the others answer.
 - Each cluster gets a `DefaultControlPanel` (`DefaultControlPanel: true`); CreateControlPanel
   adds others. CreateRoutingControl puts a routing control in the named control panel, else
-  the cluster's default one. Created resources are `PENDING` in the create answer, `DEPLOYED`
-  when read. Describe*, List* (MaxResults/NextToken), Delete* of the three.
+  the cluster's default one; a name a routing control of that panel has is ConflictException.
+  Created resources are `PENDING` in the create answer, `DEPLOYED` when read. Describe*, List* (MaxResults/NextToken), Delete* of the three.
 - ARNs: arn:aws:route53-recovery-control::<account>:cluster/<uuid>,
   ...:controlpanel/<32 hex>, ...:controlpanel/<32 hex>/routingcontrol/<16 hex>.
 
@@ -234,6 +234,9 @@ def _config(operation: str, account: str, params: dict[str, Any], base_url: str)
             panel = next(p for p in cluster.panels.values() if p.default)
 
         def make_rc() -> str:
+            # "routing control names must be unique within each control panel"
+            if any(rc.name == params["RoutingControlName"] for rc in panel.routing_controls.values()):
+                raise Failure("ConflictException", f"a routing control named {params['RoutingControlName']} exists in {panel.arn}")
             rc = RoutingControl(f"{panel.arn}/routingcontrol/{uuid.uuid4().hex[:16]}", params["RoutingControlName"], panel.arn)
             panel.routing_controls[rc.arn] = rc
             return rc.arn

@@ -80,6 +80,8 @@ def test_a_cluster_has_five_regional_endpoints_and_a_default_control_panel(aws: 
     assert re.fullmatch(re.escape(default) + r"/routingcontrol/[0-9a-f]{16}", rc["RoutingControlArn"])
     assert config.describe_routing_control(RoutingControlArn=rc["RoutingControlArn"])["RoutingControl"]["Status"] == "DEPLOYED"
     assert config.describe_control_panel(ControlPanelArn=default)["ControlPanel"]["RoutingControlCount"] == 1
+    # Routing control names are unique within a control panel.
+    assert _refused(lambda: config.create_routing_control(ClusterArn=created["ClusterArn"], RoutingControlName="cell-1"))[:2] == ("ConflictException", 409)
 
     own = config.create_control_panel(ClusterArn=created["ClusterArn"], ControlPanelName="failover")["ControlPanel"]
     assert own["DefaultControlPanel"] is False and own["Status"] == "PENDING"
