@@ -2,8 +2,11 @@
 //! The endpoint comes from the standard AWS_ENDPOINT_URL (aws-config reads it), so the same
 //! code talks to AWS or to the local AWS without knowing which.
 
+use std::time::Duration;
+
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_types::region::Region as SdkRegion;
 use bulwark_core::{AccountId, Region, Scope};
@@ -37,6 +40,28 @@ pub const SCOPE: &[Permission] = &[
         "enter each member account's configured role",
     ),
 ];
+
+/// How long one attempt at a call may take before it is retried.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a call may take, its retries included: a region in a grey failure (answering
+/// slowly, or holding connections open) fails the call in this time instead of holding a
+/// step until its function times out.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a customer's validation hook, invoked and awaited, may take: a Lambda function's
+/// longest run, and a little.
+pub const HOOK_TIMEOUT: Duration = Duration::from_secs(15 * 60 + 30);
+/// How long opening a connection may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Every client's timeouts. Every call Bulwark makes is short (restores, copies and backups
+/// are jobs it starts and polls), so one bound fits them all.
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
 
 /// How far a sweep reaches.
 #[derive(Debug, Clone, Default)]
@@ -84,9 +109,10 @@ impl Aws {
         Self::from_config(base)
     }
 
+    /// Bulwark's clients over `base`, with its timeouts on every one.
     pub fn from_config(base: SdkConfig) -> Self {
         Self {
-            base,
+            base: base.to_builder().timeout_config(timeouts()).build(),
             counter: CallCounter::default(),
         }
     }
@@ -152,6 +178,14 @@ impl Aws {
         };
         aws_sdk_lambda::Client::from_conf(
             aws_sdk_lambda::config::Builder::from(&config)
+                // A hook is invoked and awaited: it may run as long as a Lambda function may.
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(CONNECT_TIMEOUT)
+                        .operation_attempt_timeout(HOOK_TIMEOUT)
+                        .operation_timeout(HOOK_TIMEOUT)
+                        .build(),
+                )
                 .interceptor(self.counter.clone())
                 .build(),
         )

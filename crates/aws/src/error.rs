@@ -73,6 +73,40 @@ impl AwsError {
         }
     }
 
+    /// Whether the service did not answer as a working one does: no answer at all (a
+    /// connection refused or reset, a timeout) or a server error that is not throttling. What
+    /// a region in an outage looks like to a client.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            AwsError::Transport { .. } => true,
+            AwsError::Service {
+                code, retryable, ..
+            } => {
+                let throttled = [
+                    "Throttl",
+                    "RequestLimit",
+                    "TooMany",
+                    "SlowDown",
+                    "Provisioned",
+                ]
+                .iter()
+                .any(|prefix| code.starts_with(prefix));
+                *retryable && !throttled && code != "TransactionConflictException"
+            }
+            _ => false,
+        }
+    }
+
+    /// The operation that failed, when the error is an AWS call's.
+    pub fn operation(&self) -> Option<&'static str> {
+        match self {
+            AwsError::Service { operation, .. }
+            | AwsError::Transport { operation, .. }
+            | AwsError::Conflict { operation, .. } => Some(operation),
+            _ => None,
+        }
+    }
+
     /// The AWS error code, when the service gave one.
     pub fn code(&self) -> Option<&str> {
         match self {

@@ -8,7 +8,7 @@ use bulwark_aws::restore::Origin;
 use bulwark_aws::{Aws, Inventory};
 use bulwark_core::application::Application;
 use bulwark_core::failover::{next, Ending, Event, Next, Plan, Run, RunId};
-use bulwark_core::Config;
+use bulwark_core::{Config, Duration};
 
 use crate::output;
 use crate::progress::waiting;
@@ -29,6 +29,10 @@ pub enum FailoverCommand {
         /// failover restored, failed over to the primary region from their copies there.
         #[arg(long)]
         failback: bool,
+        /// Plan as if this much data loss ("6h", "2d") were accepted beyond the application's
+        /// or tier's limit: the hash to quote to `execute --accept-data-loss` the same.
+        #[arg(long)]
+        accept_data_loss: Option<Duration>,
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
@@ -51,6 +55,11 @@ pub enum FailoverCommand {
         /// Who asks (default: the caller's AWS identity).
         #[arg(long)]
         requested_by: Option<String>,
+        /// Take copies up to this old ("6h", "2d") even past the application's or tier's
+        /// limit: recorded with the run, and covered by the plan's hash (read the plan with the
+        /// same option).
+        #[arg(long)]
+        accept_data_loss: Option<Duration>,
         /// Run it through the deployed failover state machine (the template's
         /// FailoverStateMachineArn output) instead of here.
         #[arg(long, env = "BULWARK_FAILOVER_STATE_MACHINE")]
@@ -139,12 +148,13 @@ fn application<'c>(config: &'c Config, app: &str) -> Result<&'c Application> {
     })
 }
 
-/// The application's plan, from facts read once.
+/// The application's plan, from facts read once, accepting `accepted` of data loss.
 async fn plan_of(
     aws: &Aws,
     config: &Config,
     inventory: &Inventory,
     application: &Application,
+    accepted: Option<Duration>,
 ) -> Result<Plan> {
     let account = aws.home_account().await?;
     let facts = waiting(
@@ -160,10 +170,11 @@ async fn plan_of(
     )
     .await?;
     let prerequisites = config.restore_prerequisites(application.dr_region.as_str());
-    Ok(bulwark_core::failover::plan(
+    Ok(bulwark_core::failover::plan_accepting(
         application,
         prerequisites,
         &facts,
+        accepted,
     ))
 }
 
@@ -174,6 +185,7 @@ pub async fn plan(
     inventory: &Inventory,
     app: &str,
     failback: bool,
+    accepted: Option<Duration>,
     format: SummaryFormat,
 ) -> Result<()> {
     let application = application(config, app)?;
@@ -190,7 +202,7 @@ pub async fn plan(
     } else {
         application
     };
-    let plan = plan_of(aws, config, inventory, application).await?;
+    let plan = plan_of(aws, config, inventory, application, accepted).await?;
     let calls = aws.counter().snapshot();
     let mutating: u64 = calls
         .iter()
@@ -247,7 +259,7 @@ pub async fn drill(
         );
     }
     let started = std::time::Instant::now();
-    let plan = plan_of(aws, config, inventory, application).await?;
+    let plan = plan_of(aws, config, inventory, application, None).await?;
     if !plan.ready {
         output::print_failover_plan(&plan);
         bail!(
@@ -317,6 +329,7 @@ pub struct ExecuteRequest {
     pub confirm: bool,
     pub reason: String,
     pub requested_by: Option<String>,
+    pub accept_data_loss: Option<Duration>,
     pub state_machine: Option<String>,
     pub wait: bool,
 }
@@ -414,6 +427,13 @@ pub async fn execute(
         None => aws.caller_arn().await?,
     };
     if let Some(state_machine) = &request.state_machine {
+        if request.accept_data_loss.is_some() {
+            bail!(
+                "--accept-data-loss is not passed through the state machine: run the failover \
+                 from here (without --state-machine), or invoke the failover function's begin \
+                 with accept_data_loss"
+            );
+        }
         let input = serde_json::json!({
             "application": request.app,
             "plan_hash": request.plan_hash,
@@ -433,6 +453,7 @@ pub async fn execute(
             plan_hash: request.plan_hash,
             requested_by,
             reason: request.reason,
+            accept_data_loss: request.accept_data_loss,
         },
         &reporting(drive),
         chrono::Utc::now(),
@@ -589,14 +610,27 @@ pub async fn dispatch(
         FailoverCommand::Plan {
             app,
             failback,
+            accept_data_loss,
             format,
-        } => plan(aws, config, inventory, &app, failback, format).await,
+        } => {
+            plan(
+                aws,
+                config,
+                inventory,
+                &app,
+                failback,
+                accept_data_loss,
+                format,
+            )
+            .await
+        }
         FailoverCommand::Execute {
             app,
             plan_hash,
             confirm,
             reason,
             requested_by,
+            accept_data_loss,
             state_machine,
             wait,
             drive,
@@ -607,6 +641,7 @@ pub async fn dispatch(
                 confirm,
                 reason,
                 requested_by,
+                accept_data_loss,
                 state_machine,
                 wait,
             };

@@ -2,6 +2,7 @@
 //! functions, against AWS or, with AWS_ENDPOINT_URL, the local AWS.
 
 mod failover_cmd;
+mod outage;
 mod output;
 mod progress;
 mod report;
@@ -202,6 +203,21 @@ async fn main() -> Result<()> {
         return feasibility(&config, *format);
     }
     let aws = Aws::load().await;
+    let dr_region = outage::dr_region_of(&cli.command, &config, aws.base_region().as_ref());
+    match run(cli, &config, &aws).await {
+        Err(error) if outage::region_down(&error) => {
+            // One line an engineer can act on, not a stack of SDK errors.
+            eprintln!(
+                "{}",
+                outage::hint(&error, aws.base_region().as_ref(), dr_region.as_ref())
+            );
+            std::process::exit(1);
+        }
+        other => other,
+    }
+}
+
+async fn run(cli: Cli, config: &Config, aws: &Aws) -> Result<()> {
     let inventory = Inventory::new(aws.dynamodb(), cli.table.clone());
     let reach = Reach {
         regions: cli.regions.clone().map(|r| r.0).unwrap_or_default(),
@@ -221,6 +237,26 @@ async fn main() -> Result<()> {
                 },
                 inventory.table()
             );
+            let dr_regions = replica_regions(config, &reach.regions, aws.base_region().as_ref());
+            let added = waiting(
+                "adding the state table's replicas in the DR regions",
+                inventory.ensure_replicas(&dr_regions),
+            )
+            .await
+            .context("adding the state table's replicas")?;
+            let names = |regions: &[Region]| {
+                regions
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            if !added.is_empty() {
+                println!("added replicas in {}", names(&added));
+            }
+            if !dr_regions.is_empty() {
+                println!("replicated to {}", names(&dr_regions));
+            }
         }
         Command::Discover {
             arn,
@@ -235,7 +271,7 @@ async fn main() -> Result<()> {
             let summary = match arn {
                 None => {
                     let sweep = ops::discover_all_from(
-                        &aws,
+                        aws,
                         &inventory,
                         &reach,
                         cli.concurrency,
@@ -246,9 +282,9 @@ async fn main() -> Result<()> {
                 }
                 Some(arn) => {
                     let arn = ResourceArn::parse(&arn)?;
-                    let scope = scope_of(&aws, &arn, region.as_deref()).await?;
+                    let scope = scope_of(aws, &arn, region.as_deref()).await?;
                     let lookup = ops::discover_one(
-                        &aws,
+                        aws,
                         &inventory,
                         &arn,
                         scope,
@@ -270,12 +306,12 @@ async fn main() -> Result<()> {
             let arn = arn.as_deref().map(ResourceArn::parse).transpose()?;
             let summary = waiting("classifying the inventory", async {
                 match arn {
-                    Some(arn) => ops::classify_one(&inventory, &config, &arn).await,
+                    Some(arn) => ops::classify_one(&inventory, config, &arn).await,
                     None => {
                         let scopes: BTreeSet<Scope> =
                             inventory.all().await?.iter().map(|a| a.scope()).collect();
                         let scopes: Vec<Scope> = scopes.into_iter().collect();
-                        ops::classify_scopes(&inventory, &config, &scopes).await
+                        ops::classify_scopes(&inventory, config, &scopes).await
                     }
                 }
             })
@@ -296,7 +332,7 @@ async fn main() -> Result<()> {
                 if tier != "none" && config.tier(tier).is_none() {
                     bail!(
                         "unknown tier {tier:?}: the configuration defines {}",
-                        tier_names(&config)
+                        tier_names(config)
                     );
                 }
             }
@@ -339,7 +375,7 @@ async fn main() -> Result<()> {
             match state_machine {
                 Some(state_machine) => {
                     restore_cmd::through_state_machine(
-                        &aws,
+                        aws,
                         &inventory,
                         &state_machine,
                         request,
@@ -347,11 +383,11 @@ async fn main() -> Result<()> {
                     )
                     .await?
                 }
-                None => restore_cmd::here(&aws, &config, &inventory, request, concurrency).await?,
+                None => restore_cmd::here(aws, config, &inventory, request, concurrency).await?,
             }
         }
         Command::Failover { action } => {
-            failover_cmd::dispatch(&aws, &config, &inventory, action).await?
+            failover_cmd::dispatch(aws, config, &inventory, action).await?
         }
         Command::RestoreTests { arn, format } => {
             let tests = bulwark_aws::restore::history::tests(&inventory, arn.as_deref()).await?;
@@ -371,8 +407,8 @@ async fn main() -> Result<()> {
                 })
                 .collect();
             let now = chrono::Utc::now();
-            let mut report = bulwark_aws::restore::sweep::sweep(&aws, &scopes, now).await?;
-            let forgotten = bulwark_aws::restore::pending::sweep(&aws, &inventory, now).await?;
+            let mut report = bulwark_aws::restore::sweep::sweep(aws, &scopes, now).await?;
+            let forgotten = bulwark_aws::restore::pending::sweep(aws, &inventory, now).await?;
             report.deleted.extend(forgotten.deleted);
             report.failed.extend(forgotten.failed);
             for deleted in &report.deleted {
@@ -398,7 +434,7 @@ async fn main() -> Result<()> {
             let asset = inventory.get(&arn).await?.with_context(|| {
                 format!("{arn} is not in the inventory: run `bulwark discover` first")
             })?;
-            let classification = classify(&config, &asset);
+            let classification = classify(config, &asset);
             match format {
                 SummaryFormat::Json => {
                     let mut row = AssetRow::from(&asset);
@@ -414,9 +450,9 @@ async fn main() -> Result<()> {
                 eprintln!("warning: {warning}");
             }
             let assignment = assign::assign(
-                &aws,
+                aws,
                 &inventory,
-                &config,
+                config,
                 reach.org_role.as_deref(),
                 assign::Targets::Everything,
                 apply,
@@ -442,9 +478,9 @@ async fn main() -> Result<()> {
         Command::Report { format, out } => {
             let now = chrono::Utc::now();
             let coverage = assign::coverage(
-                &aws,
+                aws,
                 &inventory,
-                &config,
+                config,
                 reach.org_role.as_deref(),
                 assign::Targets::Everything,
                 now,
@@ -465,6 +501,28 @@ async fn main() -> Result<()> {
         Command::Feasibility { .. } => {}
     }
     Ok(())
+}
+
+/// The regions the state table needs a replica in, so that a failover finds its state there
+/// with the home region down: every application's DR region, and the DR region of each region
+/// covered (of the base region when every enabled region is).
+fn replica_regions(config: &Config, covered: &[Region], base: Option<&Region>) -> Vec<Region> {
+    let sources: Vec<&Region> = if covered.is_empty() {
+        base.into_iter().collect()
+    } else {
+        covered.iter().collect()
+    };
+    let mut regions: BTreeSet<Region> = config
+        .applications()
+        .iter()
+        .map(|app| app.dr_region.clone())
+        .collect();
+    for source in sources {
+        if let Ok(dr) = config.protection().dr_region_for(source.as_str()) {
+            regions.extend(Region::parse(&dr).ok());
+        }
+    }
+    regions.into_iter().filter(|r| Some(r) != base).collect()
 }
 
 /// Where one store lives: its ARN says so, except an S3 bucket's, which needs --region (the

@@ -7,7 +7,7 @@
 
 use bulwark_core::application::Application;
 use bulwark_core::failover::{self, next, Ending, Event, Next, Run, RunId};
-use bulwark_core::{AccountId, Config};
+use bulwark_core::{AccountId, Config, Duration};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -49,6 +49,10 @@ pub struct Request {
     pub plan_hash: String,
     pub requested_by: String,
     pub reason: String,
+    /// The data loss the engineer accepts beyond the application's or tier's limit: the plan
+    /// is recomputed with it, and its hash covers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_data_loss: Option<Duration>,
 }
 
 /// What an advance did: whether the run should be advanced again at once, after a wait, or
@@ -75,7 +79,7 @@ pub async fn begin(
     let account = aws.home_account().await?;
     let facts = facts::read(aws, inventory, config, app, &account, now).await?;
     let prerequisites = config.restore_prerequisites(app.dr_region.as_str());
-    let plan = failover::plan(app, prerequisites, &facts);
+    let plan = failover::plan_accepting(app, prerequisites, &facts, request.accept_data_loss);
     failover::verify(&plan, &request.plan_hash).map_err(|e| AwsError::Refused(e.to_string()))?;
     if !plan.ready {
         return Err(AwsError::Refused(format!(

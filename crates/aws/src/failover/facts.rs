@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bulwark_core::application::Application;
 use bulwark_core::coverage::RestoreTest as CoverageRestoreTest;
-use bulwark_core::failover::{CopyFacts, DrRegionFacts, FailoverFacts, StoreFacts};
+use bulwark_core::failover::{CopyFacts, DrRegionFacts, FailoverFacts, RoleCheck, StoreFacts};
 use bulwark_core::{AccountId, Asset, AssetState, Config, Scope};
 use chrono::{DateTime, Utc};
 
@@ -36,7 +36,10 @@ pub const FAILOVER_FACTS: &[Permission] = &[
         "rds:DescribeDBSubnetGroups",
         "the DR region's DB subnet groups",
     ),
-    p("iam:GetRole", "whether AWS Backup's role exists"),
+    p(
+        "iam:GetRole",
+        "whether AWS Backup's role exists (advisory: IAM's control plane may not answer)",
+    ),
 ];
 
 /// What the state table holds that a plan needs: the inventory and each store's last restore
@@ -110,9 +113,18 @@ pub async fn read_with(
         .filter_map(|c| c.encryption_key_arn.clone())
         .collect();
     let mut current_switch_values = BTreeMap::new();
+    let mut unreadable_switches = BTreeMap::new();
     for switch in &app.switches {
-        let value = switches::current(aws, &switch.target).await?;
-        current_switch_values.insert(switch.target.clone(), value);
+        // A switch that cannot be read (Route 53's control plane down with us-east-1) blocks
+        // the plan by name; the rest of the plan is still read and shown.
+        match switches::current(aws, &switch.target).await {
+            Ok(value) => {
+                current_switch_values.insert(switch.target.clone(), value);
+            }
+            Err(error) => {
+                unreadable_switches.insert(switch.target.clone(), error.to_string());
+            }
+        }
     }
     Ok(FailoverFacts {
         now,
@@ -120,9 +132,10 @@ pub async fn read_with(
         dr_region: DrRegionFacts {
             usable_keys: usable_keys(&dr, keys).await?,
             db_subnet_groups: db_subnet_groups(&dr).await?,
-            backup_role_exists: role_exists(aws, &config.protection().backup_role_name).await?,
+            backup_role: role_check(aws, &config.protection().backup_role_name).await,
         },
         current_switch_values,
+        unreadable_switches,
     })
 }
 
@@ -216,17 +229,18 @@ async fn db_subnet_groups(dr: &ScopeClients) -> Result<BTreeSet<String>, AwsErro
         .collect())
 }
 
-/// Whether the backup role (`[protection] backup_role_name`, its path included) exists.
-async fn role_exists(aws: &Aws, role_name: &str) -> Result<bool, AwsError> {
+/// Whether the backup role (`[protection] backup_role_name`, its path included) exists. IAM's
+/// control plane lives in us-east-1: when it cannot answer, the check is only advisory.
+async fn role_check(aws: &Aws, role_name: &str) -> RoleCheck {
     let name = role_name.rsplit('/').next().unwrap_or(role_name);
     match aws.iam().get_role().role_name(name).send().await {
-        Ok(_) => Ok(true),
+        Ok(_) => RoleCheck::Exists,
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_no_such_entity_exception()) =>
         {
-            Ok(false)
+            RoleCheck::Missing
         }
-        Err(e) => Err(AwsError::sdk("iam:GetRole", e)),
+        Err(e) => RoleCheck::Unchecked(AwsError::sdk("iam:GetRole", e).to_string()),
     }
 }

@@ -53,6 +53,12 @@ pub fn print_failover_plan(plan: &bulwark_core::failover::Plan) {
     for b in &plan.blockers {
         println!("blocked: {b}");
     }
+    for w in &plan.warnings {
+        println!("warning: {w}");
+    }
+    if let Some(accepted) = plan.accepted_data_loss {
+        println!("data loss accepted: up to {accepted} (--accept-data-loss, in the hash)");
+    }
     if plan.ready {
         println!("READY; plan hash {}", plan.hash);
     } else {
@@ -177,7 +183,12 @@ pub fn print_readiness(readiness: &bulwark_core::failover::readiness::Readiness)
             if r.ready { "ready" } else { "BLOCKED" }.to_string(),
             r.data_loss.map_or("-".into(), |d| d.to_string()),
             r.expected_rto.map_or("unknown".into(), |d| d.to_string()),
-            r.blockers.join("; "),
+            r.blockers
+                .iter()
+                .chain(&r.warnings)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; "),
         ]
     };
     let header = [
@@ -187,7 +198,7 @@ pub fn print_readiness(readiness: &bulwark_core::failover::readiness::Readiness)
         "failover",
         "data loss",
         "expected RTO",
-        "blockers",
+        "blockers; warnings",
     ];
     println!(
         "failover readiness, {}",

@@ -329,6 +329,7 @@ fn readiness() -> Readiness {
         dr_region: dr.clone(),
         ready: ok,
         blockers,
+        warnings: Vec::new(),
         data_loss: Some(Duration::from_minutes(50)),
         expected_rto: ok.then(|| Duration::from_minutes(12)),
     };

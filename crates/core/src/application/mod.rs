@@ -73,6 +73,18 @@ pub enum SwitchTarget {
     },
 }
 
+impl SwitchTarget {
+    /// The global control plane that writing this target needs, if any: Route 53's record API
+    /// is served from one region alone (us-east-1 in the commercial partition), while an SSM
+    /// parameter is written in the DR region itself.
+    pub fn control_plane(&self) -> Option<&'static str> {
+        match self {
+            SwitchTarget::Route53 { .. } => Some("Route 53's control plane (us-east-1)"),
+            SwitchTarget::Ssm { .. } => None,
+        }
+    }
+}
+
 impl fmt::Display for SwitchTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -22,6 +22,9 @@ struct Canonical<'a> {
     application: &'a str,
     primary_region: &'a str,
     dr_region: &'a str,
+    /// Absent when none was accepted, so that plans hashed before the field keep their hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accepted_data_loss: Option<Duration>,
     blockers: Vec<Blocker>,
     stores: Vec<CanonicalStore<'a>>,
     switches: Vec<CanonicalSwitch<'a>>,
@@ -54,6 +57,10 @@ fn steady(blockers: &[Blocker]) -> Vec<Blocker> {
                 age: Duration::ZERO,
                 limit: *limit,
             },
+            // The error's words vary from one attempt to the next; the blocker does not.
+            Blocker::SwitchUnreadable { .. } => Blocker::SwitchUnreadable {
+                error: String::new(),
+            },
             other => other.clone(),
         })
         .collect()
@@ -66,6 +73,7 @@ pub(super) fn canonical_form(plan: &Plan) -> String {
         application: &plan.application,
         primary_region: plan.primary_region.as_str(),
         dr_region: plan.dr_region.as_str(),
+        accepted_data_loss: plan.accepted_data_loss,
         blockers: steady(&plan.blockers),
         stores: plan
             .stores

@@ -21,9 +21,11 @@ pub use failback::failback_application;
 pub use hash::verify;
 pub use model::{
     Blocker, CopyFacts, DrRegionFacts, ExpectedRto, FailoverFacts, Plan, PlanHash,
-    PlanHashMismatch, StoreFacts, StorePlan, SwitchPlan,
+    PlanHashMismatch, RoleCheck, StoreFacts, StorePlan, SwitchPlan, Warning,
 };
-pub use plan::{plan, restore_metadata, restored_name, DEFAULT_DB_SUBNET_GROUP, NAME_PREFIX};
+pub use plan::{
+    plan, plan_accepting, restore_metadata, restored_name, DEFAULT_DB_SUBNET_GROUP, NAME_PREFIX,
+};
 pub use run::{
     next, switch_value, switched, Ending, Event, Next, Restored, Run, RunId, StoreRun, SwitchRun,
 };

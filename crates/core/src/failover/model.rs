@@ -23,6 +23,9 @@ pub struct FailoverFacts {
     /// Each switch target's value now; None: the record or parameter does not exist. A target
     /// missing from the map is taken as not existing.
     pub current_switch_values: BTreeMap<SwitchTarget, Option<String>>,
+    /// The switch targets whose value could not be read (the service did not answer), with
+    /// the error: a switch cannot be put back without knowing what it replaced.
+    pub unreadable_switches: BTreeMap<SwitchTarget, String>,
 }
 
 /// One store of the application.
@@ -61,7 +64,18 @@ pub struct DrRegionFacts {
     /// The names of its DB subnet groups.
     pub db_subnet_groups: BTreeSet<String>,
     /// Whether the role AWS Backup restores with exists.
-    pub backup_role_exists: bool,
+    pub backup_role: RoleCheck,
+}
+
+/// Whether a role exists, as far as IAM could say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum RoleCheck {
+    #[default]
+    Exists,
+    Missing,
+    /// IAM could not be asked (its control plane, in us-east-1, did not answer): the plan
+    /// warns, and does not block on it.
+    Unchecked(String),
 }
 
 /// The plan: what a failover of the application would do, and what stands in its way. Pure
@@ -81,6 +95,14 @@ pub struct Plan {
     pub blockers: Vec<Blocker>,
     /// Every blocker: the application's, its stores' and its switches'.
     pub blockers_count: usize,
+    /// The data loss the engineer accepted beyond the application's or tier's limit
+    /// (`--accept-data-loss`): copies up to this old are taken. In the hash.
+    #[serde(default)]
+    pub accepted_data_loss: Option<Duration>,
+    /// What could not be checked, or needs more than the DR region: said, never blocking.
+    /// Not in the hash.
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
     /// No blocker anywhere.
     pub ready: bool,
     pub hash: PlanHash,
@@ -129,6 +151,10 @@ pub struct SwitchPlan {
     pub new: String,
     /// Whether `new` is the value itself: it has no marker.
     pub known_now: bool,
+    /// The global control plane writing it needs, when it needs one (a Route 53 record: the
+    /// Route 53 API, served from us-east-1 alone). None: a data plane of the DR region will do.
+    #[serde(default)]
+    pub control_plane: Option<String>,
     pub blockers: Vec<Blocker>,
 }
 
@@ -154,6 +180,8 @@ pub enum Blocker {
     UnknownStore { reference: String },
     /// A placeholder names several stores of the application.
     AmbiguousStore { reference: String },
+    /// The switch's current value could not be read, so it could not be put back.
+    SwitchUnreadable { error: String },
     /// A placeholder asks a store for an attribute its kind has not.
     NoSuchAttribute {
         reference: String,
@@ -182,6 +210,10 @@ impl fmt::Display for Blocker {
                 )
             }
             Blocker::RoleMissing => f.write_str("the role AWS Backup restores with does not exist"),
+            Blocker::SwitchUnreadable { error } => write!(
+                f,
+                "its current value could not be read, so it could not be put back: {error}"
+            ),
             Blocker::UnknownStore { reference } => {
                 write!(f, "{reference:?} names no store of the application")
             }
@@ -195,6 +227,33 @@ impl fmt::Display for Blocker {
             } => write!(
                 f,
                 "{reference:?} is a store of kind {kind}, which has no {attribute}"
+            ),
+        }
+    }
+}
+
+/// What a plan says without blocking on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "warning", rename_all = "snake_case")]
+pub enum Warning {
+    /// Whether AWS Backup's restore role exists could not be checked.
+    RoleUnchecked { error: String },
+    /// A switch needs a global control plane, which a regional outage may take away.
+    NeedsControlPlane { switch: String, plane: String },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::RoleUnchecked { error } => write!(
+                f,
+                "whether AWS Backup's restore role exists could not be checked ({error}); \
+                 restores fail if it does not"
+            ),
+            Warning::NeedsControlPlane { switch, plane } => write!(
+                f,
+                "switch {switch} needs {plane}: in an outage of that region it cannot be \
+                 written; a Route 53 ARC routing control needs only the data plane"
             ),
         }
     }

@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::hash::hash_of;
 use super::model::{
-    Blocker, CopyFacts, ExpectedRto, FailoverFacts, Plan, PlanHash, StoreFacts, StorePlan,
-    SwitchPlan,
+    Blocker, CopyFacts, ExpectedRto, FailoverFacts, Plan, PlanHash, RoleCheck, StoreFacts,
+    StorePlan, SwitchPlan, Warning,
 };
 use crate::application::{AppName, Application, Attribute, Placeholder, StoreSelector, Switch};
 use crate::arn::{Region, ResourceArn};
@@ -34,6 +34,18 @@ pub fn plan(
     prerequisites: Option<&RestorePrerequisites>,
     facts: &FailoverFacts,
 ) -> Plan {
+    plan_accepting(app, prerequisites, facts, None)
+}
+
+/// The same, with the engineer accepting up to `accepted` of data loss: a copy that old or
+/// younger is taken even past the application's or tier's limit (an incident's choice, on the
+/// record: it is in the plan and its hash).
+pub fn plan_accepting(
+    app: &Application,
+    prerequisites: Option<&RestorePrerequisites>,
+    facts: &FailoverFacts,
+    accepted: Option<Duration>,
+) -> Plan {
     let listed = |arn: &ResourceArn| match &app.stores {
         StoreSelector::Arns(arns) => arns.contains(arn),
         StoreSelector::Tag { .. } => true,
@@ -45,7 +57,10 @@ pub fn plan(
     }
     let mut stores: Vec<(String, StorePlan)> = found
         .iter()
-        .map(|(text, store)| (text.clone(), store_plan(app, prerequisites, facts, store)))
+        .map(|(text, store)| {
+            let plan = store_plan(app, prerequisites, facts, store, accepted);
+            (text.clone(), plan)
+        })
         .collect();
     if let StoreSelector::Arns(arns) = &app.stores {
         for arn in arns.iter().filter(|a| !found.contains_key(&a.to_string())) {
@@ -67,6 +82,20 @@ pub fn plan(
     let blockers_count = blockers.len()
         + stores.iter().map(|s| s.blockers.len()).sum::<usize>()
         + switches.iter().map(|s| s.blockers.len()).sum::<usize>();
+    let mut warnings = Vec::new();
+    if let RoleCheck::Unchecked(error) = &facts.dr_region.backup_role {
+        warnings.push(Warning::RoleUnchecked {
+            error: error.clone(),
+        });
+    }
+    for switch in &switches {
+        if let Some(plane) = &switch.control_plane {
+            warnings.push(Warning::NeedsControlPlane {
+                switch: switch.target.to_string(),
+                plane: plane.clone(),
+            });
+        }
+    }
     let mut plan = Plan {
         application: app.name.to_string(),
         primary_region: app.primary_region.clone(),
@@ -76,6 +105,8 @@ pub fn plan(
         switches,
         blockers,
         blockers_count,
+        accepted_data_loss: accepted,
+        warnings,
         ready: blockers_count == 0,
         hash: PlanHash(String::new()),
     };
@@ -88,13 +119,17 @@ fn store_plan(
     prerequisites: Option<&RestorePrerequisites>,
     facts: &FailoverFacts,
     store: &StoreFacts,
+    accepted: Option<Duration>,
 ) -> StorePlan {
     let copy = newest_copy(&store.copies, &app.dr_region).cloned();
     let age = copy.as_ref().map(|c| age_seconds(c.created, facts.now));
     let mut blockers = Vec::new();
     match (&copy, age) {
         (Some(copy), Some(age)) => {
-            let limit = app.max_data_loss.or(store.tier_rpo);
+            let limit = app
+                .max_data_loss
+                .or(store.tier_rpo)
+                .map(|limit| accepted.map_or(limit, |accepted| limit.max(accepted)));
             if let Some(limit) = limit.filter(|l| age > l.as_minutes().saturating_mul(60)) {
                 blockers.push(Blocker::CopyTooOld {
                     age: minutes_up(age),
@@ -118,7 +153,7 @@ fn store_plan(
             group: group.to_string(),
         });
     }
-    if !facts.dr_region.backup_role_exists {
+    if facts.dr_region.backup_role == RoleCheck::Missing {
         blockers.push(Blocker::RoleMissing);
     }
     let restored_name = restored_name(
@@ -299,7 +334,13 @@ fn switch_plan(
             }
         },
     );
+    if let Some(error) = facts.unreadable_switches.get(&switch.target) {
+        blockers.push(Blocker::SwitchUnreadable {
+            error: error.clone(),
+        });
+    }
     SwitchPlan {
+        control_plane: switch.target.control_plane().map(str::to_string),
         target: switch.target.clone(),
         ttl: switch.ttl,
         template: switch.value.clone(),

@@ -24,6 +24,10 @@ pub struct Ready {
     pub ready: bool,
     /// Every blocker, in words (a store's own; an application's, each with its store or switch).
     pub blockers: Vec<String>,
+    /// What the plan warns of without blocking: a switch needing a global control plane, a
+    /// check that could not be made.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// The most data a failover now would lose (an application: its worst store's).
     pub data_loss: Option<Duration>,
     /// The expected RTO (an application: its slowest store's); None where a store was never
@@ -87,6 +91,7 @@ pub fn application_readiness(plan: &Plan) -> Ready {
         dr_region: plan.dr_region.clone(),
         ready: plan.ready,
         blockers,
+        warnings: plan.warnings.iter().map(ToString::to_string).collect(),
         data_loss: plan.stores.iter().filter_map(|s| s.data_loss).max(),
         expected_rto: if rtos.iter().all(Option::is_some) {
             rtos.into_iter().flatten().max()
@@ -106,6 +111,7 @@ pub fn store_readiness(plan: &Plan) -> Vec<Ready> {
             dr_region: plan.dr_region.clone(),
             ready: store.blockers.is_empty(),
             blockers: store.blockers.iter().map(Blocker::to_string).collect(),
+            warnings: Vec::new(),
             data_loss: store.data_loss,
             expected_rto: rto(store.expected_rto),
         })

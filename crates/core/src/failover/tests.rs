@@ -139,7 +139,7 @@ pub(super) fn facts() -> FailoverFacts {
         dr_region: DrRegionFacts {
             usable_keys: BTreeSet::from([KEY_WEST.to_string()]),
             db_subnet_groups: BTreeSet::from(["default".to_string()]),
-            backup_role_exists: true,
+            backup_role: RoleCheck::Exists,
         },
         current_switch_values: BTreeMap::from([
             (
@@ -148,6 +148,7 @@ pub(super) fn facts() -> FailoverFacts {
             ),
             (ssm("/payments/table"), Some("orders".to_string())),
         ]),
+        unreadable_switches: BTreeMap::new(),
     }
 }
 
@@ -311,7 +312,7 @@ fn a_placeholder_must_name_one_store_by_an_attribute_it_has() {
 #[test]
 fn a_database_needs_its_subnet_group_and_every_store_the_role() {
     let mut facts = facts();
-    facts.dr_region.backup_role_exists = false;
+    facts.dr_region.backup_role = RoleCheck::Missing;
     let prerequisites = RestorePrerequisites {
         db_subnet_group: Some("restore-net".into()),
         security_groups: vec!["sg-12345678".into()],
@@ -530,4 +531,105 @@ proptest! {
         prop_assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
         prop_assert!(!name.contains("--") && !name.ends_with('-'), "{}", name);
     }
+}
+
+#[test]
+fn an_engineer_accepting_more_data_loss_lifts_the_age_limit_on_the_record() {
+    // Given the table's only copy, 5 hours old, past its tier's 4-hour limit
+    let strict = plan(&application(Vec::new()), None, &facts());
+    let too_old = |p: &Plan| {
+        p.stores[0]
+            .blockers
+            .iter()
+            .any(|b| matches!(b, Blocker::CopyTooOld { .. }))
+    };
+    assert!(too_old(&strict));
+
+    // When the engineer accepts 6 hours, the copy is taken; 4h30m is still too little
+    let accepted = plan_accepting(
+        &application(Vec::new()),
+        None,
+        &facts(),
+        Some(Duration::from_hours(6)),
+    );
+    let short = plan_accepting(
+        &application(Vec::new()),
+        None,
+        &facts(),
+        Some(Duration::from_minutes(270)),
+    );
+
+    // Then the acceptance is in the plan and its hash
+    assert!(!too_old(&accepted));
+    assert!(too_old(&short));
+    assert_eq!(accepted.accepted_data_loss, Some(Duration::from_hours(6)));
+    assert_ne!(accepted.hash, strict.hash);
+    assert_ne!(accepted.hash, short.hash);
+    // Accepting less than the limit changes no blocker
+    let less = plan_accepting(
+        &application(Vec::new()),
+        None,
+        &facts(),
+        Some(Duration::from_hours(1)),
+    );
+    assert_eq!(less.stores[0].blockers, strict.stores[0].blockers);
+}
+
+#[test]
+fn a_role_iam_could_not_be_asked_about_is_a_warning_not_a_blocker() {
+    let mut unchecked = facts();
+    unchecked.dr_region.backup_role = RoleCheck::Unchecked("iam:GetRole failed: HTTP 503".into());
+    let plan = plan(&application(Vec::new()), None, &unchecked);
+    let db = plan.stores.iter().find(|s| s.arn == arn(DB)).expect("db");
+    assert!(db.blockers.is_empty(), "{:?}", db.blockers);
+    assert_eq!(
+        plan.warnings,
+        [Warning::RoleUnchecked {
+            error: "iam:GetRole failed: HTTP 503".into()
+        }]
+    );
+    // A role IAM says is missing still blocks
+    let mut missing = facts();
+    missing.dr_region.backup_role = RoleCheck::Missing;
+    let plan = super::plan(&application(Vec::new()), None, &missing);
+    let db = plan.stores.iter().find(|s| s.arn == arn(DB)).expect("db");
+    assert_eq!(db.blockers, [Blocker::RoleMissing]);
+}
+
+#[test]
+fn a_record_switch_needs_route_53s_control_plane_and_blocks_when_it_cannot_be_read() {
+    // Given a record switch whose current value Route 53 could not give
+    let mut unreadable = facts();
+    unreadable.current_switch_values.remove(&record());
+    unreadable.unreadable_switches.insert(
+        record(),
+        "route53:ListResourceRecordSets failed: HTTP 503".into(),
+    );
+    let plan = plan(&application(switches()), None, &unreadable);
+
+    // Then the record is blocked by name, the parameters are not, and the plan says the record
+    // needs the control plane
+    assert_eq!(
+        plan.switches[0].blockers,
+        [Blocker::SwitchUnreadable {
+            error: "route53:ListResourceRecordSets failed: HTTP 503".into()
+        }]
+    );
+    assert!(plan.switches[1].blockers.is_empty());
+    assert!(plan.switches[0].control_plane.is_some());
+    assert_eq!(plan.switches[1].control_plane, None);
+    assert!(plan.warnings.iter().any(|w| matches!(
+        w,
+        Warning::NeedsControlPlane { switch, .. } if switch == &record().to_string()
+    )));
+    // The error's words do not move the hash
+    let mut again = unreadable.clone();
+    again.unreadable_switches.insert(
+        record(),
+        "route53:ListResourceRecordSets failed: timeout".into(),
+    );
+    assert_eq!(
+        super::plan(&application(switches()), None, &again).hash,
+        plan.hash
+    );
 }

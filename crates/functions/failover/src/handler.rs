@@ -28,6 +28,10 @@ pub enum FailoverRequest {
         plan_hash: String,
         requested_by: String,
         reason: String,
+        /// The data loss accepted beyond the application's or tier's limit ("6h"): the plan
+        /// is recomputed with it, and the hash quoted must be of that plan.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        accept_data_loss: Option<bulwark_core::Duration>,
     },
     /// Store `index`'s next step: restore, poll, or validate.
     Store { run: RunId, index: usize },
@@ -126,6 +130,7 @@ pub async fn handle(
             plan_hash,
             requested_by,
             reason,
+            accept_data_loss,
         } => {
             let app = config.application(&application).ok_or_else(|| {
                 FunctionError::InvalidInput(format!(
@@ -144,6 +149,7 @@ pub async fn handle(
                 plan_hash,
                 requested_by,
                 reason,
+                accept_data_loss,
             };
             let run = execute::begin(
                 aws,
