@@ -15,16 +15,32 @@ fn bulwark(t: &TestAccount, args: &[&str]) -> Output {
 }
 
 /// The CLI run in `t`'s account on the state table `table`: the tests that set their estate
-/// up through the library share the harness's table with it.
+/// up through the library share the harness's table with it. A `failover` command runs where an
+/// engineer runs it, in the applications' DR region (its lock and record are written in the
+/// state table's replica there); every other command in the home region.
 pub(crate) fn bulwark_on(t: &TestAccount, table: &str, args: &[&str]) -> Output {
+    let region = region_of(args);
+    if region != HOME_REGION {
+        crate::harness::replicated();
+    }
     Command::new(crate::harness::bulwark_bin())
         .args(args)
         .env_remove("BULWARK_CONFIG")
         .env_remove("BULWARK_ORG_ROLE")
         .envs(t.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("BULWARK_TABLE", table)
+        .env("AWS_REGION", region)
         .output()
         .expect("bulwark runs")
+}
+
+/// Where the CLI runs `args`: a failover command in the DR region, the rest at home.
+pub(crate) fn region_of(args: &[&str]) -> &'static str {
+    if args.contains(&"failover") {
+        crate::failover::DR_REGION
+    } else {
+        HOME_REGION
+    }
 }
 
 pub(crate) fn ok(t: &TestAccount, args: &[&str]) -> String {

@@ -13,6 +13,9 @@ use crate::harness::{TestAccount, HOME_REGION};
 
 /// The CLI with `env` added.
 pub(crate) fn bulwark_with(t: &TestAccount, env: &[(&str, &str)], args: &[&str]) -> Output {
+    if crate::cli::region_of(args) != HOME_REGION {
+        crate::harness::replicated();
+    }
     let mut command = std::process::Command::new(crate::harness::bulwark_bin());
     command
         .args(args)
@@ -20,6 +23,7 @@ pub(crate) fn bulwark_with(t: &TestAccount, env: &[(&str, &str)], args: &[&str])
         .env_remove("BULWARK_ORG_ROLE")
         .envs(t.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("BULWARK_TABLE", "bulwark-cli-test")
+        .env("AWS_REGION", crate::cli::region_of(args))
         .env_remove("BULWARK_FAULT_EXIT_AFTER");
     for (k, v) in env {
         command.env(k, v);

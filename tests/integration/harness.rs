@@ -317,6 +317,29 @@ pub fn function_role(deployed: &serde_json::Value, function: &str) -> String {
 }
 
 /// POST a JSON body to one of the local AWS's control paths; its JSON answer.
+/// Forget every fault injected into `account`'s calls (the region is back).
+pub fn clear_faults(account: &str) {
+    let out = std::process::Command::new("curl")
+        .args([
+            "-fsS",
+            "-X",
+            "DELETE",
+            &format!("{}/moto-api/bulwark/faults?account={account}", endpoint()),
+        ])
+        .output()
+        .expect("curl runs");
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// Every write to a global table replicated now: what AWS does within about a second (the
+/// tests of replication lag itself set the lag and do not call this).
+pub fn replicated() {
+    control(
+        "/moto-api/bulwark/dynamodb/replication/flush",
+        &serde_json::json!({}),
+    );
+}
+
 pub fn control(path: &str, body: &serde_json::Value) -> serde_json::Value {
     let out = std::process::Command::new("curl")
         .args([

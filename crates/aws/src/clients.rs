@@ -191,25 +191,49 @@ impl Aws {
         )
     }
 
-    /// The Route 53 client: a global service, signed for us-east-1 (its partition's home).
-    pub fn route53(&self) -> aws_sdk_route53::Client {
-        let home = match self.base_region().map(|r| r.partition()) {
+    /// The region a global service's control plane (Route 53, IAM) is served from and signed
+    /// for: its partition's home, us-east-1 in the commercial partition. A regional outage
+    /// there takes these APIs with it, whichever region the caller is in.
+    fn global_region(&self) -> &'static str {
+        match self.base_region().map(|r| r.partition()) {
             Some("aws-cn") => "cn-northwest-1",
             Some("aws-us-gov") => "us-gov-west-1",
             _ => "us-east-1",
-        };
+        }
+    }
+
+    /// The Route 53 client: a global service, signed for its partition's home region.
+    pub fn route53(&self) -> aws_sdk_route53::Client {
         aws_sdk_route53::Client::from_conf(
             aws_sdk_route53::config::Builder::from(&self.base)
-                .region(SdkRegion::new(home))
+                .region(SdkRegion::new(self.global_region()))
                 .interceptor(self.counter.clone())
                 .build(),
         )
     }
 
-    /// The IAM client (a global service).
+    /// A client of one Route 53 ARC cluster endpoint: its URL, signed for its region.
+    pub fn arc_cluster(
+        &self,
+        endpoint: &bulwark_core::application::ClusterEndpoint,
+    ) -> aws_sdk_route53recoverycluster::Client {
+        aws_sdk_route53recoverycluster::Client::from_conf(
+            aws_sdk_route53recoverycluster::config::Builder::from(&self.base)
+                // Another endpoint is the better retry: one that does not answer (its region
+                // down) is tried twice, then the next is (AWS's advice for the data plane).
+                .retry_config(RetryConfig::standard().with_max_attempts(2))
+                .endpoint_url(endpoint.url.as_str())
+                .region(SdkRegion::new(endpoint.region.as_str().to_string()))
+                .interceptor(self.counter.clone())
+                .build(),
+        )
+    }
+
+    /// The IAM client: a global service, signed for its partition's home region.
     pub fn iam(&self) -> aws_sdk_iam::Client {
         aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(&self.base)
+                .region(SdkRegion::new(self.global_region()))
                 .interceptor(self.counter.clone())
                 .build(),
         )

@@ -155,6 +155,11 @@ impl Inventory {
         &self.table
     }
 
+    /// The region of the replica this client reads and writes.
+    pub fn region(&self) -> Option<String> {
+        self.client.config().region().map(ToString::to_string)
+    }
+
     /// Create the table when it is missing (dynamodb:DescribeTable, dynamodb:CreateTable) and
     /// wait until it is active. Returns whether it created it.
     pub async fn ensure_table(&self) -> Result<bool, AwsError> {

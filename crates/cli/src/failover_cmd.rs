@@ -526,6 +526,11 @@ pub async fn resume(
         print_run(&run, &[], drive.format)?;
         bail!("failover run {} has ended: nothing to resume", run.id);
     }
+    record::driven_here(
+        inventory,
+        run.plan.dr_region.as_str(),
+        &format!("failover run {}", run.id),
+    )?;
     record::lock(
         inventory,
         &run.plan.application,

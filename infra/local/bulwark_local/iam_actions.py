@@ -550,6 +550,7 @@ EXCEPTIONS: dict[tuple[str, str], Callable[[awsrequest.ParsedRequest], list[Need
     ("s3", "DeleteObjects"): _delete_objects,
     ("ssm", "GetParameter"): _ssm_parameter("GetParameter"),
     ("ssm", "PutParameter"): _ssm_parameter("PutParameter"),
+    ("ssm", "DeleteParameter"): _ssm_parameter("DeleteParameter"),
 }
 
 

@@ -76,6 +76,8 @@ pub async fn begin(
     reporting: &Reporting,
     now: DateTime<Utc>,
 ) -> Result<Run, AwsError> {
+    let what = format!("a failover of {}", app.name);
+    record::driven_here(inventory, app.dr_region.as_str(), &what)?;
     let account = aws.home_account().await?;
     let facts = facts::read(aws, inventory, config, app, &account, now).await?;
     let prerequisites = config.restore_prerequisites(app.dr_region.as_str());
@@ -125,6 +127,8 @@ pub async fn advance(
     concurrency: usize,
     reporting: &Reporting,
 ) -> Result<Advanced, AwsError> {
+    let what = format!("failover run {}", run.id);
+    record::driven_here(inventory, run.plan.dr_region.as_str(), &what)?;
     let step = next(run);
     if !matches!(step, Next::Ended) {
         record::lock(inventory, &run.plan.application, &run.id, LOCK_SECONDS).await?;
@@ -237,6 +241,8 @@ pub async fn advance_store(
     if !run.running() || run.abort_requested.is_some() || store.failure.is_some() {
         return Ok(Advanced::Ended);
     }
+    let what = format!("failover run {}", run.id);
+    record::driven_here(inventory, run.plan.dr_region.as_str(), &what)?;
     // A restore can outlast the lock's time-to-live: each store's step renews it.
     record::lock(inventory, &run.plan.application, &run.id, LOCK_SECONDS).await?;
     if store.restore_job_id.is_none() {
@@ -304,6 +310,8 @@ async fn end(
 /// running, or that failed (its switches made stay until an abort), can be aborted; one that
 /// succeeded is failed back instead, and one aborted is done.
 pub async fn request_abort(inventory: &Inventory, run: &Run) -> Result<Run, AwsError> {
+    let what = format!("failover run {}", run.id);
+    record::driven_here(inventory, run.plan.dr_region.as_str(), &what)?;
     match &run.ending {
         None | Some(Ending::Failed { .. }) => {}
         Some(Ending::Succeeded { .. }) => {

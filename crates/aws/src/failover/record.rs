@@ -28,6 +28,22 @@ pub const RECORD: &[Permission] = &[
     p("dynamodb:DeleteItem", "give the application's lock back"),
 ];
 
+/// Refused unless `inventory` is the state table's replica in `dr_region`. An application's
+/// failover is driven in its DR region alone, its lock and run written in the replica there:
+/// a global table evaluates a conditional write against the replica it is sent to, so a lock
+/// taken in two regions at once could be held twice. One region for every writer keeps the lock
+/// single-writer, and it is the region a failover must not need the other one for.
+pub fn driven_here(inventory: &Inventory, dr_region: &str, what: &str) -> Result<(), AwsError> {
+    match inventory.region() {
+        Some(region) if region == dr_region => Ok(()),
+        region => Err(AwsError::Refused(format!(
+            "{what} is driven from its DR region {dr_region}, where its lock and record are \
+             written, not from {}: run it with AWS_REGION={dr_region}",
+            region.as_deref().unwrap_or("an unknown region")
+        ))),
+    }
+}
+
 /// The partition key of every failover run's items.
 pub const RUN_KEY: &str = "failover";
 

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use bulwark_core::application::Attribute;
+use bulwark_core::application::{Attribute, SwitchTarget};
 use bulwark_core::failover::{Restored, Run, StoreRun, SwitchRun};
 use bulwark_core::{AccountId, Config, Kind};
 use chrono::Utc;
@@ -417,11 +417,12 @@ pub async fn verify(
     let plan = &run.plan.switches[index];
     let mut state = run.switches[index].clone();
     let value = state.value.clone().unwrap_or_default();
-    let written = match &state.change_id {
-        Some(change_id) => switches::Written::Record {
+    let written = match (&state.change_id, &plan.target) {
+        (Some(change_id), _) => switches::Written::Record {
             change_id: change_id.clone(),
         },
-        None => switches::Written::Parameter,
+        (None, SwitchTarget::RoutingControl { .. }) => switches::Written::RoutingControl,
+        (None, _) => switches::Written::Parameter,
     };
     let outcome = match switches::verify(aws, &plan.target, &written, &value).await? {
         switches::Verified::Pending => return Ok(state),

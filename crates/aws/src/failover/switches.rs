@@ -1,11 +1,14 @@
-//! An application's switches: Route 53 records and SSM parameters, read (their current value,
-//! for the plan), written (the failover's new value, UPSERT / Overwrite), and verified (the
-//! record change is INSYNC and answers the new value; the parameter reads back).
+//! An application's switches: Route 53 records, SSM parameters and Route 53 ARC routing
+//! controls, read (their current value, for the plan), written (the failover's new value,
+//! UPSERT / Overwrite / the routing control's state), and verified (the record change is INSYNC
+//! and answers the new value; the parameter and the routing control read back). A routing
+//! control is read and set through any one of its cluster's regional endpoints, each tried in
+//! turn: the data plane answers while a region, or the control plane, is down.
 
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
 };
-use bulwark_core::application::SwitchTarget;
+use bulwark_core::application::{ClusterEndpoint, SwitchTarget};
 
 use crate::clients::Aws;
 use crate::error::AwsError;
@@ -21,6 +24,14 @@ pub const SWITCHES: &[Permission] = &[
     p("ssm:GetParameter", "a switched parameter's current value"),
     p("ssm:PutParameter", "switch a parameter"),
     p(
+        "route53-recovery-cluster:GetRoutingControlState",
+        "a routing control's state, through any of its cluster's endpoints",
+    ),
+    p(
+        "route53-recovery-cluster:UpdateRoutingControlState",
+        "switch a routing control, through any of its cluster's endpoints",
+    ),
+    p(
         "ssm:DeleteParameter",
         "an abort removes a parameter the failover created",
     ),
@@ -31,6 +42,7 @@ pub const SWITCHES: &[Permission] = &[
 pub enum Written {
     Record { change_id: String },
     Parameter,
+    RoutingControl,
 }
 
 /// The target's current value: a record's values joined by `,` (None: no such record), a
@@ -68,6 +80,20 @@ pub async fn current(aws: &Aws, target: &SwitchTarget) -> Result<Option<String>,
                         .collect::<Vec<_>>()
                         .join(",")
                 }))
+        }
+        SwitchTarget::RoutingControl { arn, endpoints } => {
+            let state = on_any_endpoint(endpoints, |endpoint| async move {
+                aws.arc_cluster(endpoint)
+                    .get_routing_control_state()
+                    .routing_control_arn(arn.as_str())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::sdk("route53-recovery-cluster:GetRoutingControlState", e)
+                    })
+            })
+            .await?;
+            Ok(Some(state.routing_control_state().as_str().to_string()))
         }
         SwitchTarget::Ssm { region, parameter } => {
             match aws
@@ -108,6 +134,11 @@ pub async fn remove(
     value: &str,
     ttl: Option<u32>,
 ) -> Result<(), AwsError> {
+    if let SwitchTarget::RoutingControl { .. } = target {
+        // A routing control always exists and has a state: the plan never records None for
+        // one, so there is nothing to remove.
+        return Ok(());
+    }
     if let SwitchTarget::Ssm { region, parameter } = target {
         return match aws
             .ssm(region)
@@ -192,7 +223,54 @@ async fn change(
                 .map_err(|e| AwsError::sdk("ssm:PutParameter", e))?;
             Ok(Written::Parameter)
         }
+        SwitchTarget::RoutingControl { arn, endpoints } => {
+            let state = aws_sdk_route53recoverycluster::types::RoutingControlState::from(value);
+            on_any_endpoint(endpoints, |endpoint| {
+                let state = state.clone();
+                async move {
+                    aws.arc_cluster(endpoint)
+                        .update_routing_control_state()
+                        .routing_control_arn(arn.as_str())
+                        .routing_control_state(state)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            AwsError::sdk("route53-recovery-cluster:UpdateRoutingControlState", e)
+                        })
+                }
+            })
+            .await?;
+            Ok(Written::RoutingControl)
+        }
     }
+}
+
+/// `call` on each of a cluster's endpoints in turn until one answers, as AWS advises (any
+/// endpoint serves the cluster; one in a region that is down does not answer): its answer, or
+/// the last endpoint's error.
+async fn on_any_endpoint<'e, T, F, Fut>(
+    endpoints: &'e [ClusterEndpoint],
+    call: F,
+) -> Result<T, AwsError>
+where
+    F: Fn(&'e ClusterEndpoint) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AwsError>>,
+{
+    let mut last = None;
+    for endpoint in endpoints {
+        match call(endpoint).await {
+            Ok(answer) => return Ok(answer),
+            // A refusal is the cluster's answer, the same at every endpoint.
+            Err(error) if !error.is_unavailable() => return Err(error),
+            Err(error) => {
+                tracing::warn!(endpoint = %endpoint.url, region = %endpoint.region, %error, "cluster endpoint did not answer; trying the next");
+                last = Some(error);
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        AwsError::Configuration("a routing control switch lists no cluster endpoint".into())
+    }))
 }
 
 /// Whether a written switch took.

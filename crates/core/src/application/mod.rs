@@ -15,7 +15,8 @@ use crate::arn::{Region, ResourceArn};
 use crate::duration::Duration;
 
 pub use names::{
-    check_tag_key, check_tag_value, AppName, HostedZoneId, ParameterName, RecordName, RecordType,
+    check_tag_key, check_tag_value, AppName, EndpointUrl, HostedZoneId, ParameterName, RecordName,
+    RecordType, RoutingControlArn,
 };
 pub use template::{Attribute, Part, Placeholder, ValueTemplate};
 
@@ -71,7 +72,26 @@ pub enum SwitchTarget {
         region: Region,
         parameter: ParameterName,
     },
+    /// A Route 53 ARC routing control ("On" or "Off"), set through its cluster's data plane:
+    /// any one of the cluster's regional endpoints will do, each tried in turn.
+    RoutingControl {
+        arn: RoutingControlArn,
+        /// The cluster's endpoints, as DescribeCluster lists them (kept in the configuration,
+        /// as AWS advises, since that control-plane call may not answer in an outage).
+        endpoints: Vec<ClusterEndpoint>,
+    },
 }
+
+/// One regional endpoint of a Route 53 ARC cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ClusterEndpoint {
+    pub url: EndpointUrl,
+    /// The region its requests are signed for.
+    pub region: Region,
+}
+
+/// The two states of a routing control (the data plane's RoutingControlState).
+pub const ROUTING_CONTROL_STATES: [&str; 2] = ["On", "Off"];
 
 impl SwitchTarget {
     /// The global control plane that writing this target needs, if any: Route 53's record API
@@ -80,7 +100,7 @@ impl SwitchTarget {
     pub fn control_plane(&self) -> Option<&'static str> {
         match self {
             SwitchTarget::Route53 { .. } => Some("Route 53's control plane (us-east-1)"),
-            SwitchTarget::Ssm { .. } => None,
+            SwitchTarget::Ssm { .. } | SwitchTarget::RoutingControl { .. } => None,
         }
     }
 }
@@ -94,6 +114,7 @@ impl fmt::Display for SwitchTarget {
                 record_type,
             } => write!(f, "route53 {zone_id} {name} {record_type}"),
             SwitchTarget::Ssm { region, parameter } => write!(f, "ssm {region} {parameter}"),
+            SwitchTarget::RoutingControl { arn, .. } => write!(f, "routing control {arn}"),
         }
     }
 }

@@ -87,6 +87,85 @@ impl AppName {
     }
 }
 
+parsed_string!(
+    /// A Route 53 ARC routing control's ARN, as the cluster's data plane takes it (at most
+    /// 255 of `[A-Za-z0-9:./_-]`):
+    /// `arn:<partition>:route53-recovery-control::<account>:controlpanel/<id>/routingcontrol/<id>`.
+    RoutingControlArn
+);
+
+impl RoutingControlArn {
+    pub fn parse(arn: &str) -> Result<Self, String> {
+        let shape = || {
+            let mut parts = arn.splitn(6, ':');
+            let (
+                Some("arn"),
+                Some(partition),
+                Some("route53-recovery-control"),
+                Some(""),
+                Some(account),
+                Some(resource),
+            ) = (
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+            )
+            else {
+                return false;
+            };
+            let ids: Vec<&str> = resource.split('/').collect();
+            let id = |s: &str| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            };
+            !partition.is_empty()
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && matches!(ids[..], ["controlpanel", panel, "routingcontrol", control] if id(panel) && id(control))
+        };
+        let allowed = arn.len() <= 255
+            && arn
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b":./_-".contains(&b));
+        if allowed && shape() {
+            Ok(Self(arn.to_string()))
+        } else {
+            Err(format!(
+                "{arn:?} is not a routing control's ARN \
+                 (arn:aws:route53-recovery-control::<account>:controlpanel/<id>/routingcontrol/<id>)"
+            ))
+        }
+    }
+}
+
+parsed_string!(
+    /// One of an ARC cluster's endpoints, as DescribeCluster lists them
+    /// (`https://host.route53-recovery-cluster.us-west-2.amazonaws.com/v1`): an http or https
+    /// URL with a host.
+    EndpointUrl
+);
+
+impl EndpointUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+        match host {
+            Some(host) if !host.is_empty() && !url.contains(char::is_whitespace) => {
+                Ok(Self(url.to_string()))
+            }
+            _ => Err(format!(
+                "{url:?} is not a cluster endpoint: an https:// URL, as DescribeCluster lists it"
+            )),
+        }
+    }
+}
+
 impl HostedZoneId {
     /// The Route 53 API reference gives a hosted zone's id at most 32 characters and no
     /// pattern; AWS's ids are uppercase letters and digits (`Z0123456789ABCDEFGHIJ`).

@@ -13,8 +13,9 @@ use super::load::Loader;
 use super::raw::{RawApplication, RawStores, RawSwitch};
 use super::{ConfigError, ProtectionSettings};
 use crate::application::{
-    check_tag_key, check_tag_value, AppName, Application, HostedZoneId, ParameterName, Part,
-    RecordName, RecordType, StoreSelector, Switch, SwitchTarget, ValueTemplate,
+    check_tag_key, check_tag_value, AppName, Application, ClusterEndpoint, EndpointUrl,
+    HostedZoneId, ParameterName, Part, RecordName, RecordType, RoutingControlArn, StoreSelector,
+    Switch, SwitchTarget, ValueTemplate, ROUTING_CONTROL_STATES,
 };
 use crate::arn::{partition_of, Region, ResourceArn};
 use crate::duration::Duration;
@@ -221,8 +222,27 @@ fn switch_of(
             )
         })
     };
+    let foreign = |fields: [(&str, Option<Range<usize>>); 2], kind: &str| {
+        fields
+            .into_iter()
+            .find_map(|(field, at)| at.map(|at| (field, at)))
+            .map_or(Ok(()), |(field, at)| {
+                Err((at, format!("{field} belongs to kind = \"{kind}\" switches")))
+            })
+    };
+    let routing_only = |raw: &RawSwitch| {
+        [
+            ("arn", raw.arn.as_ref().map(|f| f.span())),
+            (
+                "cluster_endpoints",
+                raw.cluster_endpoints.as_ref().map(|f| f.span()),
+            ),
+        ]
+    };
     let (target, ttl) = match raw.kind.get_ref().as_str() {
+        "routing_control" => return routing_control_of(raw, span),
         "route53" => {
+            foreign(routing_only(&raw), "routing_control")?;
             if let Some(parameter) = &raw.parameter {
                 return Err((
                     parameter.span(),
@@ -272,6 +292,7 @@ fn switch_of(
             (target, Some(ttl))
         }
         "ssm" => {
+            foreign(routing_only(&raw), "routing_control")?;
             let route53_only = [
                 ("zone_id", raw.zone_id.map(|f| f.span())),
                 ("name", raw.name.map(|f| f.span())),
@@ -305,7 +326,7 @@ fn switch_of(
         other => {
             return Err((
                 raw.kind.span(),
-                format!("switch kind {other:?}: use \"route53\" or \"ssm\""),
+                format!("switch kind {other:?}: use \"route53\", \"ssm\" or \"routing_control\""),
             ))
         }
     };
@@ -318,6 +339,76 @@ fn switch_of(
     })?;
     check_value(&target, &value, stores).map_err(|why| (at, format!("switch {target}: {why}")))?;
     Ok(Switch { target, ttl, value })
+}
+
+/// A routing control switch: its ARN, its cluster's endpoints (1 to 5, as DescribeCluster
+/// lists them), and the state it is set to, "On" or "Off".
+fn routing_control_of(raw: RawSwitch, span: Range<usize>) -> Result<Switch, Problem> {
+    let others = [
+        ("zone_id", raw.zone_id.map(|f| f.span())),
+        ("name", raw.name.map(|f| f.span())),
+        ("type", raw.record_type.map(|f| f.span())),
+        ("ttl", raw.ttl.map(|f| f.span())),
+        ("parameter", raw.parameter.map(|f| f.span())),
+    ];
+    if let Some((field, at)) = others
+        .into_iter()
+        .find_map(|(field, at)| at.map(|at| (field, at)))
+    {
+        return Err((
+            at,
+            format!("{field} does not belong to kind = \"routing_control\" switches"),
+        ));
+    }
+    let arn = raw
+        .arn
+        .ok_or_else(|| (span.clone(), "a routing_control switch needs arn".into()))?;
+    let arn = RoutingControlArn::parse(arn.get_ref()).map_err(|why| (arn.span(), why))?;
+    let listed = raw.cluster_endpoints.ok_or_else(|| {
+        (
+            span.clone(),
+            "a routing_control switch needs cluster_endpoints = [{ url = \"...\", region = \
+             \"...\" }, ...], as DescribeCluster lists them"
+                .into(),
+        )
+    })?;
+    let at = listed.span();
+    let mut endpoints = Vec::new();
+    for endpoint in listed.into_inner() {
+        let url =
+            EndpointUrl::parse(endpoint.url.get_ref()).map_err(|why| (endpoint.url.span(), why))?;
+        let region = Region::parse(endpoint.region.get_ref()).map_err(|e| {
+            (
+                endpoint.region.span(),
+                format!("cluster endpoint region: {e}"),
+            )
+        })?;
+        endpoints.push(ClusterEndpoint { url, region });
+    }
+    if !(1..=5).contains(&endpoints.len()) {
+        return Err((
+            at,
+            format!(
+                "cluster_endpoints lists {}: a cluster has up to five, and one is needed",
+                endpoints.len()
+            ),
+        ));
+    }
+    if !ROUTING_CONTROL_STATES.contains(&raw.value.get_ref().as_str()) {
+        return Err((
+            raw.value.span(),
+            format!(
+                "a routing control's value is \"On\" or \"Off\", not {:?}",
+                raw.value.get_ref()
+            ),
+        ));
+    }
+    let value = ValueTemplate::parse(raw.value.get_ref()).map_err(|why| (raw.value.span(), why))?;
+    Ok(Switch {
+        target: SwitchTarget::RoutingControl { arn, endpoints },
+        ttl: None,
+        value,
+    })
 }
 
 /// What can be known of a value at load: an address record holds a literal address, and with

@@ -293,7 +293,7 @@ fn switches_aws_would_refuse_are_refused_at_their_line() {
         (
             app("[[applications.switches]]\nkind = \"dns\"\nvalue = \"x\"\n"),
             16,
-            "switch kind \"dns\": use \"route53\" or \"ssm\"",
+            "switch kind \"dns\": use \"route53\", \"ssm\" or \"routing_control\"",
         ),
         (
             route53(&format!(
@@ -440,5 +440,69 @@ fn with_listed_stores_a_placeholder_names_one_by_an_attribute_it_has() {
         ),
     ] {
         assert_refused(&listed(value), 18, reason);
+    }
+}
+
+#[test]
+fn a_routing_control_switch_loads_with_its_cluster_endpoints_and_refuses_what_arc_would() {
+    let arn =
+        "arn:aws:route53-recovery-control::123456789012:controlpanel/abc123/routingcontrol/def456";
+    let endpoints = "[{ url = \"https://host-1.route53-recovery-cluster.us-west-2.amazonaws.com/v1\", \
+                     region = \"us-west-2\" }, { url = \"https://host-2.route53-recovery-cluster.eu-west-1.amazonaws.com/v1\", region = \"eu-west-1\" }]";
+    let switch = |arn: &str, endpoints: &str, value: &str| {
+        app(&format!(
+            "[[applications.switches]]\nkind = \"routing_control\"\narn = \"{arn}\"\n\
+             cluster_endpoints = {endpoints}\nvalue = \"{value}\"\n"
+        ))
+    };
+    let config =
+        Config::from_toml_str("bulwark.toml", &switch(arn, endpoints, "On")).expect("loads");
+    let loaded_app = config.application("payments").expect("the application");
+    let SwitchTarget::RoutingControl {
+        arn: loaded,
+        endpoints: listed,
+    } = &loaded_app.switches[0].target
+    else {
+        panic!("a routing control: {:?}", loaded_app.switches[0].target);
+    };
+    assert_eq!(loaded.as_str(), arn);
+    assert_eq!(
+        listed.iter().map(|e| e.region.as_str()).collect::<Vec<_>>(),
+        ["us-west-2", "eu-west-1"]
+    );
+    assert_eq!(loaded_app.switches[0].ttl, None);
+    assert_eq!(loaded_app.switches[0].target.control_plane(), None);
+    for (text, line, reason) in [
+        (
+            switch(arn, endpoints, "on"),
+            19,
+            "a routing control's value is \"On\" or \"Off\"",
+        ),
+        (
+            switch("arn:aws:route53-recovery-control::123456789012:cluster/abc", endpoints, "On"),
+            17,
+            "is not a routing control's ARN",
+        ),
+        (switch(arn, "[]", "On"), 18, "cluster_endpoints lists 0"),
+        (
+            switch(arn, "[{ url = \"host-1\", region = \"us-west-2\" }]", "On"),
+            18,
+            "is not a cluster endpoint",
+        ),
+        (
+            app(&format!(
+                "[[applications.switches]]\nkind = \"routing_control\"\narn = \"{arn}\"\n\
+                 cluster_endpoints = {endpoints}\nparameter = \"/x\"\nvalue = \"On\"\n"
+            )),
+            19,
+            "parameter does not belong to kind = \"routing_control\" switches",
+        ),
+        (
+            app("[[applications.switches]]\nkind = \"ssm\"\nparameter = \"/x\"\narn = \"a\"\nvalue = \"y\"\n"),
+            18,
+            "arn belongs to kind = \"routing_control\" switches",
+        ),
+    ] {
+        assert_refused(&text, line, reason);
     }
 }

@@ -139,7 +139,7 @@ pub(super) struct RawTag {
     pub(super) value: Spanned<String>,
 }
 
-/// Both kinds of switch in one shape: an internally tagged enum would buffer its fields and
+/// Every kind of switch in one shape: an internally tagged enum would buffer its fields and
 /// lose their spans. The loader refuses the fields of the other kind.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,5 +152,16 @@ pub(super) struct RawSwitch {
     /// Signed, so that a negative TTL is refused with the rule rather than serde's type error.
     pub(super) ttl: Option<Spanned<i64>>,
     pub(super) parameter: Option<Spanned<String>>,
+    /// A routing control's ARN (kind = "routing_control").
+    pub(super) arn: Option<Spanned<String>>,
+    /// Its cluster's endpoints (kind = "routing_control").
+    pub(super) cluster_endpoints: Option<Spanned<Vec<RawClusterEndpoint>>>,
     pub(super) value: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawClusterEndpoint {
+    pub(super) url: Spanned<String>,
+    pub(super) region: Spanned<String>,
 }

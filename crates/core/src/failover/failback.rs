@@ -4,7 +4,7 @@
 //! its switches point at what a restore there would make of them.
 
 use super::run::{Ending, Run};
-use crate::application::{Application, StoreSelector, Switch};
+use crate::application::{Application, StoreSelector, Switch, SwitchTarget, ValueTemplate};
 use crate::arn::ResourceArn;
 
 /// The application a failback of `app` would fail over, after the succeeded failover `run`.
@@ -33,12 +33,18 @@ pub fn failback_application(app: &Application, run: &Run) -> Result<Application,
         .map(|switch| Switch {
             target: switch.target.clone(),
             ttl: switch.ttl,
-            value: switch.value.renaming(|store| {
-                renamed
-                    .iter()
-                    .find(|(from, _)| from == store)
-                    .map(|(_, to)| to.clone())
-            }),
+            value: match &switch.target {
+                // A routing control goes back to the state the failover found it in.
+                SwitchTarget::RoutingControl { .. } => {
+                    state_before(run, &switch.target).unwrap_or_else(|| switch.value.clone())
+                }
+                _ => switch.value.renaming(|store| {
+                    renamed
+                        .iter()
+                        .find(|(from, _)| from == store)
+                        .map(|(_, to)| to.clone())
+                }),
+            },
         })
         .collect();
     Ok(Application {
@@ -49,4 +55,11 @@ pub fn failback_application(app: &Application, run: &Run) -> Result<Application,
         max_data_loss: app.max_data_loss,
         switches,
     })
+}
+
+/// The value `target` held before `run` switched it, as a template of that literal.
+fn state_before(run: &Run, target: &SwitchTarget) -> Option<ValueTemplate> {
+    let index = run.plan.switches.iter().position(|s| &s.target == target)?;
+    let previous = run.switches.get(index)?.previous.clone()??;
+    ValueTemplate::parse(&previous).ok()
 }
