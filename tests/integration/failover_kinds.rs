@@ -13,22 +13,7 @@ use crate::harness::{TestAccount, HOME_REGION};
 /// the DR region, where databases restore into a network of their own. Its configuration: a
 /// record pointing at the instance's endpoint, a parameter at the cluster's endpoint and port.
 async fn six_kinds(t: &TestAccount, zone: &str) -> std::path::PathBuf {
-    let app = [
-        ("Application", "payments"),
-        ("DataClassification", "Critical"),
-    ];
-    crate::seed::table(t, HOME_REGION, "orders", &app).await;
-    crate::seed::bucket(t, HOME_REGION, &format!("receipts-{}", t.account), &app).await;
-    crate::seed::rds_instance(t, HOME_REGION, "orders-db", &app).await;
-    crate::seed::aurora_cluster(t, HOME_REGION, "ledger", 1, &app).await;
-    crate::seed::volume(t, HOME_REGION, &app).await;
-    crate::seed::file_system(t, HOME_REGION, "payments-files", &app).await;
-    let (group, security_group) = crate::seed::restore_network(t, DR_REGION).await;
-    for step in ["init", "discover", "classify", "apply"] {
-        ok(t, &[step]);
-    }
-    crate::restore::run_plans(t);
-    backup_role(t).await;
+    let (group, security_group) = six_kinds_protected(t).await;
     let text = format!(
         "{}\n[restore_prerequisites.\"{DR_REGION}\"]\ndb_subnet_group = \"{group}\"\n\
          security_groups = [\"{security_group}\"]\n\
@@ -44,6 +29,29 @@ async fn six_kinds(t: &TestAccount, zone: &str) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!("bulwark-failover-six-{}.toml", t.account));
     std::fs::write(&path, text).expect("the configuration file");
     path
+}
+
+/// The stores of an application of all six kinds, critical, tagged `Application=payments` in
+/// the home region, protected with the CLI, backed up and copied to the DR region, with AWS
+/// Backup's role; the DR region's DB subnet group and security group.
+pub(crate) async fn six_kinds_protected(t: &TestAccount) -> (String, String) {
+    let app = [
+        ("Application", "payments"),
+        ("DataClassification", "Critical"),
+    ];
+    crate::seed::table(t, HOME_REGION, "orders", &app).await;
+    crate::seed::bucket(t, HOME_REGION, &format!("receipts-{}", t.account), &app).await;
+    crate::seed::rds_instance(t, HOME_REGION, "orders-db", &app).await;
+    crate::seed::aurora_cluster(t, HOME_REGION, "ledger", 1, &app).await;
+    crate::seed::volume(t, HOME_REGION, &app).await;
+    crate::seed::file_system(t, HOME_REGION, "payments-files", &app).await;
+    let network = crate::seed::restore_network(t, DR_REGION).await;
+    for step in ["init", "discover", "classify", "apply"] {
+        ok(t, &[step]);
+    }
+    crate::restore::run_plans(t);
+    backup_role(t).await;
+    network
 }
 
 #[tokio::test]

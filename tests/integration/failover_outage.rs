@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use crate::failover::{backup_role, DR_REGION};
+use crate::failover::DR_REGION;
 use crate::failover_run::{bulwark_with, json_of};
 use crate::harness::{control, TestAccount, HOME_REGION};
 
@@ -94,22 +94,7 @@ async fn parameter(t: &TestAccount, name: &str) -> Option<String> {
 /// databases restore into a network of their own; two applications over its stores, each with
 /// a parameter and a routing control to switch, and a third whose switch is a Route 53 record.
 async fn six_kinds_and_switches(t: &TestAccount) -> (std::path::PathBuf, [(String, String); 2]) {
-    let app = [
-        ("Application", "payments"),
-        ("DataClassification", "Critical"),
-    ];
-    crate::seed::table(t, HOME_REGION, "orders", &app).await;
-    crate::seed::bucket(t, HOME_REGION, &format!("receipts-{}", t.account), &app).await;
-    crate::seed::rds_instance(t, HOME_REGION, "orders-db", &app).await;
-    crate::seed::aurora_cluster(t, HOME_REGION, "ledger", 1, &app).await;
-    crate::seed::volume(t, HOME_REGION, &app).await;
-    crate::seed::file_system(t, HOME_REGION, "payments-files", &app).await;
-    let (group, security_group) = crate::seed::restore_network(t, DR_REGION).await;
-    for step in ["init", "discover", "classify", "apply"] {
-        crate::cli::ok(t, &[step]);
-    }
-    crate::restore::run_plans(t);
-    backup_role(t).await;
+    let (group, security_group) = crate::failover_kinds::six_kinds_protected(t).await;
     let zone = crate::failover::switches_as_they_are(t).await;
     let (west, west_endpoints) = routing_control(t, "payments-west").await;
     let (standby, standby_endpoints) = routing_control(t, "standby-west").await;
