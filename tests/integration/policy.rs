@@ -446,7 +446,8 @@ async fn stores_in_both_regions_of_a_pair_copy_into_each_others_vaults_and_conve
             .send()
             .await
             .expect("plan");
-        let destinations: Vec<&str> = plan
+        // (the snapshot rule's copies and the hourly dr-copy rule's, for critical's dr_rpo)
+        let mut destinations: Vec<&str> = plan
             .backup_plan()
             .expect("plan")
             .rules()
@@ -454,6 +455,7 @@ async fn stores_in_both_regions_of_a_pair_copy_into_each_others_vaults_and_conve
             .flat_map(|r| r.copy_actions())
             .map(|c| c.destination_backup_vault_arn())
             .collect();
+        destinations.dedup();
         assert_eq!(
             destinations,
             vec![format!(

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::duration::Duration;
 use crate::kind::Kind;
-use crate::taxonomy::{PointInTime, Tier};
+use crate::taxonomy::{PointInTime, Tier, COPY_ALLOWANCE};
 
 /// What bounds a kind's data loss in a tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,6 +33,21 @@ pub struct Feasibility {
     pub met: bool,
     /// When not met: why, and what would meet it.
     pub shortfall: Option<String>,
+    /// For a tier with a cross-region copy: what a failover from the DR region's copies may
+    /// lose, and whether the copies' cadence keeps within it.
+    pub dr: Option<DrFeasibility>,
+}
+
+/// Whether the copies in the DR region keep a failover within what it may lose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DrFeasibility {
+    /// The tier's `dr_rpo`, else its RPO: what a failover plan blocks past.
+    pub limit: Duration,
+    /// How often the kind's recovery points are copied there.
+    pub copies_every: Duration,
+    /// The oldest the newest copy gets: the cadence and the time a backup and its copy take.
+    pub worst_case: Duration,
+    pub met: bool,
 }
 
 /// Every tier against every kind, tiers in configuration order.
@@ -62,6 +77,22 @@ fn assess(tier: &Tier, kind: Kind) -> Feasibility {
         worst_case,
         met,
         shortfall,
+        dr: tier.cross_region_copy.then(|| dr_feasibility(tier, kind)),
+    }
+}
+
+fn dr_feasibility(tier: &Tier, kind: Kind) -> DrFeasibility {
+    let limit = tier.dr_rpo.unwrap_or(tier.rpo);
+    let copies_every = tier
+        .dr_copy_frequency(kind)
+        .unwrap_or_else(|| tier.snapshot_frequency(kind));
+    let worst_case =
+        Duration::from_minutes(copies_every.as_minutes() + COPY_ALLOWANCE.as_minutes());
+    DrFeasibility {
+        limit,
+        copies_every,
+        worst_case,
+        met: worst_case <= limit,
     }
 }
 
@@ -107,8 +138,22 @@ impl fmt::Display for Feasibility {
             ..
         } = self;
         match &self.shortfall {
-            None => write!(f, "{tier}/{kind}: RPO {rpo} met by {protection}"),
-            Some(why) => write!(f, "{tier}/{kind}: RPO {rpo} NOT met: {why}"),
+            None => write!(f, "{tier}/{kind}: RPO {rpo} met by {protection}")?,
+            Some(why) => write!(f, "{tier}/{kind}: RPO {rpo} NOT met: {why}")?,
+        }
+        match &self.dr {
+            None => Ok(()),
+            Some(dr) if dr.met => write!(
+                f,
+                "; DR copies every {}: a failover loses up to {}, within {}",
+                dr.copies_every, dr.worst_case, dr.limit
+            ),
+            Some(dr) => write!(
+                f,
+                "; DR copies every {}: a failover may lose {}, more than {} (set the tier's \
+                 dr_rpo to what a failover may lose: the plans then copy often enough)",
+                dr.copies_every, dr.worst_case, dr.limit
+            ),
         }
     }
 }
@@ -166,13 +211,55 @@ mod tests {
             );
             assert_eq!(
                 f.to_string(),
-                format!("critical/{kind}: RPO 1h met by a backup every 1h")
+                format!(
+                    "critical/{kind}: RPO 1h met by a backup every 1h; DR copies every 1h: a \
+                     failover loses up to 2h, within 2h"
+                )
             );
         }
         assert_eq!(
             finding(&all, "critical", Kind::S3).to_string(),
-            "critical/s3: RPO 1h met by continuous backup"
+            "critical/s3: RPO 1h met by continuous backup; DR copies every 1h: a failover \
+             loses up to 2h, within 2h"
         );
+    }
+
+    #[test]
+    fn the_builtin_defaults_copies_meet_what_a_failover_may_lose_and_none_are_judged_without_a_copy(
+    ) {
+        let all = rpo_feasibility(&Config::builtin());
+        for f in &all {
+            match f.tier.as_str() {
+                "critical" | "important" => {
+                    let dr = f.dr.as_ref().expect("a DR finding");
+                    assert!(dr.met, "{f}");
+                }
+                _ => assert_eq!(f.dr, None, "{f}"),
+            }
+        }
+        let table = finding(&all, "important", Kind::Dynamodb);
+        assert_eq!(
+            table.dr.map(|d| (d.copies_every, d.worst_case, d.limit)),
+            Some((
+                Duration::from_hours(12),
+                Duration::from_hours(13),
+                Duration::from_hours(13)
+            ))
+        );
+    }
+
+    #[test]
+    fn without_a_dr_rpo_a_failover_is_judged_against_the_rpo_and_the_snapshots_copies() {
+        let all = rpo_feasibility(&config(
+            "rpo = \"1h\"\nrto = \"4h\"\nfrequency = \"4h\"\ncontinuous_backup = true\n\
+             frequency_without_continuous = \"1h\"\nretention = \"3y\"\ncross_region_copy = true\n\
+             [protection]\ndr_region = \"us-west-2\"",
+        ));
+        let rds = finding(&all, "important", Kind::Rds);
+        let dr = rds.dr.clone().expect("a DR finding");
+        assert_eq!(dr.copies_every, Duration::from_hours(4));
+        assert!(!dr.met);
+        assert!(rds.to_string().contains("set the tier's dr_rpo"), "{rds}");
     }
 
     #[test]

@@ -35,6 +35,11 @@ pub struct Tier {
     pub cold_storage_after: Option<Duration>,
     /// Whether recovery points are copied to the DR region.
     pub cross_region_copy: bool,
+    /// What a failover to the DR region may lose: the age its newest copy there may reach.
+    /// The rendered plans copy often enough to meet it (`Tier::dr_copy_frequency`); a failover
+    /// plan blocks on a copy older than it. None: the tier's RPO is the limit, and copies come
+    /// from the snapshot rule alone.
+    pub dr_rpo: Option<Duration>,
     /// Continuous backup (AWS Backup) or native PITR, on the kinds that support either.
     pub continuous_backup: bool,
     pub lock: Option<Lock>,
@@ -164,6 +169,10 @@ pub const CONTINUOUS_RETENTION_MAX: Duration = Duration::from_days(35);
 /// The shortest schedule AWS Backup accepts.
 pub const MIN_FREQUENCY: Duration = Duration::from_hours(1);
 
+/// How long a backup and its copy to the DR region are allowed to take: a copy started every
+/// `dr_rpo - COPY_ALLOWANCE` is in the DR vault before the newest one there is `dr_rpo` old.
+pub const COPY_ALLOWANCE: Duration = Duration::from_hours(1);
+
 /// The shortest start window AWS Backup accepts.
 pub const MIN_START_WINDOW: Duration = Duration::from_hours(1);
 
@@ -213,11 +222,33 @@ impl Tier {
 
     /// The shortest retention of any recovery point the tier writes to the primary vault.
     pub fn shortest_retention(&self) -> Duration {
-        if self.has_continuous_rule() {
+        if self.has_continuous_rule() || self.dr_rpo.is_some() {
             self.continuous_retention()
         } else {
             self.retention
         }
+    }
+
+    /// How often a kind's recovery points must reach the DR region for its `dr_rpo`, when its
+    /// snapshots are not frequent enough already: `dr_rpo` less the time a backup and its
+    /// copy take, at least hourly. None: no `dr_rpo`, or the snapshot rule's copies meet it.
+    pub fn dr_copy_frequency(&self, kind: Kind) -> Option<Duration> {
+        let dr_rpo = self.dr_rpo.filter(|_| self.cross_region_copy)?;
+        let snapshots = self.snapshot_frequency(kind);
+        let cadence = Duration::from_minutes(
+            dr_rpo
+                .as_minutes()
+                .saturating_sub(COPY_ALLOWANCE.as_minutes())
+                .max(MIN_FREQUENCY.as_minutes()),
+        );
+        (snapshots > cadence).then_some(cadence)
+    }
+
+    /// How long the frequent copies made for `dr_rpo` are kept, in both vaults: as long as
+    /// continuous backups (at most 35 days), so that the vault lock that admits those admits
+    /// these; the snapshot rule's copies keep the tier's retention.
+    pub fn dr_copy_retention(&self) -> Duration {
+        self.continuous_retention()
     }
 }
 

@@ -95,7 +95,10 @@ pub async fn read_with(
             let arn = a.arn.to_string();
             let tier = a.classification.as_ref().and_then(|c| c.tier.clone());
             StoreFacts {
-                tier_rpo: tier.as_deref().and_then(|t| config.tier(t)).map(|t| t.rpo),
+                tier_rpo: tier
+                    .as_deref()
+                    .and_then(|t| config.tier(t))
+                    .map(|t| t.dr_rpo.unwrap_or(t.rpo)),
                 tier,
                 copies: copies.remove(&arn).unwrap_or_default(),
                 last_restore_test_rto: recorded

@@ -13,7 +13,7 @@ use crate::arn::{partition_of, Region};
 use crate::duration::Duration;
 use crate::schedule::aws_cron_fields;
 use crate::taxonomy::{
-    shared_lock, Lock, LockMode, CONTINUOUS_RETENTION_MAX, LONGEST_GROUP_NAME,
+    shared_lock, Lock, LockMode, CONTINUOUS_RETENTION_MAX, COPY_ALLOWANCE, LONGEST_GROUP_NAME,
     MIN_COLD_STORAGE_STAY, MIN_FREQUENCY, MIN_START_WINDOW, NAME_PREFIX,
 };
 
@@ -197,6 +197,37 @@ fn check_days(field: &str, value: &Spanned<Duration>, max: Duration) -> Result<(
         ));
     }
     Ok(())
+}
+
+/// A tier's `dr_rpo`: only with a cross-region copy, and no less than the hourly copy plus the
+/// hour a backup and its copy may take.
+pub(super) fn check_dr_rpo(
+    dr_rpo: Option<&Spanned<Duration>>,
+    cross_region_copy: bool,
+) -> Result<Option<Duration>, Problem> {
+    let Some(dr_rpo) = dr_rpo else {
+        return Ok(None);
+    };
+    let least = Duration::from_minutes(MIN_FREQUENCY.as_minutes() + COPY_ALLOWANCE.as_minutes());
+    if !cross_region_copy {
+        return Err((
+            dr_rpo.span(),
+            "dr_rpo needs cross_region_copy = true: it is what a failover from the DR region's \
+             copies may lose"
+                .into(),
+        ));
+    }
+    if *dr_rpo.get_ref() < least {
+        return Err((
+            dr_rpo.span(),
+            format!(
+                "dr_rpo {} is less than {least}: copies run at most hourly, and a backup and \
+                 its copy may take {COPY_ALLOWANCE}",
+                dr_rpo.get_ref()
+            ),
+        ));
+    }
+    Ok(Some(*dr_rpo.get_ref()))
 }
 
 pub(super) fn check_lifecycle(raw: &RawTier) -> Result<(), Problem> {

@@ -9,8 +9,9 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::checks::{
-    check_kms_alias, check_lifecycle, check_objectives, check_region, check_role_name,
-    check_role_pattern, check_schedule, check_vault_name, lock_of, windows, Problem, MAX_TIER_NAME,
+    check_dr_rpo, check_kms_alias, check_lifecycle, check_objectives, check_region,
+    check_role_name, check_role_pattern, check_schedule, check_vault_name, lock_of, windows,
+    Problem, MAX_TIER_NAME,
 };
 use super::raw::{RawConfig, RawProtection, RawTier};
 use super::restore::restore_test_of;
@@ -301,6 +302,7 @@ impl Loader<'_> {
             .transpose()
             .map_err(located)?;
         let cross_region_copy = raw.cross_region_copy.as_ref().is_some_and(|c| *c.get_ref());
+        let dr_rpo = check_dr_rpo(raw.dr_rpo.as_ref(), cross_region_copy).map_err(located)?;
         let restore_test =
             restore_test_of(raw.restore_test, &name, cross_region_copy).map_err(located)?;
         let tier = Tier {
@@ -314,6 +316,7 @@ impl Loader<'_> {
             retention: *raw.retention.get_ref(),
             cold_storage_after: raw.cold_storage_after.map(|c| *c.get_ref()),
             cross_region_copy,
+            dr_rpo,
             continuous_backup: raw.continuous_backup,
             lock,
             alert: raw.alert,

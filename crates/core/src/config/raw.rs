@@ -55,6 +55,7 @@ pub(super) struct RawTier {
     pub(super) retention: Spanned<Duration>,
     pub(super) cold_storage_after: Option<Spanned<Duration>>,
     pub(super) cross_region_copy: Option<Spanned<bool>>,
+    pub(super) dr_rpo: Option<Spanned<Duration>>,
     #[serde(default)]
     pub(super) continuous_backup: bool,
     pub(super) lock: Option<Spanned<RawLock>>,

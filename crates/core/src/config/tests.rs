@@ -556,3 +556,28 @@ fn a_region_without_a_dr_region_is_an_error_not_a_copy_into_itself() {
         Ok("me-central-1")
     );
 }
+
+#[test]
+fn a_dr_rpo_needs_a_copy_and_room_for_an_hourly_copy() {
+    let protection = "[protection]\ndr_region = \"us-west-2\"\n";
+    // Lines 1-2 the protection, 3-7 the tier; line 8 the setting under test.
+    assert_refused(
+        &format!("{protection}{TIER}dr_rpo = \"6h\"\n{RULE}"),
+        8,
+        "dr_rpo needs cross_region_copy = true",
+    );
+    assert_refused(
+        &format!("{protection}{TIER}dr_rpo = \"90m\"\ncross_region_copy = true\n{RULE}"),
+        8,
+        "dr_rpo 90m is less than 2h",
+    );
+    let config = Config::from_toml_str(
+        "good.toml",
+        &format!("{protection}{TIER}dr_rpo = \"6h\"\ncross_region_copy = true\n{RULE}"),
+    )
+    .expect("loads");
+    let gold = config.tier("gold").expect("gold");
+    assert_eq!(gold.dr_rpo, Some(Duration::from_hours(6)));
+    // Snapshots every 4h reach the DR region within 6h: no copy beyond theirs
+    assert_eq!(gold.dr_copy_frequency(Kind::Rds), None);
+}

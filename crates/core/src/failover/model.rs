@@ -34,7 +34,8 @@ pub struct StoreFacts {
     /// Its kind and name (`arn.id`, what templates name it by) come with it.
     pub arn: ResourceArn,
     pub tier: Option<String>,
-    /// The RPO of its tier: the data-loss limit when the application sets none.
+    /// What a failover of its tier may lose (the tier's `dr_rpo`, else its RPO): the
+    /// data-loss limit when the application sets none.
     pub tier_rpo: Option<Duration>,
     /// Its recovery points copied to the DR vault. Points in another region are not copies
     /// there and are ignored.

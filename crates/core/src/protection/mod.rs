@@ -28,7 +28,9 @@ pub use policy::{
     ADMIN_ONLY_VAULT_ACTIONS, MAINTAINER_VAULT_ACTIONS,
 };
 pub use reconcile::{apply, diff, unreconciled};
-pub use render::{plan_for, render, resource_pattern, schedule, CONTINUOUS_RULE, SNAPSHOT_RULE};
+pub use render::{
+    plan_for, render, resource_pattern, schedule, CONTINUOUS_RULE, DR_COPY_RULE, SNAPSHOT_RULE,
+};
 pub use selection::selection_matches;
 pub(crate) use selection::wildcard_match;
 

@@ -19,6 +19,9 @@ use super::policy::access_policy;
 pub const SNAPSHOT_RULE: &str = "snapshot";
 /// The continuous-backup rule, in plans of kinds that support it in tiers that ask for it.
 pub const CONTINUOUS_RULE: &str = "continuous";
+/// The rule that takes the snapshots copied to the DR region often enough for a tier's
+/// `dr_rpo`, in plans whose snapshots are not (kinds without continuous backup).
+pub const DR_COPY_RULE: &str = "dr-copy";
 
 /// AWS Backup's default schedule, 05:00 UTC daily. A continuous rule records continuously
 /// whatever its schedule says; the schedule only starts it.
@@ -39,6 +42,8 @@ struct Needs {
     frequency: Duration,
     cold_storage: bool,
     continuous: bool,
+    /// How often copies must reach the DR region beyond the snapshot rule's.
+    dr_copy: Option<Duration>,
 }
 
 impl Needs {
@@ -47,6 +52,7 @@ impl Needs {
             frequency: tier.snapshot_frequency(kind),
             cold_storage: tier.cold_storage_after.is_some() && kind.supports_cold_storage(),
             continuous: tier.point_in_time(kind) == Some(PointInTime::ContinuousBackup),
+            dr_copy: tier.dr_copy_frequency(kind),
         }
     }
 }
@@ -227,14 +233,14 @@ fn plan(tier: &Tier, group: &Group, vault_name: &str, dr_vault_arn: &str) -> Pla
     };
     // An explicit cron pins the `frequency` schedule; a faster frequency_without_continuous
     // has no cron of its own.
-    let schedule = match &tier.cron {
+    let snapshot_schedule = match &tier.cron {
         Some(cron) if group.needs.frequency == tier.frequency => cron.clone(),
         _ => schedule(group.needs.frequency),
     };
     let snapshot = PlanRule {
         name: SNAPSHOT_RULE.to_string(),
         target_vault: vault_name.to_string(),
-        schedule,
+        schedule: snapshot_schedule,
         start_window_minutes: tier.start_window.as_minutes(),
         completion_window_minutes: tier.completion_window.as_minutes(),
         lifecycle: Some(lifecycle),
@@ -242,18 +248,49 @@ fn plan(tier: &Tier, group: &Group, vault_name: &str, dr_vault_arn: &str) -> Pla
         copy_actions,
     };
     let mut rules = vec![snapshot];
+    // The copies a tier's dr_rpo needs beyond the snapshot rule's, kept as long as continuous
+    // backups are (no cold storage: they are short-lived).
+    let frequent = Lifecycle {
+        move_to_cold_storage_after_days: None,
+        delete_after_days: tier.dr_copy_retention().whole_days(),
+    };
+    let frequent_copies = |cadence: Duration| {
+        (
+            schedule(cadence),
+            vec![CopyAction {
+                destination_vault_arn: dr_vault_arn.to_string(),
+                lifecycle: Some(frequent.clone()),
+            }],
+        )
+    };
     if group.needs.continuous {
-        // No cold storage (continuous recovery points cannot move) and no copy: the snapshot
-        // rule's recovery points are the ones copied to the DR region.
+        // No cold storage (continuous recovery points cannot move). Without a dr_rpo, no copy:
+        // the snapshot rule's recovery points are the ones copied to the DR region. With one
+        // the snapshots cannot meet, the rule copies on its schedule (AWS Backup copies a
+        // continuous backup as a snapshot, at the rule's frequency).
+        let (schedule, copy_actions) = group
+            .needs
+            .dr_copy
+            .map_or((DAILY.to_string(), Vec::new()), frequent_copies);
         rules.push(PlanRule {
             name: CONTINUOUS_RULE.to_string(),
-            schedule: DAILY.to_string(),
+            schedule,
             lifecycle: Some(Lifecycle {
                 move_to_cold_storage_after_days: None,
                 delete_after_days: tier.continuous_retention().whole_days(),
             }),
             continuous_backup: true,
-            copy_actions: Vec::new(),
+            copy_actions,
+            ..rules[0].clone()
+        });
+    } else if let Some(cadence) = group.needs.dr_copy {
+        let (schedule, copy_actions) = frequent_copies(cadence);
+        rules.push(PlanRule {
+            name: DR_COPY_RULE.to_string(),
+            schedule,
+            lifecycle: Some(frequent.clone()),
+            continuous_backup: false,
+            copy_actions,
             ..rules[0].clone()
         });
     }

@@ -212,22 +212,42 @@ fn every_tier_and_kind_of_the_default_renders_its_rules() {
                 Vec::new()
             };
             assert_eq!(snapshot.copy_actions, copies, "{at}");
+            // Critical's 2h dr_rpo: the kinds not backed up hourly already copy hourly, kept
+            // 35 days in both vaults; every other tier's snapshots meet its dr_rpo.
+            let short = Lifecycle {
+                move_to_cold_storage_after_days: None,
+                delete_after_days: Some(35),
+            };
+            let hourly_copies = tier == "critical" && !matches!(kind, Kind::Efs | Kind::Ebs);
+            let frequent = vec![CopyAction {
+                destination_vault_arn: dr_vault.into(),
+                lifecycle: Some(short.clone()),
+            }];
             match plan.rules.get(1) {
-                Some(continuous) => {
-                    assert!(want.continuous, "{at}");
+                Some(continuous) if want.continuous => {
                     assert_eq!(continuous.name, CONTINUOUS_RULE, "{at}");
                     assert!(continuous.continuous_backup, "{at}");
                     assert_eq!(
-                        continuous.lifecycle,
-                        Some(Lifecycle {
-                            move_to_cold_storage_after_days: None,
-                            delete_after_days: Some(35),
-                        }),
+                        continuous.lifecycle.as_ref(),
+                        Some(&short),
                         "{at}: capped at 35 days"
                     );
-                    assert!(continuous.copy_actions.is_empty(), "{at}");
+                    if hourly_copies {
+                        assert_eq!(continuous.schedule, "cron(0 * ? * * *)", "{at}");
+                        assert_eq!(continuous.copy_actions, frequent, "{at}");
+                    } else {
+                        assert!(continuous.copy_actions.is_empty(), "{at}");
+                    }
                 }
-                None => assert!(!want.continuous, "{at}"),
+                Some(dr_copy) => {
+                    assert!(hourly_copies, "{at}");
+                    assert_eq!(dr_copy.name, DR_COPY_RULE, "{at}");
+                    assert!(!dr_copy.continuous_backup, "{at}");
+                    assert_eq!(dr_copy.schedule, "cron(0 * ? * * *)", "{at}");
+                    assert_eq!(dr_copy.lifecycle.as_ref(), Some(&short), "{at}");
+                    assert_eq!(dr_copy.copy_actions, frequent, "{at}");
+                }
+                None => assert!(!want.continuous && !hourly_copies, "{at}"),
             }
             assert!(plan.rules.len() <= 2, "{at}");
         }
