@@ -1,5 +1,6 @@
 """IAM enforcement: a request signed with a role's credentials does only what the role's
-identity policies allow, as AWS authorizes it.
+identity policies allow, as AWS authorizes it, within the session policies the role was
+assumed with.
 
 Who: the access key of the request. Credentials from STS AssumeRole act as that role, and
 every request is evaluated against the role's inline and attached policies
@@ -8,6 +9,24 @@ set-up, an IAM user's keys) act as the account's root user and are not restricte
 that does not exist cannot be assumed (AccessDenied), except `OrganizationAccountAccessRole`,
 which AWS Organizations creates in every member account with AdministratorAccess: it is
 created on first use, so tests and tools can enter any account as its administrator.
+
+Session policies: an AssumeRole with `Policy` (an inline JSON document) or `PolicyArns`
+(managed policies of the role's account, or AWS managed ones) limits the session to what both
+the role's identity policies and the session policies allow; an explicit Deny in either
+denies ("The resulting session's permissions are the intersection of the role's
+identity-based policy and the session policies. ... You cannot use session policies to grant
+more permissions than those allowed by the identity-based policy of the role that is being
+assumed", IAM User Guide, *Permissions for AssumeRole, AssumeRoleWithSAML, and
+AssumeRoleWithWebIdentity*,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_assumerole.html;
+*Session policies*, https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session).
+moto keeps `Policy` on its assumed-role object; `PolicyArns` is kept there by `install()`.
+Each session has its own session policies only: a role assumed by a role session (role
+chaining) is limited by the policies passed to that AssumeRole, not by its caller's. Denials
+are worded as AWS words them (*Troubleshoot access denied error messages*,
+https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html):
+"... because no session policy allows the <action> action" or "... with an explicit deny in
+a session policy". See infra/local/FIDELITY.md, "IAM session policies".
 
 What: each request is mapped to the IAM actions and resources it needs by iam_actions.py.
 
@@ -18,11 +37,12 @@ kms:ResourceAliases (a KMS key's aliases), aws:ResourceOrgID (of a role to assum
 aws:ResourceTag/<key> of the six store kinds and s3:ResourceAccount (resource_tags.py).
 Not evaluated (documented in infra/local/README.md): trust policies, resource-based policies
 (but a vault access policy's Deny statements, see backup/policy.py), SCPs, permission
-boundaries, session policies, tags of resources other than the six store kinds.
+boundaries, tags of resources other than the six store kinds.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -37,7 +57,7 @@ from bulwark_local import awsrequest, policy_eval, resource_tags
 from bulwark_local.iam_actions import (
     Need,
     Refused,
-        action_for,
+    action_for,
     action_matches_any,
     describe_action,
     needs_of,
@@ -63,6 +83,12 @@ class Caller:
     account: str
     role_arn: str | None  # None: the account's root (unrestricted)
     session_arn: str | None
+    session_policy: str | None = None  # the inline session policy (AssumeRole's `Policy`)
+    session_policy_arns: tuple[str, ...] = ()  # the managed session policies (`PolicyArns`)
+
+    @property
+    def has_session_policies(self) -> bool:
+        return self.session_policy is not None or bool(self.session_policy_arns)
 
 
 def caller(request: awsrequest.ParsedRequest) -> Caller:
@@ -75,7 +101,13 @@ def caller(request: awsrequest.ParsedRequest) -> Caller:
     session = assumed.session_name if assumed is not None else "session"
     role_name = role_arn.split("/")[-1]
     session_arn = f"arn:{partition}:sts::{request.account}:assumed-role/{role_name}/{session}"
-    return Caller(request.account, role_arn, session_arn)
+    return Caller(
+        request.account,
+        role_arn,
+        session_arn,
+        session_policy=getattr(assumed, "policy", None),
+        session_policy_arns=tuple(getattr(assumed, "policy_arns", ())),
+    )
 
 
 def role_policies(account: str, role_arn: str) -> list[Any] | None:
@@ -90,6 +122,45 @@ def role_policies(account: str, role_arn: str) -> list[Any] | None:
     for policy in role.managed_policies.values():
         version = next(v for v in policy.versions if v.is_default)
         documents.append(version.document)
+    return documents
+
+
+@functools.cache
+def _aws_managed_policies() -> dict[str, Any]:
+    """AWS managed policies by name, as moto ships them (moto loads them into IAM only with
+    MOTO_IAM_LOAD_MANAGED_POLICIES)."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    return json.loads(aws_managed_policies_data)
+
+
+def managed_policy_document(account: str, partition: str, arn: str) -> Any | None:
+    """The default version of a managed policy of `account`, or of an AWS managed policy;
+    None when there is none ("The policies must exist in the same account as the role",
+    AssumeRole's `PolicyArns`)."""
+    policy = iam_backends[account][partition].managed_policies.get(arn)
+    if policy is not None:
+        return next(v for v in policy.versions if v.is_default).document
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[1] == partition and parts[2] == "iam" and parts[4] == "aws" and parts[5].startswith("policy/"):
+        path, _, name = parts[5][len("policy"):].rpartition("/")
+        entry = _aws_managed_policies().get(name)
+        if entry is not None and entry.get("Path", "/") == path + "/":
+            return entry["Document"]
+    return None
+
+
+def session_policies(who: Caller) -> list[Any]:
+    """The session policy documents of a role session: its inline policy and its managed
+    session policies (one that no longer exists contributes no statement)."""
+    documents: list[Any] = [] if who.session_policy is None else [who.session_policy]
+    partition = (who.role_arn or "arn:aws").split(":")[1]
+    for arn in who.session_policy_arns:
+        document = managed_policy_document(who.account, partition, arn)
+        if document is None:
+            log.warning("session %s: the managed session policy %s does not exist; it allows nothing", who.session_arn, arn)
+            continue
+        documents.append(document)
     return documents
 
 
@@ -147,19 +218,48 @@ def vault_policy_check(request: awsrequest.ParsedRequest) -> None:
         raise Refused("AccessDenied", denied.message) from denied
 
 
+class MalformedPolicy(Refused):
+    """A session policy AWS would refuse to parse (STS's MalformedPolicyDocument, HTTP 400)."""
+
+    def __init__(self, message: str):
+        super().__init__("MalformedPolicyDocument", message)
+
+
+def _check_session_policy(request: awsrequest.ParsedRequest) -> None:
+    """An STS `Policy` (AssumeRole's and the like) must be a JSON policy document: an object
+    whose statements are objects with an Effect of Allow or Deny (STS answers
+    MalformedPolicyDocument otherwise; the wording here is the local AWS's)."""
+    document = request.params.get("Policy")
+    if document is None:
+        return
+    try:
+        policy = json.loads(document)
+    except ValueError as err:
+        raise MalformedPolicy(f"The policy is not valid JSON: {err}") from err
+    if not isinstance(policy, dict) or "Statement" not in policy:
+        raise MalformedPolicy("Syntax errors in policy: a policy is a JSON object with a Statement.")
+    found = policy["Statement"]
+    for statement in found if isinstance(found, list) else [found]:
+        if not isinstance(statement, dict) or statement.get("Effect") not in ("Allow", "Deny"):
+            raise MalformedPolicy("Syntax errors in policy: each statement is an object with an Effect of Allow or Deny.")
+
+
 def authorize(request: awsrequest.ParsedRequest) -> None:
     """Raise Refused unless the caller may make the request."""
     if (request.signing_name, request.operation.name) in UNAUTHORIZED_OPERATIONS:
         return
     vault_policy_check(request)
     who = caller(request)
-    if request.signing_name == "sts" and request.operation.name == "AssumeRole":
-        _check_assumable(request)
+    if request.signing_name == "sts":
+        if request.operation.name == "AssumeRole":
+            _check_assumable(request)
+        _check_session_policy(request)
     if who.role_arn is None:
         return
     documents = role_policies(who.account, who.role_arn)
     if documents is None:
         raise Refused("AccessDenied", f"User: {who.session_arn} is not authorized: its role {who.role_arn} does not exist")
+    session = session_policies(who) if who.has_session_policies else None
     base = {
         "aws:PrincipalArn": who.role_arn,
         "aws:PrincipalAccount": who.account,
@@ -167,7 +267,7 @@ def authorize(request: awsrequest.ParsedRequest) -> None:
         "aws:SecureTransport": "false",
     }
     base.update(request_tags(request.params))
-    wants_tags = "aws:resourcetag/" in json.dumps(documents).lower()
+    wants_tags = "aws:resourcetag/" in json.dumps([documents, session or []]).lower()
     for need in needs_of(request):
         context = {
             **base,
@@ -179,14 +279,32 @@ def authorize(request: awsrequest.ParsedRequest) -> None:
             decision = policy_eval.evaluate(documents, need.action, need.resource, context)
         except policy_eval.Unsupported as err:
             raise Refused("AccessDenied", f"local AWS: a policy of {who.role_arn} uses {err}, which is not evaluated here") from err
-        if decision.effect != policy_eval.ALLOW:
-            why = (
-                f"with an explicit deny in an identity-based policy (statement {decision.statement})"
-                if decision.effect == policy_eval.EXPLICIT_DENY
-                else f"because no identity-based policy allows the {need.action} action"
-            )
-            log.info("denied %s %s on %s to %s", request.operation.name, need.action, need.resource, who.role_arn)
+        session_decision = None
+        if session is not None:
+            try:
+                session_decision = policy_eval.evaluate(session, need.action, need.resource, context)
+            except policy_eval.Unsupported as err:
+                raise Refused("AccessDenied", f"local AWS: a session policy of {who.session_arn} uses {err}, which is not evaluated here") from err
+        why = _denial(need.action, decision, session_decision)
+        if why is not None:
+            log.info("denied %s %s on %s to %s", request.operation.name, need.action, need.resource, who.session_arn)
             raise Refused("AccessDenied", f"User: {who.session_arn} is not authorized to perform: {need.action} on resource: {need.resource} {why}")
+
+
+def _denial(action: str, identity: policy_eval.Decision, session: policy_eval.Decision | None) -> str | None:
+    """Why a request is denied, in AWS's words, or None when it is allowed. AWS looks for an
+    explicit Deny in every policy first, then for an Allow in the identity-based policies,
+    then in the session policies (IAM User Guide, *How AWS enforcement code logic evaluates
+    requests to allow or deny access*); an error message names one policy type."""
+    if identity.effect == policy_eval.EXPLICIT_DENY:
+        return f"with an explicit deny in an identity-based policy (statement {identity.statement})"
+    if session is not None and session.effect == policy_eval.EXPLICIT_DENY:
+        return f"with an explicit deny in a session policy (statement {session.statement})"
+    if identity.effect != policy_eval.ALLOW:
+        return f"because no identity-based policy allows the {action} action"
+    if session is not None and session.effect != policy_eval.ALLOW:
+        return f"because no session policy allows the {action} action"
+    return None
 
 
 def request_tags(params: dict[str, Any]) -> dict[str, Any]:
@@ -272,6 +390,8 @@ def wrap(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
             authorize(request)
         except Refused as refused:
             code, status = _DENIED_CODES.get(request.protocol, ("AccessDenied", 403))
+            if isinstance(refused, MalformedPolicy):
+                code, status = refused.code, 400
             if refused.message.startswith("local AWS:"):
                 log.error("%s", refused.message)
             status_line, headers, body = awsrequest.error_response(request, status, code, refused.message)
@@ -303,7 +423,28 @@ def unknown_actions(request: Any, full_url: str, headers: Any) -> tuple[int, dic
     return 200, {"Content-Type": "application/json"}, json.dumps({"unknown": unknown, "actions": described})
 
 
+def _keeping_policy_arns(assume: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto's AssumeRole keeps `Policy` on the assumed role it makes but drops `PolicyArns`:
+    keep those too, as the ARNs the session is limited by."""
+
+    @functools.wraps(assume)
+    def assume_keeping_policy_arns(self: Any) -> Any:
+        result = assume(self)
+        arns = [d.get("arn") for d in self._get_param("PolicyArns") or [] if isinstance(d, dict)]
+        result.result["Credentials"].policy_arns = tuple(a for a in arns if isinstance(a, str))
+        return result
+
+    return assume_keeping_policy_arns
+
+
 def install() -> None:
     import moto.moto_api._internal.urls
+    from moto.sts.responses import TokenResponse
 
     moto.moto_api._internal.urls.url_paths["{0}" + CATALOGUE_PATH] = unknown_actions
+    for name in ("assume_role", "assume_role_with_web_identity"):
+        method = getattr(TokenResponse, name)
+        if not getattr(method, "keeps_policy_arns", False):
+            wrapped = _keeping_policy_arns(method)
+            wrapped.keeps_policy_arns = True  # type: ignore[attr-defined]
+            setattr(TokenResponse, name, wrapped)

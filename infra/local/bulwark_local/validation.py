@@ -275,6 +275,12 @@ DOCUMENTED: dict[tuple[str, str | None, str], dict[str, Any]] = {
     # DynamoDB naming rules: a table name is 3 to 255 of [a-zA-Z0-9_.-] (the model allows 1024,
     # as TableName may be a table ARN in operations other than CreateTable).
     ("dynamodb", "CreateTable", "TableName"): {"min": 3, "max": 255, "pattern": r"[a-zA-Z0-9_.-]+"},
+    # STS API reference (AssumeRole and the other operations that take session policies):
+    # "The plaintext that you use for both inline and managed session policies can't exceed
+    # 2,048 characters"; "You can provide up to 10 managed policy ARNs" (the model has no
+    # maximum for either; the separate packed-size limit is not modelled).
+    ("sts", None, "Policy"): {"max": 2048},
+    ("sts", None, "PolicyArns"): {"max": 10},
 }
 
 

@@ -1,7 +1,7 @@
 """IAM enforcement: requests signed with a role's credentials are authorized against the role's
-identity policies, mapped to actions and resources the way the Service Authorization
-Reference maps them; policy evaluation on its own; the template's roles created from the
-template itself."""
+identity policies and the session's policies, mapped to actions and resources the way the
+Service Authorization Reference maps them; policy evaluation on its own; the template's roles
+created from the template itself."""
 
 from __future__ import annotations
 
@@ -51,7 +51,13 @@ class Account:
             PolicyName="policy",
             PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": list(statements)}),
         )
-        creds = self.client("sts").assume_role(RoleArn=f"arn:aws:iam::{self.id}:role/{name}", RoleSessionName=name)["Credentials"]
+        return self.assume(name)
+
+    def assume(self, name: str, credentials: dict[str, str] | None = None, region: str = REGION, **session: Any) -> dict[str, str]:
+        """A session of the role `name`, assumed by the administrator (or by `credentials`),
+        with the session policies given (`Policy`, `PolicyArns`)."""
+        sts = self.client("sts", credentials, region)
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{self.id}:role/{name}", RoleSessionName=name, **session)["Credentials"]
         return _credentials(creds)
 
 
@@ -355,3 +361,155 @@ def test_conditions_on_a_stores_tags_its_tag_keys_and_a_buckets_owner(account: A
     other = Account(account.aws)
     other.client("s3").create_bucket(Bucket=f"owned-{other.id}")
     assert "s3:GetBucketVersioning" in _denied(lambda: s3.get_bucket_versioning(Bucket=f"owned-{other.id}"))["message"]
+
+
+# --- Session policies ------------------------------------------------------------------
+
+# The failover drill's session: everything the role allows, but nothing signed for us-east-1.
+ISOLATED = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+    {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}},
+]})
+EVERYTHING = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+
+
+def _stores(account: Account, region: str) -> None:
+    account.client("dynamodb", region=region).create_table(
+        TableName="inventory",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    account.client("s3", region=region).create_bucket(Bucket=f"data-{region}-{account.id}", **location)
+
+
+def test_a_session_policy_isolates_a_session_from_us_east_1(account: Account) -> None:
+    """The failover drill: a session policy that denies whatever is signed for us-east-1 (the
+    global IAM and Route 53 included) leaves the other regions to what the role allows."""
+    for region in ("us-east-1", "us-west-2"):
+        _stores(account, region)
+    account.role("operator", EVERYTHING)
+    plain = account.assume("operator")
+    isolated = account.assume("operator", Policy=ISOLATED)
+
+    # Without a session policy the role's permissions are the session's, in us-east-1 too.
+    assert account.client("dynamodb", plain).describe_table(TableName="inventory")["Table"]["TableName"] == "inventory"
+    assert account.client("s3", plain).list_objects_v2(Bucket=f"data-us-east-1-{account.id}")["KeyCount"] == 0
+
+    ddb = _denied(lambda: account.client("dynamodb", isolated).describe_table(TableName="inventory"))
+    assert (ddb["code"], ddb["status"]) == ("AccessDeniedException", 400)
+    assert ddb["message"] == (
+        f"User: arn:aws:sts::{account.id}:assumed-role/operator/operator is not authorized to perform: dynamodb:DescribeTable"
+        f" on resource: arn:aws:dynamodb:us-east-1:{account.id}:table/inventory with an explicit deny in a session policy (statement 1)"
+    )
+    s3 = _denied(lambda: account.client("s3", isolated).list_objects_v2(Bucket=f"data-us-east-1-{account.id}"))
+    assert (s3["code"], s3["status"]) == ("AccessDenied", 403)
+    assert "s3:ListBucket" in s3["message"] and "explicit deny in a session policy" in s3["message"]
+    # IAM and Route 53: their global endpoints are signed for us-east-1, as the product signs them.
+    assert "explicit deny in a session policy" in _denied(lambda: account.client("iam", isolated).get_role(RoleName="operator"))["message"]
+    assert "explicit deny in a session policy" in _denied(lambda: account.client("route53", isolated).list_hosted_zones())["message"]
+    # Who am I needs no permission, in any region.
+    assert account.client("sts", isolated).get_caller_identity()["Account"] == account.id
+
+    west = "us-west-2"
+    assert account.client("dynamodb", isolated, west).describe_table(TableName="inventory")["Table"]["TableArn"].startswith(f"arn:aws:dynamodb:{west}:")
+    account.client("dynamodb", isolated, west).put_item(TableName="inventory", Item={"pk": {"S": "a"}})
+    assert account.client("s3", isolated, west).list_objects_v2(Bucket=f"data-{west}-{account.id}")["KeyCount"] == 0
+
+
+def test_a_session_policy_cannot_grant_what_the_role_lacks(account: Account) -> None:
+    table = _table(account)
+    account.role("reader", {"Effect": "Allow", "Action": ["dynamodb:DescribeTable", "dynamodb:GetItem"], "Resource": table})
+    wide = account.assume("reader", Policy=json.dumps({"Version": "2012-10-17", "Statement": [EVERYTHING]}))
+    ddb = account.client("dynamodb", wide)
+    assert ddb.describe_table(TableName="inventory")["Table"]["TableName"] == "inventory"
+    denied = _denied(lambda: ddb.put_item(TableName="inventory", Item={"pk": {"S": "a"}}))
+    assert denied["message"].endswith("because no identity-based policy allows the dynamodb:PutItem action")
+
+    # and it narrows: what the role allows but the session policy does not is denied
+    narrow = account.assume("reader", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table}]}))
+    ddb = account.client("dynamodb", narrow)
+    assert "Item" not in ddb.get_item(TableName="inventory", Key={"pk": {"S": "a"}})
+    denied = _denied(lambda: ddb.describe_table(TableName="inventory"))
+    assert denied["message"] == (
+        f"User: arn:aws:sts::{account.id}:assumed-role/reader/reader is not authorized to perform: dynamodb:DescribeTable"
+        f" on resource: {table} because no session policy allows the dynamodb:DescribeTable action"
+    )
+    # An explicit deny in the role's policies is reported before the session policy's silence.
+    account.client("iam").put_role_policy(RoleName="reader", PolicyName="deny", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "dynamodb:DescribeTable", "Resource": "*"}]}))
+    assert "with an explicit deny in an identity-based policy" in _denied(lambda: ddb.describe_table(TableName="inventory"))["message"]
+
+
+def test_managed_session_policies_limit_the_session(account: Account) -> None:
+    table = _table(account)
+    account.role("managed", EVERYTHING)
+    describe = account.client("iam").create_policy(PolicyName="describe-only", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:DescribeTable", "Resource": table}]}))["Policy"]["Arn"]
+    ddb = account.client("dynamodb", account.assume("managed", PolicyArns=[{"arn": describe}]))
+    assert ddb.describe_table(TableName="inventory")["Table"]["TableName"] == "inventory"
+    assert _denied(lambda: ddb.list_tables())["message"].endswith("because no session policy allows the dynamodb:ListTables action")
+
+    # An AWS managed policy, and the inline policy with it: both limit, each Deny denies.
+    read_only = "arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess"
+    no_scan = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "dynamodb:Scan", "Resource": "*"}]})
+    ddb = account.client("dynamodb", account.assume("managed", PolicyArns=[{"arn": read_only}], Policy=no_scan))
+    assert "inventory" in ddb.list_tables()["TableNames"]
+    assert "explicit deny in a session policy" in _denied(lambda: ddb.scan(TableName="inventory"))["message"]
+    assert "because no session policy allows the dynamodb:PutItem action" in _denied(
+        lambda: ddb.put_item(TableName="inventory", Item={"pk": {"S": "a"}}))["message"]
+
+
+def test_a_chained_session_carries_its_own_session_policy_only(account: Account) -> None:
+    """Role chaining: the isolated session may assume another role (through a regional STS
+    endpoint outside us-east-1); that session is limited by its own session policy, not by
+    the one of the session that assumed it."""
+    _stores(account, "us-east-1")
+    account.role("first", EVERYTHING)
+    account.role("second", EVERYTHING)
+    isolated = account.assume("first", Policy=ISOLATED)
+    assert "explicit deny in a session policy" in _denied(lambda: account.assume("second", isolated))["message"]
+
+    chained = account.assume("second", isolated, region="us-west-2")
+    assert account.client("dynamodb", chained).describe_table(TableName="inventory")["Table"]["TableName"] == "inventory"
+    narrowed = account.assume("second", isolated, region="us-west-2", Policy=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:ListTables", "Resource": "*"}]}))
+    ddb = account.client("dynamodb", narrowed)
+    assert "inventory" in ddb.list_tables()["TableNames"]
+    assert "because no session policy allows the dynamodb:DescribeTable action" in _denied(
+        lambda: ddb.describe_table(TableName="inventory"))["message"]
+
+
+def test_the_organization_admin_role_is_limited_by_a_session_policy(aws: Any) -> None:
+    """OrganizationAccountAccessRole, made on first use with Action *, is no exception."""
+    account_id = _account()
+    creds = aws("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/{iam.ADMIN_ROLE}", RoleSessionName="drill", Policy=ISOLATED
+    )["Credentials"]
+    isolated = _credentials(creds)
+    denied = _denied(lambda: aws("dynamodb", "us-east-1", credentials=isolated).list_tables())
+    assert denied["message"] == (
+        f"User: arn:aws:sts::{account_id}:assumed-role/{iam.ADMIN_ROLE}/drill is not authorized to perform:"
+        " dynamodb:ListTables on resource: * with an explicit deny in a session policy (statement 1)"
+    )
+    assert aws("dynamodb", "us-west-2", credentials=isolated).list_tables()["TableNames"] == []
+
+
+def test_assume_role_refuses_session_policies_aws_refuses(account: Account) -> None:
+    account.role("limits", EVERYTHING)
+    malformed = _denied(lambda: account.assume("limits", Policy="{not json"))
+    assert (malformed["code"], malformed["status"]) == ("MalformedPolicyDocument", 400)
+    no_effect = _denied(lambda: account.assume("limits", Policy=json.dumps({"Statement": [{"Action": "*", "Resource": "*"}]})))
+    assert no_effect["code"] == "MalformedPolicyDocument"
+
+    statement = {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": f"arn:aws:dynamodb:us-east-1:{account.id}:table/t"}
+    long = json.dumps({"Version": "2012-10-17", "Statement": [statement] * 25})
+    assert len(long) > 2048
+    too_long = _denied(lambda: account.assume("limits", Policy=long))
+    assert (too_long["code"], too_long["status"]) == ("ValidationError", 400)
+    assert too_long["message"].endswith("at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048")
+    arns = [{"arn": f"arn:aws:iam::{account.id}:policy/p{i}"} for i in range(11)]
+    too_many = _denied(lambda: account.assume("limits", PolicyArns=arns))
+    assert "at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10" in too_many["message"]
