@@ -329,7 +329,10 @@ async fn a_drill_restores_every_store_in_the_dr_region_switches_nothing_and_leav
     let refused = fails(&t, &drill);
 
     // Then it is refused, restoring nothing
-    assert!(refused.contains("the plan is blocked"), "{refused}");
+    assert!(
+        refused.contains("the plan's restores are blocked"),
+        "{refused}"
+    );
     assert_eq!(leftovers_in(&t, DR_REGION).await, 0);
 
     // When the role exists and the drill runs

@@ -412,3 +412,62 @@ async fn with_iam_route_53_and_sts_global_down_too_a_record_switch_is_reported_n
     assert!(parameter(&t, &payments_parameter).await.is_some());
     assert_eq!(routing_control_state(&t, &payments_control).await, "On");
 }
+
+#[tokio::test]
+async fn a_drill_isolated_from_the_primary_region_passes_and_leaves_nothing() {
+    // Given an application backed up and copied to us-west-2, its record and parameter
+    let t = TestAccount::new().await;
+    let _ = crate::failover::backed_up_application(&t).await;
+    let zone = crate::failover::switches_as_they_are(&t).await;
+    crate::failover::backup_role(&t).await;
+    let config = crate::failover::config_file(&t, &zone);
+    let cfg = config.to_str().expect("a path");
+
+    // When it is drilled from us-west-2 through a session that may not call us-east-1
+    let out = bulwark_with(
+        &t,
+        &[],
+        &[
+            "--config",
+            cfg,
+            "failover",
+            "drill",
+            "--app",
+            "payments",
+            "--isolate-primary",
+            "--format",
+            "json",
+        ],
+    );
+    let answer = json_of(&out);
+
+    // Then every store was restored from its copy and passed, and every restored copy was
+    // deleted: nothing of the drill's path needed us-east-1
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("isolated from us-east-1"), "{said}");
+    let tests = answer["tests"].as_array().expect("tests");
+    assert_eq!(tests.len(), 2, "{answer:#}");
+    for test in tests {
+        assert_eq!(test["passed"], true, "{test:#}");
+        assert_eq!(test["cleaned_up"], true, "{test:#}");
+    }
+    // And the isolation held: the bucket's comparison with its source in us-east-1 was refused
+    // (the table is compared with its backup's facts, read in us-west-2)
+    let bucket = tests
+        .iter()
+        .find(|t| t["arn"].as_str().is_some_and(|a| a.starts_with("arn:aws:s3:::")))
+        .expect("the bucket's test");
+    let compared = bucket["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["check"] == "compared with its source")
+        .expect("the comparison's finding");
+    assert!(
+        compared["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("not compared") && d.contains("AccessDenied")),
+        "{compared}"
+    );
+    assert_eq!(crate::restore::leftovers_in(&t, DR_REGION).await, 0);
+}

@@ -78,6 +78,8 @@ pub struct Reach {
 pub struct Aws {
     base: SdkConfig,
     counter: CallCounter,
+    /// The region these credentials may not call (an isolated drill's primary region).
+    isolated_from: Option<Region>,
 }
 
 /// SDK clients for one account and region.
@@ -114,11 +116,54 @@ impl Aws {
         Self {
             base: base.to_builder().timeout_config(timeouts()).build(),
             counter: CallCounter::default(),
+            isolated_from: None,
         }
     }
 
     pub fn counter(&self) -> &CallCounter {
         &self.counter
+    }
+
+    /// The same clients through `role_arn` assumed with a session policy that denies every
+    /// call to `region` (`aws:RequestedRegion`, which the global control planes signed for
+    /// us-east-1 carry too): what an isolated drill runs as, so that a dependency on the
+    /// primary region it hides is refused, as an outage would refuse it.
+    pub async fn isolated_from(&self, region: &Region, role_arn: &str) -> Self {
+        let policy = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                {
+                    "Sid": "IsolatedFromThePrimaryRegion",
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:RequestedRegion": region.as_str()}}
+                }
+            ]
+        });
+        let provider = AssumeRoleProvider::builder(role_arn)
+            .session_name("bulwark-isolated-drill")
+            .policy(policy.to_string())
+            .configure(&self.base)
+            .build()
+            .await;
+        Self {
+            base: self
+                .base
+                .to_builder()
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                )
+                .build(),
+            counter: self.counter.clone(),
+            isolated_from: Some(region.clone()),
+        }
+    }
+
+    /// The region these clients' credentials are denied, if they are an isolated drill's.
+    pub fn isolation(&self) -> Option<&Region> {
+        self.isolated_from.as_ref()
     }
 
     pub fn base_region(&self) -> Option<Region> {

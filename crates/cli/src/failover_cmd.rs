@@ -1,10 +1,9 @@
-//! `bulwark failover`: the plan; a run executed, shown, resumed or aborted; and the drill
-//! (everything but the switches).
+//! `bulwark failover`: the plan; a run executed, shown, resumed or aborted; readiness. The
+//! drill (everything but the switches) is `drill_cmd`'s.
 
 use anyhow::{bail, Context, Result};
 use bulwark_aws::failover::execute::{self, Advanced, Reporting};
 use bulwark_aws::failover::record;
-use bulwark_aws::restore::Origin;
 use bulwark_aws::{Aws, Inventory};
 use bulwark_core::application::Application;
 use bulwark_core::failover::{next, Ending, Event, Next, Plan, Run, RunId};
@@ -12,7 +11,6 @@ use bulwark_core::{Config, Duration};
 
 use crate::output;
 use crate::progress::waiting;
-use crate::restore_cmd::run_tests;
 use clap::Subcommand;
 
 use crate::SummaryFormat;
@@ -105,6 +103,15 @@ pub enum FailoverCommand {
         /// How many stores are restored at once.
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
+        /// Run the drill as if the primary region were gone: through a role session whose
+        /// policy denies every call to it (global control planes signed there included), from
+        /// the DR region. A hidden dependency on the primary region fails the drill.
+        #[arg(long)]
+        isolate_primary: bool,
+        /// With --isolate-primary: the role the drill assumes (default: the caller's own role,
+        /// when the caller is an assumed role without a path).
+        #[arg(long, env = "BULWARK_ISOLATION_ROLE", requires = "isolate_primary")]
+        isolation_role: Option<String>,
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
@@ -130,7 +137,7 @@ pub(crate) struct DriveArgs {
 }
 
 /// The application named `app`, or an error naming those the configuration has.
-fn application<'c>(config: &'c Config, app: &str) -> Result<&'c Application> {
+pub(crate) fn application<'c>(config: &'c Config, app: &str) -> Result<&'c Application> {
     config.application(app).with_context(|| {
         let known: Vec<&str> = config
             .applications()
@@ -149,7 +156,7 @@ fn application<'c>(config: &'c Config, app: &str) -> Result<&'c Application> {
 }
 
 /// The application's plan, from facts read once, accepting `accepted` of data loss.
-async fn plan_of(
+pub(crate) async fn plan_of(
     aws: &Aws,
     config: &Config,
     inventory: &Inventory,
@@ -229,95 +236,6 @@ pub async fn plan(
             }
             output::print_failover_plan(&plan)
         }
-    }
-    Ok(())
-}
-
-/// A drill: every store of a ready plan restored from its copy in the DR region, validated
-/// (the restore tests' validators and hooks), measured and deleted, each recorded as a restore
-/// test; nothing is switched. The RTO is the drill's, from its start to the last store
-/// validated; the data loss, each copy's age.
-pub async fn drill(
-    aws: &Aws,
-    config: &Config,
-    inventory: &Inventory,
-    app: &str,
-    concurrency: usize,
-    format: SummaryFormat,
-) -> Result<()> {
-    let application = application(config, app)?;
-    // The restore tests restore the copies assign-policy makes, in the protection's DR region.
-    let copies_in = config
-        .protection()
-        .dr_region_for(application.primary_region.as_str())
-        .map_err(anyhow::Error::msg)?;
-    if copies_in != application.dr_region.as_str() {
-        bail!(
-            "{app}'s DR region is {}, but its stores' copies go to {copies_in} (the \
-             configuration's [protection]): a drill restores those copies",
-            application.dr_region
-        );
-    }
-    let started = std::time::Instant::now();
-    let plan = plan_of(aws, config, inventory, application, None).await?;
-    if !plan.ready {
-        output::print_failover_plan(&plan);
-        bail!(
-            "the plan is blocked by {} blocker(s) (above): nothing was restored",
-            plan.blockers_count
-        );
-    }
-    let mut assets = Vec::new();
-    for store in &plan.stores {
-        assets.push(
-            inventory
-                .get(&store.arn)
-                .await?
-                .with_context(|| format!("{} left the inventory", store.arn))?,
-        );
-    }
-    let runs = assets.iter().map(|a| (a, Origin::Dr)).collect();
-    let tests = run_tests(aws, config, inventory, runs, concurrency).await?;
-    let rto_seconds = started.elapsed().as_secs();
-    let data_loss: Vec<_> = plan
-        .stores
-        .iter()
-        .map(|s| (s.arn.to_string(), s.data_loss.map(|d| d.to_string())))
-        .collect();
-    let failed = tests.iter().filter(|t| !t.passed).count();
-    match format {
-        SummaryFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "application": plan.application,
-                "dr_region": plan.dr_region,
-                "plan_hash": plan.hash.as_str(),
-                "rto_seconds": rto_seconds,
-                "data_loss": data_loss.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-                "tests": tests,
-            }))?
-        ),
-        SummaryFormat::Text => {
-            output::print_restore_history(&tests);
-            for (arn, loss) in &data_loss {
-                println!("data loss {}: {arn}", loss.as_deref().unwrap_or("unknown"));
-            }
-            println!(
-                "drill of {}: {} stores restored in {} and validated in {rto_seconds} s (RTO); \
-                 {} failed; every restored copy deleted: {}",
-                plan.application,
-                tests.len(),
-                plan.dr_region,
-                failed,
-                tests.iter().all(|t| t.cleaned_up)
-            );
-        }
-    }
-    if failed > 0 {
-        bail!(
-            "{failed} of {} stores failed the drill (see above)",
-            tests.len()
-        );
     }
     Ok(())
 }
@@ -661,7 +579,15 @@ pub async fn dispatch(
         FailoverCommand::Drill {
             app,
             concurrency,
+            isolate_primary,
+            isolation_role,
             format,
-        } => drill(aws, config, inventory, &app, concurrency, format).await,
+        } => {
+            let isolation = isolate_primary.then_some(crate::drill_cmd::Isolation {
+                role: isolation_role,
+            });
+            crate::drill_cmd::drill(aws, config, inventory, &app, concurrency, isolation, format)
+                .await
+        }
     }
 }

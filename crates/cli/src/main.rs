@@ -1,6 +1,7 @@
 //! `bulwark`: the operator's command line. It calls the same library code as the Lambda
 //! functions, against AWS or, with AWS_ENDPOINT_URL, the local AWS.
 
+mod drill_cmd;
 mod failover_cmd;
 mod outage;
 mod output;

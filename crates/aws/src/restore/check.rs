@@ -100,11 +100,14 @@ pub async fn validate(
 ) -> Result<Validated, AwsError> {
     let source_clients = clients_in(aws, &test.account, &test.source_region)?;
     let restored = clients_in(aws, &test.account, &test.region)?;
-    // A failover's source region may be down: whatever reading it fails with, the copy is
-    // judged alone, and the findings say why.
+    // A failover's source region may be down, and an isolated drill may not call it:
+    // whatever reading it fails with, the copy is judged alone, and the findings say why.
+    let isolated = aws
+        .isolation()
+        .is_some_and(|region| region.as_str() == test.source_region);
     let source = match source(&source_clients, &restored, test).await {
         Ok(source) => Ok(source),
-        Err(e) if test.purpose == Purpose::Failover => Err(e.to_string()),
+        Err(e) if test.purpose == Purpose::Failover || isolated => Err(e.to_string()),
         Err(e) => return Err(e),
     };
     let mut findings = match source {
