@@ -22,8 +22,15 @@ BENCH_ORG_ACCOUNTS ?= 20
 # `make build`'s profile: release for deployment; CI builds debug to prove the build works.
 LAMBDA_PROFILE ?= release
 REGIONS    ?= us-east-1,eu-west-1
+# The DR regions where `make local-deploy` (and the demo) deploys a recovery stack, each with a
+# replica of the home stack's state table.
+DR_REGIONS ?= us-west-2
 
 comma := ,
+# The deploy script's arguments for both stacks: the home stack in us-east-1 with the state
+# table's replicas, then a recovery stack in each DR region (its evidence locked for a day).
+DEPLOY_ARGS = --region us-east-1 $(foreach r,$(subst $(comma), ,$(DR_REGIONS)),--dr-region $(r)) \
+              --parameter Regions=$(REGIONS) --recovery-parameter EvidenceLockDays=1
 
 # Credentials for the local AWS only: it accepts any.
 LOCAL_ENV = AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
@@ -32,7 +39,7 @@ LOCAL_ENV = AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east
 .PHONY: help
 help:
 	@echo "make demo    seed a sample estate on a local AWS, discover and classify it, print the inventory"
-	@echo "make local-deploy  deploy infra/aws/template.yaml to the local AWS (functions run the built binaries)"
+	@echo "make local-deploy  deploy infra/aws/template.yaml to the local AWS: the home stack, a recovery stack in each DR region (functions run the built binaries)"
 	@echo "make test    unit, integration (against a local AWS it starts) and CLI tests"
 	@echo "make bench   $(BENCH_SIZE) stores: discover and classify (recall, API calls, wall time, peak RSS), then plan, apply twice, coverage and the critical tier's restore tests; then $(BENCH_ORG_SIZE) stores in $(BENCH_ORG_ACCOUNTS) accounts swept from each source"
 	@echo "make lint    rustfmt, clippy; the documentation's links; cfn-lint and checkov on the template and its SAM transform; asl-validator"
@@ -72,7 +79,7 @@ demo: venv
 	$(BULWARK) report --format html --out $(CURDIR)/.local-aws/coverage.html; \
 	echo "The HTML report: $(CURDIR)/.local-aws/coverage.html"; \
 	echo; echo "== the system as deployed: infra/aws/template.yaml on the local AWS, each function its built binary"; \
-	$(PYTHON) infra/local/deploy.py --binaries $(TARGET_DIR)/debug --parameter Regions=$(REGIONS) | grep -E "Function |StateMachine|DiscoverAndClassify |runs"; \
+	$(PYTHON) infra/local/deploy.py --binaries $(TARGET_DIR)/debug $(DEPLOY_ARGS) | grep -E "stack in|Function |StateMachine|DiscoverAndClassify |runs"; \
 	echo; echo "== a new critical table, and its AWS Config change event on the bus (EventBridge -> Step Functions -> the functions)"; \
 	$(PYTHON) infra/local/config_event.py; \
 	echo; echo "== failover: the application orders planned, drilled, then failed over to us-west-2"; \
@@ -113,14 +120,15 @@ lint:
 
 # cargo-lambda and zig come from PyPI; x86_64 builds need nothing else.
 # The template deployed to the local AWS at AWS_ENDPOINT_URL (started if none answers there),
-# into the account of the current credentials, and left running.
+# into the account of the current credentials, and left running: the home stack in us-east-1,
+# then a recovery stack in each of DR_REGIONS.
 .PHONY: local-deploy
 local-deploy: venv
 	$(CARGO) build --workspace --bins
 	@endpoint=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(DEMO_PORT)}; \
 	curl -fsS "$$endpoint/moto-api/" -o /dev/null 2>/dev/null || LOCAL_AWS_PORT=$${endpoint##*:} infra/local/up >/dev/null; \
 	export $(LOCAL_ENV) AWS_ENDPOINT_URL=$$endpoint; \
-	$(PYTHON) infra/local/deploy.py --binaries $(TARGET_DIR)/debug --parameter Regions=$(REGIONS)
+	$(PYTHON) infra/local/deploy.py --binaries $(TARGET_DIR)/debug $(DEPLOY_ARGS)
 
 .PHONY: build
 build: venv

@@ -22,9 +22,14 @@ struct Deployed {
     sweep_rule: String,
 }
 
-/// Deploy the template in the test's account with `parameters`; the local AWS's answer (the
-/// resources, functions, state machines and rules it made).
+/// Deploy the template in the test's account with `parameters`, in the home region; the local
+/// AWS's answer (the resources, functions, state machines, rules and outputs it made).
 pub(crate) fn deploy_template(t: &TestAccount, parameters: Value) -> Value {
+    deploy_template_in(t, HOME_REGION, parameters)
+}
+
+/// The same, a stack in `region`: a recovery stack (`"Deployment": "recovery"`) in a DR region.
+pub(crate) fn deploy_template_in(t: &TestAccount, region: &str, parameters: Value) -> Value {
     let binaries = bulwark_bin()
         .parent()
         .expect("the binaries' directory")
@@ -33,7 +38,7 @@ pub(crate) fn deploy_template(t: &TestAccount, parameters: Value) -> Value {
         "/moto-api/bulwark/template/deploy",
         &json!({
             "account": t.account.as_str(),
-            "region": HOME_REGION,
+            "region": region,
             "parameters": parameters,
             "binaries": binaries,
         }),

@@ -1,5 +1,6 @@
 //! Failover as deployed: the failover state machine of infra/aws/template.yaml on the local
-//! AWS, running the real failover binary under its template role.
+//! AWS, running the real failover binary under its template role. A failover runs in the
+//! application's DR region, from the recovery stack there, on the state table's replica.
 
 use serde_json::{json, Value};
 
@@ -10,37 +11,66 @@ use crate::failover_run::{restore_jobs, switch_values};
 use crate::harness::{TestAccount, HOME_REGION, TABLE};
 use crate::restore_deployed::run;
 
+/// The parameters both stacks are deployed with for the application: its configuration file,
+/// the zone and parameter path it switches, quick polls.
+fn application_parameters(zone: &str, config: &std::path::Path) -> Value {
+    json!({
+        "Regions": HOME_REGION,
+        "ConfigFile": config.to_str().expect("a path"),
+        "FailoverHostedZoneIds": zone,
+        "FailoverParameterPath": "/payments/",
+        "FailoverPollSeconds": "1",
+        "RestorePollSeconds": "1",
+    })
+}
+
 /// The application's switches as they are, its configuration file, and the template deployed
-/// with it: the zone's id, the file, the deployment's answer.
+/// with it at home: the zone's id, the file, the deployment's answer.
 async fn deployed_with_application(t: &TestAccount) -> (String, std::path::PathBuf, Value) {
     let zone = switches_as_they_are(t).await;
     let config = config_file(t, &zone);
-    let deployed = crate::deployed::deploy_template(
-        t,
-        json!({
-            "Regions": HOME_REGION,
-            "ConfigFile": config.to_str().expect("a path"),
-            "FailoverHostedZoneIds": zone,
-            "FailoverParameterPath": "/payments/",
-            "FailoverPollSeconds": "1",
-            "RestorePollSeconds": "1",
-        }),
-    );
+    let deployed = crate::deployed::deploy_template(t, application_parameters(&zone, &config));
     (zone, config, deployed)
+}
+
+/// The same, deployed as AWS is set up for a failover with the home region down: the home stack
+/// with the state table's replica in the DR region, then the recovery stack there on it. The
+/// zone's id, the file, and the recovery stack's answer.
+async fn deployed_for_recovery(t: &TestAccount) -> (String, std::path::PathBuf, Value) {
+    let zone = switches_as_they_are(t).await;
+    let config = config_file(t, &zone);
+    let mut home = application_parameters(&zone, &config);
+    home["StateReplicaRegions"] = json!(DR_REGION);
+    let home = crate::deployed::deploy_template(t, home);
+    let table = home["outputs"]["InventoryTableName"]
+        .as_str()
+        .expect("the home stack's table");
+    assert_eq!(table, TABLE);
+    let mut recovery = application_parameters(&zone, &config);
+    recovery["Deployment"] = json!("recovery");
+    recovery["StateTableName"] = json!(table);
+    recovery["EvidenceLockDays"] = json!("1");
+    let recovery = crate::deployed::deploy_template_in(t, DR_REGION, recovery);
+    (zone, config, recovery)
 }
 
 #[tokio::test]
 async fn the_failover_state_machine_runs_the_real_function_and_refuses_a_stale_hash() {
-    // Given the application's switches, its configuration, and the system deployed with them
+    // Given the application's switches, its configuration, the home stack deployed with them
+    // and the state table's replica in the DR region, and the recovery stack there
     let t = TestAccount::new().await;
-    let (zone, config, deployed) = deployed_with_application(&t).await;
-    let state_machine = deployed["state_machines"]["Failover"]
+    let (zone, config, recovery) = deployed_for_recovery(&t).await;
+    let state_machine = recovery["state_machines"]["Failover"]
         .as_str()
         .expect("the failover state machine")
         .to_string();
-    let evidence = deployed["resources"]["EvidenceBucket"]
+    assert!(
+        state_machine.starts_with(&format!("arn:aws:states:{DR_REGION}:")),
+        "{state_machine}"
+    );
+    let evidence = recovery["outputs"]["EvidenceBucketName"]
         .as_str()
-        .expect("the evidence bucket")
+        .expect("the recovery stack's evidence bucket")
         .to_string();
     // And the application backed up and copied, in the deployment's state table
     let _ = backed_up_application_on(&t, TABLE).await;
@@ -54,7 +84,18 @@ async fn the_failover_state_machine_runs_the_real_function_and_refuses_a_stale_h
         "reason": "us-east-1 is down",
     });
 
-    // When the engineer executes the plan through the state machine from the CLI, and waits
+    // When us-east-1 is down (all but the global control planes signed there), and the engineer
+    // executes the plan through the DR region's state machine from the CLI, run in the DR
+    // region, and waits
+    assert_eq!(crate::cli::region_of(&["failover", "execute"]), DR_REGION);
+    crate::harness::control(
+        "/moto-api/bulwark/faults",
+        &json!({
+            "account": t.account.as_str(), "service": "*", "region": HOME_REGION,
+            "status": 503, "code": "ServiceUnavailable", "message": "the region is down",
+            "except_services": ["iam", "route53", "sts", "organizations"],
+        }),
+    );
     let out = crate::cli::ok_on(
         &t,
         TABLE,
@@ -84,8 +125,9 @@ async fn the_failover_state_machine_runs_the_real_function_and_refuses_a_stale_h
     let (record, parameter) = switch_values(&t, &zone).await;
     assert!(record.starts_with("bulwark-fo-orders-"), "{record}");
     assert!(parameter.starts_with("bulwark-fo-orders-"), "{parameter}");
-    // And the run's evidence document is in the evidence bucket
-    let listed = aws_sdk_s3::Client::new(&t.config)
+    // And the run's evidence document is in the recovery stack's evidence bucket, locked
+    let s3 = t.s3(DR_REGION);
+    let listed = s3
         .list_objects_v2()
         .bucket(&evidence)
         .prefix("failovers/")
@@ -93,6 +135,19 @@ async fn the_failover_state_machine_runs_the_real_function_and_refuses_a_stale_h
         .await
         .expect("the evidence");
     assert_eq!(listed.key_count(), Some(1));
+    let key = listed.contents()[0].key().expect("its key");
+    let head = s3
+        .head_object()
+        .bucket(&evidence)
+        .key(key)
+        .send()
+        .await
+        .expect("the evidence document");
+    assert_eq!(
+        head.object_lock_mode(),
+        Some(&aws_sdk_s3::types::ObjectLockMode::Compliance)
+    );
+    assert!(head.object_lock_retain_until_date().is_some(), "{head:?}");
 
     // When the same input is started again: the plan changed (the switches point elsewhere)
     let again = run(&t, &state_machine, input).await;
@@ -101,6 +156,24 @@ async fn the_failover_state_machine_runs_the_real_function_and_refuses_a_stale_h
     assert_eq!(again.status(), &aws_sdk_sfn::types::ExecutionStatus::Failed);
     assert_eq!(again.error(), Some("Bulwark.Refused"));
     assert_eq!(restore_jobs(&t).await, 2);
+
+    // And once us-east-1 is back, the run is in the state table there, replicated from the DR
+    // region's replica
+    crate::harness::clear_faults(t.account.as_str());
+    crate::harness::replicated();
+    let run_at_home = t
+        .dynamodb(HOME_REGION)
+        .query()
+        .table_name(TABLE)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("failover".into()),
+        )
+        .send()
+        .await
+        .expect("the run at home");
+    assert!(run_at_home.count() > 0, "{run_at_home:?}");
 }
 
 #[tokio::test]

@@ -499,3 +499,60 @@ async fn the_vault_guard_holds_against_everyone_but_the_admins() {
         .await
         .expect("the admin is not denied by the guard");
 }
+
+#[tokio::test]
+async fn a_recovery_stacks_failover_role_writes_the_replica_in_its_region_and_not_the_table_at_home(
+) {
+    // Given the state table at home with its replica in the DR region, and the failover
+    // function's role of a recovery stack there
+    let t = TestAccount::new().await;
+    let dr = crate::failover::DR_REGION;
+    let admin = bulwark_aws::Inventory::new(t.aws().dynamodb(), crate::harness::TABLE);
+    admin.ensure_table().await.expect("the table at home");
+    admin
+        .ensure_replicas(&[region(dr)])
+        .await
+        .expect("its replica");
+    let deployed = crate::template::recovery_roles(&t);
+    let role = function_role(&deployed, "failover");
+    let failover = t
+        .assume(
+            deployed["roles"][&role].as_str().expect("role ARN"),
+            "failover",
+        )
+        .await;
+    let item = |name: &str| {
+        failover
+            .home_scope(bulwark_core::Scope {
+                account: t.account.clone(),
+                region: region(name),
+            })
+            .dynamodb
+            .put_item()
+            .table_name(crate::harness::TABLE)
+            .item(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S("lease".into()),
+            )
+            .item(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("failover#{name}")),
+            )
+            .send()
+    };
+
+    // When it writes the lock in the DR region's replica, and in the table at home
+    let here = item(dr).await;
+    let home = item(HOME_REGION).await;
+
+    // Then the replica takes it, and the table at home is denied
+    assert!(here.is_ok(), "{here:?}");
+    let denied = format!(
+        "{:?}",
+        home.expect_err("the table at home is not the role's")
+    );
+    assert!(
+        denied.contains("AccessDenied") && denied.contains("dynamodb:PutItem"),
+        "{denied}"
+    );
+}

@@ -46,7 +46,12 @@ pub(crate) async fn run(
     state_machine: &str,
     input: serde_json::Value,
 ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-    let sfn = aws_sdk_sfn::Client::new(&t.config);
+    // Step Functions answers in the state machine's own region (a recovery stack's is a DR region).
+    let region = state_machine
+        .split(':')
+        .nth(3)
+        .expect("a state machine ARN");
+    let sfn = aws_sdk_sfn::Client::new(&t.in_region(region));
     let execution = sfn
         .start_execution()
         .state_machine_arn(state_machine)

@@ -241,3 +241,110 @@ fn no_mutating_action_is_granted_on_every_resource_where_aws_can_scope_it() {
     broad.retain(|b| !b.ends_with("VaultKeyCreate: kms:TagResource"));
     assert!(broad.is_empty(), "mutating actions on *: {broad:#?}");
 }
+
+/// The template's roles made by the local AWS in a fresh account as the recovery stack in the
+/// DR region, on the home stack's table: the answer (roles, functions, resources, policies).
+pub(crate) fn recovery_roles(t: &crate::harness::TestAccount) -> serde_json::Value {
+    crate::harness::control(
+        "/moto-api/bulwark/template/roles",
+        &serde_json::json!({
+            "account": t.account.as_str(),
+            "region": crate::failover::DR_REGION,
+            "parameters": {
+                "Deployment": "recovery",
+                "StateTableName": crate::harness::TABLE,
+                "EvidenceLockDays": "1",
+            },
+        }),
+    )
+}
+
+#[test]
+fn only_the_failover_function_is_in_a_recovery_stack_and_everything_else_is_the_home_stacks() {
+    // The template's own conditions: a recovery stack holds the failover function and nothing
+    // else of the functions; the home stack holds them all.
+    let template = template();
+    for (function, resource) in permissions::FUNCTIONS {
+        let condition = template["Resources"][*resource]["Condition"].as_str();
+        if *function == "failover" {
+            assert_eq!(condition, None, "{resource} is in both stacks");
+        } else {
+            assert_eq!(condition, Some("IsHome"), "{resource} is the home stack's");
+        }
+    }
+    assert_eq!(
+        template["Resources"]["InventoryTable"]["Condition"].as_str(),
+        Some("IsHome")
+    );
+}
+
+#[tokio::test]
+async fn a_recovery_stack_grants_the_failover_function_exactly_its_permissions_on_the_replica() {
+    // Given the template's roles as a recovery stack makes them in the DR region
+    let t = crate::harness::TestAccount::new().await;
+    let deployed = recovery_roles(&t);
+
+    // Then the failover function is the only function, and its role grants exactly what the
+    // failover code declares
+    let functions = deployed["functions"].as_object().expect("functions");
+    assert_eq!(
+        functions.keys().collect::<Vec<_>>(),
+        vec!["FailoverFunction"],
+        "{deployed}"
+    );
+    let role = crate::harness::function_role(&deployed, "failover");
+    assert!(
+        deployed["roles"][&role]
+            .as_str()
+            .is_some_and(|arn| arn.contains(crate::failover::DR_REGION)),
+        "a recovery stack's role is named for its region: {}",
+        deployed["roles"][&role]
+    );
+    let statements: Vec<serde_json::Value> = deployed["policies"][&role]
+        .as_array()
+        .expect("policies")
+        .iter()
+        .flat_map(|p| {
+            p["PolicyDocument"]["Statement"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    let granted: BTreeSet<String> = statements
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            serde_json::Value::String(a) => vec![a.clone()],
+            serde_json::Value::Array(list) => list
+                .iter()
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let declared: BTreeSet<String> = permissions::for_function("failover")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(granted, declared);
+    // And the state it is granted is the state table's replica in this region, nothing else
+    let state = statements
+        .iter()
+        .find(|s| s["Sid"] == "State")
+        .expect("the State statement");
+    let replica = format!(
+        "arn:aws:dynamodb:{}:{}:table/{}",
+        crate::failover::DR_REGION,
+        t.account,
+        crate::harness::TABLE
+    );
+    assert_eq!(
+        state["Resource"],
+        serde_json::json!([replica, format!("{replica}/index/*")])
+    );
+    let text = serde_json::Value::Array(statements).to_string();
+    assert!(
+        !text.contains(&format!(":{}:", crate::harness::HOME_REGION)),
+        "a recovery role names the home region: {text}"
+    );
+}

@@ -6,18 +6,25 @@
           "stack": "bulwark",                          optional
           "binaries": "/path/to/target/debug"}         the functions' built binaries
 
-The SAM transform is done offline (infra/aws/sam_transform.py). Each resource of the result
-is then created through the local AWS's own API, as the account's administrator, so each
-request is validated as AWS would validate it: KMS keys, the DynamoDB table, the SNS topic,
-the IAM roles (template.py), the Lambda functions, the state machine, the EventBridge rules
-and their targets, the CloudWatch alarms. A resource whose condition is false is skipped, as
-CloudFormation skips it; a type this deploy step does not create is refused, with its name.
-A redeploy updates what exists (policies, code, definitions, rules, targets).
+The SAM transform is done offline (infra/aws/sam_transform.py). The parameters are checked
+against their AllowedValues and AllowedPattern, and the template's Rules are evaluated, as
+CloudFormation does before it creates anything (a failed assertion refuses the deploy with
+its AssertDescription). Each resource of the result is then created through the local AWS's
+own API, as the account's administrator, so each request is validated as AWS would validate
+it: KMS keys, the DynamoDB table or global table (created in the stack's region, then a
+replica added in each other region of its Replicas by UpdateTable's ReplicaUpdates, which the
+local AWS's global tables replicate), the SNS topic, the IAM roles (template.py), the Lambda
+functions, the state machine, the EventBridge rules and their targets, the CloudWatch alarms.
+A resource whose condition is false is skipped, as CloudFormation skips it; a type this deploy
+step does not create is refused, with its name. A redeploy updates what exists (policies,
+code, definitions, rules, targets, a global table's replicas).
 
 Each function runs its real binary, `<binaries>/<name>`, where `<name>` is the directory its
 CodeUri names (target/lambda/<name>/), through the Runtime API under its template role
-(runtime_api.py). The answer names every resource created and its physical id:
-{"resources": {...}, "functions": {...}, "state_machines": {...}, "rules": {...}}.
+(runtime_api.py). The answer names every resource created and its physical id, and the
+template's Outputs whose condition holds:
+{"resources": {...}, "functions": {...}, "state_machines": {...}, "rules": {...},
+ "outputs": {...}}.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ PATH = "/moto-api/bulwark/template/deploy"
 ORDER = [
     "AWS::KMS::Key",
     "AWS::DynamoDB::Table",
+    "AWS::DynamoDB::GlobalTable",
     "AWS::S3::Bucket",
     "AWS::SNS::Topic",
     "AWS::IAM::Role",
@@ -52,6 +60,11 @@ ORDER = [
     "AWS::Lambda::Permission",
     "AWS::Config::ConfigRule",
 ]
+
+
+# The replicas each stack's global table was last deployed with, as CloudFormation keeps them
+# in the stack: (account, region, stack, logical id) -> regions.
+_stack_replicas: dict[tuple[str, str, str, str], set[str]] = {}
 
 
 class DeployError(Exception):
@@ -74,6 +87,8 @@ class Deployment:
     def __init__(self, account: str, region: str, parameters: dict[str, str], stack: str, binaries: Path):
         self.account, self.region, self.stack, self.binaries = account, region, stack, binaries
         self.cfn, self.resolver = template.stack_template(account, region, parameters, stack)
+        self.resolver.check_parameters(parameters)
+        self.resolver.check_rules()
         iam.ensure_admin_role(account, self.resolver.partition)
         admin = runtime_api.credentials(account, region, f"arn:{self.resolver.partition}:iam::{account}:role/{iam.ADMIN_ROLE}", "deploy")
         self.session = boto3.session.Session(
@@ -111,6 +126,7 @@ class Deployment:
                     getattr(self, "_" + kind.split("::")[1].lower() + "_" + kind.split("::")[2].lower())(logical_id, props)
                 except (ClientError, ParamValidationError) as err:
                     raise DeployError(f"{logical_id} ({kind}): {err}") from err
+        self.answer["outputs"] = self.resolver.outputs()
         return self.answer
 
     def _created(self, logical_id: str, ref: str, attributes: dict[str, str]) -> None:
@@ -152,6 +168,76 @@ class Deployment:
         if props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"):
             ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
         self._created(logical_id, name, attributes)
+
+    # The replica settings this deploy applies; CloudFormation has more (capacity, contributor
+    # insights, table class, ...), which are refused by name rather than ignored.
+    REPLICA_SETTINGS = {"Region", "PointInTimeRecoverySpecification", "SSESpecification", "DeletionProtectionEnabled", "Tags"}
+
+    def _dynamodb_globaltable(self, logical_id: str, props: dict[str, Any]) -> None:
+        # CloudFormation creates the table in the stack's region and adds each other replica
+        # (version 2019.11.21); a replica the stack listed before and no longer does is removed
+        # (one added outside the stack, by `bulwark init` say, is left alone). The stack's
+        # region must be one of the replicas, and more than one needs the stream.
+        name, attributes = self.resolver.physical(logical_id)
+        replicas = {r["Region"]: r for r in props.get("Replicas", [])}
+        if self.region not in replicas:
+            # CloudFormation's words (quoted in aws-cloudformation/rain#339).
+            raise DeployError(f"{logical_id}: Invalid request provided: The Replicas section must contain an entry for the current region")
+        if len(replicas) != len(props.get("Replicas", [])):
+            raise DeployError(f"{logical_id}: a region is listed twice in Replicas")
+        for replica in replicas.values():
+            unknown = set(replica) - self.REPLICA_SETTINGS
+            if unknown:
+                raise DeployError(f"{logical_id}: the local deploy does not apply the replica settings {', '.join(sorted(unknown))}")
+        if len(replicas) > 1 and "StreamSpecification" not in props:
+            raise DeployError(f"{logical_id}: StreamSpecification is required with more than one replica")
+        ddb = self.client("dynamodb")
+        create = {k: props[k] for k in ("AttributeDefinitions", "KeySchema", "BillingMode", "GlobalSecondaryIndexes", "LocalSecondaryIndexes") if k in props}
+        if "StreamSpecification" in props:
+            create["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": props["StreamSpecification"]["StreamViewType"]}
+        if "SSESpecification" in props:
+            sse = props["SSESpecification"]
+            if sse.get("SSEEnabled"):
+                create["SSESpecification"] = {"Enabled": True, "SSEType": sse.get("SSEType", "KMS")}
+                key = replicas[self.region].get("SSESpecification", {}).get("KMSMasterKeyId")
+                if key:
+                    create["SSESpecification"]["KMSMasterKeyId"] = key
+        stack_key = (self.account, self.region, self.stack, logical_id)
+        try:
+            ddb.create_table(TableName=name, **create)
+            _stack_replicas.pop(stack_key, None)  # a new table (after a reset, say): a creation
+        except ddb.exceptions.ResourceInUseException:
+            pass
+        described = ddb.describe_table(TableName=name)["Table"]
+        have = {r["RegionName"] for r in described.get("Replicas", [])} or {self.region}
+        listed = _stack_replicas.get(stack_key)
+        if listed is not None and len(set(replicas) ^ listed) > 1:
+            # "You can add or remove replicas after table creation, but you can only add or
+            # remove a single replica in each update" (the Replicas property).
+            raise DeployError(f"{logical_id}: only one replica can be added or removed in each update, not {', '.join(sorted(set(replicas) ^ listed))}")
+        for region in [r for r in replicas if r not in have]:
+            action: dict[str, Any] = {"RegionName": region}
+            key = replicas[region].get("SSESpecification", {}).get("KMSMasterKeyId")
+            if key:
+                action["KMSMasterKeyId"] = key
+            ddb.update_table(TableName=name, ReplicaUpdates=[{"Create": action}])
+        for region in sorted(((listed or set()) & have) - set(replicas)):
+            ddb.update_table(TableName=name, ReplicaUpdates=[{"Delete": {"RegionName": region}}])
+        _stack_replicas[stack_key] = set(replicas)
+        # Point-in-time recovery, deletion protection and tags are each replica's own: DynamoDB
+        # does not synchronize them.
+        for region, replica in replicas.items():
+            regional = self.session.client("dynamodb", region_name=region, endpoint_url=self.endpoint)
+            if replica.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"):
+                regional.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+            if "DeletionProtectionEnabled" in replica:
+                regional.update_table(TableName=name, DeletionProtectionEnabled=bool(replica["DeletionProtectionEnabled"]))
+            if replica.get("Tags"):
+                arn = f"arn:{self.resolver.partition}:dynamodb:{region}:{self.account}:table/{name}"
+                regional.tag_resource(ResourceArn=arn, Tags=_tags(replica["Tags"]))
+        stream = ddb.describe_table(TableName=name)["Table"].get("LatestStreamArn")
+        self._created(logical_id, name, {**attributes, **({"StreamArn": stream} if stream else {})})
+        self.answer.setdefault("replicas", {})[logical_id] = sorted(replicas)
 
     def _s3_bucket(self, logical_id: str, props: dict[str, Any]) -> None:
         s3 = self.client("s3")

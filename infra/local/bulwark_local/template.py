@@ -9,16 +9,19 @@ itself, so that tests run each function's code under exactly what the template g
 The SAM transform is done offline by aws-sam-translator, as `sam deploy` would have it done
 (infra/aws/sam_transform.py). Every AWS::IAM::Role
 of the transformed template is then created (or its inline policies replaced) in the
-account, named `<stack>-<logical id>`, with the template's intrinsic functions resolved:
-Ref and Fn::GetAtt of parameters, pseudo parameters and the template's own resources (their
-physical names: the name properties the template gives, else `<stack>-<logical id>`),
-Fn::Sub, Fn::Join, Fn::Split, Fn::If and the condition functions. AWS managed policies the transform attaches
+account, with the template's intrinsic functions resolved: Ref and Fn::GetAtt of parameters,
+pseudo parameters and the template's own resources (their physical names: the name properties
+the template gives, else `<stack>-<logical id>`), Fn::Sub, Fn::Join, Fn::Split, Fn::Select,
+Fn::If and the condition functions. A role the template does not name is named
+`<stack>-<region>-<logical id>`: IAM is global, and CloudFormation's generated names are unique
+per stack, so that the same stack in two regions of an account (a home and a recovery stack)
+has roles of its own in each. AWS managed policies the transform attaches
 (AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAccess) are not attached: they grant only
 CloudWatch Logs and X-Ray, which the functions' code never calls itself.
 
 The answer maps each role's logical id to its ARN, each function's logical id to its role's
 logical id, each resource's logical id to its physical name (its Ref), and each role's
-logical id to its inline policies as created:
+logical id to its inline policies as created, for the resources whose condition holds:
 {"roles": {...}, "functions": {...}, "resources": {...}, "policies": {...}}.
 """
 
@@ -92,8 +95,9 @@ class Resolver:
         kind, props = resource["Type"], resource.get("Properties", {})
         p, r, a = self.partition, self.region, self.account
         default = f"{self.stack}-{logical_id}"
-        if kind == "AWS::DynamoDB::Table":
-            name = self.resolve(props.get("TableName", default))
+        if kind in ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable"):
+            # A global table's Ref is its name, its Arn the replica's in the stack's region.
+            name = self.resolve(props.get("TableName")) or default
             return name, {"Arn": f"arn:{p}:dynamodb:{r}:{a}:table/{name}"}
         if kind == "AWS::S3::Bucket":
             # AWS generates a globally unique name; locally the account and region make it so.
@@ -111,7 +115,7 @@ class Resolver:
             arn = f"arn:{p}:states:{r}:{a}:stateMachine:{name}"
             return arn, {"Arn": arn, "Name": name}
         if kind == "AWS::IAM::Role":
-            name = self.resolve(props.get("RoleName", default))
+            name = self.resolve(props.get("RoleName")) or role_name(self.stack, r, logical_id)
             return name, {"Arn": f"arn:{p}:iam::{a}:role{props.get('Path', '/')}{name}"}
         if kind == "AWS::KMS::Key":
             # AWS picks a key's id; locally it is derived from the stack and logical id.
@@ -135,6 +139,39 @@ class Resolver:
 
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.template.get("Conditions", {})[name]))
+
+    def check_parameters(self, parameters: dict[str, str]) -> None:
+        """Each given parameter is one the template has, and within its AllowedValues and
+        AllowedPattern, as CloudFormation checks them."""
+        specs = self.template.get("Parameters", {})
+        for name, value in parameters.items():
+            if name not in specs:
+                raise TemplateError(f"parameter {name} is not in the template")
+            spec, text = specs[name], str(value)
+            if "AllowedValues" in spec and text not in [str(v) for v in spec["AllowedValues"]]:
+                raise TemplateError(f"parameter {name}: {text!r} is not one of {spec['AllowedValues']}")
+            if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], text):
+                raise TemplateError(f"parameter {name}: {text!r} does not match {spec['AllowedPattern']}")
+
+    def check_rules(self) -> None:
+        """The template's Rules, as CloudFormation checks them before it creates anything: a
+        rule whose RuleCondition holds (or that has none) needs each Assert to hold, else the
+        deploy fails with its AssertDescription. Only the functions this template's rules use
+        are known (Ref of parameters, Fn::Equals, Fn::Not, Fn::And, Fn::Or)."""
+        for name, rule in self.template.get("Rules", {}).items():
+            if "RuleCondition" in rule and not self.resolve(rule["RuleCondition"]):
+                continue
+            for assertion in rule.get("Assertions", []):
+                if not self.resolve(assertion["Assert"]):
+                    raise TemplateError(f"rule {name}: {assertion.get('AssertDescription', 'an assertion failed')}")
+
+    def outputs(self) -> dict[str, Any]:
+        """The template's Outputs, those whose condition holds, with their values resolved."""
+        return {
+            name: self.resolve(output["Value"])
+            for name, output in self.template.get("Outputs", {}).items()
+            if "Condition" not in output or self.condition(output["Condition"])
+        }
 
     def sub(self, text: str, variables: dict[str, Any]) -> str:
         def replace(match: re.Match[str]) -> str:
@@ -169,7 +206,8 @@ class Resolver:
                 name, yes, no = arg
                 return self.resolve(yes if self.condition(name) else no)
             if key == "Fn::Equals":
-                left, right = (self.resolve(v) for v in arg)
+                # CloudFormation compares strings: a Number parameter's "0" equals a literal 0.
+                left, right = (_scalar(self.resolve(v)) for v in arg)
                 return left == right
             if key == "Fn::Not":
                 return not self.resolve(arg[0])
@@ -183,6 +221,11 @@ class Resolver:
                 if not isinstance(arg[0], str):
                     raise TemplateError("Fn::Join's delimiter must be a string")
                 return arg[0].join(str(v) for v in self.resolve(arg[1]))
+            if key == "Fn::Select":
+                index, items = self.resolve(arg[0]), self.resolve(arg[1])
+                if not isinstance(items, list) or not 0 <= int(index) < len(items):
+                    raise TemplateError(f"Fn::Select: no item {index} in {items!r}")
+                return items[int(index)]
             if key == "Fn::Split":
                 delimiter, text = arg[0], self.resolve(arg[1])
                 if not isinstance(delimiter, str) or not isinstance(text, str):
@@ -191,6 +234,24 @@ class Resolver:
             if key.startswith("Fn::"):
                 raise TemplateError(f"{key} is not resolved here")
         return {k: v for k, v in ((k, self.resolve(v)) for k, v in value.items()) if v is not None}
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+def role_name(stack: str, region: str, logical_id: str) -> str:
+    """A role's name when the template gives none: the stack, the region and the logical id,
+    within IAM's 64 characters (a hash of the whole in place of what does not fit)."""
+    name = f"{stack}-{region}-{logical_id}"
+    if len(name) <= 64:
+        return name
+    digest = uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:12]
+    return f"{name[:51]}-{digest}"
 
 
 _lock = threading.Lock()
@@ -220,6 +281,9 @@ def create_roles(cfn: dict[str, Any], resolver: Resolver, account: str, region: 
     resources: dict[str, str] = {}
     policies: dict[str, list[dict[str, Any]]] = {}
     for logical_id, resource in cfn["Resources"].items():
+        # A resource whose condition is false is not in the stack (a recovery stack's).
+        if "Condition" in resource and not resolver.condition(resource["Condition"]):
+            continue
         try:
             resources[logical_id] = resolver.physical(logical_id)[0]
         except TemplateError:
@@ -229,8 +293,6 @@ def create_roles(cfn: dict[str, Any], resolver: Resolver, account: str, region: 
             if isinstance(role, dict) and "Fn::GetAtt" in role:
                 functions[logical_id] = role["Fn::GetAtt"][0]
         if resource["Type"] != "AWS::IAM::Role":
-            continue
-        if "Condition" in resource and not resolver.condition(resource["Condition"]):
             continue
         props = resolver.resolve(resource["Properties"])
         name, attributes = resolver.physical(logical_id)
