@@ -82,7 +82,7 @@ demo: venv
 	$(PYTHON) infra/local/deploy.py --binaries $(TARGET_DIR)/debug $(DEPLOY_ARGS) | grep -E "stack in|Function |StateMachine|DiscoverAndClassify |runs"; \
 	echo; echo "== a new critical table, and its AWS Config change event on the bus (EventBridge -> Step Functions -> the functions)"; \
 	$(PYTHON) infra/local/config_event.py; \
-	echo; echo "== failover: the application orders planned, drilled, then failed over to us-west-2"; \
+	echo; echo "== failover: the application orders drilled isolated from us-east-1, then failed over to us-west-2 with us-east-1 down, from us-west-2"; \
 	$(PYTHON) infra/local/demo_failover.py --bulwark $(BULWARK) --config $(CURDIR)/.local-aws/demo-failover.toml
 
 .PHONY: test
