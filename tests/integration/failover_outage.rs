@@ -455,7 +455,11 @@ async fn a_drill_isolated_from_the_primary_region_passes_and_leaves_nothing() {
     // (the table is compared with its backup's facts, read in us-west-2)
     let bucket = tests
         .iter()
-        .find(|t| t["arn"].as_str().is_some_and(|a| a.starts_with("arn:aws:s3:::")))
+        .find(|t| {
+            t["arn"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("arn:aws:s3:::"))
+        })
         .expect("the bucket's test");
     let compared = bucket["findings"]
         .as_array()
