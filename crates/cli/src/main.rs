@@ -210,7 +210,12 @@ async fn main() -> Result<()> {
             // One line an engineer can act on, not a stack of SDK errors.
             eprintln!(
                 "{}",
-                outage::hint(&error, aws.base_region().as_ref(), dr_region.as_ref())
+                outage::hint(
+                    &error,
+                    aws.base_region().as_ref(),
+                    dr_region.as_ref(),
+                    std::env::args().skip(1)
+                )
             );
             std::process::exit(1);
         }

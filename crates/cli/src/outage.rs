@@ -47,11 +47,25 @@ pub fn region_down(error: &anyhow::Error) -> bool {
     })
 }
 
-/// The one line: what did not answer, and what to run instead.
-pub fn hint(error: &anyhow::Error, base: Option<&Region>, dr: Option<&Region>) -> String {
+/// The one line: what did not answer, and what to run instead (`args`: the command line's,
+/// the program's name aside).
+pub fn hint(
+    error: &anyhow::Error,
+    base: Option<&Region>,
+    dr: Option<&Region>,
+    args: impl IntoIterator<Item = String>,
+) -> String {
     let failed = aws_error(error).map_or_else(|| error.to_string(), ToString::to_string);
     let region = base.map_or_else(|| "the base region".to_string(), ToString::to_string);
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // As typed again at a shell: quoted where an argument needs it.
+    let args: Vec<String> = args
+        .into_iter()
+        .map(|arg| {
+            shlex::try_quote(&arg)
+                .map(|quoted| quoted.into_owned())
+                .unwrap_or(arg)
+        })
+        .collect();
     match dr.filter(|dr| Some(*dr) != base) {
         Some(dr) => format!(
             "bulwark: {region} does not answer ({failed}); the state table has a replica in \
@@ -62,5 +76,37 @@ pub fn hint(error: &anyhow::Error, base: Option<&Region>, dr: Option<&Region>) -
             "bulwark: {region} does not answer ({failed}); run from a region whose replica of \
              the state table answers (AWS_REGION=<region>)"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_to_run_instead_is_the_same_in_the_dr_region_quoted_as_typed() {
+        let error = anyhow::Error::new(AwsError::Service {
+            operation: "dynamodb:Scan",
+            code: "HTTP 503".into(),
+            message: "the region is down".into(),
+            retryable: true,
+        });
+        assert!(region_down(&error));
+        let region = |r: &str| Region::parse(r).expect("region");
+        let line = hint(
+            &error,
+            Some(&region("us-east-1")),
+            Some(&region("us-west-2")),
+            ["failover", "execute", "--reason", "us-east-1 is down"].map(String::from),
+        );
+        assert_eq!(
+            line,
+            "bulwark: us-east-1 does not answer (dynamodb:Scan failed: HTTP 503: the region is \
+             down); the state table has a replica in us-west-2: run `AWS_REGION=us-west-2 \
+             bulwark failover execute --reason 'us-east-1 is down'` instead"
+        );
+        // A refusal is not an outage
+        let refused = anyhow::Error::new(AwsError::Refused("no".into()));
+        assert!(!region_down(&refused));
     }
 }
