@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 
 use crate::failover::DR_REGION;
-use crate::failover_run::{bulwark_with, json_of};
+use crate::failover_run::{bulwark_with, execute_app, json_of, run_id_of};
 use crate::harness::{control, TestAccount, HOME_REGION};
 
 /// The control plane of Route 53 ARC, which AWS serves from us-west-2.
@@ -168,35 +168,7 @@ async fn ready_plan(t: &TestAccount, config: &str, app: &str) -> Value {
 }
 
 fn execute_args<'a>(config: &'a str, app: &'a str, hash: &'a str) -> Vec<&'a str> {
-    vec![
-        "--config",
-        config,
-        "failover",
-        "execute",
-        "--app",
-        app,
-        "--plan-hash",
-        hash,
-        "--confirm",
-        "--reason",
-        "us-east-1 is down",
-        "--requested-by",
-        "on-call",
-        "--poll-seconds",
-        "0.2",
-        "--format",
-        "json",
-    ]
-}
-
-/// The run id the CLI printed when the run began.
-fn run_id(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr)
-        .split_whitespace()
-        .skip_while(|w| *w != "run")
-        .nth(1)
-        .expect("the run's id")
-        .to_string()
+    [execute_app(config, app, hash), vec!["--confirm"]].concat()
 }
 
 #[tokio::test]
@@ -218,6 +190,21 @@ async fn with_us_east_1_down_a_failover_runs_from_us_west_2_killed_resumed_and_a
     assert_eq!(plan["plan"]["ready"], true, "{plan:#}");
     assert_eq!(plan["plan"]["hash"], before["plan"]["hash"]);
     assert_eq!(plan["plan"]["stores"].as_array().map(Vec::len), Some(6));
+    // (every call it made, the routing control's state through the cluster's data plane
+    // included, is an IAM action the CLI declares)
+    let declared = bulwark_aws::permissions::for_cli();
+    for operation in plan["calls"].as_object().expect("calls").keys() {
+        let action = bulwark_aws::permissions::action_for_operation(operation)
+            .unwrap_or_else(|| panic!("no IAM mapping for {operation}"));
+        assert!(declared.contains(&action.as_str()), "{action} not declared");
+    }
+    assert!(
+        plan["calls"]
+            .as_object()
+            .is_some_and(|c| c.contains_key("Route53 Recovery Cluster:GetRoutingControlState")),
+        "{}",
+        plan["calls"]
+    );
     let hash = plan["plan"]["hash"].as_str().expect("hash").to_string();
 
     // When the engineer first tries from us-east-1, out of habit: the plan says in one line
@@ -259,7 +246,7 @@ async fn with_us_east_1_down_a_failover_runs_from_us_west_2_killed_resumed_and_a
         &execute_args(cfg, "payments", &hash),
     );
     assert!(!killed.status.success());
-    let run = run_id(&killed);
+    let run = run_id_of(&killed);
 
     // Then `status` shows it stopped half-way, and `resume` takes it to its end
     let status = json_of(&bulwark_with(
@@ -317,7 +304,7 @@ async fn with_us_east_1_down_a_failover_runs_from_us_west_2_killed_resumed_and_a
         &execute_args(cfg, "standby", &standby_hash),
     );
     assert!(!killed.status.success());
-    let standby_run = run_id(&killed);
+    let standby_run = run_id_of(&killed);
     assert!(parameter(&t, &standby_parameter).await.is_some());
     let aborted = json_of(&bulwark_with(
         &t,

@@ -32,7 +32,7 @@ pub(crate) fn bulwark_with(t: &TestAccount, env: &[(&str, &str)], args: &[&str])
 }
 
 /// The run's id, as the CLI printed it on standard error when the run began.
-fn run_id_of(out: &Output) -> String {
+pub(crate) fn run_id_of(out: &Output) -> String {
     stderr(out)
         .split_whitespace()
         .skip_while(|w| *w != "run")
@@ -121,13 +121,18 @@ async fn ready_application(t: &TestAccount) -> (String, String, String, Value) {
 }
 
 pub(crate) fn execute<'a>(config: &'a str, hash: &'a str) -> Vec<&'a str> {
+    execute_app(config, "payments", hash)
+}
+
+/// `failover execute` of `app` under `hash`, asked by on-call, polling every 0.2 s, in JSON.
+pub(crate) fn execute_app<'a>(config: &'a str, app: &'a str, hash: &'a str) -> Vec<&'a str> {
     vec![
         "--config",
         config,
         "failover",
         "execute",
         "--app",
-        "payments",
+        app,
         "--plan-hash",
         hash,
         "--reason",

@@ -153,6 +153,7 @@ pub fn action_for_operation(operation: &str) -> Option<String> {
         "SFN" => "states",
         "Lambda" => "lambda",
         "Route 53" => "route53",
+        "Route53 Recovery Cluster" => "route53-recovery-cluster",
         "SSM" => "ssm",
         "IAM" => "iam",
         "Config Service" => "config",

@@ -223,12 +223,9 @@ fn switch_of(
         })
     };
     let foreign = |fields: [(&str, Option<Range<usize>>); 2], kind: &str| {
-        fields
-            .into_iter()
-            .find_map(|(field, at)| at.map(|at| (field, at)))
-            .map_or(Ok(()), |(field, at)| {
-                Err((at, format!("{field} belongs to kind = \"{kind}\" switches")))
-            })
+        refuse_present(fields, |field| {
+            format!("{field} belongs to kind = \"{kind}\" switches")
+        })
     };
     let routing_only = |raw: &RawSwitch| {
         [
@@ -299,15 +296,9 @@ fn switch_of(
                 ("type", raw.record_type.map(|f| f.span())),
                 ("ttl", raw.ttl.map(|f| f.span())),
             ];
-            if let Some((field, at)) = route53_only
-                .into_iter()
-                .find_map(|(field, at)| at.map(|at| (field, at)))
-            {
-                return Err((
-                    at,
-                    format!("{field} belongs to kind = \"route53\" switches"),
-                ));
-            }
+            refuse_present(route53_only, |field| {
+                format!("{field} belongs to kind = \"route53\" switches")
+            })?;
             let parameter = raw
                 .parameter
                 .ok_or_else(|| (span.clone(), "an ssm switch needs parameter".into()))?;
@@ -341,6 +332,21 @@ fn switch_of(
     Ok(Switch { target, ttl, value })
 }
 
+/// The first of `fields` a switch sets (a field and where it stands), refused in the words
+/// `why` gives it: a field of another kind of switch.
+fn refuse_present<const N: usize>(
+    fields: [(&str, Option<Range<usize>>); N],
+    why: impl Fn(&str) -> String,
+) -> Result<(), Problem> {
+    match fields
+        .into_iter()
+        .find_map(|(field, at)| at.map(|at| (field, at)))
+    {
+        Some((field, at)) => Err((at, why(field))),
+        None => Ok(()),
+    }
+}
+
 /// A routing control switch: its ARN, its cluster's endpoints (1 to 5, as DescribeCluster
 /// lists them), and the state it is set to, "On" or "Off".
 fn routing_control_of(raw: RawSwitch, span: Range<usize>) -> Result<Switch, Problem> {
@@ -351,15 +357,9 @@ fn routing_control_of(raw: RawSwitch, span: Range<usize>) -> Result<Switch, Prob
         ("ttl", raw.ttl.map(|f| f.span())),
         ("parameter", raw.parameter.map(|f| f.span())),
     ];
-    if let Some((field, at)) = others
-        .into_iter()
-        .find_map(|(field, at)| at.map(|at| (field, at)))
-    {
-        return Err((
-            at,
-            format!("{field} does not belong to kind = \"routing_control\" switches"),
-        ));
-    }
+    refuse_present(others, |field| {
+        format!("{field} does not belong to kind = \"routing_control\" switches")
+    })?;
     let arn = raw
         .arn
         .ok_or_else(|| (span.clone(), "a routing_control switch needs arn".into()))?;
