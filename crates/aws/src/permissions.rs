@@ -35,7 +35,7 @@ pub use crate::restore::pending::PENDING;
 pub use crate::restore::rds::RESTORE_TEST_RDS;
 pub use crate::restore::run::RESTORE_RUN;
 pub use crate::restore::sweep::SWEEP;
-pub use crate::restore::{HOOK, RESTORE_TEST};
+pub use crate::restore::{HOOK, RESTORABLE, RESTORE_SITE, RESTORE_TEST};
 pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
 
 /// The permissions each Lambda function needs: what the deployment template must grant.
@@ -59,6 +59,8 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             INVENTORY,
             INVENTORY_LIST,
             RESTORE_TEST,
+            RESTORE_SITE,
+            RESTORABLE,
             RESTORE_TEST_DISKS,
             RESTORE_TEST_RDS,
             SWEEP,
@@ -71,6 +73,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             FAILOVER_FACTS,
             RECORD,
             FAILOVER_STEPS,
+            RESTORE_SITE,
             SWITCHES,
             FAILOVER_END,
             READINESS,
@@ -112,6 +115,8 @@ pub fn for_cli() -> Vec<&'static str> {
         PROTECT,
         NOTIFY,
         RESTORE_TEST,
+        RESTORE_SITE,
+        RESTORABLE,
         RESTORE_TEST_DISKS,
         RESTORE_TEST_RDS,
         EVIDENCE,

@@ -19,7 +19,7 @@ use crate::error::AwsError;
 use crate::idempotency;
 use crate::permissions::{p, Permission};
 use crate::restore::{
-    clients_in, poll, start_restore, validate, Origin, Point, Progress, Purpose, Started,
+    clients_in, poll, start_restore, validate, Origin, Point, Progress, Purpose, Site, Started,
 };
 use crate::store::Inventory;
 
@@ -108,6 +108,7 @@ fn started(
         recovery_point_arn: copy.recovery_point_arn.clone(),
         vault: copy.vault.clone(),
         point_created: copy.created,
+        restorable_to: None,
         restored_name: plan.restored_name.clone(),
         restore_job_id: job_id.to_string(),
         started: run.requested_at,
@@ -148,12 +149,19 @@ pub async fn restore(
         .iter()
         .map(|(k, v)| (k.as_str(), v.clone()))
         .collect();
+    let copy = plan.copy.as_ref();
     let point = Point {
         arn: &planned.recovery_point_arn,
         vault: &planned.vault,
+        encryption_key: copy.and_then(|c| c.encryption_key_arn.as_deref()),
+    };
+    let site = Site {
+        kind: plan.arn.kind,
+        cross_region: true,
+        prerequisites: config.restore_prerequisites(run.plan.dr_region.as_str()),
     };
     let started_at = Utc::now();
-    match start_restore(&clients, point, &overrides, &role, &token).await {
+    match start_restore(&clients, point, site, &overrides, &role, &token).await {
         Ok(job) => {
             store.restore_job_id = Some(job.clone());
             store.restore_started = Some(started_at);

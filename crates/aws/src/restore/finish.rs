@@ -107,6 +107,7 @@ pub async fn finish(
             restore_completed: *completed,
             validated: v.validated,
             point_created: test.point_created,
+            restorable_to: test.restorable_to,
         }),
         _ => None,
     };

@@ -33,7 +33,8 @@ pub use check::{poll, validate};
 pub(crate) use finish::{delete, delete_present, restored_id};
 pub use finish::{finish, Ending};
 pub use start::start;
-pub(crate) use start::{start_restore, Point};
+pub(crate) use start::{start_restore, Point, Site};
+pub use start::{RESTORABLE, RESTORE_SITE};
 
 pub const RESTORE_TEST: &[Permission] = &[
     p(
@@ -120,6 +121,9 @@ pub struct Started {
     pub recovery_point_arn: String,
     pub vault: String,
     pub point_created: DateTime<Utc>,
+    /// What a recovery at the test's start would have restored to (core's `restorable_to`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restorable_to: Option<DateTime<Utc>>,
     pub restored_name: String,
     pub restore_job_id: String,
     pub started: DateTime<Utc>,

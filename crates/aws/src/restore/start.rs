@@ -5,16 +5,17 @@ use std::collections::BTreeMap;
 
 use aws_sdk_backup::types::RecoveryPointStatus;
 use bulwark_core::restore::{
-    self, choose_point, hook_for, metadata_overrides, temporary_instance_class, with_overrides,
-    PointChoice, PointFacts,
+    self, choose_point, hook_for, metadata_overrides, regional_metadata, temporary_instance_class,
+    with_overrides, PointChoice, PointFacts, RestoreSite,
 };
-use bulwark_core::{Asset, Config, Kind};
+use bulwark_core::{Asset, Config, Kind, RestorePrerequisites};
 use chrono::{DateTime, Utc};
 
 use super::*;
 use crate::clients::{Aws, ScopeClients};
 use crate::error::AwsError;
 use crate::idempotency;
+use crate::permissions::{p, Permission};
 use crate::store::Inventory;
 
 /// Start a test of `asset`: its newest completed recovery point in `origin`'s region restored
@@ -65,7 +66,7 @@ pub async fn start(
         16,
     )
     .unwrap_or(0);
-    let (point_arn, vault, point_created) = chosen_point(
+    let chosen = chosen_point(
         &clients,
         &arn,
         origin,
@@ -74,6 +75,14 @@ pub async fn start(
         now,
     )
     .await?;
+    let latest_restorable = match (origin, chosen.continuous, asset.kind) {
+        (Origin::Home, true, Kind::Rds | Kind::Aurora) | (Origin::Home, _, Kind::Dynamodb) => {
+            latest_restorable(&clients, asset.kind, &asset.name).await?
+        }
+        _ => None,
+    };
+    let restorable_to = restore::restorable_to(&chosen.snapshots, latest_restorable);
+    let (point_arn, vault, point_created) = (chosen.arn, chosen.vault, chosen.created);
     // StartRestoreJob's IdempotencyToken: AWS documents no limit; 40 characters stay within
     // the 50 of the other Backup tokens.
     let id = idempotency::token(40, "restore-test", &(&arn, &point_arn, origin, run))?;
@@ -83,10 +92,16 @@ pub async fn start(
     let point = Point {
         arn: &point_arn,
         vault: &vault,
+        encryption_key: chosen.encryption_key.as_deref(),
     };
-    let network = config.restore_prerequisites(&region);
-    let overrides = metadata_overrides(asset.kind, &restored_name, network);
-    let restore_job_id = start_restore(&clients, point, &overrides, &role, &id).await?;
+    let prerequisites = config.restore_prerequisites(&region);
+    let site = Site {
+        kind: asset.kind,
+        cross_region: region != source_region,
+        prerequisites,
+    };
+    let overrides = metadata_overrides(asset.kind, &restored_name, prerequisites);
+    let restore_job_id = start_restore(&clients, point, site, &overrides, &role, &id).await?;
     let started = Started {
         id,
         arn,
@@ -100,6 +115,7 @@ pub async fn start(
         recovery_point_arn: point_arn,
         vault,
         point_created,
+        restorable_to,
         restored_name,
         restore_job_id,
         started: now,
@@ -115,7 +131,7 @@ pub async fn start(
 /// The recovery point a test restores, among the store's in the clients' region (for
 /// `Origin::Dr`, its copies there): as the tier's policy chooses (core's `choose_point`) for the
 /// store's own region, the newest copy in the DR region. Continuous points are left out of a
-/// random choice: their creation date is when recording began. Its ARN, vault and time.
+/// random choice: their creation date is when recording began.
 async fn chosen_point(
     clients: &ScopeClients,
     arn: &str,
@@ -123,7 +139,7 @@ async fn chosen_point(
     choice: &PointChoice,
     seed: u64,
     now: DateTime<Utc>,
-) -> Result<(String, String, DateTime<Utc>), AwsError> {
+) -> Result<ChosenPoint, AwsError> {
     let listed: Vec<_> = clients
         .backup
         .list_recovery_points_by_resource()
@@ -139,15 +155,20 @@ async fn chosen_point(
         Origin::Dr => PointChoice::Latest,
     };
     let random = matches!(choice, PointChoice::Random { .. });
-    let mut vaults = BTreeMap::new();
+    let mut vaults: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
+    let mut continuous = false;
     let points: Vec<PointFacts> = listed
         .iter()
         .filter_map(|p| {
             let point_arn = p.recovery_point_arn()?.to_string();
-            if random && bulwark_core::facts::is_continuous(&point_arn) {
-                return None;
+            if bulwark_core::facts::is_continuous(&point_arn) {
+                continuous |= p.status() == Some(&RecoveryPointStatus::Completed);
+                if random {
+                    return None;
+                }
             }
-            vaults.insert(point_arn.clone(), p.backup_vault_name()?.to_string());
+            let key = p.encryption_key_arn().map(str::to_string);
+            vaults.insert(point_arn.clone(), (p.backup_vault_name()?.to_string(), key));
             Some(PointFacts {
                 arn: point_arn,
                 created: to_utc(p.creation_date())?,
@@ -162,22 +183,127 @@ async fn chosen_point(
             Origin::Dr => format!("{arn} has no completed copy in its DR region {region}"),
         })
     })?;
-    let vault = vaults.get(&chosen.arn).cloned().unwrap_or_default();
-    Ok((chosen.arn.clone(), vault, chosen.created))
+    let (vault, encryption_key) = vaults.remove(&chosen.arn).unwrap_or_default();
+    let (arn, created) = (chosen.arn.clone(), chosen.created);
+    Ok(ChosenPoint {
+        arn,
+        vault,
+        encryption_key,
+        created,
+        snapshots: points
+            .into_iter()
+            .filter(|p| !bulwark_core::facts::is_continuous(&p.arn))
+            .collect(),
+        continuous,
+    })
+}
+
+/// The latest time a point-in-time restore of the store could restore to: an RDS instance's
+/// or Aurora cluster's `LatestRestorableTime` (continuous backup), a table's PITR
+/// `LatestRestorableDateTime`. None when the store has none (PITR off, no automated backups).
+async fn latest_restorable(
+    clients: &ScopeClients,
+    kind: Kind,
+    name: &str,
+) -> Result<Option<DateTime<Utc>>, AwsError> {
+    let time = match kind {
+        Kind::Rds => clients
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("rds:DescribeDBInstances", e))?
+            .db_instances()
+            .first()
+            .and_then(|db| db.latest_restorable_time().copied()),
+        Kind::Aurora => clients
+            .rds
+            .describe_db_clusters()
+            .db_cluster_identifier(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("rds:DescribeDBClusters", e))?
+            .db_clusters()
+            .first()
+            .and_then(|c| c.latest_restorable_time().copied()),
+        Kind::Dynamodb => clients
+            .dynamodb
+            .describe_continuous_backups()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("dynamodb:DescribeContinuousBackups", e))?
+            .continuous_backups_description()
+            .and_then(|d| d.point_in_time_recovery_description())
+            .filter(|p| {
+                p.point_in_time_recovery_status()
+                    == Some(&aws_sdk_dynamodb::types::PointInTimeRecoveryStatus::Enabled)
+            })
+            .and_then(|p| p.latest_restorable_date_time().copied()),
+        _ => None,
+    };
+    Ok(time.and_then(|t| to_utc(Some(&t))))
+}
+
+/// The recovery point a test restores: its ARN, vault, key and time; and what a recovery
+/// would restore from: the completed and pending snapshot points (not continuous) and whether
+/// a continuous point is recording.
+struct ChosenPoint {
+    arn: String,
+    vault: String,
+    encryption_key: Option<String>,
+    created: DateTime<Utc>,
+    snapshots: Vec<PointFacts>,
+    continuous: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Point<'a> {
     pub arn: &'a str,
     pub vault: &'a str,
+    /// The key the point is encrypted with (its vault's, for a fully managed kind or a copy).
+    pub encryption_key: Option<&'a str>,
 }
 
-/// The point's restore metadata with Bulwark's `overrides` (a test's: core's
-/// `metadata_overrides`, the test's name and the region's network for a database; a
-/// failover's: its plan's), and the restore job started with the idempotency `token`.
+/// Where a restore of `kind` runs, relative to its source: the restore region's
+/// `[restore_prerequisites]` and whether it is the source's own region.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Site<'a> {
+    pub kind: Kind,
+    pub cross_region: bool,
+    pub prerequisites: Option<&'a RestorePrerequisites>,
+}
+
+pub const RESTORE_SITE: &[Permission] = &[p(
+    "ec2:DescribeAvailabilityZones",
+    "an available zone of the region a volume is restored in",
+)];
+
+pub const RESTORABLE: &[Permission] = &[
+    p(
+        "dynamodb:DescribeContinuousBackups",
+        "a table's latest restorable time (PITR), for the RPO",
+    ),
+    p(
+        "rds:DescribeDBInstances",
+        "an instance's latest restorable time (continuous backup), for the RPO",
+    ),
+    p(
+        "rds:DescribeDBClusters",
+        "a cluster's latest restorable time (continuous backup), for the RPO",
+    ),
+];
+
+/// The point's restore metadata made right for the region it is restored in (core's
+/// `regional_metadata`: the source's zone, key and groups replaced or dropped), with Bulwark's
+/// `overrides` (a test's: core's `metadata_overrides`, the test's name and the region's
+/// network for a database; a failover's: its plan's), and the restore job started with the
+/// idempotency `token`.
 pub(crate) async fn start_restore(
     clients: &ScopeClients,
     point: Point<'_>,
+    site: Site<'_>,
     overrides: &[(&str, String)],
     role: &str,
     token: &str,
@@ -190,15 +316,35 @@ pub(crate) async fn start_restore(
         .send()
         .await
         .map_err(|e| AwsError::sdk("backup:GetRecoveryPointRestoreMetadata", e))?;
-    let restore_metadata = with_overrides(
+    let needs_zone = site.kind == Kind::Ebs
+        && site.cross_region
+        && site
+            .prerequisites
+            .is_none_or(|p| p.availability_zone.is_none());
+    let zone = match needs_zone {
+        true => Some(available_zone(clients).await?),
+        false => None,
+    };
+    let region = clients.scope.region.as_str();
+    let point_key = point
+        .encryption_key
+        .filter(|key| key.split(':').nth(3) == Some(region));
+    let regional = regional_metadata(
+        site.kind,
         metadata
             .restore_metadata()
             .cloned()
             .unwrap_or_default()
             .into_iter()
             .collect(),
-        overrides,
+        &RestoreSite {
+            cross_region: site.cross_region,
+            prerequisites: site.prerequisites,
+            zone: zone.as_deref(),
+            point_key,
+        },
     );
+    let restore_metadata = with_overrides(regional, overrides);
     Ok(clients
         .backup
         .start_restore_job()
@@ -212,4 +358,32 @@ pub(crate) async fn start_restore(
         .restore_job_id()
         .unwrap_or_default()
         .to_string())
+}
+
+/// The region's first available zone, by name: where a volume restored from a copy goes when
+/// the region's prerequisites name none.
+async fn available_zone(clients: &ScopeClients) -> Result<String, AwsError> {
+    let out = clients
+        .ec2
+        .describe_availability_zones()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("state")
+                .values("available")
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("ec2:DescribeAvailabilityZones", e))?;
+    out.availability_zones()
+        .iter()
+        .filter_map(|z| z.zone_name())
+        .min()
+        .map(str::to_string)
+        .ok_or_else(|| {
+            AwsError::RestoreTest(format!(
+                "{} has no available zone to restore a volume in",
+                clients.scope.region.as_str()
+            ))
+        })
 }

@@ -502,13 +502,15 @@ pub fn print_restore_test(t: &bulwark_aws::restore::RestoreTest) {
     if let Some(m) = &t.measured {
         let met = |ok: bool| if ok { "met" } else { "NOT met" };
         println!(
-            "RTO {} s (restore {} s, validation {} s): {}; RPO {} s: {}; tier {}",
+            "RTO {} s (restore {} s, validation {} s): {}; RPO {} s: {} (the point restored \
+             was {} s old); tier {}",
             m.rto_seconds,
             m.restore_seconds,
             m.validation_seconds,
             met(m.rto_met),
             m.rpo_seconds,
             met(m.rpo_met),
+            m.point_age_seconds,
             t.tier.as_deref().unwrap_or("-")
         );
     }

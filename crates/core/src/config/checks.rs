@@ -383,6 +383,49 @@ pub(super) fn check_db_subnet_group(name: &str) -> Result<(), String> {
     }
 }
 
+/// An availability zone of `region`: the region's name and a zone letter (`us-west-2a`), or a
+/// Local Zone's longer name (`us-west-2-lax-1a`).
+pub(super) fn check_availability_zone(zone: &str, region: &str) -> Result<(), String> {
+    let rest = zone.strip_prefix(region).unwrap_or_default();
+    let well_formed = zone.starts_with(region)
+        && rest.ends_with(|c: char| c.is_ascii_lowercase())
+        && (rest.len() == 1
+            || rest.starts_with('-')
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "not an availability zone of {region}: the region's name and a zone letter, as in \
+             {region}a"
+        ))
+    }
+}
+
+/// An RDS option group's or DB (cluster) parameter group's name: 1 to 255 letters, digits
+/// and hyphens, starting with a letter, neither ending with a hyphen nor holding two in a row
+/// (RDS's rule for both; a default group's name, `default.<family>`, also has dots).
+pub(super) fn check_db_group_name(name: &str) -> Result<(), String> {
+    let well_formed = (1..=255).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !name.ends_with('-')
+        && !name.contains("--")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(
+            "use 1 to 255 letters, digits and hyphens, starting with a letter, with no two \
+             hyphens in a row and none at the end, as RDS requires"
+                .into(),
+        )
+    }
+}
+
 /// A VPC security group's id: sg- and 8 (older) or 17 lowercase hex digits.
 pub(super) fn check_security_group(id: &str) -> Result<(), String> {
     let well_formed = id.strip_prefix("sg-").is_some_and(|hex| {

@@ -92,6 +92,10 @@ pub(super) struct RawPrerequisites {
     pub(super) security_groups: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) kms_key: Option<Spanned<String>>,
     pub(super) instance_class: Option<Spanned<String>>,
+    pub(super) availability_zone: Option<Spanned<String>>,
+    pub(super) option_group: Option<Spanned<String>>,
+    pub(super) parameter_group: Option<Spanned<String>>,
+    pub(super) cluster_parameter_group: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

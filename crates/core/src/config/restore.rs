@@ -8,8 +8,8 @@ use serde::Serialize;
 use toml::Spanned;
 
 use super::checks::{
-    check_db_subnet_group, check_instance_class, check_kms_key, check_region, check_security_group,
-    Problem,
+    check_availability_zone, check_db_group_name, check_db_subnet_group, check_instance_class,
+    check_kms_key, check_region, check_security_group, Problem,
 };
 use super::load::Loader;
 use super::raw::{RawPointChoice, RawPrerequisites, RawRestoreTest};
@@ -31,6 +31,17 @@ pub struct RestorePrerequisites {
     /// The class of the instance an Aurora restore adds to its restored cluster (a cluster
     /// restores without one, and cannot be read without one). None: the adapter's choice.
     pub instance_class: Option<String>,
+    /// The availability zone a restored EBS volume is created in (and an RDS instance, when
+    /// set). None: the region's first available zone for a volume; RDS's choice within the
+    /// subnet group for a database.
+    pub availability_zone: Option<String>,
+    /// The option group of a restored RDS instance. None: the source's in its own region, the
+    /// engine's default elsewhere (the source's does not exist there).
+    pub option_group: Option<String>,
+    /// The DB parameter group of a restored RDS instance; the same default.
+    pub parameter_group: Option<String>,
+    /// The DB cluster parameter group of a restored Aurora cluster; the same default.
+    pub cluster_parameter_group: Option<String>,
 }
 
 /// A tier's restore-test policy: its `restore_test` table over the defaults of its name.
@@ -196,6 +207,16 @@ fn prerequisites_of(raw: RawPrerequisites, region: &str) -> Result<RestorePrereq
     )?;
     let kms_key = checked(raw.kms_key, "kms_key", &|key| check_kms_key(key, region))?;
     let instance_class = checked(raw.instance_class, "instance_class", &check_instance_class)?;
+    let availability_zone = checked(raw.availability_zone, "availability_zone", &|zone| {
+        check_availability_zone(zone, region)
+    })?;
+    let option_group = checked(raw.option_group, "option_group", &check_db_group_name)?;
+    let parameter_group = checked(raw.parameter_group, "parameter_group", &check_db_group_name)?;
+    let cluster_parameter_group = checked(
+        raw.cluster_parameter_group,
+        "cluster_parameter_group",
+        &check_db_group_name,
+    )?;
     let mut security_groups: Vec<String> = Vec::new();
     if let Some(list) = raw.security_groups {
         if list.get_ref().is_empty() {
@@ -226,5 +247,9 @@ fn prerequisites_of(raw: RawPrerequisites, region: &str) -> Result<RestorePrereq
         security_groups,
         kms_key,
         instance_class,
+        availability_zone,
+        option_group,
+        parameter_group,
+        cluster_parameter_group,
     })
 }

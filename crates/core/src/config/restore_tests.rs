@@ -180,6 +180,10 @@ const PREREQUISITES: &str = "[restore_prerequisites.\"eu-west-1\"]\n\
     security_groups = [\"sg-0123456789abcdef0\", \"sg-12345678\"]\n\
     kms_key = \"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\"\n\
     instance_class = \"db.r6g.large\"\n\
+    availability_zone = \"eu-west-1b\"\n\
+    option_group = \"restores-mysql8\"\n\
+    parameter_group = \"default.mysql8.0\"\n\
+    cluster_parameter_group = \"restores-aurora\"\n\
     [restore_prerequisites.\"us-east-1\"]\n\
     kms_key = \"alias/team/restores\"\n\
     instance_class = \"db.serverless\"\n\
@@ -200,6 +204,10 @@ fn restore_prerequisites_are_read_per_region() {
                     .into()
             ),
             instance_class: Some("db.r6g.large".into()),
+            availability_zone: Some("eu-west-1b".into()),
+            option_group: Some("restores-mysql8".into()),
+            parameter_group: Some("default.mysql8.0".into()),
+            cluster_parameter_group: Some("restores-aurora".into()),
         })
     );
     assert_eq!(
@@ -229,6 +237,26 @@ fn bad_restore_prerequisites_are_refused_at_their_line() {
             "use 1 to 255 letters",
         ),
         ("security_groups = []", "security_groups is empty"),
+        (
+            "availability_zone = \"us-west-2a\"",
+            "availability_zone \"us-west-2a\": not an availability zone of",
+        ),
+        (
+            "availability_zone = \"eu-west-1\"",
+            "not an availability zone",
+        ),
+        (
+            "option_group = \"opt--1\"",
+            "option_group \"opt--1\": use 1 to 255",
+        ),
+        (
+            "parameter_group = \"params-\"",
+            "parameter_group \"params-\": use",
+        ),
+        (
+            "cluster_parameter_group = \"1cluster\"",
+            "cluster_parameter_group \"1cluster\": use",
+        ),
         (
             "security_groups = [\"sg-123\"]",
             "entry \"sg-123\": not a security group id",

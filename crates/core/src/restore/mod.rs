@@ -7,14 +7,16 @@
 mod hook;
 mod measure;
 mod policy;
+mod regional;
 mod restored;
 mod validate;
 
 pub use crate::taxonomy::{PointChoice, RestoreTestPolicy};
 pub use hook::{hook_finding, hook_for, HookFunction, HookRequest, HookStore, HOOK_TAG};
-pub use measure::{measure, Measured, Timing};
+pub use measure::{measure, restorable_to, Measured, Timing};
 pub(crate) use policy::stale;
 pub use policy::{choose_point, due, Candidate, Due, PointFacts};
+pub use regional::{regional_metadata, RestoreSite};
 pub use restored::{
     cannot_open, metadata_overrides, temporary_instance_class, temporary_instance_name,
     with_overrides, DEFAULT_AURORA_INSTANCE_CLASS, DEFAULT_AURORA_MYSQL1_INSTANCE_CLASS,
@@ -91,7 +93,7 @@ pub fn failure_reason(
         }
         if !m.rpo_met {
             parts.push(format!(
-                "RPO not met (the point was {} old)",
+                "RPO not met (a recovery would lose {})",
                 minutes(m.rpo_seconds)
             ));
         }
@@ -169,6 +171,7 @@ mod tests {
             restore_seconds: 3 * 3600,
             validation_seconds: 1,
             rpo_seconds: 90 * 60,
+            point_age_seconds: 2 * 86_400,
             rto_met,
             rpo_met,
         }
@@ -196,7 +199,7 @@ mod tests {
         );
         assert_eq!(
             failure_reason(None, &[], Some(&measured(false, false))).as_deref(),
-            Some("RTO not met (took 3h 1m); RPO not met (the point was 1h 30m old)")
+            Some("RTO not met (took 3h 1m); RPO not met (a recovery would lose 1h 30m)")
         );
         assert_eq!(
             failure_reason(None, &findings[..1], Some(&measured(true, true))),

@@ -149,7 +149,10 @@ pub struct DiskFacts {
     pub performance: Option<String>,
 }
 
-/// A restored volume or file system against its source.
+/// A restored volume or file system against its source: available, the same size and type or
+/// performance mode, and encrypted as it is, with a key when it has one. Not the same key: AWS
+/// Backup re-encrypts a copy in another region or account with the destination vault's key,
+/// and a restore may choose the region's `kms_key`.
 pub fn validate_disk(source: &DiskFacts, restored: &DiskFacts) -> Vec<Finding> {
     vec![
         Finding::new(
@@ -173,7 +176,7 @@ pub fn validate_disk(source: &DiskFacts, restored: &DiskFacts) -> Vec<Finding> {
         Finding::new(
             "encryption",
             restored.encrypted == source.encrypted
-                && (source.kms_key_id.is_none() || restored.kms_key_id == source.kms_key_id),
+                && (source.kms_key_id.is_none() || restored.kms_key_id.is_some()),
             format!(
                 "encrypted {} with {:?}, source {} with {:?}",
                 restored.encrypted, restored.kms_key_id, source.encrypted, source.kms_key_id
@@ -377,7 +380,7 @@ mod tests {
     }
 
     #[test]
-    fn a_disk_of_another_size_type_or_key_fails() {
+    fn a_disk_of_another_size_type_or_encryption_fails_but_not_of_another_key() {
         let source = DiskFacts {
             state: "available".into(),
             encrypted: true,
@@ -397,6 +400,19 @@ mod tests {
             ..source.clone()
         };
         assert!(!validate_disk(&source, &plain)[3].passed);
+        let keyless = DiskFacts {
+            kms_key_id: None,
+            ..source.clone()
+        };
+        assert!(!validate_disk(&source, &keyless)[3].passed);
+        let rekeyed = DiskFacts {
+            kms_key_id: Some("the destination vault's key".into()),
+            ..source.clone()
+        };
+        assert!(
+            validate_disk(&source, &rekeyed)[3].passed,
+            "a copy's own key"
+        );
         let creating = DiskFacts {
             state: "creating".into(),
             ..source.clone()
