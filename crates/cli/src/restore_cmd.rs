@@ -168,7 +168,9 @@ pub async fn run_tests(
     );
     let work = futures::stream::iter(runs)
         .map(|(asset, origin)| async move {
-            let test = bulwark_aws::restore::run_test(
+            // One test's failure, a record it could not write included, is that test's: the
+            // run goes on, and reports it.
+            let mut test = match bulwark_aws::restore::run_test(
                 aws,
                 inventory,
                 config,
@@ -176,8 +178,19 @@ pub async fn run_tests(
                 origin,
                 chrono::Utc::now(),
             )
-            .await?;
-            bulwark_aws::restore::history::record(inventory, &test).await?;
+            .await
+            {
+                Ok(test) => test,
+                Err(e) => bulwark_aws::restore::not_started(asset, origin, &e, chrono::Utc::now())?,
+            };
+            if let Err(e) = bulwark_aws::restore::history::record(inventory, &test).await {
+                test.passed = false;
+                let unrecorded = format!("the test could not be recorded: {e}");
+                test.error = Some(match test.error.take() {
+                    Some(error) => format!("{error}; {unrecorded}"),
+                    None => unrecorded,
+                });
+            }
             Ok::<_, anyhow::Error>(test)
         })
         .buffer_unordered(concurrency.max(1))

@@ -46,26 +46,8 @@ pub async fn finish(
         let arn = arn.ok_or_else(|| {
             AwsError::RestoreTest("a test's ending names neither its test nor its store".into())
         })?;
-        let id = idempotency::token(40, "restore-test-not-started", &(&arn, origin, now))?;
-        return Ok(RestoreTest {
-            id,
-            arn,
-            tier: None,
-            origin,
-            region: None,
-            recovery_point_arn: None,
-            vault: None,
-            restored_name: None,
-            started: now,
-            ended: now,
-            timing: None,
-            measured: None,
-            findings: Vec::new(),
-            error: Some(error.unwrap_or_else(|| "the test did not start".into())),
-            passed: false,
-            cleaned_up: true,
-            cleanup_error: None,
-        });
+        let error = error.unwrap_or_else(|| "the test did not start".into());
+        return not_started(arn, origin, error, now);
     };
     let restored = match &progress {
         Some(Progress::Completed {
@@ -87,10 +69,15 @@ pub async fn finish(
         None => Ok(()),
     };
     // The restore in flight is forgotten once its copy is gone or it never made one; a restore
-    // whose end is unknown stays remembered, for the sweeper.
-    let copy_gone = cleanup.is_ok() && copy.is_some();
+    // whose end is unknown stays remembered, for the sweeper (a cluster not found by its name
+    // may still be on its way). Forgetting is tidiness: a record left behind leads the
+    // sweeper to a copy already gone, which it counts as deleted, so the test stands.
+    let completed = matches!(progress, Some(Progress::Completed { .. }));
+    let copy_gone = cleanup.is_ok() && completed;
     if copy_gone || matches!(progress, Some(Progress::Failed { .. })) {
-        pending::forget(inventory, &test.id).await?;
+        if let Err(e) = pending::forget(inventory, &test.id).await {
+            tracing::warn!(test = %test.id, error = %e, "the restore in flight stays remembered");
+        }
     }
     let error = error.or_else(|| match &progress {
         Some(Progress::Failed { reason }) => Some(reason.clone()),
@@ -138,6 +125,35 @@ pub async fn finish(
         passed,
         cleaned_up: cleanup.is_ok(),
         cleanup_error: cleanup.err().map(|e| e.to_string()),
+    })
+}
+
+/// A test of the store `arn` that did not start, with the reason.
+pub(super) fn not_started(
+    arn: String,
+    origin: Origin,
+    error: String,
+    now: DateTime<Utc>,
+) -> Result<RestoreTest, AwsError> {
+    let id = idempotency::token(40, "restore-test-not-started", &(&arn, origin, now))?;
+    Ok(RestoreTest {
+        id,
+        arn,
+        tier: None,
+        origin,
+        region: None,
+        recovery_point_arn: None,
+        vault: None,
+        restored_name: None,
+        started: now,
+        ended: now,
+        timing: None,
+        measured: None,
+        findings: Vec::new(),
+        error: Some(error),
+        passed: false,
+        cleaned_up: true,
+        cleanup_error: None,
     })
 }
 

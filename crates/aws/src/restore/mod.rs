@@ -215,6 +215,17 @@ pub fn clients_in(aws: &Aws, account: &str, region: &str) -> Result<ScopeClients
     Ok(aws.home_scope(scope(account, region)?))
 }
 
+/// A test of `asset` that could not start, for the error that stopped it (a retryable one
+/// `run_test` gave up on): recorded as failed, with nothing to clean up.
+pub fn not_started(
+    asset: &Asset,
+    origin: Origin,
+    error: &AwsError,
+    now: DateTime<Utc>,
+) -> Result<RestoreTest, AwsError> {
+    finish::not_started(asset.arn.to_string(), origin, error.to_string(), now)
+}
+
 /// Test `asset` in one process: start, wait for the restore, validate, finish.
 pub async fn run_test(
     aws: &Aws,
@@ -244,14 +255,16 @@ pub async fn run_test(
     let deadline = std::time::Instant::now() + RESTORE_DEADLINE;
     let progress = loop {
         match poll(aws, config, &started).await {
+            // Its state is unknown, not failed: the restore stays remembered, and the sweeper
+            // deletes what it makes once its validation window has passed.
             Ok(Progress::Running) if std::time::Instant::now() > deadline => {
-                break Progress::Failed {
-                    reason: format!(
-                        "restore job {} did not complete in {} minutes",
-                        started.restore_job_id,
-                        RESTORE_DEADLINE.as_secs() / 60
-                    ),
-                }
+                ending.error = Some(format!(
+                    "restore job {} did not complete in {} minutes: left running, for the \
+                     sweeper to delete what it makes",
+                    started.restore_job_id,
+                    RESTORE_DEADLINE.as_secs() / 60
+                ));
+                break Progress::Running;
             }
             Ok(Progress::Running) => tokio::time::sleep(POLL_INTERVAL).await,
             Ok(done) => break done,

@@ -53,7 +53,9 @@ fn bound_keys(kind: Kind) -> &'static [(&'static str, Bound)] {
             ("DBSubnetGroupName", Bound::Network),
             ("VpcSecurityGroupIds", Bound::Network),
         ],
-        Kind::Dynamodb | Kind::S3 => &[],
+        // With `encryptionType` KMS; without a key a table takes the AWS managed key.
+        Kind::Dynamodb => &[("kmsMasterKeyArn", Bound::Key)],
+        Kind::S3 => &[],
     }
 }
 
@@ -282,10 +284,32 @@ mod tests {
     }
 
     #[test]
-    fn tables_and_buckets_are_left_as_they_are() {
-        let source = metadata(&[("targetTableName", "t"), ("kmsMasterKeyArn", SOURCE_KEY)]);
+    fn a_tables_customer_managed_key_becomes_the_copys() {
+        let source = metadata(&[
+            ("targetTableName", "t"),
+            ("encryptionType", "KMS"),
+            ("kmsMasterKeyArn", SOURCE_KEY),
+        ]);
         assert_eq!(
-            regional_metadata(Kind::Dynamodb, source.clone(), &site(true, None)),
+            regional_metadata(Kind::Dynamodb, source, &site(true, None)),
+            metadata(&[
+                ("encryptionType", "KMS"),
+                ("kmsMasterKeyArn", COPY_KEY),
+                ("targetTableName", "t"),
+            ])
+        );
+        let default = metadata(&[("targetTableName", "t"), ("encryptionType", "Default")]);
+        assert_eq!(
+            regional_metadata(Kind::Dynamodb, default.clone(), &site(true, None)),
+            default
+        );
+    }
+
+    #[test]
+    fn buckets_are_left_as_they_are() {
+        let source = metadata(&[("DestinationBucketName", "b"), ("NewBucket", "true")]);
+        assert_eq!(
+            regional_metadata(Kind::S3, source.clone(), &site(true, None)),
             source
         );
     }
