@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ACCOUNT, ROLE, unique, wait
 
-SOURCE, DR = "eu-west-1", "eu-central-1"
+SOURCE, DR = "eu-west-3", "eu-west-2"  # Regions no other test backs up in
 OTHER_ACCOUNT = "210987654321"
 
 
