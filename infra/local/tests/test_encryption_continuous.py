@@ -135,7 +135,10 @@ def test_a_continuous_rule_keeps_one_current_point_per_resource_and_copies_snaps
         point = by_type[resource_type]
         assert pattern.match(point["RecoveryPointArn"]), point["RecoveryPointArn"]
         assert point["Lifecycle"] == {"DeleteAfterDays": 35}  # capped at 35 days
-        assert point["IsEncrypted"] and point["EncryptionKeyArn"] == key
+    # S3 points take the vault's key; RDS and Aurora points the database's: unencrypted here
+    assert by_type["S3"]["IsEncrypted"] and by_type["S3"]["EncryptionKeyArn"] == key
+    for resource_type in ("RDS", "Aurora"):
+        assert by_type[resource_type]["IsEncrypted"] is False and "EncryptionKeyArn" not in by_type[resource_type]
     snapshot = by_type["DynamoDB"]  # DynamoDB has no continuous backup through AWS Backup: a snapshot
     assert snapshot["RecoveryPointArn"].startswith(f"{table}/backup/")
     assert snapshot["Lifecycle"] == {"DeleteAfterDays": 90}

@@ -188,6 +188,15 @@ class EFS:
         assert fs["LifeCycleState"] == "available"
 
 
+# What a copy's restore metadata names in the source's Region (its zone, key, security groups):
+# a restore in another Region must replace or drop them (test_copies_and_restore_metadata.py).
+SOURCE_REGION_KEYS = {"availabilityzone", "availabilityzones", "kmskeyid", "vpcsecuritygroupids"}
+
+
+def region_local(metadata: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in metadata.items() if k.lower() not in SOURCE_REGION_KEYS}
+
+
 KINDS = {"DynamoDB": DynamoDB(), "S3": S3(), "RDS": RDS(), "Aurora": Aurora(), "EBS": EBS(), "EFS": EFS()}
 
 
@@ -232,7 +241,8 @@ def test_backup_copy_to_dr_region_and_restore_there(aws: Any, resource_type: str
     metadata = dr.get_recovery_point_restore_metadata(BackupVaultName=dr_vault, RecoveryPointArn=dr_rp_arn)
     assert metadata["ResourceType"] == resource_type
 
-    restore = dr.start_restore_job(RecoveryPointArn=dr_rp_arn, Metadata={**metadata["RestoreMetadata"], **kind.metadata("dr")}, IamRoleArn=ROLE)
+    local = {**region_local(metadata["RestoreMetadata"]), **kind.metadata("dr")}
+    restore = dr.start_restore_job(RecoveryPointArn=dr_rp_arn, Metadata=local, IamRoleArn=ROLE)
     wait(lambda: dr.describe_restore_job(RestoreJobId=restore["RestoreJobId"]), "Status")
     done = dr.describe_restore_job(RestoreJobId=restore["RestoreJobId"])
     assert done["Status"] == "COMPLETED", done.get("StatusMessage")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,12 +32,13 @@ from moto.ec2.models.elastic_block_store import Snapshot as EbsSnapshot
 from moto.ec2.utils import random_snapshot_id
 from moto.efs.models import efs_backends
 from moto.moto_api._internal import mock_random
-from moto.rds.models import DBClusterSnapshot, DBSnapshot, rds_backends
+from moto.rds.models import DBCluster, DBClusterSnapshot, DBSnapshot, rds_backends
 from moto.s3.models import s3_backends
 
-
-class KindError(Exception):
-    """A backup, copy or restore that fails; the message becomes the job's StatusMessage."""
+from . import encryption
+from . import restore_metadata as rmeta
+from .errors import KindError
+from .restore_metadata import meta as _meta
 
 
 @dataclass(frozen=True)
@@ -47,15 +47,6 @@ class Resource:
     resource_type: str
     name: str
     tags: dict[str, str]
-
-
-def _meta(metadata: dict[str, str], key: str, default: str | None = None) -> str | None:
-    """Restore metadata keys are not case sensitive (AWS Backup developer guide)."""
-    wanted = key.lower()
-    for k, v in metadata.items():
-        if k.lower() == wanted:
-            return v
-    return default
 
 
 # Restores told to lose data (control.py's corrupt-restores): (account, region) -> how many
@@ -81,32 +72,16 @@ def _backup_rp_arn(account: str, region: str) -> str:
     return f"arn:aws:backup:{region}:{account}:recovery-point:{str(mock_random.uuid4()).upper()}"
 
 
-def _security_groups(metadata: dict[str, str], account: str, region: str) -> list[str] | None:
-    """`VpcSecurityGroupIds`, a JSON array of ids in a string, as the developer guide writes
-    list values ("Restore testing inferred metadata"); None when absent. A value that is no
-    such array, or names a group that does not exist in the region, fails the restore."""
-    value = _meta(metadata, "VpcSecurityGroupIds")
-    if value is None:
-        return None
-    try:
-        groups = json.loads(value)
-    except ValueError:
-        groups = None
-    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-        raise KindError(f"Restore metadata VpcSecurityGroupIds must be a JSON array of security group ids, not {value!r}")
-    ec2 = ec2_backends[account][region]
-    for group in groups:
-        if ec2.get_security_group_from_id(group) is None:
-            raise KindError(f"InvalidGroup.NotFound: The security group '{group}' does not exist")
-    return groups
-
-
 def _restored_settings(resource: Any, metadata: dict[str, str], groups: list[str] | None) -> None:
     """What RDS's restore APIs take besides the snapshot and which moto's restore copies from
     the source instead: deletion protection (RestoreDBInstanceFromDBSnapshot and
     RestoreDBClusterFromSnapshot default it to off; it is not the source's) and the VPC security
-    groups (`_security_groups`; without them, moto's choice stays)."""
+    groups (`restore_metadata.security_groups`; without them, the default VPC's default group,
+    which moto already gives a restored instance, not a cluster)."""
     resource.deletion_protection = _true(_meta(metadata, "DeletionProtection", "false"))
+    if groups is None and isinstance(resource, DBCluster):
+        ec2 = ec2_backends[resource.account_id][resource.region]
+        groups = [ec2.get_default_security_group(ec2.default_vpc.id).id]
     if groups is not None:
         resource.vpc_security_group_ids = groups
 
@@ -139,7 +114,8 @@ class Kind:
     def backup(self, account: str, region: str, arn: str, job_id: str) -> dict[str, Any]:
         raise NotImplementedError
 
-    def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str) -> dict[str, Any]:
+    def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str, vault_key: str | None) -> dict[str, Any]:
+        """Copy the backing into (account, region), whose vault has the key `vault_key`."""
         raise NotImplementedError
 
     def restore(self, backing: dict[str, Any], metadata: dict[str, str], job_id: str) -> str:
@@ -177,7 +153,7 @@ class DynamoDB(Kind):
             "restore_metadata": {"targetTableName": name, "encryptionType": "Default", "deletionProtection": "false"},
         }
 
-    def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str) -> dict[str, Any]:
+    def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str, vault_key: str | None) -> dict[str, Any]:
         source = dynamodb_backends[backing["account"]][backing["region"]].get_backup(backing["arn"])
         target = DynamoBackup(account, region, f"awsbackup-copy-{job_id}", source.table)
         dynamodb_backends[account][region].backups[target.arn] = target
@@ -224,30 +200,29 @@ class RDS(Kind):
         if db is None:
             raise KindError(f"Resource {arn} not found")
         snapshot = rds.create_db_snapshot(name, f"awsbackup:job-{job_id}", snapshot_type="awsbackup")
-        metadata = {
-            "DBInstanceIdentifier": name,
-            "DBInstanceClass": db.db_instance_class,
-            "Engine": db.engine,
-            "Port": str(db.port),
-            "MultiAZ": str(bool(db.multi_az)).lower(),
-            "StorageType": db.storage_type,
-        }
+        key = encryption.snapshot_key(self.resource_type, account, region, snapshot.kms_key_id, snapshot.encrypted)
+        snapshot.kms_key_id = key if key else snapshot.kms_key_id  # the instance's key, by its ARN
         return {
             "arn": snapshot.arn,
             "snapshot_id": snapshot.db_snapshot_identifier,
             "account": account,
             "region": region,
+            "kms_key_id": key,
             "size": int(db.allocated_storage or 0) * 1024**3,
-            "restore_metadata": {k: v for k, v in metadata.items() if v not in (None, "None")},
+            "restore_metadata": rmeta.rds(db, key),
         }
 
-    def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str) -> dict[str, Any]:
+    def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str, vault_key: str | None) -> dict[str, Any]:
         source = rds_backends[backing["account"]][backing["region"]].database_snapshots[backing["snapshot_id"]]
         target_backend = rds_backends[account][region]
+        key = _copied_key(self.resource_type, backing, account, region, vault_key)
+        _option_group_travels(source.database, target_backend)
         snapshot_id = f"awsbackup:copyjob-{job_id}"
-        target = DBSnapshot(target_backend, source.database, snapshot_id, snapshot_type="awsbackup")
+        target = DBSnapshot(target_backend, source.database, snapshot_id, snapshot_type="awsbackup", kms_key_id=key)
+        target.database.kms_key_id, target.database.storage_encrypted = key, key is not None
+        target.kms_key_id, target.storage_encrypted, target.encrypted = key, key is not None, key is not None
         target_backend.database_snapshots[snapshot_id] = target
-        return {**backing, "arn": target.arn, "snapshot_id": snapshot_id, "account": account, "region": region}
+        return {**backing, "arn": target.arn, "snapshot_id": snapshot_id, "account": account, "region": region, "kms_key_id": key}
 
     def restore(self, backing: dict[str, Any], metadata: dict[str, str], job_id: str) -> str:
         identifier = _meta(metadata, "DBInstanceIdentifier")
@@ -257,14 +232,22 @@ class RDS(Kind):
         if identifier in rds.databases:
             raise KindError(f"DB instance already exists: {identifier}")
         account, region = backing["account"], backing["region"]
-        groups = _security_groups(metadata, account, region)  # refused before anything is made
+        snapshot = rds.database_snapshots[backing["snapshot_id"]]
+        engine = snapshot.database.engine
+        # refused before anything is made: what the metadata names must exist in this Region
+        groups = rmeta.security_groups(metadata, account, region)
+        rmeta.region_key(metadata, "KmsKeyId", account, region, "KMSKeyNotAccessibleFault")
+        option_group = rmeta.option_group(metadata, engine, rds)
         overrides: dict[str, Any] = {
             "db_instance_identifier": identifier,
             "db_instance_class": _meta(metadata, "DBInstanceClass"),
-            "availability_zone": _meta(metadata, "AvailabilityZone"),
-            "db_subnet_group_name": _meta(metadata, "DBSubnetGroupName"),
+            "availability_zone": rmeta.rds_zone(metadata, account, region),
+            "db_subnet_group_name": rmeta.subnet_group(metadata, rds),
+            "option_group_name": option_group,
+            "db_parameter_group_name": rmeta.parameter_group(metadata, engine, rds),
         }
-        with _visible(rds.database_snapshots[backing["snapshot_id"]]):
+        # RestoreDBInstanceFromDBSnapshot takes no key: the instance has the snapshot's
+        with _visible(snapshot), _option_group_of(snapshot.database, option_group):
             db = rds.restore_db_instance_from_db_snapshot(backing["snapshot_id"], overrides)
         _restored_settings(db, metadata, groups)
         publicly_accessible = _meta(metadata, "PubliclyAccessible")
@@ -297,28 +280,27 @@ class Aurora(Kind):
         if cluster is None:
             raise KindError(f"Resource {arn} not found")
         snapshot = rds.create_db_cluster_snapshot(name, f"awsbackup:job-{job_id}", snapshot_type="awsbackup")
-        metadata = {
-            "DBClusterIdentifier": name,
-            "Engine": cluster.engine,
-            "EngineVersion": cluster.engine_version,
-            "Port": str(cluster.port),
-        }
+        key = encryption.snapshot_key(self.resource_type, account, region, cluster.kms_key_id, bool(cluster.storage_encrypted))
+        if key:
+            snapshot.kms_key_id = snapshot.cluster.kms_key_id = key  # the cluster's key, by its ARN
         return {
             "arn": snapshot.arn,
             "snapshot_id": snapshot.db_cluster_snapshot_identifier,
             "account": account,
             "region": region,
+            "kms_key_id": key,
             "size": int(cluster.allocated_storage or 1) * 1024**3,
-            "restore_metadata": {k: v for k, v in metadata.items() if v not in (None, "None")},
+            "restore_metadata": rmeta.aurora(cluster, key),
         }
 
-    def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str) -> dict[str, Any]:
+    def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str, vault_key: str | None) -> dict[str, Any]:
         source = rds_backends[backing["account"]][backing["region"]].cluster_snapshots[backing["snapshot_id"]]
         target_backend = rds_backends[account][region]
+        key = _copied_key(self.resource_type, backing, account, region, vault_key)
         snapshot_id = f"awsbackup:copyjob-{job_id}"
-        target = DBClusterSnapshot(target_backend, source.cluster, snapshot_id, snapshot_type="awsbackup")
+        target = DBClusterSnapshot(target_backend, source.cluster, snapshot_id, snapshot_type="awsbackup", kms_key_id=key)
         target_backend.cluster_snapshots[snapshot_id] = target
-        return {**backing, "arn": target.arn, "snapshot_id": snapshot_id, "account": account, "region": region}
+        return {**backing, "arn": target.arn, "snapshot_id": snapshot_id, "account": account, "region": region, "kms_key_id": key}
 
     def restore(self, backing: dict[str, Any], metadata: dict[str, str], job_id: str) -> str:
         identifier = _meta(metadata, "DBClusterIdentifier")
@@ -328,24 +310,59 @@ class Aurora(Kind):
         if identifier in rds.clusters:
             raise KindError(f"DB cluster already exists: {identifier}")
         account, region = backing["account"], backing["region"]
-        groups = _security_groups(metadata, account, region)  # refused before anything is made
-        subnet_group = _meta(metadata, "DBSubnetGroupName")
-        if subnet_group and subnet_group not in rds.subnet_groups:
-            # moto's clusters take any name; RestoreDBClusterFromSnapshot refuses a missing one.
-            raise KindError(f"DBSubnetGroupNotFoundFault: DB subnet group '{subnet_group}' does not exist")
+        # refused before anything is made: what the metadata names must exist in this Region
+        groups = rmeta.security_groups(metadata, account, region)
+        key = rmeta.region_key(metadata, "KmsKeyId", account, region, "KMSKeyNotAccessibleFault")
         overrides = {
             "db_cluster_identifier": identifier,
             "engine_version": _meta(metadata, "EngineVersion"),
-            "db_subnet_group_name": subnet_group,
-            "availability_zones": [f"{region}a", f"{region}b", f"{region}c"],
+            "db_subnet_group_name": rmeta.subnet_group(metadata, rds) or "default",
+            "availability_zones": rmeta.aurora_zones(metadata, account, region),
+            "db_cluster_parameter_group_name": rmeta.cluster_parameter_group(metadata, rds),
+            "kms_key_id": key,  # RestoreDBClusterFromSnapshot: else the snapshot's key
+            "storage_encrypted": True if key else None,
         }
         with _visible(rds.cluster_snapshots[backing["snapshot_id"]]):
             cluster = rds.restore_db_cluster_from_snapshot(backing["snapshot_id"], overrides)
         _restored_settings(cluster, metadata, groups)
-        return cluster.arn
+        return cluster.arn  # a cluster without instances, as AWS Backup restores it
 
     def forget(self, backing: dict[str, Any]) -> None:
         rds_backends[backing["account"]][backing["region"]].cluster_snapshots.pop(backing["snapshot_id"], None)
+
+
+def _copied_key(resource_type: str, backing: dict[str, Any], account: str, region: str, vault_key: str | None) -> str | None:
+    """The key of a copy of an EBS, RDS or Aurora snapshot in (account, region); a copy AWS
+    refuses fails the job (encryption.py)."""
+    source = (backing["account"], backing["region"])
+    refusal = encryption.cross_account_refusal(resource_type, backing.get("kms_key_id"), source, account)
+    if refusal:
+        raise KindError(refusal)
+    return encryption.copy_key(resource_type, backing.get("kms_key_id"), source, (account, region), vault_key)
+
+
+def _option_group_travels(db: Any, target: Any) -> None:
+    """An option group cannot be copied to another Region: a snapshot whose option group has
+    options needs one of that name in the target ("Creating backup copies across AWS
+    Regions"; RDS's answer quoted in cloud-custodian/cloud-custodian#4955)."""
+    if target.region_name == db.region and target.account_id == db.account_id:
+        return
+    group = rds_backends[db.account_id][db.region].option_groups.get(db.option_group_name or "")
+    if group is not None and group.options and db.option_group_name not in target.option_groups:
+        names = ", ".join(o["OptionName"] for o in group.options)
+        raise KindError(f"InvalidParameterValue: The snapshot requires a target option group with the following options: [{names}]")
+
+
+@contextlib.contextmanager
+def _option_group_of(db: Any, name: str | None) -> Iterator[None]:
+    """moto's restore copies the snapshot's option group unless told one; without one from the
+    metadata, the restored instance gets the engine's default group."""
+    supplied = db.option_group_supplied
+    db.option_group_supplied = supplied and name is not None
+    try:
+        yield
+    finally:
+        db.option_group_supplied = supplied
 
 
 class EBS(Kind):
@@ -366,60 +383,56 @@ class EBS(Kind):
         if volume is None:
             raise KindError(f"Resource {arn} not found")
         snapshot = ec2.create_snapshot(volume_id, "This snapshot is created by the AWS Backup service.")
-        metadata = {
-            "availabilityZone": volume.zone.name,
-            "volumeType": volume.volume_type,
-            "volumeSize": str(volume.size),
-            "encrypted": str(bool(volume.encrypted)).lower(),
-        }
-        if volume.iops:
-            metadata["iops"] = str(volume.iops)
+        key = encryption.snapshot_key(self.resource_type, account, region, volume.kms_key_id, bool(volume.encrypted))
+        snapshot.kms_key_id = key  # a snapshot has its volume's key (moto leaves it out)
         return {
             "arn": f"arn:aws:ec2:{region}::snapshot/{snapshot.id}",
             "snapshot_id": snapshot.id,
             "account": account,
             "region": region,
+            "kms_key_id": key,
             "size": int(volume.size) * 1024**3,
-            "restore_metadata": metadata,
+            "restore_metadata": rmeta.ebs(volume, key),
         }
 
-    def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str) -> dict[str, Any]:
+    def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str, vault_key: str | None) -> dict[str, Any]:
         source = ec2_backends[backing["account"]][backing["region"]].snapshots[backing["snapshot_id"]]
         target_backend = ec2_backends[account][region]
+        key = _copied_key(self.resource_type, backing, account, region, vault_key)
         snapshot_id = random_snapshot_id()
         target = EbsSnapshot(
             target_backend,
             snapshot_id,
             volume=source.volume,
             description="This snapshot is created by the AWS Backup service.",
-            encrypted=source.encrypted,
+            encrypted=key is not None,
+            kms_key_id=key,
         )
         target_backend.snapshots[snapshot_id] = target
-        metadata = dict(backing["restore_metadata"], availabilityZone=f"{region}a")
         return {
-            **backing,
+            **backing,  # the restore metadata stays the source's
             "arn": f"arn:aws:ec2:{region}::snapshot/{snapshot_id}",
             "snapshot_id": snapshot_id,
             "account": account,
             "region": region,
-            "restore_metadata": metadata,
+            "kms_key_id": key,
         }
 
     def restore(self, backing: dict[str, Any], metadata: dict[str, str], job_id: str) -> str:
         account, region = backing["account"], backing["region"]
         ec2 = ec2_backends[account][region]
         snapshot = ec2.snapshots[backing["snapshot_id"]]
-        zone = _meta(metadata, "availabilityZone") or f"{region}a"
-        if not zone.startswith(region):
-            raise KindError(f"Availability zone {zone} is not in {region}")
+        zone = rmeta.ebs_zone(metadata, account, region)
+        # a volume of an encrypted snapshot is encrypted, with the snapshot's key unless told another
+        key = rmeta.region_key(metadata, "kmsKeyId", account, region) or snapshot.kms_key_id
         volume_type = _meta(metadata, "volumeType") or snapshot.volume.volume_type
         iops = _meta(metadata, "iops")
         volume = ec2.create_volume(
             size=int(_meta(metadata, "volumeSize") or snapshot.volume.size),
             zone_name=zone,
             snapshot_id=snapshot.id,
-            encrypted=_true(_meta(metadata, "encrypted")) or snapshot.encrypted,
-            kms_key_id=_meta(metadata, "kmsKeyId"),
+            encrypted=_true(_meta(metadata, "encrypted")) or snapshot.encrypted or key is not None,
+            kms_key_id=key,
             volume_type=volume_type,
             iops=int(iops) if iops and volume_type in ("io1", "io2", "gp3") else None,
         )
@@ -468,7 +481,7 @@ class S3(Kind):
             },
         }
 
-    def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str) -> dict[str, Any]:
+    def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str, vault_key: str | None) -> dict[str, Any]:
         return {
             **backing,
             "arn": _backup_rp_arn(account, region),
@@ -518,26 +531,18 @@ class EFS(Kind):
         fs = efs_backends[account][region].file_systems_by_id.get(fs_id)
         if fs is None:
             raise KindError(f"Resource {arn} not found")
+        key = encryption.snapshot_key(self.resource_type, account, region, fs.kms_key_id, bool(fs.encrypted))
         return {
             "arn": _backup_rp_arn(account, region),
             "account": account,
             "region": region,
             "size": int(fs.size_in_bytes["Value"]),
-            "settings": {
-                "performance_mode": fs.performance_mode,
-                "encrypted": bool(fs.encrypted),
-                "kms_key_id": fs.kms_key_id,
-                "throughput_mode": fs.throughput_mode,
-            },
-            "restore_metadata": {
-                "file-system-id": fs_id,
-                "Encrypted": str(bool(fs.encrypted)).lower(),
-                "PerformanceMode": fs.performance_mode,
-                "newFileSystem": "true",
-            },
+            "settings": {"performance_mode": fs.performance_mode, "throughput_mode": fs.throughput_mode, "encrypted": bool(fs.encrypted)},
+            "restore_metadata": rmeta.efs(fs, key, f"awsbackup-{job_id.lower()}"),
         }
 
-    def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str) -> dict[str, Any]:
+    def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str, vault_key: str | None) -> dict[str, Any]:
+        # the point is encrypted with the destination vault's key (models.py); metadata stays the source's
         return {**backing, "arn": _backup_rp_arn(account, region), "account": account, "region": region}
 
     def restore(self, backing: dict[str, Any], metadata: dict[str, str], job_id: str) -> str:
@@ -551,11 +556,14 @@ class EFS(Kind):
             return fs.file_system_arn
         settings = backing["settings"]
         encrypted = _true(_meta(metadata, "Encrypted", str(settings["encrypted"])))
+        key = rmeta.region_key(metadata, "KmsKeyId", account, region)
+        if encrypted and key is None:  # CreateFileSystem: "the default KMS key for Amazon EFS"
+            key = encryption.service_key(self.resource_type, account, region)
         fs = efs.create_file_system(
             creation_token=_meta(metadata, "CreationToken") or f"awsbackup-restore-{job_id}",
             performance_mode=_meta(metadata, "PerformanceMode") or settings["performance_mode"],
             encrypted=encrypted,
-            kms_key_id=_meta(metadata, "KmsKeyId") or (settings["kms_key_id"] if encrypted else None),
+            kms_key_id=key,  # type: ignore[arg-type]
             throughput_mode=settings["throughput_mode"],
             provisioned_throughput_in_mibps=None,  # type: ignore[arg-type]
             availability_zone_name=None,  # type: ignore[arg-type]

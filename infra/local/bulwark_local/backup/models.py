@@ -27,7 +27,7 @@ from moto.backup.exceptions import (
 from moto.backup.models import BackupBackend, Plan, Vault, backup_backends
 from moto.moto_api._internal import mock_random
 
-from . import kinds, policy
+from . import encryption, kinds, policy
 from .selection import selects
 
 DAY = 86400.0
@@ -82,15 +82,18 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
-def _encryption(vault: Vault) -> dict[str, Any]:
-    """A recovery point is encrypted with its vault's KMS key (a copy with the destination
-    vault's); a vault created without EncryptionKeyArn has none here (moto's vaults)."""
-    key = vault.encryption_key_arn
-    return {
-        "EncryptionKeyArn": key,
-        "IsEncrypted": bool(key),
-        "EncryptionKeyType": "CUSTOMER_MANAGED_KMS_KEY" if key else None,
-    }
+def _encryption(rp: RecoveryPoint) -> dict[str, Any]:
+    """A recovery point of S3 or EFS (and DynamoDB, here) is encrypted with its vault's KMS key,
+    a copy with the destination vault's; one of EBS, RDS or Aurora with its snapshot's key,
+    which is the source's, or the one its copy was given (encryption.py). A vault created
+    without EncryptionKeyArn has none here (moto's vaults)."""
+    if rp.kind.resource_type in encryption.SOURCE_KEYED:
+        key = rp.backing.get("kms_key_id")
+        key_type = encryption.key_type(rp.backing["account"], rp.backing["region"], key)
+    else:
+        key = rp.vault.encryption_key_arn
+        key_type = "CUSTOMER_MANAGED_KMS_KEY" if key else None
+    return {"EncryptionKeyArn": key, "IsEncrypted": bool(key), "EncryptionKeyType": key_type}
 
 
 @dataclass
@@ -139,7 +142,7 @@ class RecoveryPoint:
                 "BackupSizeInBytes": self.backing["size"],
                 "Lifecycle": self.lifecycle,
                 "CalculatedLifecycle": _calculated_lifecycle(self.timeline.created, self.lifecycle) or None,
-                **_encryption(self.vault),
+                **_encryption(self),
                 "IsParent": False,
                 "LastRestoreTime": self.last_restore_time,
                 "VaultType": "BACKUP_VAULT",
@@ -155,8 +158,8 @@ class RecoveryPoint:
                 "Status": self.status,
                 "BackupSizeBytes": self.backing["size"],
                 "BackupVaultName": self.vault.backup_vault_name,
-                "EncryptionKeyArn": self.vault.encryption_key_arn,
-                "EncryptionKeyType": _encryption(self.vault)["EncryptionKeyType"],
+                "EncryptionKeyArn": _encryption(self)["EncryptionKeyArn"],
+                "EncryptionKeyType": _encryption(self)["EncryptionKeyType"],
                 "IsParent": False,
                 "ResourceName": self.resource_name,
                 "VaultType": "BACKUP_VAULT",
@@ -183,6 +186,12 @@ class BackupJob:
     @property
     def state(self) -> str:
         return self.timeline.state("CREATED", self.failure)
+
+    def _encryption(self) -> dict[str, Any]:
+        if self.recovery_point is not None:
+            return _encryption(self.recovery_point)
+        key = self.vault.encryption_key_arn
+        return {"EncryptionKeyArn": key, "IsEncrypted": bool(key)}
 
     def describe(self) -> dict[str, Any]:
         state = self.state
@@ -214,8 +223,8 @@ class BackupJob:
                 "BackupOptions": self.backup_options,
                 "BackupType": "FULL",
                 "IsParent": False,
-                "EncryptionKeyArn": self.vault.encryption_key_arn,
-                "IsEncrypted": bool(self.vault.encryption_key_arn),
+                "EncryptionKeyArn": self._encryption()["EncryptionKeyArn"],
+                "IsEncrypted": self._encryption()["IsEncrypted"],
                 "MessageCategory": "SUCCESS" if state == "COMPLETED" else ("FAILURE" if state == "FAILED" else None),
             }
         )
@@ -292,7 +301,7 @@ class CopyJob:
                 "DestinationBackupVaultArn": self.destination_vault_arn,
                 "DestinationVaultType": "BACKUP_VAULT",
                 "DestinationRecoveryPointArn": self.destination.arn if self.destination else None,
-                "DestinationEncryptionKeyArn": self.destination.vault.encryption_key_arn if self.destination else None,
+                "DestinationEncryptionKeyArn": _encryption(self.destination)["EncryptionKeyArn"] if self.destination else None,
                 "DestinationRecoveryPointLifecycle": self.lifecycle,
                 "ResourceArn": self.source.resource_arn,
                 "ResourceType": self.source.kind.resource_type,
@@ -808,7 +817,7 @@ def start_copy_job(
         job.failure = _lock_violation(target_vault, lifecycle)
     if job.failure is None:
         try:
-            backing = _copy_backing(source, account, region, job.job_id)
+            backing = _copy_backing(source, account, region, job.job_id, target_vault.encryption_key_arn)
         except kinds.KindError as err:
             job.failure = str(err)
     if job.failure is None:
@@ -824,14 +833,16 @@ def start_copy_job(
     return job
 
 
-def _copy_backing(source: RecoveryPoint, account: str, region: str, job_id: str) -> dict[str, Any]:
+def _copy_backing(
+    source: RecoveryPoint, account: str, region: str, job_id: str, vault_key: str | None
+) -> dict[str, Any]:
     if not source.continuous:
-        return source.kind.copy(source.backing, account, region, job_id)
+        return source.kind.copy(source.backing, account, region, job_id, vault_key)
     # the snapshot a continuous rule's copy takes is temporary: gone once copied, as in AWS
     src_account, src_region = source.backing["account"], source.backing["region"]
     snapshot = source.kind.backup(src_account, src_region, source.resource_arn, job_id)
     try:
-        return source.kind.copy(snapshot, account, region, job_id)
+        return source.kind.copy(snapshot, account, region, job_id, vault_key)
     finally:
         source.kind.forget(snapshot)
 
