@@ -137,7 +137,7 @@ def test_a_continuous_rule_keeps_one_current_point_per_resource_and_copies_snaps
         assert point["Lifecycle"] == {"DeleteAfterDays": 35}  # capped at 35 days
         assert point["IsEncrypted"] and point["EncryptionKeyArn"] == key
     snapshot = by_type["DynamoDB"]  # DynamoDB has no continuous backup through AWS Backup: a snapshot
-    assert snapshot["RecoveryPointArn"].startswith(f"{table}/backup/")
+    assert snapshot["RecoveryPointArn"].startswith(f"arn:aws:backup:{region}:{ACCOUNT}:recovery-point:")  # advanced DynamoDB backup
     assert snapshot["Lifecycle"] == {"DeleteAfterDays": 90}
 
     s3.put_object(Bucket=bucket, Key="second", Body=b"2")

@@ -69,9 +69,11 @@ class Timeline:
         return self.done_at if time.time() >= self.done_at else None
 
 
-def _calculated_lifecycle(created: float, lifecycle: dict[str, Any] | None) -> dict[str, float]:
+def _calculated_lifecycle(created: float, lifecycle: dict[str, Any] | None, cold_storage: bool = True) -> dict[str, float]:
+    """`cold_storage` False: the point cannot go to cold storage, and AWS Backup ignores
+    MoveToColdStorageAfterDays for it (Lifecycle, API reference)."""
     out = {}
-    if lifecycle and lifecycle.get("MoveToColdStorageAfterDays"):
+    if cold_storage and lifecycle and lifecycle.get("MoveToColdStorageAfterDays"):
         out["MoveToColdStorageAt"] = created + lifecycle["MoveToColdStorageAfterDays"] * DAY
     if lifecycle and lifecycle.get("DeleteAfterDays"):
         out["DeleteAt"] = created + lifecycle["DeleteAfterDays"] * DAY
@@ -82,9 +84,14 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
-def _encryption(vault: Vault) -> dict[str, Any]:
+def _encryption(vault: Vault, backing: dict[str, Any] | None = None) -> dict[str, Any]:
     """A recovery point is encrypted with its vault's KMS key (a copy with the destination
-    vault's); a vault created without EncryptionKeyArn has none here (moto's vaults)."""
+    vault's); a vault created without EncryptionKeyArn has none here (moto's vaults). A backing
+    that keeps its source's encryption says how (`encryption`: a DynamoDB backup taken without
+    advanced features, dynamodb_points.py)."""
+    inherited = (backing or {}).get("encryption")
+    if inherited is not None:
+        return {"EncryptionKeyArn": None, "EncryptionKeyType": None, **inherited}
     key = vault.encryption_key_arn
     return {
         "EncryptionKeyArn": key,
@@ -138,8 +145,10 @@ class RecoveryPoint:
                 "CompletionDate": self.timeline.completed(),
                 "BackupSizeInBytes": self.backing["size"],
                 "Lifecycle": self.lifecycle,
-                "CalculatedLifecycle": _calculated_lifecycle(self.timeline.created, self.lifecycle) or None,
-                **_encryption(self.vault),
+                "CalculatedLifecycle": _calculated_lifecycle(
+                    self.timeline.created, self.lifecycle, self.backing.get("cold_storage", True)
+                ) or None,
+                **_encryption(self.vault, self.backing),
                 "IsParent": False,
                 "LastRestoreTime": self.last_restore_time,
                 "VaultType": "BACKUP_VAULT",
@@ -155,8 +164,8 @@ class RecoveryPoint:
                 "Status": self.status,
                 "BackupSizeBytes": self.backing["size"],
                 "BackupVaultName": self.vault.backup_vault_name,
-                "EncryptionKeyArn": self.vault.encryption_key_arn,
-                "EncryptionKeyType": _encryption(self.vault)["EncryptionKeyType"],
+                "EncryptionKeyArn": _encryption(self.vault, self.backing)["EncryptionKeyArn"],
+                "EncryptionKeyType": _encryption(self.vault, self.backing)["EncryptionKeyType"],
                 "IsParent": False,
                 "ResourceName": self.resource_name,
                 "VaultType": "BACKUP_VAULT",
@@ -183,6 +192,11 @@ class BackupJob:
     @property
     def state(self) -> str:
         return self.timeline.state("CREATED", self.failure)
+
+    def _encryption(self) -> dict[str, Any]:
+        backing = self.recovery_point.backing if self.recovery_point else None
+        encryption = _encryption(self.vault, backing)
+        return {"EncryptionKeyArn": encryption["EncryptionKeyArn"], "IsEncrypted": encryption["IsEncrypted"]}
 
     def describe(self) -> dict[str, Any]:
         state = self.state
@@ -214,8 +228,7 @@ class BackupJob:
                 "BackupOptions": self.backup_options,
                 "BackupType": "FULL",
                 "IsParent": False,
-                "EncryptionKeyArn": self.vault.encryption_key_arn,
-                "IsEncrypted": bool(self.vault.encryption_key_arn),
+                **self._encryption(),
                 "MessageCategory": "SUCCESS" if state == "COMPLETED" else ("FAILURE" if state == "FAILED" else None),
             }
         )
@@ -292,7 +305,9 @@ class CopyJob:
                 "DestinationBackupVaultArn": self.destination_vault_arn,
                 "DestinationVaultType": "BACKUP_VAULT",
                 "DestinationRecoveryPointArn": self.destination.arn if self.destination else None,
-                "DestinationEncryptionKeyArn": self.destination.vault.encryption_key_arn if self.destination else None,
+                "DestinationEncryptionKeyArn": (
+                    _encryption(self.destination.vault, self.destination.backing)["EncryptionKeyArn"] if self.destination else None
+                ),
                 "DestinationRecoveryPointLifecycle": self.lifecycle,
                 "ResourceArn": self.source.resource_arn,
                 "ResourceType": self.source.kind.resource_type,

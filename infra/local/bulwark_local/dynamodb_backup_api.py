@@ -1,0 +1,74 @@
+"""DynamoDB's own backup APIs where AWS Backup's points meet them.
+
+- DescribeBackup, DeleteBackup and RestoreTableFromBackup take a DynamoDB backup ARN,
+  `arn:aws:dynamodb:<region>:<account>:table/<table>/backup/<id>`, and refuse any other before
+  looking anything up, as DynamoDB does (observed against DynamoDB:
+  aws-controllers-k8s/dynamodb-controller, docs/api-quirks/backup.md, DDB-BACKUP-012, and
+  table-restore.md, DDB-TABLE-273): ValidationException 'BackupArn is not valid' for another
+  partition, service or an unknown Region (so an AWS Backup recovery point,
+  `arn:aws:backup:...:recovery-point:<id>`, made with advanced DynamoDB backup, is refused),
+  'Invalid Backup ARN' for a DynamoDB ARN that names no backup (a table's) or a string that is no
+  ARN, AccessDeniedException 'Access is denied' for another account's backup.
+- ListBackups filters by BackupType: USER unless the request says SYSTEM, AWS_BACKUP or ALL
+  ("USER - On-demand backup created by you. (The default setting if no other backup types are
+  specified.)", ListBackups API reference; observed in DDB-BACKUP-014). A backup AWS Backup
+  makes without advanced features has BackupType AWS_BACKUP (backup/dynamodb_points.py); a point
+  made with them is no DynamoDB backup and is never listed.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any, Callable
+
+from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, MockValidationException
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
+
+BACKUP_RESOURCE = re.compile(r"table/[a-zA-Z0-9_.-]{3,255}/backup/[0-9]{14}-[0-9a-f]{8}")
+BACKUP_TYPES = ("USER", "SYSTEM", "AWS_BACKUP")
+
+
+def check_backup_arn(arn: str, account: str) -> None:
+    """Refuse what DynamoDB refuses as a BackupArn before it looks the backup up."""
+    parts = str(arn).split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        raise MockValidationException("Invalid Backup ARN")
+    _, partition, service, region, arn_account, resource = parts
+    if partition != "aws" or service != "dynamodb" or region not in dynamodb_backends[account].regions:
+        raise MockValidationException("BackupArn is not valid")
+    if arn_account != account:
+        raise JsonRESTError(ERROR_TYPE_PREFIX + "AccessDeniedException", "Access is denied")
+    if not BACKUP_RESOURCE.fullmatch(resource):
+        raise MockValidationException("Invalid Backup ARN")
+
+
+def _checking_arn(original: Callable[[DynamoHandler], Any]) -> Callable[[DynamoHandler], Any]:
+    @functools.wraps(original)
+    def handler(self: DynamoHandler) -> Any:
+        check_backup_arn(self.body.get("BackupArn", ""), self.current_account)
+        return original(self)
+
+    return handler
+
+
+def list_backups(self: DynamoHandler) -> DynamoResult:
+    wanted = self.body.get("BackupType") or "USER"
+    types = BACKUP_TYPES if wanted == "ALL" else (wanted,)
+    backups = [b for b in self.dynamodb_backend.list_backups(self.body.get("TableName")) if b.type in types]
+    return DynamoResult({"BackupSummaries": [b.summary for b in backups]})
+
+
+_installed = False
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    for operation in ("describe_backup", "delete_backup", "restore_table_from_backup"):
+        setattr(DynamoHandler, operation, _checking_arn(getattr(DynamoHandler, operation)))
+    DynamoHandler.list_backups = list_backups  # type: ignore[method-assign]
