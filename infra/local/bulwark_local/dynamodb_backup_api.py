@@ -9,11 +9,14 @@
   `arn:aws:backup:...:recovery-point:<id>`, made with advanced DynamoDB backup, is refused),
   'Invalid Backup ARN' for a DynamoDB ARN that names no backup (a table's) or a string that is no
   ARN, AccessDeniedException 'Access is denied' for another account's backup.
-- ListBackups filters by BackupType: USER unless the request says SYSTEM, AWS_BACKUP or ALL
-  ("USER - On-demand backup created by you. (The default setting if no other backup types are
-  specified.)", ListBackups API reference; observed in DDB-BACKUP-014). A backup AWS Backup
-  makes without advanced features has BackupType AWS_BACKUP (backup/dynamodb_points.py); a point
-  made with them is no DynamoDB backup and is never listed.
+- ListBackups filters by BackupType as its API reference says: USER unless the request says
+  otherwise ("The default setting if no other backup types are specified"; observed in
+  DDB-BACKUP-014), SYSTEM, AWS_BACKUP ("On-demand backup created by you from AWS Backup
+  service": what AWS Backup makes without advanced features, backup/dynamodb_points.py), ALL
+  ("All types of on-demand backups (USER and SYSTEM)"). A point made with advanced features is no
+  DynamoDB backup and is never listed: ListBackups does not return AWS Backup's backups whatever
+  the BackupType (boto/boto3#3523; cloud-custodian/cloud-custodian#8030 moved to AWS Backup's
+  ListRecoveryPointsByResource for them).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
 BACKUP_RESOURCE = re.compile(r"table/[a-zA-Z0-9_.-]{3,255}/backup/[0-9]{14}-[0-9a-f]{8}")
-BACKUP_TYPES = ("USER", "SYSTEM", "AWS_BACKUP")
+LISTED = {"USER": ("USER",), "SYSTEM": ("SYSTEM",), "AWS_BACKUP": ("AWS_BACKUP",), "ALL": ("USER", "SYSTEM")}
 
 
 def check_backup_arn(arn: str, account: str) -> None:
@@ -55,8 +58,7 @@ def _checking_arn(original: Callable[[DynamoHandler], Any]) -> Callable[[DynamoH
 
 
 def list_backups(self: DynamoHandler) -> DynamoResult:
-    wanted = self.body.get("BackupType") or "USER"
-    types = BACKUP_TYPES if wanted == "ALL" else (wanted,)
+    types = LISTED[self.body.get("BackupType") or "USER"]  # the value was validated against the enum
     backups = [b for b in self.dynamodb_backend.list_backups(self.body.get("TableName")) if b.type in types]
     return DynamoResult({"BackupSummaries": [b.summary for b in backups]})
 

@@ -219,6 +219,7 @@ def test_without_advanced_features_a_point_is_a_dynamodb_backup_encrypted_as_its
     assert described["BackupDetails"]["BackupType"] == "AWS_BACKUP"
     assert ddb.list_backups(TableName=name)["BackupSummaries"] == []  # the default BackupType is USER
     assert [b["BackupArn"] for b in ddb.list_backups(TableName=name, BackupType="AWS_BACKUP")["BackupSummaries"]] == [rp]
+    assert ddb.list_backups(TableName=name, BackupType="ALL")["BackupSummaries"] == []  # ALL: USER and SYSTEM
 
     target = unique("restored")
     done = account.restored(rp, {"targetTableName": target})
