@@ -26,9 +26,9 @@ MANAGEMENT = "ResourceTypeManagementPreference"
 OPT_IN = "ResourceTypeOptInPreference"
 
 # What a new account answers. Full management: DynamoDB as the developer guide says for
-# accounts new since November 2021, EFS always (it supports nothing else; "Feature
-# availability by resource"). Opt-in: the six types the local AWS backs up (AWS's defaults
-# for the others were not found).
+# accounts new since November 2021; EFS true, as the local AWS's EFS points are AWS Backup's own
+# (AWS's default for it was not found; it is recorded, with no effect). Opt-in: the six types
+# the local AWS backs up (AWS's defaults were not found).
 DEFAULTS = {
     MANAGEMENT: {"DynamoDB": True, "EFS": True},
     OPT_IN: {"Aurora": True, "DynamoDB": True, "EBS": True, "EFS": True, "RDS": True, "S3": True},
