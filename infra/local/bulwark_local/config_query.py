@@ -47,6 +47,8 @@ from moto.ec2.models import ec2_backends
 from moto.rds.models import rds_backends
 from moto.s3.models import s3_backends
 
+from bulwark_local import item_counts
+
 RESOURCE_TYPES = (
     "AWS::S3::Bucket",
     "AWS::RDS::DBInstance",
@@ -186,7 +188,7 @@ def _tables(account: str, region: str) -> Iterator[dict[str, Any]]:
             "tableArn": table.table_arn,
             "tableStatus": "ACTIVE",
             "creationDateTime": _time(table.created_at),
-            "itemCount": len(table),
+            "itemCount": item_counts.reported(table).item_count,  # as DescribeTable reports it
         }
         yield _item(account, region, "AWS::DynamoDB::Table", table.name, table.name, table.table_arn, table.created_at,
                     tags, configuration)

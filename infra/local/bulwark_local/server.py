@@ -31,6 +31,8 @@ EXTENSIONS = [
     "bulwark_local.config_query",
     "bulwark_local.config_rules",
     "bulwark_local.global_tables",
+    "bulwark_local.item_counts",
+    "bulwark_local.dynamodb_backup_api",
 ]
 
 

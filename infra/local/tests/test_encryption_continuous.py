@@ -140,7 +140,7 @@ def test_a_continuous_rule_keeps_one_current_point_per_resource_and_copies_snaps
     for resource_type in ("RDS", "Aurora"):
         assert by_type[resource_type]["IsEncrypted"] is False and "EncryptionKeyArn" not in by_type[resource_type]
     snapshot = by_type["DynamoDB"]  # DynamoDB has no continuous backup through AWS Backup: a snapshot
-    assert snapshot["RecoveryPointArn"].startswith(f"{table}/backup/")
+    assert snapshot["RecoveryPointArn"].startswith(f"arn:aws:backup:{region}:{ACCOUNT}:recovery-point:")  # advanced DynamoDB backup
     assert snapshot["Lifecycle"] == {"DeleteAfterDays": 90}
 
     s3.put_object(Bucket=bucket, Key="second", Body=b"2")

@@ -183,7 +183,8 @@ def test_recovery_points_listing_lifecycle_and_delete(aws: Any, backup: Any, vau
     assert _error(lambda: backup.get_recovery_point_restore_metadata(BackupVaultName=vault, RecoveryPointArn=first))[0] == (
         "ResourceNotFoundException"
     )
-    assert _error(lambda: aws("dynamodb").describe_backup(BackupArn=first))[0] == "BackupNotFoundException"
+    # an advanced DynamoDB point is no DynamoDB backup (test_dynamodb_backups.py has the native ones)
+    assert _error(lambda: aws("dynamodb").describe_backup(BackupArn=first))[0] == "ValidationException"
     assert backup.describe_backup_vault(BackupVaultName=vault)["NumberOfRecoveryPoints"] == 1
 
 

@@ -35,7 +35,8 @@ class DynamoDB:
         return f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/"
 
     def rp_arn_prefix(self, region: str) -> str:
-        return f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/"
+        # advanced DynamoDB backup, on for a new account: AWS Backup's own recovery point
+        return f"arn:aws:backup:{region}:{ACCOUNT}:recovery-point:"
 
     def verify(self, aws: Any, region: str, created_arn: str, items: Any) -> None:
         name = created_arn.split("/")[-1]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 
 def install() -> None:
-    from . import control, responses
+    from . import control, region_settings, responses
 
     responses.install()
+    region_settings.install()
     control.install()

@@ -5,7 +5,8 @@ take a native backup of one (its "backing"), how to copy that backing into anoth
 or region, how to restore it as a new resource, and how to forget it. A backing is a plain
 dict kept on the recovery point; `arn` is the recovery point ARN AWS would show for it.
 
-    DynamoDB  a moto DynamoDB backup        arn:aws:dynamodb:<r>:<a>:table/<t>/backup/<id>
+    DynamoDB  the table, held by the extension  arn:aws:backup:<r>:<a>:recovery-point:<uuid>
+              (advanced DynamoDB backup off: a moto DynamoDB backup, arn:aws:dynamodb:<r>:<a>:table/<t>/backup/<id>)
     RDS       a DB snapshot                 arn:aws:rds:<r>:<a>:snapshot:awsbackup:job-<id>
     Aurora    a DB cluster snapshot         arn:aws:rds:<r>:<a>:cluster-snapshot:awsbackup:job-<id>
     EBS       an EBS snapshot               arn:aws:ec2:<r>::snapshot/snap-<id>
@@ -26,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from moto.dynamodb.models import dynamodb_backends
-from moto.dynamodb.models.table import Backup as DynamoBackup
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.elastic_block_store import Snapshot as EbsSnapshot
 from moto.ec2.utils import random_snapshot_id
@@ -39,6 +39,7 @@ from . import encryption
 from . import restore_metadata as rmeta
 from .errors import KindError
 from .restore_metadata import meta as _meta
+from . import dynamodb_points
 
 
 @dataclass(frozen=True)
@@ -138,43 +139,18 @@ class DynamoDB(Kind):
             tags = {t["Key"]: t["Value"] for t in (table.tags or [])}
             yield Resource(table.table_arn, self.resource_type, table.name, tags)
 
+    # Native DynamoDB backups or AWS Backup's own points, by the Region settings (dynamodb_points.py).
     def backup(self, account: str, region: str, arn: str, job_id: str) -> dict[str, Any]:
-        name = self.pattern.match(arn)["name"]  # type: ignore[index]
-        ddb = dynamodb_backends[account][region]
-        if name not in ddb.tables:
-            raise KindError(f"Resource {arn} not found")
-        backup = ddb.create_backup(name, f"awsbackup-job-{job_id}")
-        size = sum(len(str(item.to_json())) for item in backup.table.all_items())
-        return {
-            "arn": backup.arn,
-            "account": account,
-            "region": region,
-            "size": size,
-            "restore_metadata": {"targetTableName": name, "encryptionType": "Default", "deletionProtection": "false"},
-        }
+        return dynamodb_points.backup(account, region, self.pattern.match(arn)["name"], job_id)  # type: ignore[index]
 
     def copy(self, backing: dict[str, Any], account: str, region: str, job_id: str, vault_key: str | None) -> dict[str, Any]:
-        source = dynamodb_backends[backing["account"]][backing["region"]].get_backup(backing["arn"])
-        target = DynamoBackup(account, region, f"awsbackup-copy-{job_id}", source.table)
-        dynamodb_backends[account][region].backups[target.arn] = target
-        return {**backing, "arn": target.arn, "account": account, "region": region}
+        return dynamodb_points.copy_point(backing, account, region, job_id)
 
     def restore(self, backing: dict[str, Any], metadata: dict[str, str], job_id: str) -> str:
-        target = _meta(metadata, "targetTableName")
-        if not target:
-            raise KindError("Restore metadata targetTableName is required")
-        ddb = dynamodb_backends[backing["account"]][backing["region"]]
-        if target in ddb.tables:
-            raise KindError(f"Table already exists: {target}")
-        table = ddb.restore_table_from_backup(target, backing["arn"])
-        for _ in range(_dropped(backing["account"], backing["region"])):
-            item = next(iter(table.all_items()), None)
-            if item is not None:
-                table.delete_item(item.hash_key, item.range_key)
-        return table.table_arn
+        return dynamodb_points.restore(backing, metadata, job_id)
 
     def forget(self, backing: dict[str, Any]) -> None:
-        dynamodb_backends[backing["account"]][backing["region"]].backups.pop(backing["arn"], None)
+        dynamodb_points.forget(backing)
 
 
 class RDS(Kind):

@@ -69,9 +69,11 @@ class Timeline:
         return self.done_at if time.time() >= self.done_at else None
 
 
-def _calculated_lifecycle(created: float, lifecycle: dict[str, Any] | None) -> dict[str, float]:
+def _calculated_lifecycle(created: float, lifecycle: dict[str, Any] | None, cold_storage: bool = True) -> dict[str, float]:
+    """`cold_storage` False: the point cannot go to cold storage, and AWS Backup ignores
+    MoveToColdStorageAfterDays for it (Lifecycle, API reference)."""
     out = {}
-    if lifecycle and lifecycle.get("MoveToColdStorageAfterDays"):
+    if cold_storage and lifecycle and lifecycle.get("MoveToColdStorageAfterDays"):
         out["MoveToColdStorageAt"] = created + lifecycle["MoveToColdStorageAfterDays"] * DAY
     if lifecycle and lifecycle.get("DeleteAfterDays"):
         out["DeleteAt"] = created + lifecycle["DeleteAfterDays"] * DAY
@@ -87,6 +89,11 @@ def _encryption(rp: RecoveryPoint) -> dict[str, Any]:
     a copy with the destination vault's; one of EBS, RDS or Aurora with its snapshot's key,
     which is the source's, or the one its copy was given (encryption.py). A vault created
     without EncryptionKeyArn has none here (moto's vaults)."""
+    inherited = rp.backing.get("encryption")
+    if inherited is not None:
+        # A DynamoDB backup taken without advanced features keeps its table's encryption
+        # (dynamodb_points.py).
+        return {"EncryptionKeyArn": None, "EncryptionKeyType": None, **inherited}
     if rp.kind.resource_type in encryption.SOURCE_KEYED:
         key = rp.backing.get("kms_key_id")
         key_type = encryption.key_type(rp.backing["account"], rp.backing["region"], key)
@@ -141,7 +148,9 @@ class RecoveryPoint:
                 "CompletionDate": self.timeline.completed(),
                 "BackupSizeInBytes": self.backing["size"],
                 "Lifecycle": self.lifecycle,
-                "CalculatedLifecycle": _calculated_lifecycle(self.timeline.created, self.lifecycle) or None,
+                "CalculatedLifecycle": _calculated_lifecycle(
+                    self.timeline.created, self.lifecycle, self.backing.get("cold_storage", True)
+                ) or None,
                 **_encryption(self),
                 "IsParent": False,
                 "LastRestoreTime": self.last_restore_time,
