@@ -163,6 +163,27 @@ async fn backup_copy_restore(
         .restore_metadata()
         .cloned()
         .unwrap_or_default();
+    // The copy's metadata describes its source: the other region refuses the source's zone,
+    // key and groups (infra/local/FIDELITY.md), so they go, and a volume is given a zone there.
+    const SOURCE_REGION_BOUND: [&str; 9] = [
+        "availabilityZone",
+        "AvailabilityZones",
+        "kmsKeyId",
+        "OptionGroupName",
+        "DBParameterGroupName",
+        "DBClusterParameterGroupName",
+        "DBSubnetGroupName",
+        "VpcSecurityGroupIds",
+        "kmsMasterKeyArn",
+    ];
+    metadata.retain(|key, _| {
+        !SOURCE_REGION_BOUND
+            .iter()
+            .any(|bound| bound.eq_ignore_ascii_case(key))
+    });
+    if resource_type == "EBS" {
+        metadata.insert("availabilityZone".into(), format!("{OTHER_REGION}a"));
+    }
     for (key, value) in restore_with {
         metadata.insert((*key).to_string(), (*value).to_string());
     }

@@ -34,7 +34,8 @@ Context keys given to conditions: aws:PrincipalArn, aws:PrincipalAccount, aws:Re
 aws:SecureTransport (false: the local AWS is plain HTTP), iam:PassedToService (PassRole),
 aws:RequestTag/<key> and aws:TagKeys (the tags a request creates or removes),
 kms:ResourceAliases (a KMS key's aliases), aws:ResourceOrgID (of a role to assume),
-aws:ResourceTag/<key> of the six store kinds and s3:ResourceAccount (resource_tags.py).
+aws:ResourceTag/<key> of the six store kinds and s3:ResourceAccount (resource_tags.py),
+dynamodb:Select (a Query's or Scan's Select; AWS's default when absent).
 Not evaluated (documented in infra/local/README.md): trust policies, resource-based policies
 (but a vault access policy's Deny statements, see backup/policy.py), SCPs, permission
 boundaries, tags of resources other than the six store kinds.
@@ -267,6 +268,7 @@ def authorize(request: awsrequest.ParsedRequest) -> None:
         "aws:SecureTransport": "false",
     }
     base.update(request_tags(request.params))
+    base.update(_select(request))
     wants_tags = "aws:resourcetag/" in json.dumps([documents, session or []]).lower()
     for need in needs_of(request):
         context = {
@@ -359,6 +361,17 @@ def resource_context(request: awsrequest.ParsedRequest, need: Need) -> dict[str,
         key = kms_backends[request.account][request.region].keys.get(key_id)
         return {"kms:ResourceAliases": list(key.aliases) if key is not None else []}
     return {}
+
+
+def _select(request: Any) -> dict[str, str]:
+    """`dynamodb:Select` of a Query or Scan: its `Select`, else what DynamoDB takes by
+    default, SPECIFIC_ATTRIBUTES with a projection and ALL_ATTRIBUTES without (the Query and
+    Scan API references, `Select`)."""
+    if request.signing_name != "dynamodb" or request.operation.name not in ("Query", "Scan"):
+        return {}
+    params = request.params or {}
+    default = "SPECIFIC_ATTRIBUTES" if params.get("ProjectionExpression") or params.get("AttributesToGet") else "ALL_ATTRIBUTES"
+    return {"dynamodb:Select": params.get("Select") or default}
 
 
 def _check_assumable(request: awsrequest.ParsedRequest) -> None:

@@ -36,11 +36,15 @@ pub const FAILOVER_STEPS: &[Permission] = &[
     p("iam:PassRole", "the backup role restores with"),
     p("dynamodb:TagResource", "mark a restored table as the run's"),
     p("s3:PutBucketTagging", "mark a restored bucket as the run's"),
+    p("dynamodb:DescribeTable", "a restored table, and its source"),
     p(
-        "dynamodb:DescribeBackup",
-        "a table as it was backed up (its item count)",
+        "dynamodb:Scan",
+        "count a restored table's items and its source's, and sample the restored one's",
     ),
-    p("dynamodb:DescribeTable", "the restored table"),
+    p(
+        "dynamodb:BatchGetItem",
+        "look a restored table's sampled items up in its source",
+    ),
     p(
         "s3:ListBucketVersions",
         "the source's objects as they were at the copy's point",

@@ -105,7 +105,7 @@ pub async fn validate(
     let isolated = aws
         .isolation()
         .is_some_and(|region| region.as_str() == test.source_region);
-    let source = match source(&source_clients, &restored, test).await {
+    let source = match source(&source_clients, test).await {
         Ok(source) => Ok(source),
         Err(e) if test.purpose == Purpose::Failover || isolated => Err(e.to_string()),
         Err(e) => return Err(e),
@@ -118,8 +118,17 @@ pub async fn validate(
             &source,
             &disks::facts(&restored, test.kind, restored_id).await?,
         ),
-        Ok(Source::Table(source)) => {
-            validate_table(&source, &contents::table(&restored, restored_id).await?)
+        Ok(Source::Table(facts)) => {
+            let copy = contents::counted_table(&restored, restored_id).await?;
+            let sample = contents::sample(
+                &restored,
+                restored_id,
+                &source_clients,
+                &test.name,
+                &copy.key_schema,
+            )
+            .await?;
+            validate_table(&facts, &copy, &sample)
         }
         Ok(Source::Objects(versions)) => {
             let expected = expected_objects(&versions, test.point_created);
@@ -140,19 +149,14 @@ pub async fn validate(
     })
 }
 
-/// The source as it was: a database's, disk's or cluster's facts and a bucket's versions read
-/// in the source's region; a table as its backup recorded it (read where the copy is).
-async fn source(
-    source: &ScopeClients,
-    restored: &ScopeClients,
-    test: &Started,
-) -> Result<Source, AwsError> {
+/// The source, read in its region: a database's, disk's, cluster's or table's facts (a table's
+/// items counted) and a bucket's versions. A recovery point of a table says nothing of it that
+/// AWS Backup's advanced DynamoDB backups let be read (DescribeBackup cannot describe them).
+async fn source(source: &ScopeClients, test: &Started) -> Result<Source, AwsError> {
     Ok(match test.kind {
         Kind::Rds => Source::Database(rds::facts(source, &test.name).await?),
         Kind::Ebs | Kind::Efs => Source::Disk(disks::facts(source, test.kind, &test.name).await?),
-        Kind::Dynamodb => {
-            Source::Table(contents::table_at_backup(restored, &test.recovery_point_arn).await?)
-        }
+        Kind::Dynamodb => Source::Table(contents::counted_table(source, &test.name).await?),
         Kind::S3 => Source::Objects(contents::object_versions(source, &test.name).await?),
         Kind::Aurora => Source::Cluster(rds::cluster_facts(source, &test.name, false).await?),
     })

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use bulwark_core::restore::{ObjectVersion, TableFacts};
+use bulwark_core::restore::{ItemSample, ObjectVersion, TableFacts};
 use bulwark_core::Kind;
 
 use super::{to_utc, Marks};
@@ -107,57 +107,129 @@ fn table_facts(t: &aws_sdk_dynamodb::types::TableDescription) -> TableFacts {
     }
 }
 
-/// The source table as the backup recorded it.
-pub(super) async fn table_at_backup(
+/// How many segments a table is counted in at once: a bounded parallel Scan, so that a large
+/// table counts in a fraction of the time without taking all of its read capacity.
+const COUNT_SEGMENTS: i32 = 4;
+
+/// A table's facts with its item count read, not reported: DescribeTable's `ItemCount` is
+/// refreshed about every six hours, so a freshly restored table reports 0. Each segment of a
+/// parallel `Scan` with `Select=COUNT` is paged to its end.
+pub(super) async fn counted_table(
     clients: &ScopeClients,
-    backup_arn: &str,
+    name: &str,
 ) -> Result<TableFacts, AwsError> {
-    let out = clients
+    let mut facts = table(clients, name).await?;
+    let segments = (0..COUNT_SEGMENTS).map(|segment| count_segment(clients, name, segment));
+    facts.item_count = futures::future::try_join_all(segments)
+        .await?
+        .into_iter()
+        .sum();
+    Ok(facts)
+}
+
+async fn count_segment(clients: &ScopeClients, name: &str, segment: i32) -> Result<u64, AwsError> {
+    let pages = clients
         .dynamodb
-        .describe_backup()
-        .backup_arn(backup_arn)
+        .scan()
+        .table_name(name)
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .segment(segment)
+        .total_segments(COUNT_SEGMENTS)
+        .into_paginator()
+        .send();
+    use futures::TryStreamExt;
+    futures::stream::unfold(pages, |mut pages| async move {
+        pages.next().await.map(|page| (page, pages))
+    })
+    .map_err(|e| AwsError::sdk("dynamodb:Scan", e))
+    .try_fold(0u64, |count, page| async move {
+        Ok(count + u64::try_from(page.count()).unwrap_or(0))
+    })
+    .await
+}
+
+/// How many restored items are looked up in the source (one Scan page, one BatchGetItem: its
+/// limit is 100 keys).
+const SAMPLE_ITEMS: i32 = 64;
+/// How often keys BatchGetItem leaves unprocessed (throttling) are asked again.
+const UNPROCESSED_RETRIES: usize = 5;
+
+type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// Up to `SAMPLE_ITEMS` items of the restored table, each looked up by its key in the source
+/// and compared whole: the same, changed, or gone.
+pub(super) async fn sample(
+    restored: &ScopeClients,
+    restored_table: &str,
+    source: &ScopeClients,
+    source_table: &str,
+    key_schema: &[(String, String)],
+) -> Result<ItemSample, AwsError> {
+    let items: Vec<Item> = restored
+        .dynamodb
+        .scan()
+        .table_name(restored_table)
+        .limit(SAMPLE_ITEMS)
         .send()
         .await
-        .map_err(|e| AwsError::sdk("dynamodb:DescribeBackup", e))?;
-    let description = out.backup_description();
-    let source = description.and_then(|d| d.source_table_details());
-    let features = description.and_then(|d| d.source_table_feature_details());
-    Ok(TableFacts {
-        status: "ACTIVE".into(),
-        key_schema: source
-            .map(|s| {
-                s.key_schema()
-                    .iter()
-                    .map(|k| {
-                        (
-                            k.attribute_name().to_string(),
-                            k.key_type().as_str().to_string(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        indexes: features
-            .map(|f| {
-                f.global_secondary_indexes()
-                    .iter()
-                    .filter_map(|i| i.index_name().map(str::to_string))
-                    .chain(
-                        f.local_secondary_indexes()
-                            .iter()
-                            .filter_map(|i| i.index_name().map(str::to_string)),
-                    )
-                    .collect()
-            })
-            .unwrap_or_default(),
-        billing_mode: source
-            .and_then(|s| s.billing_mode())
-            .map(|m| m.as_str().to_string()),
-        item_count: source
-            .and_then(|s| s.item_count())
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(0),
-    })
+        .map_err(|e| AwsError::sdk("dynamodb:Scan", e))?
+        .items()
+        .to_vec();
+    let key_of = |item: &Item| -> Item {
+        key_schema
+            .iter()
+            .filter_map(|(name, _)| item.get(name).map(|v| (name.clone(), v.clone())))
+            .collect()
+    };
+    let mut wanted: Vec<Item> = items.iter().map(key_of).collect();
+    let mut found: Vec<Item> = Vec::new();
+    for _ in 0..=UNPROCESSED_RETRIES {
+        if wanted.is_empty() {
+            break;
+        }
+        let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .set_keys(Some(std::mem::take(&mut wanted)))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| AwsError::Malformed(e.to_string()))?;
+        let out = source
+            .dynamodb
+            .batch_get_item()
+            .request_items(source_table, keys)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("dynamodb:BatchGetItem", e))?;
+        found.extend(
+            out.responses()
+                .and_then(|r| r.get(source_table))
+                .cloned()
+                .unwrap_or_default(),
+        );
+        wanted = out
+            .unprocessed_keys()
+            .and_then(|u| u.get(source_table))
+            .map(|k| k.keys().to_vec())
+            .unwrap_or_default();
+    }
+    if !wanted.is_empty() {
+        return Err(AwsError::RestoreTest(format!(
+            "{} of the sampled keys stayed unprocessed in {source_table}",
+            wanted.len()
+        )));
+    }
+    let mut sample = ItemSample {
+        sampled: items.len() as u64,
+        ..ItemSample::default()
+    };
+    for item in &items {
+        let key = key_of(item);
+        match found.iter().find(|f| key_of(f) == key) {
+            Some(held) if held == item => sample.identical += 1,
+            Some(_) => sample.changed += 1,
+            None => sample.absent += 1,
+        }
+    }
+    Ok(sample)
 }
 
 pub(super) async fn table(clients: &ScopeClients, name: &str) -> Result<TableFacts, AwsError> {

@@ -52,10 +52,17 @@ pub const RESTORE_TEST: &[Permission] = &[
     p("backup:DescribeRestoreJob", "follow the restore"),
     p("iam:PassRole", "the backup role restores with"),
     p(
-        "dynamodb:DescribeBackup",
-        "the source table as it was backed up (its item count)",
+        "dynamodb:DescribeTable",
+        "the source and the restored table",
     ),
-    p("dynamodb:DescribeTable", "the restored table"),
+    p(
+        "dynamodb:Scan",
+        "count the source's and the restored table's items, and sample the restored one's",
+    ),
+    p(
+        "dynamodb:BatchGetItem",
+        "look the sampled restored items up in the source",
+    ),
     p(
         "dynamodb:TagResource",
         "mark the restored table as a test's",

@@ -24,7 +24,7 @@ pub use restored::{
 };
 pub use validate::{
     expected_objects, validate_bucket, validate_cluster, validate_database, validate_disk,
-    validate_table, ClusterFacts, DatabaseFacts, DiskFacts, ObjectVersion, TableFacts,
+    validate_table, ClusterFacts, DatabaseFacts, DiskFacts, ItemSample, ObjectVersion, TableFacts,
     ITEM_COUNT_TOLERANCE,
 };
 
@@ -50,6 +50,9 @@ pub struct Finding {
     pub check: String,
     pub passed: bool,
     pub detail: String,
+    /// The check could not compare (its detail says why): never a pass.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_compared: bool,
 }
 
 impl Finding {
@@ -58,6 +61,17 @@ impl Finding {
             check: check.to_string(),
             passed,
             detail: detail.into(),
+            not_compared: false,
+        }
+    }
+
+    /// A check that could not compare, and why: it did not pass, nor did it find a fault.
+    pub fn not_compared(check: &str, why: impl Into<String>) -> Self {
+        Self {
+            check: check.to_string(),
+            passed: false,
+            detail: format!("not compared: {}", why.into()),
+            not_compared: true,
         }
     }
 }

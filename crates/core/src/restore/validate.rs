@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use super::Finding;
 
-/// How far a restored table's item count may stray from the source's at backup time: DynamoDB
-/// updates a table's item count about every six hours, so the count at backup is itself an
-/// estimate.
+/// How far a restored table's item count may stray from its source's before the difference
+/// needs explaining.
 pub const ITEM_COUNT_TOLERANCE: f64 = 0.01;
 
-/// What a DynamoDB table is, as DescribeTable (or DescribeBackup for the source at backup time)
-/// tells it.
+/// What a DynamoDB table is, as DescribeTable tells it, with its items counted (a `Scan` with
+/// `Select=COUNT`: DescribeTable's `ItemCount` is refreshed about every six hours, so a table
+/// just restored reports 0).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableFacts {
     pub status: String,
@@ -24,10 +24,67 @@ pub struct TableFacts {
     pub item_count: u64,
 }
 
-/// A restored table against its source at backup time.
-pub fn validate_table(source: &TableFacts, restored: &TableFacts) -> Vec<Finding> {
+/// Items of the restored table looked up by key in the source: how many were sampled, how many
+/// the source holds unchanged, changed, or no longer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemSample {
+    pub sampled: u64,
+    pub identical: u64,
+    pub changed: u64,
+    pub absent: u64,
+}
+
+/// A restored table against its source as it is now. Neither AWS Backup (an advanced DynamoDB
+/// backup has no item count anyone can read) nor DynamoDB (no item carries its time) says what
+/// the table held at the recovery point, so the contents are judged by what can be told:
+/// - the same key schema, indexes and billing mode;
+/// - a sample of the restored items found in the source: at least one exactly as the source
+///   holds it shows the copy holds the source's data; none of them is "not compared" (the
+///   source changed since, or the copy is not its data: which, cannot be told);
+/// - the counts equal within `ITEM_COUNT_TOLERANCE`; otherwise "not compared", never a pass:
+///   the source may have changed since the point, or the restore lost items, and which of the
+///   two cannot be told without a reference (a customer hook, which knows the data, can).
+pub fn validate_table(
+    source: &TableFacts,
+    restored: &TableFacts,
+    sample: &ItemSample,
+) -> Vec<Finding> {
     let allowed = (source.item_count as f64 * ITEM_COUNT_TOLERANCE).ceil() as u64;
     let count_off = source.item_count.abs_diff(restored.item_count);
+    let counts = format!(
+        "{} items restored, {} in the source now",
+        restored.item_count, source.item_count
+    );
+    let item_count = if count_off <= allowed {
+        Finding::new(
+            "item count",
+            true,
+            format!("{counts} (tolerance {allowed})"),
+        )
+    } else {
+        Finding::not_compared(
+            "item count",
+            format!(
+                "{counts}: the source may have changed since the recovery point, or the \
+                 restore lost items; a customer hook can tell"
+            ),
+        )
+    };
+    let sampled = format!(
+        "of {} sampled items, {} as in the source, {} changed there, {} gone from it",
+        sample.sampled, sample.identical, sample.changed, sample.absent
+    );
+    let sampled_items = match (sample.sampled, sample.identical) {
+        (0, _) if restored.item_count > 0 => {
+            Finding::new("sampled items", false, "no item could be read")
+        }
+        (0, _) => Finding::new("sampled items", true, "the table is empty"),
+        (_, 0) => Finding::not_compared(
+            "sampled items",
+            format!("{sampled}: the source changed since, or the copy is not its data"),
+        ),
+        _ => Finding::new("sampled items", true, sampled),
+    };
     vec![
         Finding::new(
             "table active",
@@ -52,14 +109,8 @@ pub fn validate_table(source: &TableFacts, restored: &TableFacts) -> Vec<Finding
                 restored.billing_mode, source.billing_mode
             ),
         ),
-        Finding::new(
-            "item count",
-            count_off <= allowed,
-            format!(
-                "{} items, {} at backup (tolerance {allowed})",
-                restored.item_count, source.item_count
-            ),
-        ),
+        item_count,
+        sampled_items,
     ]
 }
 
@@ -175,7 +226,7 @@ pub fn validate_disk(source: &DiskFacts, restored: &DiskFacts) -> Vec<Finding> {
         ),
         Finding::new(
             "encryption",
-            restored.encrypted == source.encrypted
+            at_least_as_encrypted(restored.encrypted, source.encrypted)
                 && (source.kms_key_id.is_none() || restored.kms_key_id.is_some()),
             format!(
                 "encrypted {} with {:?}, source {} with {:?}",
@@ -183,6 +234,13 @@ pub fn validate_disk(source: &DiskFacts, restored: &DiskFacts) -> Vec<Finding> {
             ),
         ),
     ]
+}
+
+/// A restored copy is encrypted whenever its source is. It may be encrypted where the source
+/// is not: AWS Backup encrypts a copy in another region or account even of an unencrypted
+/// volume or database, so what restores from it is encrypted too.
+fn at_least_as_encrypted(restored: bool, source: bool) -> bool {
+    restored || !source
 }
 
 /// What an RDS instance is, as DescribeDBInstances tells it.
@@ -217,7 +275,7 @@ fn same_engine(restored: (&str, &str), source: (&str, &str)) -> Finding {
 }
 
 /// A restored database against its source: available, the same engine and version, at least
-/// its storage, encrypted as it is.
+/// its storage, encrypted whenever it is.
 pub fn validate_database(source: &DatabaseFacts, restored: &DatabaseFacts) -> Vec<Finding> {
     vec![
         available(&restored.status),
@@ -235,7 +293,7 @@ pub fn validate_database(source: &DatabaseFacts, restored: &DatabaseFacts) -> Ve
         ),
         Finding::new(
             "encryption",
-            restored.encrypted == source.encrypted,
+            at_least_as_encrypted(restored.encrypted, source.encrypted),
             format!(
                 "encrypted {}, source {}",
                 restored.encrypted, source.encrypted
@@ -279,7 +337,7 @@ pub fn validate_cluster(source: &ClusterFacts, restored: &ClusterFacts) -> Vec<F
         ),
         Finding::new(
             "encryption",
-            restored.encrypted == source.encrypted
+            at_least_as_encrypted(restored.encrypted, source.encrypted)
                 && (source.kms_key_id.is_none() || restored.kms_key_id.is_some()),
             format!(
                 "encrypted {} with {:?}, source {} with {:?}",
@@ -377,6 +435,7 @@ mod tests {
             ..source.clone()
         };
         assert!(!validate_database(&source, &plain)[3].passed);
+        assert!(validate_database(&plain, &source)[3].passed);
     }
 
     #[test]
@@ -400,6 +459,10 @@ mod tests {
             ..source.clone()
         };
         assert!(!validate_disk(&source, &plain)[3].passed);
+        assert!(
+            validate_disk(&plain, &source)[3].passed,
+            "a copy of an unencrypted volume is encrypted in another region"
+        );
         let keyless = DiskFacts {
             kms_key_id: None,
             ..source.clone()
@@ -421,7 +484,7 @@ mod tests {
     }
 
     #[test]
-    fn a_table_with_fewer_items_or_another_schema_fails() {
+    fn a_table_of_another_schema_fails_and_one_whose_count_differs_is_not_compared() {
         let source = TableFacts {
             status: "ACTIVE".into(),
             key_schema: vec![("pk".into(), "HASH".into())],
@@ -429,27 +492,70 @@ mod tests {
             billing_mode: Some("PAY_PER_REQUEST".into()),
             item_count: 200,
         };
-        assert!(validate_table(&source, &source).iter().all(|f| f.passed));
+        let all_same = ItemSample {
+            sampled: 64,
+            identical: 64,
+            ..ItemSample::default()
+        };
+        assert!(validate_table(&source, &source, &all_same)
+            .iter()
+            .all(|f| f.passed));
         let within = TableFacts {
             item_count: 198,
             ..source.clone()
         };
-        assert!(validate_table(&source, &within).iter().all(|f| f.passed));
+        assert!(validate_table(&source, &within, &all_same)
+            .iter()
+            .all(|f| f.passed));
         let short = TableFacts {
             item_count: 150,
             ..source.clone()
         };
-        assert!(!validate_table(&source, &short)[4].passed);
+        let count = &validate_table(&source, &short, &all_same)[4];
+        assert!(!count.passed && count.not_compared, "{count:?}");
+        assert!(
+            count
+                .detail
+                .contains("150 items restored, 200 in the source now"),
+            "{}",
+            count.detail
+        );
         let other = TableFacts {
             key_schema: vec![("id".into(), "HASH".into())],
             ..source.clone()
         };
-        assert!(!validate_table(&source, &other)[1].passed);
+        assert!(!validate_table(&source, &other, &all_same)[1].passed);
         let creating = TableFacts {
             status: "CREATING".into(),
             ..source.clone()
         };
-        assert!(!validate_table(&source, &creating)[0].passed);
+        assert!(!validate_table(&source, &creating, &all_same)[0].passed);
+    }
+
+    #[test]
+    fn a_sample_with_one_item_as_in_the_source_passes_and_one_with_none_is_not_compared() {
+        let table = TableFacts {
+            status: "ACTIVE".into(),
+            item_count: 10,
+            ..TableFacts::default()
+        };
+        let sample = |identical, changed, absent| ItemSample {
+            sampled: identical + changed + absent,
+            identical,
+            changed,
+            absent,
+        };
+        let judged = |s: ItemSample| validate_table(&table, &table, &s)[5].clone();
+        assert!(judged(sample(1, 5, 4)).passed, "churn since the point");
+        let none = judged(sample(0, 6, 4));
+        assert!(!none.passed && none.not_compared, "{none:?}");
+        let unread = judged(sample(0, 0, 0));
+        assert!(!unread.passed && !unread.not_compared, "{unread:?}");
+        let empty = TableFacts {
+            item_count: 0,
+            ..table.clone()
+        };
+        assert!(validate_table(&empty, &empty, &sample(0, 0, 0))[5].passed);
     }
 
     #[test]
@@ -504,6 +610,15 @@ mod tests {
             kms_key_id: None,
             ..source.clone()
         };
-        assert!(!validate_cluster(&plain_source, &restored)[2].passed);
+        assert!(
+            validate_cluster(&plain_source, &restored)[2].passed,
+            "a copy may be encrypted where its source is not"
+        );
+        let plain_restored = ClusterFacts {
+            encrypted: false,
+            kms_key_id: None,
+            ..restored.clone()
+        };
+        assert!(!validate_cluster(&source, &plain_restored)[2].passed);
     }
 }
