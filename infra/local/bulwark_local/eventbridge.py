@@ -25,6 +25,8 @@ from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 
+from bulwark_local import concurrency
+
 log = logging.getLogger(__name__)
 _moto_send_to_targets = Rule.send_to_targets
 
@@ -55,13 +57,17 @@ def _deliver(arn: str, payload: str) -> None:
     parts = arn.split(":")
     service, region, account = parts[2], parts[3], parts[4]
     try:
+        # A delivery thread holds no request's lock: it takes the backend's while it reads or
+        # changes it, never while the function runs (concurrency.py).
         if service == "lambda":
             name, qualifier = parts[6], (parts[7] if len(parts) > 7 else None)
-            function = lambda_backends[account][region].get_function(name, qualifier)
+            with concurrency.backend("lambda", account, region):
+                function = lambda_backends[account][region].get_function(name, qualifier)
             function.invoke(payload, {"x-amz-invocation-type": "RequestResponse"}, {})
         else:
             # EventBridge names each execution it starts with a fresh id.
-            stepfunctions_backend(account, region).start_execution(arn, name=str(uuid.uuid4()), execution_input=payload)
+            with concurrency.backend("stepfunctions", account, region):
+                stepfunctions_backend(account, region).start_execution(arn, name=str(uuid.uuid4()), execution_input=payload)
     except Exception:  # AWS retries and then drops; the local AWS logs and drops
         log.exception("EventBridge delivery to %s failed", arn)
 

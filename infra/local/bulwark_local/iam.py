@@ -54,7 +54,7 @@ from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 from moto.utilities.utils import get_partition
 
-from bulwark_local import awsrequest, policy_eval, resource_tags
+from bulwark_local import awsrequest, concurrency, policy_eval, resource_tags
 from bulwark_local.iam_actions import (
     Need,
     Refused,
@@ -400,7 +400,8 @@ def wrap(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
         if request is None:
             return app(environ, start_response)
         try:
-            authorize(request)
+            with concurrency.backend("iam", request.account, request.region):  # the roles, read whole
+                authorize(request)
         except Refused as refused:
             code, status = _DENIED_CODES.get(request.protocol, ("AccessDenied", 403))
             if isinstance(refused, MalformedPolicy):

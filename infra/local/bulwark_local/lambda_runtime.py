@@ -10,6 +10,9 @@ EventBridge target) is POSTed to
 and the runtime's answer is returned as the function's. The function name is the moto
 function's name, so name functions after their binaries. Without the variable, moto's own
 invocation (docker) is used.
+
+A function may call back into the local AWS (Lambda itself included), so an invocation runs
+with none of the request's backend locks held (concurrency.released).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
-from bulwark_local import runtime_api
+from bulwark_local import concurrency, runtime_api
 
 _moto_invoke = LambdaFunction.invoke
 
@@ -46,6 +49,11 @@ def post(url: str, payload: bytes, timeout: float = 900.0) -> tuple[bytes, str |
 
 
 def _invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> str | bytes:
+    with concurrency.released():
+        return _invoke_unlocked(self, body, request_headers, response_headers)
+
+
+def _invoke_unlocked(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> str | bytes:
     payload = body.encode() if isinstance(body, str) else (body or b"{}")
     asynchronous = (request_headers.get("x-amz-invocation-type") or "RequestResponse") == "Event"
     if runtime_api.registered(self.function_arn):

@@ -218,14 +218,17 @@ def credentials(account: str, region: str, role_arn: str, session: str) -> dict[
     from moto.sts.models import sts_backends
     from moto.utilities.utils import get_partition
 
-    role = sts_backends[account][get_partition(region)].assume_role(
-        region_name=region,
-        role_session_name=session[:64],
-        role_arn=role_arn,
-        policy=None,
-        duration=3600,
-        external_id=None,
-    )
+    from bulwark_local import concurrency
+
+    with concurrency.backend("sts", account, region):  # as an AssumeRole request would
+        role = sts_backends[account][get_partition(region)].assume_role(
+            region_name=region,
+            role_session_name=session[:64],
+            role_arn=role_arn,
+            policy=None,
+            duration=3600,
+            external_id=None,
+        )
     return {
         "AWS_ACCESS_KEY_ID": role.access_key_id,
         "AWS_SECRET_ACCESS_KEY": role.secret_access_key,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
+from datetime import datetime, timezone
 import urllib.request
 from typing import Any
 
@@ -165,9 +167,14 @@ def test_a_continuous_rule_keeps_one_current_point_per_resource_and_copies_snaps
     for arn in (f"arn:aws:s3:::{bucket}", by_type["RDS"]["ResourceArn"], by_type["Aurora"]["ResourceArn"]):
         assert protected[arn]["LastBackupTime"] > protected_before[arn]["LastBackupTime"]
 
+    # an S3 continuous point restores to a RestoreTime (required); its latest is LastBackupTime
+    latest = protected[f"arn:aws:s3:::{bucket}"]["LastBackupTime"]
     restore = backup.start_restore_job(
         RecoveryPointArn=s3_point["RecoveryPointArn"],
-        Metadata={"DestinationBucketName": unique("restored"), "NewBucket": "true"},
+        Metadata={
+            "DestinationBucketName": unique("restored"), "NewBucket": "true",
+            "RestoreTime": datetime.fromtimestamp(math.ceil(latest.timestamp()), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
         IamRoleArn=ROLE,
     )
     wait(lambda: backup.describe_restore_job(RestoreJobId=restore["RestoreJobId"]), "Status")

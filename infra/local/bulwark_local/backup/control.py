@@ -18,6 +18,10 @@ restore validators.
 
 makes the next restore job in that account and region FAIL with that StatusMessage, creating
 nothing, once.
+
+    GET/POST /moto-api/bulwark/backup/restore-durations
+
+how long restore jobs take, by resource type (durations.py).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from moto.core import DEFAULT_ACCOUNT_ID
+
+from bulwark_local import concurrency
 
 from . import models
 
@@ -50,7 +56,9 @@ def run_plans(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str,
     region = str(params.get("region") or "us-east-1")
     if not re.fullmatch(r"\d{12}", account) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
         return 400, JSON, json.dumps({"Error": f"invalid account {account!r} or region {region!r}"})
-    return 200, JSON, json.dumps(models.run_plans(account, region))
+    with concurrency.backend("backup", account, region):  # as an AWS Backup request would
+        ran = models.run_plans(account, region)
+    return 200, JSON, json.dumps(ran)
 
 
 def _corrupt(body: dict[str, Any]) -> dict[str, Any]:

@@ -438,8 +438,10 @@ class S3(Kind):
         bucket = s3_backends[account]["aws"].buckets.get(name)
         if bucket is None or bucket.region_name != region:
             raise KindError(f"Resource {arn} not found in {region}")
+        from .s3_restore import captured
+
         objects = [
-            {"key": key.name, "value": key.value, "metadata": dict(key.metadata), "storage": key.storage_class}
+            {"key": key.name, "value": key.value, "metadata": dict(key.metadata), "storage": key.storage_class, **captured(key)}
             for key in list(bucket.keys.values())
             if hasattr(key, "value")
         ]
@@ -467,9 +469,12 @@ class S3(Kind):
         }
 
     def restore(self, backing: dict[str, Any], metadata: dict[str, str], job_id: str) -> str:
+        from . import s3_restore  # how each object is written back (its encryption and ETag)
+
         name = _meta(metadata, "DestinationBucketName")
         if not name:
             raise KindError("Restore metadata DestinationBucketName is required")
+        encryption = s3_restore.restore_encryption(metadata)
         account, region = backing["account"], backing["region"]
         s3 = s3_backends[account]["aws"]
         bucket = s3.buckets.get(name)
@@ -485,8 +490,7 @@ class S3(Kind):
         for obj in backing["objects"][_dropped(account, region):]:
             if obj["key"] in existing:
                 continue  # AWS Backup never overwrites an object on restore
-            key = s3.put_object(name, obj["key"], obj["value"], storage=obj["storage"], disable_notification=True)
-            key.set_metadata(dict(obj["metadata"]))
+            s3_restore.write(s3, name, obj, encryption)
         return f"arn:aws:s3:::{name}"
 
 

@@ -4,7 +4,8 @@ The state lives on moto's own BackupBackend for each account and region (so moto
 forgets it): plan versions, selections, jobs and recovery points; a vault's access policy
 lives on moto's Vault, so it goes with the vault. Jobs do their work when they start; their
 state is derived from timestamps, moving through the documented states over
-BULWARK_LOCAL_JOB_DELAY_SECONDS.
+BULWARK_LOCAL_JOB_DELAY_SECONDS (a restore job over its kind's restore duration, durations.py).
+Continuous recovery points keep a history of states (continuous.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -27,11 +27,10 @@ from moto.backup.exceptions import (
 from moto.backup.models import BackupBackend, Plan, Vault, backup_backends
 from moto.moto_api._internal import mock_random
 
-from . import encryption, kinds, policy
+from . import continuous as pitr, durations, encryption, kinds, policy
 from .selection import selects
 
 DAY = 86400.0
-CONTINUOUS_MAX_DAYS = 35  # a continuous backup's retention is 1 to 35 days (AWS Backup developer guide)
 VAULT_ARN = re.compile(r"^arn:aws:backup:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):backup-vault:(?P<name>[^:/]+)$")
 
 
@@ -40,8 +39,7 @@ class InvalidResourceStateException(BackupClientError):
         super().__init__("InvalidResourceStateException", msg)
 
 
-def job_delay() -> float:
-    return float(os.environ.get("BULWARK_LOCAL_JOB_DELAY_SECONDS", "0.5"))
+job_delay = durations.job_delay
 
 
 @dataclass
@@ -53,10 +51,11 @@ class Timeline:
     done_at: float
 
     @classmethod
-    def starting(cls, at: float | None = None) -> Timeline:
+    def starting(cls, at: float | None = None, duration: float | None = None) -> Timeline:
+        """A job created now that starts at `at` (or now) and takes `duration` (the job delay)."""
         now = time.time()
         start = max(now, at or now)
-        delay = job_delay()
+        delay = job_delay() if duration is None else duration
         return cls(now, start + delay / 4, start + delay)
 
     def state(self, first: str, failure: str | None) -> str:
@@ -118,7 +117,7 @@ class RecoveryPoint:
     source_vault_arn: str | None = None
     last_restore_time: float | None = None
     continuous: bool = False
-    refreshes: list[Timeline] = field(default_factory=list)  # the jobs that refreshed a continuous point
+    history: list[pitr.PointState] = field(default_factory=list)  # a continuous point's states
 
     @property
     def status(self) -> str:
@@ -127,7 +126,7 @@ class RecoveryPoint:
     @property
     def last_backup_time(self) -> float:
         """A continuous point is as recent as the last job that completed on it."""
-        done = [t.created for t in self.refreshes if t.completed()]
+        done = [s.at for s in self.history if s.timeline.completed()]
         return max(done, default=self.timeline.created)
 
     def describe(self) -> dict[str, Any]:
@@ -271,7 +270,7 @@ class RestoreJob:
                 "PercentDone": "100.0" if done else "0.0",
                 "BackupSizeInBytes": rp.backing["size"],
                 "IamRoleArn": self.iam_role_arn,
-                "ExpectedCompletionTimeMinutes": 1,
+                "ExpectedCompletionTimeMinutes": durations.expected_minutes(self.timeline.done_at - self.timeline.created),
                 "CreatedResourceArn": self.created_resource_arn if status == "COMPLETED" else None,
                 "ResourceType": rp.kind.resource_type,
                 "RecoveryPointCreationDate": rp.timeline.created,
@@ -379,14 +378,14 @@ class State:
     backup_jobs: dict[str, BackupJob] = field(default_factory=dict)
     restore_jobs: dict[str, RestoreJob] = field(default_factory=dict)
     copy_jobs: dict[str, CopyJob] = field(default_factory=dict)
+    continuous: dict[str, list[str]] = field(default_factory=dict)  # resource ARN -> its continuous points
     idempotency: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
 
 def state(backend: BackupBackend) -> State:
     """The extension's state for a backend; moto's reset empties the backend's __dict__."""
-    if "_bulwark" not in backend.__dict__:
-        backend.__dict__["_bulwark"] = State()
-    return backend.__dict__["_bulwark"]
+    found = backend.__dict__.get("_bulwark")
+    return found if found is not None else backend.__dict__.setdefault("_bulwark", State())
 
 
 def _fingerprint(params: dict[str, Any]) -> str:
@@ -550,7 +549,7 @@ def start_backup_job(
         raise InvalidParameterValueException(msg=f"Invalid ARN or resource type not supported: {resource_arn}")
     continuous = continuous and kind.supports_continuous
     if continuous:
-        lifecycle = _continuous_lifecycle(lifecycle)
+        lifecycle = pitr.lifecycle(lifecycle)
     params = {"vault": vault_name, "arn": resource_arn, "role": iam_role_arn, "lifecycle": lifecycle}
     key = _idempotency_key("backup", idempotency_token, params)
     if key in st.idempotency:
@@ -574,7 +573,7 @@ def start_backup_job(
             job.failure = str(err)
         else:
             if continuous:
-                rp = _refresh_continuous(st, job, kind, backing, region)
+                rp = pitr.refresh(st, job, kind, backing, region)
             else:
                 rp = RecoveryPoint(
                     backing["arn"], kind, backing, vault, resource_arn, name, iam_role_arn,
@@ -588,46 +587,6 @@ def start_backup_job(
     if key:
         st.idempotency[key] = job.job_id
     return job
-
-
-def _continuous_lifecycle(lifecycle: dict[str, Any] | None) -> dict[str, Any]:
-    """A continuous point is kept 1 to 35 days and never moves to cold storage; a longer
-    (or no) DeleteAfterDays is capped at 35."""
-    days = (lifecycle or {}).get("DeleteAfterDays") or CONTINUOUS_MAX_DAYS
-    return {"DeleteAfterDays": min(days, CONTINUOUS_MAX_DAYS)}
-
-
-def _continuous_arn(kind: kinds.Kind, account: str, region: str, resource_arn: str, vault: Vault) -> str:
-    """arn:aws:backup:<r>:<a>:recovery-point:continuous:<resource id>-<8 hex>, as AWS names them
-    (<bucket>-..., db-<DbiResourceId>-..., cluster-<DbClusterResourceId>-...); the hash here is
-    of the vault and the resource, so there is one per resource and vault."""
-    digest = hashlib.sha256(f"{vault.backup_vault_arn}|{resource_arn}".encode()).hexdigest()[:8]
-    resource_id = kind.continuous_id(account, region, resource_arn)
-    return f"arn:aws:backup:{region}:{account}:recovery-point:continuous:{resource_id}-{digest}"
-
-
-def _refresh_continuous(
-    st: State, job: BackupJob, kind: kinds.Kind, backing: dict[str, Any], region: str
-) -> RecoveryPoint:
-    """Create the continuous point on the first job; later jobs refresh it in place: the new
-    backing (so a restore gives the latest state), lifecycle, role and creator, while its
-    ARN and CreationDate stay."""
-    arn = _continuous_arn(kind, job.account, region, job.resource_arn, job.vault)
-    rp = st.recovery_points.get(arn)
-    if rp is None:
-        rp = RecoveryPoint(
-            arn, kind, backing, job.vault, job.resource_arn, job.resource_name, job.iam_role_arn,
-            job.created_by, job.lifecycle, job.timeline, continuous=True,
-        )
-        st.recovery_points[arn] = rp
-    else:
-        kind.forget(rp.backing)
-        rp.backing = backing
-        rp.lifecycle = job.lifecycle
-        rp.iam_role_arn = job.iam_role_arn
-        rp.created_by = job.created_by
-    rp.refreshes.append(job.timeline)
-    return rp
 
 
 def describe_backup_job(backend: BackupBackend, job_id: str) -> BackupJob:
@@ -666,7 +625,10 @@ def delete_recovery_point(backend: BackupBackend, vault_name: str, arn: str) -> 
             )
     if rp.status != "COMPLETED":
         raise InvalidResourceStateException(f"Recovery point {arn} is still being created")
-    rp.kind.forget(rp.backing)
+    if rp.continuous:
+        pitr.forget(rp, state(backend))
+    else:
+        rp.kind.forget(rp.backing)
     del state(backend).recovery_points[arn]
 
 
@@ -751,17 +713,20 @@ def start_restore_job(
     if key in st.idempotency:
         return st.restore_jobs[st.idempotency[key]]
     job_id = _new_job_id()
-    created, failure = None, None
+    created, failure, backing = None, None, rp.backing
     try:
         planned_failure = kinds.failing_restores.pop((backend.account_id, backend.region_name), None)
         if planned_failure is not None:
             raise kinds.KindError(planned_failure)
-        created = rp.kind.restore(rp.backing, metadata, job_id)
+        backing = pitr.backing_to_restore(rp, metadata)
+        with pitr.attached(rp.kind, backing):
+            created = rp.kind.restore(backing, metadata, job_id)
     except kinds.KindError as err:
         failure = str(err)
     except Exception as err:  # a moto backend refusing the restore fails the job, as in AWS
         failure = f"{type(err).__name__}: {getattr(err, 'message', None) or err}"
-    job = RestoreJob(job_id, backend.account_id, rp, iam_role_arn, created, Timeline.starting(), failure)
+    duration = durations.restore_seconds(rp.kind.resource_type, int(backing["size"]))
+    job = RestoreJob(job_id, backend.account_id, rp, iam_role_arn, created, Timeline.starting(duration=duration), failure)
     if failure is None:
         rp.last_restore_time = job.timeline.created
     st.restore_jobs[job_id] = job
