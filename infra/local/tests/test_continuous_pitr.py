@@ -45,7 +45,12 @@ def _continuous_plan(backup: Any, vault: str, resources: list[str]) -> None:
 
 
 def _last_backup(backup: Any, arn: str) -> float:
+    """The resource's LastBackupTime, which ListProtectedResources and DescribeProtectedResource
+    report alike."""
     found = [r for r in backup.list_protected_resources()["Results"] if r["ResourceArn"] == arn]
+    described = backup.describe_protected_resource(ResourceArn=arn)
+    assert described["LastBackupTime"] == found[0]["LastBackupTime"]
+    assert described["LastRecoveryPointArn"] == found[0]["LastRecoveryPointArn"]
     return found[0]["LastBackupTime"].timestamp()
 
 
@@ -57,6 +62,13 @@ def _restore(backup: Any, point: str, metadata: dict[str, str]) -> dict[str, Any
 
 def _point(backup: Any, vault: str) -> str:
     return backup.list_recovery_points_by_backup_vault(BackupVaultName=vault)["RecoveryPoints"][0]["RecoveryPointArn"]
+
+
+def test_describe_protected_resource_refuses_a_resource_never_backed_up(aws: Any) -> None:
+    backup = aws("backup", "eu-west-3")
+    with pytest.raises(ClientError) as refused:
+        backup.describe_protected_resource(ResourceArn=f"arn:aws:s3:::{unique('never')}")
+    assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
 def test_an_s3_continuous_point_restores_the_bucket_as_it_was_at_the_restore_time(aws: Any, endpoint: str) -> None:

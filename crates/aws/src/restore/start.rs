@@ -76,13 +76,27 @@ pub async fn start(
     )
     .await?;
     let latest_restorable = match (origin, chosen.continuous, asset.kind) {
-        (Origin::Home, true, Kind::Rds | Kind::Aurora) | (Origin::Home, _, Kind::Dynamodb) => {
-            latest_restorable(&clients, asset.kind, &asset.name).await?
+        (Origin::Home, true, Kind::Rds | Kind::Aurora | Kind::S3)
+        | (Origin::Home, _, Kind::Dynamodb) => {
+            latest_restorable(&clients, asset.kind, &asset.name, &arn).await?
         }
         _ => None,
     };
     let restorable_to = restore::restorable_to(&chosen.snapshots, latest_restorable);
-    let (point_arn, vault, point_created) = (chosen.arn, chosen.vault, chosen.created);
+    // A continuous point restores to a time of its window: its latest, the data it restores
+    // is that old (its creation date is when recording began).
+    let continuous = bulwark_core::facts::is_continuous(&chosen.arn);
+    let point_created = match (continuous, latest_restorable) {
+        (false, _) => chosen.created,
+        (true, Some(latest)) => latest,
+        (true, None) => {
+            return Err(AwsError::RestoreTest(format!(
+                "{arn}: its continuous backup {} reports no restorable time",
+                chosen.arn
+            )))
+        }
+    };
+    let (point_arn, vault) = (chosen.arn, chosen.vault);
     // StartRestoreJob's IdempotencyToken: AWS documents no limit; 40 characters stay within
     // the 50 of the other Backup tokens.
     let id = idempotency::token(40, "restore-test", &(&arn, &point_arn, origin, run))?;
@@ -100,7 +114,10 @@ pub async fn start(
         cross_region: region != source_region,
         prerequisites,
     };
-    let overrides = metadata_overrides(asset.kind, &restored_name, prerequisites);
+    let mut overrides = metadata_overrides(asset.kind, &restored_name, prerequisites);
+    if continuous {
+        overrides.extend(restore_time(asset.kind, point_created));
+    }
     let restore_job_id = start_restore(&clients, point, site, &overrides, &role, &id).await?;
     let started = Started {
         id,
@@ -198,14 +215,46 @@ async fn chosen_point(
     })
 }
 
+/// The restore metadata that restores a continuous point to `time`: S3 requires a
+/// `RestoreTime` (RFC 3339, whole seconds, as the developer guide writes it); RDS and Aurora
+/// take the latest restorable time when told to, which is `time` when it was read.
+fn restore_time(kind: Kind, time: DateTime<Utc>) -> Vec<(&'static str, String)> {
+    match kind {
+        Kind::S3 => {
+            // Whole seconds, rounded up: the window's end is the last backup's second.
+            let whole = time.timestamp() + i64::from(time.timestamp_subsec_nanos() > 0);
+            let time = DateTime::<Utc>::from_timestamp(whole, 0).unwrap_or(time);
+            vec![(
+                "RestoreTime",
+                time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            )]
+        }
+        Kind::Rds | Kind::Aurora => vec![("UseLatestRestorableTime", "true".into())],
+        _ => Vec::new(),
+    }
+}
+
 /// The latest time a point-in-time restore of the store could restore to: an RDS instance's
-/// or Aurora cluster's `LatestRestorableTime` (continuous backup), a table's PITR
-/// `LatestRestorableDateTime`. None when the store has none (PITR off, no automated backups).
+/// or Aurora cluster's `LatestRestorableTime` (continuous backup), a bucket's continuous
+/// backup's `LastBackupTime` (AWS Backup's API has no restorable window; its last backup time
+/// is where the window ends), a table's PITR `LatestRestorableDateTime`. None when the store
+/// has none (PITR off, no automated backups).
 async fn latest_restorable(
     clients: &ScopeClients,
     kind: Kind,
     name: &str,
+    arn: &str,
 ) -> Result<Option<DateTime<Utc>>, AwsError> {
+    if kind == Kind::S3 {
+        let out = clients
+            .backup
+            .describe_protected_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("backup:DescribeProtectedResource", e))?;
+        return Ok(to_utc(out.last_backup_time()));
+    }
     let time = match kind {
         Kind::Rds => clients
             .rds
@@ -281,6 +330,10 @@ pub const RESTORE_SITE: &[Permission] = &[p(
 )];
 
 pub const RESTORABLE: &[Permission] = &[
+    p(
+        "backup:DescribeProtectedResource",
+        "where a bucket's continuous backup's window ends, for the RPO and its restore time",
+    ),
     p(
         "dynamodb:DescribeContinuousBackups",
         "a table's latest restorable time (PITR), for the RPO",

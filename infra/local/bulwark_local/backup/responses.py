@@ -462,6 +462,16 @@ def list_protected_resources(self: BackupResponse) -> str:
     return _page(self, models.protected_resources(self.backup_backend), "Results", lambda r: r)
 
 
+def describe_protected_resource(self: BackupResponse) -> str:
+    """One resource's entry of ListProtectedResources (DescribeProtectedResource's members that
+    ListProtectedResources shares; the latest restore's are not kept here)."""
+    arn = _label(self, "resourceArn")
+    for resource in models.protected_resources(self.backup_backend):
+        if resource["ResourceArn"] == arn:
+            return json.dumps(resource)
+    raise models.ResourceNotFoundException(msg=f"Resource {arn} is not protected by AWS Backup")
+
+
 HANDLERS: list[Callable[..., Any]] = [
     update_backup_plan,
     get_backup_plan,
@@ -493,6 +503,7 @@ HANDLERS: list[Callable[..., Any]] = [
     describe_copy_job,
     list_copy_jobs,
     list_protected_resources,
+    describe_protected_resource,
 ]
 
 # URL patterns for moto's Flask app; moto resolves the operation itself from the method and
@@ -515,6 +526,7 @@ URL_PATHS = {
     "{0}/copy-jobs/(?P<job>[^/]+)$": BackupResponse.dispatch,
     "{0}/resources/$": BackupResponse.dispatch,
     "{0}/resources/(?P<arn>.+)/recovery-points/$": BackupResponse.dispatch,
+    "{0}/resources/(?P<arn>[^/].*)$": BackupResponse.dispatch,
 }
 
 
