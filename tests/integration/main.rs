@@ -19,5 +19,6 @@ mod restore;
 mod restore_aurora;
 mod restore_coverage;
 mod restore_deployed;
+mod restore_dr;
 mod seed;
 mod template;

@@ -520,6 +520,72 @@ async fn a_database_restores_validates_and_leaves_nothing_behind() {
 }
 
 #[tokio::test]
+async fn a_critical_database_under_continuous_backup_reports_an_rpo_within_its_hour() {
+    // Given a critical RDS instance, which its tier backs up continuously
+    let t = TestAccount::new().await;
+    seed::rds_instance(
+        &t,
+        HOME_REGION,
+        "payments",
+        &[("DataClassification", "Critical")],
+    )
+    .await;
+    protect(&t).await;
+    run_plans(&t);
+    let stored = t.stored().await;
+    let database = stored
+        .iter()
+        .find(|a| a.name == "payments")
+        .expect("inventoried");
+    wait_for_points(&t, &[database]).await;
+    let continuous = t
+        .backup(HOME_REGION)
+        .list_recovery_points_by_resource()
+        .resource_arn(database.arn.to_string())
+        .send()
+        .await
+        .expect("recovery points")
+        .recovery_points()
+        .iter()
+        .any(|p| {
+            p.recovery_point_arn()
+                .is_some_and(bulwark_core::facts::is_continuous)
+        });
+    assert!(
+        continuous,
+        "critical's continuous backup of an RDS instance"
+    );
+    let latest = t
+        .rds(HOME_REGION)
+        .describe_db_instances()
+        .db_instance_identifier("payments")
+        .send()
+        .await
+        .expect("instance")
+        .db_instances()[0]
+        .latest_restorable_time()
+        .map(|t| t.secs())
+        .expect("a latest restorable time");
+
+    // When it is restore-tested
+    let test = passing_test_of(&t, database, Origin::Home).await;
+
+    // Then its RPO is what a recovery would lose, from the latest restorable time RDS reports,
+    // within critical's hour
+    let timing = test.timing.expect("timing");
+    assert_eq!(
+        timing.restorable_to.map(|t| t.timestamp()),
+        Some(latest),
+        "{timing:?}"
+    );
+    let measured = test.measured.expect("measured");
+    assert!(
+        measured.rpo_met && measured.rpo_seconds < 3600,
+        "{measured:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_cli_tests_a_tier_and_shows_the_history() {
     // Given a critical table, discovered, classified, protected and backed up by the CLI
     let t = TestAccount::new().await;
