@@ -109,6 +109,7 @@ async fn the_failover_state_machine_runs_the_real_function_and_refuses_a_stale_h
             "--plan-hash",
             &hash,
             "--confirm",
+            "--primary-down",
             "--reason",
             "us-east-1 is down",
             "--requested-by",
@@ -149,7 +150,8 @@ async fn the_failover_state_machine_runs_the_real_function_and_refuses_a_stale_h
     );
     assert!(head.object_lock_retain_until_date().is_some(), "{head:?}");
 
-    // When the same input is started again: the plan changed (the switches point elsewhere)
+    // When the same input is started again (without primary_down: not declared): the plan
+    // changed (the switches point elsewhere)
     let again = run(&t, &state_machine, input).await;
 
     // Then it is refused, restoring nothing more

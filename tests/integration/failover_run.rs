@@ -492,12 +492,72 @@ async fn a_run_killed_after_any_step_resumes_to_the_same_end_doing_nothing_twice
 }
 
 #[tokio::test]
-async fn with_the_primary_region_not_answering_a_failover_judges_each_restored_store_alone() {
+async fn with_the_primary_region_declared_down_a_failover_judges_each_restored_store_alone() {
     // Given an application ready to fail over, and S3 in its primary region answering nothing
     // but errors (the region is down; the plan reads only the DR region)
     let t = TestAccount::new().await;
     let (config, zone, _, plan) = ready_application(&t).await;
     let hash = plan["hash"].as_str().expect("hash").to_string();
+    s3_down_in_the_primary_region(&t);
+
+    // When the application is failed over, the engineer declaring the primary region down
+    let answer = json_of(&bulwark_with(
+        &t,
+        &[],
+        &[execute(&config, &hash), vec!["--confirm", "--primary-down"]].concat(),
+    ));
+
+    // Then it succeeded: the restored bucket was read in the DR region, and the findings say
+    // its comparison with its source was skipped, and why
+    let run = &answer["run"];
+    assert_eq!(run["ending"]["outcome"], "succeeded", "{answer:#}");
+    assert_eq!(run["primary_down"], true, "recorded with the run");
+    let compared = bucket_comparison(run);
+    assert_eq!(compared["passed"], true, "{compared}");
+    assert!(
+        compared["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("skipped") && d.contains("ServiceUnavailable")),
+        "{compared}"
+    );
+    let table = planned_name(run, ":dynamodb:");
+    assert_eq!(switch_values(&t, &zone).await.1, table);
+}
+
+#[tokio::test]
+async fn a_source_that_cannot_be_read_is_not_compared_and_stops_the_run_before_any_switch() {
+    // Given an application ready to fail over, and S3 in its primary region failing every call
+    let t = TestAccount::new().await;
+    let (config, zone, _, plan) = ready_application(&t).await;
+    let hash = plan["hash"].as_str().expect("hash").to_string();
+    let before = switch_values(&t, &zone).await;
+    s3_down_in_the_primary_region(&t);
+
+    // When the application is failed over without the primary region declared down
+    let output = bulwark_with(
+        &t,
+        &[],
+        &[execute(&config, &hash), vec!["--confirm"]].concat(),
+    );
+
+    // Then the bucket was not compared, which is no pass: the run stopped before any switch
+    assert!(!output.status.success());
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).expect("the run");
+    let run = &answer["run"];
+    assert_eq!(run["ending"]["outcome"], "failed", "{answer:#}");
+    let compared = bucket_comparison(run);
+    assert_eq!(compared["not_compared"], true, "{compared}");
+    assert!(
+        compared["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("--primary-down")),
+        "{compared}"
+    );
+    assert_eq!(switch_values(&t, &zone).await, before);
+}
+
+/// S3 in the primary region answering nothing but errors.
+fn s3_down_in_the_primary_region(t: &TestAccount) {
     crate::harness::control(
         "/moto-api/bulwark/faults",
         &serde_json::json!({
@@ -505,39 +565,23 @@ async fn with_the_primary_region_not_answering_a_failover_judges_each_restored_s
             "status": 503, "code": "ServiceUnavailable", "message": "the region is down",
         }),
     );
+}
 
-    // When the application is failed over
-    let answer = json_of(&bulwark_with(
-        &t,
-        &[],
-        &[execute(&config, &hash), vec!["--confirm"]].concat(),
-    ));
-
-    // Then it succeeded: the restored bucket was read in the DR region, and the findings say it
-    // could not be compared with its source
-    let run = &answer["run"];
-    assert_eq!(run["ending"]["outcome"], "succeeded", "{answer:#}");
+/// The finding of the run's restored bucket on its comparison with its source.
+fn bucket_comparison(run: &serde_json::Value) -> serde_json::Value {
     let bucket = run["plan"]["stores"]
         .as_array()
         .expect("stores")
         .iter()
         .position(|s| s["arn"].as_str().is_some_and(|a| a.contains(":s3:")))
         .expect("the bucket");
-    let findings = run["stores"][bucket]["findings"]
+    run["stores"][bucket]["findings"]
         .as_array()
-        .expect("findings");
-    let compared = findings
+        .expect("findings")
         .iter()
         .find(|f| f["check"] == "compared with its source")
-        .expect("the comparison's finding");
-    assert!(
-        compared["detail"]
-            .as_str()
-            .is_some_and(|d| d.starts_with("not compared") && d.contains("ServiceUnavailable")),
-        "{compared}"
-    );
-    let table = planned_name(run, ":dynamodb:");
-    assert_eq!(switch_values(&t, &zone).await.1, table);
+        .expect("the comparison's finding")
+        .clone()
 }
 
 #[tokio::test]

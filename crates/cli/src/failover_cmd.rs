@@ -58,6 +58,11 @@ pub enum FailoverCommand {
         /// same option).
         #[arg(long)]
         accept_data_loss: Option<Duration>,
+        /// Declare the primary region down: a restored store whose source cannot be read is
+        /// judged alone, recorded so. Without it such a store is "not compared", and the run
+        /// stops before any switch.
+        #[arg(long)]
+        primary_down: bool,
         /// Run it through the deployed failover state machine (the template's
         /// FailoverStateMachineArn output) instead of here.
         #[arg(long, env = "BULWARK_FAILOVER_STATE_MACHINE")]
@@ -248,6 +253,7 @@ pub struct ExecuteRequest {
     pub reason: String,
     pub requested_by: Option<String>,
     pub accept_data_loss: Option<Duration>,
+    pub primary_down: bool,
     pub state_machine: Option<String>,
     pub wait: bool,
 }
@@ -357,6 +363,7 @@ pub async fn execute(
             "plan_hash": request.plan_hash,
             "requested_by": requested_by,
             "reason": request.reason,
+            "primary_down": request.primary_down,
         });
         return through_state_machine(inventory, aws, state_machine, &input, request.wait, drive)
             .await;
@@ -372,6 +379,7 @@ pub async fn execute(
             requested_by,
             reason: request.reason,
             accept_data_loss: request.accept_data_loss,
+            primary_down: request.primary_down,
         },
         &reporting(drive),
         chrono::Utc::now(),
@@ -554,6 +562,7 @@ pub async fn dispatch(
             reason,
             requested_by,
             accept_data_loss,
+            primary_down,
             state_machine,
             wait,
             drive,
@@ -565,6 +574,7 @@ pub async fn dispatch(
                 reason,
                 requested_by,
                 accept_data_loss,
+                primary_down,
                 state_machine,
                 wait,
             };

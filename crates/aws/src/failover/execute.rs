@@ -53,6 +53,10 @@ pub struct Request {
     /// is recomputed with it, and its hash covers it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accept_data_loss: Option<Duration>,
+    /// The engineer declares the primary region down: restored stores whose sources cannot be
+    /// read are judged alone instead of "not compared" (which stops the run).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub primary_down: bool,
 }
 
 /// What an advance did: whether the run should be advanced again at once, after a wait, or
@@ -89,7 +93,8 @@ pub async fn begin(
             app.name, plan.blockers_count
         )));
     }
-    let run = Run::new(plan, &request.requested_by, &request.reason, now, &app.name);
+    let mut run = Run::new(plan, &request.requested_by, &request.reason, now, &app.name);
+    run.primary_down = request.primary_down;
     // The lock first: a run refused it leaves no record. Two requests in the same
     // millisecond share an id, and the lock; the second's record is refused.
     record::lock(inventory, app.name.as_str(), &run.id, LOCK_SECONDS).await?;
@@ -107,7 +112,12 @@ pub async fn begin(
             run.plan.dr_region,
             run.requested_by,
             run.reason
-        ),
+        ) + if run.primary_down {
+            "; the primary region declared down: stores whose sources cannot be read are \
+             judged alone"
+        } else {
+            ""
+        },
     )
     .await?;
     notify(aws, reporting, &run, "started", &event.outcome).await?;

@@ -66,6 +66,8 @@ struct Header {
     requested_at: DateTime<Utc>,
     abort_requested: Option<DateTime<Utc>>,
     ending: Option<Ending>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    primary_down: bool,
 }
 
 fn json(value: &impl Serialize) -> Result<String, AwsError> {
@@ -116,6 +118,7 @@ fn header(run: &Run) -> Header {
         requested_at: run.requested_at,
         abort_requested: run.abort_requested,
         ending: run.ending.clone(),
+        primary_down: run.primary_down,
     }
 }
 
@@ -214,6 +217,7 @@ pub async fn load(
         requested_at: header.requested_at,
         abort_requested: header.abort_requested,
         ending: header.ending,
+        primary_down: header.primary_down,
     };
     events.sort_by_key(|e| e.at);
     Ok(Some((run, events)))

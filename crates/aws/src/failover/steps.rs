@@ -118,6 +118,7 @@ fn started(
         started: run.requested_at,
         restore_started: store.restore_started.unwrap_or(run.requested_at),
         hook: None,
+        source_declared_down: run.primary_down,
         purpose: Purpose::Failover,
     })
 }

@@ -100,14 +100,17 @@ pub async fn validate(
 ) -> Result<Validated, AwsError> {
     let source_clients = clients_in(aws, &test.account, &test.source_region)?;
     let restored = clients_in(aws, &test.account, &test.region)?;
-    // A failover's source region may be down, and an isolated drill may not call it:
-    // whatever reading it fails with, the copy is judged alone, and the findings say why.
+    // A source that cannot be read is never taken for a match. The copy is judged alone
+    // (and may pass) only where not reading it was declared: an engineer's failover with the
+    // primary region declared down, or a drill isolated from it; another failover's store is
+    // "not compared", which stops its run before any switch.
     let isolated = aws
         .isolation()
         .is_some_and(|region| region.as_str() == test.source_region);
+    let declared = isolated || test.source_declared_down;
     let source = match source(&source_clients, test).await {
         Ok(source) => Ok(source),
-        Err(e) if test.purpose == Purpose::Failover || isolated => Err(e.to_string()),
+        Err(e) if test.purpose == Purpose::Failover || isolated => Err((e.to_string(), declared)),
         Err(e) => return Err(e),
     };
     let mut findings = match source {
@@ -138,7 +141,7 @@ pub async fn validate(
             &source,
             &rds::cluster_facts(&restored, restored_id, true).await?,
         ),
-        Err(why) => alone(&restored, test, restored_id, &why).await?,
+        Err((why, declared)) => alone(&restored, test, restored_id, &why, declared).await?,
     };
     if let Some(hook) = &test.hook {
         findings.push(call_hook(aws, test, hook, restored_arn, restored_id).await);
@@ -162,12 +165,14 @@ async fn source(source: &ScopeClients, test: &Started) -> Result<Source, AwsErro
     })
 }
 
-/// A failover's restored store judged alone, its source unreadable: it can be read.
+/// A failover's restored store judged alone, its source unreadable: it can be read. The
+/// comparison is skipped when not reading the source was `declared`, else not compared.
 async fn alone(
     restored: &ScopeClients,
     test: &Started,
     restored_id: &str,
     why: &str,
+    declared: bool,
 ) -> Result<Vec<Finding>, AwsError> {
     let read = match test.kind {
         Kind::Rds => rds::facts(restored, restored_id).await.map(|_| ()),
@@ -187,14 +192,26 @@ async fn alone(
             true,
             format!("{restored_id} answers in {}", test.region),
         ),
-        Finding::new(
-            "compared with its source",
-            true,
-            format!(
-                "not compared: the source {} in {} could not be read ({why})",
-                test.name, test.source_region
-            ),
-        ),
+        if declared {
+            Finding::new(
+                "compared with its source",
+                true,
+                format!(
+                    "skipped: {} was declared down, and the source {} could not be read \
+                     ({why})",
+                    test.source_region, test.name
+                ),
+            )
+        } else {
+            Finding::not_compared(
+                "compared with its source",
+                format!(
+                    "the source {} in {} could not be read ({why}); if that region is down, \
+                     execute with --primary-down to judge the restored stores alone",
+                    test.name, test.source_region
+                ),
+            )
+        },
     ])
 }
 

@@ -138,6 +138,10 @@ pub struct Started {
     /// The customer's validation hook, if the tier or the store names one.
     #[serde(default)]
     pub hook: Option<HookFunction>,
+    /// A failover's source region was declared down by the engineer: a source that cannot be
+    /// read is not compared, and that is not held against the restored store.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub source_declared_down: bool,
     /// Whose restore it is: a test's copy is tagged to expire and be swept, a failover's to
     /// stay.
     #[serde(default)]

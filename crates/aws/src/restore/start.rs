@@ -138,6 +138,7 @@ pub async fn start(
         started: now,
         restore_started,
         hook,
+        source_declared_down: false,
         purpose: Purpose::Test,
     };
     let window = tier.restore_test.validation_window.as_minutes();

@@ -83,6 +83,11 @@ pub struct Run {
     /// Set once an abort was asked for: no switch is written after it.
     pub abort_requested: Option<DateTime<Utc>>,
     pub ending: Option<Ending>,
+    /// The engineer declared the primary region down: a restored store whose source cannot
+    /// be read is judged alone. Otherwise a source that cannot be read leaves the store "not
+    /// compared", which stops the run before any switch.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub primary_down: bool,
 }
 
 /// How far one store's restore has come.
@@ -197,6 +202,7 @@ impl Run {
             requested_at,
             abort_requested: None,
             ending: None,
+            primary_down: false,
         }
     }
 

@@ -32,6 +32,9 @@ pub enum FailoverRequest {
         /// is recomputed with it, and the hash quoted must be of that plan.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         accept_data_loss: Option<bulwark_core::Duration>,
+        /// The engineer declares the primary region down (see `execute::Request`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        primary_down: bool,
     },
     /// Store `index`'s next step: restore, poll, or validate.
     Store { run: RunId, index: usize },
@@ -131,6 +134,7 @@ pub async fn handle(
             requested_by,
             reason,
             accept_data_loss,
+            primary_down,
         } => {
             let app = config.application(&application).ok_or_else(|| {
                 FunctionError::InvalidInput(format!(
@@ -150,6 +154,7 @@ pub async fn handle(
                 requested_by,
                 reason,
                 accept_data_loss,
+                primary_down,
             };
             let run = execute::begin(
                 aws,
