@@ -520,6 +520,111 @@ async fn a_database_restores_validates_and_leaves_nothing_behind() {
 }
 
 #[tokio::test]
+async fn a_bucket_under_sse_kms_with_a_multipart_object_is_compared_by_size_and_passes() {
+    // Given a critical bucket whose default encryption is SSE-KMS, holding a multipart object
+    // and a small one: neither ETag is an MD5, and a restore writes each object anew
+    let t = TestAccount::new().await;
+    let bucket = format!("ledger-{}", t.account);
+    seed::bucket(
+        &t,
+        HOME_REGION,
+        &bucket,
+        &[("DataClassification", "Critical")],
+    )
+    .await;
+    let s3 = t.s3(HOME_REGION);
+    s3.put_bucket_encryption()
+        .bucket(&bucket)
+        .server_side_encryption_configuration(
+            aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    aws_sdk_s3::types::ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            aws_sdk_s3::types::ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                                .build()
+                                .expect("default"),
+                        )
+                        .build(),
+                )
+                .build()
+                .expect("configuration"),
+        )
+        .send()
+        .await
+        .expect("default encryption");
+    let upload = s3
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("exports/big.bin")
+        .send()
+        .await
+        .expect("multipart upload");
+    let id = upload.upload_id().expect("upload id");
+    let mut parts = Vec::new();
+    for (n, bytes) in [(1, vec![7u8; 5 * 1024 * 1024]), (2, vec![9u8; 1024])] {
+        let part = s3
+            .upload_part()
+            .bucket(&bucket)
+            .key("exports/big.bin")
+            .upload_id(id)
+            .part_number(n)
+            .body(bytes.into())
+            .send()
+            .await
+            .expect("part");
+        parts.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(n)
+                .set_e_tag(part.e_tag().map(str::to_string))
+                .build(),
+        );
+    }
+    s3.complete_multipart_upload()
+        .bucket(&bucket)
+        .key("exports/big.bin")
+        .upload_id(id)
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("complete");
+    s3.put_object()
+        .bucket(&bucket)
+        .key("readme.txt")
+        .body(b"the quick brown fox".to_vec().into())
+        .send()
+        .await
+        .expect("put object");
+    protect(&t).await;
+    run_plans(&t);
+    let stored = t.stored().await;
+    let asset = stored
+        .iter()
+        .find(|a| a.name == bucket)
+        .expect("inventoried");
+    wait_for_points(&t, &[asset]).await;
+
+    // When it is restore-tested
+    let test = passing_test_of(&t, asset, Origin::Home).await;
+
+    // Then both objects were compared by size, as their ETags are not MD5s
+    let contents = test
+        .findings
+        .iter()
+        .find(|f| f.check == "contents equal")
+        .expect("the contents' finding");
+    assert!(
+        contents.detail.starts_with("0 by ETag, 2 by size"),
+        "{}",
+        contents.detail
+    );
+}
+
+#[tokio::test]
 async fn a_critical_database_under_continuous_backup_reports_an_rpo_within_its_hour() {
     // Given a critical RDS instance, which its tier backs up continuously
     let t = TestAccount::new().await;

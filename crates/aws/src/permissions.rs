@@ -173,6 +173,8 @@ pub fn action_for_operation(operation: &str) -> Option<String> {
         // S3's listings are authorized by its older action names.
         ("s3", "ListObjectVersions") => "ListBucketVersions",
         ("s3", "ListObjectsV2") => "ListBucket",
+        ("s3", "GetBucketEncryption") => "GetEncryptionConfiguration",
+        ("s3", "GetBucketLifecycleConfiguration") => "GetLifecycleConfiguration",
         // The product's DeleteObjects names each version (restore/finish.rs): deleting a
         // version is authorized by s3:DeleteObjectVersion.
         ("s3", "DeleteObjects") => "DeleteObjectVersion",

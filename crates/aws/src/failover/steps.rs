@@ -49,6 +49,14 @@ pub const FAILOVER_STEPS: &[Permission] = &[
         "s3:ListBucketVersions",
         "the source's objects as they were at the copy's point",
     ),
+    p(
+        "s3:GetEncryptionConfiguration",
+        "whether a source bucket's ETags are MD5s (not under SSE-KMS)",
+    ),
+    p(
+        "s3:GetLifecycleConfiguration",
+        "whether a source bucket's lifecycle rules expire versions",
+    ),
     p("s3:ListBucket", "the restored bucket's objects"),
     p(
         "rds:DescribeDBInstances",

@@ -2,9 +2,8 @@
 //! exists), then validating the copy, the customer's hook included.
 
 use bulwark_core::restore::{
-    expected_objects, hook_finding, validate_bucket, validate_cluster, validate_database,
-    validate_disk, validate_table, Finding, HookFunction, HookRequest, HookStore, EXPIRES_TAG,
-    FAILOVER_TAG, RESTORE_TEST_TAG,
+    hook_finding, validate_cluster, validate_database, validate_disk, validate_table, Finding,
+    HookFunction, HookRequest, HookStore, EXPIRES_TAG, FAILOVER_TAG, RESTORE_TEST_TAG,
 };
 use bulwark_core::{Config, Kind, Region};
 use chrono::Utc;
@@ -85,7 +84,7 @@ enum Source {
     Database(bulwark_core::restore::DatabaseFacts),
     Disk(bulwark_core::restore::DiskFacts),
     Table(bulwark_core::restore::TableFacts),
-    Objects(Vec<bulwark_core::restore::ObjectVersion>),
+    Bucket(contents::BucketTraits),
     Cluster(bulwark_core::restore::ClusterFacts),
 }
 
@@ -133,9 +132,16 @@ pub async fn validate(
             .await?;
             validate_table(&facts, &copy, &sample)
         }
-        Ok(Source::Objects(versions)) => {
-            let expected = expected_objects(&versions, test.point_created);
-            validate_bucket(&expected, &contents::objects(&restored, restored_id).await?)
+        Ok(Source::Bucket(traits)) => {
+            contents::compare_buckets(
+                &source_clients,
+                &test.name,
+                traits,
+                &restored,
+                restored_id,
+                test.point_created,
+            )
+            .await?
         }
         Ok(Source::Cluster(source)) => validate_cluster(
             &source,
@@ -160,7 +166,7 @@ async fn source(source: &ScopeClients, test: &Started) -> Result<Source, AwsErro
         Kind::Rds => Source::Database(rds::facts(source, &test.name).await?),
         Kind::Ebs | Kind::Efs => Source::Disk(disks::facts(source, test.kind, &test.name).await?),
         Kind::Dynamodb => Source::Table(contents::counted_table(source, &test.name).await?),
-        Kind::S3 => Source::Objects(contents::object_versions(source, &test.name).await?),
+        Kind::S3 => Source::Bucket(contents::bucket_traits(source, &test.name).await?),
         Kind::Aurora => Source::Cluster(rds::cluster_facts(source, &test.name, false).await?),
     })
 }
@@ -180,7 +186,7 @@ async fn alone(
             .await
             .map(|_| ()),
         Kind::Dynamodb => contents::table(restored, restored_id).await.map(|_| ()),
-        Kind::S3 => contents::objects(restored, restored_id).await.map(|_| ()),
+        Kind::S3 => contents::readable_bucket(restored, restored_id).await,
         Kind::Aurora => rds::cluster_facts(restored, restored_id, true)
             .await
             .map(|_| ()),

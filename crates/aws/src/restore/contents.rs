@@ -1,10 +1,11 @@
 //! The contents of restored tables and buckets, and of their sources: the facts core's
 //! validators judge, and the tags that mark a restored table or bucket as a test's.
 
-use std::collections::BTreeMap;
-
-use bulwark_core::restore::{ItemSample, ObjectVersion, TableFacts};
+use bulwark_core::restore::{
+    current_at, BucketTally, Finding, ItemSample, ListedObject, ObjectVersion, TableFacts,
+};
 use bulwark_core::Kind;
+use chrono::{DateTime, Utc};
 
 use super::{to_utc, Marks};
 use crate::clients::ScopeClients;
@@ -243,34 +244,274 @@ pub(super) async fn table(clients: &ScopeClients, name: &str) -> Result<TableFac
     Ok(out.table().map(table_facts).unwrap_or_default())
 }
 
-pub(super) async fn object_versions(
-    clients: &ScopeClients,
-    bucket: &str,
-) -> Result<Vec<ObjectVersion>, AwsError> {
-    let mut versions = Vec::new();
-    for page in version_pages(clients, bucket).await? {
-        for v in page.versions() {
-            if let (Some(key), Some(modified)) = (v.key(), to_utc(v.last_modified())) {
-                versions.push(ObjectVersion {
-                    key: key.to_string(),
-                    etag: v.e_tag().map(str::to_string),
-                    last_modified: modified,
-                    delete_marker: false,
-                });
+/// A restored bucket against what its source held at `at`: both listings streamed in key order
+/// (a page of each in memory), each key judged by core's `BucketTally`.
+pub(super) async fn compare_buckets(
+    source: &ScopeClients,
+    source_bucket: &str,
+    traits: BucketTraits,
+    restored: &ScopeClients,
+    restored_bucket: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<Finding>, AwsError> {
+    let mut tally = BucketTally::new(traits.kms, traits.expires);
+    let mut history = VersionStream::new(source, source_bucket);
+    let mut copy = ObjectStream::new(restored, restored_bucket);
+    let (mut expected, mut held) = (history.next_at(at).await?, copy.next().await?);
+    loop {
+        match (&expected, &held) {
+            (None, None) => break,
+            (Some(e), Some(r)) if e.key == r.key => {
+                tally.pair(Some(e), Some(r));
+                expected = history.next_at(at).await?;
+                held = copy.next().await?;
             }
-        }
-        for m in page.delete_markers() {
-            if let (Some(key), Some(modified)) = (m.key(), to_utc(m.last_modified())) {
-                versions.push(ObjectVersion {
-                    key: key.to_string(),
-                    etag: None,
-                    last_modified: modified,
-                    delete_marker: true,
-                });
+            (Some(e), Some(r)) if e.key < r.key => {
+                tally.pair(Some(e), None);
+                expected = history.next_at(at).await?;
+            }
+            (Some(e), None) => {
+                tally.pair(Some(e), None);
+                expected = history.next_at(at).await?;
+            }
+            (_, Some(r)) => {
+                tally.pair(None, Some(r));
+                held = copy.next().await?;
             }
         }
     }
-    Ok(versions)
+    Ok(tally.findings())
+}
+
+/// What of a source bucket decides how its objects are compared: its default encryption is
+/// SSE-KMS or DSSE-KMS (no ETag is an MD5), its lifecycle rules expire versions.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BucketTraits {
+    kms: bool,
+    expires: bool,
+}
+
+/// The source bucket's traits, read first: that it answers is also what a failover learns of
+/// a source region that may be down.
+pub(super) async fn bucket_traits(
+    clients: &ScopeClients,
+    bucket: &str,
+) -> Result<BucketTraits, AwsError> {
+    Ok(BucketTraits {
+        kms: kms_encrypted(clients, bucket).await?,
+        expires: lifecycle_expires(clients, bucket).await?,
+    })
+}
+
+/// That a bucket can be listed: its first page.
+pub(super) async fn readable_bucket(clients: &ScopeClients, bucket: &str) -> Result<(), AwsError> {
+    ObjectStream::new(clients, bucket).next().await.map(|_| ())
+}
+
+/// Whether the bucket's default encryption is SSE-KMS or DSSE-KMS, under which no ETag is an
+/// MD5 of its object.
+async fn kms_encrypted(clients: &ScopeClients, bucket: &str) -> Result<bool, AwsError> {
+    let out = match clients
+        .s3
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) => {
+            let e = AwsError::sdk("s3:GetEncryptionConfiguration", e);
+            return match e.code() {
+                Some("ServerSideEncryptionConfigurationNotFoundError") => Ok(false),
+                _ => Err(e),
+            };
+        }
+    };
+    Ok(out
+        .server_side_encryption_configuration()
+        .map(|c| c.rules())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r.apply_server_side_encryption_by_default())
+        .any(|d| {
+            matches!(
+                d.sse_algorithm(),
+                aws_sdk_s3::types::ServerSideEncryption::AwsKms
+                    | aws_sdk_s3::types::ServerSideEncryption::AwsKmsDsse
+            )
+        }))
+}
+
+/// Whether an enabled lifecycle rule of the bucket expires objects or noncurrent versions.
+async fn lifecycle_expires(clients: &ScopeClients, bucket: &str) -> Result<bool, AwsError> {
+    let out = match clients
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) => {
+            let e = AwsError::sdk("s3:GetLifecycleConfiguration", e);
+            return match e.code() {
+                Some("NoSuchLifecycleConfiguration") => Ok(false),
+                _ => Err(e),
+            };
+        }
+    };
+    Ok(out.rules().iter().any(|rule| {
+        rule.status() == &aws_sdk_s3::types::ExpirationStatus::Enabled
+            && (rule.expiration().is_some() || rule.noncurrent_version_expiration().is_some())
+    }))
+}
+
+/// A bucket's version history, a page at a time, in key order.
+struct VersionStream<'a> {
+    clients: &'a ScopeClients,
+    bucket: &'a str,
+    page: std::collections::VecDeque<ObjectVersion>,
+    markers: Option<(Option<String>, Option<String>)>,
+}
+
+impl<'a> VersionStream<'a> {
+    fn new(clients: &'a ScopeClients, bucket: &'a str) -> Self {
+        Self {
+            clients,
+            bucket,
+            page: Default::default(),
+            markers: Some((None, None)),
+        }
+    }
+
+    /// The next page's versions and delete markers, in key order (ListObjectVersions lists
+    /// them apart); false at the end of the history.
+    async fn fill(&mut self) -> Result<bool, AwsError> {
+        let Some((key_marker, version_marker)) = self.markers.take() else {
+            return Ok(false);
+        };
+        // ListObjectVersions has no paginator in the SDK: its markers are followed here.
+        let page = self
+            .clients
+            .s3
+            .list_object_versions()
+            .bucket(self.bucket)
+            .set_key_marker(key_marker)
+            .set_version_id_marker(version_marker)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("s3:ListObjectVersions", e))?;
+        if page.is_truncated().unwrap_or(false) {
+            self.markers = Some((
+                page.next_key_marker().map(str::to_string),
+                page.next_version_id_marker().map(str::to_string),
+            ));
+        }
+        let versions = page.versions().iter().filter_map(|v| {
+            Some(ObjectVersion {
+                key: v.key()?.to_string(),
+                etag: v.e_tag().map(str::to_string),
+                size: v.size().unwrap_or(0),
+                last_modified: to_utc(v.last_modified())?,
+                delete_marker: false,
+            })
+        });
+        let markers = page.delete_markers().iter().filter_map(|m| {
+            Some(ObjectVersion {
+                key: m.key()?.to_string(),
+                etag: None,
+                size: 0,
+                last_modified: to_utc(m.last_modified())?,
+                delete_marker: true,
+            })
+        });
+        let mut entries: Vec<ObjectVersion> = versions.chain(markers).collect();
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        self.page.extend(entries);
+        Ok(true)
+    }
+
+    /// The next key's versions, which a page boundary may split.
+    async fn next_key(&mut self) -> Result<Vec<ObjectVersion>, AwsError> {
+        while self.page.is_empty() {
+            if !self.fill().await? {
+                return Ok(Vec::new());
+            }
+        }
+        let mut group: Vec<ObjectVersion> = Vec::new();
+        loop {
+            let Some(key) = self.page.front().map(|v| v.key.clone()) else {
+                if self.fill().await? {
+                    continue;
+                }
+                return Ok(group);
+            };
+            if group.first().is_some_and(|g| g.key != key) {
+                return Ok(group);
+            }
+            group.extend(self.page.pop_front());
+        }
+    }
+
+    /// The next object the bucket held at `at`, in key order.
+    async fn next_at(&mut self, at: DateTime<Utc>) -> Result<Option<ListedObject>, AwsError> {
+        loop {
+            let group = self.next_key().await?;
+            if group.is_empty() {
+                return Ok(None);
+            }
+            if let Some(object) = current_at(&group, at) {
+                return Ok(Some(object));
+            }
+        }
+    }
+}
+
+/// A bucket's objects, a page at a time, in key order.
+struct ObjectStream<'a> {
+    clients: &'a ScopeClients,
+    bucket: &'a str,
+    page: std::collections::VecDeque<ListedObject>,
+    token: Option<Option<String>>,
+}
+
+impl<'a> ObjectStream<'a> {
+    fn new(clients: &'a ScopeClients, bucket: &'a str) -> Self {
+        Self {
+            clients,
+            bucket,
+            page: Default::default(),
+            token: Some(None),
+        }
+    }
+
+    async fn next(&mut self) -> Result<Option<ListedObject>, AwsError> {
+        while self.page.is_empty() {
+            let Some(token) = self.token.take() else {
+                return Ok(None);
+            };
+            let page = self
+                .clients
+                .s3
+                .list_objects_v2()
+                .bucket(self.bucket)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| AwsError::sdk("s3:ListObjectsV2", e))?;
+            if page.is_truncated().unwrap_or(false) {
+                self.token = Some(page.next_continuation_token().map(str::to_string));
+            }
+            self.page.extend(page.contents().iter().filter_map(|o| {
+                Some(ListedObject {
+                    key: o.key()?.to_string(),
+                    etag: o.e_tag().unwrap_or_default().to_string(),
+                    size: o.size().unwrap_or(0),
+                })
+            }));
+        }
+        Ok(self.page.pop_front())
+    }
 }
 
 /// Every object version and delete marker of a bucket, as DeleteObjects names them: what
@@ -329,29 +570,4 @@ async fn version_pages(
             return Ok(pages);
         }
     }
-}
-
-pub(super) async fn objects(
-    clients: &ScopeClients,
-    bucket: &str,
-) -> Result<BTreeMap<String, String>, AwsError> {
-    let listed: Vec<_> = clients
-        .s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| AwsError::sdk("s3:ListObjectsV2", e))?;
-    Ok(listed
-        .iter()
-        .flat_map(|page| page.contents())
-        .filter_map(|o| {
-            Some((
-                o.key()?.to_string(),
-                o.e_tag().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect())
 }

@@ -72,6 +72,14 @@ pub const RESTORE_TEST: &[Permission] = &[
         "s3:ListBucketVersions",
         "the source's objects as they were at the recovery point",
     ),
+    p(
+        "s3:GetEncryptionConfiguration",
+        "whether the source's ETags are MD5s (not under SSE-KMS)",
+    ),
+    p(
+        "s3:GetLifecycleConfiguration",
+        "whether the source's lifecycle rules expire versions",
+    ),
     p("s3:ListBucket", "the restored bucket's objects"),
     p(
         "s3:PutBucketTagging",

@@ -4,6 +4,7 @@
 //! opened (`restored`), the findings of each kind's validator over the facts read
 //! (`validate`), and the RTO and RPO measured against the tier's (`measure`).
 
+mod bucket;
 mod hook;
 mod measure;
 mod policy;
@@ -12,6 +13,7 @@ mod restored;
 mod validate;
 
 pub use crate::taxonomy::{PointChoice, RestoreTestPolicy};
+pub use bucket::{current_at, etag_is_md5, BucketTally, ListedObject, ObjectVersion};
 pub use hook::{hook_finding, hook_for, HookFunction, HookRequest, HookStore, HOOK_TAG};
 pub use measure::{measure, restorable_to, Measured, Timing};
 pub(crate) use policy::stale;
@@ -23,9 +25,8 @@ pub use restored::{
     SERVERLESS_V2_INSTANCE_CLASS, TEMPORARY_INSTANCE_SUFFIX,
 };
 pub use validate::{
-    expected_objects, validate_bucket, validate_cluster, validate_database, validate_disk,
-    validate_table, ClusterFacts, DatabaseFacts, DiskFacts, ItemSample, ObjectVersion, TableFacts,
-    ITEM_COUNT_TOLERANCE,
+    validate_cluster, validate_database, validate_disk, validate_table, ClusterFacts,
+    DatabaseFacts, DiskFacts, ItemSample, TableFacts, ITEM_COUNT_TOLERANCE,
 };
 
 use serde::{Deserialize, Serialize};

@@ -1,8 +1,7 @@
 //! The validators: a restored copy against what the store held when it was backed up.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Finding;
@@ -111,79 +110,6 @@ pub fn validate_table(
         ),
         item_count,
         sampled_items,
-    ]
-}
-
-/// One version of an object, as ListObjectVersions lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ObjectVersion {
-    pub key: String,
-    pub etag: Option<String>,
-    pub last_modified: DateTime<Utc>,
-    pub delete_marker: bool,
-}
-
-/// The objects a bucket held at `at`, key -> ETag: each key's newest version no later than
-/// `at`, unless that version is a delete marker.
-pub fn expected_objects(versions: &[ObjectVersion], at: DateTime<Utc>) -> BTreeMap<String, String> {
-    let mut newest: BTreeMap<&str, &ObjectVersion> = BTreeMap::new();
-    for version in versions.iter().filter(|v| v.last_modified <= at) {
-        let slot = newest.entry(&version.key).or_insert(version);
-        if version.last_modified > slot.last_modified {
-            *slot = version;
-        }
-    }
-    newest
-        .into_iter()
-        .filter(|(_, v)| !v.delete_marker)
-        .map(|(key, v)| (key.to_string(), v.etag.clone().unwrap_or_default()))
-        .collect()
-}
-
-/// A restored bucket's objects (key -> ETag) against those the source held at the recovery
-/// point: the same keys, each with the same content.
-pub fn validate_bucket(
-    expected: &BTreeMap<String, String>,
-    restored: &BTreeMap<String, String>,
-) -> Vec<Finding> {
-    let missing: Vec<&String> = expected
-        .keys()
-        .filter(|k| !restored.contains_key(*k))
-        .collect();
-    let extra: Vec<&String> = restored
-        .keys()
-        .filter(|k| !expected.contains_key(*k))
-        .collect();
-    let changed: Vec<&String> = expected
-        .iter()
-        .filter(|(k, etag)| restored.get(*k).is_some_and(|r| r != *etag))
-        .map(|(k, _)| k)
-        .collect();
-    let few = |keys: &[&String]| {
-        let shown: Vec<&str> = keys.iter().take(5).map(|k| k.as_str()).collect();
-        format!("{} ({})", keys.len(), shown.join(", "))
-    };
-    vec![
-        Finding::new(
-            "objects present",
-            missing.is_empty(),
-            format!(
-                "{} of {} restored; missing {}",
-                expected.len() - missing.len(),
-                expected.len(),
-                few(&missing)
-            ),
-        ),
-        Finding::new(
-            "no object that was not there",
-            extra.is_empty(),
-            format!("extra {}", few(&extra)),
-        ),
-        Finding::new(
-            "contents equal",
-            changed.is_empty(),
-            format!("ETags differ on {}", few(&changed)),
-        ),
     ]
 }
 
@@ -358,62 +284,7 @@ pub fn validate_cluster(source: &ClusterFacts, restored: &ClusterFacts) -> Vec<F
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
-
     use super::*;
-
-    fn at(minute: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 30, 9, minute, 0)
-            .single()
-            .expect("time")
-    }
-
-    fn version(key: &str, etag: &str, minute: u32, delete_marker: bool) -> ObjectVersion {
-        ObjectVersion {
-            key: key.into(),
-            etag: (!delete_marker).then(|| etag.into()),
-            last_modified: at(minute),
-            delete_marker,
-        }
-    }
-
-    #[test]
-    fn the_expected_objects_are_those_current_at_the_recovery_point() {
-        let versions = [
-            version("a", "a1", 1, false),
-            version("a", "a2", 5, false),
-            version("b", "b1", 2, false),
-            version("b", "", 3, true),
-            version("c", "c1", 9, false),
-        ];
-        let expected = expected_objects(&versions, at(4));
-        assert_eq!(
-            expected,
-            BTreeMap::from([("a".to_string(), "a1".to_string())])
-        );
-    }
-
-    #[test]
-    fn a_bucket_missing_or_changing_an_object_fails() {
-        let expected = BTreeMap::from([
-            ("a".to_string(), "1".to_string()),
-            ("b".to_string(), "2".to_string()),
-        ]);
-        assert!(validate_bucket(&expected, &expected)
-            .iter()
-            .all(|f| f.passed));
-        let dropped = BTreeMap::from([("a".to_string(), "1".to_string())]);
-        let findings = validate_bucket(&expected, &dropped);
-        assert!(
-            !findings[0].passed && findings[0].detail.contains("missing 1 (b)"),
-            "{findings:?}"
-        );
-        let changed = BTreeMap::from([
-            ("a".to_string(), "1".to_string()),
-            ("b".to_string(), "9".to_string()),
-        ]);
-        assert!(!validate_bucket(&expected, &changed)[2].passed);
-    }
 
     #[test]
     fn a_database_of_another_engine_or_unencrypted_fails() {
