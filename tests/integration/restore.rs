@@ -399,6 +399,50 @@ async fn the_sweeper_deletes_what_a_killed_run_left_and_nothing_else() {
 }
 
 /// The sweeper for the home region of the test's account, as of `now`, run as `aws`.
+#[tokio::test]
+async fn a_sweep_goes_on_past_a_region_that_does_not_answer_and_reports_it() {
+    // Given an expired copy in the DR region, and the home region failing every call
+    let t = TestAccount::new().await;
+    let now = Utc::now();
+    let (expired, _) = expiries(now);
+    let dr = dr_region();
+    seed::table(&t, &dr, "bulwark-rt-expired", &test_tags(&expired)).await;
+    crate::harness::control(
+        "/moto-api/bulwark/faults",
+        &json!({
+            "account": t.account.as_str(), "service": "*", "region": HOME_REGION,
+            "status": 503, "code": "ServiceUnavailable", "message": "the region is down",
+        }),
+    );
+
+    // When both regions are swept, the home region first
+    let scopes: Vec<bulwark_core::Scope> = [HOME_REGION, dr.as_str()]
+        .iter()
+        .map(|region| bulwark_core::Scope {
+            account: t.account.clone(),
+            region: crate::harness::region(region),
+        })
+        .collect();
+    let report = bulwark_aws::restore::sweep::sweep(&t.aws(), &scopes, now)
+        .await
+        .expect("a sweep, with its failures");
+
+    // Then the DR region was swept, and the home region's failure is reported
+    assert_eq!(
+        report.deleted,
+        vec![format!("table bulwark-rt-expired in {dr}")],
+        "{report:?}"
+    );
+    assert!(
+        report
+            .failed
+            .iter()
+            .any(|(what, why)| what == &format!("the sweep of {HOME_REGION}")
+                && why.contains("ServiceUnavailable")),
+        "{report:?}"
+    );
+}
+
 pub(crate) async fn sweep_home(
     t: &TestAccount,
     aws: &bulwark_aws::Aws,

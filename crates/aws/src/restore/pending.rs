@@ -86,13 +86,23 @@ pub async fn sweep(
         let record: Record =
             serde_dynamo::from_item(item).map_err(|e| AwsError::Malformed(e.to_string()))?;
         let clients = clients_in(aws, &record.account, &record.region)?;
-        let job = clients
+        // A restore whose region does not answer stays remembered, reported; the others go on.
+        let job = match clients
             .backup
             .describe_restore_job()
             .restore_job_id(&record.restore_job_id)
             .send()
             .await
-            .map_err(|e| AwsError::sdk("backup:DescribeRestoreJob", e))?;
+        {
+            Ok(job) => job,
+            Err(e) => {
+                report.failed.push((
+                    format!("restore job {} in {}", record.restore_job_id, record.region),
+                    AwsError::sdk("backup:DescribeRestoreJob", e).to_string(),
+                ));
+                continue;
+            }
+        };
         match job.status().map(|s| s.as_str()) {
             Some("COMPLETED") => {
                 let completed = to_utc(job.completion_date()).unwrap_or(now);

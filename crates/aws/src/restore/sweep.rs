@@ -66,7 +66,8 @@ pub struct SweepReport {
     pub failed: Vec<(String, String)>,
 }
 
-/// Sweep the account's `regions` as of `now`.
+/// Sweep the account's `regions` as of `now`. A region that cannot be swept (it does not
+/// answer, a listing is refused) is reported among the failures, and the others are swept.
 pub async fn sweep(
     aws: &Aws,
     scopes: &[Scope],
@@ -75,53 +76,60 @@ pub async fn sweep(
     let mut report = SweepReport::default();
     for scope in scopes {
         let clients = aws.home_scope(scope.clone());
-        for name in expired_tables(&clients, now).await? {
-            let deleted = crate::restore::delete(&clients, Kind::Dynamodb, &name).await;
-            record(
-                &mut report,
-                format!("table {name} in {}", scope.region),
-                deleted,
-            );
-        }
-        for id in expired_instances(&clients, now).await? {
-            let deleted = crate::restore::delete(&clients, Kind::Rds, &id).await;
-            record(
-                &mut report,
-                format!("DB instance {id} in {}", scope.region),
-                deleted,
-            );
-        }
-        // After the instances: a cluster is deleted once its temporary instance is.
-        for id in expired_clusters(&clients, now).await? {
-            let deleted = crate::restore::delete(&clients, Kind::Aurora, &id).await;
-            record(
-                &mut report,
-                format!("DB cluster {id} in {}", scope.region),
-                deleted,
-            );
-        }
-        for (kind, id) in expired_disks(&clients, now).await? {
-            let deleted = crate::restore::delete(&clients, kind, &id).await;
-            record(
-                &mut report,
-                format!("{kind} {id} in {}", scope.region),
-                deleted,
-            );
+        if let Err(e) = sweep_region(&clients, now, &mut report).await {
+            report
+                .failed
+                .push((format!("the sweep of {}", scope.region), e.to_string()));
         }
     }
     // Bucket names are global: they are listed once, each in its own region.
     if let Some(first) = scopes.first() {
         let clients = aws.home_scope(first.clone());
-        for (name, region) in restored_buckets(&clients).await? {
-            let in_region = aws.sibling(&clients, &region);
-            if !swept(&name, &bucket_tags(&in_region, &name).await?, now) {
-                continue;
+        match restored_buckets(&clients).await {
+            Ok(buckets) => {
+                for (name, region) in buckets {
+                    let in_region = aws.sibling(&clients, &region);
+                    let deleted = match bucket_tags(&in_region, &name).await {
+                        Ok(tags) if !swept(&name, &tags, now) => continue,
+                        Ok(_) => crate::restore::delete(&in_region, Kind::S3, &name).await,
+                        Err(e) => Err(e),
+                    };
+                    record(&mut report, format!("bucket {name}"), deleted);
+                }
             }
-            let deleted = crate::restore::delete(&in_region, Kind::S3, &name).await;
-            record(&mut report, format!("bucket {name}"), deleted);
+            Err(e) => report
+                .failed
+                .push(("the sweep of restored buckets".into(), e.to_string())),
         }
     }
     Ok(report)
+}
+
+/// One region's expired tables, instances, clusters, volumes and file systems, deleted.
+async fn sweep_region(
+    clients: &ScopeClients,
+    now: DateTime<Utc>,
+    report: &mut SweepReport,
+) -> Result<(), AwsError> {
+    let region = &clients.scope.region;
+    for name in expired_tables(clients, now).await? {
+        let deleted = crate::restore::delete(clients, Kind::Dynamodb, &name).await;
+        record(report, format!("table {name} in {region}"), deleted);
+    }
+    for id in expired_instances(clients, now).await? {
+        let deleted = crate::restore::delete(clients, Kind::Rds, &id).await;
+        record(report, format!("DB instance {id} in {region}"), deleted);
+    }
+    // After the instances: a cluster is deleted once its temporary instance is.
+    for id in expired_clusters(clients, now).await? {
+        let deleted = crate::restore::delete(clients, Kind::Aurora, &id).await;
+        record(report, format!("DB cluster {id} in {region}"), deleted);
+    }
+    for (kind, id) in expired_disks(clients, now).await? {
+        let deleted = crate::restore::delete(clients, kind, &id).await;
+        record(report, format!("{kind} {id} in {region}"), deleted);
+    }
+    Ok(())
 }
 
 fn record(report: &mut SweepReport, what: String, result: Result<(), AwsError>) {
