@@ -489,9 +489,15 @@ async fn a_run_that_dies_before_its_first_poll_leaves_nothing_once_the_sweeper_h
     let config = Config::builtin();
 
     // When a run starts both restores and dies before it ever polls: the copies are made, but
-    // nothing tagged them as a test's
+    // nothing tagged them as a test's; and the bucket's start died between StartRestoreJob and
+    // recording its job's id (its record is as it was written before the job started)
+    let window = config
+        .tier("critical")
+        .expect("critical")
+        .restore_test
+        .validation_window;
     for asset in [&table, &bucket] {
-        restore::start(
+        let started = restore::start(
             &aws,
             &inventory,
             &config,
@@ -502,6 +508,15 @@ async fn a_run_that_dies_before_its_first_poll_leaves_nothing_once_the_sweeper_h
         )
         .await
         .expect("started");
+        if asset.kind == bulwark_core::Kind::S3 {
+            let unrecorded = restore::Started {
+                restore_job_id: String::new(),
+                ..started
+            };
+            restore::pending::remember(&inventory, &unrecorded, window.as_minutes())
+                .await
+                .expect("the record written before the job started");
+        }
     }
     assert_eq!(
         leftovers_in(&t, HOME_REGION).await,
@@ -510,17 +525,13 @@ async fn a_run_that_dies_before_its_first_poll_leaves_nothing_once_the_sweeper_h
     );
 
     // Then the sweeper leaves them while they may still be under validation
-    let window = config
-        .tier("critical")
-        .expect("critical")
-        .restore_test
-        .validation_window;
     let early = restore::pending::sweep(&aws, &inventory, Utc::now())
         .await
         .expect("sweep");
     assert!(early.deleted.is_empty(), "{early:?}");
 
-    // And once their window has passed, follows the restores it remembered to both copies
+    // And once their window has passed, follows the restores it remembered to both copies (the
+    // bucket's job found by its recovery point and the name it restored)
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let later = Utc::now() + chrono::Duration::minutes(window.as_minutes() as i64 + 1);

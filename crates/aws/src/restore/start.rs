@@ -118,8 +118,7 @@ pub async fn start(
     if continuous {
         overrides.extend(restore_time(asset.kind, point_created));
     }
-    let restore_job_id = start_restore(&clients, point, site, &overrides, &role, &id).await?;
-    let started = Started {
+    let mut started = Started {
         id,
         arn,
         kind: asset.kind,
@@ -129,19 +128,25 @@ pub async fn start(
         source_region,
         region,
         origin,
-        recovery_point_arn: point_arn,
-        vault,
+        recovery_point_arn: point_arn.clone(),
+        vault: vault.clone(),
         point_created,
         restorable_to,
         restored_name,
-        restore_job_id,
+        restore_job_id: String::new(),
         started: now,
         restore_started,
         hook,
         source_declared_down: false,
         purpose: Purpose::Test,
     };
+    // Remembered before the restore starts, by its name and token: a process killed between
+    // the two leaves a record that leads the sweeper to the restore (pending::sweep), not a
+    // copy nothing names. Remembered again with the job's id once it has one.
     let window = tier.restore_test.validation_window.as_minutes();
+    pending::remember(inventory, &started, window).await?;
+    started.restore_job_id =
+        start_restore(&clients, point, site, &overrides, &role, &started.id).await?;
     pending::remember(inventory, &started, window).await?;
     Ok(started)
 }
