@@ -241,3 +241,79 @@ async fn every_kinds_encrypted_dr_copy_restores_with_the_dr_regions_values_and_p
     }
     assert_eq!(leftovers_in(&t, &dr).await, 0);
 }
+
+#[tokio::test]
+async fn a_tested_database_restores_single_az_at_a_small_class() {
+    // Given a critical Multi-AZ PostgreSQL instance of a large class, backed up
+    let t = TestAccount::new().await;
+    let tag = |k: &str, v: &str| aws_sdk_rds::types::Tag::builder().key(k).value(v).build();
+    t.rds(HOME_REGION)
+        .create_db_instance()
+        .db_instance_identifier("ledger-db")
+        .db_instance_class("db.r6g.2xlarge")
+        .engine("postgres")
+        .allocated_storage(100)
+        .master_username("admin_user")
+        .master_user_password("password-123")
+        .multi_az(true)
+        .backup_retention_period(3)
+        .tags(tag("BackupTier", "Tier2"))
+        .send()
+        .await
+        .expect("create db instance");
+    protect(&t).await;
+    run_plans(&t);
+    let stored = t.stored().await;
+    let database = stored
+        .iter()
+        .find(|a| a.name == "ledger-db")
+        .expect("inventoried");
+    wait_for_points(&t, &[database]).await;
+
+    // When its restore test's restore has completed
+    let aws = t.aws();
+    let config = Config::builtin();
+    let started = bulwark_aws::restore::start(
+        &aws,
+        &t.inventory(&aws).await,
+        &config,
+        database,
+        Origin::Home,
+        "cost",
+        Utc::now(),
+    )
+    .await
+    .expect("started");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !matches!(
+        bulwark_aws::restore::poll(&aws, &config, &started)
+            .await
+            .expect("a poll"),
+        bulwark_aws::restore::Progress::Completed { .. }
+    ) {
+        assert!(std::time::Instant::now() < deadline, "the restore ended");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Then the copy runs Single-AZ at the small class, not the production one
+    let restored = t
+        .rds(HOME_REGION)
+        .describe_db_instances()
+        .db_instance_identifier(&started.restored_name)
+        .send()
+        .await
+        .expect("the restored instance");
+    let restored = &restored.db_instances()[0];
+    assert_eq!(
+        restored.db_instance_class(),
+        Some(bulwark_core::restore::DEFAULT_TEST_INSTANCE_CLASS)
+    );
+    assert_eq!(restored.multi_az(), Some(false));
+    t.rds(HOME_REGION)
+        .delete_db_instance()
+        .db_instance_identifier(&started.restored_name)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .expect("the copy deleted");
+}

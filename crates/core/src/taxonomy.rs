@@ -72,6 +72,10 @@ pub struct RestoreTestPolicy {
     /// The customer's validation hook for the tier's stores (a store's `bulwark:restore-hook`
     /// tag names its own).
     pub hook: Option<HookFunction>,
+    /// The class a tested RDS instance, or a tested Aurora cluster's instance, is restored at.
+    /// None: core's `restore::test_instance_class` decides (a small class where the engine has
+    /// one). A test restores an RDS instance Single-AZ whatever the class.
+    pub instance_class: Option<String>,
 }
 
 /// Which recovery point a restore test restores.
@@ -115,6 +119,7 @@ impl RestoreTestPolicy {
             dr_copy: cross_region_copy,
             validation_window: Self::DEFAULT_VALIDATION_WINDOW,
             hook: None,
+            instance_class: None,
         }
     }
 }

@@ -167,6 +167,12 @@ def test_an_rds_copy_restores_only_with_that_regions_zone_key_and_groups(aws: An
     described = dr_rds.describe_db_instances(DBInstanceIdentifier=_completes(aws, dr_arn, same_names).split(":")[-1])["DBInstances"][0]
     assert described["OptionGroupMemberships"][0]["OptionGroupName"] == options
     assert described["DBParameterGroups"][0]["DBParameterGroupName"] == parameters
+    assert described["MultiAZ"] is False, "the metadata's MultiAZ, the source's"
+    for multi_az in (True, False):
+        asked = {**local, "MultiAZ": str(multi_az).lower(), "DBInstanceIdentifier": unique("az")}
+        restored = _completes(aws, dr_arn, asked).split(":")[-1]
+        described = dr_rds.describe_db_instances(DBInstanceIdentifier=restored)["DBInstances"][0]
+        assert described["MultiAZ"] is multi_az, "RestoreDBInstanceFromDBSnapshot's MultiAZ, honoured"
 
 
 def test_an_aurora_copy_restores_only_with_that_regions_zones_key_and_group_and_without_instances(aws: Any, vaults: Vaults) -> None:

@@ -50,9 +50,18 @@ pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress
                 }
                 Kind::Rds => rds::tag(&clients, &restored_arn, marks).await?,
                 Kind::Aurora => {
-                    let class = config
-                        .restore_prerequisites(&test.region)
-                        .and_then(|p| p.instance_class.as_deref());
+                    // A test's cluster opens at its tier's test class, else the region's.
+                    let tier_class = match test.purpose {
+                        Purpose::Test => config
+                            .tier(&test.tier)
+                            .and_then(|t| t.restore_test.instance_class.as_deref()),
+                        Purpose::Failover => None,
+                    };
+                    let class = tier_class.or_else(|| {
+                        config
+                            .restore_prerequisites(&test.region)
+                            .and_then(|p| p.instance_class.as_deref())
+                    });
                     match rds::open(&clients, &restored_arn, name, class, marks).await? {
                         rds::Opening::Waiting => return Ok(Progress::Running),
                         rds::Opening::Failed(reason) => return Ok(Progress::Failed { reason }),

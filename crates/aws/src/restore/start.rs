@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use aws_sdk_backup::types::RecoveryPointStatus;
 use bulwark_core::restore::{
     self, choose_point, hook_for, metadata_overrides, regional_metadata, temporary_instance_class,
-    with_overrides, PointChoice, PointFacts, RestoreSite,
+    test_instance_class, with_overrides, PointChoice, PointFacts, RestoreSite,
 };
 use bulwark_core::{Asset, Config, Kind, RestorePrerequisites};
 use chrono::{DateTime, Utc};
@@ -114,7 +114,15 @@ pub async fn start(
         cross_region: region != source_region,
         prerequisites,
     };
-    let mut overrides = metadata_overrides(asset.kind, &restored_name, prerequisites);
+    let class = match asset.kind {
+        Kind::Rds => test_instance_class(
+            asset.attributes.engine.as_deref(),
+            tier.restore_test.instance_class.as_deref(),
+        ),
+        _ => None,
+    };
+    let mut overrides =
+        metadata_overrides(asset.kind, &restored_name, prerequisites, class.as_deref());
     if continuous {
         overrides.extend(restore_time(asset.kind, point_created));
     }

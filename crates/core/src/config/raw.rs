@@ -76,6 +76,7 @@ pub(super) struct RawRestoreTest {
     pub(super) dr_copy: Option<Spanned<bool>>,
     pub(super) validation_window: Option<Spanned<Duration>>,
     pub(super) hook: Option<Spanned<String>>,
+    pub(super) instance_class: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]

@@ -153,6 +153,19 @@ pub(super) fn restore_test_of(
                 .map_err(|why| (h.span(), format!("restore_test hook: {why}")))
         })
         .transpose()?;
+    let instance_class = raw
+        .instance_class
+        .map(|c| {
+            check_instance_class(c.get_ref())
+                .map(|()| c.get_ref().clone())
+                .map_err(|why| {
+                    (
+                        c.span(),
+                        format!("restore_test instance_class {:?}: {why}", c.get_ref()),
+                    )
+                })
+        })
+        .transpose()?;
     Ok(Policy {
         enabled: raw.enabled.unwrap_or(defaults.enabled),
         cadence,
@@ -161,6 +174,7 @@ pub(super) fn restore_test_of(
         dr_copy,
         validation_window,
         hook,
+        instance_class,
     })
 }
 

@@ -30,6 +30,7 @@ fn the_builtin_default_tests_each_tier_at_its_documented_cadence() {
                 dr_copy,
                 validation_window: d("2h"),
                 hook: None,
+                instance_class: None,
             },
             "{name}"
         );
@@ -80,7 +81,18 @@ fn a_restore_test_table_is_read_in_either_form() {
             dr_copy: true,
             validation_window: d("6h"),
             hook: None,
+            instance_class: None,
         }
+    );
+    let small = format!("{TIER}restore_test = {{ instance_class = \"db.t4g.small\" }}\n{RULE}");
+    let config = Config::from_toml_str("ok.toml", &small).expect("valid");
+    assert_eq!(
+        config
+            .tier("gold")
+            .expect("gold")
+            .restore_test
+            .instance_class,
+        Some("db.t4g.small".to_string())
     );
     let inline = format!("{TIER}restore_test = {{ recovery_point = \"random\" }}\n{RULE}");
     let config = Config::from_toml_str("ok.toml", &inline).expect("valid");
@@ -146,6 +158,11 @@ fn a_bad_restore_test_policy_is_refused_at_its_line() {
             "cadence = \"1w\"\nvalidation_window = \"25h\"",
             8,
             "validation_window 25h must be from 15m to 1d",
+        ),
+        (
+            "instance_class = \"t4g.micro\"",
+            7,
+            "restore_test instance_class \"t4g.micro\": not a DB instance class",
         ),
     ] {
         let text = format!("{TIER}[tiers.gold.restore_test]\n{body}\n{RULE}");

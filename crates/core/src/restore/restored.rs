@@ -30,10 +30,14 @@ pub const SERVERLESS_V2_INSTANCE_CLASS: &str = "db.serverless";
 /// `[restore_prerequisites]` table names them (the source's may not exist where the copy is
 /// restored). List values are JSON arrays in a string, as the AWS Backup developer guide
 /// writes them ("Restore testing inferred metadata").
+///
+/// A tested RDS instance restores Single-AZ (a test needs no standby), at `instance_class`
+/// when there is one (`test_instance_class`).
 pub fn metadata_overrides(
     kind: Kind,
     name: &str,
     prerequisites: Option<&RestorePrerequisites>,
+    instance_class: Option<&str>,
 ) -> Vec<(&'static str, String)> {
     let mut overrides = match kind {
         Kind::Dynamodb => vec![
@@ -48,11 +52,16 @@ pub fn metadata_overrides(
             ("newFileSystem", "true".into()),
             ("CreationToken", name.to_string()),
         ],
-        Kind::Rds => vec![
-            ("DBInstanceIdentifier", name.to_string()),
-            ("PubliclyAccessible", "false".into()),
-            ("DeletionProtection", "false".into()),
-        ],
+        Kind::Rds => {
+            let mut rds = vec![
+                ("DBInstanceIdentifier", name.to_string()),
+                ("PubliclyAccessible", "false".into()),
+                ("DeletionProtection", "false".into()),
+                ("MultiAZ", "false".into()),
+            ];
+            rds.extend(instance_class.map(|c| ("DBInstanceClass", c.to_string())));
+            rds
+        }
         Kind::Aurora => vec![
             ("DBClusterIdentifier", name.to_string()),
             ("DeletionProtection", "false".into()),
@@ -97,6 +106,22 @@ pub fn temporary_instance_name(cluster: &str) -> String {
     let stem: String = cluster.chars().take(room).collect();
     format!("{}{TEMPORARY_INSTANCE_SUFFIX}", stem.trim_end_matches('-'))
 }
+
+/// The class a restore test restores an RDS instance of `engine` at: the tier's
+/// `restore_test.instance_class`, else the smallest burstable Graviton class for the engines
+/// that offer it in their current versions (MySQL, MariaDB, PostgreSQL: `db.t4g.micro`), else
+/// None, the source's class (Oracle and SQL Server editions differ in what they offer).
+pub fn test_instance_class(engine: Option<&str>, configured: Option<&str>) -> Option<String> {
+    configured
+        .or(match engine {
+            Some("mysql" | "mariadb" | "postgres") => Some(DEFAULT_TEST_INSTANCE_CLASS),
+            _ => None,
+        })
+        .map(str::to_string)
+}
+
+/// The class `test_instance_class` gives where the tier names none and the engine offers it.
+pub const DEFAULT_TEST_INSTANCE_CLASS: &str = "db.t4g.micro";
 
 /// The class of the temporary instance of a restored cluster of `engine`: the region's
 /// `instance_class` when the configuration names one, else `db.serverless` for a cluster with
@@ -149,7 +174,7 @@ mod tests {
     #[test]
     fn an_aurora_restore_names_the_cluster_and_takes_the_regions_network() {
         assert_eq!(
-            metadata_overrides(Kind::Aurora, "bulwark-rt-abc", Some(&network())),
+            metadata_overrides(Kind::Aurora, "bulwark-rt-abc", Some(&network()), None),
             vec![
                 ("DBClusterIdentifier", "bulwark-rt-abc".to_string()),
                 ("DeletionProtection", "false".to_string()),
@@ -161,7 +186,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            metadata_overrides(Kind::Aurora, "bulwark-rt-abc", None),
+            metadata_overrides(Kind::Aurora, "bulwark-rt-abc", None, None),
             vec![
                 ("DBClusterIdentifier", "bulwark-rt-abc".to_string()),
                 ("DeletionProtection", "false".to_string()),
@@ -171,18 +196,28 @@ mod tests {
 
     #[test]
     fn an_instance_restore_takes_the_network_and_other_kinds_do_not() {
-        let rds = metadata_overrides(Kind::Rds, "bulwark-rt-abc", Some(&network()));
+        let rds = metadata_overrides(
+            Kind::Rds,
+            "bulwark-rt-abc",
+            Some(&network()),
+            Some("db.t4g.micro"),
+        );
         assert_eq!(
             rds[0],
             ("DBInstanceIdentifier", "bulwark-rt-abc".to_string())
         );
         assert!(rds.contains(&("PubliclyAccessible", "false".to_string())));
         assert!(rds.contains(&("DBSubnetGroupName", "restore-tests".to_string())));
+        assert!(
+            rds.contains(&("MultiAZ", "false".to_string())),
+            "no standby"
+        );
+        assert!(rds.contains(&("DBInstanceClass", "db.t4g.micro".to_string())));
         let only_groups = RestorePrerequisites {
             db_subnet_group: None,
             ..network()
         };
-        let keys: Vec<&str> = metadata_overrides(Kind::Rds, "n", Some(&only_groups))
+        let keys: Vec<&str> = metadata_overrides(Kind::Rds, "n", Some(&only_groups), None)
             .into_iter()
             .map(|(k, _)| k)
             .collect();
@@ -192,17 +227,31 @@ mod tests {
                 "DBInstanceIdentifier",
                 "PubliclyAccessible",
                 "DeletionProtection",
+                "MultiAZ",
                 "VpcSecurityGroupIds"
             ]
         );
         assert_eq!(
-            metadata_overrides(Kind::Dynamodb, "bulwark-rt-abc", Some(&network())),
+            metadata_overrides(Kind::Dynamodb, "bulwark-rt-abc", Some(&network()), None),
             vec![
                 ("targetTableName", "bulwark-rt-abc".to_string()),
                 ("deletionProtection", "false".to_string()),
             ]
         );
-        assert!(metadata_overrides(Kind::Ebs, "n", Some(&network())).is_empty());
+        assert!(metadata_overrides(Kind::Ebs, "n", Some(&network()), None).is_empty());
+    }
+
+    #[test]
+    fn a_tested_instance_is_small_where_its_engine_offers_it_unless_the_tier_says() {
+        assert_eq!(
+            test_instance_class(Some("postgres"), None).as_deref(),
+            Some(DEFAULT_TEST_INSTANCE_CLASS)
+        );
+        assert_eq!(test_instance_class(Some("sqlserver-ee"), None), None);
+        assert_eq!(
+            test_instance_class(Some("oracle-ee"), Some("db.m5.large")).as_deref(),
+            Some("db.m5.large")
+        );
     }
 
     #[test]

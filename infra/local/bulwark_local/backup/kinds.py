@@ -226,6 +226,9 @@ class RDS(Kind):
         with _visible(snapshot), _option_group_of(snapshot.database, option_group):
             db = rds.restore_db_instance_from_db_snapshot(backing["snapshot_id"], overrides)
         _restored_settings(db, metadata, groups)
+        multi_az = _meta(metadata, "MultiAZ")
+        if multi_az is not None:  # RestoreDBInstanceFromDBSnapshot's MultiAZ; else the source's
+            db.multi_az = _true(multi_az)  # (moto's restore skips a false override)
         publicly_accessible = _meta(metadata, "PubliclyAccessible")
         if publicly_accessible is not None:
             db.publicly_accessible = _true(publicly_accessible)
