@@ -556,3 +556,54 @@ async fn a_recovery_stacks_failover_role_writes_the_replica_in_its_region_and_no
         "{denied}"
     );
 }
+
+#[tokio::test]
+async fn validate_restore_deletes_only_a_named_test_copy_and_never_a_store_under_a_tier() {
+    // Given a volume tagged and named as a test's copy, one that also carries a tier tag, and
+    // one tagged as a test's without the name
+    let t = TestAccount::new().await;
+    let copy = seed::volume(
+        &t,
+        HOME_REGION,
+        &[("bulwark:restore-test", "t1"), ("Name", "bulwark-rt-t1")],
+    )
+    .await;
+    let store = seed::volume(
+        &t,
+        HOME_REGION,
+        &[
+            ("bulwark:restore-test", "t2"),
+            ("Name", "bulwark-rt-t2"),
+            ("bulwark:tier", "critical"),
+        ],
+    )
+    .await;
+    let unnamed = seed::volume(&t, HOME_REGION, &[("bulwark:restore-test", "t3")]).await;
+    let ec2 = t
+        .function("validate-restore")
+        .await
+        .home_scope(bulwark_core::Scope {
+            account: t.account.clone(),
+            region: region(HOME_REGION),
+        })
+        .ec2;
+
+    // When validate-restore's role tags and deletes them
+    // Then the store under a tier is neither tagged nor deleted, the unnamed volume is not
+    // deleted, and the test's copy is
+    let tag = aws_sdk_ec2::types::Tag::builder()
+        .key("bulwark:restore-test")
+        .value("t9")
+        .build();
+    let code = denied(ec2.create_tags().resources(&store).tags(tag).send().await);
+    assert_eq!(code, "UnauthorizedOperation");
+    for volume in [&store, &unnamed] {
+        let code = denied(ec2.delete_volume().volume_id(volume).send().await);
+        assert_eq!(code, "UnauthorizedOperation", "{volume}");
+    }
+    ec2.delete_volume()
+        .volume_id(&copy)
+        .send()
+        .await
+        .expect("the test's copy deleted");
+}

@@ -38,7 +38,12 @@ fn granted(template: &Yaml, resource: &str) -> BTreeSet<String> {
             .as_vec()
             .expect("inline statements only")
         {
-            assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+            // A Deny grants nothing: it narrows what the Allows grant (NeverAStore).
+            match statement["Effect"].as_str() {
+                Some("Allow") => {}
+                Some("Deny") => continue,
+                other => panic!("{resource}: unexpected Effect {other:?}"),
+            }
             match &statement["Action"] {
                 Yaml::String(action) => {
                     actions.insert(action.clone());
@@ -201,7 +206,9 @@ fn function_statements(template: &Yaml) -> Vec<(String, String, Vec<String>, boo
                         .collect(),
                     _ => Vec::new(),
                 };
-                let star = statement["Resource"].as_str() == Some("*");
+                // A Deny on every resource takes away; only an Allow can be too broad.
+                let star = statement["Resource"].as_str() == Some("*")
+                    && statement["Effect"].as_str() == Some("Allow");
                 let sid = statement["Sid"].as_str().unwrap_or("?").to_string();
                 found.push((resource.to_string(), sid, actions, star));
             }

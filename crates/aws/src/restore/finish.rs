@@ -189,7 +189,7 @@ pub(crate) fn restored_id(kind: Kind, restored_arn: &str, restored_name: &str) -
 }
 
 /// The codes each kind answers for a resource that does not exist.
-fn is_not_found(code: &str) -> bool {
+pub(super) fn is_not_found(code: &str) -> bool {
     matches!(
         code,
         "ResourceNotFoundException"

@@ -196,7 +196,28 @@ pub async fn sweep(
                     "{} {id} in {} (restore job {})",
                     record.kind, record.region, record.restore_job_id
                 );
-                match delete_present(&clients, record.kind, &id).await {
+                // A volume or file system is deleted only as a test's, named and tagged so
+                // (the template's condition): one its run never tagged is tagged first.
+                let deleted = match record.kind {
+                    Kind::Ebs | Kind::Efs => {
+                        let marks = [(bulwark_core::restore::RESTORE_TEST_TAG, record.sk.as_str())];
+                        match super::disks::tag(
+                            &clients,
+                            record.kind,
+                            &id,
+                            &record.restored_name,
+                            &marks,
+                        )
+                        .await
+                        {
+                            Ok(()) => delete_present(&clients, record.kind, &id).await,
+                            Err(e) if e.code().is_some_and(super::finish::is_not_found) => Ok(()),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    _ => delete_present(&clients, record.kind, &id).await,
+                };
+                match deleted {
                     Ok(()) => {
                         forget(inventory, &record.sk).await?;
                         report.deleted.push(what);
