@@ -142,10 +142,10 @@ def main() -> int:
     plan = json.loads(run(args.bulwark, args.config, "failover", "plan", "--app", "orders", "--format", "json", capture=True).stdout)
     hash_ = plan["plan"]["hash"][:16]
     print(f"plan hash {hash_}\n")
-    print(f"== the failover, from {dr_region}, with the plan's hash and --confirm", flush=True)
+    print(f"== the failover, from {dr_region}, with the plan's hash, --confirm and --primary-down", flush=True)
     executed = subprocess.run([
         args.bulwark, "--config", args.config, "failover", "execute", "--app", "orders", "--plan-hash", hash_,
-        "--confirm", "--reason", f"make demo: {HOME} is down (the local AWS answers 503)", "--requested-by", "demo",
+        "--confirm", "--primary-down", "--reason", f"make demo: {HOME} is down (the local AWS answers 503)", "--requested-by", "demo",
         "--poll-seconds", "0.2",
     ])
     parameter = boto3.client("ssm", region_name=dr_region).get_parameter(Name=PARAMETER)["Parameter"]["Value"]

@@ -371,7 +371,7 @@ struct VersionStream<'a> {
     clients: &'a ScopeClients,
     bucket: &'a str,
     page: std::collections::VecDeque<ObjectVersion>,
-    markers: Option<(Option<String>, Option<String>)>,
+    markers: Option<VersionMarkers>,
 }
 
 impl<'a> VersionStream<'a> {
@@ -387,26 +387,11 @@ impl<'a> VersionStream<'a> {
     /// The next page's versions and delete markers, in key order (ListObjectVersions lists
     /// them apart); false at the end of the history.
     async fn fill(&mut self) -> Result<bool, AwsError> {
-        let Some((key_marker, version_marker)) = self.markers.take() else {
+        let Some(markers) = self.markers.take() else {
             return Ok(false);
         };
-        // ListObjectVersions has no paginator in the SDK: its markers are followed here.
-        let page = self
-            .clients
-            .s3
-            .list_object_versions()
-            .bucket(self.bucket)
-            .set_key_marker(key_marker)
-            .set_version_id_marker(version_marker)
-            .send()
-            .await
-            .map_err(|e| AwsError::sdk("s3:ListObjectVersions", e))?;
-        if page.is_truncated().unwrap_or(false) {
-            self.markers = Some((
-                page.next_key_marker().map(str::to_string),
-                page.next_version_id_marker().map(str::to_string),
-            ));
-        }
+        let (page, next) = version_page(self.clients, self.bucket, markers).await?;
+        self.markers = next;
         let versions = page.versions().iter().filter_map(|v| {
             Some(ObjectVersion {
                 key: v.key()?.to_string(),
@@ -544,30 +529,50 @@ pub(super) async fn every_version(
         .collect())
 }
 
+/// Where a version listing goes on: the key and version id markers of the next page.
+type VersionMarkers = (Option<String>, Option<String>);
+
+/// One page of a bucket's versions from `markers`, and the markers of the next (None: the last
+/// page). ListObjectVersions has no paginator in the SDK: its markers are followed here.
+async fn version_page(
+    clients: &ScopeClients,
+    bucket: &str,
+    (key_marker, version_marker): VersionMarkers,
+) -> Result<
+    (
+        aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput,
+        Option<VersionMarkers>,
+    ),
+    AwsError,
+> {
+    let page = clients
+        .s3
+        .list_object_versions()
+        .bucket(bucket)
+        .set_key_marker(key_marker)
+        .set_version_id_marker(version_marker)
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("s3:ListObjectVersions", e))?;
+    let next = page.is_truncated().unwrap_or(false).then(|| {
+        (
+            page.next_key_marker().map(str::to_string),
+            page.next_version_id_marker().map(str::to_string),
+        )
+    });
+    Ok((page, next))
+}
+
 async fn version_pages(
     clients: &ScopeClients,
     bucket: &str,
 ) -> Result<Vec<aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput>, AwsError> {
     let mut pages = Vec::new();
-    let mut key_marker: Option<String> = None;
-    let mut version_marker: Option<String> = None;
-    // ListObjectVersions has no paginator in the SDK: its markers are followed here.
-    loop {
-        let page = clients
-            .s3
-            .list_object_versions()
-            .bucket(bucket)
-            .set_key_marker(key_marker.clone())
-            .set_version_id_marker(version_marker.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::sdk("s3:ListObjectVersions", e))?;
-        let truncated = page.is_truncated().unwrap_or(false);
-        key_marker = page.next_key_marker().map(str::to_string);
-        version_marker = page.next_version_id_marker().map(str::to_string);
+    let mut markers = Some((None, None));
+    while let Some(from) = markers {
+        let (page, next) = version_page(clients, bucket, from).await?;
         pages.push(page);
-        if !truncated {
-            return Ok(pages);
-        }
+        markers = next;
     }
+    Ok(pages)
 }
