@@ -20,5 +20,6 @@ mod restore_aurora;
 mod restore_coverage;
 mod restore_deployed;
 mod restore_dr;
+mod restore_runs;
 mod seed;
 mod template;

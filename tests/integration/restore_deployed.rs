@@ -52,19 +52,7 @@ pub(crate) async fn run(
         .nth(3)
         .expect("a state machine ARN");
     let sfn = aws_sdk_sfn::Client::new(&t.in_region(region));
-    let execution = sfn
-        .start_execution()
-        .state_machine_arn(state_machine)
-        .name(format!(
-            "run-{}",
-            Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        ))
-        .input(input.to_string())
-        .send()
-        .await
-        .expect("start execution")
-        .execution_arn()
-        .to_string();
+    let execution = start(&sfn, state_machine, input).await;
     let started = Instant::now();
     loop {
         let described = sfn
@@ -95,6 +83,26 @@ pub(crate) async fn run(
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Start an execution with `input`, named for the moment; its ARN.
+pub(crate) async fn start(
+    sfn: &aws_sdk_sfn::Client,
+    state_machine: &str,
+    input: serde_json::Value,
+) -> String {
+    sfn.start_execution()
+        .state_machine_arn(state_machine)
+        .name(format!(
+            "run-{}",
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ))
+        .input(input.to_string())
+        .send()
+        .await
+        .expect("start execution")
+        .execution_arn()
+        .to_string()
 }
 
 /// The store's recorded tests, which must number `count`; the newest must have failed with an

@@ -33,7 +33,7 @@ pub use crate::restore::disks::RESTORE_TEST_DISKS;
 pub use crate::restore::history::EVIDENCE;
 pub use crate::restore::pending::PENDING;
 pub use crate::restore::rds::RESTORE_TEST_RDS;
-pub use crate::restore::run::RESTORE_RUN;
+pub use crate::restore::run::{OVERLAP, RESTORE_RUN};
 pub use crate::restore::sweep::SWEEP;
 pub use crate::restore::{HOOK, RESTORABLE, RESTORE_SITE, RESTORE_TEST};
 pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
@@ -67,6 +67,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             EVIDENCE,
             HOOK,
             PENDING,
+            OVERLAP,
         ],
         "failover" => &[
             HOME,
@@ -122,6 +123,7 @@ pub fn for_cli() -> Vec<&'static str> {
         EVIDENCE,
         SWEEP,
         RESTORE_RUN,
+        OVERLAP,
         HOOK,
         PENDING,
         FAILOVER_FACTS,

@@ -18,6 +18,7 @@ pub mod feasibility;
 pub mod hook_function;
 pub mod inventory;
 pub mod kind;
+pub mod overlap;
 pub mod protection;
 pub mod restore;
 pub mod schedule;

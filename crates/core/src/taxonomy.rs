@@ -69,6 +69,9 @@ pub struct RestoreTestPolicy {
     /// How long a restored copy may live for validation: it expires this long after its
     /// restore completed, and the sweeper deletes it then.
     pub validation_window: Duration,
+    /// How long a test waits for its restore job: a job still running then is left to run,
+    /// remembered for the sweeper, and the test ends unfinished ("did not complete").
+    pub restore_deadline: Duration,
     /// The customer's validation hook for the tier's stores (a store's `bulwark:restore-hook`
     /// tag names its own).
     pub hook: Option<HookFunction>,
@@ -97,6 +100,9 @@ impl RestoreTestPolicy {
     pub const DEFAULT_VALIDATION_WINDOW: Duration = Duration::from_hours(2);
     pub const MIN_VALIDATION_WINDOW: Duration = Duration::from_minutes(15);
     pub const MAX_VALIDATION_WINDOW: Duration = Duration::from_hours(24);
+    pub const DEFAULT_RESTORE_DEADLINE: Duration = Duration::from_hours(1);
+    pub const MIN_RESTORE_DEADLINE: Duration = Duration::from_minutes(1);
+    pub const MAX_RESTORE_DEADLINE: Duration = Duration::from_hours(24);
 
     /// The default cadence of a tier by its name: the default taxonomy's four, and quarterly
     /// for any other.
@@ -118,6 +124,7 @@ impl RestoreTestPolicy {
             recovery_point: PointChoice::Latest,
             dr_copy: cross_region_copy,
             validation_window: Self::DEFAULT_VALIDATION_WINDOW,
+            restore_deadline: Self::DEFAULT_RESTORE_DEADLINE,
             hook: None,
             instance_class: None,
         }

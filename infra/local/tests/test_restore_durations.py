@@ -107,3 +107,19 @@ def test_moto_reset_restores_the_default_durations() -> None:
     moto_api_backend.reset()
     assert durations.restore_seconds("Aurora", 0) == pytest.approx(durations.job_delay() * 3)
     assert durations.restore_seconds("S3", 2 * 1024**3) == pytest.approx(durations.job_delay())
+
+
+def test_an_accounts_durations_apply_to_its_restores_only() -> None:
+    """In process: durations set for one account leave the others' as they were."""
+    from bulwark_local.backup import durations
+
+    durations.configure({"seconds": {"DynamoDB": 9}})
+    own = durations.configure({"account": "111122223333", "seconds": {"DynamoDB": 120}, "per_gib": {"DynamoDB": 1}})
+    assert own == {"account": "111122223333", "seconds": {"DynamoDB": 120.0}, "per_gib": {"DynamoDB": 1.0}}
+    assert durations.restore_seconds("DynamoDB", 1024**3, "111122223333") == 121
+    assert durations.restore_seconds("DynamoDB", 1024**3, "444455556666") == 9
+    assert durations.restore_seconds("RDS", 0, "111122223333") == pytest.approx(durations.job_delay() * 2)
+    with pytest.raises(ValueError, match="12-digit"):
+        durations.configure({"account": "me", "seconds": {"DynamoDB": 1}})
+    durations.reset()
+    assert durations.restore_seconds("DynamoDB", 0, "111122223333") == pytest.approx(durations.job_delay())

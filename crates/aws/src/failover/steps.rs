@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use bulwark_core::application::{Attribute, SwitchTarget};
-use bulwark_core::failover::{Restored, Run, StoreRun, SwitchRun};
+use bulwark_core::failover::{Restored, Run, StoreRun, SwitchRun, STORE_RESTORE_DEADLINE};
 use bulwark_core::{AccountId, Config, Kind};
 use chrono::Utc;
 
@@ -101,6 +101,7 @@ fn started(
         AwsError::Refused(format!("{}: the plan has no copy to restore", plan.arn))
     })?;
     let store = &run.stores[index];
+    let restore_started = store.restore_started.unwrap_or(run.requested_at);
     Ok(Started {
         id: run.id.to_string(),
         arn: plan.arn.to_string(),
@@ -124,7 +125,8 @@ fn started(
         restored_name: plan.restored_name.clone(),
         restore_job_id: job_id.to_string(),
         started: run.requested_at,
-        restore_started: store.restore_started.unwrap_or(run.requested_at),
+        restore_started,
+        deadline: Some(restore_started + STORE_RESTORE_DEADLINE),
         hook: None,
         source_declared_down: run.primary_down,
         purpose: Purpose::Failover,
@@ -225,7 +227,7 @@ pub async fn poll_restore(
     };
     let subject = run.plan.stores[index].arn.to_string();
     let started = started(run, index, account, &job)?;
-    match poll(aws, config, &started).await? {
+    let failure = match poll(aws, config, &started).await? {
         Progress::Running => return Ok(store),
         Progress::Completed {
             restored_arn,
@@ -248,18 +250,24 @@ pub async fn poll_restore(
                 completed,
                 attributes,
             });
+            None
         }
-        Progress::Failed { reason } => {
-            record::log(
-                inventory,
-                &run.id,
-                "restored",
-                &subject,
-                format!("failed: {reason}"),
-            )
-            .await?;
-            store.failure = Some(reason);
-        }
+        Progress::Failed { reason } => Some(reason),
+        Progress::Overdue { deadline } => Some(format!(
+            "restore job {job} did not complete by {}: left running",
+            deadline.to_rfc3339()
+        )),
+    };
+    if let Some(reason) = failure {
+        record::log(
+            inventory,
+            &run.id,
+            "restored",
+            &subject,
+            format!("failed: {reason}"),
+        )
+        .await?;
+        store.failure = Some(reason);
     }
     record::put_store(inventory, &run.id, index, &store).await?;
     Ok(store)

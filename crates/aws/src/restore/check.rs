@@ -63,7 +63,7 @@ pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress
                             .and_then(|p| p.instance_class.as_deref())
                     });
                     match rds::open(&clients, &restored_arn, name, class, marks).await? {
-                        rds::Opening::Waiting => return Ok(Progress::Running),
+                        rds::Opening::Waiting => return Ok(running(test, Utc::now())),
                         rds::Opening::Failed(reason) => return Ok(Progress::Failed { reason }),
                         // A cluster can be read only now: its restore, and the RTO, end here.
                         rds::Opening::Open => completed = Utc::now(),
@@ -84,7 +84,15 @@ pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress
                 described.status_message().unwrap_or_default()
             ),
         }),
-        _ => Ok(Progress::Running),
+        _ => Ok(running(test, Utc::now())),
+    }
+}
+
+/// A restore still running: overdue once its test's deadline has passed.
+fn running(test: &Started, now: DateTime<Utc>) -> Progress {
+    match test.deadline {
+        Some(deadline) if now >= deadline => Progress::Overdue { deadline },
+        _ => Progress::Running,
     }
 }
 

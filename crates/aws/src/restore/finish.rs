@@ -81,6 +81,12 @@ pub async fn finish(
     }
     let error = error.or_else(|| match &progress {
         Some(Progress::Failed { reason }) => Some(reason.clone()),
+        Some(Progress::Overdue { deadline }) => Some(format!(
+            "restore job {} did not complete by its deadline, {}: left running, for the \
+             sweeper to delete what it makes",
+            test.restore_job_id,
+            deadline.to_rfc3339()
+        )),
         Some(Progress::Running) | None => Some("the restore did not complete".into()),
         Some(Progress::Completed { .. }) if validated.is_none() => {
             Some("the restored copy was not validated".into())

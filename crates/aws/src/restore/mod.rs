@@ -100,8 +100,6 @@ pub const HOOK: &[Permission] = &[p(
 /// How long a test's restored copy lives when its tier is no longer configured (else its
 /// policy's validation window).
 const EXPIRY: chrono::Duration = chrono::Duration::hours(6);
-/// How long `run_test` waits for a restore job.
-const RESTORE_DEADLINE: StdDuration = StdDuration::from_secs(30 * 60);
 /// How often `run_test` asks after a restore job.
 const POLL_INTERVAL: StdDuration = StdDuration::from_millis(200);
 
@@ -143,6 +141,10 @@ pub struct Started {
     pub restore_job_id: String,
     pub started: DateTime<Utc>,
     pub restore_started: DateTime<Utc>,
+    /// When the restore job is given up on if it is still running: the test ends, its restore
+    /// stays remembered for the sweeper. None: waited for until it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DateTime<Utc>>,
     /// The customer's validation hook, if the tier or the store names one.
     #[serde(default)]
     pub hook: Option<HookFunction>,
@@ -182,6 +184,11 @@ pub enum Progress {
     },
     Failed {
         reason: String,
+    },
+    /// Still running at the test's deadline: its end is unknown, not failed. The restore stays
+    /// remembered, and the sweeper deletes what it makes once it has expired.
+    Overdue {
+        deadline: DateTime<Utc>,
     },
 }
 
@@ -271,20 +278,8 @@ pub async fn run_test(
     let Some(started) = ending.started.clone() else {
         return finish(aws, inventory, config, ending, Utc::now()).await;
     };
-    let deadline = std::time::Instant::now() + RESTORE_DEADLINE;
     let progress = loop {
         match poll(aws, config, &started).await {
-            // Its state is unknown, not failed: the restore stays remembered, and the sweeper
-            // deletes what it makes once its validation window has passed.
-            Ok(Progress::Running) if std::time::Instant::now() > deadline => {
-                ending.error = Some(format!(
-                    "restore job {} did not complete in {} minutes: left running, for the \
-                     sweeper to delete what it makes",
-                    started.restore_job_id,
-                    RESTORE_DEADLINE.as_secs() / 60
-                ));
-                break Progress::Running;
-            }
             Ok(Progress::Running) => tokio::time::sleep(POLL_INTERVAL).await,
             Ok(done) => break done,
             Err(e) => {

@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+use bulwark_core::overlap::RunningExecution;
+use chrono::{DateTime, Utc};
+
 use crate::clients::Aws;
 use crate::error::AwsError;
 use crate::permissions::{p, Permission};
@@ -15,6 +18,11 @@ pub const RESTORE_RUN: &[Permission] = &[
     ),
     p("states:DescribeExecution", "follow the run until it ends"),
 ];
+
+pub const OVERLAP: &[Permission] = &[p(
+    "states:ListExecutions",
+    "a scheduled run yields to an earlier run of its state machine still running",
+)];
 
 /// How often a followed run is asked after.
 const FOLLOW_INTERVAL: Duration = Duration::from_secs(2);
@@ -67,4 +75,30 @@ pub async fn follow(aws: &Aws, execution: &str) -> Result<RunEnd, AwsError> {
         }
         tokio::time::sleep(FOLLOW_INTERVAL).await;
     }
+}
+
+/// The running executions of `state_machine`.
+pub async fn running(aws: &Aws, state_machine: &str) -> Result<Vec<RunningExecution>, AwsError> {
+    let mut pages = aws
+        .sfn()
+        .list_executions()
+        .state_machine_arn(state_machine)
+        .status_filter(aws_sdk_sfn::types::ExecutionStatus::Running)
+        .into_paginator()
+        .items()
+        .send();
+    let mut running = Vec::new();
+    while let Some(execution) = pages.next().await {
+        let execution = execution.map_err(|e| AwsError::sdk("states:ListExecutions", e))?;
+        let started = DateTime::<Utc>::from_timestamp(
+            execution.start_date().secs(),
+            execution.start_date().subsec_nanos(),
+        )
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        running.push(RunningExecution {
+            arn: execution.execution_arn().to_string(),
+            started,
+        });
+    }
+    Ok(running)
 }

@@ -144,6 +144,7 @@ pub async fn start(
         restore_job_id: String::new(),
         started: now,
         restore_started,
+        deadline: Some(tier.restore_test.deadline(restore_started)),
         hook,
         source_declared_down: false,
         purpose: Purpose::Test,

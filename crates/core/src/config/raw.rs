@@ -75,6 +75,7 @@ pub(super) struct RawRestoreTest {
     pub(super) random_within: Option<Spanned<Duration>>,
     pub(super) dr_copy: Option<Spanned<bool>>,
     pub(super) validation_window: Option<Spanned<Duration>>,
+    pub(super) restore_deadline: Option<Spanned<Duration>>,
     pub(super) hook: Option<Spanned<String>>,
     pub(super) instance_class: Option<Spanned<String>>,
 }

@@ -146,6 +146,24 @@ pub(super) fn restore_test_of(
         Some(w) => *w.get_ref(),
         None => defaults.validation_window,
     };
+    let restore_deadline = match raw.restore_deadline {
+        Some(d)
+            if !(Policy::MIN_RESTORE_DEADLINE..=Policy::MAX_RESTORE_DEADLINE)
+                .contains(d.get_ref()) =>
+        {
+            return Err((
+                d.span(),
+                format!(
+                    "restore_test restore_deadline {} must be from {} to {}",
+                    d.get_ref(),
+                    Policy::MIN_RESTORE_DEADLINE,
+                    Policy::MAX_RESTORE_DEADLINE
+                ),
+            ))
+        }
+        Some(d) => *d.get_ref(),
+        None => defaults.restore_deadline,
+    };
     let hook = raw
         .hook
         .map(|h| {
@@ -173,6 +191,7 @@ pub(super) fn restore_test_of(
         recovery_point,
         dr_copy,
         validation_window,
+        restore_deadline,
         hook,
         instance_class,
     })

@@ -29,6 +29,7 @@ fn the_builtin_default_tests_each_tier_at_its_documented_cadence() {
                 recovery_point: PointChoice::Latest,
                 dr_copy,
                 validation_window: d("2h"),
+                restore_deadline: d("1h"),
                 hook: None,
                 instance_class: None,
             },
@@ -66,7 +67,7 @@ fn a_tier_without_a_restore_test_table_gets_the_defaults_of_its_name() {
 fn a_restore_test_table_is_read_in_either_form() {
     let table = "[tiers.gold.restore_test]\nenabled = false\ncadence = \"2w\"\n\
                  within_runs = 4\nrecovery_point = \"random\"\nrandom_within = \"3d\"\n\
-                 validation_window = \"6h\"\ndr_copy = true\n";
+                 validation_window = \"6h\"\ndr_copy = true\nrestore_deadline = \"3h\"\n";
     let text = format!(
         "[protection]\ndr_region = \"us-west-2\"\n{TIER}cross_region_copy = true\n{table}{RULE}"
     );
@@ -80,6 +81,7 @@ fn a_restore_test_table_is_read_in_either_form() {
             recovery_point: PointChoice::Random { within: d("3d") },
             dr_copy: true,
             validation_window: d("6h"),
+            restore_deadline: d("3h"),
             hook: None,
             instance_class: None,
         }
@@ -158,6 +160,11 @@ fn a_bad_restore_test_policy_is_refused_at_its_line() {
             "cadence = \"1w\"\nvalidation_window = \"25h\"",
             8,
             "validation_window 25h must be from 15m to 1d",
+        ),
+        (
+            "restore_deadline = \"2d\"",
+            7,
+            "restore_test restore_deadline 2d must be from 1m to 1d",
         ),
         (
             "instance_class = \"t4g.micro\"",

@@ -28,4 +28,5 @@ pub use plan::{
 };
 pub use run::{
     next, switch_value, switched, Ending, Event, Next, Restored, Run, RunId, StoreRun, SwitchRun,
+    STORE_RESTORE_DEADLINE,
 };

@@ -183,6 +183,11 @@ pub enum Next {
     Ended,
 }
 
+/// How long a failover waits for one store's restore job before it fails that store: long
+/// enough for a restore of terabytes, short enough that a stuck job does not hold the run (and
+/// its application's lock) forever. The job is left running and named in the run's log.
+pub const STORE_RESTORE_DEADLINE: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
 impl Run {
     /// A new run of `plan`, nothing done yet.
     pub fn new(

@@ -177,6 +177,14 @@ impl RestoreTestPolicy {
             .and_then(|window| restore_completed.checked_add_signed(window))
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
+
+    /// When a test stops waiting for its restore job: its restore deadline after the job
+    /// started.
+    pub fn deadline(&self, restore_started: DateTime<Utc>) -> DateTime<Utc> {
+        minutes(self.restore_deadline)
+            .and_then(|deadline| restore_started.checked_add_signed(deadline))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
 }
 
 fn minutes(d: Duration) -> Option<TimeDelta> {

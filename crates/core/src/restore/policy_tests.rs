@@ -258,6 +258,24 @@ fn a_restored_copy_expires_one_validation_window_after_its_restore() {
     assert_eq!(huge.expires(completed), DateTime::<Utc>::MAX_UTC);
 }
 
+#[test]
+fn a_test_stops_waiting_for_its_restore_one_deadline_after_the_job_started() {
+    let policy = tier("standard", |_| {}).restore_test;
+    let started = Utc
+        .with_ymd_and_hms(2026, 12, 1, 23, 40, 0)
+        .single()
+        .expect("time");
+    assert_eq!(
+        policy.deadline(started).to_rfc3339(),
+        "2026-12-02T00:40:00+00:00"
+    );
+    let huge = RestoreTestPolicy {
+        restore_deadline: Duration::from_minutes(u64::MAX),
+        ..policy
+    };
+    assert_eq!(huge.deadline(started), DateTime::<Utc>::MAX_UTC);
+}
+
 /// A store's state before the first run: never tested, or tested (passed or not) longer ago
 /// than the cadence by some hours.
 fn initial_state() -> impl Strategy<Value = Option<(bool, i64)>> {

@@ -8,6 +8,7 @@
 
 use bulwark_aws::restore::{self, history, sweep, Ending, Origin, Progress, Started};
 use bulwark_core::alerts::failure_count_metric;
+use bulwark_core::overlap::{yields_to, RunningExecution};
 use bulwark_core::restore::Candidate;
 use bulwark_core::{AssetState, ResourceArn, Scope, Tier};
 use bulwark_lambda::{FunctionError, Input, Services};
@@ -25,6 +26,10 @@ pub enum RestoreRequest {
         /// the caller has none, the time of the selection names it.
         #[serde(default)]
         run: Option<String>,
+        /// The execution selecting, when a state machine asks: a run yields to an earlier one
+        /// still running.
+        #[serde(default)]
+        execution: Option<Execution>,
     },
     Start {
         arn: ResourceArn,
@@ -52,6 +57,23 @@ pub enum RestoreRequest {
         error: Option<Caught>,
     },
     Sweep {},
+    /// A test whose finish failed every attempt: it could not be recorded (its copy, if any,
+    /// is tagged, and the sweeper deletes it). Counted, so that it is alarmed.
+    Unfinished {
+        arn: ResourceArn,
+        origin: Origin,
+        #[serde(default)]
+        error: Option<Caught>,
+    },
+}
+
+/// The state machine's execution, from its context object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Execution {
+    pub arn: String,
+    pub state_machine: String,
+    pub started: chrono::DateTime<Utc>,
 }
 
 /// What a run tests: with neither `arn` nor `tier` (the schedule's `{}`), the stores due by
@@ -114,6 +136,8 @@ pub struct Planned {
 pub enum Response {
     Selected {
         tests: Vec<Planned>,
+        /// The earlier run still running that this one yielded to: it tests nothing.
+        yielded_to: Option<String>,
     },
     Started {
         started: Box<Started>,
@@ -127,6 +151,9 @@ pub enum Response {
         deleted: usize,
         failed: usize,
         failures: Vec<String>,
+    },
+    Unfinished {
+        unfinished: String,
     },
 }
 
@@ -146,8 +173,7 @@ pub struct Finished {
 
 const FUNCTION: &str = "validate-restore";
 
-const EXPECTED: &str =
-    r#"{"action": "select" | "start" | "poll" | "validate" | "finish" | "sweep", …}"#;
+const EXPECTED: &str = r#"{"action": "select" | "start" | "poll" | "validate" | "finish" | "sweep" | "unfinished", …}"#;
 
 /// The most tests one run starts: the Map's items stay well under Step Functions' 256 KiB
 /// state limit. What is left is due again at the next run.
@@ -183,10 +209,34 @@ pub async fn handle(
     let aws = &services.aws;
     let config = &services.config;
     match input.request(EXPECTED)? {
-        RestoreRequest::Select { request, run } => {
+        RestoreRequest::Select {
+            request,
+            run,
+            execution,
+        } => {
+            if let Some(execution) = execution {
+                let me = RunningExecution {
+                    arn: execution.arn,
+                    started: execution.started,
+                };
+                let running = restore::run::running(aws, &execution.state_machine).await?;
+                if let Some(earlier) = yields_to(&me, &running) {
+                    tracing::warn!(
+                        earlier = %earlier.arn,
+                        "an earlier restore-test run is still running: this one tests nothing"
+                    );
+                    return Ok(Response::Selected {
+                        tests: Vec::new(),
+                        yielded_to: Some(earlier.arn.clone()),
+                    });
+                }
+            }
             let run = run.unwrap_or_else(|| Utc::now().to_rfc3339());
             let tests = select(services, &request, &run).await?;
-            Ok(Response::Selected { tests })
+            Ok(Response::Selected {
+                tests,
+                yielded_to: None,
+            })
         }
         RestoreRequest::Start { arn, origin, run } => {
             let asset = services.inventory.get(&arn).await?.ok_or_else(|| {
@@ -275,6 +325,17 @@ pub async fn handle(
                 rpo_seconds: test.measured.map(|m| m.rpo_seconds),
                 evidence,
             }))
+        }
+        RestoreRequest::Unfinished { arn, origin, error } => {
+            let why = error.map_or_else(|| "unknown".to_string(), |e| e.reason());
+            tracing::error!(arn = %arn, origin = ?origin, "restore test not recorded: {why}");
+            println!(
+                "{}",
+                failure_count_metric(FUNCTION, "RestoreTestsUnfinished", 1, Utc::now())
+            );
+            Ok(Response::Unfinished {
+                unfinished: arn.to_string(),
+            })
         }
         RestoreRequest::Sweep {} => {
             let account = aws.home_account().await?;
@@ -478,9 +539,28 @@ mod tests {
             select,
             RestoreRequest::Select {
                 request: Selection::default(),
-                run: Some("r1".into())
+                run: Some("r1".into()),
+                execution: None,
             }
         );
+        let scheduled = parse(serde_json::json!({"action": "select", "request": {}, "run": "r2",
+            "execution": {"arn": "arn:aws:states:us-east-1:123456789012:execution:bulwark-restore-tests:r2",
+                          "state_machine": "arn:aws:states:us-east-1:123456789012:stateMachine:bulwark-restore-tests",
+                          "started": "2026-12-07T03:00:00.123Z"}}))
+        .expect("select by a state machine");
+        let RestoreRequest::Select {
+            execution: Some(execution),
+            ..
+        } = scheduled
+        else {
+            panic!("{scheduled:?}")
+        };
+        assert_eq!(execution.started.timestamp_subsec_millis(), 123);
+        let unfinished = parse(serde_json::json!({"action": "unfinished",
+            "arn": "arn:aws:dynamodb:us-east-1:123456789012:table/t", "origin": "home",
+            "error": {"Error": "Bulwark.Retryable", "Cause": "throttled"}}))
+        .expect("unfinished");
+        assert!(matches!(unfinished, RestoreRequest::Unfinished { .. }));
         let finish = parse(serde_json::json!({
             "action": "finish", "arn": "arn:aws:dynamodb:us-east-1:123456789012:table/t",
             "origin": "dr", "started": null, "progress": null, "validated": null,

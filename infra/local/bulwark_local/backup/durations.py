@@ -20,7 +20,9 @@ exercise a client's polling, deadlines or Step Functions history limits set real
     GET  /moto-api/bulwark/backup/restore-durations   the durations in force
     DELETE /moto-api/bulwark/backup/restore-durations the defaults again
 
-A kind left out keeps what it had; moto's reset (POST /moto-api/reset) restores every default.
+With `"account": "<id>"` in the body, the durations apply to that account's restore jobs only
+(and override the others there), so that tests in accounts of their own do not slow each
+other: `{"account": "123456789012", "seconds": {"DynamoDB": 120}}`. A kind left out keeps what it had; moto's reset (POST /moto-api/reset) restores every default.
 The duration is fixed when the job starts; backup and copy jobs keep the job delay.
 """
 
@@ -42,17 +44,20 @@ JSON = {"Content-Type": "application/json"}
 _lock = threading.Lock()
 _seconds: dict[str, float] = {}
 _per_gib: dict[str, float] = {}
+# An account's own durations, over the ones above: account -> (seconds, per_gib).
+_accounts: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
 
 
 def job_delay() -> float:
     return float(os.environ.get("BULWARK_LOCAL_JOB_DELAY_SECONDS", "0.5"))
 
 
-def restore_seconds(resource_type: str, size_bytes: int) -> float:
-    """How long a restore of a recovery point of this type and size takes."""
+def restore_seconds(resource_type: str, size_bytes: int, account: str | None = None) -> float:
+    """How long a restore of a recovery point of this type and size takes, in this account."""
     with _lock:
-        base = _seconds.get(resource_type)
-        per_gib = _per_gib.get(resource_type, 0.0)
+        own_seconds, own_per_gib = _accounts.get(account or "", ({}, {}))
+        base = own_seconds.get(resource_type, _seconds.get(resource_type))
+        per_gib = own_per_gib.get(resource_type, _per_gib.get(resource_type, 0.0))
     if base is None:
         base = job_delay() * DEFAULT_MULTIPLE.get(resource_type, 1.0)
     return base + per_gib * size_bytes / GIB
@@ -86,14 +91,24 @@ def configure(body: Any) -> dict[str, Any]:
     """Set durations from {"seconds": {...}, "per_gib": {...}} or {"<type>": seconds, ...}."""
     if not isinstance(body, dict):
         raise ValueError("the body must be a JSON object")
+    body = dict(body)
+    account = body.pop("account", None)
+    if account is not None and (not isinstance(account, str) or not account.isdigit() or len(account) != 12):
+        raise ValueError("account must be a 12-digit account id")
     if "seconds" in body or "per_gib" in body:
         seconds = _numbers(body.get("seconds", {}), "seconds")
         per_gib = _numbers(body.get("per_gib", {}), "per_gib")
     else:
         seconds, per_gib = _numbers(body, "durations"), {}
     with _lock:
-        _seconds.update(seconds)
-        _per_gib.update(per_gib)
+        if account is None:
+            _seconds.update(seconds)
+            _per_gib.update(per_gib)
+        else:
+            own_seconds, own_per_gib = _accounts.setdefault(account, ({}, {}))
+            own_seconds.update(seconds)
+            own_per_gib.update(per_gib)
+            return {"account": account, "seconds": dict(own_seconds), "per_gib": dict(own_per_gib)}
     return current()
 
 
@@ -101,6 +116,7 @@ def reset() -> None:
     with _lock:
         _seconds.clear()
         _per_gib.clear()
+        _accounts.clear()
 
 
 def control(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:

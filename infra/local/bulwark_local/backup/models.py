@@ -725,7 +725,7 @@ def start_restore_job(
         failure = str(err)
     except Exception as err:  # a moto backend refusing the restore fails the job, as in AWS
         failure = f"{type(err).__name__}: {getattr(err, 'message', None) or err}"
-    duration = durations.restore_seconds(rp.kind.resource_type, int(backing["size"]))
+    duration = durations.restore_seconds(rp.kind.resource_type, int(backing["size"]), backend.account_id)
     job = RestoreJob(job_id, backend.account_id, rp, iam_role_arn, created, Timeline.starting(duration=duration), failure)
     if failure is None:
         rp.last_restore_time = job.timeline.created
