@@ -70,3 +70,8 @@ def install() -> None:
 
     ExecutionWorker._execution_logic = _execution_logic_as_role(ExecutionWorker._execution_logic)  # type: ignore[method-assign]
     lambda_eval_utils.boto_client_for = _client_as_role(lambda_eval_utils.boto_client_for)
+
+    from bulwark_local import sfn_distributed, sfn_history
+
+    sfn_history.install()
+    sfn_distributed.install()
