@@ -16,6 +16,10 @@ their own (sfn_distributed.py), each with its own quota.
 
 lowers the quota for tests (a history of 25,000 events takes minutes to make); the
 environment variable BULWARK_LOCAL_SFN_HISTORY_LIMIT sets it at start. The default is AWS's.
+
+The history-limit failure cannot be caught (the execution itself fails), and neither can the
+terminal errors States.Runtime and States.DataLimitExceeded by a States.ALL catcher or
+retrier, as AWS documents; moto's States.ALL matched them.
 """
 
 from __future__ import annotations
@@ -110,6 +114,26 @@ def _root_environment_governed(original: Any) -> Any:
     return environment
 
 
+def _states_all_leaves_terminal_errors(original: Any) -> Any:
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+
+    terminal = {StatesErrorNameType.StatesRuntime, StatesErrorNameType.StatesStatesDataLimitExceeded}
+
+    def eval_body(self: Any, env: Any) -> None:
+        # AWS ("Handling errors in Step Functions workflows"): States.ALL "can't catch the
+        # States.DataLimitExceeded terminal error or Runtime error types"; moto's matched them.
+        error_name = env.stack[-1]
+        named = [getattr(name, "error_name", None) for name in self.error_names]
+        if "States.ALL" in named and isinstance(error_name, StatesErrorName) and error_name.typ in terminal:
+            env.stack.pop()
+            env.stack.append(False)
+            return
+        original(self, env)
+
+    return eval_body
+
+
 def control(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
     global _limit
     if request.method == "POST":
@@ -137,4 +161,7 @@ def install() -> None:
     ExecutionWorker._get_evaluation_environment = _root_environment_governed(  # type: ignore[method-assign]
         ExecutionWorker._get_evaluation_environment
     )
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+
+    ErrorEqualsDecl._eval_body = _states_all_leaves_terminal_errors(ErrorEqualsDecl._eval_body)  # type: ignore[method-assign]
     moto.moto_api._internal.urls.url_paths["{0}" + CONTROL] = control

@@ -186,8 +186,19 @@ def test_a_child_over_the_quota_fails_the_map_run(aws: Any, history_limit: Calla
     assert "MapRunFailed" in [e["type"] for e in _history(aws, done["executionArn"])]
 
 
+def _caught(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition with its first state's errors caught by States.ALL."""
+    first = definition["States"][definition["StartAt"]]
+    first.pop("End", None)
+    first.update(Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], Next="Caught")
+    definition["States"]["Caught"] = {"Type": "Pass", "End": True}
+    return definition
+
+
 def test_a_distributed_map_needs_its_role_to_start_executions_of_its_state_machine(aws: Any) -> None:
-    done = _run(aws, *_polling_map("DISTRIBUTED", 2, 1), start_children=False)
+    definition, items = _polling_map("DISTRIBUTED", 2, 1)
+    # States.Runtime is terminal: a States.ALL catcher does not catch it.
+    done = _run(aws, _caught(definition), items, start_children=False)
     assert done["status"] == "FAILED", done
     assert done["error"] == "States.Runtime"
     assert "is not authorized to perform: states:StartExecution on resource: " + done["stateMachineArn"] in done["cause"]
@@ -201,8 +212,49 @@ def test_a_distributed_map_needs_its_role_to_start_executions_of_its_state_machi
 
 
 def test_a_state_output_over_256_kib_fails_the_execution(aws: Any) -> None:
-    doubled = {"StartAt": "Double", "States": {"Double": {"Type": "Pass", "Parameters": {"a.$": "$.s", "b.$": "$.s"}, "End": True}}}
+    doubled = {"StartAt": "Double", "States": {"Double": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sts:getCallerIdentity",
+                                                          "ResultSelector": {"a.$": "$$.Execution.Input.s", "b.$": "$$.Execution.Input.s"}, "End": True}}}
+    # States.DataLimitExceeded is terminal: a States.ALL catcher does not catch it.
+    doubled = _caught(doubled)
     done = _run(aws, doubled, {"s": "x" * 150_000})
     assert done["status"] == "FAILED", done
     assert done["error"] == "States.DataLimitExceeded"
     assert _run(aws, doubled, {"s": "x" * 100_000})["status"] == "SUCCEEDED"
+
+
+def test_the_events_each_state_records(aws: Any, lambda_runtime: Any) -> None:
+    """What counts towards the quota: moto records per state what AWS's history shows
+    (API reference, HistoryEvent): a Lambda ARN task LambdaFunctionScheduled/Started/
+    Succeeded, a lambda:invoke integration TaskScheduled/Started/Succeeded."""
+    import io
+    import zipfile
+
+    role, name = _role(aws)
+    iam = aws("iam", REGION)
+    invoke = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*"}]}
+    iam.put_role_policy(RoleName=role.split("/")[-1], PolicyName="invoke", PolicyDocument=json.dumps(invoke))
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("bootstrap", "#!/bin/sh\n")
+    fn = aws("lambda", REGION).create_function(
+        FunctionName=unique("poll"), Runtime="provided.al2023", Role=role, Handler="bootstrap", Code={"ZipFile": code.getvalue()}
+    )["FunctionArn"]
+    definition = {"StartAt": "Call", "States": {
+        "Call": {"Type": "Task", "Resource": fn, "Next": "Invoke"},
+        "Invoke": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": fn, "Payload": {}}, "Next": "Wait"},
+        "Wait": {"Type": "Wait", "Seconds": 0, "End": True},
+    }}
+    sfn = aws("stepfunctions", REGION)
+    machine = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+    # Two unnamed executions: AWS names each with a UUID.
+    first, second = (sfn.start_execution(stateMachineArn=machine)["executionArn"] for _ in range(2))
+    assert first != second and not first.endswith(":None")
+    done = _eventually(lambda: (d := sfn.describe_execution(executionArn=first))["status"] != "RUNNING" and d)
+    assert done["status"] == "SUCCEEDED", done
+    assert [e["type"] for e in _history(aws, first)] == [
+        "ExecutionStarted",
+        "TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStarted", "LambdaFunctionSucceeded", "TaskStateExited",
+        "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited",
+        "WaitStateEntered", "WaitStateExited",
+        "ExecutionSucceeded",
+    ]
