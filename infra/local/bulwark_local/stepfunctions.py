@@ -62,6 +62,19 @@ def _client_as_role(original: Any) -> Any:
     return client
 
 
+def _unnamed_executions_get_a_uuid(original: Any) -> Any:
+    # AWS (StartExecution, `name`): "If you don't provide a name for the execution, Step
+    # Functions automatically generates a universally unique identifier (UUID) as the
+    # execution name." moto names it "None", so a second unnamed execution of a state
+    # machine was refused as ExecutionAlreadyExists.
+    def start_execution(self: Any, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any) -> Any:
+        import uuid
+
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    return start_execution
+
+
 def install() -> None:
     os.environ.setdefault("MOTO_PORT", os.environ.get("LOCAL_AWS_PORT", "4566"))
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
@@ -70,3 +83,14 @@ def install() -> None:
 
     ExecutionWorker._execution_logic = _execution_logic_as_role(ExecutionWorker._execution_logic)  # type: ignore[method-assign]
     lambda_eval_utils.boto_client_for = _client_as_role(lambda_eval_utils.boto_client_for)
+
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    StepFunctionsParserBackend.start_execution = _unnamed_executions_get_a_uuid(  # type: ignore[method-assign]
+        StepFunctionsParserBackend.start_execution
+    )
+
+    from bulwark_local import sfn_distributed, sfn_history
+
+    sfn_history.install()
+    sfn_distributed.install()
