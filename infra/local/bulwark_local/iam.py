@@ -36,7 +36,8 @@ aws:RequestTag/<key> and aws:TagKeys (the tags a request creates or removes),
 kms:ResourceAliases (a KMS key's aliases), aws:ResourceOrgID (of a role to assume),
 aws:ResourceTag/<key> of the six store kinds and s3:ResourceAccount (resource_tags.py),
 dynamodb:Select (a Query's or Scan's Select; AWS's default when absent).
-Not evaluated (documented in infra/local/README.md): trust policies, resource-based policies
+Not evaluated (documented in infra/local/README.md): trust policies (but AWS Backup's of a
+restore job's role, backup/restore_role.py), resource-based policies
 (but a vault access policy's Deny statements, see backup/policy.py), SCPs, permission
 boundaries, tags of resources other than the six store kinds.
 """
