@@ -36,7 +36,8 @@ aws:RequestTag/<key> and aws:TagKeys (the tags a request creates or removes),
 kms:ResourceAliases (a KMS key's aliases), aws:ResourceOrgID (of a role to assume),
 aws:ResourceTag/<key> of the six store kinds and s3:ResourceAccount (resource_tags.py),
 dynamodb:Select (a Query's or Scan's Select; AWS's default when absent).
-Not evaluated (documented in infra/local/README.md): trust policies, resource-based policies
+Not evaluated (documented in infra/local/README.md): trust policies (but AWS Backup's of a
+restore job's role, backup/restore_role.py), resource-based policies
 (but a vault access policy's Deny statements, see backup/policy.py), SCPs, permission
 boundaries, tags of resources other than the six store kinds.
 """
@@ -287,13 +288,13 @@ def authorize(request: awsrequest.ParsedRequest) -> None:
                 session_decision = policy_eval.evaluate(session, need.action, need.resource, context)
             except policy_eval.Unsupported as err:
                 raise Refused("AccessDenied", f"local AWS: a session policy of {who.session_arn} uses {err}, which is not evaluated here") from err
-        why = _denial(need.action, decision, session_decision)
+        why = denial_reason(need.action, decision, session_decision)
         if why is not None:
             log.info("denied %s %s on %s to %s", request.operation.name, need.action, need.resource, who.session_arn)
             raise Refused("AccessDenied", f"User: {who.session_arn} is not authorized to perform: {need.action} on resource: {need.resource} {why}")
 
 
-def _denial(action: str, identity: policy_eval.Decision, session: policy_eval.Decision | None) -> str | None:
+def denial_reason(action: str, identity: policy_eval.Decision, session: policy_eval.Decision | None) -> str | None:
     """Why a request is denied, in AWS's words, or None when it is allowed. AWS looks for an
     explicit Deny in every policy first, then for an Allow in the identity-based policies,
     then in the session policies (IAM User Guide, *How AWS enforcement code logic evaluates
@@ -451,11 +452,50 @@ def _keeping_policy_arns(assume: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return assume_keeping_policy_arns
 
 
+def aws_managed_policy(backend: Any, arn: str) -> Any | None:
+    """The AWS managed policy `arn` in an IAM backend, made from the document moto ships the
+    first time it is asked for (as AWS has every one of them in every account)."""
+    if arn in backend.managed_policies:
+        return backend.managed_policies[arn]
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam" or parts[4] != "aws" or not parts[5].startswith("policy/"):
+        return None
+    path, _, name = parts[5][len("policy"):].rpartition("/")
+    entry = _aws_managed_policies().get(name)
+    if entry is None or entry.get("Path", "/") != path + "/":
+        return None
+    from moto.iam.models import AWSManagedPolicy
+
+    policy = AWSManagedPolicy.from_data(name, backend.account_id, backend.region_name, entry)
+    backend.managed_policies[policy.arn] = policy
+    return policy
+
+
+def _attaching_aws_managed(attach: Callable[..., None]) -> Callable[..., None]:
+    """moto knows AWS managed policies only with MOTO_IAM_LOAD_MANAGED_POLICIES (all ~1,500 of
+    them, in every account): AttachRolePolicy (and its user and group forms) of one answered
+    NoSuchEntity. Make the one asked for first, so a role can have AWS's managed policies."""
+
+    @functools.wraps(attach)
+    def attach_making_aws_managed(self: Any, policy_arn: str, *args: Any, **kwargs: Any) -> None:
+        aws_managed_policy(self, policy_arn)
+        attach(self, policy_arn, *args, **kwargs)
+
+    return attach_making_aws_managed
+
+
 def install() -> None:
     import moto.moto_api._internal.urls
+    from moto.iam.models import IAMBackend
     from moto.sts.responses import TokenResponse
 
     moto.moto_api._internal.urls.url_paths["{0}" + CATALOGUE_PATH] = unknown_actions
+    for name in ("attach_role_policy", "attach_user_policy", "attach_group_policy"):
+        method = getattr(IAMBackend, name)
+        if not getattr(method, "makes_aws_managed", False):
+            wrapped = _attaching_aws_managed(method)
+            wrapped.makes_aws_managed = True  # type: ignore[attr-defined]
+            setattr(IAMBackend, name, wrapped)
     for name in ("assume_role", "assume_role_with_web_identity"):
         method = getattr(TokenResponse, name)
         if not getattr(method, "keeps_policy_arns", False):

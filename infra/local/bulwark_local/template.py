@@ -15,9 +15,11 @@ the template gives, else `<stack>-<logical id>`), Fn::Sub, Fn::Join, Fn::Split, 
 Fn::If and the condition functions. A role the template does not name is named
 `<stack>-<region>-<logical id>`: IAM is global, and CloudFormation's generated names are unique
 per stack, so that the same stack in two regions of an account (a home and a recovery stack)
-has roles of its own in each. AWS managed policies the transform attaches
-(AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAccess) are not attached: they grant only
-CloudWatch Logs and X-Ray, which the functions' code never calls itself.
+has roles of its own in each. A role's `ManagedPolicyArns` are attached (AWS managed ones
+too: AWS Backup's service role restores with AWSBackupServiceRolePolicyForRestores), except
+those the transform attaches to function roles (AWSLambdaBasicExecutionRole,
+AWSXrayWriteOnlyAccess): they grant only CloudWatch Logs and X-Ray, which the functions' code
+never calls itself.
 
 The answer maps each role's logical id to its ARN, each function's logical id to its role's
 logical id, each resource's logical id to its physical name (its Ref), and each role's
@@ -273,6 +275,20 @@ def _deploy_roles(account: str, region: str, parameters: dict[str, str], stack: 
     return create_roles(cfn, resolver, account, region, stack, template)
 
 
+# What the SAM transform attaches to a function's role: CloudWatch Logs and X-Ray only, which
+# the functions' code never calls itself.
+TRANSFORM_MANAGED_POLICIES = ("AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess", "AWSXRayDaemonWriteAccess")
+
+
+def _attach_managed(backend: Any, role_name: str, arns: list[str]) -> None:
+    """The role's ManagedPolicyArns (AWS Backup's service role has AWS's managed policies for
+    backups and restores), but those the transform adds to function roles."""
+    attached = set(backend.get_role(role_name).managed_policies)
+    for arn in arns:
+        if arn.rsplit("/", 1)[-1] not in TRANSFORM_MANAGED_POLICIES and arn not in attached:
+            backend.attach_role_policy(arn, role_name)
+
+
 def create_roles(cfn: dict[str, Any], resolver: Resolver, account: str, region: str, stack: str, template: Path = TEMPLATE) -> dict[str, Any]:
     """Every IAM role of the transformed template, created (or its policies replaced)."""
     backend = iam_backends[account][get_partition(region)]
@@ -319,6 +335,7 @@ def create_roles(cfn: dict[str, Any], resolver: Resolver, account: str, region: 
         wanted = {p["PolicyName"] for p in policies[logical_id]}
         for stale in [p for p in role.policies if p not in wanted]:
             backend.delete_role_policy(name, stale)
+        _attach_managed(backend, name, props.get("ManagedPolicyArns", []))
         roles[logical_id] = attributes["Arn"]
     return {"roles": roles, "functions": functions, "resources": resources, "policies": policies}
 

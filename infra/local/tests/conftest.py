@@ -189,6 +189,37 @@ def aws(endpoint: str) -> Callable[..., Any]:
     return client
 
 
+# AWS Backup's service role as AWS's console and the deployment template make it: trusted by
+# backup.amazonaws.com, with AWS's managed policies for backups and restores (S3's included).
+BACKUP_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+BACKUP_MANAGED_POLICIES = (
+    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+    "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup",
+    "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore",
+)
+
+
+def backup_role(aws: Callable[..., Any], name: str = "backup", credentials: dict[str, str] | None = None,
+                policies: tuple[str, ...] = BACKUP_MANAGED_POLICIES, trust: str = BACKUP_TRUST) -> str:
+    """Create (once) the role `name` in the credentials' account; answer its ARN."""
+    iam = aws("iam", credentials=credentials)
+    try:
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+    for policy in policies:
+        iam.attach_role_policy(RoleName=name, PolicyArn=policy)
+    return arn
+
+
+@pytest.fixture(scope="session", autouse=True)
+def default_backup_role(aws: Callable[..., Any]) -> str:
+    """ROLE, which the tests pass to AWS Backup's jobs: AWS Backup assumes it for a restore."""
+    return backup_role(aws)
+
+
 def wait(describe: Callable[[], dict[str, Any]], field: str, timeout: float = 10.0) -> list[str]:
     """Poll until the job ends; return the distinct states seen, in order."""
     seen: list[str] = []

@@ -250,6 +250,28 @@ def test_the_template_roles_are_made_from_the_template(endpoint: str, aws: Any) 
     ))["message"]
 
 
+def test_the_template_backup_role_has_aws_managed_policies(endpoint: str, aws: Any) -> None:
+    """AWS Backup's service role, which the template creates with AWS's managed policies for
+    backups and restores: they are attached (moto knows AWS managed policies only when loaded)."""
+    account = _account()
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/bulwark/template/roles",
+        data=json.dumps({"account": account, "parameters": {"OrgRole": "Member", "CreateBackupRole": "true"}}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    answer = json.load(urllib.request.urlopen(request))
+    assert answer["roles"]["BackupServiceRole"] == f"arn:aws:iam::{account}:role/service-role/AWSBackupDefaultServiceRole"
+    creds = aws("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="admin")["Credentials"]
+    attached = aws("iam", credentials=_credentials(creds)).list_attached_role_policies(RoleName="AWSBackupDefaultServiceRole")
+    assert sorted(p["PolicyName"] for p in attached["AttachedPolicies"]) == [
+        "AWSBackupServiceRolePolicyForBackup", "AWSBackupServiceRolePolicyForRestores",
+        "AWSBackupServiceRolePolicyForS3Backup", "AWSBackupServiceRolePolicyForS3Restore",
+    ]
+    function_role = answer["roles"]["DiscoverFunctionRole"].rsplit("/", 1)[-1]
+    assert aws("iam", credentials=_credentials(creds)).list_attached_role_policies(RoleName=function_role)["AttachedPolicies"] == []
+
+
 def test_unknown_actions_are_listed(endpoint: str) -> None:
     request = urllib.request.Request(
         f"{endpoint}/moto-api/bulwark/iam/unknown-actions",

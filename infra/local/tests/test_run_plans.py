@@ -6,7 +6,7 @@ import json
 import urllib.request
 from typing import Any
 
-from conftest import ROLE, unique, wait
+from conftest import ROLE, backup_role, unique, wait
 
 OTHER_ACCOUNT = "210987654321"
 
@@ -137,7 +137,9 @@ def test_copy_to_another_account_then_restore_there(aws: Any) -> None:
     copied = backup.describe_copy_job(CopyJobId=copy["CopyJobId"])["CopyJob"]
     assert copied["State"] == "COMPLETED"
 
-    restore = other.start_restore_job(RecoveryPointArn=copied["DestinationRecoveryPointArn"], Metadata={}, IamRoleArn=ROLE)
+    # AWS Backup assumes a role of the account the restore runs in
+    other_role = backup_role(aws, credentials=creds)
+    restore = other.start_restore_job(RecoveryPointArn=copied["DestinationRecoveryPointArn"], Metadata={}, IamRoleArn=other_role)
     wait(lambda: other.describe_restore_job(RestoreJobId=restore["RestoreJobId"]), "Status")
     created = other.describe_restore_job(RestoreJobId=restore["RestoreJobId"])["CreatedResourceArn"]
     assert created.startswith(f"arn:aws:ec2:us-east-2:{OTHER_ACCOUNT}:volume/")

@@ -27,7 +27,7 @@ from moto.backup.exceptions import (
 from moto.backup.models import BackupBackend, Plan, Vault, backup_backends
 from moto.moto_api._internal import mock_random
 
-from . import continuous as pitr, durations, encryption, kinds, policy
+from . import continuous as pitr, durations, encryption, kinds, policy, restore_role
 from .selection import selects
 
 DAY = 86400.0
@@ -712,6 +712,9 @@ def start_restore_job(
     key = _idempotency_key("restore", idempotency_token, {"rp": recovery_point_arn, "md": metadata})
     if key in st.idempotency:
         return st.restore_jobs[st.idempotency[key]]
+    refused = restore_role.refusal(iam_role_arn, backend.account_id, backend.region_name)
+    if refused is not None:
+        raise InvalidParameterValueException(msg=refused)
     job_id = _new_job_id()
     created, failure, backing = None, None, rp.backing
     try:
@@ -719,6 +722,9 @@ def start_restore_job(
         if planned_failure is not None:
             raise kinds.KindError(planned_failure)
         backing = pitr.backing_to_restore(rp, metadata)
+        denied = restore_role.denial(iam_role_arn, rp, backing, metadata)  # before anything is made
+        if denied is not None:
+            raise kinds.KindError(denied)
         with pitr.attached(rp.kind, backing):
             created = rp.kind.restore(backing, metadata, job_id)
     except kinds.KindError as err:
