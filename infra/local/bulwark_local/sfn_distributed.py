@@ -261,7 +261,7 @@ def _start_execution_denial(role_arn: str, state_machine_arn: str, region: str) 
         decision = policy_eval.evaluate(documents, action, state_machine_arn, context)
     except policy_eval.Unsupported as err:
         return f"local AWS: a policy of {role_arn} uses {err}, which is not evaluated here"
-    why = iam._denial(action, decision, None)
+    why = iam.denial_reason(action, decision, None)
     if why is None:
         return None
     return f"User: {session} is not authorized to perform: {action} on resource: {state_machine_arn} {why}"
