@@ -65,7 +65,8 @@ async fn backup_copy_restore(
     resource_type: &str,
     restore_with: &[(&str, &str)],
 ) -> String {
-    // Given a backup vault in each region
+    // Given AWS Backup's service role as the template makes it, and a backup vault in each region
+    t.deploy_template(&[]);
     create_vault(t, HOME_REGION).await;
     let other_vault_arn = create_vault(t, OTHER_REGION).await;
     let home = t.backup(HOME_REGION);
@@ -495,6 +496,7 @@ async fn efs_file_system_is_restored_in_the_other_region() {
 #[tokio::test]
 async fn unknown_jobs_and_recovery_points_are_documented_errors() {
     let t = TestAccount::new().await;
+    t.deploy_template(&[]);
     let backup = t.backup(HOME_REGION);
     let unknown_id = "00000000-0000-0000-0000-000000000000";
 

@@ -142,20 +142,9 @@ async fn data(t: &TestAccount, bucket: &str) {
     }
 }
 
-/// AWS Backup's service role, as the template creates it.
+/// AWS Backup's roles, for backups and for restores, as the template creates them.
 pub(crate) async fn backup_role(t: &TestAccount) {
-    aws_sdk_iam::Client::new(&t.config)
-        .create_role()
-        .role_name("AWSBackupDefaultServiceRole")
-        .path("/service-role/")
-        .assume_role_policy_document(
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-            .to_string(),
-        )
-        .send()
-        .await
-        .expect("AWS Backup's role");
+    t.deploy_template(&[]);
 }
 
 pub(crate) fn plan_of(t: &TestAccount, config: &std::path::Path) -> Value {

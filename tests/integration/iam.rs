@@ -316,6 +316,35 @@ async fn assign_policy_modifies_and_tags_only_what_bulwark_put_under_a_tier() {
     );
 }
 
+/// A critical table protected by Bulwark, and its completed recovery point in Bulwark's vault.
+async fn a_point_in_bulwarks_vault(t: &TestAccount) -> String {
+    classified_estate(t).await;
+    let report = t.apply(&t.function("assign-policy").await).await;
+    assert!(!report.partial(), "{:?}", report.failures);
+    crate::harness::control(
+        "/moto-api/bulwark/backup/run-plans",
+        &serde_json::json!({ "account": t.account.as_str(), "region": HOME_REGION }),
+    );
+    let admin_client = t.backup(HOME_REGION);
+    loop {
+        let points = admin_client
+            .list_recovery_points_by_backup_vault()
+            .backup_vault_name("bulwark")
+            .send()
+            .await
+            .expect("points");
+        let completed = points
+            .recovery_points()
+            .iter()
+            .find(|p| p.status().is_some_and(|s| s.as_str() == "COMPLETED"))
+            .and_then(|p| p.recovery_point_arn().map(str::to_string));
+        if let Some(arn) = completed {
+            break arn;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 /// A role in the test's account allowed everything by its own policy, with credentials.
 async fn all_powerful_role(t: &TestAccount, name: &str) -> Aws {
     let iam = aws_sdk_iam::Client::new(&t.config);
@@ -347,31 +376,8 @@ async fn all_powerful_role(t: &TestAccount, name: &str) -> Aws {
 async fn the_vault_guard_holds_against_everyone_but_the_admins() {
     // Given Bulwark's vault with a recovery point in it
     let t = TestAccount::new().await;
-    classified_estate(&t).await;
-    let report = t.apply(&t.function("assign-policy").await).await;
-    assert!(!report.partial(), "{:?}", report.failures);
-    crate::harness::control(
-        "/moto-api/bulwark/backup/run-plans",
-        &serde_json::json!({ "account": t.account.as_str(), "region": HOME_REGION }),
-    );
+    let point = a_point_in_bulwarks_vault(&t).await;
     let admin_client = t.backup(HOME_REGION);
-    let point = loop {
-        let points = admin_client
-            .list_recovery_points_by_backup_vault()
-            .backup_vault_name("bulwark")
-            .send()
-            .await
-            .expect("points");
-        let completed = points
-            .recovery_points()
-            .iter()
-            .find(|p| p.status().is_some_and(|s| s.as_str() == "COMPLETED"))
-            .and_then(|p| p.recovery_point_arn().map(str::to_string));
-        if let Some(arn) = completed {
-            break arn;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    };
     let home = bulwark_core::Scope {
         account: t.account.clone(),
         region: region(HOME_REGION),
@@ -606,4 +612,70 @@ async fn validate_restore_deletes_only_a_named_test_copy_and_never_a_store_under
         .send()
         .await
         .expect("the test's copy deleted");
+}
+
+#[tokio::test]
+async fn the_restore_role_restores_under_bulwarks_names_only() {
+    // Given a critical table's recovery point, and the template's restore role
+    let t = TestAccount::new().await;
+    let point = a_point_in_bulwarks_vault(&t).await;
+    let backup = t.backup(HOME_REGION);
+    let role = format!(
+        "arn:aws:iam::{}:role/service-role/bulwark-restore",
+        t.account
+    );
+    let restore = |name: &'static str| {
+        backup
+            .start_restore_job()
+            .recovery_point_arn(&point)
+            .metadata("targetTableName", name)
+            .iam_role_arn(&role)
+            .send()
+    };
+
+    // When AWS Backup restores it as that role under a test's name, and under another name
+    let allowed = restore("bulwark-rt-iam").await.expect("started");
+    let denied = restore("payments-copy").await.expect("started");
+
+    // Then the first restores, and the second fails without making a table, naming the
+    // action the role may not take
+    let ended = |id: String| {
+        let backup = backup.clone();
+        async move {
+            loop {
+                let job = backup
+                    .describe_restore_job()
+                    .restore_job_id(id.clone())
+                    .send()
+                    .await
+                    .expect("job");
+                match job.status().map(|s| s.as_str()) {
+                    Some("COMPLETED" | "FAILED" | "ABORTED") => return job,
+                    _ => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+                }
+            }
+        }
+    };
+    let allowed = ended(allowed.restore_job_id().expect("id").to_string()).await;
+    assert_eq!(
+        allowed.status().map(|s| s.as_str()),
+        Some("COMPLETED"),
+        "{allowed:?}"
+    );
+    let denied = ended(denied.restore_job_id().expect("id").to_string()).await;
+    assert_eq!(denied.status().map(|s| s.as_str()), Some("FAILED"));
+    let message = denied.status_message().unwrap_or_default();
+    assert!(
+        message.contains("bulwark-restore")
+            && message.contains("dynamodb:RestoreTableFromAwsBackup")
+            && message.contains("table/payments-copy"),
+        "{message}"
+    );
+    let tables = t
+        .dynamodb(HOME_REGION)
+        .list_tables()
+        .send()
+        .await
+        .expect("tables");
+    assert!(!tables.table_names().iter().any(|n| n == "payments-copy"));
 }

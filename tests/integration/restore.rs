@@ -738,8 +738,10 @@ async fn a_critical_database_under_continuous_backup_reports_an_rpo_within_its_h
 
 #[tokio::test]
 async fn the_cli_tests_a_tier_and_shows_the_history() {
-    // Given a critical table, discovered, classified, protected and backed up by the CLI
+    // Given the template's roles (AWS Backup's, and the restore role), and a critical table
+    // discovered, classified, protected and backed up by the CLI
     let t = TestAccount::new().await;
+    t.deploy_template(&[]);
     seed::table(
         &t,
         HOME_REGION,

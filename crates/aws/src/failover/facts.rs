@@ -1,7 +1,7 @@
 //! The facts of a failover plan, read once, and from the DR region only where AWS is asked
 //! (the primary region may be down): the application's stores from Bulwark's inventory and
 //! their last restore tests from its state table, the copies in the DR vault, whether their
-//! keys, the DB subnet groups and the backup role are there, and each switch's current value.
+//! keys, the DB subnet groups and the restore role are there, and each switch's current value.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -135,7 +135,7 @@ pub async fn read_with(
         dr_region: DrRegionFacts {
             usable_keys: usable_keys(&dr, keys).await?,
             db_subnet_groups: db_subnet_groups(&dr).await?,
-            backup_role: role_check(aws, &config.protection().backup_role_name).await,
+            restore_role: role_check(aws, &config.protection().restore_role_name).await,
         },
         current_switch_values,
         unreadable_switches,
@@ -232,7 +232,7 @@ async fn db_subnet_groups(dr: &ScopeClients) -> Result<BTreeSet<String>, AwsErro
         .collect())
 }
 
-/// Whether the backup role (`[protection] backup_role_name`, its path included) exists. IAM's
+/// Whether the restore role (`[protection] restore_role_name`, its path included) exists. IAM's
 /// control plane lives in us-east-1: when it cannot answer, the check is only advisory.
 async fn role_check(aws: &Aws, role_name: &str) -> RoleCheck {
     let name = role_name.rsplit('/').next().unwrap_or(role_name);

@@ -33,7 +33,7 @@ pub const FAILOVER_STEPS: &[Permission] = &[
         "restore a copy under its bulwark-fo- name",
     ),
     p("backup:DescribeRestoreJob", "follow a restore"),
-    p("iam:PassRole", "the backup role restores with"),
+    p("iam:PassRole", "the restore role AWS Backup restores with"),
     p("dynamodb:TagResource", "mark a restored table as the run's"),
     p("s3:PutBucketTagging", "mark a restored bucket as the run's"),
     p("dynamodb:DescribeTable", "a restored table, and its source"),
@@ -158,7 +158,7 @@ pub async fn restore(
     )?;
     let role = config
         .protection()
-        .backup_role_arn(run.plan.dr_region.partition(), &planned.account);
+        .restore_role_arn(run.plan.dr_region.partition(), &planned.account);
     let overrides: Vec<(&str, String)> = plan
         .restore_metadata
         .iter()

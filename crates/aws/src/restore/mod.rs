@@ -50,7 +50,7 @@ pub const RESTORE_TEST: &[Permission] = &[
         "restore the point under a bulwark-rt- name",
     ),
     p("backup:DescribeRestoreJob", "follow the restore"),
-    p("iam:PassRole", "the backup role restores with"),
+    p("iam:PassRole", "the restore role AWS Backup restores with"),
     p(
         "dynamodb:DescribeTable",
         "the source and the restored table",

@@ -101,7 +101,7 @@ pub async fn start(
     // the 50 of the other Backup tokens.
     let id = idempotency::token(40, "restore-test", &(&arn, &point_arn, origin, run))?;
     let restored_name = restore::restored_name(id.trim_start_matches(idempotency::PREFIX));
-    let role = settings.backup_role_arn(asset.region.partition(), asset.account.as_str());
+    let role = settings.restore_role_arn(asset.region.partition(), asset.account.as_str());
     let restore_started = Utc::now();
     let point = Point {
         arn: &point_arn,

@@ -200,6 +200,12 @@ impl Loader<'_> {
                 check_role_name,
                 "backup_role_name",
             )?,
+            restore_role_name: text(
+                raw.restore_role_name,
+                defaults.restore_role_name,
+                check_role_name,
+                "restore_role_name",
+            )?,
             admin_role_names,
             maintainer_role_names,
             allow_compliance_lock: raw.allow_compliance_lock,

@@ -32,6 +32,7 @@ pub(super) struct RawProtection {
     pub(super) dr_regions: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     pub(super) kms_key_alias: Option<Spanned<String>>,
     pub(super) backup_role_name: Option<Spanned<String>>,
+    pub(super) restore_role_name: Option<Spanned<String>>,
     pub(super) admin_role_names: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) maintainer_role_names: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]

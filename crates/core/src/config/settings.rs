@@ -22,6 +22,9 @@ pub struct ProtectionSettings {
     pub kms_key_alias: String,
     /// The role AWS Backup assumes to back up the selected assets, path included.
     pub backup_role_name: String,
+    /// The role AWS Backup assumes to restore a test's or a failover's copy, path included:
+    /// the template's, whose writes reach only stores named `bulwark-rt-*` and `bulwark-fo-*`.
+    pub restore_role_name: String,
     /// The only roles the vault access policy lets delete recovery points, shorten their
     /// lifecycle, delete the vault or change its lock, paths included.
     pub admin_role_names: Vec<String>,
@@ -48,6 +51,7 @@ impl Default for ProtectionSettings {
             dr_regions: BTreeMap::new(),
             kms_key_alias: "alias/bulwark-backup".into(),
             backup_role_name: "service-role/AWSBackupDefaultServiceRole".into(),
+            restore_role_name: "service-role/bulwark-restore".into(),
             admin_role_names: vec!["BulwarkBackupAdmin".into()],
             maintainer_role_names: vec!["bulwark-*".into()],
             allow_compliance_lock: false,
@@ -60,6 +64,10 @@ impl Default for ProtectionSettings {
 impl ProtectionSettings {
     pub fn backup_role_arn(&self, partition: &str, account: &str) -> String {
         role_arn(partition, account, &self.backup_role_name)
+    }
+
+    pub fn restore_role_arn(&self, partition: &str, account: &str) -> String {
+        role_arn(partition, account, &self.restore_role_name)
     }
 
     pub fn admin_role_arns(&self, partition: &str, account: &str) -> Vec<String> {

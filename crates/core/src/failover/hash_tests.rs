@@ -22,7 +22,7 @@ fn the_hash_covers_the_canonical_form_and_nothing_else() {
             vec![copy(TABLE_COPY, ago(300), true, None)],
         )],
         dr_region: DrRegionFacts {
-            backup_role: RoleCheck::Missing,
+            restore_role: RoleCheck::Missing,
             ..DrRegionFacts::default()
         },
         ..facts()
@@ -64,7 +64,7 @@ fn what_decides_the_execution_changes_the_hash() {
         Some(KEY_WEST),
     ));
     let mut blocked = facts();
-    blocked.dr_region.backup_role = RoleCheck::Missing;
+    blocked.dr_region.restore_role = RoleCheck::Missing;
     let mut moved = facts();
     moved
         .current_switch_values

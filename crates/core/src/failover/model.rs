@@ -65,7 +65,7 @@ pub struct DrRegionFacts {
     /// The names of its DB subnet groups.
     pub db_subnet_groups: BTreeSet<String>,
     /// Whether the role AWS Backup restores with exists.
-    pub backup_role: RoleCheck,
+    pub restore_role: RoleCheck,
 }
 
 /// Whether a role exists, as far as IAM could say.

@@ -83,7 +83,7 @@ pub fn plan_accepting(
         + stores.iter().map(|s| s.blockers.len()).sum::<usize>()
         + switches.iter().map(|s| s.blockers.len()).sum::<usize>();
     let mut warnings = Vec::new();
-    if let RoleCheck::Unchecked(error) = &facts.dr_region.backup_role {
+    if let RoleCheck::Unchecked(error) = &facts.dr_region.restore_role {
         warnings.push(Warning::RoleUnchecked {
             error: error.clone(),
         });
@@ -153,7 +153,7 @@ fn store_plan(
             group: group.to_string(),
         });
     }
-    if facts.dr_region.backup_role == RoleCheck::Missing {
+    if facts.dr_region.restore_role == RoleCheck::Missing {
         blockers.push(Blocker::RoleMissing);
     }
     let restored_name = restored_name(

@@ -139,7 +139,7 @@ pub(super) fn facts() -> FailoverFacts {
         dr_region: DrRegionFacts {
             usable_keys: BTreeSet::from([KEY_WEST.to_string()]),
             db_subnet_groups: BTreeSet::from(["default".to_string()]),
-            backup_role: RoleCheck::Exists,
+            restore_role: RoleCheck::Exists,
         },
         current_switch_values: BTreeMap::from([
             (
@@ -312,7 +312,7 @@ fn a_placeholder_must_name_one_store_by_an_attribute_it_has() {
 #[test]
 fn a_database_needs_its_subnet_group_and_every_store_the_role() {
     let mut facts = facts();
-    facts.dr_region.backup_role = RoleCheck::Missing;
+    facts.dr_region.restore_role = RoleCheck::Missing;
     let prerequisites = RestorePrerequisites {
         db_subnet_group: Some("restore-net".into()),
         security_groups: vec!["sg-12345678".into()],
@@ -578,7 +578,7 @@ fn an_engineer_accepting_more_data_loss_lifts_the_age_limit_on_the_record() {
 #[test]
 fn a_role_iam_could_not_be_asked_about_is_a_warning_not_a_blocker() {
     let mut unchecked = facts();
-    unchecked.dr_region.backup_role = RoleCheck::Unchecked("iam:GetRole failed: HTTP 503".into());
+    unchecked.dr_region.restore_role = RoleCheck::Unchecked("iam:GetRole failed: HTTP 503".into());
     let plan = plan(&application(Vec::new()), None, &unchecked);
     let db = plan.stores.iter().find(|s| s.arn == arn(DB)).expect("db");
     assert!(db.blockers.is_empty(), "{:?}", db.blockers);
@@ -590,7 +590,7 @@ fn a_role_iam_could_not_be_asked_about_is_a_warning_not_a_blocker() {
     );
     // A role IAM says is missing still blocks
     let mut missing = facts();
-    missing.dr_region.backup_role = RoleCheck::Missing;
+    missing.dr_region.restore_role = RoleCheck::Missing;
     let plan = super::plan(&application(Vec::new()), None, &missing);
     let db = plan.stores.iter().find(|s| s.arn == arn(DB)).expect("db");
     assert_eq!(db.blockers, [Blocker::RoleMissing]);
