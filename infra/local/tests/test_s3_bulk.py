@@ -1,9 +1,11 @@
 """The local-only bulk-put control path writes objects as PutObject does (versions, ETags, sizes,
-LastModified), and S3's listings page through them in order."""
+LastModified), S3's listings page through them in order, and AWS Backup restores a large
+bucket while its restore job runs, not inside StartRestoreJob."""
 
 from __future__ import annotations
 
 import datetime
+import time
 import hashlib
 import json
 import urllib.error
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 
 from bulwark_local.s3_bulk import object_bytes, object_name
-from conftest import ACCOUNT, unique
+from conftest import ACCOUNT, ROLE, unique, wait
 
 REGION = "us-west-2"
 COUNT = 5000
@@ -97,3 +99,27 @@ def test_bulk_put_refuses_what_it_cannot_write(aws: Any, endpoint: str, body: di
     with pytest.raises(urllib.error.HTTPError) as refused:
         _bulk_put(endpoint, **{"account": ACCOUNT, "bucket": bucket, **body})
     assert refused.value.code == 400
+
+
+def test_a_restore_job_writes_its_objects_after_start_restore_job_answers(aws: Any, endpoint: str) -> None:
+    s3, backup = aws("s3", REGION), aws("backup", REGION)
+    bucket = _bucket(s3, versioned=True)
+    count = 20_000
+    _bulk_put(endpoint, account=ACCOUNT, bucket=bucket, count=count, prefix="r/", size=8)
+    vault = unique("bulk-vault")
+    backup.create_backup_vault(BackupVaultName=vault)
+    job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=f"arn:aws:s3:::{bucket}", IamRoleArn=ROLE)
+    assert wait(lambda: backup.describe_backup_job(BackupJobId=job["BackupJobId"]), "State")[-1] == "COMPLETED"
+    point = backup.describe_backup_job(BackupJobId=job["BackupJobId"])["RecoveryPointArn"]
+
+    restored = unique("bulk-restored")
+    started = time.monotonic()
+    restore = backup.start_restore_job(
+        RecoveryPointArn=point, Metadata={"DestinationBucketName": restored, "NewBucket": "true"}, IamRoleArn=ROLE
+    )
+    answered = time.monotonic() - started
+    states = wait(lambda: backup.describe_restore_job(RestoreJobId=restore["RestoreJobId"]), "Status", timeout=60)
+    assert states[-1] == "COMPLETED" and "RUNNING" in states
+    assert answered < 1.0, f"StartRestoreJob took {answered:.2f} s: the objects were written inside it"
+    pages = list(s3.get_paginator("list_objects_v2").paginate(Bucket=restored))
+    assert sum(p["KeyCount"] for p in pages) == count
