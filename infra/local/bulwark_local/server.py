@@ -35,6 +35,8 @@ EXTENSIONS = [
     "bulwark_local.dynamodb_backup_api",
     "bulwark_local.dynamodb_pitr",
     "bulwark_local.s3_etags",
+    "bulwark_local.s3_listing",
+    "bulwark_local.s3_bulk",
 ]
 
 

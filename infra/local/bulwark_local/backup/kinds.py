@@ -472,7 +472,7 @@ class S3(Kind):
         }
 
     def restore(self, backing: dict[str, Any], metadata: dict[str, str], job_id: str) -> str:
-        from . import s3_restore  # how each object is written back (its encryption and ETag)
+        from . import restore_work, s3_restore  # how each object is written back (its encryption and ETag)
 
         name = _meta(metadata, "DestinationBucketName")
         if not name:
@@ -489,11 +489,9 @@ class S3(Kind):
             raise KindError(f"Destination bucket {name} does not exist; set NewBucket=true to create it")
         elif bucket.region_name != region:
             raise KindError(f"Destination bucket {name} is not in {region}")
-        existing = set(bucket.keys.keys())
-        for obj in backing["objects"][_dropped(account, region):]:
-            if obj["key"] in existing:
-                continue  # AWS Backup never overwrites an object on restore
-            s3_restore.write(s3, name, obj, encryption)
+        objects = backing["objects"][_dropped(account, region):]
+        # the objects are written while the job runs (restore_work.py): a million take a minute
+        restore_work.defer(job_id, lambda: s3_restore.write_all(s3, bucket, objects, encryption))
         return f"arn:aws:s3:::{name}"
 
 

@@ -27,7 +27,7 @@ from moto.backup.exceptions import (
 from moto.backup.models import BackupBackend, Plan, Vault, backup_backends
 from moto.moto_api._internal import mock_random
 
-from . import continuous as pitr, durations, encryption, kinds, policy, restore_role
+from . import continuous as pitr, durations, encryption, kinds, policy, restore_role, restore_work
 from .selection import selects
 
 DAY = 86400.0
@@ -248,12 +248,22 @@ class RestoreJob:
     timeline: Timeline
     failure: str | None = None
 
+    def _progress(self) -> tuple[Timeline, str | None]:
+        """The job's timeline and failure, its deferred work (restore_work.py) counted."""
+        work = restore_work.progress(self.job_id)
+        if work is None:
+            return self.timeline, self.failure
+        done_at = max(self.timeline.done_at, work.finished_at) if work.finished_at is not None else float("inf")
+        return Timeline(self.timeline.created, self.timeline.running_at, done_at), self.failure or work.failure
+
     @property
     def status(self) -> str:
-        return self.timeline.state("PENDING", self.failure)
+        timeline, failure = self._progress()
+        return timeline.state("PENDING", failure)
 
     def describe(self) -> dict[str, Any]:
-        status = self.status
+        timeline, failure = self._progress()
+        status = timeline.state("PENDING", failure)
         done = status in ("COMPLETED", "FAILED")
         rp = self.recovery_point
         return _drop_none(
@@ -264,9 +274,9 @@ class RestoreJob:
                 "SourceResourceArn": rp.resource_arn,
                 "BackupVaultArn": rp.vault.backup_vault_arn,
                 "CreationDate": self.timeline.created,
-                "CompletionDate": self.timeline.done_at if done else None,
+                "CompletionDate": timeline.done_at if done else None,
                 "Status": status,
-                "StatusMessage": self.failure if status == "FAILED" else None,
+                "StatusMessage": failure if status == "FAILED" else None,
                 "PercentDone": "100.0" if done else "0.0",
                 "BackupSizeInBytes": rp.backing["size"],
                 "IamRoleArn": self.iam_role_arn,
@@ -736,6 +746,10 @@ def start_restore_job(
     if failure is None:
         rp.last_restore_time = job.timeline.created
     st.restore_jobs[job_id] = job
+    if failure is None:
+        restore_work.begin(job_id)  # the rest of its work, after this call answers
+    else:
+        restore_work.discard(job_id)
     if key:
         st.idempotency[key] = job_id
     return job

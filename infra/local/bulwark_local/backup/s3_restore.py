@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bulwark_local import concurrency
+
 from .kinds import KindError, _meta
 
 _TYPES = {"original": "original", "sse-s3": "AES256", "sse-kms": "aws:kms"}
@@ -52,3 +54,17 @@ def write(s3: Any, bucket: str, obj: dict[str, Any], asked: tuple[str, str | Non
         kms_key_id=kms_key, bucket_key_enabled=bucket_key, disable_notification=True,
     )
     key.set_metadata(dict(obj["metadata"]))
+
+
+CHUNK = 1000  # objects written under one hold of the S3 lock
+
+
+def write_all(s3: Any, bucket: Any, objects: list[dict[str, Any]], asked: tuple[str, str | None]) -> None:
+    """Write the recovery point's objects into the bucket, a part at a time under the S3
+    backend's lock (other S3 requests go on between parts); AWS Backup never overwrites an
+    object that is already there."""
+    for at in range(0, len(objects), CHUNK):
+        with concurrency.backend("s3", s3.account_id, bucket.region_name):
+            for obj in objects[at : at + CHUNK]:
+                if obj["key"] not in bucket.keys:
+                    write(s3, bucket.name, obj, asked)
