@@ -60,8 +60,10 @@ def seed(endpoint: str, account: str, region: str, bucket: str, objects: int, si
 
 
 def protect(endpoint: str, bulwark: str, account: str, region: str, arn: str) -> float:
-    """Bulwark protects the bucket and the local AWS backs it up once; the seconds it took."""
+    """Bulwark protects the bucket and the local AWS backs it up once; the seconds it took.
+    The template's roles come first: AWS Backup restores as Bulwark's restore role."""
     started = time.monotonic()
+    control(endpoint, "/moto-api/bulwark/template/roles", {"account": account, "region": region})
     for step in (["init"], ["discover"], ["classify"], ["apply"]):
         subprocess.run([bulwark, *step], check=True, capture_output=True, text=True)
     control(endpoint, f"/moto-api/bulwark/backup/run-plans?account={account}&region={region}", {})

@@ -16,12 +16,15 @@ use crate::restore::{backed_up_estate, leftovers_in};
 /// The template deployed with the built-in configuration, its critical tier's restore deadline
 /// set to `deadline`; the restore-test state machine's ARN.
 fn deploy_with_deadline(t: &TestAccount, deadline: &str) -> String {
+    deploy_with(t, &format!("restore_deadline = \"{deadline}\""), "")
+}
+
+/// The template deployed with the built-in configuration, its critical tier's
+/// `restore_deadline = "1h"` line replaced by `critical` and `tables` appended.
+fn deploy_with(t: &TestAccount, critical: &str, tables: &str) -> String {
     let builtin = bulwark_core::config::BUILTIN_TOML;
     assert!(builtin.contains("restore_deadline = \"1h\""));
-    let text = builtin.replace(
-        "restore_deadline = \"1h\"",
-        &format!("restore_deadline = \"{deadline}\""),
-    );
+    let text = builtin.replace("restore_deadline = \"1h\"", critical) + tables;
     let path = std::env::temp_dir().join(format!("bulwark-runs-{}.toml", t.account));
     std::fs::write(&path, text).expect("the configuration file");
     let answer = deploy_template(
@@ -152,4 +155,60 @@ async fn a_run_started_while_an_earlier_one_runs_yields_to_it_and_tests_nothing(
     assert_eq!(run.status(), &ExecutionStatus::Succeeded, "{run:?}");
     let test = its_only_test(&t, &arn).await;
     assert!(test.passed, "{test:?}");
+}
+
+#[tokio::test]
+async fn a_scheduled_run_keeps_to_its_tiers_monthly_budget() {
+    // Given a critical tier with a budget of a dollar a month, at a price that makes a test
+    // of a database cost a thousand, a critical database, and a critical table and bucket
+    let t = TestAccount::new().await;
+    let state_machine = deploy_with(
+        &t,
+        "restore_deadline = \"1h\"\nmonthly_budget = 1.0",
+        "\n[restore_test_prices]\ninstance_hour = { \"db.t4g.micro\" = 1000.0 }\n",
+    );
+    crate::seed::rds_instance(
+        &t,
+        HOME_REGION,
+        "ledger-db",
+        &[("DataClassification", "Critical")],
+    )
+    .await;
+    let (table, bucket) = backed_up_estate(&t, 5, 2).await;
+    let database = format!("arn:aws:rds:{HOME_REGION}:{}:db:ledger-db", t.account);
+
+    // When the scheduled run selects the due stores
+    let execution = start(&t, &state_machine, json!({})).await;
+    let run = ended(&t, &execution, Duration::from_secs(120)).await;
+    assert_eq!(run.status(), &ExecutionStatus::Succeeded, "{run:?}");
+
+    // Then the database, over the budget, is left for a later month, and the table and the
+    // bucket are tested, each test's estimated cost recorded
+    let inventory = t.inventory(&t.aws()).await;
+    let tested = |arn: String| {
+        let inventory = &inventory;
+        async move {
+            history::tests(inventory, Some(&arn))
+                .await
+                .expect("history")
+        }
+    };
+    assert!(tested(database).await.is_empty());
+    for (store, kind) in [
+        (&table, bulwark_core::Kind::Dynamodb),
+        (&bucket, bulwark_core::Kind::S3),
+    ] {
+        let tests = tested(store.arn.to_string()).await;
+        let home = tests
+            .iter()
+            .find(|t| t.origin == restore::Origin::Home)
+            .unwrap_or_else(|| panic!("{} was not tested: {tests:?}", store.arn));
+        assert!(home.passed, "{home:?}");
+        let cost = home.cost.as_ref().expect("its cost");
+        assert_eq!(cost.kind, kind);
+        assert!(
+            cost.hours > 0.0 && cost.size_gb > 0.0 && cost.usd.is_some(),
+            "{cost:?}"
+        );
+    }
 }

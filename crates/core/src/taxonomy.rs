@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::duration::Duration;
 use crate::hook_function::HookFunction;
 use crate::kind::Kind;
+use crate::restore::Usd;
 
 /// One tier and the protection it demands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,6 +73,9 @@ pub struct RestoreTestPolicy {
     /// How long a test waits for its restore job: a job still running then is left to run,
     /// remembered for the sweeper, and the test ends unfinished ("did not complete").
     pub restore_deadline: Duration,
+    /// What the tier's scheduled tests may cost in a calendar month, estimated: the scheduler
+    /// tests the most urgent due stores that fit. None: no budget.
+    pub monthly_budget: Option<Usd>,
     /// The customer's validation hook for the tier's stores (a store's `bulwark:restore-hook`
     /// tag names its own).
     pub hook: Option<HookFunction>,
@@ -125,6 +129,7 @@ impl RestoreTestPolicy {
             dr_copy: cross_region_copy,
             validation_window: Self::DEFAULT_VALIDATION_WINDOW,
             restore_deadline: Self::DEFAULT_RESTORE_DEADLINE,
+            monthly_budget: None,
             hook: None,
             instance_class: None,
         }

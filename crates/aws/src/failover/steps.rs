@@ -128,6 +128,8 @@ fn started(
         restore_started,
         deadline: Some(restore_started + STORE_RESTORE_DEADLINE),
         hook: None,
+        size_bytes: None,
+        instance_class: None,
         source_declared_down: run.primary_down,
         purpose: Purpose::Failover,
     })

@@ -499,12 +499,11 @@ impl<'a> ObjectStream<'a> {
     }
 }
 
-/// Every object version and delete marker of a bucket, as DeleteObjects names them: what
-/// empties a bucket, versioned or not (an unversioned bucket lists each key's `null` version).
-pub(super) async fn every_version(
-    clients: &ScopeClients,
-    bucket: &str,
-) -> Result<Vec<aws_sdk_s3::types::ObjectIdentifier>, AwsError> {
+/// Empty `bucket` of every version and delete marker, a page at a time: each page of the
+/// listing (at most 1,000 entries, DeleteObjects' limit) is deleted before the next is read,
+/// so memory holds one page whatever the bucket's size, and the listing's markers stay valid
+/// (what is deleted lies before them). A bucket holding either cannot be deleted.
+pub(super) async fn empty(clients: &ScopeClients, bucket: &str) -> Result<(), AwsError> {
     let identifier = |key: Option<&str>, version: Option<&str>| {
         aws_sdk_s3::types::ObjectIdentifier::builder()
             .set_key(key.map(str::to_string))
@@ -512,21 +511,50 @@ pub(super) async fn every_version(
             .build()
             .ok()
     };
-    Ok(version_pages(clients, bucket)
-        .await?
-        .iter()
-        .flat_map(|page| {
-            let versions = page
-                .versions()
-                .iter()
-                .filter_map(|v| identifier(v.key(), v.version_id()));
-            let markers = page
-                .delete_markers()
-                .iter()
-                .filter_map(|m| identifier(m.key(), m.version_id()));
-            versions.chain(markers).collect::<Vec<_>>()
-        })
-        .collect())
+    let mut markers = Some((None, None));
+    while let Some(from) = markers {
+        let (page, next) = version_page(clients, bucket, from).await?;
+        markers = next;
+        let objects: Vec<_> = page
+            .versions()
+            .iter()
+            .filter_map(|v| identifier(v.key(), v.version_id()))
+            .chain(
+                page.delete_markers()
+                    .iter()
+                    .filter_map(|m| identifier(m.key(), m.version_id())),
+            )
+            .collect();
+        if objects.is_empty() {
+            continue;
+        }
+        let delete = aws_sdk_s3::types::Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| AwsError::Malformed(e.to_string()))?;
+        let out = clients
+            .s3
+            .delete_objects()
+            .bucket(bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("s3:DeleteObjects", e))?;
+        if let Some(error) = out.errors().first() {
+            return Err(AwsError::Service {
+                operation: "s3:DeleteObjects",
+                code: error.code().unwrap_or_default().to_string(),
+                message: format!(
+                    "{}: {}",
+                    error.key().unwrap_or_default(),
+                    error.message().unwrap_or_default()
+                ),
+                retryable: false,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Where a version listing goes on: the key and version id markers of the next page.
@@ -561,18 +589,4 @@ async fn version_page(
         )
     });
     Ok((page, next))
-}
-
-async fn version_pages(
-    clients: &ScopeClients,
-    bucket: &str,
-) -> Result<Vec<aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput>, AwsError> {
-    let mut pages = Vec::new();
-    let mut markers = Some((None, None));
-    while let Some(from) = markers {
-        let (page, next) = version_page(clients, bucket, from).await?;
-        pages.push(page);
-        markers = next;
-    }
-    Ok(pages)
 }

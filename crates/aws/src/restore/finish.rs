@@ -113,6 +113,24 @@ pub async fn finish(
     let passed = error.is_none()
         && cleanup.is_ok()
         && measured.is_some_and(|m| restore::passed(&findings, &m));
+    // The copy lived from its restore's start until now (its deletion), or, left for the
+    // sweeper, until it expires.
+    let cost = (restored.is_some() || copy.is_some()).then(|| {
+        let until = match (&cleanup, &restored) {
+            (Err(_), Some((_, completed))) => config
+                .tier(&test.tier)
+                .map_or(now, |tier| tier.restore_test.expires(*completed).max(now)),
+            _ => now,
+        };
+        let hours = (until - test.restore_started).num_seconds().max(0) as f64 / 3600.0;
+        restore::test_cost(
+            test.kind,
+            test.size_bytes,
+            test.instance_class.as_deref(),
+            hours,
+            config.restore_test_prices(),
+        )
+    });
     Ok(RestoreTest {
         id: test.id,
         arn: test.arn,
@@ -131,6 +149,7 @@ pub async fn finish(
         passed,
         cleaned_up: cleanup.is_ok(),
         cleanup_error: cleanup.err().map(|e| e.to_string()),
+        cost,
     })
 }
 
@@ -160,6 +179,7 @@ pub(super) fn not_started(
         passed: false,
         cleaned_up: true,
         cleanup_error: None,
+        cost: None,
     })
 }
 
@@ -225,36 +245,7 @@ pub(crate) async fn delete(clients: &ScopeClients, kind: Kind, name: &str) -> Re
                 .map_err(|e| AwsError::sdk("dynamodb:DeleteTable", e))?;
         }
         Kind::S3 => {
-            // Every version and delete marker, 1,000 a DeleteObjects call (its limit): a
-            // bucket holding either cannot be deleted.
-            let versions = contents::every_version(clients, name).await?;
-            for chunk in versions.chunks(1000) {
-                let delete = aws_sdk_s3::types::Delete::builder()
-                    .set_objects(Some(chunk.to_vec()))
-                    .quiet(true)
-                    .build()
-                    .map_err(|e| AwsError::Malformed(e.to_string()))?;
-                let out = clients
-                    .s3
-                    .delete_objects()
-                    .bucket(name)
-                    .delete(delete)
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::sdk("s3:DeleteObjects", e))?;
-                if let Some(error) = out.errors().first() {
-                    return Err(AwsError::Service {
-                        operation: "s3:DeleteObjects",
-                        code: error.code().unwrap_or_default().to_string(),
-                        message: format!(
-                            "{}: {}",
-                            error.key().unwrap_or_default(),
-                            error.message().unwrap_or_default()
-                        ),
-                        retryable: false,
-                    });
-                }
-            }
+            contents::empty(clients, name).await?;
             clients
                 .s3
                 .delete_bucket()

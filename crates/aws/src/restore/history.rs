@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 
 use bulwark_core::coverage::RestoreTest as CoverageRestoreTest;
-use bulwark_core::restore::{failure_reason, shortened, SHORT_REASON_CHARS};
+use bulwark_core::restore::{
+    failure_reason, month_start, shortened, spend_by_tier, Usd, SHORT_REASON_CHARS,
+};
 use bulwark_core::Duration;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AwsError;
@@ -39,6 +42,12 @@ struct Record {
     /// Which copy was tested: coverage and scheduling judge a store by its own region's tests.
     #[serde(default)]
     origin: Origin,
+    /// The tier tested under, and what the test cost, estimated (in millionths of a dollar):
+    /// what a tier's monthly budget counts. None in records older than the fields.
+    #[serde(default)]
+    tier: Option<String>,
+    #[serde(default)]
+    cost_micros: Option<u64>,
     test: String,
 }
 
@@ -68,6 +77,8 @@ pub async fn record(inventory: &Inventory, test: &RestoreTest) -> Result<(), Aws
         )
         .map(|r| shortened(&r, SHORT_REASON_CHARS)),
         origin: test.origin,
+        tier: test.tier.clone(),
+        cost_micros: test.cost.as_ref().and_then(|c| c.usd).map(Usd::micros),
         test: serde_json::to_string(test).map_err(|e| AwsError::Malformed(e.to_string()))?,
     };
     inventory.put_record(&record).await
@@ -78,13 +89,42 @@ pub async fn record(inventory: &Inventory, test: &RestoreTest) -> Result<(), Aws
 pub async fn last_tests(
     inventory: &Inventory,
 ) -> Result<BTreeMap<String, CoverageRestoreTest>, AwsError> {
-    let items = inventory.partition(HISTORY_KEY).await?;
-    let mut last: BTreeMap<String, CoverageRestoreTest> = BTreeMap::new();
-    for item in items {
+    Ok(scheduling(inventory, Utc::now()).await?.last)
+}
+
+/// What the scheduler reads of the history, in one paged Query: each store's last test of its
+/// own region (as coverage judges it), what each tier's tests cost since the start of `now`'s
+/// month, and what each store's last priced test of its own region cost.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scheduling {
+    pub last: BTreeMap<String, CoverageRestoreTest>,
+    pub spent_this_month: BTreeMap<String, Usd>,
+    pub last_cost: BTreeMap<String, Usd>,
+}
+
+pub async fn scheduling(inventory: &Inventory, now: DateTime<Utc>) -> Result<Scheduling, AwsError> {
+    let month = month_start(now);
+    let mut facts = Scheduling::default();
+    let mut last_priced: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+    let mut costs: Vec<(String, DateTime<Utc>, Option<Usd>)> = Vec::new();
+    for item in inventory.partition(HISTORY_KEY).await? {
         let record: Record =
             serde_dynamo::from_item(item).map_err(|e| AwsError::Malformed(e.to_string()))?;
+        let cost = record.cost_micros.map(Usd::from_micros);
+        if let Some(tier) = &record.tier {
+            costs.push((tier.clone(), record.completed, cost));
+        }
         if record.origin != Origin::Home {
             continue;
+        }
+        if let Some(cost) = cost {
+            if last_priced
+                .get(&record.arn)
+                .is_none_or(|t| *t < record.completed)
+            {
+                last_priced.insert(record.arn.clone(), record.completed);
+                facts.last_cost.insert(record.arn.clone(), cost);
+            }
         }
         let minutes = |seconds: u64| Duration::from_minutes(seconds.div_ceil(60));
         let test = CoverageRestoreTest {
@@ -94,14 +134,24 @@ pub async fn last_tests(
             rpo: record.rpo_seconds.map(minutes),
             reason: record.reason,
         };
-        let newer = last
+        let newer = facts
+            .last
             .get(&record.arn)
             .is_none_or(|t| t.completed < test.completed);
         if newer {
-            last.insert(record.arn, test);
+            facts.last.insert(record.arn, test);
         }
     }
-    Ok(last)
+    facts.spent_this_month = spend_by_tier(
+        costs
+            .iter()
+            .map(|(tier, ended, cost)| (tier.as_str(), *ended, *cost)),
+        month,
+    )
+    .into_iter()
+    .map(|(tier, spend)| (tier, spend.usd))
+    .collect();
+    Ok(facts)
 }
 
 /// Every recorded test (of one store, with `arn`), newest first.

@@ -8,7 +8,7 @@
 
 use std::time::Duration as StdDuration;
 
-use bulwark_core::restore::{Finding, HookFunction, Measured, Timing};
+use bulwark_core::restore::{Finding, HookFunction, Measured, TestCost, Timing};
 use bulwark_core::{AccountId, Asset, Config, Kind, Region, Scope};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -148,6 +148,12 @@ pub struct Started {
     /// The customer's validation hook, if the tier or the store names one.
     #[serde(default)]
     pub hook: Option<HookFunction>,
+    /// What the test's cost is estimated from: the source's size, and the class a database
+    /// is restored at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_class: Option<String>,
     /// A failover's source region was declared down by the engineer: a source that cannot be
     /// read is not compared, and that is not held against the restored store.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -224,6 +230,10 @@ pub struct RestoreTest {
     pub cleaned_up: bool,
     /// Why the restored copy could not be deleted (the sweeper will try again).
     pub cleanup_error: Option<String>,
+    /// What the test cost, estimated from how long its copy lived. None when nothing was
+    /// restored, and in records older than the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<TestCost>,
 }
 
 pub(crate) fn to_utc(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {

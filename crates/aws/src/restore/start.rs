@@ -146,6 +146,18 @@ pub async fn start(
         restore_started,
         deadline: Some(tier.restore_test.deadline(restore_started)),
         hook,
+        size_bytes: chosen.size_bytes.or(asset.attributes.size_bytes),
+        instance_class: match asset.kind {
+            Kind::Aurora => temporary_instance_class(
+                asset.attributes.engine.as_deref().unwrap_or_default(),
+                false,
+                tier.restore_test
+                    .instance_class
+                    .as_deref()
+                    .or_else(|| prerequisites.and_then(|p| p.instance_class.as_deref())),
+            ),
+            _ => class.clone(),
+        },
         source_declared_down: false,
         purpose: Purpose::Test,
     };
@@ -188,6 +200,7 @@ async fn chosen_point(
     };
     let random = matches!(choice, PointChoice::Random { .. });
     let mut vaults: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
+    let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
     let mut continuous = false;
     let points: Vec<PointFacts> = listed
         .iter()
@@ -200,6 +213,9 @@ async fn chosen_point(
                 }
             }
             let key = p.encryption_key_arn().map(str::to_string);
+            if let Some(size) = p.backup_size_bytes().and_then(|b| u64::try_from(b).ok()) {
+                sizes.insert(point_arn.clone(), size);
+            }
             vaults.insert(point_arn.clone(), (p.backup_vault_name()?.to_string(), key));
             Some(PointFacts {
                 arn: point_arn,
@@ -218,6 +234,7 @@ async fn chosen_point(
     let (vault, encryption_key) = vaults.remove(&chosen.arn).unwrap_or_default();
     let (arn, created) = (chosen.arn.clone(), chosen.created);
     Ok(ChosenPoint {
+        size_bytes: sizes.remove(&arn),
         arn,
         vault,
         encryption_key,
@@ -315,6 +332,8 @@ async fn latest_restorable(
 /// a continuous point is recording.
 struct ChosenPoint {
     arn: String,
+    /// What AWS Backup says the point holds (`BackupSizeBytes`): what a restore makes.
+    size_bytes: Option<u64>,
     vault: String,
     encryption_key: Option<String>,
     created: DateTime<Utc>,

@@ -527,7 +527,7 @@ pub fn print_restore_test(t: &bulwark_aws::restore::RestoreTest) {
 /// Restore-test history, newest first: one row per test.
 pub fn print_restore_history(tests: &[bulwark_aws::restore::RestoreTest]) {
     let mut rows = table(&[
-        "ended", "store", "copy", "tier", "result", "RTO s", "RPO s", "reason",
+        "ended", "store", "copy", "tier", "result", "RTO s", "RPO s", "cost", "reason",
     ]);
     for t in tests {
         let reason = bulwark_core::restore::failure_reason(
@@ -552,8 +552,37 @@ pub fn print_restore_history(tests: &[bulwark_aws::restore::RestoreTest]) {
             if t.passed { "passed" } else { "FAILED" }.to_string(),
             seconds(|m| m.rto_seconds),
             seconds(|m| m.rpo_seconds),
+            match t.cost.as_ref().map(|c| c.usd) {
+                Some(Some(usd)) => usd.to_string(),
+                Some(None) => "unpriced".to_string(),
+                None => "-".to_string(),
+            },
             reason,
         ]);
     }
     println!("{rows}");
+    let month = bulwark_core::restore::month_start(chrono::Utc::now());
+    let spend = bulwark_core::restore::spend_by_tier(
+        tests.iter().filter_map(|t| {
+            Some((
+                t.tier.as_deref()?,
+                t.ended,
+                t.cost.as_ref().and_then(|c| c.usd),
+            ))
+        }),
+        month,
+    );
+    for (tier, spend) in spend {
+        let unpriced = if spend.unpriced > 0 {
+            format!(" ({} not priced)", spend.unpriced)
+        } else {
+            String::new()
+        };
+        println!(
+            "{tier}: {} tests since {}, {} estimated{unpriced}",
+            spend.tests,
+            month.format("%Y-%m-%d"),
+            spend.usd
+        );
+    }
 }

@@ -98,6 +98,7 @@ impl Loader<'_> {
         let (rules, catch_all) = self.rules(raw.rules, &tiers)?;
         let restore_prerequisites = self.restore_prerequisites(raw.restore_prerequisites)?;
         let applications = self.applications(raw.applications, &protection)?;
+        let restore_test_prices = self.restore_test_prices(raw.restore_test_prices)?;
         Ok(Config {
             tiers,
             rules,
@@ -105,6 +106,7 @@ impl Loader<'_> {
             protection,
             restore_prerequisites,
             applications,
+            restore_test_prices,
             warnings,
         })
     }

@@ -13,6 +13,7 @@ mod applications;
 mod applications_tests;
 mod checks;
 mod load;
+mod prices;
 mod raw;
 mod restore;
 #[cfg(test)]
@@ -30,6 +31,7 @@ use serde::Serialize;
 
 use crate::application::Application;
 use crate::kind::Kind;
+use crate::restore::Prices;
 use crate::taxonomy::Tier;
 
 use load::Loader;
@@ -73,6 +75,7 @@ pub struct Config {
     protection: ProtectionSettings,
     restore_prerequisites: BTreeMap<String, RestorePrerequisites>,
     applications: Vec<Application>,
+    restore_test_prices: Prices,
     warnings: Vec<ConfigWarning>,
 }
 
@@ -220,6 +223,12 @@ impl Config {
     /// What a restore into `region` needs (subnet group, security groups, key, instance
     /// class), if the file has a `[restore_prerequisites."<region>"]` table. None: restores
     /// there use the account's defaults.
+    /// The prices restore tests' costs are estimated at (`[restore_test_prices]` over the
+    /// built-in ones).
+    pub fn restore_test_prices(&self) -> &Prices {
+        &self.restore_test_prices
+    }
+
     pub fn restore_prerequisites(&self, region: &str) -> Option<&RestorePrerequisites> {
         self.restore_prerequisites.get(region)
     }

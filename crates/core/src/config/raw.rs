@@ -22,6 +22,18 @@ pub(super) struct RawConfig {
     pub(super) restore_prerequisites: BTreeMap<Spanned<String>, RawPrerequisites>,
     #[serde(default)]
     pub(super) applications: Vec<RawApplication>,
+    pub(super) restore_test_prices: Option<RawPrices>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPrices {
+    #[serde(default)]
+    pub(super) instance_hour: BTreeMap<Spanned<String>, Spanned<f64>>,
+    #[serde(default)]
+    pub(super) storage_gb_month: BTreeMap<Spanned<String>, Spanned<f64>>,
+    #[serde(default)]
+    pub(super) restore_gb: BTreeMap<Spanned<String>, Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +89,7 @@ pub(super) struct RawRestoreTest {
     pub(super) dr_copy: Option<Spanned<bool>>,
     pub(super) validation_window: Option<Spanned<Duration>>,
     pub(super) restore_deadline: Option<Spanned<Duration>>,
+    pub(super) monthly_budget: Option<Spanned<f64>>,
     pub(super) hook: Option<Spanned<String>>,
     pub(super) instance_class: Option<Spanned<String>>,
 }

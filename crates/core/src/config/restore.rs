@@ -15,6 +15,7 @@ use super::load::Loader;
 use super::raw::{RawPointChoice, RawPrerequisites, RawRestoreTest};
 use super::ConfigError;
 use crate::hook_function::HookFunction;
+use crate::restore::Usd;
 use crate::taxonomy::{PointChoice, RestoreTestPolicy as Policy};
 
 /// What a restore into one region needs that the account's defaults may not give: the
@@ -184,6 +185,13 @@ pub(super) fn restore_test_of(
                 })
         })
         .transpose()?;
+    let monthly_budget = raw
+        .monthly_budget
+        .map(|b| {
+            Usd::from_dollars(*b.get_ref())
+                .map_err(|why| (b.span(), format!("restore_test monthly_budget: {why}")))
+        })
+        .transpose()?;
     Ok(Policy {
         enabled: raw.enabled.unwrap_or(defaults.enabled),
         cadence,
@@ -192,6 +200,7 @@ pub(super) fn restore_test_of(
         dr_copy,
         validation_window,
         restore_deadline,
+        monthly_budget,
         hook,
         instance_class,
     })

@@ -4,6 +4,7 @@
 use super::tests::{assert_refused, refused, RULE, TIER};
 use super::*;
 use crate::duration::Duration;
+use crate::restore::{Prices, Usd};
 use crate::taxonomy::{PointChoice, RestoreTestPolicy};
 
 fn d(s: &str) -> Duration {
@@ -30,6 +31,7 @@ fn the_builtin_default_tests_each_tier_at_its_documented_cadence() {
                 dr_copy,
                 validation_window: d("2h"),
                 restore_deadline: d("1h"),
+                monthly_budget: None,
                 hook: None,
                 instance_class: None,
             },
@@ -67,7 +69,7 @@ fn a_tier_without_a_restore_test_table_gets_the_defaults_of_its_name() {
 fn a_restore_test_table_is_read_in_either_form() {
     let table = "[tiers.gold.restore_test]\nenabled = false\ncadence = \"2w\"\n\
                  within_runs = 4\nrecovery_point = \"random\"\nrandom_within = \"3d\"\n\
-                 validation_window = \"6h\"\ndr_copy = true\nrestore_deadline = \"3h\"\n";
+                 validation_window = \"6h\"\ndr_copy = true\nrestore_deadline = \"3h\"\nmonthly_budget = 125.5\n";
     let text = format!(
         "[protection]\ndr_region = \"us-west-2\"\n{TIER}cross_region_copy = true\n{table}{RULE}"
     );
@@ -82,6 +84,7 @@ fn a_restore_test_table_is_read_in_either_form() {
             dr_copy: true,
             validation_window: d("6h"),
             restore_deadline: d("3h"),
+            monthly_budget: Some(Usd::from_micros(125_500_000)),
             hook: None,
             instance_class: None,
         }
@@ -160,6 +163,11 @@ fn a_bad_restore_test_policy_is_refused_at_its_line() {
             "cadence = \"1w\"\nvalidation_window = \"25h\"",
             8,
             "validation_window 25h must be from 15m to 1d",
+        ),
+        (
+            "monthly_budget = -5.0",
+            7,
+            "restore_test monthly_budget: -5 is not an amount of dollars, 0 or more",
         ),
         (
             "restore_deadline = \"2d\"",
@@ -385,4 +393,57 @@ fn a_tiers_hook_is_a_lambda_function_and_a_bad_one_is_refused_with_its_line() {
         line,
         "restore_test hook: \"not a function\" is neither a Lambda function name",
     );
+}
+
+#[test]
+fn restore_test_prices_replace_the_built_in_ones_they_name() {
+    let text = format!(
+        "{TIER}{RULE}[restore_test_prices]\ninstance_hour = {{ \"db.t4g.micro\" = 0.02, \"db.x2g.large\" = 0.5 }}\n\
+         storage_gb_month = {{ dynamodb = 0.3 }}\n"
+    );
+    let config = Config::from_toml_str("ok.toml", &text).expect("valid");
+    let prices = config.restore_test_prices();
+    assert_eq!(
+        prices.instance_hour["db.t4g.micro"],
+        Usd::from_micros(20_000)
+    );
+    assert_eq!(
+        prices.instance_hour["db.x2g.large"],
+        Usd::from_micros(500_000)
+    );
+    assert_eq!(
+        prices.instance_hour["db.r6g.large"],
+        Prices::builtin().instance_hour["db.r6g.large"]
+    );
+    assert_eq!(
+        prices.storage_gb_month[&bulwark_kind("dynamodb")],
+        Usd::from_micros(300_000)
+    );
+    for (table, line, message) in [
+        (
+            "instance_hour = { \"t4g.micro\" = 0.02 }",
+            2,
+            "not a DB instance class",
+        ),
+        ("restore_gb = { redshift = 0.1 }", 2, "not a kind"),
+        (
+            "storage_gb_month = { s3 = -1.0 }",
+            2,
+            "not an amount of dollars",
+        ),
+    ] {
+        let text = format!("{TIER}{RULE}[restore_test_prices]\n{table}\n");
+        let err = Config::from_toml_str("bad.toml", &text).expect_err(table);
+        let first = text
+            .lines()
+            .position(|l| l.starts_with("[restore_test_prices]"))
+            .expect("table")
+            + line;
+        assert_eq!(err.line, first, "{table}: {err}");
+        assert!(err.to_string().contains(message), "{table}: {err}");
+    }
+}
+
+fn bulwark_kind(name: &str) -> crate::kind::Kind {
+    name.parse().expect("a kind")
 }

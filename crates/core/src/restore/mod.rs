@@ -5,6 +5,7 @@
 //! (`validate`), and the RTO and RPO measured against the tier's (`measure`).
 
 mod bucket;
+mod cost;
 mod hook;
 mod measure;
 mod policy;
@@ -14,6 +15,10 @@ mod validate;
 
 pub use crate::taxonomy::{PointChoice, RestoreTestPolicy};
 pub use bucket::{current_at, etag_is_md5, BucketTally, ListedObject, ObjectVersion};
+pub use cost::{
+    month_start, spend_by_tier, test_cost, within_budget, OverBudget, Prices, TestCost, TierSpend,
+    Usd,
+};
 pub use hook::{hook_finding, hook_for, HookFunction, HookRequest, HookStore, HOOK_TAG};
 pub use measure::{measure, restorable_to, Measured, Timing};
 pub(crate) use policy::stale;

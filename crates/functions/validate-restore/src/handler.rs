@@ -9,7 +9,12 @@
 use bulwark_aws::restore::{self, history, sweep, Ending, Origin, Progress, Started};
 use bulwark_core::alerts::failure_count_metric;
 use bulwark_core::overlap::{yields_to, RunningExecution};
-use bulwark_core::restore::Candidate;
+use std::collections::BTreeMap;
+
+use bulwark_core::restore::{
+    temporary_instance_class, test_cost, test_instance_class, within_budget, Candidate, Usd,
+};
+use bulwark_core::Kind;
 use bulwark_core::{AssetState, ResourceArn, Scope, Tier};
 use bulwark_lambda::{FunctionError, Input, Services};
 use chrono::Utc;
@@ -440,16 +445,33 @@ async fn select(
             }
         }
     } else {
-        let last = history::last_tests(&services.inventory).await?;
+        let now = Utc::now();
+        let history = history::scheduling(&services.inventory, now).await?;
         let candidates: Vec<Candidate> = tiered
             .iter()
             .map(|(arn, tier)| Candidate {
                 arn,
                 tier,
-                last_test: last.get(arn),
+                last_test: history.last.get(arn),
             })
             .collect();
-        for due in bulwark_core::restore::due(&candidates, Utc::now()) {
+        let due = bulwark_core::restore::due(&candidates, now);
+        let (due, over) = within_budget(
+            due,
+            &budgets(config),
+            &history.spent_this_month,
+            &estimates(&assets, config, &history.last_cost),
+        );
+        for o in &over {
+            tracing::warn!(
+                arn = %o.arn,
+                tier = %o.tier,
+                estimate = %o.estimate,
+                left = %o.left,
+                "due, but over its tier's monthly budget: left for a later month"
+            );
+        }
+        for due in due {
             tests.push(planned(&due.arn, Origin::Home));
             if due.dr_copy && request.dr != Some(false) {
                 tests.push(planned(&due.arn, Origin::Dr));
@@ -464,6 +486,55 @@ async fn select(
         tests.truncate(MAX_TESTS_PER_RUN);
     }
     Ok(tests)
+}
+
+/// Each tier's monthly budget, where it has one.
+fn budgets(config: &bulwark_core::Config) -> BTreeMap<String, Usd> {
+    config
+        .tiers()
+        .iter()
+        .filter_map(|t| Some((t.name.clone(), t.restore_test.monthly_budget?)))
+        .collect()
+}
+
+/// What a test of each store is expected to cost: its last priced test's cost, else an
+/// estimate for a copy that lives an hour at the class a test restores it at. A store whose
+/// estimate needs a price that is not configured is expected to cost nothing known.
+fn estimates(
+    assets: &[bulwark_core::Asset],
+    config: &bulwark_core::Config,
+    last_cost: &BTreeMap<String, Usd>,
+) -> BTreeMap<String, Usd> {
+    assets
+        .iter()
+        .filter_map(|a| {
+            let arn = a.arn.to_string();
+            if let Some(cost) = last_cost.get(&arn) {
+                return Some((arn, *cost));
+            }
+            let tier = config.tier(a.classification.as_ref()?.tier.as_deref()?)?;
+            let class = match a.kind {
+                Kind::Rds => test_instance_class(
+                    a.attributes.engine.as_deref(),
+                    tier.restore_test.instance_class.as_deref(),
+                ),
+                Kind::Aurora => temporary_instance_class(
+                    a.attributes.engine.as_deref().unwrap_or_default(),
+                    false,
+                    tier.restore_test.instance_class.as_deref(),
+                ),
+                _ => None,
+            };
+            let cost = test_cost(
+                a.kind,
+                a.attributes.size_bytes,
+                class.as_deref(),
+                1.0,
+                config.restore_test_prices(),
+            );
+            Some((arn, cost.usd?))
+        })
+        .collect()
 }
 
 /// A drill's tests: each store of the application (or of every application) from its copy in
