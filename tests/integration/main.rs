@@ -20,6 +20,7 @@ mod restore_aurora;
 mod restore_coverage;
 mod restore_deployed;
 mod restore_dr;
+mod restore_member;
 mod restore_runs;
 mod seed;
 mod template;

@@ -73,6 +73,24 @@ pub(crate) async fn protect(t: &TestAccount) {
     assert!(!report.partial(), "{:?}", report.failures);
 }
 
+/// Poll a started restore until it has completed (and its copy is tagged as the test's).
+pub(crate) async fn until_restored(
+    aws: &bulwark_aws::Aws,
+    config: &bulwark_core::Config,
+    started: &bulwark_aws::restore::Started,
+) {
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while !matches!(
+        bulwark_aws::restore::poll(aws, config, started)
+            .await
+            .expect("a poll"),
+        bulwark_aws::restore::Progress::Completed { .. }
+    ) {
+        assert!(Instant::now() < deadline, "the restore did not complete");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// The local AWS runs the account's plans now: the recovery points to restore.
 pub(crate) fn run_plans(t: &TestAccount) {
     let path = format!(
@@ -434,11 +452,9 @@ async fn a_sweep_goes_on_past_a_region_that_does_not_answer_and_reports_it() {
         "{report:?}"
     );
     assert!(
-        report
-            .failed
-            .iter()
-            .any(|(what, why)| what == &format!("the sweep of {HOME_REGION}")
-                && why.contains("ServiceUnavailable")),
+        report.failed.iter().any(|(what, why)| what
+            == &format!("the sweep of {}/{HOME_REGION}", t.account)
+            && why.contains("ServiceUnavailable")),
         "{report:?}"
     );
 }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::types::ExecutionStatus;
-use bulwark_aws::restore::{self, history, sweep, Origin, Progress};
+use bulwark_aws::restore::{self, history, sweep, Origin};
 use bulwark_core::restore::HOOK_TAG;
 use bulwark_core::Config;
 use chrono::Utc;
@@ -274,14 +274,7 @@ async fn a_run_that_dies_after_its_restore_leaves_nothing_once_the_sweeper_has_r
         )
         .await
         .expect("started");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !matches!(
-            restore::poll(&aws, &config, &started).await.expect("poll"),
-            Progress::Completed { .. }
-        ) {
-            assert!(Instant::now() < deadline, "the restore did not complete");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        crate::restore::until_restored(&aws, &config, &started).await;
     }
     let before = leftovers_in(&t, HOME_REGION).await;
     assert_eq!(before, 2, "the restored copies the dead run left");

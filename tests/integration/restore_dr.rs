@@ -284,16 +284,7 @@ async fn a_tested_database_restores_single_az_at_a_small_class() {
     )
     .await
     .expect("started");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !matches!(
-        bulwark_aws::restore::poll(&aws, &config, &started)
-            .await
-            .expect("a poll"),
-        bulwark_aws::restore::Progress::Completed { .. }
-    ) {
-        assert!(std::time::Instant::now() < deadline, "the restore ended");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    crate::restore::until_restored(&aws, &config, &started).await;
 
     // Then the copy runs Single-AZ at the small class, not the production one
     let restored = t

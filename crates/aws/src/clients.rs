@@ -80,6 +80,13 @@ pub struct Aws {
     counter: CallCounter,
     /// The region these credentials may not call (an isolated drill's primary region).
     isolated_from: Option<Region>,
+    /// The organization role a store of another account is reached through (restores,
+    /// failovers, sweeps of restored copies); none: only the home account's stores.
+    org_role: Option<String>,
+    /// The home account, asked once; and each member account's credentials through the role,
+    /// made once (the provider refreshes them).
+    home: std::sync::Arc<tokio::sync::OnceCell<AccountId>>,
+    members: std::sync::Arc<tokio::sync::Mutex<std::collections::BTreeMap<AccountId, SdkConfig>>>,
 }
 
 /// SDK clients for one account and region.
@@ -117,7 +124,46 @@ impl Aws {
             base: base.to_builder().timeout_config(timeouts()).build(),
             counter: CallCounter::default(),
             isolated_from: None,
+            org_role: None,
+            home: Default::default(),
+            members: Default::default(),
         }
+    }
+
+    /// The same clients, reaching other accounts' stores through `role` (the organization
+    /// role's name) when there is one.
+    pub fn with_org_role(mut self, role: Option<String>) -> Self {
+        self.org_role = role.filter(|r| !r.trim().is_empty());
+        self
+    }
+
+    /// Clients for a store's account and region: the home account's through Bulwark's own
+    /// credentials, another's through the organization role. Without one, every store is taken
+    /// to be the home account's (a single-account deployment inventories no other), and no
+    /// call is made to find out: a failover may run while STS's home endpoint is down.
+    pub async fn store_scope(&self, scope: Scope) -> Result<ScopeClients, AwsError> {
+        let Some(role) = self.org_role.as_deref() else {
+            return Ok(self.home_scope(scope));
+        };
+        let home = self
+            .home
+            .get_or_try_init(|| self.home_account())
+            .await?
+            .clone();
+        if scope.account == home {
+            return Ok(self.home_scope(scope));
+        }
+        let mut members = self.members.lock().await;
+        let config = match members.get(&scope.account) {
+            Some(config) => config.clone(),
+            None => {
+                let config = self.assume_role(&scope.account, role).await;
+                members.insert(scope.account.clone(), config.clone());
+                config
+            }
+        };
+        drop(members);
+        Ok(self.clients_for(&config, scope))
     }
 
     pub fn counter(&self) -> &CallCounter {
@@ -158,6 +204,9 @@ impl Aws {
                 .build(),
             counter: self.counter.clone(),
             isolated_from: Some(region.clone()),
+            org_role: self.org_role.clone(),
+            home: self.home.clone(),
+            members: Default::default(),
         }
     }
 

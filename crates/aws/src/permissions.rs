@@ -56,6 +56,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             VERSIONING_FROM_CONFIG,
         ],
         "validate-restore" => &[
+            MEMBER,
             INVENTORY,
             INVENTORY_LIST,
             RESTORE_TEST,
@@ -71,6 +72,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
         ],
         "failover" => &[
             HOME,
+            MEMBER,
             FAILOVER_FACTS,
             RECORD,
             FAILOVER_STEPS,

@@ -203,7 +203,7 @@ async fn main() -> Result<()> {
     if let Command::Feasibility { format } = &cli.command {
         return feasibility(&config, *format);
     }
-    let aws = Aws::load().await;
+    let aws = Aws::load().await.with_org_role(cli.org_role.clone());
     let dr_region = outage::dr_region_of(&cli.command, &config, aws.base_region().as_ref());
     match run(cli, &config, &aws).await {
         Err(error) if outage::region_down(&error) => {
@@ -403,15 +403,24 @@ async fn run(cli: Cli, config: &Config, aws: &Aws) -> Result<()> {
             }
         }
         Command::RestoreSweep => {
-            let account = aws.home_account().await?;
-            let scopes: Vec<bulwark_core::Scope> = reach
-                .regions
-                .iter()
-                .map(|region| bulwark_core::Scope {
-                    account: account.clone(),
-                    region: region.clone(),
-                })
-                .collect();
+            let scopes: Vec<bulwark_core::Scope> = if reach.org_role.is_some() {
+                // Every account of the organization, each through the role.
+                aws.scopes(&reach)
+                    .await?
+                    .iter()
+                    .flat_map(|account| account.scopes())
+                    .collect()
+            } else {
+                let account = aws.home_account().await?;
+                reach
+                    .regions
+                    .iter()
+                    .map(|region| bulwark_core::Scope {
+                        account: account.clone(),
+                        region: region.clone(),
+                    })
+                    .collect()
+            };
             let now = chrono::Utc::now();
             let mut report = bulwark_aws::restore::sweep::sweep(aws, &scopes, now).await?;
             let forgotten = bulwark_aws::restore::pending::sweep(aws, &inventory, now).await?;

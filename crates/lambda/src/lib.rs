@@ -188,7 +188,9 @@ impl Services {
     pub async fn from_env() -> Result<Self, FunctionError> {
         let settings = Settings::from_env()?;
         let config = settings.load_config()?;
-        let aws = Aws::load().await;
+        let aws = Aws::load()
+            .await
+            .with_org_role(settings.reach.org_role.clone());
         let inventory = Inventory::new(aws.dynamodb(), settings.table.clone());
         Ok(Self {
             aws,

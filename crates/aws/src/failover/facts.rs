@@ -81,16 +81,34 @@ pub async fn read_with(
     account: &AccountId,
     now: DateTime<Utc>,
 ) -> Result<FailoverFacts, AwsError> {
-    let dr = aws.home_scope(Scope {
-        account: account.clone(),
-        region: app.dr_region.clone(),
-    });
-    let mut copies = copies_by_store(&dr, &config.protection().vault_name).await?;
-    let stores: Vec<StoreFacts> = recorded
+    let selected: Vec<_> = recorded
         .assets
         .iter()
         .filter(|a| a.state == AssetState::Present && a.region == app.primary_region)
         .filter(|a| app.stores.selects(&a.arn, &a.tags))
+        .collect();
+    // Each store's copies are in its own account's DR vault: a member account's are read
+    // through the organization role.
+    let mut accounts: Vec<&AccountId> = selected.iter().map(|a| &a.account).collect();
+    accounts.push(account);
+    accounts.sort();
+    accounts.dedup();
+    let mut copies = BTreeMap::new();
+    for store_account in accounts {
+        let dr = aws
+            .store_scope(Scope {
+                account: store_account.clone(),
+                region: app.dr_region.clone(),
+            })
+            .await?;
+        copies.extend(copies_by_store(&dr, &config.protection().vault_name).await?);
+    }
+    let dr = aws.home_scope(Scope {
+        account: account.clone(),
+        region: app.dr_region.clone(),
+    });
+    let stores: Vec<StoreFacts> = selected
+        .into_iter()
         .map(|a| {
             let arn = a.arn.to_string();
             let tier = a.classification.as_ref().and_then(|c| c.tier.clone());

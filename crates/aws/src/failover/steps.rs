@@ -152,7 +152,7 @@ pub async fn restore(
     let plan = &run.plan.stores[index];
     let subject = plan.arn.to_string();
     let planned = started(run, index, account, "")?;
-    let clients = clients_in(aws, &planned.account, &planned.region)?;
+    let clients = clients_in(aws, &planned.account, &planned.region).await?;
     let token = idempotency::token(
         40,
         "failover",
@@ -236,7 +236,7 @@ pub async fn poll_restore(
             restored_id,
             completed,
         } => {
-            let clients = clients_in(aws, &started.account, &started.region)?;
+            let clients = clients_in(aws, &started.account, &started.region).await?;
             let attributes = attributes(&clients, started.kind, &restored_id).await?;
             record::log(
                 inventory,

@@ -17,7 +17,7 @@ use crate::error::AwsError;
 /// restored Aurora cluster is then opened with a temporary instance (rds::open): the test is
 /// running until that instance is available.
 pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress, AwsError> {
-    let clients = clients_in(aws, &test.account, &test.region)?;
+    let clients = clients_in(aws, &test.account, &test.region).await?;
     let described = clients
         .backup
         .describe_restore_job()
@@ -114,8 +114,8 @@ pub async fn validate(
     restored_arn: &str,
     restored_id: &str,
 ) -> Result<Validated, AwsError> {
-    let source_clients = clients_in(aws, &test.account, &test.source_region)?;
-    let restored = clients_in(aws, &test.account, &test.region)?;
+    let source_clients = clients_in(aws, &test.account, &test.source_region).await?;
+    let restored = clients_in(aws, &test.account, &test.region).await?;
     // A source that cannot be read is never taken for a match. The copy is judged alone
     // (and may pass) only where not reading it was declared: an engineer's failover with the
     // primary region declared down, or a drill isolated from it; another failover's store is

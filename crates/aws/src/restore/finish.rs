@@ -185,7 +185,7 @@ pub(super) fn not_started(
 
 /// Delete a test's restored copy unless it is already gone.
 async fn delete_if_present(aws: &Aws, test: &Started, id: &str) -> Result<(), AwsError> {
-    let clients = clients_in(aws, &test.account, &test.region)?;
+    let clients = clients_in(aws, &test.account, &test.region).await?;
     delete_present(&clients, test.kind, id).await
 }
 

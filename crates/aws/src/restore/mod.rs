@@ -247,8 +247,9 @@ fn scope(account: &str, region: &str) -> Result<Scope, AwsError> {
     })
 }
 
-pub fn clients_in(aws: &Aws, account: &str, region: &str) -> Result<ScopeClients, AwsError> {
-    Ok(aws.home_scope(scope(account, region)?))
+/// Clients for `account`'s `region`: another account's through the organization role.
+pub async fn clients_in(aws: &Aws, account: &str, region: &str) -> Result<ScopeClients, AwsError> {
+    aws.store_scope(scope(account, region)?).await
 }
 
 /// A test of `asset` that could not start, for the error that stopped it (a retryable one

@@ -138,7 +138,7 @@ pub async fn sweep(
     for item in inventory.partition(PENDING_KEY).await? {
         let mut record: Record =
             serde_dynamo::from_item(item).map_err(|e| AwsError::Malformed(e.to_string()))?;
-        let clients = clients_in(aws, &record.account, &record.region)?;
+        let clients = clients_in(aws, &record.account, &record.region).await?;
         if record.restore_job_id.is_empty() {
             match job_of(&clients, &record).await {
                 Ok(Some(job)) => record.restore_job_id = job,

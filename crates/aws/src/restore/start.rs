@@ -57,7 +57,7 @@ pub async fn start(
             .dr_region_for(&source_region)
             .map_err(AwsError::Configuration)?,
     };
-    let clients = clients_in(aws, asset.account.as_str(), &region)?;
+    let clients = clients_in(aws, asset.account.as_str(), &region).await?;
     let arn = asset.arn.to_string();
     // The same run chooses the same point (a retried start), another run maybe another.
     let seed_token = idempotency::token(40, "restore-test-point", &(&arn, run))?;

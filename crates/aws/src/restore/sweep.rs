@@ -74,21 +74,36 @@ pub async fn sweep(
     now: DateTime<Utc>,
 ) -> Result<SweepReport, AwsError> {
     let mut report = SweepReport::default();
+    // A member account's scopes are reached through the organization role.
+    let mut first_of_account: Vec<ScopeClients> = Vec::new();
     for scope in scopes {
-        let clients = aws.home_scope(scope.clone());
+        let clients = match aws.store_scope(scope.clone()).await {
+            Ok(clients) => clients,
+            Err(e) => {
+                report
+                    .failed
+                    .push((format!("the sweep of {scope}"), e.to_string()));
+                continue;
+            }
+        };
         if let Err(e) = sweep_region(&clients, now, &mut report).await {
             report
                 .failed
-                .push((format!("the sweep of {}", scope.region), e.to_string()));
+                .push((format!("the sweep of {scope}"), e.to_string()));
+        }
+        if !first_of_account
+            .iter()
+            .any(|c| c.scope.account == scope.account)
+        {
+            first_of_account.push(clients);
         }
     }
-    // Bucket names are global: they are listed once, each in its own region.
-    if let Some(first) = scopes.first() {
-        let clients = aws.home_scope(first.clone());
-        match restored_buckets(&clients).await {
+    // Bucket names are global: each account's are listed once, each in its own region.
+    for clients in &first_of_account {
+        match restored_buckets(clients).await {
             Ok(buckets) => {
                 for (name, region) in buckets {
-                    let in_region = aws.sibling(&clients, &region);
+                    let in_region = aws.sibling(clients, &region);
                     let deleted = match bucket_tags(&in_region, &name).await {
                         Ok(tags) if !swept(&name, &tags, now) => continue,
                         Ok(_) => crate::restore::delete(&in_region, Kind::S3, &name).await,
@@ -97,9 +112,10 @@ pub async fn sweep(
                     record(&mut report, format!("bucket {name}"), deleted);
                 }
             }
-            Err(e) => report
-                .failed
-                .push(("the sweep of restored buckets".into(), e.to_string())),
+            Err(e) => report.failed.push((
+                format!("the sweep of {}'s restored buckets", clients.scope.account),
+                e.to_string(),
+            )),
         }
     }
     Ok(report)

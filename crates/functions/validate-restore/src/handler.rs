@@ -346,28 +346,35 @@ pub async fn handle(
             let account = aws.home_account().await?;
             // The configured regions; with none configured (every enabled region), the regions
             // the inventory has stores in: restored copies are made only there and in their DR
-            // regions.
-            let mut regions = services.settings.reach.regions.clone();
+            // regions. With an organization role, the accounts the inventory has stores in too.
+            let reach = &services.settings.reach;
+            let assets = if reach.regions.is_empty() || reach.org_role.is_some() {
+                services.inventory.all().await?
+            } else {
+                Vec::new()
+            };
+            let mut regions = reach.regions.clone();
             if regions.is_empty() {
-                regions = services
-                    .inventory
-                    .all()
-                    .await?
-                    .into_iter()
-                    .map(|a| a.region)
-                    .collect();
+                regions = assets.iter().map(|a| a.region.clone()).collect();
             }
+            let mut accounts = vec![account];
+            if reach.org_role.is_some() {
+                accounts.extend(assets.iter().map(|a| a.account.clone()));
+            }
+            accounts.sort();
+            accounts.dedup();
             let dr_regions: Vec<bulwark_core::Region> = regions
                 .iter()
                 .filter_map(|r| config.protection().dr_region_for(r.as_str()).ok())
                 .filter_map(|r| bulwark_core::Region::parse(&r).ok())
                 .collect();
-            let mut scopes: Vec<Scope> = regions
-                .into_iter()
-                .chain(dr_regions)
-                .map(|region| Scope {
-                    account: account.clone(),
-                    region,
+            let mut scopes: Vec<Scope> = accounts
+                .iter()
+                .flat_map(|account| {
+                    regions.iter().chain(&dr_regions).map(|region| Scope {
+                        account: account.clone(),
+                        region: region.clone(),
+                    })
                 })
                 .collect();
             scopes.sort();
