@@ -130,11 +130,11 @@ def test_a_recovery_deploy_holds_only_what_a_failover_needs_on_the_state_tables_
                                StateTableName=table, EvidenceLockDays="1")
     assert status == 200, recovery
 
-    # Then it holds the failover function and state machine, the alert topic and its key and
-    # the evidence bucket, nothing else
+    # Then it holds the failover function and state machine (and its alarm), the alert topic
+    # and its key and the evidence bucket, nothing else
     assert set(recovery["resources"]) == {
         "AlertTopicKey", "AlertTopic", "EvidenceBucket", "FailoverFunctionRole", "FailoverRole",
-        "FailoverFunction", "Failover",
+        "FailoverFunction", "Failover", "FailoverFailedAlarm",
     }, recovery["resources"]
     assert recovery["rules"] == {}
     assert set(recovery["outputs"]) == {"AlertTopicArn", "InventoryTableName", "EvidenceBucketName", "FailoverStateMachineArn"}

@@ -39,6 +39,8 @@ from . import kinds
 from .restore_metadata import meta
 
 BACKUP_SERVICE = "backup.amazonaws.com"
+# How many of an S3 point's objects StartRestoreJob checks the role may write (in key order).
+OBJECTS_CHECKED = 1000
 DYNAMODB_TABLE_ACCESS = ("PutItem", "UpdateItem", "DeleteItem", "GetItem", "Query", "Scan", "BatchWriteItem")
 # How each service words an access denial (its protocol's code, as iam.py answers them).
 DENIED_CODE = {"dynamodb": "AccessDeniedException", "rds": "AccessDenied", "s3": "AccessDenied",
@@ -198,7 +200,10 @@ def _s3(rp: Any, backing: dict[str, Any], metadata: dict[str, str], account: str
     if kinds._true(meta(metadata, "NewBucket")):
         needs += [Need("s3:CreateBucket", bucket), Need("s3:PutBucketVersioning", bucket)]
     needs += [Need("s3:ListBucket", bucket), Need("s3:GetBucketVersioning", bucket)]
-    needs += [Need("s3:PutObject", f"{bucket}/{obj['key']}") for obj in backing.get("objects", [])]
+    # The first objects only: a restore's objects are written after StartRestoreJob answers
+    # (restore_work.py), and a million evaluations would hold the call for minutes.
+    objects = backing.get("objects", [])[:OBJECTS_CHECKED]
+    needs += [Need("s3:PutObject", f"{bucket}/{obj['key']}") for obj in objects]
     if (meta(metadata, "EncryptionType") or "").strip().upper() == "SSE-KMS":
         needs += _key_needs(account, region, meta(metadata, "KMSKey"), "s3", grants=False)
     return needs
