@@ -75,6 +75,9 @@ demo: venv
 	for region in $(subst $(comma), ,$(REGIONS)); do \
 	  curl -fsS -X POST "$$AWS_ENDPOINT_URL/moto-api/bulwark/backup/run-plans?account=$$account&region=$$region" -o /dev/null; done; \
 	sleep 2; \
+	echo; echo "== the template's IAM roles: AWS Backup's, and bulwark-restore, the role restores run as"; \
+	curl -fsS -X POST "$$AWS_ENDPOINT_URL/moto-api/bulwark/template/roles" -H 'Content-Type: application/json' \
+	  -d "{\"account\": \"$$account\", \"region\": \"us-east-1\"}" -o /dev/null; \
 	echo; echo "== restore tests: one store of each kind restored, validated, measured, deleted"; \
 	$(PYTHON) infra/local/demo_restore_tests.py --bulwark $(BULWARK); \
 	echo; echo "== bulwark report (the tested stores' restore-test exceptions are gone)"; $(BULWARK) report; \

@@ -87,7 +87,18 @@ pub async fn through_state_machine(
             end.cause.unwrap_or_default()
         );
     }
+    if let Some(earlier) = yielded_to(end.output.as_deref()) {
+        bail!("an earlier run, {earlier}, is still running: this one tested nothing");
+    }
     all_passed(&tests)
+}
+
+/// The earlier run a run yielded to, from its output (`selected.yielded_to`).
+fn yielded_to(output: Option<&str>) -> Option<String> {
+    let output: serde_json::Value = serde_json::from_str(output?).ok()?;
+    output["selected"]["yielded_to"]
+        .as_str()
+        .map(str::to_string)
 }
 
 /// Test here, `concurrency` at once, recording each test.
@@ -213,4 +224,21 @@ fn all_passed(tests: &[RestoreTest]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::yielded_to;
+
+    #[test]
+    fn a_run_that_yielded_names_the_run_it_yielded_to() {
+        let yielded = r#"{"selected": {"tests": [], "yielded_to": "arn:aws:states:us-east-1:123456789012:execution:bulwark-restore-tests:a"}}"#;
+        assert_eq!(
+            yielded_to(Some(yielded)).as_deref(),
+            Some("arn:aws:states:us-east-1:123456789012:execution:bulwark-restore-tests:a")
+        );
+        let ran = r#"{"selected": {"tests": [], "yielded_to": null}, "swept": {}}"#;
+        assert_eq!(yielded_to(Some(ran)), None);
+        assert_eq!(yielded_to(None), None);
+    }
 }
