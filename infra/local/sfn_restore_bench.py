@@ -242,7 +242,13 @@ def run_tests(account: Account, machine: str, payload: dict[str, Any], quiet: bo
         "lambda_invocations": invocations,
         "outcomes": outcomes,
         "parent_failure": last_failure(parent),
+        "finished_in_parent": states_exited(parent, "Finish"),
     }
+
+
+def states_exited(events: list[dict[str, Any]], name: str) -> int:
+    """How often the state `name` was left in this history (an INLINE Map's tests end there)."""
+    return sum(1 for e in events if (e.get("stateExitedEventDetails") or {}).get("name") == name)
 
 
 def last_failure(events: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -395,6 +401,7 @@ def report(figures: dict[str, Any]) -> list[str]:
             f"  DISTRIBUTED {d['status']} in {d['wall_seconds']} s: parent history {d['parent_history']}, largest child {d['largest_child_history']}; "
             f"{d['verdicts']['passed']} passed, {d['verdicts']['failed']} failed",
             f"  INLINE      {i['status']} in {i['wall_seconds']} s: history {i['parent_history']} events; {i['error']}: {i['cause']}",
+            f"              {i['finished_in_parent']} of its tests finished before the quota; restored copies it left for the sweeper: {inline['left_behind']}",
         ]
     return lines
 
