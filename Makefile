@@ -21,6 +21,8 @@ BENCH_ORG_SIZE ?= 20000
 BENCH_ORG_ACCOUNTS ?= 20
 # The S3 restore validator's bench: a bucket of this many objects restore-tested.
 BENCH_S3_OBJECTS ?= 1000000
+# Restore tests through the deployed state machine: critical tables seeded (a run tests at most 500).
+BENCH_RT_TESTS ?= 500
 # `make build`'s profile: release for deployment; CI builds debug to prove the build works.
 LAMBDA_PROFILE ?= release
 REGIONS    ?= us-east-1,eu-west-1
@@ -43,7 +45,7 @@ help:
 	@echo "make demo    seed a sample estate on a local AWS, discover and classify it, print the inventory"
 	@echo "make local-deploy  deploy infra/aws/template.yaml to the local AWS: the home stack, a recovery stack in each DR region (functions run the built binaries)"
 	@echo "make test    unit, integration (against a local AWS it starts) and CLI tests"
-	@echo "make bench   $(BENCH_SIZE) stores: discover and classify (recall, API calls, wall time, peak RSS), then plan, apply twice, coverage and the critical tier's restore tests; then $(BENCH_ORG_SIZE) stores in $(BENCH_ORG_ACCOUNTS) accounts swept from each source; then the S3 validator's peak memory at $(BENCH_S3_OBJECTS) objects"
+	@echo "make bench   $(BENCH_SIZE) stores: discover and classify (recall, API calls, wall time, peak RSS), then plan, apply twice, coverage and the critical tier's restore tests, by the CLI and $(BENCH_RT_TESTS) through the deployed state machine; then $(BENCH_ORG_SIZE) stores in $(BENCH_ORG_ACCOUNTS) accounts swept from each source; then the S3 validator's peak memory at $(BENCH_S3_OBJECTS) objects"
 	@echo "make lint    rustfmt, clippy; the documentation's links; cfn-lint and checkov on the template and its SAM transform; asl-validator"
 	@echo "make build   the Lambda functions with cargo-lambda (x86_64)"
 	@echo "make deploy  sam deploy of infra/aws/template.yaml"
@@ -112,6 +114,8 @@ bench: venv
 	BULWARK_TABLE=bulwark-bench $(PYTHON) infra/local/policy_bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --regions $(REGIONS); \
 	echo; echo "== restore tests of the critical tier on the same estate (restore, validate, measure, delete)"; \
 	BULWARK_TABLE=bulwark-bench $(PYTHON) infra/local/restore_bench.py --bulwark $(BULWARK_REL); \
+	echo; echo "== $(BENCH_RT_TESTS) restore tests through the deployed state machine (each a child execution of its Distributed Map), then the Map INLINE against DISTRIBUTED at a lowered history quota"; \
+	$(PYTHON) infra/local/sfn_restore_bench.py --endpoint $$AWS_ENDPOINT_URL --binaries $(TARGET_DIR)/release --tests $(BENCH_RT_TESTS); \
 	echo; echo "== the deployed system: a new store's AWS Config event, through EventBridge, Step Functions and the release binaries"; \
 	$(PYTHON) infra/local/deployed_bench.py --endpoint $$AWS_ENDPOINT_URL --binaries $(TARGET_DIR)/release --regions $(REGIONS); \
 	echo; echo "== organization scale: $(BENCH_ORG_SIZE) stores in $(BENCH_ORG_ACCOUNTS) accounts x 4 regions, swept from the listings, each region's AWS Config and an aggregator"; \
