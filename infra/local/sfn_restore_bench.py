@@ -288,6 +288,13 @@ def leftovers(account: Account) -> int:
 # --- the Map INLINE, for comparison ---------------------------------------------------------
 
 
+def max_concurrency(account: Account, machine: str) -> int:
+    """How many tests the deployed state machine's Map runs at once."""
+    sfn = account.client("stepfunctions")
+    definition = json.loads(sfn.describe_state_machine(stateMachineArn=machine)["definition"])
+    return int(definition["States"]["Tests"]["MaxConcurrency"])
+
+
 def inline_copy(account: Account, machine: str) -> str:
     """A copy of the deployed state machine (same role, same function) whose Map is INLINE.
 
@@ -374,7 +381,7 @@ def report(figures: dict[str, Any]) -> list[str]:
     run, v = figures["run"], figures["run"]["verdicts"]
     lines = [
         f"restore tests through the state machine: {figures['tests_seeded']} critical tables, restores of {figures['restore_seconds']:g} s, "
-        f"polled every {figures['poll_seconds']} s, Map DISTRIBUTED (MaxConcurrency 4)",
+        f"polled every {figures['poll_seconds']} s, Map DISTRIBUTED (MaxConcurrency {figures['max_concurrency']})",
         f"  phases: {figures['phases']}",
         f"  run {run['status']} in {run['wall_seconds']} s ({run['wall_seconds'] / max(1, v['tests']):.2f} s per test); "
         f"{run['selected']} selected, {v['tests']} tests run: {v['passed']} passed, {v['failed']} failed, {v['unfinished_count']} unfinished",
@@ -440,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         "tests_seeded": args.tests,
         "restore_seconds": args.restore_seconds,
         "poll_seconds": args.poll_seconds,
+        "max_concurrency": max_concurrency(account, deployed["state_machines"]["RestoreTests"]),
         "history_quota": history_limit(args.endpoint),
         "phases": phases,
         "run": brief(run),
