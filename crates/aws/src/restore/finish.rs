@@ -115,7 +115,7 @@ pub async fn finish(
         && measured.is_some_and(|m| restore::passed(&findings, &m));
     // The copy lived from its restore's start until now (its deletion), or, left for the
     // sweeper, until it expires.
-    let cost = (restored.is_some() || copy.is_some()).then(|| {
+    let cost = copy.is_some().then(|| {
         let until = match (&cleanup, &restored) {
             (Err(_), Some((_, completed))) => config
                 .tier(&test.tier)
