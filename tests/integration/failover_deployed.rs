@@ -149,6 +149,23 @@ async fn the_failover_state_machine_runs_the_real_function_and_refuses_a_stale_h
         Some(&aws_sdk_s3::types::ObjectLockMode::Compliance)
     );
     assert!(head.object_lock_retain_until_date().is_some(), "{head:?}");
+    // And the function's own plan found the restore role (its role may read it, in IAM's
+    // control plane, which the outage spares)
+    let document = s3
+        .get_object()
+        .bucket(&evidence)
+        .key(key)
+        .send()
+        .await
+        .expect("the evidence document")
+        .body
+        .collect()
+        .await
+        .expect("its body")
+        .into_bytes();
+    let document = String::from_utf8_lossy(&document);
+    assert!(document.contains("\"warnings\""), "{document}");
+    assert!(!document.contains("role_unchecked"), "{document}");
 
     // When the same input is started again (without primary_down: not declared): the plan
     // changed (the switches point elsewhere)
