@@ -234,5 +234,30 @@ def wait(describe: Callable[[], dict[str, Any]], field: str, timeout: float = 10
     raise AssertionError(f"job did not end within {timeout}s; states seen {seen}")
 
 
+def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """The first truthy answer of `check`, asked every 50 ms until `timeout` seconds pass."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def placeholder_function(aws: Callable[..., Any], region: str, role: str, name: str) -> str:
+    """A Lambda function whose code does nothing: the fake runtime (lambda_runtime) answers
+    its invocations. Its ARN."""
+    import io
+    import zipfile
+
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("bootstrap", "#!/bin/sh\n")
+    return aws("lambda", region).create_function(
+        FunctionName=name, Runtime="provided.al2023", Role=role, Handler="bootstrap", Code={"ZipFile": code.getvalue()}
+    )["FunctionArn"]
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{time.time_ns() % 10**12}"

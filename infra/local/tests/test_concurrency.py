@@ -3,18 +3,16 @@ calls back into the local AWS (Lambda itself included) does not deadlock it."""
 
 from __future__ import annotations
 
-import io
 import json
 import stat
 import sys
 import threading
 import urllib.request
-import zipfile
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
-from conftest import unique
+from conftest import placeholder_function, unique
 
 REGION = "ap-northeast-2"
 CLIENTS = 8
@@ -78,15 +76,6 @@ while True:
 """
 
 
-def _function(aws: Any, role: str, name: str) -> str:
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as z:
-        z.writestr("bootstrap", "#!/bin/sh\n")
-    return aws("lambda", REGION).create_function(
-        FunctionName=name, Runtime="provided.al2023", Role=role, Handler="bootstrap", Code={"ZipFile": code.getvalue()}
-    )["FunctionArn"]
-
-
 def _role(aws: Any) -> str:
     iam = aws("iam", REGION)
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
@@ -101,8 +90,8 @@ def _role(aws: Any) -> str:
 
 def test_a_function_that_calls_back_into_the_local_aws_is_answered(aws: Any, endpoint: str, tmp_path: Path, lambda_runtime: Any) -> None:
     role = _role(aws)
-    inner = _function(aws, role, unique("inner"))  # answered by the fake runtime (conftest)
-    outer = _function(aws, role, unique("outer"))
+    inner = placeholder_function(aws, REGION, role, unique("inner"))  # answered by the fake runtime (conftest)
+    outer = placeholder_function(aws, REGION, role, unique("outer"))
     binary = tmp_path / "callback"
     binary.write_text(CALLBACK.format(python=sys.executable))
     binary.chmod(binary.stat().st_mode | stat.S_IXUSR)

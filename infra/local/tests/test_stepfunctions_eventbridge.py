@@ -3,27 +3,14 @@ EventBridge delivers matching events to Lambda functions and state machines."""
 
 from __future__ import annotations
 
-import io
 import json
 import time
-import zipfile
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, unique
+from conftest import ACCOUNT, eventually, placeholder_function, unique
 
 REGION = "eu-west-1"
-
-
-def _eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +25,6 @@ def role(aws: Any) -> str:
     return arn
 
 
-def _function(aws: Any, role: str, name: str) -> str:
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as z:
-        z.writestr("bootstrap", "#!/bin/sh\n")
-    return aws("lambda", REGION).create_function(
-        FunctionName=name, Runtime="provided.al2023", Role=role, Handler="bootstrap", Code={"ZipFile": code.getvalue()}
-    )["FunctionArn"]
-
-
 def _state_machine(aws: Any, role: str, definition: dict[str, Any]) -> str:
     return aws("stepfunctions", REGION).create_state_machine(
         name=unique("sm"), definition=json.dumps(definition), roleArn=role
@@ -55,24 +33,24 @@ def _state_machine(aws: Any, role: str, definition: dict[str, Any]) -> str:
 
 def _finished(aws: Any, execution_arn: str) -> dict[str, Any]:
     sfn = aws("stepfunctions", REGION)
-    return _eventually(lambda: (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING" and d)
+    return eventually(lambda: (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING" and d)
 
 
 def test_invoke_is_forwarded_to_the_local_runtime(aws: Any, role: str, lambda_runtime: Any) -> None:
     name = unique("discover")
-    _function(aws, role, name)
+    placeholder_function(aws, REGION, role, name)
     answer = aws("lambda", REGION).invoke(FunctionName=name, Payload=json.dumps({"sweep": "full"}))
     assert json.loads(answer["Payload"].read()) == {"function": name, "received": {"sweep": "full"}}
     assert "FunctionError" not in answer
 
-    failing = aws("lambda", REGION).invoke(FunctionName=_function(aws, role, "failing"), Payload=b"{}")
+    failing = aws("lambda", REGION).invoke(FunctionName=placeholder_function(aws, REGION, role, "failing"), Payload=b"{}")
     assert failing["FunctionError"] == "Unhandled"
     assert json.loads(failing["Payload"].read())["errorType"] == "Boom"
 
 
 def test_state_machine_runs_asl_with_lambda_tasks(aws: Any, role: str, lambda_runtime: Any) -> None:
     name = unique("classify")
-    fn = _function(aws, role, name)
+    fn = placeholder_function(aws, REGION, role, name)
     machine = _state_machine(aws, role, {
         "StartAt": "Prepare",
         "States": {
@@ -91,7 +69,7 @@ def test_state_machine_runs_asl_with_lambda_tasks(aws: Any, role: str, lambda_ru
 
 def test_eventbridge_delivers_matching_events_to_lambda_and_state_machines(aws: Any, role: str, lambda_runtime: Any) -> None:
     name = unique("assign-policy")
-    fn = _function(aws, role, name)
+    fn = placeholder_function(aws, REGION, role, name)
     machine = _state_machine(aws, role, {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
     events = aws("events", REGION)
     rule = unique("config-change")
@@ -110,7 +88,7 @@ def test_eventbridge_delivers_matching_events_to_lambda_and_state_machines(aws: 
             "Source": source, "DetailType": "Config Configuration Item Change", "Detail": json.dumps(detail),
         }])
 
-    received = _eventually(lambda: len(lambda_runtime.calls_to(name)) >= 2 and lambda_runtime.calls_to(name))
+    received = eventually(lambda: len(lambda_runtime.calls_to(name)) >= 2 and lambda_runtime.calls_to(name))
     event = next(e for e in received if "detail" in e)
     assert {"constant": True} in received
     assert event["source"] == "aws.config" and event["detail"] == detail
@@ -118,7 +96,7 @@ def test_eventbridge_delivers_matching_events_to_lambda_and_state_machines(aws: 
     assert event["time"].endswith("Z") and "T" in event["time"]
 
     sfn = aws("stepfunctions", REGION)
-    executions = _eventually(lambda: sfn.list_executions(stateMachineArn=machine)["executions"])
+    executions = eventually(lambda: sfn.list_executions(stateMachineArn=machine)["executions"])
     assert len(executions) == 1
     started = sfn.describe_execution(executionArn=executions[0]["executionArn"])
     assert json.loads(started["input"])["detail"] == detail
@@ -130,7 +108,7 @@ def test_an_execution_runs_as_its_state_machines_role(aws: Any, lambda_runtime: 
     iam = aws("iam", REGION)
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     powerless = iam.create_role(RoleName=unique("sm"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    fn = _function(aws, powerless, unique("classify"))
+    fn = placeholder_function(aws, REGION, powerless, unique("classify"))
     machine = _state_machine(aws, powerless, {"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": fn, "End": True}}})
     execution = aws("stepfunctions", REGION).start_execution(stateMachineArn=machine, input="{}")
     done = _finished(aws, execution["executionArn"])
@@ -142,7 +120,7 @@ def test_an_execution_runs_as_its_state_machines_role(aws: Any, lambda_runtime: 
 def test_patterns_match_as_eventbridge_matches_them(aws: Any, role: str, lambda_runtime: Any) -> None:
     """$or, prefix and anything-but, as a rule's pattern: only the matching events arrive."""
     name = unique("matcher")
-    fn = _function(aws, role, name)
+    fn = placeholder_function(aws, REGION, role, name)
     events = aws("events", REGION)
     rule = unique("patterns")
     pattern = {
@@ -163,6 +141,6 @@ def test_patterns_match_as_eventbridge_matches_them(aws: Any, role: str, lambda_
     for source, detail, _ in cases:
         events.put_events(Entries=[{"Source": source, "DetailType": "change", "Detail": json.dumps(detail)}])
     expected = sorted(d["n"] for _, d, matches in cases if matches)
-    _eventually(lambda: len(lambda_runtime.calls_to(name)) >= len(expected))
+    eventually(lambda: len(lambda_runtime.calls_to(name)) >= len(expected))
     time.sleep(0.3)
     assert sorted(e["detail"]["n"] for e in lambda_runtime.calls_to(name)) == expected

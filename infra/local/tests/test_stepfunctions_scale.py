@@ -12,20 +12,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, unique
+from conftest import ACCOUNT, eventually, unique
 
 REGION = "eu-west-1"
 LIMIT_PATH = "/moto-api/bulwark/stepfunctions/history-limit"
-
-
-def _eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def _set_limit(endpoint: str, limit: int) -> None:
@@ -64,7 +54,7 @@ def _run(aws: Any, definition: dict[str, Any], payload: Any = None, start_childr
     role, name = _role(aws, start_children)
     machine = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
     arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps(payload or {}))["executionArn"]
-    return _eventually(lambda: (d := sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" and d)
+    return eventually(lambda: (d := sfn.describe_execution(executionArn=arn))["status"] != "RUNNING" and d, timeout=20.0)
 
 
 def _history(aws: Any, execution_arn: str) -> list[dict[str, Any]]:
@@ -249,7 +239,7 @@ def test_the_events_each_state_records(aws: Any, lambda_runtime: Any) -> None:
     # Two unnamed executions: AWS names each with a UUID.
     first, second = (sfn.start_execution(stateMachineArn=machine)["executionArn"] for _ in range(2))
     assert first != second and not first.endswith(":None")
-    done = _eventually(lambda: (d := sfn.describe_execution(executionArn=first))["status"] != "RUNNING" and d)
+    done = eventually(lambda: (d := sfn.describe_execution(executionArn=first))["status"] != "RUNNING" and d, timeout=20.0)
     assert done["status"] == "SUCCEEDED", done
     assert [e["type"] for e in _history(aws, first)] == [
         "ExecutionStarted",
