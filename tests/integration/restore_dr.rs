@@ -4,10 +4,7 @@
 //! copy's restore metadata still names the source's zone, key and groups, which the DR region
 //! refuses. Each copy restores there with the DR region's values, and its test passes.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, SseSpecification, SseType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use bulwark_aws::restore::{run_test, Origin, RestoreTest};
 use bulwark_core::{Asset, Config, Kind};
 use chrono::Utc;
@@ -36,41 +33,7 @@ async fn customer_key(t: &TestAccount, region: &str) -> String {
 /// option group `option_group`.
 async fn encrypted_estate(t: &TestAccount, key: &str, option_group: &str) {
     let critical = [("DataClassification", "Critical")];
-    t.dynamodb(HOME_REGION)
-        .create_table()
-        .table_name("orders")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .sse_specification(
-            SseSpecification::builder()
-                .enabled(true)
-                .sse_type(SseType::Kms)
-                .kms_master_key_id(key)
-                .build(),
-        )
-        .tags(
-            aws_sdk_dynamodb::types::Tag::builder()
-                .key(critical[0].0)
-                .value(critical[0].1)
-                .build()
-                .expect("tag"),
-        )
-        .send()
-        .await
-        .expect("create table");
+    crate::seed::table_encrypted_with(t, HOME_REGION, "orders", &critical, Some(key)).await;
     for n in 0..20 {
         t.dynamodb(HOME_REGION)
             .put_item()

@@ -42,8 +42,27 @@ pub async fn bucket(t: &TestAccount, region: &str, name: &str, tags: &[(&str, &s
 }
 
 pub async fn table(t: &TestAccount, region: &str, name: &str, tags: &[(&str, &str)]) {
+    table_encrypted_with(t, region, name, tags, None).await;
+}
+
+/// A table keyed by `id`; with `key`, encrypted with that customer-managed KMS key.
+pub async fn table_encrypted_with(
+    t: &TestAccount,
+    region: &str,
+    name: &str,
+    tags: &[(&str, &str)],
+    key: Option<&str>,
+) {
+    let sse = key.map(|key| {
+        aws_sdk_dynamodb::types::SseSpecification::builder()
+            .enabled(true)
+            .sse_type(aws_sdk_dynamodb::types::SseType::Kms)
+            .kms_master_key_id(key)
+            .build()
+    });
     t.dynamodb(region)
         .create_table()
+        .set_sse_specification(sse)
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(
