@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use aws_sdk_backup::types::RecoveryPointStatus;
 use bulwark_core::restore::{
     self, choose_point, hook_for, metadata_overrides, regional_metadata, temporary_instance_class,
-    test_instance_class, with_overrides, PointChoice, PointFacts, RestoreSite,
+    test_instance_class, tested_instance_class, with_overrides, PointChoice, PointFacts,
+    RestoreSite,
 };
 use bulwark_core::{Asset, Config, Kind, RestorePrerequisites};
 use chrono::{DateTime, Utc};
@@ -147,17 +148,12 @@ pub async fn start(
         deadline: Some(tier.restore_test.deadline(restore_started)),
         hook,
         size_bytes: chosen.size_bytes.or(asset.attributes.size_bytes),
-        instance_class: match asset.kind {
-            Kind::Aurora => temporary_instance_class(
-                asset.attributes.engine.as_deref().unwrap_or_default(),
-                false,
-                tier.restore_test
-                    .instance_class
-                    .as_deref()
-                    .or_else(|| prerequisites.and_then(|p| p.instance_class.as_deref())),
-            ),
-            _ => class.clone(),
-        },
+        instance_class: tested_instance_class(
+            asset.kind,
+            asset.attributes.engine.as_deref(),
+            tier.restore_test.instance_class.as_deref(),
+            prerequisites.and_then(|p| p.instance_class.as_deref()),
+        ),
         source_declared_down: false,
         purpose: Purpose::Test,
     };

@@ -120,6 +120,26 @@ pub fn test_instance_class(engine: Option<&str>, configured: Option<&str>) -> Op
         .map(str::to_string)
 }
 
+/// The class a test of a store of `kind` and `engine` runs a database at, for its cost: an RDS
+/// instance's (`test_instance_class`), an Aurora cluster's temporary instance's (the tier's
+/// class, else the region's, else the engine's default), None for stores without one.
+pub fn tested_instance_class(
+    kind: Kind,
+    engine: Option<&str>,
+    tier_class: Option<&str>,
+    region_class: Option<&str>,
+) -> Option<String> {
+    match kind {
+        Kind::Rds => test_instance_class(engine, tier_class),
+        Kind::Aurora => temporary_instance_class(
+            engine.unwrap_or_default(),
+            false,
+            tier_class.or(region_class),
+        ),
+        _ => None,
+    }
+}
+
 /// The class `test_instance_class` gives where the tier names none and the engine offers it.
 pub const DEFAULT_TEST_INSTANCE_CLASS: &str = "db.t4g.micro";
 
@@ -169,6 +189,46 @@ mod tests {
             security_groups: vec!["sg-0123456789abcdef0".into(), "sg-12345678".into()],
             ..RestorePrerequisites::default()
         }
+    }
+
+    #[test]
+    fn a_tests_database_is_billed_at_the_class_it_restores_at() {
+        let class =
+            |kind, engine, tier, region| tested_instance_class(kind, Some(engine), tier, region);
+        assert_eq!(
+            class(Kind::Rds, "postgres", None, Some("db.r6g.large")).as_deref(),
+            Some("db.t4g.micro")
+        );
+        assert_eq!(
+            class(Kind::Rds, "oracle-ee", None, None),
+            None,
+            "the source's class"
+        );
+        assert_eq!(
+            class(
+                Kind::Aurora,
+                "aurora-postgresql",
+                None,
+                Some("db.t4g.medium")
+            )
+            .as_deref(),
+            Some("db.t4g.medium")
+        );
+        assert_eq!(
+            class(
+                Kind::Aurora,
+                "aurora-postgresql",
+                Some("db.t4g.large"),
+                Some("db.t4g.medium")
+            )
+            .as_deref(),
+            Some("db.t4g.large")
+        );
+        assert_eq!(
+            class(Kind::Aurora, "aurora-mysql", None, None).as_deref(),
+            Some(DEFAULT_AURORA_INSTANCE_CLASS)
+        );
+        assert_eq!(class(Kind::Dynamodb, "", Some("db.t4g.large"), None), None);
     }
 
     #[test]

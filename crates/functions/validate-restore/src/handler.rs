@@ -11,10 +11,7 @@ use bulwark_core::alerts::failure_count_metric;
 use bulwark_core::overlap::{yields_to, RunningExecution};
 use std::collections::BTreeMap;
 
-use bulwark_core::restore::{
-    temporary_instance_class, test_cost, test_instance_class, within_budget, Candidate, Usd,
-};
-use bulwark_core::Kind;
+use bulwark_core::restore::{test_cost, tested_instance_class, within_budget, Candidate, Usd};
 use bulwark_core::{AssetState, ResourceArn, Scope, Tier};
 use bulwark_lambda::{FunctionError, Input, Services};
 use chrono::Utc;
@@ -520,18 +517,15 @@ fn estimates(
                 return Some((arn, *cost));
             }
             let tier = config.tier(a.classification.as_ref()?.tier.as_deref()?)?;
-            let class = match a.kind {
-                Kind::Rds => test_instance_class(
-                    a.attributes.engine.as_deref(),
-                    tier.restore_test.instance_class.as_deref(),
-                ),
-                Kind::Aurora => temporary_instance_class(
-                    a.attributes.engine.as_deref().unwrap_or_default(),
-                    false,
-                    tier.restore_test.instance_class.as_deref(),
-                ),
-                _ => None,
-            };
+            let region_class = config
+                .restore_prerequisites(a.region.as_str())
+                .and_then(|p| p.instance_class.as_deref());
+            let class = tested_instance_class(
+                a.kind,
+                a.attributes.engine.as_deref(),
+                tier.restore_test.instance_class.as_deref(),
+                region_class,
+            );
             let cost = test_cost(
                 a.kind,
                 a.attributes.size_bytes,
