@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::harness::{
-    assert_declared, endpoint, region, TestAccount, ADMIN_ROLE, HOME_REGION, OTHER_REGION,
+    assert_declared, endpoint, region, TestAccount, HOME_REGION, MEMBER_ROLE, OTHER_REGION,
 };
 use crate::seed;
 
@@ -553,16 +553,18 @@ async fn an_organization_sweep_covers_every_member_account_through_its_role() {
     )
     .await;
     seed::table(&management, HOME_REGION, "management-audit", &[]).await;
+    member.deploy_member_stack(&management, &org_id);
 
-    // When the management account sweeps with a member role, its template deployed for the
-    // organization (member roles assumed only in its accounts: aws:ResourceOrgID)
+    // When the management account sweeps through the member stack's role, its template
+    // deployed for the organization (member roles assumed only in its accounts:
+    // aws:ResourceOrgID)
     let aws = management
-        .function_with("discover", &[("OrgRole", ADMIN_ROLE), ("OrgId", &org_id)])
+        .function_with("discover", &[("OrgRole", MEMBER_ROLE), ("OrgId", &org_id)])
         .await;
     let inventory = management.inventory(&aws).await;
     let reach = Reach {
         regions: vec![region(HOME_REGION), region(OTHER_REGION)],
-        org_role: Some("OrganizationAccountAccessRole".to_string()),
+        org_role: Some(MEMBER_ROLE.to_string()),
     };
     let summary = ops::discover_all(&aws, &inventory, &reach, 4, Utc::now())
         .await
@@ -592,7 +594,7 @@ async fn an_organization_sweep_covers_every_member_account_through_its_role() {
     let elsewhere = management
         .function_with(
             "discover",
-            &[("OrgRole", ADMIN_ROLE), ("OrgId", "o-aaaaaaaaaa")],
+            &[("OrgRole", MEMBER_ROLE), ("OrgId", "o-aaaaaaaaaa")],
         )
         .await;
     let summary = ops::discover_all(

@@ -21,6 +21,8 @@ pub const HOME_REGION: &str = "us-east-1";
 pub const OTHER_REGION: &str = "eu-west-1";
 /// The administrator role every account has on the local AWS (and in an organization).
 pub const ADMIN_ROLE: &str = "OrganizationAccountAccessRole";
+/// The organization role a member stack makes (its OrgRole), for the tests' organizations.
+pub const MEMBER_ROLE: &str = "BulwarkMember";
 /// The inventory table's name when the template is deployed as stack "bulwark" locally.
 pub const TABLE: &str = "bulwark-InventoryTable";
 
@@ -180,6 +182,25 @@ impl TestAccount {
             .expect("member account id")
             .to_string();
         (org_id, member_id)
+    }
+
+    /// The template deployed in this (member) account as a member stack of `home`'s
+    /// organization: the organization role (`MEMBER_ROLE`, which `home`'s function roles may
+    /// assume), AWS Backup's service role and the restore role.
+    pub fn deploy_member_stack(&self, home: &TestAccount, org_id: &str) -> serde_json::Value {
+        control(
+            "/moto-api/bulwark/template/roles",
+            &serde_json::json!({
+                "account": self.account.as_str(),
+                "region": HOME_REGION,
+                "parameters": {
+                    "Deployment": "member",
+                    "OrgRole": MEMBER_ROLE,
+                    "OrgId": org_id,
+                    "HomeAccountId": home.account.as_str(),
+                },
+            }),
+        )
     }
 
     /// Credentials of `function`'s role, the template deployed with these parameters.

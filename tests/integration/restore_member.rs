@@ -1,5 +1,6 @@
-//! Restore tests of a member account's store: restored, validated and deleted in that account
-//! through the organization role, as the validate-restore function's template role may.
+//! A member account's store, protected and restore tested in that account through the
+//! organization role a member stack makes (`Deployment=member`): restored, validated and
+//! deleted there, as the home functions' template roles and the member role allow.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -8,14 +9,12 @@ use bulwark_aws::Reach;
 use bulwark_core::{Config, Scope};
 use chrono::Utc;
 
-use crate::harness::{region, TestAccount, ADMIN_ROLE, HOME_REGION};
+use crate::harness::{region, TestAccount, HOME_REGION, MEMBER_ROLE};
 use crate::restore::{leftovers_in, wait_for_point_of};
 use crate::seed;
 
-/// In the member account: the template's roles (AWS Backup's and the restore role), a
-/// critical table with items, Bulwark's vault and one completed backup of the table in it.
-async fn member_table_backed_up(member: &TestAccount) -> String {
-    member.deploy_template(&[]);
+/// In the member account: a critical table with items.
+async fn member_table(member: &TestAccount) -> String {
     seed::table(
         member,
         HOME_REGION,
@@ -32,45 +31,28 @@ async fn member_table_backed_up(member: &TestAccount) -> String {
             .await
             .expect("put item");
     }
-    let arn = format!(
+    format!(
         "arn:aws:dynamodb:{HOME_REGION}:{}:table/member-ledger",
         member.account
-    );
-    let backup = member.backup(HOME_REGION);
-    backup
-        .create_backup_vault()
-        .backup_vault_name("bulwark")
-        .send()
-        .await
-        .expect("vault");
-    backup
-        .start_backup_job()
-        .backup_vault_name("bulwark")
-        .resource_arn(&arn)
-        .iam_role_arn(format!(
-            "arn:aws:iam::{}:role/service-role/AWSBackupDefaultServiceRole",
-            member.account
-        ))
-        .send()
-        .await
-        .expect("backup job");
-    wait_for_point_of(member, HOME_REGION, &arn).await;
-    arn
+    )
 }
 
 #[tokio::test]
-async fn a_member_accounts_store_is_restore_tested_in_its_account_through_the_organization_role() {
-    // Given an organization whose member account holds a critical table, backed up there, and
-    // the management account's inventory of it, swept through the organization role
+async fn a_member_accounts_store_is_protected_and_restore_tested_in_its_account_through_the_member_stacks_role(
+) {
+    // Given an organization whose member account, with the member stack deployed, holds a
+    // critical table; and the management account's inventory of it, swept through the
+    // member stack's organization role
     let management = TestAccount::new().await;
     let (org_id, member_id) = management.organization().await;
     let member = TestAccount::in_account(&member_id).await;
-    let arn = member_table_backed_up(&member).await;
-    let org = [("OrgRole", ADMIN_ROLE), ("OrgId", org_id.as_str())];
+    member.deploy_member_stack(&management, &org_id);
+    let arn = member_table(&member).await;
+    let org = [("OrgRole", MEMBER_ROLE), ("OrgId", org_id.as_str())];
     let discoverer = management.function_with("discover", &org).await;
     let reach = Reach {
         regions: vec![region(HOME_REGION)],
-        org_role: Some(ADMIN_ROLE.to_string()),
+        org_role: Some(MEMBER_ROLE.to_string()),
     };
     let swept = bulwark_aws::ops::discover_all(
         &discoverer,
@@ -81,6 +63,7 @@ async fn a_member_accounts_store_is_restore_tested_in_its_account_through_the_or
     )
     .await
     .expect("sweep");
+    assert!(swept.failures.is_empty(), "{:?}", swept.failures);
     bulwark_aws::ops::classify_scopes(
         &management.inventory(&discoverer).await,
         &Config::builtin(),
@@ -95,11 +78,44 @@ async fn a_member_accounts_store_is_restore_tested_in_its_account_through_the_or
         .find(|a| a.arn.to_string() == arn)
         .expect("the member's table, inventoried");
 
+    // And assign-policy, through the same role, made the member's vault, key and plan and
+    // tagged the table with its tier
+    let assigner = management.function_with("assign-policy", &org).await;
+    let applied = bulwark_aws::assign::assign(
+        &assigner,
+        &management.inventory(&assigner).await,
+        &Config::builtin(),
+        Some(MEMBER_ROLE),
+        bulwark_aws::assign::Targets::Everything,
+        true,
+        Utc::now(),
+    )
+    .await
+    .expect("a report");
+    assert!(applied.failures.is_empty(), "{:?}", applied.failures);
+    let vaults = member
+        .backup(HOME_REGION)
+        .list_backup_vaults()
+        .send()
+        .await
+        .expect("vaults");
+    assert!(
+        vaults
+            .backup_vault_list()
+            .iter()
+            .any(|v| v.backup_vault_name() == Some("bulwark")),
+        "{vaults:?}"
+    );
+    // And the member's critical plan ran: a backup of the table in its vault (the vault is
+    // locked, so only a plan's lifecycle fits it)
+    crate::restore::run_plans(&member);
+    wait_for_point_of(&member, HOME_REGION, &arn).await;
+
     // When validate-restore, deployed for the organization, tests it
     let tester = management
         .function_with("validate-restore", &org)
         .await
-        .with_org_role(Some(ADMIN_ROLE.to_string()));
+        .with_org_role(Some(MEMBER_ROLE.to_string()));
     let inventory = management.inventory(&tester).await;
     let config = Config::builtin();
     let test = restore::run_test(

@@ -15,29 +15,49 @@ fn repo_file(relative: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The organization role a member stack makes.
+const MEMBER_ROLE: &str = "MemberRole";
+
 fn template() -> Yaml {
     let docs = YamlLoader::load_from_str(&repo_file("infra/aws/template.yaml"))
         .expect("the template is YAML");
     docs.into_iter().next().expect("one document")
 }
 
-/// Every action a function's inline policy statements allow.
-fn granted(template: &Yaml, resource: &str) -> BTreeSet<String> {
-    let function = &template["Resources"][resource];
-    assert_eq!(
-        function["Type"].as_str(),
-        Some("AWS::Serverless::Function"),
-        "{resource}"
+/// The statements of a function's or a role's inline policies (a SAM function's `Policies`
+/// hold statements, a role's hold a `PolicyDocument`).
+fn inline_statements<'a>(template: &'a Yaml, resource: &str) -> Vec<&'a Yaml> {
+    let kind = template["Resources"][resource]["Type"].as_str();
+    assert!(
+        matches!(
+            kind,
+            Some("AWS::Serverless::Function") | Some("AWS::IAM::Role")
+        ),
+        "{resource}: {kind:?}"
     );
-    let mut actions = BTreeSet::new();
-    for policy in function["Properties"]["Policies"]
+    template["Resources"][resource]["Properties"]["Policies"]
         .as_vec()
         .expect("Policies is a list")
+        .iter()
+        .flat_map(|policy| {
+            let document = if policy["PolicyDocument"].is_badvalue() {
+                policy
+            } else {
+                &policy["PolicyDocument"]
+            };
+            document["Statement"]
+                .as_vec()
+                .expect("inline statements only")
+                .iter()
+        })
+        .collect()
+}
+
+/// Every action a function's or role's inline policy statements allow.
+fn granted(template: &Yaml, resource: &str) -> BTreeSet<String> {
+    let mut actions = BTreeSet::new();
     {
-        for statement in policy["Statement"]
-            .as_vec()
-            .expect("inline statements only")
-        {
+        for statement in inline_statements(template, resource) {
             // A Deny grants nothing: it narrows what the Allows grant (NeverAStore).
             match statement["Effect"].as_str() {
                 Some("Allow") => {}
@@ -58,6 +78,21 @@ fn granted(template: &Yaml, resource: &str) -> BTreeSet<String> {
     actions
 }
 
+/// The resource's policies allow exactly the declared actions, each named (no wildcard).
+fn assert_grants_exactly(template: &Yaml, resource: &str, declared: &BTreeSet<String>) {
+    let granted = granted(template, resource);
+    let missing: Vec<_> = declared.difference(&granted).collect();
+    let extra: Vec<_> = granted.difference(declared).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{resource}: missing {missing:?}, not declared {extra:?}"
+    );
+    assert!(
+        granted.iter().all(|a| !a.contains('*')),
+        "{resource}: wildcard action"
+    );
+}
+
 #[test]
 fn each_function_is_granted_exactly_what_its_code_declares() {
     let template = template();
@@ -67,17 +102,7 @@ fn each_function_is_granted_exactly_what_its_code_declares() {
             .map(str::to_string)
             .collect();
         assert!(!declared.is_empty(), "{function} declares no permissions");
-        let granted = granted(&template, resource);
-        let missing: Vec<_> = declared.difference(&granted).collect();
-        let extra: Vec<_> = granted.difference(&declared).collect();
-        assert!(
-            missing.is_empty() && extra.is_empty(),
-            "{resource}: missing {missing:?}, not declared {extra:?}"
-        );
-        assert!(
-            granted.iter().all(|a| !a.contains('*')),
-            "{resource}: wildcard action"
-        );
+        assert_grants_exactly(&template, resource, &declared);
     }
 }
 
@@ -189,15 +214,14 @@ fn every_action_granted_or_declared_exists_in_the_iam_catalogue() {
     );
 }
 
-/// Every statement of a function's policies: its Sid, actions and whether its Resource is `*`.
+/// Every statement of a function's or the member role's policies: its Sid, actions and
+/// whether its Resource is `*`.
 fn function_statements(template: &Yaml) -> Vec<(String, String, Vec<String>, bool)> {
     let mut found = Vec::new();
-    for (_, resource) in permissions::FUNCTIONS {
-        for policy in template["Resources"][*resource]["Properties"]["Policies"]
-            .as_vec()
-            .expect("Policies is a list")
+    let resources = permissions::FUNCTIONS.iter().map(|(_, r)| *r);
+    for resource in resources.chain([MEMBER_ROLE]) {
         {
-            for statement in policy["Statement"].as_vec().expect("statements") {
+            for statement in inline_statements(template, resource) {
                 let actions = match &statement["Action"] {
                     Yaml::String(a) => vec![a.clone()],
                     Yaml::Array(list) => list
@@ -244,8 +268,13 @@ fn no_mutating_action_is_granted_on_every_resource_where_aws_can_scope_it() {
         }
     }
     // kms:TagResource on a key being created: its ARN does not exist yet; the statement
-    // requires Bulwark's tag on the request instead.
+    // requires Bulwark's tag on the request instead. The Tagging API's own actions take no
+    // resource; each store's tagging action is scoped (TierTags).
     broad.retain(|b| !b.ends_with("VaultKeyCreate: kms:TagResource"));
+    broad.retain(|b| {
+        b != "MemberRole Listings: tag:TagResources"
+            && b != "MemberRole Listings: tag:UntagResources"
+    });
     assert!(broad.is_empty(), "mutating actions on *: {broad:#?}");
 }
 
@@ -274,7 +303,11 @@ fn only_the_failover_function_is_in_a_recovery_stack_and_everything_else_is_the_
     for (function, resource) in permissions::FUNCTIONS {
         let condition = template["Resources"][*resource]["Condition"].as_str();
         if *function == "failover" {
-            assert_eq!(condition, None, "{resource} is in both stacks");
+            assert_eq!(
+                condition,
+                Some("RunsFailover"),
+                "{resource} is in both stacks"
+            );
         } else {
             assert_eq!(condition, Some("IsHome"), "{resource} is the home stack's");
         }
@@ -354,4 +387,73 @@ async fn a_recovery_stack_grants_the_failover_function_exactly_its_permissions_o
         !text.contains(&format!(":{}:", crate::harness::HOME_REGION)),
         "a recovery role names the home region: {text}"
     );
+}
+
+#[test]
+fn the_member_role_grants_exactly_what_the_functions_do_in_a_member_account() {
+    let template = template();
+    assert_eq!(
+        template["Resources"][MEMBER_ROLE]["Condition"].as_str(),
+        Some("IsMember")
+    );
+    let declared: BTreeSet<String> = permissions::for_member()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    assert_grants_exactly(&template, MEMBER_ROLE, &declared);
+}
+
+/// IAM's quota on a role's inline policies: "Role policy size cannot exceed 10,240
+/// characters" in all, whitespace not counted (IAM User Guide, *IAM and AWS STS quotas*).
+const ROLE_INLINE_POLICIES_MAX: usize = 10_240;
+
+#[tokio::test]
+async fn a_member_stack_holds_only_the_roles_of_an_account_of_stores() {
+    // Given the template deployed as a member stack in a fresh account
+    let t = crate::harness::TestAccount::new().await;
+    let deployed = crate::harness::control(
+        "/moto-api/bulwark/template/roles",
+        &serde_json::json!({
+            "account": t.account.as_str(),
+            "region": crate::harness::HOME_REGION,
+            "parameters": {
+                "Deployment": "member",
+                "OrgRole": "BulwarkMember",
+                "OrgId": "o-aaaaaaaaaa",
+                "HomeAccountId": "111111111111",
+            },
+        }),
+    );
+
+    // Then it made AWS Backup's role, the restore role and the organization role, and
+    // nothing else: no function, no table, no bucket
+    let roles: Vec<&String> = deployed["roles"]
+        .as_object()
+        .expect("roles")
+        .keys()
+        .collect();
+    assert_eq!(
+        roles,
+        vec!["BackupServiceRole", MEMBER_ROLE, "RestoreRole"],
+        "{deployed}"
+    );
+    assert_eq!(deployed["functions"], serde_json::json!({}));
+    assert_eq!(
+        deployed["roles"][MEMBER_ROLE],
+        format!("arn:aws:iam::{}:role/BulwarkMember", t.account)
+    );
+    // And the organization role's policies fit IAM's quota
+    let size: usize = deployed["policies"][MEMBER_ROLE]
+        .as_array()
+        .expect("policies")
+        .iter()
+        .map(|p| {
+            p["PolicyDocument"]
+                .to_string()
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .count()
+        })
+        .sum();
+    assert!(size <= ROLE_INLINE_POLICIES_MAX, "{size} characters");
 }

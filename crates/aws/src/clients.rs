@@ -18,13 +18,13 @@ use crate::permissions::{p, Permission};
 /// Knowing the home account (who Bulwark is).
 pub const HOME: &[Permission] = &[p("sts:GetCallerIdentity", "learn the home account id")];
 
-/// Discovering which regions and accounts to cover.
 /// Entering the accounts a change touches (assign-policy, coverage).
 pub const MEMBER: &[Permission] = &[
     p("sts:GetCallerIdentity", "learn the home account id"),
     p("sts:AssumeRole", "enter a member account's configured role"),
 ];
 
+/// Discovering which regions and accounts to cover.
 pub const SCOPE: &[Permission] = &[
     p("sts:GetCallerIdentity", "learn the home account id"),
     p(

@@ -22,7 +22,7 @@ pub use crate::config_rule::CONFIG_RULE;
 pub use crate::discovery::config_source::{CONFIG_SOURCE, VERSIONING_FROM_CONFIG};
 pub use crate::discovery::DISCOVERY;
 pub use crate::failover::execute::FAILOVER_END;
-pub use crate::failover::facts::FAILOVER_FACTS;
+pub use crate::failover::facts::{DR_SITE, FAILOVER_FACTS};
 pub use crate::failover::readiness::READINESS;
 pub use crate::failover::record::RECORD;
 pub use crate::failover::steps::FAILOVER_STEPS;
@@ -31,7 +31,7 @@ pub use crate::lease::LEASE;
 pub use crate::protect::PROTECT;
 pub use crate::restore::disks::RESTORE_TEST_DISKS;
 pub use crate::restore::history::EVIDENCE;
-pub use crate::restore::pending::PENDING;
+pub use crate::restore::pending::{PENDING, PENDING_JOBS};
 pub use crate::restore::rds::RESTORE_TEST_RDS;
 pub use crate::restore::run::{OVERLAP, RESTORE_RUN};
 pub use crate::restore::sweep::SWEEP;
@@ -68,12 +68,14 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             EVIDENCE,
             HOOK,
             PENDING,
+            PENDING_JOBS,
             OVERLAP,
         ],
         "failover" => &[
             HOME,
             MEMBER,
             FAILOVER_FACTS,
+            DR_SITE,
             RECORD,
             FAILOVER_STEPS,
             RESTORE_SITE,
@@ -83,6 +85,11 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
         ],
         _ => &[],
     };
+    actions_of(groups)
+}
+
+/// The actions of the groups, each once, sorted.
+fn actions_of(groups: &[&[Permission]]) -> Vec<&'static str> {
     let mut actions: Vec<&'static str> = groups
         .iter()
         .flat_map(|g| g.iter().map(|p| p.action))
@@ -101,9 +108,32 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("failover", "FailoverFunction"),
 ];
 
+/// What the organization role must allow in a member account: every call the functions make
+/// in a store's own account, through the role (`Aws::with_org_role`). The template's
+/// `MemberRole` (`Deployment=member`) grants exactly these; the state table, the evidence
+/// bucket, the alert topic, the switches and the hooks are the home account's.
+pub fn for_member() -> Vec<&'static str> {
+    actions_of(&[
+        DISCOVERY,
+        VERSIONING_FROM_CONFIG,
+        BACKUP,
+        RECOVERY_POINTS,
+        PROTECT,
+        RESTORE_TEST,
+        RESTORE_SITE,
+        RESTORABLE,
+        RESTORE_TEST_DISKS,
+        RESTORE_TEST_RDS,
+        PENDING_JOBS,
+        SWEEP,
+        DR_SITE,
+        FAILOVER_STEPS,
+    ])
+}
+
 /// What an operator running the CLI needs: every group.
 pub fn for_cli() -> Vec<&'static str> {
-    let mut actions: Vec<&'static str> = [
+    actions_of(&[
         SCOPE,
         MEMBER,
         DISCOVERY,
@@ -128,20 +158,16 @@ pub fn for_cli() -> Vec<&'static str> {
         OVERLAP,
         HOOK,
         PENDING,
+        PENDING_JOBS,
         FAILOVER_FACTS,
+        DR_SITE,
         SWITCHES,
         RECORD,
         FAILOVER_STEPS,
         FAILOVER_END,
         READINESS,
         CONFIG_RULE,
-    ]
-    .iter()
-    .flat_map(|g| g.iter().map(|p| p.action))
-    .collect();
-    actions.sort_unstable();
-    actions.dedup();
-    actions
+    ])
 }
 
 /// The IAM action an SDK operation (as the call counter names it, "Service:Operation") needs.
@@ -212,6 +238,25 @@ mod tests {
             Some("dynamodb:PutItem")
         );
         assert_eq!(action_for_operation("Nope:Thing"), None);
+    }
+
+    #[test]
+    fn a_member_account_is_asked_nothing_of_the_home_accounts_state() {
+        let member = for_member();
+        let cli = for_cli();
+        assert!(member.iter().all(|a| cli.contains(a)));
+        for home_only in [
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:GetItem",
+            "s3:PutObject",
+            "sns:Publish",
+            "sts:AssumeRole",
+            "lambda:InvokeFunction",
+            "route53:ChangeResourceRecordSets",
+        ] {
+            assert!(!member.contains(&home_only), "{home_only}");
+        }
     }
 
     #[test]

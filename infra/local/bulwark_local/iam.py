@@ -36,8 +36,11 @@ aws:RequestTag/<key> and aws:TagKeys (the tags a request creates or removes),
 kms:ResourceAliases (a KMS key's aliases), aws:ResourceOrgID (of a role to assume),
 aws:ResourceTag/<key> of the six store kinds and s3:ResourceAccount (resource_tags.py),
 dynamodb:Select (a Query's or Scan's Select; AWS's default when absent).
-Not evaluated (documented in infra/local/README.md): trust policies (but AWS Backup's of a
-restore job's role, backup/restore_role.py), resource-based policies
+Trust policies (trust.py): a role's session may assume a role only as the role's trust policy
+allows, with aws:PrincipalArn, aws:PrincipalAccount and aws:PrincipalOrgID; AWS Backup's
+assumption of a restore job's role likewise (backup/restore_role.py). The root keys' and
+`OrganizationAccountAccessRole` sessions' AssumeRole (the set-up's administrator) is not held
+to them. Not evaluated (documented in infra/local/README.md): resource-based policies
 (but a vault access policy's Deny statements, see backup/policy.py), SCPs, permission
 boundaries, tags of resources other than the six store kinds.
 """
@@ -55,7 +58,7 @@ from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 from moto.utilities.utils import get_partition
 
-from bulwark_local import awsrequest, concurrency, policy_eval, resource_tags
+from bulwark_local import awsrequest, concurrency, policy_eval, resource_tags, trust
 from bulwark_local.iam_actions import (
     Need,
     Refused,
@@ -255,6 +258,8 @@ def authorize(request: awsrequest.ParsedRequest) -> None:
     if request.signing_name == "sts":
         if request.operation.name == "AssumeRole":
             _check_assumable(request)
+            if who.role_arn is not None and not who.role_arn.endswith(f"/{ADMIN_ROLE}"):
+                _check_trusted(request, who)
         _check_session_policy(request)
     if who.role_arn is None:
         return
@@ -342,7 +347,9 @@ def organization_of(account: str) -> str | None:
 
     owner = organizations_backends.master_accounts.get(account)
     if owner is None:
-        return None
+        # The management account is not among moto's members: it holds the organization.
+        own = organizations_backends[account]["aws"].org if account in organizations_backends else None
+        return own.id if own is not None else None
     master, partition = owner
     organization = organizations_backends[master][partition].org
     return organization.id if organization is not None else None
@@ -386,6 +393,30 @@ def _check_assumable(request: awsrequest.ParsedRequest) -> None:
         return
     if role_policies(account, role_arn) is None:
         raise Refused("AccessDenied", f"User is not authorized to perform: sts:AssumeRole on resource: {role_arn} (the role does not exist)")
+
+
+def _check_trusted(request: awsrequest.ParsedRequest, who: Caller) -> None:
+    """A role's session assumes another role only when the role's trust policy names it (its
+    account, its role or its session) with conditions that hold for it (trust.py). The root
+    keys and the organization's administrator role (the tests' and tools' set-up, which enter
+    the template's roles to act as them, as an administrator could rewrite their trust) are
+    not held to trust policies."""
+    role_arn = request.params.get("RoleArn", "")
+    parts = role_arn.split(":")
+    if len(parts) < 6 or not parts[5].startswith("role/"):
+        return
+    try:
+        role = iam_backends[parts[4]][parts[1]].get_role_by_arn(role_arn)
+    except Exception:
+        return  # _check_assumable answered a role that does not exist
+    context: dict[str, Any] = {"aws:PrincipalArn": who.role_arn, "aws:PrincipalAccount": who.account}
+    organization = organization_of(who.account)
+    if organization is not None:
+        context["aws:PrincipalOrgID"] = organization
+    names = trust.names_role_session(parts[1], who.account, str(who.role_arn), str(who.session_arn))
+    if not trust.allows(role.assume_role_policy_document, names, context):
+        log.info("trust of %s refuses %s", role_arn, who.session_arn)
+        raise Refused("AccessDenied", f"User: {who.session_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}")
 
 
 # --- The middleware -------------------------------------------------------------------

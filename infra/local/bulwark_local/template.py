@@ -272,6 +272,9 @@ def stack_template(account: str, region: str, parameters: dict[str, str], stack:
 
 def _deploy_roles(account: str, region: str, parameters: dict[str, str], stack: str, template: Path) -> dict[str, Any]:
     cfn, resolver = stack_template(account, region, parameters, stack, template)
+    # As CloudFormation, before anything is made.
+    resolver.check_parameters(parameters)
+    resolver.check_rules()
     return create_roles(cfn, resolver, account, region, stack, template)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import stat
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -165,6 +166,32 @@ def test_a_recovery_deploy_holds_only_what_a_failover_needs_on_the_state_tables_
     assert home["outputs"]["EvidenceBucketName"] != bucket
 
 
+def test_a_member_deploy_holds_only_the_roles_of_an_account_of_stores(endpoint: str, tmp_path: Path) -> None:
+    status, member = _deploy(endpoint, _account(), "us-east-1", _binaries(tmp_path), Deployment="member",
+                             OrgRole="BulwarkMember", OrgId="o-aaaaaaaaaa", HomeAccountId="111111111111")
+    assert status == 200, member
+    assert set(member["resources"]) == {"BackupServiceRole", "RestoreRole", "MemberRole"}, member["resources"]
+    assert set(member["outputs"]) == {"MemberRoleArn"}
+
+
+def test_the_member_template_for_stack_sets_has_no_transform_and_only_the_member_stack() -> None:
+    # A service-managed StackSet takes no template with a transform: sam_transform.py --member
+    # writes the member stack as plain CloudFormation.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "aws"))
+    import sam_transform
+
+    member = sam_transform.member_stack(sam_transform.transform())
+    assert "Transform" not in member
+    assert set(member["Resources"]) == {"BackupServiceRole", "RestoreRole", "MemberRole"}
+    assert all(r["Type"] == "AWS::IAM::Role" for r in member["Resources"].values())
+    assert set(member["Outputs"]) == {"MemberRoleArn"}
+    assert member["Parameters"]["Deployment"]["Default"] == "member"
+    assert {"OrgRole", "OrgId", "HomeAccountId", "HomeRoleNames"} <= set(member["Parameters"])
+    assert "StateTableName" not in member["Parameters"] and "ConfigFile" not in member["Parameters"]
+    assert set(member["Rules"]) == {"MemberNamesItsHome", "OrgIdWithOrgRole"}
+    assert set(member["Conditions"]) == {"IsMember", "IsHome", "HoldsStores", "CreatesBackupRole", "MultiAccount"}
+
+
 def test_a_deploy_is_refused_by_the_templates_rules_and_parameters(endpoint: str, tmp_path: Path) -> None:
     binaries = _binaries(tmp_path)
     refused = [
@@ -173,6 +200,8 @@ def test_a_deploy_is_refused_by_the_templates_rules_and_parameters(endpoint: str
         ({"Deployment": "elsewhere"}, "Deployment: 'elsewhere' is not one of"),
         ({"StateReplicaRegions": "us-west-2,eu-west-1,ap-south-1,eu-north-1"}, "StateReplicaRegions"),
         ({"OrgRole": "Member"}, "OrgRole needs OrgId"),
+        ({"Deployment": "member", "OrgRole": "Member", "OrgId": "o-aaaaaaaaaa"}, "needs HomeAccountId"),
+        ({"Deployment": "member", "HomeAccountId": "111111111111"}, "makes the organization role, named by OrgRole"),
         ({"Nonsense": "1"}, "parameter Nonsense is not in the template"),
     ]
     for parameters, error in refused:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -45,7 +46,10 @@ class Account:
 
     def role(self, name: str, *statements: dict[str, Any]) -> dict[str, str]:
         admin_iam = self.client("iam")
-        admin_iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+        # Trusted by the account (its identities with sts:AssumeRole on it), as the console's
+        # "AWS account: this account" makes it.
+        trust = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{self.id}:root"}, "Action": "sts:AssumeRole"}
+        admin_iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]}))
         admin_iam.put_role_policy(
             RoleName=name,
             PolicyName="policy",
@@ -203,6 +207,98 @@ def test_a_role_that_does_not_exist_cannot_be_assumed(aws: Any) -> None:
     assert denied["code"] == "AccessDenied"
 
 
+def _trusting(account: Account, name: str, *statements: dict[str, Any]) -> None:
+    account.client("iam").create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    )
+
+
+ASSUME_ANY = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}
+
+
+def test_a_role_session_assumes_only_a_role_whose_trust_names_it(aws: Any) -> None:
+    home, member = Account(aws), Account(aws)
+    bulwark = home.role("bulwark-discover", ASSUME_ANY)
+    other = home.role("other", ASSUME_ANY)
+    # Trusted: the home account, for its roles named bulwark-*
+    _trusting(member, "Member", {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{home.id}:root"},
+        "Action": "sts:AssumeRole",
+        "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{home.id}:role/bulwark-*"}},
+    })
+    # Trusts nobody; and one that names the role but denies the home account
+    _trusting(member, "Nobody")
+    _trusting(
+        member, "Denied",
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{home.id}:role/bulwark-discover"}, "Action": "sts:AssumeRole"},
+        {"Effect": "Deny", "Principal": {"AWS": home.id}, "Action": "sts:*"},
+    )
+
+    member_role = f"arn:aws:iam::{member.id}:role/Member"
+    assumed = aws("sts", credentials=bulwark).assume_role(RoleArn=member_role, RoleSessionName="discover")
+    assert assumed["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{member.id}:assumed-role/Member/discover"
+
+    denied = _denied(lambda: aws("sts", credentials=other).assume_role(RoleArn=member_role, RoleSessionName="other"))
+    assert denied["code"] == "AccessDenied", denied
+    assert denied["message"] == (
+        f"User: arn:aws:sts::{home.id}:assumed-role/other/other is not authorized to perform: "
+        f"sts:AssumeRole on resource: {member_role}"
+    )
+    for name in ("Nobody", "Denied"):
+        role = f"arn:aws:iam::{member.id}:role/{name}"
+        assert _denied(lambda: aws("sts", credentials=bulwark).assume_role(RoleArn=role, RoleSessionName="denied"))["code"] == "AccessDenied"
+    # The trust is not enough: the caller's own policies must allow the AssumeRole too
+    mute = home.role("bulwark-mute", {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"})
+    assert "sts:AssumeRole" in _denied(lambda: aws("sts", credentials=mute).assume_role(RoleArn=member_role, RoleSessionName="mute"))["message"]
+
+
+def test_the_member_stack_lets_the_home_functions_in_and_no_one_else(endpoint: str, aws: Any) -> None:
+    # Given an organization: its management account, where the home stack is, and a member
+    home = Account(aws)
+    organizations = home.client("organizations")
+    org_id = organizations.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    status = organizations.create_account(Email="member@example.com", AccountName="member")["CreateAccountStatus"]
+    member_id = organizations.describe_create_account_status(CreateAccountRequestId=status["Id"])["CreateAccountStatus"]["AccountId"]
+
+    def deploy(account: str, parameters: dict[str, str]) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{endpoint}/moto-api/bulwark/template/roles",
+            data=json.dumps({"account": account, "parameters": parameters}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        return json.load(urllib.request.urlopen(request))
+
+    home_stack = deploy(home.id, {"OrgRole": "BulwarkMember", "OrgId": org_id})
+    member_stack = deploy(member_id, {"Deployment": "member", "OrgRole": "BulwarkMember", "OrgId": org_id, "HomeAccountId": home.id})
+
+    # And a member stack that names no home account is refused, as CloudFormation checks
+    # the template's rules before it makes anything
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        deploy(member_id, {"Deployment": "member", "OrgRole": "BulwarkMember", "OrgId": org_id})
+    assert refused.value.code == 400
+    assert "HomeAccountId" in refused.value.read().decode()
+
+    # When the member stack is deployed: only its three roles
+    assert sorted(member_stack["roles"]) == ["BackupServiceRole", "MemberRole", "RestoreRole"]
+    member_role = member_stack["roles"]["MemberRole"]
+    assert member_role == f"arn:aws:iam::{member_id}:role/BulwarkMember"
+
+    # Then the home stack's discover function enters the member account through it
+    discover = aws("sts").assume_role(RoleArn=home_stack["roles"]["DiscoverFunctionRole"], RoleSessionName="discover")["Credentials"]
+    entered = aws("sts", credentials=_credentials(discover)).assume_role(RoleArn=member_role, RoleSessionName="sweep")
+    assert entered["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{member_id}:assumed-role/BulwarkMember/")
+
+    # And a role of the home account not named after the stack does not, even allowed to
+    outsider = home.role("ops-admin", ASSUME_ANY)
+    assert _denied(lambda: aws("sts", credentials=outsider).assume_role(RoleArn=member_role, RoleSessionName="outside"))["code"] == "AccessDenied"
+    # Nor does a role named like Bulwark's in an account outside the organization
+    stranger = Account(aws)
+    imposter = stranger.role("bulwark-discover", ASSUME_ANY)
+    assert _denied(lambda: aws("sts", credentials=imposter).assume_role(RoleArn=member_role, RoleSessionName="outside"))["code"] == "AccessDenied"
+
+
 def test_an_operation_without_a_known_action_is_refused_loudly(monkeypatch: Any) -> None:
     # Every operation the project sends maps today; a catalogue without DynamoDB's ListTables
     # shows what an unmapped one gets: a refusal that names it, never a silent allow.
@@ -227,7 +323,7 @@ def test_the_template_roles_are_made_from_the_template(endpoint: str, aws: Any) 
     account = _account()
     request = urllib.request.Request(
         f"{endpoint}/moto-api/bulwark/template/roles",
-        data=json.dumps({"account": account, "parameters": {"OrgRole": "Member"}}).encode(),
+        data=json.dumps({"account": account, "parameters": {"OrgRole": "Member", "OrgId": "o-aaaaaaaaaa"}}).encode(),
         method="POST",
         headers={"Content-Type": "application/json"},
     )
@@ -256,7 +352,7 @@ def test_the_template_backup_role_has_aws_managed_policies(endpoint: str, aws: A
     account = _account()
     request = urllib.request.Request(
         f"{endpoint}/moto-api/bulwark/template/roles",
-        data=json.dumps({"account": account, "parameters": {"OrgRole": "Member", "CreateBackupRole": "true"}}).encode(),
+        data=json.dumps({"account": account, "parameters": {"OrgRole": "Member", "OrgId": "o-aaaaaaaaaa", "CreateBackupRole": "true"}}).encode(),
         method="POST",
         headers={"Content-Type": "application/json"},
     )

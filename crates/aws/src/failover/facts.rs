@@ -24,6 +24,10 @@ pub const FAILOVER_FACTS: &[Permission] = &[
         "the application's stores, from the inventory",
     ),
     p("dynamodb:Query", "the stores' last restore tests"),
+];
+
+/// What the DR region of a store's account holds for its failover, read in that account.
+pub const DR_SITE: &[Permission] = &[
     p(
         "backup:ListRecoveryPointsByBackupVault",
         "the copies in the DR region's vault",

@@ -21,6 +21,10 @@ pub const PENDING: &[Permission] = &[
     p("dynamodb:PutItem", "remember a restore in flight"),
     p("dynamodb:Query", "the restores in flight"),
     p("dynamodb:DeleteItem", "forget a restore whose copy is gone"),
+];
+
+/// What a remembered restore made, asked of AWS Backup in the store's account.
+pub const PENDING_JOBS: &[Permission] = &[
     p(
         "backup:DescribeRestoreJob",
         "what a forgotten restore created",

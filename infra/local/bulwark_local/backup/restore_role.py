@@ -32,7 +32,7 @@ from typing import Any, Iterable
 from moto.iam.models import iam_backends
 from moto.kms.models import kms_backends
 
-from bulwark_local import concurrency, iam, policy_eval
+from bulwark_local import concurrency, iam, policy_eval, trust
 from bulwark_local.iam_actions import Need
 
 from . import kinds
@@ -62,42 +62,11 @@ def _role(role_arn: str) -> Any | None:
         return None
 
 
-def _names_backup(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    if not isinstance(principal, dict):
-        return False
-    services = principal.get("Service", [])
-    everyone = principal.get("AWS") == "*"
-    return everyone or BACKUP_SERVICE in (services if isinstance(services, list) else [services])
-
-
-def _trust_applies(statement: dict[str, Any], context: dict[str, Any]) -> bool:
-    actions = statement.get("Action", [])
-    if not any(policy_eval.glob(a, "sts:AssumeRole", ignore_case=True) for a in (actions if isinstance(actions, list) else [actions])):
-        return False
-    if not _names_backup(statement.get("Principal")):
-        return False
-    try:
-        return policy_eval.conditions_hold(statement.get("Condition"), context)
-    except policy_eval.Unsupported:
-        return False  # a condition the evaluator cannot read is not taken to hold
-
-
 def trusts_backup(role: Any, account: str) -> bool:
     """The trust policy allows backup.amazonaws.com sts:AssumeRole and no Deny stops it. AWS
     Backup's calls carry aws:SourceAccount (the confused-deputy keys of "Cross-service
     confused deputy prevention"), so a trust policy that pins it to the account still holds."""
-    document = role.assume_role_policy_document
-    policy = json.loads(document) if isinstance(document, str) else document
-    context = {"aws:sourceaccount": account}
-    allowed = False
-    for _, statement in policy_eval.statements([policy]):
-        if _trust_applies(statement, context):
-            if statement.get("Effect") == "Deny":
-                return False
-            allowed = allowed or statement.get("Effect") == "Allow"
-    return allowed
+    return trust.allows(role.assume_role_policy_document, trust.names_service(BACKUP_SERVICE), {"aws:SourceAccount": account})
 
 
 def refusal(role_arn: str | None, account: str, region: str) -> str | None:
