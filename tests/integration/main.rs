@@ -10,6 +10,7 @@ mod discovery_config;
 mod failover;
 mod failover_deployed;
 mod failover_kinds;
+mod failover_member;
 mod failover_outage;
 mod failover_run;
 mod harness;

@@ -98,6 +98,7 @@ pub async fn read_with(
     accounts.sort();
     accounts.dedup();
     let mut copies = BTreeMap::new();
+    let mut dr_scopes: BTreeMap<AccountId, ScopeClients> = BTreeMap::new();
     for store_account in accounts {
         let dr = aws
             .store_scope(Scope {
@@ -106,11 +107,9 @@ pub async fn read_with(
             })
             .await?;
         copies.extend(copies_by_store(&dr, &config.protection().vault_name).await?);
+        dr_scopes.insert(store_account.clone(), dr);
     }
-    let dr = aws.home_scope(Scope {
-        account: account.clone(),
-        region: app.dr_region.clone(),
-    });
+    let store_accounts: BTreeSet<AccountId> = selected.iter().map(|a| a.account.clone()).collect();
     let stores: Vec<StoreFacts> = selected
         .into_iter()
         .map(|a| {
@@ -155,8 +154,8 @@ pub async fn read_with(
         now,
         stores,
         dr_region: DrRegionFacts {
-            usable_keys: usable_keys(&dr, keys).await?,
-            db_subnet_groups: db_subnet_groups(&dr).await?,
+            usable_keys: usable_keys(&dr_scopes, account, keys).await?,
+            db_subnet_groups: db_subnet_groups(&dr_scopes, account, &store_accounts).await?,
             restore_role: role_check(aws, &config.protection().restore_role_name).await,
         },
         current_switch_values,
@@ -212,13 +211,23 @@ async fn copies_by_store(
     Ok(by_store)
 }
 
-/// The keys, of those named, that are enabled in the DR region.
+/// The keys, of those named, that are enabled in the DR region, each asked of its own
+/// account (a member's copy is encrypted with a key of the member's).
 async fn usable_keys(
-    dr: &ScopeClients,
+    dr_scopes: &BTreeMap<AccountId, ScopeClients>,
+    home: &AccountId,
     keys: BTreeSet<String>,
 ) -> Result<BTreeSet<String>, AwsError> {
     let mut usable = BTreeSet::new();
     for key in keys {
+        let owner = key
+            .split(':')
+            .nth(4)
+            .and_then(|a| AccountId::parse(a).ok())
+            .unwrap_or_else(|| home.clone());
+        let Some(dr) = dr_scopes.get(&owner).or_else(|| dr_scopes.get(home)) else {
+            continue;
+        };
         match dr.kms.describe_key().key_id(&key).send().await {
             Ok(out) => {
                 let enabled = out
@@ -238,7 +247,34 @@ async fn usable_keys(
     Ok(usable)
 }
 
-async fn db_subnet_groups(dr: &ScopeClients) -> Result<BTreeSet<String>, AwsError> {
+/// The DB subnet groups of the DR region that every account holding one of the stores has
+/// (Bulwark's own account when none does): a restore is made in its store's account.
+async fn db_subnet_groups(
+    dr_scopes: &BTreeMap<AccountId, ScopeClients>,
+    home: &AccountId,
+    store_accounts: &BTreeSet<AccountId>,
+) -> Result<BTreeSet<String>, AwsError> {
+    let mut common: Option<BTreeSet<String>> = None;
+    let home_only = BTreeSet::from([home.clone()]);
+    let accounts = if store_accounts.is_empty() {
+        &home_only
+    } else {
+        store_accounts
+    };
+    for account in accounts {
+        let Some(dr) = dr_scopes.get(account) else {
+            continue;
+        };
+        let groups = subnet_groups_of(dr).await?;
+        common = Some(match common {
+            None => groups,
+            Some(so_far) => so_far.intersection(&groups).cloned().collect(),
+        });
+    }
+    Ok(common.unwrap_or_default())
+}
+
+async fn subnet_groups_of(dr: &ScopeClients) -> Result<BTreeSet<String>, AwsError> {
     let groups: Vec<_> = dr
         .rds
         .describe_db_subnet_groups()
