@@ -6,20 +6,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::cli::ok;
 use crate::failover::{backup_role, config_file, switches_as_they_are, DR_REGION};
-use crate::failover_run::{bulwark_with, execute, json_of};
+use crate::failover_run::{bulwark_with, execute, json_of, restore_jobs_in};
 use crate::harness::{TestAccount, HOME_REGION, MEMBER_ROLE};
 use crate::restore::{run_plans, wait_for_point_of};
 use crate::seed;
-
-async fn restore_jobs_in(t: &TestAccount, region: &str) -> usize {
-    t.backup(region)
-        .list_restore_jobs()
-        .send()
-        .await
-        .expect("restore jobs")
-        .restore_jobs()
-        .len()
-}
 
 #[tokio::test]
 async fn a_member_accounts_store_fails_over_in_its_own_account_through_the_member_stacks_role() {

@@ -93,7 +93,12 @@ fn ssm(t: &TestAccount) -> aws_sdk_ssm::Client {
 
 /// Restore jobs AWS Backup ran in the DR region.
 pub(crate) async fn restore_jobs(t: &TestAccount) -> usize {
-    t.backup(DR_REGION)
+    restore_jobs_in(t, DR_REGION).await
+}
+
+/// How many restore jobs `t`'s account has in `region`.
+pub(crate) async fn restore_jobs_in(t: &TestAccount, region: &str) -> usize {
+    t.backup(region)
         .list_restore_jobs()
         .send()
         .await
