@@ -13,6 +13,21 @@ use crate::harness::{TestAccount, HOME_REGION};
 
 /// The CLI with `env` added.
 pub(crate) fn bulwark_with(t: &TestAccount, env: &[(&str, &str)], args: &[&str]) -> Output {
+    bulwark_command(t, env, args)
+        .output()
+        .expect("bulwark runs")
+}
+
+/// The CLI started and left running, its output piped.
+pub(crate) fn bulwark_spawned(t: &TestAccount, args: &[&str]) -> std::process::Child {
+    bulwark_command(t, &[], args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("bulwark starts")
+}
+
+fn bulwark_command(t: &TestAccount, env: &[(&str, &str)], args: &[&str]) -> std::process::Command {
     if crate::cli::region_of(args) != HOME_REGION {
         crate::harness::replicated();
     }
@@ -28,7 +43,23 @@ pub(crate) fn bulwark_with(t: &TestAccount, env: &[(&str, &str)], args: &[&str])
     for (k, v) in env {
         command.env(k, v);
     }
-    command.output().expect("bulwark runs")
+    command
+}
+
+/// `failover abort` of `run_id`, which must end the run aborted: the run and its events.
+fn aborted(t: &TestAccount, config: &str, run_id: &str) -> Value {
+    let aborted = json_of(&bulwark_with(
+        t,
+        &[],
+        &[
+            "--config", config, "failover", "abort", run_id, "--format", "json",
+        ],
+    ));
+    assert_eq!(
+        aborted["run"]["ending"]["outcome"], "aborted",
+        "{aborted:#}"
+    );
+    aborted
 }
 
 /// The run's id, as the CLI printed it on standard error when the run began.
@@ -405,19 +436,9 @@ async fn a_run_killed_after_its_restores_holds_the_application_resumes_without_r
     assert_eq!(parameter, before.1);
 
     // When the run is aborted
-    let aborted = json_of(&bulwark_with(
-        &t,
-        &[],
-        &[
-            "--config", &config, "failover", "abort", &run_id, "--format", "json",
-        ],
-    ));
+    let aborted = aborted(&t, &config, &run_id);
 
     // Then every switch it made is back, and its restored stores stay, listed
-    assert_eq!(
-        aborted["run"]["ending"]["outcome"], "aborted",
-        "{aborted:#}"
-    );
     assert_eq!(switch_values(&t, &zone).await, before);
     let restored: Vec<&str> = aborted["run"]["stores"]
         .as_array()
@@ -435,6 +456,73 @@ async fn a_run_killed_after_its_restores_holds_the_application_resumes_without_r
         .expect("the restored table stays");
     let text = ok(&t, &["failover", "status", &run_id]);
     assert!(text.contains("ABORTED"), "{text}");
+}
+
+#[tokio::test]
+async fn a_run_killed_between_a_switchs_write_and_its_record_is_aborted_back_to_the_record_as_it_was(
+) {
+    // Given an application ready to fail over, and the state table's writes held from the
+    // first record change on (the local AWS holds them unanswered)
+    let t = TestAccount::new().await;
+    let (config, zone, _, plan) = ready_application(&t).await;
+    let hash = plan["hash"].as_str().expect("hash").to_string();
+    let before = switch_values(&t, &zone).await;
+    crate::harness::control(
+        "/moto-api/bulwark/faults",
+        &serde_json::json!({
+            "account": t.account.as_str(),
+            "service": "dynamodb",
+            "operation": "PutItem",
+            "mode": "hang",
+            "after": {"service": "route53", "operation": "ChangeResourceRecordSets"},
+        }),
+    );
+
+    // When the failover writes the record, and its process is killed while it records that
+    let mut child = bulwark_spawned(&t, &[execute(&config, &hash), vec!["--confirm"]].concat());
+    let started = std::time::Instant::now();
+    while crate::harness::faults_of(t.account.as_str())["faults"][0]["hung"].as_u64() < Some(1) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the run never reached its first switch"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().expect("killed");
+    let killed = child.wait_with_output().expect("its output");
+    crate::harness::clear_faults(t.account.as_str());
+    let run_id = run_id_of(&killed);
+
+    // Then the record is switched, and the run's record does not say so
+    let (record, _) = switch_values(&t, &zone).await;
+    assert_ne!(record, before.0);
+    let status = json_of(&bulwark_with(
+        &t,
+        &[],
+        &["failover", "status", &run_id, "--format", "json"],
+    ));
+    assert!(
+        status["run"]["switches"][0]["written"].is_null(),
+        "{status:#}"
+    );
+
+    // When the run is aborted
+    let aborted = aborted(&t, &config, &run_id);
+
+    // Then the record is as it was, and the parameter, never written, untouched
+    assert_eq!(switch_values(&t, &zone).await, before);
+    let reverts: Vec<&str> = aborted["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["step"] == "revert")
+        .filter_map(|e| e["outcome"].as_str())
+        .collect();
+    assert_eq!(reverts.len(), 1, "{reverts:?}");
+    assert!(
+        reverts[0].ends_with(&format!("-> {}", before.0)),
+        "{reverts:?}"
+    );
 }
 
 #[tokio::test]

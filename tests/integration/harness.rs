@@ -352,6 +352,20 @@ pub fn clear_faults(account: &str) {
     assert!(out.status.success(), "{out:?}");
 }
 
+/// The account's faults as the local AWS holds them (each with `hung`: the requests a "hang"
+/// fault holds or held).
+pub fn faults_of(account: &str) -> serde_json::Value {
+    let out = std::process::Command::new("curl")
+        .args([
+            "-fsS",
+            &format!("{}/moto-api/bulwark/faults?account={account}", endpoint()),
+        ])
+        .output()
+        .expect("curl runs");
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).expect("a JSON answer")
+}
+
 /// Every write to a global table replicated now: what AWS does within about a second (the
 /// tests of replication lag itself set the lag and do not call this).
 pub fn replicated() {

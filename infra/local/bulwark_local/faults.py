@@ -13,12 +13,21 @@ GetBucketLocation fallback is exercised.
                                         "mode": "error" | "reset" | "legacy-s3",
                                         "except_services": ["iam", ...]}
     DELETE /moto-api/bulwark/faults[?account=...]   forget every fault (of that account)
+    GET    /moto-api/bulwark/faults?account=...     the account's faults, each with `hung`
+
 
 Only `account` and `service` are required. `count` limits how many requests fail (default:
 all); `probability` makes each matching request fail with that chance (default: always).
 Mode "reset" drops the connection mid-answer (headers sent, body cut short) instead of
 answering an error. Faults are keyed by account so that tests in accounts of their own do
 not disturb one another.
+
+A fault with `"after": {"service": "route53", "operation": "ChangeResourceRecordSets"}` lies
+dormant until the account makes a request matching it (that request is answered as usual).
+Mode "hang" holds each request it matches without an answer until the fault is deleted (then
+answers 503) or `hang_seconds` (default 300) pass, counting them in `hung`: with `after`, a
+test holds a client's next state-table write after a record change, then kills the client
+there, between a write and its record.
 
 Region outages. `"service": "*"` matches every signing name, and `"except_services": [...]`
 spares the signing names it lists. With a `region`, that is a whole region answering the
@@ -98,9 +107,16 @@ def _match(environ: dict[str, Any]) -> dict[str, Any] | None:
     operation: str | None = None
     with _lock:
         for fault in _faults:
-            if fault.get("mode", "error") not in ("error", "reset"):
+            if fault.get("mode", "error") not in ("error", "reset", "hang"):
                 continue
-            if fault["account"] != account or not _matches_service(fault, service):
+            if fault["account"] != account:
+                continue
+            after = fault.get("after")
+            if after is not None and not fault.get("_armed"):
+                if after.get("service") == service and after.get("operation") in (None, _operation_of(environ)):
+                    fault["_armed"] = True
+                continue
+            if not _matches_service(fault, service):
                 continue
             if fault.get("region") not in (None, region):
                 continue
@@ -114,8 +130,34 @@ def _match(environ: dict[str, Any]) -> dict[str, Any] | None:
                 if fault["count"] <= 0:
                     continue
                 fault["count"] -= 1
+            if fault.get("mode") == "hang":
+                fault["hung"] = fault.get("hung", 0) + 1
+                fault.setdefault("_released", threading.Event())
+                return fault
             return dict(fault, service=service)
     return None
+
+
+def _operation_of(environ: dict[str, Any]) -> str:
+    """The request's operation: its target header or its query or form action; Route 53's
+    record calls, which are REST, by their path and method ("" for any other REST call)."""
+    operation = _operation(environ)
+    if not operation and environ.get("PATH_INFO", "").rstrip("/").endswith("/rrset"):
+        return "ChangeResourceRecordSets" if environ.get("REQUEST_METHOD") == "POST" else "ListResourceRecordSets"
+    return operation
+
+
+def _hold(fault: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """A request held without an answer until its fault is deleted or its time passes."""
+    fault["_released"].wait(float(fault.get("hang_seconds", 300)))
+    answer = dict(fault, status=503, code="ServiceUnavailable", message="fault injection: held, then released")
+    status, headers, body = _error_response(answer)
+    start_response(status, headers + [("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _public(fault: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fault.items() if not k.startswith("_")}
 
 
 def _reset(start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -140,11 +182,19 @@ def _error_response(fault: dict[str, Any]) -> tuple[str, list[tuple[str, str]], 
 
 def _control(environ: dict[str, Any]) -> tuple[str, bytes]:
     method = environ["REQUEST_METHOD"]
-    if method == "DELETE":
-        account = parse_qs(environ.get("QUERY_STRING", "")).get("account", [None])[0]
+    account = parse_qs(environ.get("QUERY_STRING", "")).get("account", [None])[0]
+    if method == "GET":
         with _lock:
+            listed = [_public(f) for f in _faults if f["account"] == account]
+        return "200 OK", json.dumps({"faults": listed}).encode()
+    if method == "DELETE":
+        with _lock:
+            gone = [f for f in _faults if account is None or f["account"] == account]
             _faults[:] = [f for f in _faults if account is not None and f["account"] != account]
             count = len(_faults)
+        for fault in gone:
+            if "_released" in fault:
+                fault["_released"].set()
         return "200 OK", json.dumps({"faults": count}).encode()
     if method != "POST":
         return "405 Method Not Allowed", b'{"error": "POST or DELETE"}'
@@ -173,6 +223,8 @@ def wrap(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
             start_response(status, [("Content-Type", "application/json")])
             return [body]
         fault = _match(environ)
+        if fault is not None and fault.get("mode") == "hang":
+            return _hold(fault, start_response)
         if fault is not None and fault.get("mode") == "reset":
             return _reset(start_response)
         if fault is not None:
@@ -186,4 +238,7 @@ def wrap(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
 
 def reset() -> None:
     with _lock:
+        for fault in _faults:
+            if "_released" in fault:
+                fault["_released"].set()
         _faults.clear()

@@ -5,11 +5,15 @@ global endpoint, Route 53, Organizations) are signed for us-east-1 too."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 import urllib.error
 import urllib.request
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from test_iam import Account
 
@@ -82,3 +86,53 @@ def test_except_services_must_be_a_list_of_names(aws: Any, endpoint: str) -> Non
     with pytest.raises(urllib.error.HTTPError) as err:
         _faults(endpoint, "POST", _outage("123456789012", except_services="iam"))
     assert err.value.code == 400
+
+
+def test_a_hang_after_a_record_change_holds_the_next_write_until_the_fault_is_deleted(aws: Any, endpoint: str) -> None:
+    # Given an account with a table and a hosted zone, and a hang of its DynamoDB writes that
+    # wakes on its first Route 53 record change
+    account = Account(aws)
+    ddb = account.client("dynamodb")
+    ddb.create_table(TableName="state", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    route53 = account.client("route53")
+    zone = route53.create_hosted_zone(Name="example.com", CallerReference="hang")["HostedZone"]["Id"]
+    _faults(endpoint, "POST", {"account": account.id, "service": "dynamodb", "operation": "PutItem", "mode": "hang",
+                               "after": {"service": "route53", "operation": "ChangeResourceRecordSets"}})
+
+    # Then writes before the record change are answered
+    ddb.put_item(TableName="state", Item={"pk": {"S": "before"}})
+    route53.list_resource_record_sets(HostedZoneId=zone)
+
+    # When the record changes, the next write is held (in the background)
+    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+        "Name": "a.example.com", "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": "b.example.com"}]}}]})
+    answer: dict[str, Any] = {}
+
+    def write() -> None:
+        try:
+            ddb.put_item(TableName="state", Item={"pk": {"S": "after"}})
+            answer["code"] = "answered"
+        except ClientError as err:
+            answer["code"] = err.response["Error"]["Code"]
+
+    # (one attempt only: the SDK would retry the 503 the release answers)
+    ddb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint,
+                       config=Config(retries={"total_max_attempts": 1}), **account.admin)
+    writer = threading.Thread(target=write)
+    writer.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        listed = _faults(endpoint, "GET", query=f"?account={account.id}")["faults"]
+        if listed and listed[0].get("hung") == 1:
+            break
+        time.sleep(0.05)
+    assert listed[0]["hung"] == 1, listed
+    assert writer.is_alive() and not answer
+
+    # Then deleting the fault releases it, unwritten
+    _faults(endpoint, "DELETE", query=f"?account={account.id}")
+    writer.join(10)
+    assert answer["code"] == "ServiceUnavailable"
+    assert "Item" not in ddb.get_item(TableName="state", Key={"pk": {"S": "after"}})
+    assert "Item" in ddb.get_item(TableName="state", Key={"pk": {"S": "before"}})

@@ -482,8 +482,9 @@ pub async fn verify(
     Ok(state)
 }
 
-/// Put switch `index` back as it was before the run wrote it (a record or parameter that did
-/// not exist is deleted).
+/// Put switch `index` back as it was before the run may have written it (a record or
+/// parameter that did not exist is deleted). What it holds now is read first: a switch whose
+/// write was never made, or was already put back, is left as it is.
 pub async fn revert(
     aws: &Aws,
     inventory: &Inventory,
@@ -493,23 +494,34 @@ pub async fn revert(
     let plan = &run.plan.switches[index];
     let mut state = run.switches[index].clone();
     let previous = state.previous.clone().flatten();
-    let written = state.value.clone().unwrap_or_default();
-    match &previous {
-        Some(value) => {
-            switches::write(aws, &plan.target, value, plan.ttl).await?;
+    let now = switches::current(aws, &plan.target).await?;
+    let outcome = if now == previous {
+        format!(
+            "{} already: left as it is",
+            previous.as_deref().unwrap_or("(none)")
+        )
+    } else {
+        match (&previous, &now) {
+            (Some(value), _) => {
+                switches::write(aws, &plan.target, value, plan.ttl).await?;
+            }
+            (None, Some(value)) => switches::remove(aws, &plan.target, value, plan.ttl).await?,
+            // Unreachable (`now == previous` above): nothing to put back.
+            (None, None) => {}
         }
-        None => switches::remove(aws, &plan.target, &written, plan.ttl).await?,
-    }
+        format!(
+            "{} -> {}",
+            now.as_deref().unwrap_or("(none)"),
+            previous.as_deref().unwrap_or("(removed)")
+        )
+    };
     state.reverted = Some(Utc::now());
     record::log(
         inventory,
         &run.id,
         "revert",
         &plan.target.to_string(),
-        format!(
-            "{written} -> {}",
-            previous.as_deref().unwrap_or("(removed)")
-        ),
+        outcome,
     )
     .await?;
     record::put_switch(inventory, &run.id, index, &state).await?;

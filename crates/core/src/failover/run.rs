@@ -120,7 +120,13 @@ pub struct SwitchRun {
     /// The value the switch was written with.
     pub value: Option<String>,
     /// What it held before it was written (the inner None: it did not exist). Recorded before
-    /// the write, so that abort can always put it back.
+    /// the write, so that abort can always put it back: once it is recorded, the write may have
+    /// happened, whether or not `written` says so (its process may have died in between).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "recorded"
+    )]
     pub previous: Option<Option<String>>,
     /// A record change's id, to ask whether it is INSYNC.
     pub change_id: Option<String>,
@@ -128,6 +134,20 @@ pub struct SwitchRun {
     pub verified: Option<DateTime<Utc>>,
     pub reverted: Option<DateTime<Utc>>,
     pub failure: Option<String>,
+}
+
+/// A `previous` present in the record was recorded, null included (the target did not exist):
+/// serde alone would read that null as never recorded.
+fn recorded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+impl SwitchRun {
+    /// Whether the target may hold the run's value: its previous value was recorded (the write
+    /// follows that record, and its own record may never have come) and it was not put back.
+    pub fn may_be_switched(&self) -> bool {
+        self.previous.is_some() && self.reverted.is_none()
+    }
 }
 
 /// How a run ended.
@@ -243,17 +263,14 @@ impl Run {
 /// What `run` does next. Restores all go first (in parallel); each restored store is
 /// validated; only when every store passed are the switches written, one at a time, each
 /// verified before the next. A failure anywhere stops the run before its next switch. An
-/// abort puts back each written switch, the last first.
+/// abort puts back, the last first, each switch that may have been written: every one whose
+/// previous value was recorded, its write recorded or not.
 pub fn next(run: &Run) -> Next {
     if run.ending.is_some() {
         return Next::Ended;
     }
     if run.abort_requested.is_some() {
-        return match run
-            .switches
-            .iter()
-            .rposition(|s| s.written.is_some() && s.reverted.is_none())
-        {
+        return match run.switches.iter().rposition(SwitchRun::may_be_switched) {
             Some(index) => Next::Revert(index),
             None => Next::Aborted,
         };
@@ -371,13 +388,13 @@ fn attribute(run: &Run, store: &StoreRun, attribute: Attribute) -> Option<String
     }
 }
 
-/// The switch targets a run made and has not put back, for an abort's report.
+/// The switch targets a run may have written and has not put back, for an abort's report.
 pub fn switched(run: &Run) -> Vec<&SwitchTarget> {
     run.plan
         .switches
         .iter()
         .zip(&run.switches)
-        .filter(|(_, s)| s.written.is_some() && s.reverted.is_none())
+        .filter(|(_, s)| s.may_be_switched())
         .map(|(p, _)| &p.target)
         .collect()
 }

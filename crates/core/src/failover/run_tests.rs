@@ -188,8 +188,10 @@ fn a_placeholder_without_a_restored_value_fails_rather_than_switching_to_nothing
 #[test]
 fn an_abort_puts_back_each_written_switch_the_last_first_then_ends() {
     let mut run = run();
-    run.switches[0].written = Some(now());
-    run.switches[1].written = Some(now());
+    for switch in &mut run.switches[..2] {
+        switch.previous = Some(Some("before".into()));
+        switch.written = Some(now());
+    }
     run.abort_requested = Some(now());
     assert_eq!(next(&run), Next::Revert(1));
     run.switches[1].reverted = Some(now());
@@ -197,6 +199,39 @@ fn an_abort_puts_back_each_written_switch_the_last_first_then_ends() {
     run.switches[0].reverted = Some(now());
     assert_eq!(next(&run), Next::Aborted);
     assert!(switched(&run).is_empty());
+}
+
+#[test]
+fn an_abort_puts_back_a_switch_whose_write_was_never_recorded() {
+    // The process died after the write of switch 1, before its record: only its previous
+    // value was recorded. Switch 0 was recorded before a write that was never made.
+    let mut run = run();
+    run.switches[0].previous = Some(Some("orders.primary.example.net".into()));
+    run.switches[0].written = Some(now());
+    run.switches[1].previous = Some(None);
+    run.abort_requested = Some(now());
+    assert_eq!(next(&run), Next::Revert(1));
+    assert_eq!(switched(&run).len(), 2);
+    run.switches[1].reverted = Some(now());
+    assert_eq!(next(&run), Next::Revert(0));
+    run.switches[0].reverted = Some(now());
+    assert_eq!(next(&run), Next::Aborted);
+}
+
+#[test]
+fn a_switch_recorded_before_a_target_that_did_not_exist_reads_back_as_recorded() {
+    let created = SwitchRun {
+        previous: Some(None),
+        ..SwitchRun::default()
+    };
+    let text = serde_json::to_string(&created).expect("json");
+    let back: SwitchRun = serde_json::from_str(&text).expect("read back");
+    assert_eq!(back.previous, Some(None), "{text}");
+    assert!(back.may_be_switched());
+    let untouched: SwitchRun =
+        serde_json::from_str(&serde_json::to_string(&SwitchRun::default()).expect("json"))
+            .expect("read back");
+    assert_eq!(untouched.previous, None);
 }
 
 #[test]
