@@ -56,24 +56,7 @@ pub(crate) async fn switches_as_they_are(t: &TestAccount) -> String {
         )
         .build()
         .expect("a record set");
-    route53
-        .change_resource_record_sets()
-        .hosted_zone_id(&zone_id)
-        .change_batch(
-            aws_sdk_route53::types::ChangeBatch::builder()
-                .changes(
-                    aws_sdk_route53::types::Change::builder()
-                        .action(aws_sdk_route53::types::ChangeAction::Create)
-                        .resource_record_set(record)
-                        .build()
-                        .expect("a change"),
-                )
-                .build()
-                .expect("a batch"),
-        )
-        .send()
-        .await
-        .expect("the record");
+    create_record(t, &zone_id, record).await;
     let ssm = aws_sdk_ssm::Client::from_conf(
         aws_sdk_ssm::config::Builder::from(&t.config)
             .region(aws_sdk_ssm::config::Region::new(DR_REGION))
@@ -87,6 +70,32 @@ pub(crate) async fn switches_as_they_are(t: &TestAccount) -> String {
         .await
         .expect("the parameter");
     zone_id
+}
+
+/// A record set created in `zone`.
+pub(crate) async fn create_record(
+    t: &TestAccount,
+    zone: &str,
+    set: aws_sdk_route53::types::ResourceRecordSet,
+) {
+    aws_sdk_route53::Client::new(&t.config)
+        .change_resource_record_sets()
+        .hosted_zone_id(zone)
+        .change_batch(
+            aws_sdk_route53::types::ChangeBatch::builder()
+                .changes(
+                    aws_sdk_route53::types::Change::builder()
+                        .action(aws_sdk_route53::types::ChangeAction::Create)
+                        .resource_record_set(set)
+                        .build()
+                        .expect("a change"),
+                )
+                .build()
+                .expect("a batch"),
+        )
+        .send()
+        .await
+        .expect("the record");
 }
 
 /// The application's critical table `orders` and bucket, discovered, classified and protected

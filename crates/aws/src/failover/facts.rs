@@ -138,12 +138,16 @@ pub async fn read_with(
         .collect();
     let mut current_switch_values = BTreeMap::new();
     let mut unreadable_switches = BTreeMap::new();
+    let mut unrestorable_switches = BTreeMap::new();
     for switch in &app.switches {
         // A switch that cannot be read (Route 53's control plane down with us-east-1) blocks
         // the plan by name; the rest of the plan is still read and shown.
-        match switches::current(aws, &switch.target).await {
-            Ok(value) => {
-                current_switch_values.insert(switch.target.clone(), value);
+        match switches::read(aws, &switch.target).await {
+            Ok(read) => {
+                if let switches::Read::Unrestorable { reason, .. } = &read {
+                    unrestorable_switches.insert(switch.target.clone(), reason.clone());
+                }
+                current_switch_values.insert(switch.target.clone(), read.shown());
             }
             Err(error) => {
                 unreadable_switches.insert(switch.target.clone(), error.to_string());
@@ -160,6 +164,7 @@ pub async fn read_with(
         },
         current_switch_values,
         unreadable_switches,
+        unrestorable_switches,
     })
 }
 

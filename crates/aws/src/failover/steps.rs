@@ -388,7 +388,7 @@ async fn attributes(
     Ok(attributes)
 }
 
-/// Write switch `index` with `value`, its previous value recorded first.
+/// Write switch `index` with `value`, what it held before recorded first, whole.
 pub async fn switch(
     aws: &Aws,
     inventory: &Inventory,
@@ -400,11 +400,30 @@ pub async fn switch(
     let subject = plan.target.to_string();
     let mut state = run.switches[index].clone();
     if state.previous.is_none() {
-        state.previous = Some(switches::current(aws, &plan.target).await?);
+        let read = switches::read(aws, &plan.target).await?;
+        if let switches::Read::Unrestorable { reason, .. } = &read {
+            // The plan blocks such a target; this one changed since it was planned.
+            state.failure = Some(format!("not switched: {reason}"));
+            record::log(
+                inventory,
+                &run.id,
+                "switch",
+                &subject,
+                format!("refused: {reason}"),
+            )
+            .await?;
+            record::put_switch(inventory, &run.id, index, &state).await?;
+            return Ok(state);
+        }
+        state.previous = Some(read.shown());
+        state.before = match read {
+            switches::Read::Holds(snapshot) => Some(snapshot),
+            _ => None,
+        };
         state.value = Some(value.to_string());
         record::put_switch(inventory, &run.id, index, &state).await?;
     }
-    match switches::write(aws, &plan.target, value, plan.ttl).await {
+    match switches::write(aws, &plan.target, value, plan.ttl, state.before.as_ref()).await {
         Ok(written) => {
             if let switches::Written::Record { change_id } = written {
                 state.change_id = Some(change_id);
@@ -482,9 +501,9 @@ pub async fn verify(
     Ok(state)
 }
 
-/// Put switch `index` back as it was before the run may have written it (a record or
-/// parameter that did not exist is deleted). What it holds now is read first: a switch whose
-/// write was never made, or was already put back, is left as it is.
+/// Put switch `index` back as it was before the run may have written it, exactly as recorded
+/// (a record or parameter that did not exist is deleted). What it holds now is read first: a
+/// switch whose write was never made, or was already put back, is left as it is.
 pub async fn revert(
     aws: &Aws,
     inventory: &Inventory,
@@ -494,24 +513,33 @@ pub async fn revert(
     let plan = &run.plan.switches[index];
     let mut state = run.switches[index].clone();
     let previous = state.previous.clone().flatten();
-    let now = switches::current(aws, &plan.target).await?;
-    let outcome = if now == previous {
+    let now = switches::read(aws, &plan.target).await?;
+    let shown_now = now.shown();
+    let left = match (&state.before, &now) {
+        (Some(before), switches::Read::Holds(now)) => before.unchanged_in(now),
+        (None, switches::Read::Absent) => previous.is_none(),
+        _ => false,
+    };
+    let outcome = if left {
         format!(
             "{} already: left as it is",
             previous.as_deref().unwrap_or("(none)")
         )
     } else {
-        match (&previous, &now) {
-            (Some(value), _) => {
-                switches::write(aws, &plan.target, value, plan.ttl).await?;
+        match (&state.before, &previous, &now) {
+            (Some(before), _, _) => switches::restore(aws, &plan.target, before).await?,
+            // Recorded before snapshots were (a run begun by an older version): its value.
+            (None, Some(value), _) => {
+                switches::write(aws, &plan.target, value, plan.ttl, None).await?;
             }
-            (None, Some(value)) => switches::remove(aws, &plan.target, value, plan.ttl).await?,
-            // Unreachable (`now == previous` above): nothing to put back.
-            (None, None) => {}
+            (None, None, switches::Read::Holds(now)) => {
+                switches::remove(aws, &plan.target, now).await?
+            }
+            (None, None, _) => {}
         }
         format!(
             "{} -> {}",
-            now.as_deref().unwrap_or("(none)"),
+            shown_now.as_deref().unwrap_or("(none)"),
             previous.as_deref().unwrap_or("(removed)")
         )
     };

@@ -14,6 +14,7 @@ pub mod readiness;
 mod run;
 #[cfg(test)]
 mod run_tests;
+mod snapshot;
 #[cfg(test)]
 mod tests;
 
@@ -30,3 +31,4 @@ pub use run::{
     next, switch_value, switched, Ending, Event, Next, Restored, Run, RunId, StoreRun, SwitchRun,
     STORE_RESTORE_DEADLINE,
 };
+pub use snapshot::{AliasTarget, SwitchSnapshot, SECURE_STRING};

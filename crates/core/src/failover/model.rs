@@ -26,6 +26,9 @@ pub struct FailoverFacts {
     /// The switch targets whose value could not be read (the service did not answer), with
     /// the error: a switch cannot be put back without knowing what it replaced.
     pub unreadable_switches: BTreeMap<SwitchTarget, String>,
+    /// The switch targets that were read but could not be put back exactly (a Route 53 record
+    /// with a routing policy), with the reason.
+    pub unrestorable_switches: BTreeMap<SwitchTarget, String>,
 }
 
 /// One store of the application.
@@ -183,6 +186,8 @@ pub enum Blocker {
     AmbiguousStore { reference: String },
     /// The switch's current value could not be read, so it could not be put back.
     SwitchUnreadable { error: String },
+    /// The target is one an abort could not put back exactly.
+    SwitchNotRestorable { reason: String },
     /// A placeholder asks a store for an attribute its kind has not.
     NoSuchAttribute {
         reference: String,
@@ -215,6 +220,9 @@ impl fmt::Display for Blocker {
                 f,
                 "its current value could not be read, so it could not be put back: {error}"
             ),
+            Blocker::SwitchNotRestorable { reason } => {
+                write!(f, "an abort could not put it back exactly: {reason}")
+            }
             Blocker::UnknownStore { reference } => {
                 write!(f, "{reference:?} names no store of the application")
             }

@@ -339,6 +339,11 @@ fn switch_plan(
             error: error.clone(),
         });
     }
+    if let Some(reason) = facts.unrestorable_switches.get(&switch.target) {
+        blockers.push(Blocker::SwitchNotRestorable {
+            reason: reason.clone(),
+        });
+    }
     SwitchPlan {
         control_plane: switch.target.control_plane().map(str::to_string),
         target: switch.target.clone(),

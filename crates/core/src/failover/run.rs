@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::model::Plan;
+use super::snapshot::SwitchSnapshot;
 use crate::application::{AppName, Attribute, SwitchTarget};
 use crate::restore::Finding;
 
@@ -128,6 +129,10 @@ pub struct SwitchRun {
         deserialize_with = "recorded"
     )]
     pub previous: Option<Option<String>>,
+    /// What it held before, whole (None: it did not exist), recorded with `previous`: what
+    /// an abort puts back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<SwitchSnapshot>,
     /// A record change's id, to ask whether it is INSYNC.
     pub change_id: Option<String>,
     pub written: Option<DateTime<Utc>>,

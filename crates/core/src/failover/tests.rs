@@ -149,6 +149,7 @@ pub(super) fn facts() -> FailoverFacts {
             (ssm("/payments/table"), Some("orders".to_string())),
         ]),
         unreadable_switches: BTreeMap::new(),
+        unrestorable_switches: BTreeMap::new(),
     }
 }
 
@@ -632,4 +633,28 @@ fn a_record_switch_needs_route_53s_control_plane_and_blocks_when_it_cannot_be_re
         super::plan(&application(switches()), None, &again).hash,
         plan.hash
     );
+}
+
+#[test]
+fn a_record_an_abort_could_not_put_back_exactly_blocks_its_switch() {
+    // Given a record switch whose record has a routing policy
+    let mut weighted = facts();
+    weighted.unrestorable_switches.insert(
+        record(),
+        "a weighted record (set identifier \"blue\")".into(),
+    );
+    let plan = plan(&application(switches()), None, &weighted);
+
+    // Then the plan is blocked by that switch alone, saying why
+    assert!(!plan.ready);
+    assert_eq!(
+        plan.switches[0].blockers,
+        [Blocker::SwitchNotRestorable {
+            reason: "a weighted record (set identifier \"blue\")".into()
+        }]
+    );
+    assert!(plan.switches[1].blockers.is_empty());
+    assert!(plan.switches[0].blockers[0]
+        .to_string()
+        .contains("could not put it back exactly"));
 }
