@@ -37,6 +37,7 @@ EXTENSIONS = [
     "bulwark_local.s3_etags",
     "bulwark_local.s3_listing",
     "bulwark_local.s3_bulk",
+    "bulwark_local.route53_rules",
 ]
 
 
