@@ -328,6 +328,20 @@ impl Inventory {
         Ok(())
     }
 
+    /// Delete one record of the table's other partitions by its key (dynamodb:DeleteItem); one
+    /// already gone is no error.
+    pub async fn delete_record(&self, pk: &str, sk: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            .key("sk", AttributeValue::S(sk.to_string()))
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("dynamodb:DeleteItem", e))?;
+        Ok(())
+    }
+
     /// Every item under one partition key (dynamodb:Query, strongly consistent, paged).
     pub async fn partition(
         &self,

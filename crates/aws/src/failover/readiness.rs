@@ -1,7 +1,8 @@
 //! Readiness, computed and recorded: the plan of every application and of every store of a
 //! tier with a cross-region copy (one plan per region of those stores), from the state table
 //! read once; recorded in the state table (pk `readiness`, an item per application and per
-//! store, each with the computation's time) for the reports, and read back.
+//! store under the computation's time, then the item `last` naming that computation whole)
+//! for the reports, and read back whole.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,10 @@ pub const READINESS: &[Permission] = &[
         "record each application's and store's readiness",
     ),
     p("dynamodb:Query", "the last readiness, for the reports"),
+    p(
+        "dynamodb:DeleteItem",
+        "forget an earlier readiness once a new one is written whole",
+    ),
 ];
 
 /// The partition key of every readiness item.
@@ -102,8 +107,20 @@ pub async fn compute(
     })
 }
 
-/// Record `readiness`: an item per application and per store, replaced at each computation.
+/// The key of the item that names the last whole computation: written after every item of it.
+const LAST_WHOLE: &str = "last";
+
+/// A computation's items' keys begin with its time, so that a new one is written beside the
+/// last without touching it.
+fn report_prefix(computed_at: DateTime<Utc>) -> String {
+    format!("at#{}#", computed_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
+}
+
+/// Record `readiness`: an item per application and per store under the computation's time,
+/// then the item naming it the last whole one, then the items of earlier computations
+/// deleted. A reader never sees a computation half-written.
 pub async fn record(inventory: &Inventory, readiness: &Readiness) -> Result<(), AwsError> {
+    let prefix = report_prefix(readiness.computed_at);
     let items: Vec<Item> = readiness
         .applications
         .iter()
@@ -112,7 +129,7 @@ pub async fn record(inventory: &Inventory, readiness: &Readiness) -> Result<(), 
         .map(|(kind, ready)| {
             Ok(Item {
                 pk: READINESS_KEY.to_string(),
-                sk: format!("{kind}#{}", ready.subject),
+                sk: format!("{prefix}{kind}#{}", ready.subject),
                 computed_at: readiness.computed_at,
                 body: serde_json::to_string(ready)
                     .map_err(|e| AwsError::Malformed(e.to_string()))?,
@@ -124,30 +141,55 @@ pub async fn record(inventory: &Inventory, readiness: &Readiness) -> Result<(), 
         .buffer_unordered(CONCURRENCY)
         .try_collect::<Vec<()>>()
         .await?;
+    inventory
+        .put_record(&Item {
+            pk: READINESS_KEY.to_string(),
+            sk: LAST_WHOLE.to_string(),
+            computed_at: readiness.computed_at,
+            body: prefix.clone(),
+        })
+        .await?;
+    let earlier: Vec<String> = read_items(inventory)
+        .await?
+        .into_iter()
+        .map(|item| item.sk)
+        .filter(|sk| sk != LAST_WHOLE && !sk.starts_with(&prefix))
+        .collect();
+    stream::iter(earlier)
+        .map(|sk| async move { inventory.delete_record(READINESS_KEY, &sk).await })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
     Ok(())
 }
 
-/// The last computation's readiness (None: never computed). Items an earlier computation left
-/// (a store since gone) are not the last's and are left out.
-pub async fn last(inventory: &Inventory) -> Result<Option<Readiness>, AwsError> {
-    let items: Vec<Item> = inventory
+async fn read_items(inventory: &Inventory) -> Result<Vec<Item>, AwsError> {
+    inventory
         .partition(READINESS_KEY)
         .await?
         .into_iter()
         .map(|item| serde_dynamo::from_item(item).map_err(|e| AwsError::Malformed(e.to_string())))
-        .collect::<Result<_, _>>()?;
-    let Some(computed_at) = items.iter().map(|i| i.computed_at).max() else {
+        .collect()
+}
+
+/// The last whole computation's readiness (None: none was ever written whole).
+pub async fn last(inventory: &Inventory) -> Result<Option<Readiness>, AwsError> {
+    let items = read_items(inventory).await?;
+    let Some(last) = items.iter().find(|i| i.sk == LAST_WHOLE) else {
         return Ok(None);
     };
     let mut readiness = Readiness {
-        computed_at,
+        computed_at: last.computed_at,
         applications: Vec::new(),
         stores: Vec::new(),
     };
-    for item in items.into_iter().filter(|i| i.computed_at == computed_at) {
+    for item in &items {
+        let Some(part) = item.sk.strip_prefix(last.body.as_str()) else {
+            continue;
+        };
         let ready: Ready = serde_json::from_str(&item.body)
             .map_err(|e| AwsError::Malformed(format!("{}: {e}", item.sk)))?;
-        if item.sk.starts_with("application#") {
+        if part.starts_with("application#") {
             readiness.applications.push(ready);
         } else {
             readiness.stores.push(ready);

@@ -5,7 +5,6 @@
 //! killed before it learned its job's id leads the sweeper to the job by its recovery point
 //! and the name the restore was given.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use bulwark_core::Kind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -80,16 +79,7 @@ pub async fn remember(
 
 /// Forget a restore: its copy is gone, or it never made one.
 pub async fn forget(inventory: &Inventory, test_id: &str) -> Result<(), AwsError> {
-    inventory
-        .client()
-        .delete_item()
-        .table_name(inventory.table())
-        .key("pk", AttributeValue::S(PENDING_KEY.to_string()))
-        .key("sk", AttributeValue::S(test_id.to_string()))
-        .send()
-        .await
-        .map_err(|e| AwsError::sdk("dynamodb:DeleteItem", e))?;
-    Ok(())
+    inventory.delete_record(PENDING_KEY, test_id).await
 }
 
 /// The job of a restore remembered before its id was known: among the restore jobs of its
