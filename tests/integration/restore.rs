@@ -244,6 +244,20 @@ async fn a_table_and_a_bucket_restore_validate_and_leave_nothing_behind() {
 }
 
 #[tokio::test]
+async fn a_bucket_of_several_listing_pages_is_restored_and_its_copy_emptied_and_deleted() {
+    // Given a bucket of 2,500 objects (three pages of a version listing), backed up
+    let t = TestAccount::new().await;
+    let (_, bucket) = backed_up_estate(&t, 1, 2_500).await;
+
+    // When it is restore-tested
+    let test = passing_test(&t, &bucket).await;
+
+    // Then its copy, emptied a page at a time, is gone
+    assert!(test.cleaned_up, "{test:?}");
+    assert_eq!(leftovers(&t).await, 0);
+}
+
+#[tokio::test]
 async fn the_dr_copies_of_a_critical_table_and_bucket_restore_in_the_dr_region() {
     // Given a critical table and bucket whose tier copies to the DR region, and their copies there
     let t = TestAccount::new().await;

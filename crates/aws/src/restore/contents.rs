@@ -499,10 +499,11 @@ impl<'a> ObjectStream<'a> {
     }
 }
 
-/// Empty `bucket` of every version and delete marker, a page at a time: each page of the
-/// listing (at most 1,000 entries, DeleteObjects' limit) is deleted before the next is read,
-/// so memory holds one page whatever the bucket's size, and the listing's markers stay valid
-/// (what is deleted lies before them). A bucket holding either cannot be deleted.
+/// Empty `bucket` of every version and delete marker, a page at a time: the first page of the
+/// listing (at most 1,000 entries, DeleteObjects' limit) is deleted, then the listing is read
+/// from its start again, until it is empty. Memory holds one page whatever the bucket's size,
+/// and no marker names a version already deleted (which a listing need not resume from). A
+/// bucket holding either cannot be deleted.
 pub(super) async fn empty(clients: &ScopeClients, bucket: &str) -> Result<(), AwsError> {
     let identifier = |key: Option<&str>, version: Option<&str>| {
         aws_sdk_s3::types::ObjectIdentifier::builder()
@@ -511,10 +512,31 @@ pub(super) async fn empty(clients: &ScopeClients, bucket: &str) -> Result<(), Aw
             .build()
             .ok()
     };
-    let mut markers = Some((None, None));
-    while let Some(from) = markers {
-        let (page, next) = version_page(clients, bucket, from).await?;
-        markers = next;
+    let mut first_of_last_page: Option<(String, String)> = None;
+    loop {
+        let (page, _) = version_page(clients, bucket, (None, None)).await?;
+        let first = page
+            .versions()
+            .first()
+            .map(|v| (v.key(), v.version_id()))
+            .or_else(|| {
+                page.delete_markers()
+                    .first()
+                    .map(|m| (m.key(), m.version_id()))
+            })
+            .map(|(k, v)| {
+                (
+                    k.unwrap_or_default().to_string(),
+                    v.unwrap_or_default().to_string(),
+                )
+            });
+        if first.is_some() && first == first_of_last_page {
+            return Err(AwsError::Malformed(format!(
+                "bucket {bucket}: its versions listed again after their deletion ({:?})",
+                first
+            )));
+        }
+        first_of_last_page = first;
         let objects: Vec<_> = page
             .versions()
             .iter()
@@ -526,7 +548,7 @@ pub(super) async fn empty(clients: &ScopeClients, bucket: &str) -> Result<(), Aw
             )
             .collect();
         if objects.is_empty() {
-            continue;
+            return Ok(());
         }
         let delete = aws_sdk_s3::types::Delete::builder()
             .set_objects(Some(objects))
@@ -554,7 +576,6 @@ pub(super) async fn empty(clients: &ScopeClients, bucket: &str) -> Result<(), Aw
             });
         }
     }
-    Ok(())
 }
 
 /// Where a version listing goes on: the key and version id markers of the next page.
