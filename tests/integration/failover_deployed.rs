@@ -54,16 +54,21 @@ async fn deployed_for_recovery(t: &TestAccount) -> (String, std::path::PathBuf, 
     (zone, config, recovery)
 }
 
+/// The recovery stack's failover state machine.
+fn failover_state_machine(recovery: &Value) -> String {
+    recovery["state_machines"]["Failover"]
+        .as_str()
+        .expect("the failover state machine")
+        .to_string()
+}
+
 #[tokio::test]
 async fn the_failover_state_machine_runs_the_real_function_and_refuses_a_stale_hash() {
     // Given the application's switches, its configuration, the home stack deployed with them
     // and the state table's replica in the DR region, and the recovery stack there
     let t = TestAccount::new().await;
     let (zone, config, recovery) = deployed_for_recovery(&t).await;
-    let state_machine = recovery["state_machines"]["Failover"]
-        .as_str()
-        .expect("the failover state machine")
-        .to_string();
+    let state_machine = failover_state_machine(&recovery);
     assert!(
         state_machine.starts_with(&format!("arn:aws:states:{DR_REGION}:")),
         "{state_machine}"
@@ -193,6 +198,100 @@ async fn the_failover_state_machine_runs_the_real_function_and_refuses_a_stale_h
         .await
         .expect("the run at home");
     assert!(run_at_home.count() > 0, "{run_at_home:?}");
+}
+
+#[tokio::test]
+async fn a_resume_while_the_state_machine_drives_the_run_is_refused_and_nothing_is_done_twice() {
+    // Given the application deployed for recovery, backed up and copied, its plan ready, and
+    // its record's change held (the execution stops at its first switch, still running)
+    let t = TestAccount::new().await;
+    let (zone, config, recovery) = deployed_for_recovery(&t).await;
+    let state_machine = failover_state_machine(&recovery);
+    let _ = backed_up_application_on(&t, TABLE).await;
+    let plan = plan_of_on(&t, TABLE, &config);
+    assert_eq!(plan["plan"]["ready"], true, "{plan:#}");
+    let hash = plan["plan"]["hash"].as_str().expect("hash").to_string();
+    let before = switch_values(&t, &zone).await;
+    crate::harness::control(
+        "/moto-api/bulwark/faults",
+        &json!({
+            "account": t.account.as_str(), "service": "route53",
+            "operation": "ChangeResourceRecordSets", "mode": "hang", "name": "switch",
+        }),
+    );
+
+    // When the failover state machine runs, and reaches the switch
+    let sfn = aws_sdk_sfn::Client::new(&t.in_region(DR_REGION));
+    let input = json!({
+        "application": "payments",
+        "plan_hash": hash,
+        "requested_by": "on-call",
+        "reason": "us-east-1 is degraded",
+    });
+    let execution = crate::restore_deployed::start(&sfn, &state_machine, input).await;
+    crate::harness::await_hung(t.account.as_str(), "switch");
+    let (run_id, holder) = crate::failover_drivers::lock_of(&t, TABLE)
+        .await
+        .expect("the run's lock");
+    assert_eq!(holder, execution);
+
+    // And the engineer resumes the run from the CLI meanwhile
+    let config = config.to_str().expect("a path");
+    let resume = crate::cli::bulwark_on(
+        &t,
+        TABLE,
+        &["--config", config, "failover", "resume", &run_id],
+    );
+
+    // Then the resume is refused: the execution drives the run, and still runs
+    assert!(!resume.status.success());
+    let said = String::from_utf8_lossy(&resume.stderr);
+    assert!(
+        said.contains(&format!("is driven by {execution}, which still runs")),
+        "{said}"
+    );
+
+    // And once the switch is answered, the execution drives the run to its end alone: each
+    // store restored once, each switch written once, the application free again
+    crate::harness::clear_fault(t.account.as_str(), "switch");
+    let ended = loop {
+        let described = sfn
+            .describe_execution()
+            .execution_arn(&execution)
+            .send()
+            .await
+            .expect("the execution");
+        if described.status() != &aws_sdk_sfn::types::ExecutionStatus::Running {
+            break described;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert_eq!(
+        ended.status(),
+        &aws_sdk_sfn::types::ExecutionStatus::Succeeded,
+        "{ended:?}"
+    );
+    assert_eq!(restore_jobs(&t).await, 2);
+    let status: Value = serde_json::from_str(&crate::cli::ok_on(
+        &t,
+        TABLE,
+        &["failover", "status", &run_id, "--format", "json"],
+    ))
+    .expect("the run as JSON");
+    assert_eq!(
+        status["run"]["ending"]["outcome"], "succeeded",
+        "{status:#}"
+    );
+    let switched = status["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["step"] == "switch")
+        .count();
+    assert_eq!(switched, 2, "{status:#}");
+    assert!(!status["events"].to_string().contains("resumed by"));
+    assert_ne!(switch_values(&t, &zone).await, before);
+    assert!(crate::failover_drivers::lock_of(&t, TABLE).await.is_none());
 }
 
 #[tokio::test]

@@ -27,7 +27,11 @@ pub(crate) fn bulwark_spawned(t: &TestAccount, args: &[&str]) -> std::process::C
         .expect("bulwark starts")
 }
 
-fn bulwark_command(t: &TestAccount, env: &[(&str, &str)], args: &[&str]) -> std::process::Command {
+pub(crate) fn bulwark_command(
+    t: &TestAccount,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Command {
     if crate::cli::region_of(args) != HOME_REGION {
         crate::harness::replicated();
     }
@@ -47,7 +51,7 @@ fn bulwark_command(t: &TestAccount, env: &[(&str, &str)], args: &[&str]) -> std:
 }
 
 /// `failover abort` of `run_id`, which must end the run aborted: the run and its events.
-fn aborted(t: &TestAccount, config: &str, run_id: &str) -> Value {
+pub(crate) fn aborted(t: &TestAccount, config: &str, run_id: &str) -> Value {
     let aborted = json_of(&bulwark_with(
         t,
         &[],
@@ -72,7 +76,7 @@ pub(crate) fn run_id_of(out: &Output) -> String {
         .to_string()
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).to_string()
 }
 
@@ -140,7 +144,7 @@ pub(crate) async fn restore_jobs_in(t: &TestAccount, region: &str) -> usize {
 
 /// The application ready to fail over: its data backed up and copied, its switches as they
 /// are, AWS Backup's role; the configuration file, the zone, the bucket's name and the plan.
-async fn ready_application(t: &TestAccount) -> (String, String, String, Value) {
+pub(crate) async fn ready_application(t: &TestAccount) -> (String, String, String, Value) {
     let bucket = format!("receipts-{}", t.account);
     let _ = backed_up_application(t).await;
     let zone = switches_as_they_are(t).await;
@@ -154,6 +158,21 @@ async fn ready_application(t: &TestAccount) -> (String, String, String, Value) {
         bucket,
         plan["plan"].clone(),
     )
+}
+
+/// `failover resume` of `run_id`, polling every 0.2 s, in JSON.
+pub(crate) fn resume<'a>(config: &'a str, run_id: &'a str) -> Vec<&'a str> {
+    vec![
+        "--config",
+        config,
+        "failover",
+        "resume",
+        run_id,
+        "--poll-seconds",
+        "0.2",
+        "--format",
+        "json",
+    ]
 }
 
 pub(crate) fn execute<'a>(config: &'a str, hash: &'a str) -> Vec<&'a str> {
@@ -407,7 +426,7 @@ async fn a_run_killed_after_its_restores_holds_the_application_resumes_without_r
     let second = bulwark_with(&t, &[], &confirmed);
     assert!(!second.status.success());
     assert!(
-        stderr(&second).contains(&format!("failover run {run_id} of payments is running")),
+        stderr(&second).contains(&format!("failover run {run_id} of payments has not ended")),
         "{}",
         stderr(&second)
     );
@@ -545,21 +564,7 @@ async fn a_run_killed_after_any_step_resumes_to_the_same_end_doing_nothing_twice
         let run_id = run_id_of(&killed);
 
         // And resumed
-        let resumed = json_of(&bulwark_with(
-            &t,
-            &[],
-            &[
-                "--config",
-                &config,
-                "failover",
-                "resume",
-                &run_id,
-                "--poll-seconds",
-                "0.2",
-                "--format",
-                "json",
-            ],
-        ));
+        let resumed = json_of(&bulwark_with(&t, &[], &resume(&config, &run_id)));
 
         // Then it ended as an unbroken run would: each store restored once, both switches made
         assert_eq!(

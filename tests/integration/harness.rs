@@ -352,6 +352,45 @@ pub fn clear_faults(account: &str) {
     assert!(out.status.success(), "{out:?}");
 }
 
+/// Forget the account's fault named `name` alone (a request it holds is answered 503).
+pub fn clear_fault(account: &str, name: &str) {
+    let out = std::process::Command::new("curl")
+        .args([
+            "-fsS",
+            "-X",
+            "DELETE",
+            &format!(
+                "{}/moto-api/bulwark/faults?account={account}&name={name}",
+                endpoint()
+            ),
+        ])
+        .output()
+        .expect("curl runs");
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// Wait (up to two minutes) until the account's fault named `name` holds a request.
+pub fn await_hung(account: &str, name: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let faults = faults_of(account);
+        let hung = faults["faults"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["name"] == name)
+            .and_then(|f| f["hung"].as_u64());
+        if hung >= Some(1) {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "fault {name} never held a request: {faults}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// The account's faults as the local AWS holds them (each with `hung`: the requests a "hang"
 /// fault holds or held).
 pub fn faults_of(account: &str) -> serde_json::Value {

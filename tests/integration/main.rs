@@ -9,6 +9,7 @@ mod discovery;
 mod discovery_config;
 mod failover;
 mod failover_deployed;
+mod failover_drivers;
 mod failover_kinds;
 mod failover_member;
 mod failover_outage;

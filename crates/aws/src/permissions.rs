@@ -23,6 +23,7 @@ pub use crate::discovery::config_source::{CONFIG_SOURCE, VERSIONING_FROM_CONFIG}
 pub use crate::discovery::DISCOVERY;
 pub use crate::failover::execute::FAILOVER_END;
 pub use crate::failover::facts::{DR_SITE, FAILOVER_FACTS};
+pub use crate::failover::lock::{LOCK, TAKE_OVER};
 pub use crate::failover::readiness::READINESS;
 pub use crate::failover::record::RECORD;
 pub use crate::failover::steps::FAILOVER_STEPS;
@@ -77,6 +78,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             FAILOVER_FACTS,
             DR_SITE,
             RECORD,
+            LOCK,
             FAILOVER_STEPS,
             RESTORE_SITE,
             SWITCHES,
@@ -163,6 +165,8 @@ pub fn for_cli() -> Vec<&'static str> {
         DR_SITE,
         SWITCHES,
         RECORD,
+        LOCK,
+        TAKE_OVER,
         FAILOVER_STEPS,
         FAILOVER_END,
         READINESS,
@@ -196,7 +200,8 @@ pub fn action_for_operation(operation: &str) -> Option<String> {
     };
     // Where the Service Authorization Reference names the action otherwise: S3 names
     // ListBuckets' action after the older API; a DynamoDB transaction is authorized by its
-    // items' actions, and the product's transactions hold only Puts (store.rs).
+    // items' actions: every product transaction holds Puts (store.rs), and a failover run's
+    // its driver's check of the lock too (dynamodb:ConditionCheckItem, in `LOCK` beside it).
     let name = match (prefix, name) {
         ("s3", "ListBuckets") => "ListAllMyBuckets",
         ("dynamodb", "TransactWriteItems") => "PutItem",

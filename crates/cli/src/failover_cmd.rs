@@ -3,8 +3,9 @@
 
 use anyhow::{bail, Context, Result};
 use bulwark_aws::failover::execute::{self, Advanced, Reporting};
+use bulwark_aws::failover::lock::{Driving, LEASE_SECONDS};
 use bulwark_aws::failover::record;
-use bulwark_aws::{Aws, Inventory};
+use bulwark_aws::{Aws, AwsError, Inventory};
 use bulwark_core::application::Application;
 use bulwark_core::failover::{next, Ending, Event, Next, Plan, Run, RunId};
 use bulwark_core::{Config, Duration};
@@ -137,6 +138,10 @@ pub(crate) struct DriveArgs {
     /// The bucket the run's evidence document goes to.
     #[arg(long, env = "BULWARK_EVIDENCE_BUCKET")]
     pub evidence_bucket: Option<String>,
+    /// How long this process's hold on the run lasts if it stops renewing it (3 to 3600 s):
+    /// another host may take the run over once it lapses.
+    #[arg(long, env = "BULWARK_FAILOVER_LEASE_SECONDS", default_value_t = LEASE_SECONDS)]
+    pub lease_seconds: u64,
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub format: SummaryFormat,
 }
@@ -283,13 +288,15 @@ fn reporting(drive: &DriveArgs) -> Reporting {
     }
 }
 
-/// Drive run `id` to its end from here, printing each step as it is taken, then the run.
+/// Drive run `id` to its end from here, as `driving` says, printing each step as it is taken, then
+/// the run.
 async fn drive_run(
     aws: &Aws,
     config: &Config,
     inventory: &Inventory,
     id: &RunId,
     drive: &DriveArgs,
+    driving: &Driving,
 ) -> Result<()> {
     let die_after = std::env::var(FAULT_EXIT_AFTER).ok();
     let text = drive.format == SummaryFormat::Text;
@@ -313,6 +320,7 @@ async fn drive_run(
         poll,
         &reporting(drive),
         &after_step,
+        driving,
     )
     .await?;
     print_run(&run, &events, drive.format)?;
@@ -368,6 +376,7 @@ pub async fn execute(
         return through_state_machine(inventory, aws, state_machine, &input, request.wait, drive)
             .await;
     }
+    let driving = Driving::this_process(drive.lease_seconds)?;
     let run = execute::begin(
         aws,
         inventory,
@@ -383,6 +392,7 @@ pub async fn execute(
         },
         &reporting(drive),
         chrono::Utc::now(),
+        &driving,
     )
     .await?;
     // On standard error in every format: whoever must resume or abort the run needs its id.
@@ -390,7 +400,7 @@ pub async fn execute(
         "failover run {} of {} into {} (plan {}); `bulwark failover status {}` shows it",
         run.id, run.plan.application, run.plan.dr_region, run.plan.hash, run.id
     );
-    drive_run(aws, config, inventory, &run.id, drive).await
+    drive_run(aws, config, inventory, &run.id, drive, &driving).await
 }
 
 /// Start the failover state machine with `input`; with `wait`, follow it and show the run.
@@ -452,27 +462,18 @@ pub async fn resume(
         print_run(&run, &[], drive.format)?;
         bail!("failover run {} has ended: nothing to resume", run.id);
     }
-    record::driven_here(
-        inventory,
-        run.plan.dr_region.as_str(),
-        &format!("failover run {}", run.id),
-    )?;
-    record::lock(
-        inventory,
-        &run.plan.application,
-        &run.id,
-        execute::LOCK_SECONDS,
-    )
-    .await?;
+    // Held first: a resume refused (another driver still drives the run) records nothing.
+    let driving = Driving::this_process(drive.lease_seconds)?;
+    execute::hold(aws, inventory, &run, &driving).await?;
     record::log(
         inventory,
         &run.id,
         "resume",
         &run.plan.application,
-        "resumed",
+        format!("resumed by {}", driving.driver),
     )
     .await?;
-    drive_run(aws, config, inventory, &run.id, drive).await
+    drive_run(aws, config, inventory, &run.id, drive, &driving).await
 }
 
 /// Abort run `id`: every switch it made put back; what it restored stays.
@@ -483,9 +484,22 @@ pub async fn abort(
     id: &str,
     drive: &DriveArgs,
 ) -> Result<()> {
-    let (run, _) = record::load_existing(inventory, id).await?;
-    execute::request_abort(inventory, &run).await?;
-    drive_run(aws, config, inventory, &run.id, drive).await
+    let id = RunId::parse(id).map_err(anyhow::Error::msg)?;
+    let driving = Driving::this_process(drive.lease_seconds)?;
+    let run = execute::request_abort(aws, inventory, &id, Some(&driving)).await?;
+    // A run another driver still drives is aborted by it, at its next step.
+    match execute::hold(aws, inventory, &run, &driving).await {
+        Err(e @ AwsError::Refused(_)) => {
+            eprintln!(
+                "the abort of failover run {id} is recorded; {e}. Its driver puts back the \
+             switches at its next step: `bulwark failover status {id}` follows it"
+            );
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+        Ok(_) => {}
+    }
+    drive_run(aws, config, inventory, &run.id, drive, &driving).await
 }
 
 fn print_run(run: &Run, events: &[Event], format: SummaryFormat) -> Result<()> {

@@ -12,7 +12,8 @@ GetBucketLocation fallback is exercised.
                                         "count": 2, "probability": 0.4,
                                         "mode": "error" | "reset" | "legacy-s3",
                                         "except_services": ["iam", ...]}
-    DELETE /moto-api/bulwark/faults[?account=...]   forget every fault (of that account)
+    DELETE /moto-api/bulwark/faults[?account=...[&name=...]]   forget every fault (of that
+                                        account, or that account's fault of that `name`)
     GET    /moto-api/bulwark/faults?account=...     the account's faults, each with `hung`
 
 
@@ -21,6 +22,9 @@ all); `probability` makes each matching request fail with that chance (default: 
 Mode "reset" drops the connection mid-answer (headers sent, body cut short) instead of
 answering an error. Faults are keyed by account so that tests in accounts of their own do
 not disturb one another.
+
+A fault with `"contains": "..."` matches only requests whose body holds that text (a state
+table write of one item, by its key). A fault may have a `name`, to delete it alone.
 
 A fault with `"after": {"service": "route53", "operation": "ChangeResourceRecordSets"}` lies
 dormant until the account makes a request matching it (that request is answered as usual).
@@ -87,6 +91,14 @@ def _operation(environ: dict[str, Any]) -> str:
     return match.group(1) if match else ""
 
 
+def _body(environ: dict[str, Any]) -> str:
+    """The request's body, read and put back for moto."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body.decode("utf-8", "replace")
+
+
 def _matches_service(fault: dict[str, Any], service: str) -> bool:
     """The fault's `service` is the signing name, or "*" for every one but `except_services`."""
     if fault["service"] == "*":
@@ -105,6 +117,7 @@ def _match(environ: dict[str, Any]) -> dict[str, Any] | None:
     access_key, region, service = found
     account = get_account_id_from(access_key)
     operation: str | None = None
+    body = _body(environ) if any(f.get("contains") for f in list(_faults)) else ""
     with _lock:
         for fault in _faults:
             if fault.get("mode", "error") not in ("error", "reset", "hang"):
@@ -121,9 +134,11 @@ def _match(environ: dict[str, Any]) -> dict[str, Any] | None:
             if fault.get("region") not in (None, region):
                 continue
             if fault.get("operation") is not None:
-                operation = operation if operation is not None else _operation(environ)
+                operation = operation if operation is not None else _operation_of(environ)
                 if fault["operation"] != operation:
                     continue
+            if fault.get("contains") and fault["contains"] not in body:
+                continue
             if fault.get("probability") is not None and _random.random() >= float(fault["probability"]):
                 continue
             if fault.get("count") is not None:
@@ -182,15 +197,20 @@ def _error_response(fault: dict[str, Any]) -> tuple[str, list[tuple[str, str]], 
 
 def _control(environ: dict[str, Any]) -> tuple[str, bytes]:
     method = environ["REQUEST_METHOD"]
-    account = parse_qs(environ.get("QUERY_STRING", "")).get("account", [None])[0]
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    account = query.get("account", [None])[0]
+    name = query.get("name", [None])[0]
     if method == "GET":
         with _lock:
             listed = [_public(f) for f in _faults if f["account"] == account]
         return "200 OK", json.dumps({"faults": listed}).encode()
     if method == "DELETE":
+        def chosen(fault: dict[str, Any]) -> bool:
+            return (account is None or fault["account"] == account) and name in (None, fault.get("name"))
+
         with _lock:
-            gone = [f for f in _faults if account is None or f["account"] == account]
-            _faults[:] = [f for f in _faults if account is not None and f["account"] != account]
+            gone = [f for f in _faults if chosen(f)]
+            _faults[:] = [f for f in _faults if not chosen(f)]
             count = len(_faults)
         for fault in gone:
             if "_released" in fault:

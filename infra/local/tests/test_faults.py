@@ -136,3 +136,68 @@ def test_a_hang_after_a_record_change_holds_the_next_write_until_the_fault_is_de
     assert answer["code"] == "ServiceUnavailable"
     assert "Item" not in ddb.get_item(TableName="state", Key={"pk": {"S": "after"}})
     assert "Item" in ddb.get_item(TableName="state", Key={"pk": {"S": "before"}})
+
+
+def test_a_hang_of_writes_containing_a_key_holds_only_those_and_is_released_by_its_name(aws: Any, endpoint: str) -> None:
+    # Given an account with a table, and two named hangs, each of the writes naming one key
+    account = Account(aws)
+    admin = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint, **account.admin)
+    admin.create_table(TableName="state", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                       AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    for name in ("end", "abort"):
+        _faults(endpoint, "POST", {"account": account.id, "service": "dynamodb", "operation": "TransactWriteItems",
+                                   "mode": "hang", "contains": f"run#{name}", "name": name})
+    ddb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint,
+                       config=Config(retries={"total_max_attempts": 1}), **account.admin)
+    answers: dict[str, str] = {}
+
+    def write(key: str) -> None:
+        try:
+            ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "state", "Item": {"pk": {"S": key}}}}])
+            answers[key] = "answered"
+        except ClientError as err:
+            answers[key] = err.response["Error"]["Code"]
+
+    # When a write names neither key, it is answered
+    write("run#step")
+    assert answers == {"run#step": "answered"}
+
+    # When each held key is written (in the background)
+    writers = {key: threading.Thread(target=write, args=(key,)) for key in ("run#end", "run#abort")}
+    for writer in writers.values():
+        writer.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        listed = _faults(endpoint, "GET", query=f"?account={account.id}")["faults"]
+        if [f.get("hung") for f in listed] == [1, 1]:
+            break
+        time.sleep(0.05)
+    assert [f.get("hung") for f in listed] == [1, 1], listed
+
+    # Then deleting one hang by its name releases its write alone
+    _faults(endpoint, "DELETE", query=f"?account={account.id}&name=end")
+    writers["run#end"].join(10)
+    assert answers.get("run#end") == "ServiceUnavailable"
+    assert writers["run#abort"].is_alive() and "run#abort" not in answers
+    assert [f["name"] for f in _faults(endpoint, "GET", query=f"?account={account.id}")["faults"]] == ["abort"]
+    _faults(endpoint, "DELETE", query=f"?account={account.id}")
+    writers["run#abort"].join(10)
+    assert answers.get("run#abort") == "ServiceUnavailable"
+
+
+def test_a_fault_of_a_route53_record_operation_matches_that_rest_call_alone(aws: Any, endpoint: str) -> None:
+    # Given a hosted zone, and a fault of its record changes (a REST call, named by its path)
+    account = Account(aws)
+    route53 = account.client("route53")
+    zone = route53.create_hosted_zone(Name="example.com", CallerReference="rest")["HostedZone"]["Id"]
+    _faults(endpoint, "POST", {"account": account.id, "service": "route53", "operation": "ChangeResourceRecordSets",
+                               "status": 400, "code": "Throttling", "message": "Rate exceeded", "count": 1})
+
+    # Then the listing is answered, and the change fails with the fault
+    route53.list_resource_record_sets(HostedZoneId=zone)
+    change = {"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+        "Name": "a.example.com", "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": "b.example.com"}]}}]}
+    once = boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint,
+                        config=Config(retries={"total_max_attempts": 1}), **account.admin)
+    assert _fails(lambda: once.change_resource_record_sets(HostedZoneId=zone, ChangeBatch=change))[0] == "Throttling"
+    _faults(endpoint, "DELETE", query=f"?account={account.id}")

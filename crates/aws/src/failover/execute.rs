@@ -1,9 +1,11 @@
 //! A failover run from request to end: `begin` recomputes the plan and refuses unless its hash
-//! is the one the engineer quoted, takes the application's lock and records the run; `advance`
-//! takes the step core's `next` decides, over the run as recorded; `end` records the ending,
-//! writes the evidence document, gives the lock back and notifies. `drive` advances a run in
-//! one process until it ends (the CLI); the failover state machine calls the same steps, one
-//! task each. `request_abort` marks a run for abort: its next advance puts the switches back.
+//! is the one the engineer quoted, takes the application's lock for its driver and records the
+//! run; `advance` takes the step core's `next` decides, over the run as recorded, under the
+//! driver's hold (`lock::Fence`); `end` records the ending, writes the evidence document, gives
+//! the lock back and notifies. `drive` advances a run in one process until it ends (the CLI),
+//! renewing its hold; the failover state machine calls the same steps, one task each, as its
+//! execution. `request_abort` marks a run for abort: its driver's next advance puts the
+//! switches back.
 
 use bulwark_core::application::Application;
 use bulwark_core::failover::{self, next, Ending, Event, Next, Run, RunId};
@@ -12,7 +14,9 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::{facts, record, steps};
+use super::lock::{self, Driving, Fence};
+use super::record::{self, HeaderWrite};
+use super::{facts, steps};
 use crate::clients::Aws;
 use crate::error::AwsError;
 use crate::permissions::{p, Permission};
@@ -28,10 +32,6 @@ pub const FAILOVER_END: &[Permission] = &[
         "tell the alert topic a failover started, failed or ended",
     ),
 ];
-
-/// How long an application's lock outlives its run's last step: a run whose owner died frees
-/// its application after this.
-pub const LOCK_SECONDS: i64 = 15 * 60;
 
 /// Where a run reports to.
 #[derive(Debug, Clone, Default)]
@@ -69,8 +69,10 @@ pub enum Advanced {
     Ended,
 }
 
-/// Begin a failover of `app` at `now`: refused, with nothing changed, if the current plan's
-/// hash is not the request's, if the plan is blocked, or if another run holds the application.
+/// Begin a failover of `app` at `now`, driven as `driving` says: refused, with nothing changed, if
+/// the current plan's hash is not the request's, if the plan is blocked, or while another run
+/// of the application has not ended.
+#[allow(clippy::too_many_arguments)]
 pub async fn begin(
     aws: &Aws,
     inventory: &Inventory,
@@ -79,6 +81,7 @@ pub async fn begin(
     request: &Request,
     reporting: &Reporting,
     now: DateTime<Utc>,
+    driving: &Driving,
 ) -> Result<Run, AwsError> {
     let what = format!("a failover of {}", app.name);
     record::driven_here(inventory, app.dr_region.as_str(), &what)?;
@@ -96,9 +99,9 @@ pub async fn begin(
     let mut run = Run::new(plan, &request.requested_by, &request.reason, now, &app.name);
     run.primary_down = request.primary_down;
     // The lock first: a run refused it leaves no record. Two requests in the same
-    // millisecond share an id, and the lock; the second's record is refused.
-    record::lock(inventory, app.name.as_str(), &run.id, LOCK_SECONDS).await?;
-    record::create(inventory, &run).await?;
+    // millisecond share an id; the second is another driver of it, and refused.
+    let fence = lock::claim(aws, inventory, app.name.as_str(), &run.id, driving).await?;
+    record::create(inventory, &fence, &run).await?;
     let event = record::log(
         inventory,
         &run.id,
@@ -124,8 +127,27 @@ pub async fn begin(
     Ok(run)
 }
 
-/// Take the next step of `run` (as just read from the record, with its `events`), the stores'
-/// steps `concurrency` at a time.
+/// Take or renew `driving`'s hold on `run` (as just read), unless the run has ended: None
+/// then.
+pub async fn hold(
+    aws: &Aws,
+    inventory: &Inventory,
+    run: &Run,
+    driving: &Driving,
+) -> Result<Option<Fence>, AwsError> {
+    let what = format!("failover run {}", run.id);
+    record::driven_here(inventory, run.plan.dr_region.as_str(), &what)?;
+    if matches!(next(run), Next::Ended) {
+        return Ok(None);
+    }
+    let app = &run.plan.application;
+    Ok(Some(
+        lock::claim(aws, inventory, app, &run.id, driving).await?,
+    ))
+}
+
+/// Take the next step of `run` (as just read from the record, with its `events`) under
+/// `fence`, its driver's hold, the stores' steps `concurrency` at a time.
 #[allow(clippy::too_many_arguments)]
 pub async fn advance(
     aws: &Aws,
@@ -136,19 +158,15 @@ pub async fn advance(
     account: &AccountId,
     concurrency: usize,
     reporting: &Reporting,
+    fence: &Fence,
 ) -> Result<Advanced, AwsError> {
-    let what = format!("failover run {}", run.id);
-    record::driven_here(inventory, run.plan.dr_region.as_str(), &what)?;
     let step = next(run);
-    if !matches!(step, Next::Ended) {
-        record::lock(inventory, &run.plan.application, &run.id, LOCK_SECONDS).await?;
-    }
     let each = |indexes: Vec<usize>| stream::iter(indexes).map(Ok::<usize, AwsError>);
     match step {
         Next::Restore(indexes) => {
             each(indexes)
                 .try_for_each_concurrent(concurrency, |i| async move {
-                    steps::restore(aws, inventory, config, run, i, account).await?;
+                    steps::restore(aws, inventory, fence, config, run, i, account).await?;
                     Ok(())
                 })
                 .await?;
@@ -158,7 +176,7 @@ pub async fn advance(
             let moved: Vec<bool> = stream::iter(indexes)
                 .map(|i| async move {
                     let after =
-                        steps::poll_restore(aws, inventory, config, run, i, account).await?;
+                        steps::poll_restore(aws, inventory, fence, config, run, i, account).await?;
                     Ok::<bool, AwsError>(after != run.stores[i])
                 })
                 .buffer_unordered(concurrency)
@@ -173,18 +191,18 @@ pub async fn advance(
         Next::Validate(indexes) => {
             each(indexes)
                 .try_for_each_concurrent(concurrency, |i| async move {
-                    steps::validate_restored(aws, inventory, run, i, account).await?;
+                    steps::validate_restored(aws, inventory, fence, run, i, account).await?;
                     Ok(())
                 })
                 .await?;
             Ok(Advanced::Continue)
         }
         Next::Switch { index, value } => {
-            steps::switch(aws, inventory, run, index, &value).await?;
+            steps::switch(aws, inventory, fence, run, index, &value).await?;
             Ok(Advanced::Continue)
         }
         Next::Verify(index) => {
-            let after = steps::verify(aws, inventory, run, index).await?;
+            let after = steps::verify(aws, inventory, fence, run, index).await?;
             Ok(if after == run.switches[index] {
                 Advanced::Wait
             } else {
@@ -192,50 +210,33 @@ pub async fn advance(
             })
         }
         Next::Revert(index) => {
-            steps::revert(aws, inventory, run, index).await?;
+            steps::revert(aws, inventory, fence, run, index).await?;
             Ok(Advanced::Continue)
         }
         Next::Succeed => {
             let at = Utc::now();
             let rto_seconds = u64::try_from((at - run.requested_at).num_seconds()).unwrap_or(0);
-            end(
-                aws,
-                inventory,
-                run,
-                events,
-                Ending::Succeeded { at, rto_seconds },
-                reporting,
-            )
-            .await?;
-            Ok(Advanced::Ended)
+            let ending = Ending::Succeeded { at, rto_seconds };
+            end(aws, inventory, fence, run, events, ending, reporting).await
         }
         Next::Fail(reason) => {
             let ending = Ending::Failed {
                 at: Utc::now(),
                 reason,
             };
-            end(aws, inventory, run, events, ending, reporting).await?;
-            Ok(Advanced::Ended)
+            end(aws, inventory, fence, run, events, ending, reporting).await
         }
         Next::Aborted => {
-            end(
-                aws,
-                inventory,
-                run,
-                events,
-                Ending::Aborted { at: Utc::now() },
-                reporting,
-            )
-            .await?;
-            Ok(Advanced::Ended)
+            let ending = Ending::Aborted { at: Utc::now() };
+            end(aws, inventory, fence, run, events, ending, reporting).await
         }
         Next::Ended => Ok(Advanced::Ended),
     }
 }
 
-/// Take store `index`'s next step alone (the state machine's Map runs one per store): start
-/// its restore, ask after it, or validate it. Ended once it is validated or failed, or once
-/// the run ended or is being aborted.
+/// Take store `index`'s next step alone (the state machine's Map runs one per store), as
+/// `driving`: start its restore, ask after it, or validate it. Ended once it is validated or
+/// failed, or once the run ended or is being aborted.
 pub async fn advance_store(
     aws: &Aws,
     inventory: &Inventory,
@@ -243,6 +244,7 @@ pub async fn advance_store(
     run: &Run,
     index: usize,
     account: &AccountId,
+    driving: &Driving,
 ) -> Result<Advanced, AwsError> {
     let store = run
         .stores
@@ -251,16 +253,16 @@ pub async fn advance_store(
     if !run.running() || run.abort_requested.is_some() || store.failure.is_some() {
         return Ok(Advanced::Ended);
     }
-    let what = format!("failover run {}", run.id);
-    record::driven_here(inventory, run.plan.dr_region.as_str(), &what)?;
-    // A restore can outlast the lock's time-to-live: each store's step renews it.
-    record::lock(inventory, &run.plan.application, &run.id, LOCK_SECONDS).await?;
+    let Some(fence) = hold(aws, inventory, run, driving).await? else {
+        return Ok(Advanced::Ended);
+    };
+    let fence = &fence;
     if store.restore_job_id.is_none() {
-        steps::restore(aws, inventory, config, run, index, account).await?;
+        steps::restore(aws, inventory, fence, config, run, index, account).await?;
         return Ok(Advanced::Wait);
     }
     if store.restored.is_none() {
-        let after = steps::poll_restore(aws, inventory, config, run, index, account).await?;
+        let after = steps::poll_restore(aws, inventory, fence, config, run, index, account).await?;
         return Ok(if after == *store {
             Advanced::Wait
         } else {
@@ -268,21 +270,24 @@ pub async fn advance_store(
         });
     }
     if store.validated.is_none() {
-        steps::validate_restored(aws, inventory, run, index, account).await?;
+        steps::validate_restored(aws, inventory, fence, run, index, account).await?;
     }
     Ok(Advanced::Ended)
 }
 
-/// Record how `run` ended, write its evidence (`events`, the steps read with the run, and this
-/// one), give its application back, and notify.
+/// Record how `run` ended with its last step, at once and only over the revision read: a
+/// run changed meanwhile (an abort asked) is read again and goes on (`Continue`). Then write
+/// its evidence (`events`, the steps read with the run, and this one), give its application
+/// back, and notify.
 async fn end(
     aws: &Aws,
     inventory: &Inventory,
+    fence: &Fence,
     run: &Run,
     events: &[Event],
     ending: Ending,
     reporting: &Reporting,
-) -> Result<(), AwsError> {
+) -> Result<Advanced, AwsError> {
     let mut ended = run.clone();
     ended.ending = Some(ending.clone());
     let (word, outcome) = match &ending {
@@ -305,58 +310,85 @@ async fn end(
             ),
         ),
     };
-    let event = record::log(inventory, &run.id, "end", &run.plan.application, &outcome).await?;
-    record::put_header(inventory, &ended).await?;
+    let event = record::event("end", &run.plan.application, outcome);
+    if record::end(inventory, fence, &ended, &event).await? == HeaderWrite::Stale {
+        return Ok(Advanced::Continue);
+    }
+    ended.revision += 1;
     if let Some(bucket) = &reporting.evidence_bucket {
         let mut events = events.to_vec();
         events.push(event.clone());
         write_evidence(aws, bucket, &ended, &events).await?;
     }
-    record::unlock(inventory, &run.plan.application, &run.id).await?;
-    notify(aws, reporting, &ended, word, &event.outcome).await
+    lock::release(inventory, fence).await?;
+    notify(aws, reporting, &ended, word, &event.outcome).await?;
+    Ok(Advanced::Ended)
 }
 
-/// Mark `run` for abort: its next advance puts back each switch it made. A run that is
-/// running, or that failed (its switches made stay until an abort), can be aborted; one that
-/// succeeded is failed back instead, and one aborted is done.
-pub async fn request_abort(inventory: &Inventory, run: &Run) -> Result<Run, AwsError> {
-    let what = format!("failover run {}", run.id);
-    record::driven_here(inventory, run.plan.dr_region.as_str(), &what)?;
-    match &run.ending {
-        None | Some(Ending::Failed { .. }) => {}
-        Some(Ending::Succeeded { .. }) => {
-            return Err(AwsError::Refused(format!(
-                "failover run {} succeeded: its way back is a failback (bulwark failover plan \
-                 --app {} --failback), not an abort",
-                run.id, run.plan.application
-            )))
+/// Mark run `id` for abort: its driver's next advance puts back each switch it made. A run
+/// that is running, or that failed (its switches made stay until an abort), can be aborted;
+/// one that succeeded is failed back instead, and one aborted is done. The mark is written
+/// over the revision read, so an abort racing the run's end either lands before it (the
+/// driver then reverts) or reads the ended run and answers for it. A failed run has no driver
+/// left: `driving` takes its application's lock, refused while another run holds it.
+pub async fn request_abort(
+    aws: &Aws,
+    inventory: &Inventory,
+    id: &RunId,
+    driving: Option<&Driving>,
+) -> Result<Run, AwsError> {
+    for _ in 0..5 {
+        let (run, _) = record::load(inventory, id)
+            .await?
+            .ok_or_else(|| AwsError::Refused(format!("no failover run {id} is recorded")))?;
+        let what = format!("failover run {}", run.id);
+        record::driven_here(inventory, run.plan.dr_region.as_str(), &what)?;
+        match &run.ending {
+            None => {}
+            Some(Ending::Failed { .. }) => {
+                let Some(driving) = driving else {
+                    return Err(AwsError::Refused(format!(
+                        "failover run {} failed and has no driver left: `bulwark failover                          abort {}` drives its abort",
+                        run.id, run.id
+                    )));
+                };
+                let app = &run.plan.application;
+                lock::claim(aws, inventory, app, &run.id, driving).await?;
+            }
+            Some(Ending::Succeeded { .. }) => {
+                return Err(AwsError::Refused(format!(
+                    "failover run {} succeeded: its way back is a failback (bulwark failover \
+                     plan --app {} --failback), not an abort",
+                    run.id, run.plan.application
+                )))
+            }
+            Some(Ending::Aborted { .. }) => {
+                return Err(AwsError::Refused(format!(
+                    "failover run {} is aborted already",
+                    run.id
+                )))
+            }
         }
-        Some(Ending::Aborted { .. }) => {
-            return Err(AwsError::Refused(format!(
-                "failover run {} is aborted already",
-                run.id
-            )))
+        let mut aborting = run.clone();
+        aborting.abort_requested.get_or_insert_with(Utc::now);
+        // A failed run goes on, to put its switches back; its failure stays in its steps.
+        aborting.ending = None;
+        let event = record::event("abort", &run.plan.application, "abort requested");
+        if record::request_abort(inventory, &aborting, &event).await? == HeaderWrite::Written {
+            aborting.revision += 1;
+            return Ok(aborting);
         }
     }
-    let mut aborting = run.clone();
-    aborting.abort_requested.get_or_insert_with(Utc::now);
-    // A failed run goes on, to put its switches back; its failure stays in its steps.
-    aborting.ending = None;
-    record::put_header(inventory, &aborting).await?;
-    record::log(
-        inventory,
-        &run.id,
-        "abort",
-        &run.plan.application,
-        "abort requested",
-    )
-    .await?;
-    Ok(aborting)
+    Err(AwsError::Conflict {
+        operation: "failover abort",
+        key: id.to_string(),
+    })
 }
 
-/// Advance run `id` until it ends, reading it back before each step; `after_step` is told each
-/// step taken (fault injection in tests kills the process there). Waits `poll` between asks
-/// after restores and record changes.
+/// Advance run `id` as `driving` says until it ends, reading it back before each step and
+/// renewing its hold during each; `after_step` is told each step taken (fault injection in
+/// tests kills the process there). Waits `poll` between asks after restores and record
+/// changes.
 #[allow(clippy::too_many_arguments)]
 pub async fn drive(
     aws: &Aws,
@@ -367,32 +399,56 @@ pub async fn drive(
     poll: std::time::Duration,
     reporting: &Reporting,
     after_step: &(dyn Fn(&Run, Advanced) + Sync),
+    driving: &Driving,
 ) -> Result<(Run, Vec<Event>), AwsError> {
     let account = aws.home_account().await?;
     loop {
         let (run, events) = record::load(inventory, id)
             .await?
             .ok_or_else(|| AwsError::Refused(format!("no failover run {id} is recorded")))?;
-        let advanced = advance(
-            aws,
-            inventory,
-            config,
-            &run,
-            &events,
-            &account,
-            concurrency,
-            reporting,
-        )
-        .await?;
-        after_step(&run, advanced);
-        match advanced {
-            Advanced::Continue => {}
-            Advanced::Wait => tokio::time::sleep(poll).await,
-            Advanced::Ended => {
-                return record::load(inventory, id)
-                    .await?
-                    .ok_or_else(|| AwsError::Malformed(format!("run {id} vanished")))
+        let Some(fence) = hold(aws, inventory, &run, driving).await? else {
+            return Ok((run, events));
+        };
+        let step = async {
+            let advanced = advance(
+                aws,
+                inventory,
+                config,
+                &run,
+                &events,
+                &account,
+                concurrency,
+                reporting,
+                &fence,
+            )
+            .await?;
+            after_step(&run, advanced);
+            if advanced == Advanced::Wait {
+                tokio::time::sleep(poll).await;
             }
+            Ok::<Advanced, AwsError>(advanced)
+        };
+        let advanced = tokio::select! {
+            advanced = step => advanced?,
+            never = heartbeat(inventory, &fence) => match never {},
+        };
+        if advanced == Advanced::Ended {
+            return record::load(inventory, id)
+                .await?
+                .ok_or_else(|| AwsError::Malformed(format!("run {id} vanished")));
+        }
+    }
+}
+
+/// Renew `fence`'s hold every third of its lease, for as long as it is polled. A renewal
+/// refused (another driver took the run over) is left to the step's next write, which its
+/// check refuses; one that failed is tried again at the next beat.
+async fn heartbeat(inventory: &Inventory, fence: &Fence) -> std::convert::Infallible {
+    loop {
+        let beat = std::time::Duration::from_secs(fence.lease_seconds) / 3;
+        tokio::time::sleep(beat).await;
+        if let Err(e) = lock::beat(inventory, fence).await {
+            tracing::warn!(run = %fence.run, error = %e, "the run's hold was not renewed");
         }
     }
 }

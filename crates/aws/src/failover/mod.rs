@@ -1,10 +1,11 @@
 //! Failover's adapters: the facts a plan is computed from (`facts`); a run's record and the
-//! application's lock in the state table (`record`); its steps on stores and switches
+//! application's lock in the state table (`record`, `lock`); its steps on stores and switches
 //! (`steps`, `switches`); the run from request to end (`execute`); and readiness, every
 //! application's and copied store's plan on a schedule (`readiness`).
 
 pub mod execute;
 pub mod facts;
+pub mod lock;
 pub mod readiness;
 pub mod record;
 pub mod steps;

@@ -3,29 +3,33 @@
 //! why, the abort and the ending), `<run>#store#<n>`, `<run>#switch#<n>`, and
 //! `<run>#event#<time>#<step>#<n>` for each step taken. One Query reads a run back whole.
 //!
-//! And the application's lock (pk `lease`, sk `failover#<app>`): held by one run at a time,
-//! until it ends or its time-to-live passes without the run renewing it (its owner died).
+//! A driver writes a run's parts only while it holds the application's lock (`lock`): each
+//! write is a transaction with the lock's check. The run's own item carries a revision: it is
+//! written only over the revision its writer read, so an abort and an ending that race leave
+//! one of them to read the run again.
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::builders::PutBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use bulwark_core::failover::{Ending, Event, Plan, Run, RunId, StoreRun, SwitchRun};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{is_not_found, AwsError};
-use crate::lease::LEASE_KEY;
+use super::lock::{self, Fence};
+use crate::error::AwsError;
 use crate::permissions::{p, Permission};
 use crate::store::Inventory;
 
+// A transaction is authorized item by item (there is no "dynamodb:TransactWriteItems"
+// action): its Puts need PutItem, its checks ConditionCheckItem (`lock::LOCK`).
 pub const RECORD: &[Permission] = &[
     p(
         "dynamodb:PutItem",
-        "record a run's steps; take the application's lock",
+        "record a run's steps, each part with its driver's check of the lock",
     ),
     p("dynamodb:Query", "read a run back"),
-    p("dynamodb:GetItem", "who holds an application's lock"),
-    p("dynamodb:DeleteItem", "give the application's lock back"),
 ];
 
 /// Refused unless `inventory` is the state table's replica in `dr_region`. An application's
@@ -54,6 +58,9 @@ struct Item {
     pk: String,
     sk: String,
     body: String,
+    /// The run's own item only: how many times it was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revision: Option<u64>,
 }
 
 /// The run's own item.
@@ -74,38 +81,140 @@ fn json(value: &impl Serialize) -> Result<String, AwsError> {
     serde_json::to_string(value).map_err(|e| AwsError::Malformed(e.to_string()))
 }
 
-async fn put(inventory: &Inventory, sk: String, body: String) -> Result<(), AwsError> {
-    inventory
-        .put_record(&Item {
-            pk: RUN_KEY.to_string(),
-            sk,
-            body,
-        })
-        .await
+fn put_builder(inventory: &Inventory, item: &Item) -> Result<PutBuilder, AwsError> {
+    let item: HashMap<String, AttributeValue> =
+        serde_dynamo::to_item(item).map_err(|e| AwsError::Malformed(e.to_string()))?;
+    Ok(Put::builder()
+        .table_name(inventory.table())
+        .set_item(Some(item)))
 }
 
-/// Record a new run's own item, refused if a run of that id exists.
-pub async fn create(inventory: &Inventory, run: &Run) -> Result<(), AwsError> {
-    let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(Item {
-        pk: RUN_KEY.to_string(),
-        sk: format!("{}#run", run.id),
-        body: json(&header(run))?,
-    })
-    .map_err(|e| AwsError::Malformed(e.to_string()))?;
-    match inventory
+fn put_of(inventory: &Inventory, item: &Item) -> Result<Put, AwsError> {
+    put_builder(inventory, item)?
+        .build()
+        .map_err(|e| AwsError::Malformed(e.to_string()))
+}
+
+/// How a transaction of a run's writes was refused.
+enum Refusal {
+    /// The driver's check of the lock failed: another driver holds the run.
+    FencedOut,
+    /// The run's own item is no longer at the revision its writer read.
+    Stale,
+}
+
+/// Send one transaction. The indexes of its items whose condition failed (none: it landed).
+async fn send(
+    inventory: &Inventory,
+    items: Vec<TransactWriteItem>,
+) -> Result<Vec<usize>, AwsError> {
+    let err = match inventory
         .client()
-        .put_item()
-        .table_name(inventory.table())
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
+        .transact_write_items()
+        .set_transact_items(Some(items))
         .send()
         .await
     {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e, &["ConditionalCheckFailedException"]) => Err(AwsError::Refused(
-            format!("failover run {} exists already", run.id),
-        )),
-        Err(e) => Err(AwsError::sdk("dynamodb:PutItem", e)),
+        Ok(_) => return Ok(Vec::new()),
+        Err(err) => err,
+    };
+    let failed: Vec<usize> = match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+            .cancellation_reasons()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+            .map(|(i, _)| i)
+            .collect(),
+        _ => Vec::new(),
+    };
+    if failed.is_empty() {
+        Err(AwsError::sdk("dynamodb:TransactWriteItems", err))
+    } else {
+        Ok(failed)
+    }
+}
+
+/// Send `puts` (the run's own item first when `header` is set) with `fence`'s check.
+async fn transact(
+    inventory: &Inventory,
+    fence: &Fence,
+    puts: Vec<Put>,
+    header: bool,
+) -> Result<Option<Refusal>, AwsError> {
+    let check = lock::fence_check(inventory, fence)?;
+    let count = puts.len();
+    let mut items: Vec<TransactWriteItem> = puts
+        .into_iter()
+        .map(|put| TransactWriteItem::builder().put(put).build())
+        .collect();
+    items.push(TransactWriteItem::builder().condition_check(check).build());
+    let failed = send(inventory, items).await?;
+    Ok(if failed.contains(&count) {
+        Some(Refusal::FencedOut)
+    } else if header && failed.contains(&0) {
+        Some(Refusal::Stale)
+    } else if failed.is_empty() {
+        None
+    } else {
+        return Err(AwsError::Malformed(format!(
+            "a transaction of run {} failed on its item {failed:?}",
+            fence.run
+        )));
+    })
+}
+
+/// Write one part of `fence`'s run, refused once another driver holds it.
+async fn put(
+    inventory: &Inventory,
+    fence: &Fence,
+    sk: String,
+    body: String,
+) -> Result<(), AwsError> {
+    let item = Item {
+        pk: RUN_KEY.to_string(),
+        sk,
+        body,
+        revision: None,
+    };
+    match transact(inventory, fence, vec![put_of(inventory, &item)?], false).await? {
+        None => Ok(()),
+        Some(_) => Err(lock::fenced_out(fence)),
+    }
+}
+
+/// The run's own item at its next revision, written only over the revision read (`new`:
+/// only where no run of its id is).
+fn header_put(inventory: &Inventory, run: &Run, new: bool) -> Result<Put, AwsError> {
+    let item = Item {
+        pk: RUN_KEY.to_string(),
+        sk: format!("{}#run", run.id),
+        body: json(&header(run))?,
+        revision: Some(run.revision + 1),
+    };
+    let put = put_builder(inventory, &item)?;
+    let put = if new {
+        put.condition_expression("attribute_not_exists(pk)")
+    } else if run.revision == 0 {
+        // A new run's item, or one recorded before revisions were.
+        put.condition_expression("attribute_not_exists(revision)")
+    } else {
+        put.condition_expression("revision = :read")
+            .expression_attribute_values(":read", AttributeValue::N(run.revision.to_string()))
+    };
+    put.build().map_err(|e| AwsError::Malformed(e.to_string()))
+}
+
+/// Record a new run's own item, refused if a run of that id exists.
+pub async fn create(inventory: &Inventory, fence: &Fence, run: &Run) -> Result<(), AwsError> {
+    let put = header_put(inventory, run, true)?;
+    match transact(inventory, fence, vec![put], true).await? {
+        None => Ok(()),
+        Some(Refusal::FencedOut) => Err(lock::fenced_out(fence)),
+        Some(Refusal::Stale) => Err(AwsError::Refused(format!(
+            "failover run {} exists already",
+            run.id
+        ))),
     }
 }
 
@@ -122,32 +231,104 @@ fn header(run: &Run) -> Header {
     }
 }
 
-/// Write the run's own item: its plan, who asked and why, the abort and the ending.
-pub async fn put_header(inventory: &Inventory, run: &Run) -> Result<(), AwsError> {
-    put(inventory, format!("{}#run", run.id), json(&header(run))?).await
+/// What a write of the run's own item came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderWrite {
+    Written,
+    /// Another writer changed the run since it was read: read it again.
+    Stale,
+}
+
+/// Record `ended` (the run as read, with its ending) and its last step, `event`, at once.
+pub async fn end(
+    inventory: &Inventory,
+    fence: &Fence,
+    ended: &Run,
+    event: &Event,
+) -> Result<HeaderWrite, AwsError> {
+    let puts = vec![
+        header_put(inventory, ended, false)?,
+        put_of(inventory, &event_item(&ended.id, event)?)?,
+    ];
+    match transact(inventory, fence, puts, true).await? {
+        None => Ok(HeaderWrite::Written),
+        Some(Refusal::Stale) => Ok(HeaderWrite::Stale),
+        Some(Refusal::FencedOut) => Err(lock::fenced_out(fence)),
+    }
+}
+
+/// Record `aborting` (the run as read, marked for abort) and the step asking it, at once,
+/// over the revision read; a run that ended meanwhile is read again by the caller. Anyone may
+/// ask: the run's driver carries the abort out at its next step.
+pub async fn request_abort(
+    inventory: &Inventory,
+    aborting: &Run,
+    event: &Event,
+) -> Result<HeaderWrite, AwsError> {
+    let items = vec![
+        TransactWriteItem::builder()
+            .put(header_put(inventory, aborting, false)?)
+            .build(),
+        TransactWriteItem::builder()
+            .put(put_of(inventory, &event_item(&aborting.id, event)?)?)
+            .build(),
+    ];
+    // Only the run's own item has a condition.
+    Ok(if send(inventory, items).await?.is_empty() {
+        HeaderWrite::Written
+    } else {
+        HeaderWrite::Stale
+    })
 }
 
 /// Write store `index`'s progress.
 pub async fn put_store(
     inventory: &Inventory,
-    run: &RunId,
+    fence: &Fence,
     index: usize,
     store: &StoreRun,
 ) -> Result<(), AwsError> {
-    put(inventory, format!("{run}#store#{index:04}"), json(store)?).await
+    let sk = format!("{}#store#{index:04}", fence.run);
+    put(inventory, fence, sk, json(store)?).await
 }
 
 /// Write switch `index`'s progress.
 pub async fn put_switch(
     inventory: &Inventory,
-    run: &RunId,
+    fence: &Fence,
     index: usize,
     switch: &SwitchRun,
 ) -> Result<(), AwsError> {
-    put(inventory, format!("{run}#switch#{index:04}"), json(switch)?).await
+    let sk = format!("{}#switch#{index:04}", fence.run);
+    put(inventory, fence, sk, json(switch)?).await
+}
+
+fn event_item(run: &RunId, event: &Event) -> Result<Item, AwsError> {
+    Ok(Item {
+        pk: RUN_KEY.to_string(),
+        sk: format!(
+            "{run}#event#{}#{}#{}",
+            event.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
+            event.step,
+            event.subject
+        ),
+        body: json(event)?,
+        revision: None,
+    })
+}
+
+/// A step taken now, not yet recorded.
+pub fn event(step: &str, subject: &str, outcome: impl Into<String>) -> Event {
+    Event {
+        at: Utc::now(),
+        step: step.to_string(),
+        subject: subject.to_string(),
+        outcome: outcome.into(),
+    }
 }
 
 /// Record one step taken (a retried step is recorded again: the log says it was retried).
+/// Unfenced: a step's own parts are what its driver's hold guards.
 pub async fn log(
     inventory: &Inventory,
     run: &RunId,
@@ -155,18 +336,8 @@ pub async fn log(
     subject: &str,
     outcome: impl Into<String>,
 ) -> Result<Event, AwsError> {
-    let event = Event {
-        at: Utc::now(),
-        step: step.to_string(),
-        subject: subject.to_string(),
-        outcome: outcome.into(),
-    };
-    let sk = format!(
-        "{run}#event#{}#{step}#{}",
-        event.at.format("%Y-%m-%dT%H:%M:%S%.6fZ"),
-        subject
-    );
-    put(inventory, sk, json(&event)?).await?;
+    let event = event(step, subject, outcome);
+    inventory.put_record(&event_item(run, &event)?).await?;
     Ok(event)
 }
 
@@ -179,6 +350,7 @@ pub async fn load(
         .partition_prefix(RUN_KEY, &format!("{run}#"))
         .await?;
     let mut header: Option<Header> = None;
+    let mut revision = 0;
     let mut stores: BTreeMap<String, StoreRun> = BTreeMap::new();
     let mut switches: BTreeMap<String, SwitchRun> = BTreeMap::new();
     let mut events = Vec::new();
@@ -188,6 +360,7 @@ pub async fn load(
         let part = &item.sk[run.as_str().len() + 1..];
         let malformed = |e: serde_json::Error| AwsError::Malformed(format!("{}: {e}", item.sk));
         if part == "run" {
+            revision = item.revision.unwrap_or(0);
             header = Some(serde_json::from_str(&item.body).map_err(malformed)?);
         } else if let Some(index) = part.strip_prefix("store#") {
             let store = serde_json::from_str(&item.body).map_err(malformed)?;
@@ -218,6 +391,7 @@ pub async fn load(
         abort_requested: header.abort_requested,
         ending: header.ending,
         primary_down: header.primary_down,
+        revision,
     };
     events.sort_by_key(|e| e.at);
     Ok(Some((run, events)))
@@ -265,84 +439,4 @@ pub async fn load_existing(
     load(inventory, &id)
         .await?
         .ok_or_else(|| AwsError::Refused(format!("no failover run {id} is recorded")))
-}
-
-fn lock_key(app: &str) -> String {
-    format!("failover#{app}")
-}
-
-/// Take (or renew) `app`'s lock for `run`, for `ttl_seconds`. Refused, naming the holder, while
-/// another run holds it and has renewed it within its time-to-live.
-pub async fn lock(
-    inventory: &Inventory,
-    app: &str,
-    run: &RunId,
-    ttl_seconds: i64,
-) -> Result<(), AwsError> {
-    let now = Utc::now().timestamp();
-    let taken = inventory
-        .client()
-        .put_item()
-        .table_name(inventory.table())
-        .item("pk", AttributeValue::S(LEASE_KEY.to_string()))
-        .item("sk", AttributeValue::S(lock_key(app)))
-        .item("holder", AttributeValue::S(run.to_string()))
-        .item(
-            "expires",
-            AttributeValue::N((now + ttl_seconds).to_string()),
-        )
-        .condition_expression("attribute_not_exists(pk) OR expires < :now OR holder = :me")
-        .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-        .expression_attribute_values(":me", AttributeValue::S(run.to_string()))
-        .send()
-        .await;
-    match taken {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e, &["ConditionalCheckFailedException"]) => {
-            let holder = holder(inventory, app).await?;
-            Err(AwsError::Refused(format!(
-                "failover run {} of {app} is running: one failover of an application at a \
-                 time (its lock expires {ttl_seconds} s after its last step if it died)",
-                holder.unwrap_or_else(|| "(unknown)".into())
-            )))
-        }
-        Err(e) => Err(AwsError::sdk("dynamodb:PutItem", e)),
-    }
-}
-
-async fn holder(inventory: &Inventory, app: &str) -> Result<Option<String>, AwsError> {
-    let item = inventory
-        .client()
-        .get_item()
-        .table_name(inventory.table())
-        .key("pk", AttributeValue::S(LEASE_KEY.to_string()))
-        .key("sk", AttributeValue::S(lock_key(app)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| AwsError::sdk("dynamodb:GetItem", e))?;
-    Ok(item
-        .item()
-        .and_then(|i: &HashMap<String, AttributeValue>| i.get("holder"))
-        .and_then(|v| v.as_s().ok())
-        .cloned())
-}
-
-/// Give `app`'s lock back, if `run` still holds it.
-pub async fn unlock(inventory: &Inventory, app: &str, run: &RunId) -> Result<(), AwsError> {
-    let released = inventory
-        .client()
-        .delete_item()
-        .table_name(inventory.table())
-        .key("pk", AttributeValue::S(LEASE_KEY.to_string()))
-        .key("sk", AttributeValue::S(lock_key(app)))
-        .condition_expression("holder = :me")
-        .expression_attribute_values(":me", AttributeValue::S(run.to_string()))
-        .send()
-        .await;
-    match released {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e, &["ConditionalCheckFailedException"]) => Ok(()),
-        Err(e) => Err(AwsError::sdk("dynamodb:DeleteItem", e)),
-    }
 }

@@ -12,6 +12,7 @@ use bulwark_core::failover::{Restored, Run, StoreRun, SwitchRun, STORE_RESTORE_D
 use bulwark_core::{AccountId, Config, Kind};
 use chrono::Utc;
 
+use super::lock::Fence;
 use super::record;
 use super::switches;
 use crate::clients::{Aws, ScopeClients};
@@ -140,6 +141,7 @@ fn started(
 pub async fn restore(
     aws: &Aws,
     inventory: &Inventory,
+    fence: &Fence,
     config: &Config,
     run: &Run,
     index: usize,
@@ -182,7 +184,7 @@ pub async fn restore(
         Ok(job) => {
             store.restore_job_id = Some(job.clone());
             store.restore_started = Some(started_at);
-            record::put_store(inventory, &run.id, index, &store).await?;
+            record::put_store(inventory, fence, index, &store).await?;
             record::log(
                 inventory,
                 &run.id,
@@ -198,7 +200,7 @@ pub async fn restore(
         Err(e) if e.is_retryable() => return Err(e),
         Err(e) => {
             store.failure = Some(e.to_string());
-            record::put_store(inventory, &run.id, index, &store).await?;
+            record::put_store(inventory, fence, index, &store).await?;
             record::log(
                 inventory,
                 &run.id,
@@ -218,6 +220,7 @@ pub async fn restore(
 pub async fn poll_restore(
     aws: &Aws,
     inventory: &Inventory,
+    fence: &Fence,
     config: &Config,
     run: &Run,
     index: usize,
@@ -271,7 +274,7 @@ pub async fn poll_restore(
         .await?;
         store.failure = Some(reason);
     }
-    record::put_store(inventory, &run.id, index, &store).await?;
+    record::put_store(inventory, fence, index, &store).await?;
     Ok(store)
 }
 
@@ -279,6 +282,7 @@ pub async fn poll_restore(
 pub async fn validate_restored(
     aws: &Aws,
     inventory: &Inventory,
+    fence: &Fence,
     run: &Run,
     index: usize,
     account: &AccountId,
@@ -323,7 +327,7 @@ pub async fn validate_restored(
             .await?;
         }
     }
-    record::put_store(inventory, &run.id, index, &store).await?;
+    record::put_store(inventory, fence, index, &store).await?;
     Ok(store)
 }
 
@@ -392,6 +396,7 @@ async fn attributes(
 pub async fn switch(
     aws: &Aws,
     inventory: &Inventory,
+    fence: &Fence,
     run: &Run,
     index: usize,
     value: &str,
@@ -412,7 +417,7 @@ pub async fn switch(
                 format!("refused: {reason}"),
             )
             .await?;
-            record::put_switch(inventory, &run.id, index, &state).await?;
+            record::put_switch(inventory, fence, index, &state).await?;
             return Ok(state);
         }
         state.previous = Some(read.shown());
@@ -421,7 +426,7 @@ pub async fn switch(
             _ => None,
         };
         state.value = Some(value.to_string());
-        record::put_switch(inventory, &run.id, index, &state).await?;
+        record::put_switch(inventory, fence, index, &state).await?;
     }
     match switches::write(aws, &plan.target, value, plan.ttl, state.before.as_ref()).await {
         Ok(written) => {
@@ -452,7 +457,7 @@ pub async fn switch(
             .await?;
         }
     }
-    record::put_switch(inventory, &run.id, index, &state).await?;
+    record::put_switch(inventory, fence, index, &state).await?;
     Ok(state)
 }
 
@@ -461,6 +466,7 @@ pub async fn switch(
 pub async fn verify(
     aws: &Aws,
     inventory: &Inventory,
+    fence: &Fence,
     run: &Run,
     index: usize,
 ) -> Result<SwitchRun, AwsError> {
@@ -497,7 +503,7 @@ pub async fn verify(
         outcome,
     )
     .await?;
-    record::put_switch(inventory, &run.id, index, &state).await?;
+    record::put_switch(inventory, fence, index, &state).await?;
     Ok(state)
 }
 
@@ -507,6 +513,7 @@ pub async fn verify(
 pub async fn revert(
     aws: &Aws,
     inventory: &Inventory,
+    fence: &Fence,
     run: &Run,
     index: usize,
 ) -> Result<SwitchRun, AwsError> {
@@ -552,6 +559,6 @@ pub async fn revert(
         outcome,
     )
     .await?;
-    record::put_switch(inventory, &run.id, index, &state).await?;
+    record::put_switch(inventory, fence, index, &state).await?;
     Ok(state)
 }

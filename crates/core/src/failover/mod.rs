@@ -4,6 +4,7 @@
 //! it (`plan`), and the hash an engineer quotes to execute exactly that plan (`hash`). It
 //! changes nothing; executing is the adapters' work, and only under a plan's hash.
 
+pub mod driver;
 mod failback;
 mod hash;
 #[cfg(test)]
@@ -18,6 +19,7 @@ mod snapshot;
 #[cfg(test)]
 mod tests;
 
+pub use driver::{Driver, Liveness};
 pub use failback::failback_application;
 pub use hash::verify;
 pub use model::{

@@ -89,6 +89,10 @@ pub struct Run {
     /// compared", which stops the run before any switch.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub primary_down: bool,
+    /// How many times the run's own item was written: a write made over an older revision
+    /// (an abort and an ending that race) is refused, and its writer reads the run again.
+    #[serde(default)]
+    pub revision: u64,
 }
 
 /// How far one store's restore has come.
@@ -233,6 +237,7 @@ impl Run {
             abort_requested: None,
             ending: None,
             primary_down: false,
+            revision: 0,
         }
     }
 

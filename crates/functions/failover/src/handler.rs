@@ -6,14 +6,16 @@
 //! iteration calls `store` until the store is restored and validated (the state machine
 //! waits between calls: no invocation sleeps); then `advance` takes the run's next step
 //! (each switch written, then verified) until it ends. `abort` marks a run for abort: its
-//! next `advance` puts back the switches it made. Called by hand too: a direct invoke of
-//! `begin` with the plan hash, who and why. `readiness`, on a schedule, records every
-//! application's and copied store's readiness and counts the critical stores not ready.
+//! next `advance` puts back the switches it made. Every step of a run names its driver, the
+//! execution (`$$.Execution.Id`): one execution drives a run, and a step of another is
+//! refused. `readiness`, on a schedule, records every application's and copied store's
+//! readiness and counts the critical stores not ready.
 
 use bulwark_aws::failover::execute::{self, Advanced, Reporting};
+use bulwark_aws::failover::lock::Driving;
 use bulwark_aws::failover::{readiness, record};
 use bulwark_core::alerts::failure_count_metric;
-use bulwark_core::failover::RunId;
+use bulwark_core::failover::{Driver, RunId};
 use bulwark_lambda::{FunctionError, Input, Services};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -35,12 +37,18 @@ pub enum FailoverRequest {
         /// The engineer declares the primary region down (see `execute::Request`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         primary_down: bool,
+        /// The execution that drives the run.
+        driver: Driver,
     },
     /// Store `index`'s next step: restore, poll, or validate.
-    Store { run: RunId, index: usize },
+    Store {
+        run: RunId,
+        index: usize,
+        driver: Driver,
+    },
     /// The run's next step once the stores are done: a switch, a verification, a revert, or
     /// its end.
-    Advance { run: RunId },
+    Advance { run: RunId, driver: Driver },
     /// Mark the run for abort.
     Abort { run: RunId },
     /// Compute and record every application's and copied store's readiness (the schedule's).
@@ -64,6 +72,9 @@ pub struct Step {
     /// For `begin`: the index of each store, the Map's items.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stores: Vec<usize>,
+    /// For `begin`: the run's driver, which each of the Map's children names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<Driver>,
     pub poll_seconds: u64,
 }
 
@@ -111,6 +122,18 @@ impl FailoverSettings {
     }
 }
 
+/// A run's driver here is the execution that invoked the step: a process names itself only
+/// from the CLI.
+fn execution_driver(driver: Driver) -> Result<Driving, FunctionError> {
+    match driver {
+        Driver::Execution(_) => Ok(Driving::execution(driver)),
+        Driver::Process { .. } => Err(FunctionError::InvalidInput(format!(
+            "driver {driver} is not a Step Functions execution: the state machine passes \
+             $$.Execution.Id"
+        ))),
+    }
+}
+
 pub async fn handle(
     services: &Services,
     settings: &FailoverSettings,
@@ -124,6 +147,7 @@ pub async fn handle(
             run,
             status,
             stores,
+            driver: None,
             poll_seconds: settings.poll_seconds,
         })
     };
@@ -135,7 +159,9 @@ pub async fn handle(
             reason,
             accept_data_loss,
             primary_down,
+            driver,
         } => {
+            let driving = execution_driver(driver)?;
             let app = config.application(&application).ok_or_else(|| {
                 FunctionError::InvalidInput(format!(
                     "{application:?} is not an application of the configuration"
@@ -164,20 +190,32 @@ pub async fn handle(
                 &request,
                 &settings.reporting,
                 Utc::now(),
+                &driving,
             )
             .await?;
-            let stores = (0..run.stores.len()).collect();
-            Ok(respond(run.id, Advanced::Continue, stores))
+            Ok(Response::Step(Step {
+                run: run.id,
+                status: Advanced::Continue,
+                stores: (0..run.stores.len()).collect(),
+                driver: Some(driving.driver),
+                poll_seconds: settings.poll_seconds,
+            }))
         }
-        FailoverRequest::Store { run, index } => {
+        FailoverRequest::Store { run, index, driver } => {
+            let driving = execution_driver(driver)?;
             let (run, _) = record::load_existing(inventory, run.as_str()).await?;
             let account = aws.home_account().await?;
             let status =
-                execute::advance_store(aws, inventory, config, &run, index, &account).await?;
+                execute::advance_store(aws, inventory, config, &run, index, &account, &driving)
+                    .await?;
             Ok(respond(run.id, status, Vec::new()))
         }
-        FailoverRequest::Advance { run } => {
+        FailoverRequest::Advance { run, driver } => {
+            let driving = execution_driver(driver)?;
             let (run, events) = record::load_existing(inventory, run.as_str()).await?;
+            let Some(fence) = execute::hold(aws, inventory, &run, &driving).await? else {
+                return Ok(respond(run.id, Advanced::Ended, Vec::new()));
+            };
             let account = aws.home_account().await?;
             let status = execute::advance(
                 aws,
@@ -188,13 +226,13 @@ pub async fn handle(
                 &account,
                 settings.concurrency,
                 &settings.reporting,
+                &fence,
             )
             .await?;
             Ok(respond(run.id, status, Vec::new()))
         }
         FailoverRequest::Abort { run } => {
-            let (run, _) = record::load_existing(inventory, run.as_str()).await?;
-            let run = execute::request_abort(inventory, &run).await?;
+            let run = execute::request_abort(aws, inventory, &run, None).await?;
             Ok(respond(run.id, Advanced::Continue, Vec::new()))
         }
         FailoverRequest::Readiness {} => {
@@ -233,18 +271,23 @@ mod tests {
 
     #[test]
     fn requests_parse_and_unknown_fields_are_refused() {
+        let execution = "arn:aws:states:eu-west-1:123456789012:execution:bulwark-failover:x1";
         let begin: FailoverRequest = serde_json::from_value(serde_json::json!({
             "action": "begin", "application": "payments", "plan_hash": "abc",
-            "requested_by": "alice", "reason": "region down"
+            "requested_by": "alice", "reason": "region down", "driver": execution
         }))
         .expect("begin");
         assert!(matches!(begin, FailoverRequest::Begin { .. }));
         let store = serde_json::from_value::<FailoverRequest>(serde_json::json!({
-            "action": "store", "run": "payments-20261130T125601123", "index": 1
+            "action": "store", "run": "payments-20261130T125601123", "index": 1,
+            "driver": execution
         }));
         assert!(store.is_ok());
         for bad in [
-            serde_json::json!({"action": "store", "run": "not a run id", "index": 1}),
+            serde_json::json!({"action": "store", "run": "not a run id", "index": 1,
+                "driver": execution}),
+            serde_json::json!({"action": "store", "run": "payments-1", "index": 1}),
+            serde_json::json!({"action": "advance", "run": "payments-1", "driver": "alice"}),
             serde_json::json!({"action": "advance", "run": "r", "extra": 1}),
             serde_json::json!({"action": "launch"}),
         ] {
@@ -253,6 +296,8 @@ mod tests {
                 "{bad}"
             );
         }
+        let process = Driver::parse("process:laptop:12:34").expect("a process");
+        assert!(execution_driver(process).is_err());
     }
 
     #[test]
