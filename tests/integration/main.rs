@@ -13,6 +13,7 @@ mod failover_drivers;
 mod failover_kinds;
 mod failover_member;
 mod failover_outage;
+mod failover_recover;
 mod failover_run;
 mod failover_switches;
 mod harness;

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use bulwark_core::application::Application;
 use bulwark_core::coverage::RestoreTest as CoverageRestoreTest;
 use bulwark_core::failover::{CopyFacts, DrRegionFacts, FailoverFacts, RoleCheck, StoreFacts};
+use bulwark_core::restore::{FAILOVER_TAG, RESTORE_TEST_TAG};
 use bulwark_core::{AccountId, Asset, AssetState, Config, Scope};
 use chrono::{DateTime, Utc};
 
@@ -63,6 +64,13 @@ impl Recorded {
     }
 }
 
+/// A store of the primary region, there or deleted; never a copy Bulwark made and deleted (a
+/// restore test's, a failover's), which carries the application's tags too.
+fn kept(asset: &Asset) -> bool {
+    asset.state == AssetState::Present
+        || !(asset.tags.contains_key(RESTORE_TEST_TAG) || asset.tags.contains_key(FAILOVER_TAG))
+}
+
 /// Read the facts of `app`'s failover as of `now`, in `account` (Bulwark's).
 pub async fn read(
     aws: &Aws,
@@ -88,7 +96,7 @@ pub async fn read_with(
     let selected: Vec<_> = recorded
         .assets
         .iter()
-        .filter(|a| a.state == AssetState::Present && a.region == app.primary_region)
+        .filter(|a| a.region == app.primary_region && kept(a))
         .filter(|a| app.stores.selects(&a.arn, &a.tags))
         .collect();
     // Each store's copies are in its own account's DR vault: a member account's are read
@@ -128,6 +136,10 @@ pub async fn read_with(
                     .filter(|t| t.measured())
                     .map(|t| t.duration),
                 arn: a.arn.clone(),
+                gone_at: match a.state {
+                    AssetState::Present => None,
+                    AssetState::Gone => Some(a.gone_at.unwrap_or(a.last_seen)),
+                },
             }
         })
         .collect();

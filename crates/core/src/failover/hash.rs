@@ -37,6 +37,10 @@ struct CanonicalStore<'a> {
     restored_name: &'a str,
     restore_metadata: &'a BTreeMap<String, String>,
     blockers: Vec<Blocker>,
+    /// Judged alone: absent for a store that is there, so that plans hashed before the field
+    /// keep their hash.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    source_gone: bool,
 }
 
 #[derive(Serialize)]
@@ -84,6 +88,7 @@ pub(super) fn canonical_form(plan: &Plan) -> String {
                 restored_name: &store.restored_name,
                 restore_metadata: &store.restore_metadata,
                 blockers: steady(&store.blockers),
+                source_gone: store.source_gone_at.is_some(),
             })
             .collect(),
         switches: plan

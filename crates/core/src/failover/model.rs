@@ -45,6 +45,10 @@ pub struct StoreFacts {
     pub copies: Vec<CopyFacts>,
     /// The RTO its last restore test measured.
     pub last_restore_test_rto: Option<Duration>,
+    /// When the inventory found it gone from the primary region (deleted): it is restored
+    /// from its last copy, which lost what was written between that copy and its deletion,
+    /// and judged alone (there is no source to compare with).
+    pub gone_at: Option<DateTime<Utc>>,
 }
 
 /// One recovery point in the DR vault.
@@ -130,6 +134,10 @@ pub struct StorePlan {
     /// The restore metadata set over the recovery point's own (`restore::with_overrides`).
     pub restore_metadata: BTreeMap<String, String>,
     pub blockers: Vec<Blocker>,
+    /// When its source was found gone from the primary region: restored from its last copy
+    /// and judged alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_gone_at: Option<DateTime<Utc>>,
 }
 
 /// How long a store's restore is expected to take.
@@ -249,6 +257,12 @@ pub enum Warning {
     RoleUnchecked { error: String },
     /// A switch needs a global control plane, which a regional outage may take away.
     NeedsControlPlane { switch: String, plane: String },
+    /// A store of the application, deleted from the primary region, has no copy left in the
+    /// DR region: it is not in the plan.
+    GoneWithoutCopy {
+        store: String,
+        gone_at: DateTime<Utc>,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -263,6 +277,12 @@ impl fmt::Display for Warning {
                 f,
                 "switch {switch} needs {plane}: in an outage of that region it cannot be \
                  written; a Route 53 ARC routing control needs only the data plane"
+            ),
+            Warning::GoneWithoutCopy { store, gone_at } => write!(
+                f,
+                "{store} was deleted from the primary region ({}) and has no copy left in the \
+                 DR region: it is not in the plan",
+                gone_at.format("%Y-%m-%d %H:%M UTC")
             ),
         }
     }

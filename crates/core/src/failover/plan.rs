@@ -50,10 +50,34 @@ pub fn plan_accepting(
         StoreSelector::Arns(arns) => arns.contains(arn),
         StoreSelector::Tag { .. } => true,
     };
+    // A store deleted from the primary region stays in the plan, from its last copy: a
+    // deleted table is the classic reason to recover. One selected by its tags that has no
+    // copy left (decommissioned long ago) leaves the plan, said in a warning; one listed by
+    // ARN stays, blocked.
+    let mut gone_without_copy = Vec::new();
+    let kept = |store: &&StoreFacts| {
+        let tag_selected = matches!(app.stores, StoreSelector::Tag { .. });
+        match store.gone_at {
+            Some(gone_at)
+                if tag_selected && newest_copy(&store.copies, &app.dr_region).is_none() =>
+            {
+                Err(Warning::GoneWithoutCopy {
+                    store: store.arn.to_string(),
+                    gone_at,
+                })
+            }
+            _ => Ok(()),
+        }
+    };
     // By ARN text: the order people read, and one plan per store if the facts repeat one.
     let mut found: BTreeMap<String, &StoreFacts> = BTreeMap::new();
     for store in facts.stores.iter().filter(|s| listed(&s.arn)) {
-        found.entry(store.arn.to_string()).or_insert(store);
+        match kept(&store) {
+            Ok(()) => {
+                found.entry(store.arn.to_string()).or_insert(store);
+            }
+            Err(warning) => gone_without_copy.push(warning),
+        }
     }
     let mut stores: Vec<(String, StorePlan)> = found
         .iter()
@@ -82,7 +106,7 @@ pub fn plan_accepting(
     let blockers_count = blockers.len()
         + stores.iter().map(|s| s.blockers.len()).sum::<usize>()
         + switches.iter().map(|s| s.blockers.len()).sum::<usize>();
-    let mut warnings = Vec::new();
+    let mut warnings = gone_without_copy;
     if let RoleCheck::Unchecked(error) = &facts.dr_region.restore_role {
         warnings.push(Warning::RoleUnchecked {
             error: error.clone(),
@@ -122,7 +146,10 @@ fn store_plan(
     accepted: Option<Duration>,
 ) -> StorePlan {
     let copy = newest_copy(&store.copies, &app.dr_region).cloned();
-    let age = copy.as_ref().map(|c| age_seconds(c.created, facts.now));
+    // A deleted store lost what was written between its last copy and its deletion; nothing
+    // was written to it since.
+    let until = store.gone_at.unwrap_or(facts.now);
+    let age = copy.as_ref().map(|c| age_seconds(c.created, until));
     let mut blockers = Vec::new();
     match (&copy, age) {
         (Some(copy), Some(age)) => {
@@ -173,6 +200,7 @@ fn store_plan(
         restore_metadata: restore_metadata(store.arn.kind, &restored_name, prerequisites),
         restored_name,
         blockers,
+        source_gone_at: store.gone_at,
     }
 }
 
@@ -193,6 +221,7 @@ fn not_found(
         restore_metadata: restore_metadata(arn.kind, &restored_name, prerequisites),
         restored_name,
         blockers: vec![Blocker::StoreNotFound],
+        source_gone_at: None,
     }
 }
 

@@ -104,6 +104,7 @@ pub(super) fn store(text: &str, rpo_hours: u64, copies: Vec<CopyFacts>) -> Store
         tier_rpo: Some(Duration::from_hours(rpo_hours)),
         copies,
         last_restore_test_rto: None,
+        gone_at: None,
     }
 }
 
@@ -184,6 +185,7 @@ fn each_store_restores_its_newest_completed_copy_in_the_dr_region() {
                 key: KEY_EAST.into(),
             },
         ],
+        source_gone_at: None,
     };
     let db = StorePlan {
         arn: arn(DB),
@@ -200,6 +202,7 @@ fn each_store_restores_its_newest_completed_copy_in_the_dr_region() {
             ("DBSubnetGroupName".into(), "default".into()),
         ]),
         blockers: vec![],
+        source_gone_at: None,
     };
     // By ARN: dynamodb before rds.
     assert_eq!(plan.stores, [table, db]);
@@ -657,4 +660,71 @@ fn a_record_an_abort_could_not_put_back_exactly_blocks_its_switch() {
     assert!(plan.switches[0].blockers[0]
         .to_string()
         .contains("could not put it back exactly"));
+}
+
+fn store_of<'f>(facts: &'f mut FailoverFacts, text: &str) -> &'f mut StoreFacts {
+    facts
+        .stores
+        .iter_mut()
+        .find(|s| s.arn == arn(text))
+        .expect("the store")
+}
+
+#[test]
+fn a_deleted_store_stays_in_the_plan_from_its_last_copy_losing_only_what_came_before_its_deletion()
+{
+    // Given the database deleted 40 minutes ago, its last copy taken 10 minutes before that
+    let mut facts = facts();
+    let db = store_of(&mut facts, DB);
+    db.gone_at = Some(ago(40));
+    let app = application(switches());
+
+    // Then it is planned from that copy, judged alone, its data loss the 10 minutes (not the
+    // 50 to now, past its 1-hour RPO only later), and the hash says it is gone
+    let plan = plan(&app, None, &facts);
+    let planned = plan
+        .stores
+        .iter()
+        .find(|s| s.arn == arn(DB))
+        .expect("in the plan");
+    assert_eq!(planned.source_gone_at, Some(ago(40)));
+    assert_eq!(planned.data_loss, Some(Duration::from_minutes(10)));
+    assert!(planned.blockers.is_empty(), "{:?}", planned.blockers);
+    assert_ne!(plan.hash, super::plan(&app, None, &self::facts()).hash);
+}
+
+#[test]
+fn a_deleted_store_without_a_copy_leaves_a_tag_selected_plan_with_a_warning_and_blocks_a_listed_one(
+) {
+    // Given the database deleted, and no copy of it in the DR region
+    let mut facts = facts();
+    let db = store_of(&mut facts, DB);
+    db.gone_at = Some(ago(600));
+    db.copies
+        .retain(|c| !c.recovery_point_arn.contains(":us-west-2:"));
+    let by_tag = application(Vec::new());
+
+    // Then a tag-selected application's plan leaves it out, saying so
+    let plan = plan(&by_tag, None, &facts);
+    assert!(plan.stores.iter().all(|s| s.arn != arn(DB)));
+    assert_eq!(
+        plan.warnings,
+        [Warning::GoneWithoutCopy {
+            store: DB.into(),
+            gone_at: ago(600),
+        }]
+    );
+
+    // And one that lists it by ARN keeps it, blocked for want of a copy
+    let by_arn = Application {
+        stores: StoreSelector::Arns(vec![arn(DB), arn(TABLE)]),
+        ..application(Vec::new())
+    };
+    let listed = super::plan(&by_arn, None, &facts);
+    let db = listed
+        .stores
+        .iter()
+        .find(|s| s.arn == arn(DB))
+        .expect("listed");
+    assert_eq!(db.blockers, [Blocker::NoCopy]);
 }
