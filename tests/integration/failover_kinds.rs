@@ -148,3 +148,118 @@ async fn an_application_of_all_six_kinds_fails_over_and_its_endpoints_are_switch
         .unwrap_or_default();
     assert_eq!(members, 1);
 }
+
+/// A configuration of an application of one Aurora cluster, its DR region's restores in
+/// `network`, its instances of `class` when one is given.
+fn aurora_application(t: &TestAccount, network: &(String, String), class: Option<&str>) -> String {
+    let (group, security_group) = network;
+    let class = class.map_or(String::new(), |c| format!("instance_class = \"{c}\"\n"));
+    let text = format!(
+        "{}\n[restore_prerequisites.\"{DR_REGION}\"]\ndb_subnet_group = \"{group}\"\n\
+         security_groups = [\"{security_group}\"]\n{class}\
+         [[applications]]\nname = \"payments\"\nprimary_region = \"{HOME_REGION}\"\n\
+         stores = {{ tag = {{ key = \"Application\", value = \"ledger\" }} }}\n",
+        bulwark_core::config::BUILTIN_TOML
+    );
+    let path = std::env::temp_dir().join(format!(
+        "bulwark-failover-aurora-{}-{}.toml",
+        t.account,
+        class.len()
+    ));
+    std::fs::write(&path, text).expect("the configuration file");
+    path.to_str().expect("a path").to_string()
+}
+
+#[tokio::test]
+async fn an_aurora_plan_shows_the_topology_it_serves_from_its_hash_follows_it_and_the_failover_keeps_it(
+) {
+    // Given an Aurora cluster of two instances, critical, backed up and copied to the DR
+    // region, and a network there
+    let t = TestAccount::new().await;
+    let app = [
+        ("Application", "ledger"),
+        ("DataClassification", "Critical"),
+    ];
+    crate::seed::aurora_cluster(&t, HOME_REGION, "ledger", 2, &app).await;
+    let network = crate::seed::restore_network(&t, DR_REGION).await;
+    for step in ["init", "discover", "classify", "apply"] {
+        ok(&t, &[step]);
+    }
+    crate::restore::run_plans(&t);
+    backup_role(&t).await;
+
+    // When its failover is planned with the engine's default class, then with a class the
+    // DR region's configuration names
+    // (its copy reaches the DR region in a while)
+    let planned = |class: Option<&str>| {
+        let config = aurora_application(&t, &network, class);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let plan = plan_of(&t, std::path::Path::new(&config));
+            if plan["plan"]["ready"] == true {
+                return (config, plan["plan"].clone());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never ready: {plan:#}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    };
+    let (_, default) = planned(None);
+    let (config, configured) = planned(Some("db.r6g.xlarge"));
+
+    // Then each plan shows what the restored cluster serves from: as many instances as its
+    // source, of the class; and the hash follows the class
+    assert_eq!(
+        default["stores"][0]["serving"],
+        serde_json::json!({"instance_class": "db.r6g.large", "instances": 2}),
+        "{default:#}"
+    );
+    assert_eq!(
+        configured["stores"][0]["serving"],
+        serde_json::json!({"instance_class": "db.r6g.xlarge", "instances": 2})
+    );
+    assert_ne!(default["hash"], configured["hash"]);
+
+    // When it is failed over under the configured plan
+    let hash = configured["hash"].as_str().expect("hash");
+    let answer = json_of(&bulwark_with(
+        &t,
+        &[],
+        &[execute(&config, hash), vec!["--confirm"]].concat(),
+    ));
+
+    // Then the restored cluster serves from two instances of that class
+    let run = &answer["run"];
+    assert_eq!(run["ending"]["outcome"], "succeeded", "{answer:#}");
+    let cluster = run["stores"][0]["restored"]["id"]
+        .as_str()
+        .expect("the restored cluster");
+    let rds = t.rds(DR_REGION);
+    let members = rds
+        .describe_db_clusters()
+        .db_cluster_identifier(cluster)
+        .send()
+        .await
+        .expect("the restored cluster")
+        .db_clusters()
+        .first()
+        .map(|c| c.db_cluster_members().to_vec())
+        .unwrap_or_default();
+    assert_eq!(members.len(), 2, "{members:?}");
+    for member in members {
+        let id = member.db_instance_identifier().expect("an instance");
+        let class = rds
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .expect("the instance")
+            .db_instances()
+            .first()
+            .and_then(|db| db.db_instance_class())
+            .map(str::to_string);
+        assert_eq!(class.as_deref(), Some("db.r6g.xlarge"), "{id}");
+    }
+}

@@ -140,6 +140,8 @@ pub async fn read_with(
                     AssetState::Present => None,
                     AssetState::Gone => Some(a.gone_at.unwrap_or(a.last_seen)),
                 },
+                engine: a.attributes.engine.clone(),
+                members: a.attributes.members.len(),
             }
         })
         .collect();

@@ -131,6 +131,7 @@ fn started(
         hook: None,
         size_bytes: None,
         instance_class: None,
+        serving: plan.serving.clone(),
         // A deleted source has nothing to compare with: it is judged alone, as one whose
         // region the engineer declared down.
         source_declared_down: run.primary_down || plan.source_gone_at.is_some(),

@@ -50,19 +50,32 @@ pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress
                 }
                 Kind::Rds => rds::tag(&clients, &restored_arn, marks).await?,
                 Kind::Aurora => {
-                    // A test's cluster opens at its tier's test class, else the region's.
+                    // A failover's cluster serves from what its plan says. A test's opens one
+                    // instance at its tier's test class, else the region's.
                     let tier_class = match test.purpose {
                         Purpose::Test => config
                             .tier(&test.tier)
                             .and_then(|t| t.restore_test.instance_class.as_deref()),
                         Purpose::Failover => None,
                     };
-                    let class = tier_class.or_else(|| {
+                    let configured = tier_class.or_else(|| {
                         config
                             .restore_prerequisites(&test.region)
                             .and_then(|p| p.instance_class.as_deref())
                     });
-                    match rds::open(&clients, &restored_arn, name, class, marks).await? {
+                    let serving = match &test.serving {
+                        Some(serving) => rds::Serving {
+                            class: Some(&serving.instance_class),
+                            instances: serving.instances,
+                            parameter_group: serving.parameter_group.as_deref(),
+                        },
+                        None => rds::Serving {
+                            class: configured,
+                            instances: 1,
+                            parameter_group: None,
+                        },
+                    };
+                    match rds::open(&clients, &restored_arn, name, serving, marks).await? {
                         rds::Opening::Waiting => return Ok(running(test, Utc::now())),
                         rds::Opening::Failed(reason) => return Ok(Progress::Failed { reason }),
                         // A cluster can be read only now: its restore, and the RTO, end here.

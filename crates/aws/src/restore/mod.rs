@@ -154,6 +154,9 @@ pub struct Started {
     pub size_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_class: Option<String>,
+    /// A failover's Aurora cluster: the instances it serves from, as planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving: Option<bulwark_core::failover::Serving>,
     /// A failover's source region was declared down by the engineer: a source that cannot be
     /// read is not compared, and that is not held against the restored store.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -3,7 +3,8 @@
 //! (no final snapshot: they are copies).
 
 use bulwark_core::restore::{
-    cannot_open, temporary_instance_class, temporary_instance_name, ClusterFacts, DatabaseFacts,
+    cannot_open, serving_instance_name, temporary_instance_class, temporary_instance_name,
+    ClusterFacts, DatabaseFacts,
 };
 
 use super::Marks;
@@ -156,41 +157,64 @@ pub enum Opening {
     Failed(String),
 }
 
+/// What a restored cluster is opened with: its instances' class (None: the engine's default),
+/// how many, and their parameter group.
+#[derive(Debug, Clone, Copy)]
+pub struct Serving<'a> {
+    pub class: Option<&'a str>,
+    pub instances: usize,
+    pub parameter_group: Option<&'a str>,
+}
+
 /// Open the restored cluster `name` (its ARN `arn`): a cluster restores without instances, so
-/// the test adds one of its own, `<name>-i`, tagged as the test's. Every step may be retried:
-/// the instance is looked for first, and the cluster is tagged before the instance is created,
-/// so whatever dies half-way, the sweeper can find both.
+/// a test adds one of its own, `<name>-i`, and a failover the ones its plan says (`-i`, `-i2`,
+/// …), tagged as the test's or the run's; it is open once they are all available. Every step
+/// may be retried: the instances are looked for first, and the cluster is tagged before any is
+/// created, so whatever dies half-way, the sweeper can find them.
 pub async fn open(
     clients: &ScopeClients,
     arn: &str,
     name: &str,
-    configured_class: Option<&str>,
+    serving: Serving<'_>,
     marks: Marks<'_>,
 ) -> Result<Opening, AwsError> {
-    let instance = temporary_instance_name(name);
-    match clients
-        .rds
-        .describe_db_instances()
-        .db_instance_identifier(&instance)
-        .send()
-        .await
-    {
-        Ok(out) => {
-            let status = out
-                .db_instances()
-                .first()
-                .and_then(|db| db.db_instance_status())
-                .unwrap_or_default();
-            return Ok(match status {
-                "available" => Opening::Open,
-                failed if cannot_open(failed) => {
-                    Opening::Failed(format!("the temporary instance {instance} is {failed}"))
+    let mut missing = Vec::new();
+    let mut waiting = false;
+    for n in 1..=serving.instances.max(1) {
+        let instance = serving_instance_name(name, n);
+        match clients
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(&instance)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let status = out
+                    .db_instances()
+                    .first()
+                    .and_then(|db| db.db_instance_status())
+                    .unwrap_or_default();
+                match status {
+                    "available" => {}
+                    failed if cannot_open(failed) => {
+                        return Ok(Opening::Failed(format!(
+                            "the instance {instance} is {failed}"
+                        )))
+                    }
+                    _ => waiting = true,
                 }
-                _ => Opening::Waiting,
-            });
+            }
+            Err(e) if is_not_found(&e, INSTANCE_NOT_FOUND) => missing.push(instance),
+            Err(e) => return Err(AwsError::sdk("rds:DescribeDBInstances", e)),
         }
-        Err(e) if is_not_found(&e, INSTANCE_NOT_FOUND) => {}
-        Err(e) => return Err(AwsError::sdk("rds:DescribeDBInstances", e)),
+    }
+    if missing.is_empty() {
+        return Ok(if waiting {
+            Opening::Waiting
+        } else {
+            Opening::Open
+        });
     }
     tag(clients, arn, marks).await?;
     let restored = cluster(clients, name).await?;
@@ -206,33 +230,36 @@ pub async fn open(
     }
     let engine = restored.engine().unwrap_or_default();
     let serverless_v2 = restored.serverless_v2_scaling_configuration().is_some();
-    let Some(class) = temporary_instance_class(engine, serverless_v2, configured_class) else {
+    let Some(class) = temporary_instance_class(engine, serverless_v2, serving.class) else {
         return Ok(Opening::Failed(format!(
             "{name} is a {engine} cluster, not an Aurora one: it takes no added instance"
         )));
     };
-    let created = clients
-        .rds
-        .create_db_instance()
-        .db_instance_identifier(&instance)
-        .db_cluster_identifier(name)
-        .engine(engine)
-        .db_instance_class(class)
-        .publicly_accessible(false)
-        .set_tags(Some(rds_tags(marks)))
-        .send()
-        .await
-        .map_err(|e| AwsError::sdk("rds:CreateDBInstance", e));
-    match created {
-        // A retried step whose first try created it.
-        Err(e)
-            if e.code()
-                .is_some_and(|c| c.starts_with("DBInstanceAlreadyExists")) =>
-        {
-            Ok(Opening::Waiting)
+    for instance in missing {
+        let created = clients
+            .rds
+            .create_db_instance()
+            .db_instance_identifier(&instance)
+            .db_cluster_identifier(name)
+            .engine(engine)
+            .db_instance_class(&class)
+            .set_db_parameter_group_name(serving.parameter_group.map(str::to_string))
+            .publicly_accessible(false)
+            .set_tags(Some(rds_tags(marks)))
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("rds:CreateDBInstance", e));
+        match created {
+            // A retried step whose first try created it.
+            Err(e)
+                if e.code()
+                    .is_some_and(|c| c.starts_with("DBInstanceAlreadyExists")) => {}
+            other => {
+                other?;
+            }
         }
-        other => other.map(|_| Opening::Waiting),
     }
+    Ok(Opening::Waiting)
 }
 
 pub async fn delete(clients: &ScopeClients, id: &str) -> Result<(), AwsError> {

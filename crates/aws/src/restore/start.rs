@@ -154,6 +154,7 @@ pub async fn start(
             tier.restore_test.instance_class.as_deref(),
             prerequisites.and_then(|p| p.instance_class.as_deref()),
         ),
+        serving: None,
         source_declared_down: false,
         purpose: Purpose::Test,
     };

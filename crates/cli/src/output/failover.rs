@@ -33,7 +33,10 @@ pub fn print_failover_plan(plan: &bulwark_core::failover::Plan) {
                 ExpectedRto::Measured(d) => d.to_string(),
                 ExpectedRto::Unknown => "unknown (never tested)".into(),
             },
-            s.restored_name.clone(),
+            match &s.serving {
+                Some(serving) => format!("{}, serving from {serving}", s.restored_name),
+                None => s.restored_name.clone(),
+            },
             blockers(&s.blockers),
         ]);
     }

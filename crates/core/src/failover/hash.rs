@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::model::{Blocker, Plan, PlanHash, PlanHashMismatch};
+use super::model::{Blocker, Plan, PlanHash, PlanHashMismatch, Serving};
 use crate::application::SwitchTarget;
 use crate::duration::Duration;
 
@@ -41,6 +41,9 @@ struct CanonicalStore<'a> {
     /// keep their hash.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     source_gone: bool,
+    /// An Aurora cluster's; absent for the other kinds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    serving: Option<&'a Serving>,
 }
 
 #[derive(Serialize)]
@@ -89,6 +92,7 @@ pub(super) fn canonical_form(plan: &Plan) -> String {
                 restore_metadata: &store.restore_metadata,
                 blockers: steady(&store.blockers),
                 source_gone: store.source_gone_at.is_some(),
+                serving: store.serving.as_ref(),
             })
             .collect(),
         switches: plan

@@ -24,7 +24,7 @@ pub use failback::failback_application;
 pub use hash::verify;
 pub use model::{
     Blocker, CopyFacts, DrRegionFacts, ExpectedRto, FailoverFacts, Plan, PlanHash,
-    PlanHashMismatch, RoleCheck, StoreFacts, StorePlan, SwitchPlan, Warning,
+    PlanHashMismatch, RoleCheck, Serving, StoreFacts, StorePlan, SwitchPlan, Warning,
 };
 pub use plan::{
     plan, plan_accepting, restore_metadata, restored_name, DEFAULT_DB_SUBNET_GROUP, NAME_PREFIX,

@@ -49,6 +49,10 @@ pub struct StoreFacts {
     /// from its last copy, which lost what was written between that copy and its deletion,
     /// and judged alone (there is no source to compare with).
     pub gone_at: Option<DateTime<Utc>>,
+    /// A database's engine, as discovered.
+    pub engine: Option<String>,
+    /// An Aurora cluster's member instances, as discovered: how many it serves from.
+    pub members: usize,
 }
 
 /// One recovery point in the DR vault.
@@ -138,6 +142,31 @@ pub struct StorePlan {
     /// and judged alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_gone_at: Option<DateTime<Utc>>,
+    /// An Aurora cluster's serving topology: a cluster restores without instances, and the
+    /// failover adds these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving: Option<Serving>,
+}
+
+/// The instances a restored Aurora cluster serves from: as many as its source had (at least
+/// one), of the DR region's configured class (`[restore_prerequisites.<region>]
+/// instance_class`) or the engine's default, with the region's instance parameter group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Serving {
+    pub instance_class: String,
+    pub instances: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_group: Option<String>,
+}
+
+impl fmt::Display for Serving {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} x {}", self.instances, self.instance_class)?;
+        if let Some(group) = &self.parameter_group {
+            write!(f, " ({group})")?;
+        }
+        Ok(())
+    }
 }
 
 /// How long a store's restore is expected to take.

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::hash::hash_of;
 use super::model::{
-    Blocker, CopyFacts, ExpectedRto, FailoverFacts, Plan, PlanHash, RoleCheck, StoreFacts,
+    Blocker, CopyFacts, ExpectedRto, FailoverFacts, Plan, PlanHash, RoleCheck, Serving, StoreFacts,
     StorePlan, SwitchPlan, Warning,
 };
 use crate::application::{AppName, Application, Attribute, Placeholder, StoreSelector, Switch};
@@ -16,6 +16,7 @@ use crate::arn::{Region, ResourceArn};
 use crate::config::RestorePrerequisites;
 use crate::duration::Duration;
 use crate::kind::Kind;
+use crate::restore::{temporary_instance_class, DEFAULT_AURORA_INSTANCE_CLASS};
 
 /// The prefix of every store a failover restores. Not the restore tests' (`bulwark-rt-`): the
 /// sweeper deletes those, and must never touch these.
@@ -201,7 +202,25 @@ fn store_plan(
         restored_name,
         blockers,
         source_gone_at: store.gone_at,
+        serving: serving(store, prerequisites),
     }
+}
+
+/// What a restored Aurora cluster serves from (None for any other kind): decided here, so that
+/// the plan and its hash say it, not read from the configuration when the run gets there.
+fn serving(store: &StoreFacts, prerequisites: Option<&RestorePrerequisites>) -> Option<Serving> {
+    if store.arn.kind != Kind::Aurora {
+        return None;
+    }
+    let configured = prerequisites.and_then(|p| p.instance_class.as_deref());
+    let engine = store.engine.as_deref().unwrap_or("aurora-postgresql");
+    let instance_class = temporary_instance_class(engine, false, configured)
+        .unwrap_or_else(|| DEFAULT_AURORA_INSTANCE_CLASS.to_string());
+    Some(Serving {
+        instance_class,
+        instances: store.members.max(1),
+        parameter_group: prerequisites.and_then(|p| p.parameter_group.clone()),
+    })
 }
 
 /// A listed store the facts know nothing of.
@@ -222,6 +241,7 @@ fn not_found(
         restored_name,
         blockers: vec![Blocker::StoreNotFound],
         source_gone_at: None,
+        serving: None,
     }
 }
 

@@ -105,6 +105,8 @@ pub(super) fn store(text: &str, rpo_hours: u64, copies: Vec<CopyFacts>) -> Store
         copies,
         last_restore_test_rto: None,
         gone_at: None,
+        engine: None,
+        members: 0,
     }
 }
 
@@ -186,6 +188,7 @@ fn each_store_restores_its_newest_completed_copy_in_the_dr_region() {
             },
         ],
         source_gone_at: None,
+        serving: None,
     };
     let db = StorePlan {
         arn: arn(DB),
@@ -203,6 +206,7 @@ fn each_store_restores_its_newest_completed_copy_in_the_dr_region() {
         ]),
         blockers: vec![],
         source_gone_at: None,
+        serving: None,
     };
     // By ARN: dynamodb before rds.
     assert_eq!(plan.stores, [table, db]);

@@ -25,10 +25,10 @@ pub(crate) use policy::stale;
 pub use policy::{choose_point, due, Candidate, Due, PointFacts};
 pub use regional::{regional_metadata, RestoreSite};
 pub use restored::{
-    cannot_open, metadata_overrides, temporary_instance_class, temporary_instance_name,
-    test_instance_class, tested_instance_class, with_overrides, DEFAULT_AURORA_INSTANCE_CLASS,
-    DEFAULT_AURORA_MYSQL1_INSTANCE_CLASS, DEFAULT_TEST_INSTANCE_CLASS,
-    SERVERLESS_V2_INSTANCE_CLASS, TEMPORARY_INSTANCE_SUFFIX,
+    cannot_open, metadata_overrides, serving_instance_name, temporary_instance_class,
+    temporary_instance_name, test_instance_class, tested_instance_class, with_overrides,
+    DEFAULT_AURORA_INSTANCE_CLASS, DEFAULT_AURORA_MYSQL1_INSTANCE_CLASS,
+    DEFAULT_TEST_INSTANCE_CLASS, SERVERLESS_V2_INSTANCE_CLASS, TEMPORARY_INSTANCE_SUFFIX,
 };
 pub use validate::{
     validate_cluster, validate_database, validate_disk, validate_table, ClusterFacts,

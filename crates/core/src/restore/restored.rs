@@ -101,6 +101,21 @@ pub fn with_overrides(
 /// A restored name may have RDS's whole 63 characters, so the cluster's part is cut to leave
 /// room for the suffix (and no hyphen before it, which RDS refuses as `--`). The same cluster
 /// always gives the same instance, so a retried step finds the instance it created.
+/// The name of the `n`th instance (from 1) a restored cluster serves from: the first is the
+/// temporary instance's, the others `-i2`, `-i3`, ….
+pub fn serving_instance_name(cluster: &str, n: usize) -> String {
+    if n <= 1 {
+        return temporary_instance_name(cluster);
+    }
+    let digits = n.to_string();
+    let room = MAX_DB_IDENTIFIER - TEMPORARY_INSTANCE_SUFFIX.len() - digits.len();
+    let stem: String = cluster.chars().take(room).collect();
+    format!(
+        "{}{TEMPORARY_INSTANCE_SUFFIX}{digits}",
+        stem.trim_end_matches('-')
+    )
+}
+
 pub fn temporary_instance_name(cluster: &str) -> String {
     let room = MAX_DB_IDENTIFIER - TEMPORARY_INSTANCE_SUFFIX.len();
     let stem: String = cluster.chars().take(room).collect();
@@ -354,6 +369,12 @@ mod tests {
             temporary_instance_name(&hyphen_at_cut),
             format!("{}-i", "a".repeat(60))
         );
+        // The instances a cluster serves from: the first is the temporary one's.
+        assert_eq!(serving_instance_name("bulwark-fo-x", 1), "bulwark-fo-x-i");
+        assert_eq!(serving_instance_name("bulwark-fo-x", 3), "bulwark-fo-x-i3");
+        let twelfth = serving_instance_name(&longest, 12);
+        assert_eq!(twelfth, format!("bulwark-rt-{}-i12", "a".repeat(48)));
+        assert_eq!(twelfth.len(), 63);
     }
 
     #[test]
