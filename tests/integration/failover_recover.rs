@@ -1,5 +1,5 @@
 //! What a recovery must bring back: a store deleted from the primary region (the classic
-//! reason to recover) is restored from its last copy.
+//! reason to recover) is restored from its last copy, and carries its source's tags and tier.
 
 use crate::cli::ok;
 use crate::failover::{plan_of, DR_REGION};
@@ -65,4 +65,34 @@ async fn a_deleted_table_of_a_tag_selected_application_is_restored_from_its_last
         .count();
     assert_eq!(items, 3);
     assert_eq!(switch_values(&t, &zone).await.1, table);
+
+    // And it carries its source's tags and tier, marked as the run's: the next sweep in the
+    // DR region classifies and protects it as its source was
+    let arn = run["stores"]
+        .as_array()
+        .expect("stores")
+        .iter()
+        .filter_map(|s| s["restored"]["arn"].as_str())
+        .find(|a| a.contains(":table/"))
+        .expect("the restored table's ARN");
+    let tags: std::collections::BTreeMap<String, String> = t
+        .dynamodb(DR_REGION)
+        .list_tags_of_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .expect("its tags")
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    let run_id = run["id"].as_str().expect("the run's id");
+    for (key, value) in [
+        ("Application", "payments"),
+        ("DataClassification", "Critical"),
+        ("bulwark:tier", "critical"),
+        ("bulwark:failover", run_id),
+    ] {
+        assert_eq!(tags.get(key).map(String::as_str), Some(value), "{tags:?}");
+    }
 }

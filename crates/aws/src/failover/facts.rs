@@ -142,6 +142,7 @@ pub async fn read_with(
                 },
                 engine: a.attributes.engine.clone(),
                 members: a.attributes.members.len(),
+                tags: a.tags.clone(),
             }
         })
         .collect();

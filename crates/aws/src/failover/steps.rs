@@ -132,6 +132,7 @@ fn started(
         size_bytes: None,
         instance_class: None,
         serving: plan.serving.clone(),
+        carried_tags: plan.tags.clone(),
         // A deleted source has nothing to compare with: it is judged alone, as one whose
         // region the engineer declared down.
         source_declared_down: run.primary_down || plan.source_gone_at.is_some(),

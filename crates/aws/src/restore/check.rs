@@ -40,10 +40,20 @@ pub async fn poll(aws: &Aws, config: &Config, test: &Started) -> Result<Progress
                 })
                 .to_rfc3339();
             let name = &test.restored_name;
-            let marks: &[(&str, &str)] = match test.purpose {
-                Purpose::Test => &[(RESTORE_TEST_TAG, &test.id), (EXPIRES_TAG, &expires)],
-                Purpose::Failover => &[(FAILOVER_TAG, &test.id)],
+            // A failover's store carries its source's tags and tier, marked as the run's in
+            // the same request: it carries no tier tag before it (a tier tag first would make
+            // it a store that may not be marked).
+            let marks: Vec<(&str, &str)> = match test.purpose {
+                Purpose::Test => vec![(RESTORE_TEST_TAG, &test.id), (EXPIRES_TAG, &expires)],
+                Purpose::Failover => std::iter::once((FAILOVER_TAG, test.id.as_str()))
+                    .chain(
+                        test.carried_tags
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str())),
+                    )
+                    .collect(),
             };
+            let marks = marks.as_slice();
             match test.kind {
                 Kind::Ebs | Kind::Efs => {
                     disks::tag(&clients, test.kind, &restored_id, name, marks).await?

@@ -6,6 +6,7 @@
 //! step as a task (it waits between polls, no Lambda sleeps); `run_test` runs them in one
 //! process for the CLI.
 
+use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
 use bulwark_core::restore::{Finding, HookFunction, Measured, TestCost, Timing};
@@ -157,6 +158,9 @@ pub struct Started {
     /// A failover's Aurora cluster: the instances it serves from, as planned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serving: Option<bulwark_core::failover::Serving>,
+    /// A failover's restored store: the tags it carries over from its source, as planned.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub carried_tags: BTreeMap<String, String>,
     /// A failover's source region was declared down by the engineer: a source that cannot be
     /// read is not compared, and that is not held against the restored store.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

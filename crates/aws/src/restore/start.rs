@@ -155,6 +155,7 @@ pub async fn start(
             prerequisites.and_then(|p| p.instance_class.as_deref()),
         ),
         serving: None,
+        carried_tags: Default::default(),
         source_declared_down: false,
         purpose: Purpose::Test,
     };

@@ -44,6 +44,8 @@ struct CanonicalStore<'a> {
     /// An Aurora cluster's; absent for the other kinds.
     #[serde(skip_serializing_if = "Option::is_none")]
     serving: Option<&'a Serving>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    tags: &'a BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -93,6 +95,7 @@ pub(super) fn canonical_form(plan: &Plan) -> String {
                 blockers: steady(&store.blockers),
                 source_gone: store.source_gone_at.is_some(),
                 serving: store.serving.as_ref(),
+                tags: &store.tags,
             })
             .collect(),
         switches: plan

@@ -38,7 +38,8 @@ fn the_hash_covers_the_canonical_form_and_nothing_else() {
         r#""copy":"arn:aws:backup:us-west-2:123456789012:recovery-point:rp-1","#,
         r#""restored_name":"bulwark-fo-orders-f232869caf88","#,
         r#""restore_metadata":{"targetTableName":"bulwark-fo-orders-f232869caf88"},"#,
-        r#""blockers":[{"blocker":"copy_too_old","age":"0m","limit":"4h"},{"blocker":"role_missing"}]}],"#,
+        r#""blockers":[{"blocker":"copy_too_old","age":"0m","limit":"4h"},{"blocker":"role_missing"}],"#,
+        r#""tags":{"bulwark:tier":"critical"}}],"#,
         r#""switches":[{"target":{"kind":"ssm","region":"us-west-2","parameter":"/payments/table"},"#,
         r#""ttl":null,"current":"orders","template":"{orders.name}","blockers":[]}]}"#
     );
@@ -46,10 +47,10 @@ fn the_hash_covers_the_canonical_form_and_nothing_else() {
     // sha256("bulwark failover plan v1\0" + expected), by sha256sum.
     assert_eq!(
         plan.hash.as_str(),
-        "5012fc89f2fd944e871f7b9f13b67a5a6ec43b02e22bf3790c415aaa680985e5"
+        "38167a6ba87c043e2a9a26c6a99c83fa3dccd8428dba53527cfb9bc7e5885840"
     );
-    assert_eq!(plan.hash.short(), "5012fc89f2fd944e");
-    assert_eq!(plan.hash.to_string(), "5012fc89f2fd944e");
+    assert_eq!(plan.hash.short(), "38167a6ba87c043e");
+    assert_eq!(plan.hash.to_string(), "38167a6ba87c043e");
 }
 
 #[test]

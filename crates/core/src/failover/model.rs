@@ -53,6 +53,8 @@ pub struct StoreFacts {
     pub engine: Option<String>,
     /// An Aurora cluster's member instances, as discovered: how many it serves from.
     pub members: usize,
+    /// Its tags, as discovered.
+    pub tags: BTreeMap<String, String>,
 }
 
 /// One recovery point in the DR vault.
@@ -146,6 +148,11 @@ pub struct StorePlan {
     /// failover adds these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serving: Option<Serving>,
+    /// The tags the restored store gets besides the run's mark: its source's (but AWS's own
+    /// and Bulwark's marks of copies) and its tier's, so that the next sweep classifies it as
+    /// its source and protects it in the DR region.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// The instances a restored Aurora cluster serves from: as many as its source had (at least

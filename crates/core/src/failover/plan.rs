@@ -16,7 +16,11 @@ use crate::arn::{Region, ResourceArn};
 use crate::config::RestorePrerequisites;
 use crate::duration::Duration;
 use crate::kind::Kind;
-use crate::restore::{temporary_instance_class, DEFAULT_AURORA_INSTANCE_CLASS};
+use crate::protection::TIER_TAG;
+use crate::restore::{
+    temporary_instance_class, DEFAULT_AURORA_INSTANCE_CLASS, EXPIRES_TAG, FAILOVER_TAG,
+    RESTORE_TEST_TAG,
+};
 
 /// The prefix of every store a failover restores. Not the restore tests' (`bulwark-rt-`): the
 /// sweeper deletes those, and must never touch these.
@@ -203,7 +207,25 @@ fn store_plan(
         blockers,
         source_gone_at: store.gone_at,
         serving: serving(store, prerequisites),
+        tags: carried_tags(store),
     }
+}
+
+/// The tags a restored store carries over from its source: not AWS's own (`aws:`, which no
+/// one may write), nor Bulwark's marks of its own copies, nor its `Name` (a restored volume or
+/// file system is named as restored); and its tier's.
+fn carried_tags(store: &StoreFacts) -> BTreeMap<String, String> {
+    let marks = [RESTORE_TEST_TAG, EXPIRES_TAG, FAILOVER_TAG, "Name"];
+    let mut tags: BTreeMap<String, String> = store
+        .tags
+        .iter()
+        .filter(|(k, _)| !k.starts_with("aws:") && !marks.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(tier) = &store.tier {
+        tags.insert(TIER_TAG.to_string(), tier.clone());
+    }
+    tags
 }
 
 /// What a restored Aurora cluster serves from (None for any other kind): decided here, so that
@@ -242,6 +264,7 @@ fn not_found(
         blockers: vec![Blocker::StoreNotFound],
         source_gone_at: None,
         serving: None,
+        tags: BTreeMap::new(),
     }
 }
 

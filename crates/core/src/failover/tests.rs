@@ -107,6 +107,7 @@ pub(super) fn store(text: &str, rpo_hours: u64, copies: Vec<CopyFacts>) -> Store
         gone_at: None,
         engine: None,
         members: 0,
+        tags: BTreeMap::new(),
     }
 }
 
@@ -189,6 +190,7 @@ fn each_store_restores_its_newest_completed_copy_in_the_dr_region() {
         ],
         source_gone_at: None,
         serving: None,
+        tags: BTreeMap::from([("bulwark:tier".into(), "critical".into())]),
     };
     let db = StorePlan {
         arn: arn(DB),
@@ -207,6 +209,7 @@ fn each_store_restores_its_newest_completed_copy_in_the_dr_region() {
         blockers: vec![],
         source_gone_at: None,
         serving: None,
+        tags: BTreeMap::from([("bulwark:tier".into(), "critical".into())]),
     };
     // By ARN: dynamodb before rds.
     assert_eq!(plan.stores, [table, db]);
@@ -731,4 +734,36 @@ fn a_deleted_store_without_a_copy_leaves_a_tag_selected_plan_with_a_warning_and_
         .find(|s| s.arn == arn(DB))
         .expect("listed");
     assert_eq!(db.blockers, [Blocker::NoCopy]);
+}
+
+#[test]
+fn a_restored_store_carries_its_sources_tags_and_tier_but_no_marks_of_copies() {
+    // Given the table tagged by its owners, by AWS, by Bulwark's tier, and carrying marks a
+    // copy of Bulwark's would have
+    let mut facts = facts();
+    store_of(&mut facts, TABLE).tags = BTreeMap::from([
+        ("Application".into(), "payments".into()),
+        ("DataClassification".into(), "Critical".into()),
+        ("Name".into(), "orders".into()),
+        ("aws:cloudformation:stack-name".into(), "payments".into()),
+        ("bulwark:tier".into(), "critical".into()),
+        ("bulwark:restore-test".into(), "t1".into()),
+        ("bulwark:failover".into(), "r1".into()),
+    ]);
+
+    // Then its restored copy is to carry its owners' tags and its tier, nothing else
+    let plan = plan(&application(switches()), None, &facts);
+    let table = plan
+        .stores
+        .iter()
+        .find(|s| s.arn == arn(TABLE))
+        .expect("the table");
+    assert_eq!(
+        table.tags,
+        BTreeMap::from([
+            ("Application".to_string(), "payments".to_string()),
+            ("DataClassification".to_string(), "Critical".to_string()),
+            ("bulwark:tier".to_string(), "critical".to_string()),
+        ])
+    );
 }
