@@ -168,6 +168,47 @@ async fn the_failover_state_machine_runs_the_real_function_and_refuses_a_stale_h
         .await
         .expect("its body")
         .into_bytes();
+    // And the run keeps the document's SHA-256 (computed here by coreutils' sha256sum) and
+    // who began it as AWS authenticated it: the execution
+    let digest = {
+        use std::io::Write;
+        let mut sum = std::process::Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sha256sum runs");
+        sum.stdin
+            .take()
+            .expect("its input")
+            .write_all(&document)
+            .expect("the document");
+        let out = sum.wait_with_output().expect("its digest");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .expect("a digest")
+            .to_string()
+    };
+    let written: Value = serde_json::from_slice(&document).expect("the document is JSON");
+    let run_id = written["run"]["id"].as_str().expect("the run's id");
+    let status: Value = serde_json::from_str(&crate::cli::ok_on(
+        &t,
+        TABLE,
+        &["failover", "status", run_id, "--format", "json"],
+    ))
+    .expect("the run as JSON");
+    assert_eq!(
+        status["run"]["evidence"]["sha256"],
+        digest.as_str(),
+        "{status:#}"
+    );
+    assert_eq!(status["run"]["evidence"]["key"], key);
+    assert!(
+        status["run"]["caller"]
+            .as_str()
+            .is_some_and(|c| c.contains(":execution:bulwark-failover:")),
+        "{status:#}"
+    );
     let document = String::from_utf8_lossy(&document);
     assert!(document.contains("\"warnings\""), "{document}");
     assert!(!document.contains("role_unchecked"), "{document}");

@@ -54,6 +54,13 @@ async fn a_deleted_table_of_a_tag_selected_application_is_restored_from_its_last
     // (there is no source to compare with), and the switches name it
     let run = &answer["run"];
     assert_eq!(run["ending"]["outcome"], "succeeded", "{answer:#}");
+    assert_eq!(run["requested_by"], "on-call");
+    assert!(
+        run["caller"]
+            .as_str()
+            .is_some_and(|c| c.starts_with(&format!("arn:aws:sts::{}:assumed-role/", t.account))),
+        "who AWS authenticated, beside who the request named: {run:#}"
+    );
     let table = planned_name(run, ":dynamodb:");
     let items = t
         .dynamodb(DR_REGION)

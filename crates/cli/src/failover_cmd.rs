@@ -354,10 +354,8 @@ pub async fn execute(
     if request.reason.trim().is_empty() {
         bail!("--reason is empty: say why, it is recorded with the run");
     }
-    let requested_by = match request.requested_by {
-        Some(who) => who,
-        None => aws.caller_arn().await?,
-    };
+    let caller = aws.caller_arn().await?;
+    let requested_by = request.requested_by.unwrap_or_else(|| caller.clone());
     if let Some(state_machine) = &request.state_machine {
         if request.accept_data_loss.is_some() {
             bail!(
@@ -389,6 +387,7 @@ pub async fn execute(
             reason: request.reason,
             accept_data_loss: request.accept_data_loss,
             primary_down: request.primary_down,
+            caller,
         },
         &reporting(drive),
         chrono::Utc::now(),

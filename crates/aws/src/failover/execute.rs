@@ -8,7 +8,7 @@
 //! switches back.
 
 use bulwark_core::application::Application;
-use bulwark_core::failover::{self, next, Ending, Event, Next, Run, RunId};
+use bulwark_core::failover::{self, next, Ending, Event, EvidenceDocument, Next, Run, RunId};
 use bulwark_core::{AccountId, Config, Duration};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -57,6 +57,8 @@ pub struct Request {
     /// read are judged alone instead of "not compared" (which stops the run).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub primary_down: bool,
+    /// Who asks as AWS authenticated them (the CLI's caller, the state machine's execution).
+    pub caller: String,
 }
 
 /// What an advance did: whether the run should be advanced again at once, after a wait, or
@@ -98,6 +100,7 @@ pub async fn begin(
     }
     let mut run = Run::new(plan, &request.requested_by, &request.reason, now, &app.name);
     run.primary_down = request.primary_down;
+    run.caller = Some(request.caller.clone());
     // The lock first: a run refused it leaves no record. Two requests in the same
     // millisecond share an id; the second is another driver of it, and refused.
     let fence = lock::claim(aws, inventory, app.name.as_str(), &run.id, driving).await?;
@@ -108,12 +111,13 @@ pub async fn begin(
         "begin",
         app.name.as_str(),
         format!(
-            "plan {} of {} stores and {} switches into {}, asked by {}: {}",
+            "plan {} of {} stores and {} switches into {}, asked by {} (authenticated as {}): {}",
             run.plan.hash,
             run.plan.stores.len(),
             run.plan.switches.len(),
             run.plan.dr_region,
             run.requested_by,
+            request.caller,
             run.reason
         ) + if run.primary_down {
             "; the primary region declared down: stores whose sources cannot be read are \
@@ -318,7 +322,12 @@ async fn end(
     if let Some(bucket) = &reporting.evidence_bucket {
         let mut events = events.to_vec();
         events.push(event.clone());
-        write_evidence(aws, bucket, &ended, &events).await?;
+        let evidence = write_evidence(aws, bucket, &ended, &events).await?;
+        ended.evidence = Some(evidence);
+        // The run ended: nothing else writes it now but this driver.
+        if record::evidence(inventory, fence, &ended).await? == HeaderWrite::Written {
+            ended.revision += 1;
+        }
     }
     lock::release(inventory, fence).await?;
     notify(aws, reporting, &ended, word, &event.outcome).await?;
@@ -453,12 +462,13 @@ async fn heartbeat(inventory: &Inventory, fence: &Fence) -> std::convert::Infall
     }
 }
 
+/// Write `run`'s evidence document; where, and its SHA-256.
 async fn write_evidence(
     aws: &Aws,
     bucket: &str,
     run: &Run,
     events: &[Event],
-) -> Result<(), AwsError> {
+) -> Result<EvidenceDocument, AwsError> {
     let key = format!(
         "failovers/{}/{}.json",
         run.requested_at.format("%Y/%m/%d"),
@@ -469,7 +479,12 @@ async fn write_evidence(
         "data_loss_seconds": run.data_loss_seconds(),
         "events": events,
     });
-    crate::restore::history::put_document(aws, bucket, &key, &document).await
+    let sha256 = crate::restore::history::put_document(aws, bucket, &key, &document).await?;
+    Ok(EvidenceDocument {
+        bucket: bucket.to_string(),
+        key,
+        sha256,
+    })
 }
 
 async fn notify(

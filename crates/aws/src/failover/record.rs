@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::builders::PutBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
-use bulwark_core::failover::{Ending, Event, Plan, Run, RunId, StoreRun, SwitchRun};
+use bulwark_core::failover::{
+    Ending, Event, EvidenceDocument, Plan, Run, RunId, StoreRun, SwitchRun,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +77,10 @@ struct Header {
     ending: Option<Ending>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     primary_down: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    caller: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    evidence: Option<EvidenceDocument>,
 }
 
 fn json(value: &impl Serialize) -> Result<String, AwsError> {
@@ -228,6 +234,8 @@ fn header(run: &Run) -> Header {
         abort_requested: run.abort_requested,
         ending: run.ending.clone(),
         primary_down: run.primary_down,
+        caller: run.caller.clone(),
+        evidence: run.evidence.clone(),
     }
 }
 
@@ -251,6 +259,20 @@ pub async fn end(
         put_of(inventory, &event_item(&ended.id, event)?)?,
     ];
     match transact(inventory, fence, puts, true).await? {
+        None => Ok(HeaderWrite::Written),
+        Some(Refusal::Stale) => Ok(HeaderWrite::Stale),
+        Some(Refusal::FencedOut) => Err(lock::fenced_out(fence)),
+    }
+}
+
+/// Record where `run`'s evidence document is and its SHA-256, over the revision read.
+pub async fn evidence(
+    inventory: &Inventory,
+    fence: &Fence,
+    run: &Run,
+) -> Result<HeaderWrite, AwsError> {
+    let put = header_put(inventory, run, false)?;
+    match transact(inventory, fence, vec![put], true).await? {
         None => Ok(HeaderWrite::Written),
         Some(Refusal::Stale) => Ok(HeaderWrite::Stale),
         Some(Refusal::FencedOut) => Err(lock::fenced_out(fence)),
@@ -392,6 +414,8 @@ pub async fn load(
         ending: header.ending,
         primary_down: header.primary_down,
         revision,
+        caller: header.caller,
+        evidence: header.evidence,
     };
     events.sort_by_key(|e| e.at);
     Ok(Some((run, events)))

@@ -10,6 +10,7 @@ use bulwark_core::restore::{
 use bulwark_core::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use crate::error::AwsError;
 use crate::permissions::{p, Permission};
@@ -188,15 +189,17 @@ pub async fn write_evidence(
     Ok(key)
 }
 
-/// Write `document` as JSON to `bucket` under `key` (an evidence document).
+/// Write `document` as JSON to `bucket` under `key` (an evidence document); the SHA-256 of
+/// the bytes written, in hex.
 pub(crate) async fn put_document(
     aws: &crate::Aws,
     bucket: &str,
     key: &str,
     document: &impl Serialize,
-) -> Result<(), AwsError> {
+) -> Result<String, AwsError> {
     let body =
         serde_json::to_vec_pretty(document).map_err(|e| AwsError::Malformed(e.to_string()))?;
+    let sha256 = hex::encode(sha2::Sha256::digest(&body));
     aws.s3()
         .put_object()
         .bucket(bucket)
@@ -206,5 +209,5 @@ pub(crate) async fn put_document(
         .send()
         .await
         .map_err(|e| AwsError::sdk("s3:PutObject", e))?;
-    Ok(())
+    Ok(sha256)
 }

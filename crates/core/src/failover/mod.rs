@@ -30,7 +30,7 @@ pub use plan::{
     plan, plan_accepting, restore_metadata, restored_name, DEFAULT_DB_SUBNET_GROUP, NAME_PREFIX,
 };
 pub use run::{
-    next, switch_value, switched, Ending, Event, Next, Restored, Run, RunId, StoreRun, SwitchRun,
-    STORE_RESTORE_DEADLINE,
+    next, switch_value, switched, Ending, Event, EvidenceDocument, Next, Restored, Run, RunId,
+    StoreRun, SwitchRun, STORE_RESTORE_DEADLINE,
 };
 pub use snapshot::{AliasTarget, SwitchSnapshot, SECURE_STRING};

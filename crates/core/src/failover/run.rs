@@ -93,6 +93,23 @@ pub struct Run {
     /// (an abort and an ending that race) is refused, and its writer reads the run again.
     #[serde(default)]
     pub revision: u64,
+    /// Who began it as AWS authenticated them, beside `requested_by` (what they said): the
+    /// CLI's caller (`sts:GetCallerIdentity`), or the state machine's execution (whose
+    /// starter CloudTrail's StartExecution names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
+    /// The run's evidence document once written: where, and the SHA-256 of its bytes, so that
+    /// an auditor can check the document is the one the run wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceDocument>,
+}
+
+/// A run's evidence document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceDocument {
+    pub bucket: String,
+    pub key: String,
+    pub sha256: String,
 }
 
 /// How far one store's restore has come.
@@ -238,6 +255,8 @@ impl Run {
             ending: None,
             primary_down: false,
             revision: 0,
+            caller: None,
+            evidence: None,
         }
     }
 

@@ -181,6 +181,7 @@ pub async fn handle(
                 reason,
                 accept_data_loss,
                 primary_down,
+                caller: driving.driver.to_string(),
             };
             let run = execute::begin(
                 aws,
