@@ -285,3 +285,35 @@ async fn a_driver_gone_silent_on_another_host_is_taken_over_after_its_lease_and_
     assert_ne!(switched.1, before.1);
     assert_eq!(restore_jobs(&t).await, 2);
 }
+
+#[tokio::test]
+async fn a_lock_left_by_an_earlier_version_is_taken_once_its_run_is_not_running() {
+    // Given an application ready to fail over, and its lock as an earlier version left it: its
+    // holder the run's id, an expiry, no run recorded under that id
+    let t = TestAccount::new().await;
+    let (config, _, _, plan) = ready_application(&t).await;
+    let hash = plan["hash"].as_str().expect("hash").to_string();
+    t.dynamodb(DR_REGION)
+        .put_item()
+        .table_name(CLI_TABLE)
+        .item("pk", AttributeValue::S("lease".into()))
+        .item("sk", AttributeValue::S("failover#payments".into()))
+        .item(
+            "holder",
+            AttributeValue::S("payments-20261101T000000000".into()),
+        )
+        .item("expires", AttributeValue::N("1893456000".into()))
+        .send()
+        .await
+        .expect("the old lock");
+
+    // When the application is failed over
+    let answer = json_of(&bulwark_with(&t, &[], &confirmed(&config, &hash)));
+
+    // Then the lock is taken (its run never ran), and the run succeeds and frees it
+    assert_eq!(
+        answer["run"]["ending"]["outcome"], "succeeded",
+        "{answer:#}"
+    );
+    assert!(lock_of(&t, CLI_TABLE).await.is_none());
+}

@@ -409,7 +409,6 @@ impl Run<'_> {
             versioning_from_config: settings.versioning_from_config,
         };
         let mut facts = AccountFacts::read(&clients, regions, &drs, &native_needed, reading).await;
-        let account_regions: Vec<&str> = regions.iter().map(Region::as_str).collect();
         for region in regions {
             let scope = Scope {
                 account: account.clone(),
@@ -431,7 +430,6 @@ impl Run<'_> {
                     scope: &scope,
                     dr,
                     clients: &clients,
-                    account_regions: &account_regions,
                 };
                 let acted: Vec<&Asset> = in_scope
                     .iter()
@@ -475,20 +473,14 @@ impl Run<'_> {
     ) -> Result<ScopePlan, AwsError> {
         let config = self.config;
         let settings = config.protection();
-        let ScopeTarget {
-            scope,
-            dr,
-            clients,
-            account_regions,
-        } = target;
+        let ScopeTarget { scope, dr, clients } = target;
         let (account, region) = (&scope.account, &scope.region);
         let primary = clients
             .get(region.as_str())
             .ok_or_else(|| AwsError::Malformed(format!("no clients for region {region}")))?;
         let mut actual = facts.scope_actual(region, dr);
-        let desired =
-            protection::render(config, account.as_str(), region.as_str(), account_regions)
-                .map_err(AwsError::Configuration)?;
+        let desired = protection::render(config, account.as_str(), region.as_str())
+            .map_err(AwsError::Configuration)?;
         let owned: Vec<Asset> = in_scope.iter().map(|a| (*a).clone()).collect();
         let native_actions: Vec<NativeAction> = in_scope
             .iter()
@@ -560,7 +552,6 @@ struct ScopeTarget<'a> {
     scope: &'a Scope,
     dr: &'a Region,
     clients: &'a HashMap<String, ScopeClients>,
-    account_regions: &'a [&'a str],
 }
 
 /// Reading nothing but writing one message: the alert topic.

@@ -117,13 +117,8 @@ fn the_builtin_default_is_the_documented_default() {
 
 #[test]
 fn the_documented_rendering_is_the_default_rendering() {
-    let state = bulwark_core::render(
-        &Config::builtin(),
-        "123456789012",
-        "us-east-1",
-        &["us-east-1"],
-    )
-    .expect("renders");
+    let state =
+        bulwark_core::render(&Config::builtin(), "123456789012", "us-east-1").expect("renders");
     for plan in state.plans.keys() {
         assert!(
             DOC.contains(&format!("`{plan}`")),

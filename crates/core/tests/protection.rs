@@ -17,7 +17,7 @@ const ACCOUNT: &str = "123456789012";
 const PRIMARY: &str = "us-east-1";
 
 fn builtin_render() -> BackupState {
-    render(&Config::builtin(), ACCOUNT, PRIMARY, &[PRIMARY]).expect("renders")
+    render(&Config::builtin(), ACCOUNT, PRIMARY).expect("renders")
 }
 
 /// Names the rendered state uses, so that generated states collide with it.
@@ -329,7 +329,7 @@ proptest! {
         id in "[a-z][a-z0-9-]{0,20}",
         other_tags in prop::collection::btree_map("[A-Za-z:]{1,12}", "[a-z]{0,6}", 0..4),
     ) {
-        let state = render(&config, ACCOUNT, PRIMARY, &[PRIMARY]).expect("renders");
+        let state = render(&config, ACCOUNT, PRIMARY).expect("renders");
         let arn = ResourceArn::new(
             kind,
             "aws",

@@ -225,6 +225,12 @@ pub async fn claim(
             }
             Claim::HeldByRun(other) => {
                 let lock = lock.as_ref().expect("held: read");
+                // A lock written before locks named their run was held by the run itself.
+                let other = if other.is_empty() {
+                    lock.holder.clone()
+                } else {
+                    other
+                };
                 if !ended(inventory, &other).await? {
                     return Err(AwsError::Refused(format!(
                         "failover run {other} of {app} has not ended: one run of an \
@@ -329,6 +335,12 @@ async fn take(
         None => update
             .condition_expression("attribute_not_exists(pk)")
             .expression_attribute_values(":beat", AttributeValue::N("1".into())),
+        // A lock written before locks named their run (its holder was the run) is taken as
+        // it is, if it is still the one read.
+        Some(lock) if lock.run.is_empty() => update
+            .condition_expression("attribute_not_exists(#run) AND holder = :seen_holder")
+            .expression_attribute_values(":beat", AttributeValue::N("1".into()))
+            .expression_attribute_values(":seen_holder", AttributeValue::S(lock.holder.clone())),
         Some(lock) => update
             .condition_expression(
                 "#run = :seen_run AND holder = :seen_holder AND #token = :seen_token \

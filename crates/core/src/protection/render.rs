@@ -139,41 +139,29 @@ pub fn resource_pattern(kind: Kind, partition: &str) -> String {
 
 /// The AWS Backup state the configuration asks for in one account and region: the vault
 /// there (and in its DR region if any tier copies), and per tier one plan and one selection
-/// per group of kinds that need the same rules. `account_regions` are the regions where the
-/// account has assets: a vault's lock covers every tier that writes to it, as primary (every
-/// tier, in a region with assets) or as DR (the tiers that copy), so that the scopes of one
-/// account render each vault alike.
-pub fn render(
-    config: &Config,
-    account: &str,
-    region: &str,
-    account_regions: &[&str],
-) -> Result<BackupState, String> {
+/// per group of kinds that need the same rules. Every vault's lock admits, from its creation,
+/// the retention of every tier: any tier's stores may land in any region (a failover restores
+/// its stores in the DR region, where they are then protected), and a lock is never widened
+/// by what lands later (a vault's access policy lets only the admins change its lock). The
+/// scopes of one account render each vault alike.
+pub fn render(config: &Config, account: &str, region: &str) -> Result<BackupState, String> {
     let settings = config.protection();
     let tiers = config.tiers();
     let partition = partition_of(region);
     let policy = access_policy(settings, partition, account);
-    let all: Vec<&Tier> = tiers.iter().collect();
-    let copying: Vec<&Tier> = tiers.iter().filter(|t| t.cross_region_copy).collect();
-    let vault = |region: &str| {
-        let users = if region_hosts_assets(region, account_regions) {
-            &all
-        } else {
-            &copying
-        };
-        Vault {
-            name: settings.vault_name.clone(),
-            region: region.to_string(),
-            kms_key_alias: settings.kms_key_alias.clone(),
-            lock: shared_lock(users.iter().copied()).map(vault_lock),
-            access_policy: Some(policy.clone()),
-            managed: true,
-        }
+    let copying = tiers.iter().any(|t| t.cross_region_copy);
+    let vault = |region: &str| Vault {
+        name: settings.vault_name.clone(),
+        region: region.to_string(),
+        kms_key_alias: settings.kms_key_alias.clone(),
+        lock: shared_lock(tiers.iter()).map(vault_lock),
+        access_policy: Some(policy.clone()),
+        managed: true,
     };
     let mut state = BackupState::default();
     let dr_region = settings.dr_region_for(region)?;
     let mut vaults = vec![vault(region)];
-    if !copying.is_empty() {
+    if copying {
         vaults.push(vault(&dr_region));
     }
     for vault in vaults {
@@ -208,10 +196,6 @@ pub fn render(
         }
     }
     Ok(state)
-}
-
-fn region_hosts_assets(region: &str, account_regions: &[&str]) -> bool {
-    account_regions.contains(&region)
 }
 
 fn plan(tier: &Tier, group: &Group, vault_name: &str, dr_vault_arn: &str) -> Plan {

@@ -13,5 +13,5 @@ pub(super) const ACCOUNT: &str = "123456789012";
 pub(super) const PRIMARY: &str = "us-east-1";
 
 pub(super) fn builtin() -> BackupState {
-    super::render(&Config::builtin(), ACCOUNT, PRIMARY, &[PRIMARY]).expect("renders")
+    super::render(&Config::builtin(), ACCOUNT, PRIMARY).expect("renders")
 }

@@ -14,9 +14,8 @@ use crate::taxonomy::{shared_lock, Tier, LONGEST_GROUP_NAME};
 fn a_store_in_the_dr_region_is_protected_into_its_pair_and_each_vault_renders_alike() {
     // Given an account with assets in us-east-1 and in us-west-2, the default DR region
     let config = Config::builtin();
-    let regions = ["us-east-1", "us-west-2"];
-    let east = render(&config, ACCOUNT, "us-east-1", &regions).expect("east");
-    let west = render(&config, ACCOUNT, "us-west-2", &regions).expect("west");
+    let east = render(&config, ACCOUNT, "us-east-1").expect("east");
+    let west = render(&config, ACCOUNT, "us-west-2").expect("west");
     // Then us-west-2's copies go to us-east-1, never back into us-west-2
     let copies_to = |state: &BackupState| -> Vec<String> {
         state
@@ -34,23 +33,30 @@ fn a_store_in_the_dr_region_is_protected_into_its_pair_and_each_vault_renders_al
         .iter()
         .all(|d| d == "arn:aws:backup:us-west-2:123456789012:backup-vault:bulwark"));
     assert!(!copies_to(&west).is_empty());
-    // And each region's vault is the same whichever scope renders it: its lock covers
-    // every tier, as both hold assets
+    // And each region's vault is the same whichever scope renders it
     for key in west.vaults.keys() {
         assert_eq!(west.vaults.get(key), east.vaults.get(key), "{key:?}");
     }
-    // While a DR-only vault's lock covers the tiers that copy
-    let only_east = render(&config, ACCOUNT, "us-east-1", &["us-east-1"]).expect("east");
-    let dr_only = &only_east.vaults[&("us-west-2".to_string(), "bulwark".to_string())];
+    // And every vault's lock, a DR vault's too, admits every tier's retention from its
+    // creation: a store a failover restores there, then protected at its tier, needs no lock
+    // widened (which only the admins may do)
+    let every_tier = shared_lock(config.tiers().iter()).map(vault_lock);
+    assert!(every_tier.is_some());
     let copying: Vec<&Tier> = config
         .tiers()
         .iter()
         .filter(|t| t.cross_region_copy)
         .collect();
-    assert_eq!(
-        dr_only.lock,
-        shared_lock(copying.into_iter()).map(vault_lock)
+    assert_ne!(
+        every_tier,
+        shared_lock(copying.into_iter()).map(vault_lock),
+        "the default taxonomy has a tier that does not copy with a longer retention"
     );
+    for state in [&east, &west] {
+        for vault in state.vaults.values() {
+            assert_eq!(vault.lock, every_tier, "{vault:?}");
+        }
+    }
 }
 
 /// What the default taxonomy's rendering must give one (tier, kind).
@@ -327,15 +333,16 @@ fn vaults_are_encrypted_locked_as_their_tiers_allow_and_guarded() {
             ])
         );
     }
-    // Every tier writes to the primary vault: critical's 30d minimum, archival's 10y
-    // maximum. Only critical and important copy, and only critical asks for a lock.
+    // Every vault admits every tier: critical's 30d minimum, archival's 10y maximum, the DR
+    // vault's too (only critical and important copy, but a failover lands stores there that
+    // are then protected at their tiers)
     let governance = |min, max| VaultLock {
         min_retention_days: min,
         max_retention_days: Some(max),
         changeable_for_days: None,
     };
     assert_eq!(primary.lock, Some(governance(30, 3650)));
-    assert_eq!(dr.lock, Some(governance(30, 2555)));
+    assert_eq!(dr.lock, Some(governance(30, 3650)));
 }
 
 const GOLD: &str = "[tiers.gold]\nrpo = \"4h\"\nrto = \"4h\"\nfrequency = \"4h\"\n\
@@ -352,7 +359,7 @@ fn a_compliance_lock_has_a_grace_period_and_no_lock_means_none() {
         "[protection]\nallow_compliance_lock = true\n{GOLD}\
          lock = {{ mode = \"compliance\", min_retention = \"7d\" }}\n{RULE}"
     ));
-    let state = render(&locked, ACCOUNT, PRIMARY, &[PRIMARY]).expect("renders");
+    let state = render(&locked, ACCOUNT, PRIMARY).expect("renders");
     assert_eq!(state.vaults.len(), 1, "no tier copies: no DR vault");
     let vault = state.vaults.values().next().expect("primary vault");
     assert_eq!(
@@ -363,13 +370,7 @@ fn a_compliance_lock_has_a_grace_period_and_no_lock_means_none() {
             changeable_for_days: Some(COMPLIANCE_GRACE_DAYS),
         })
     );
-    let unlocked = render(
-        &config(&format!("{GOLD}{RULE}")),
-        ACCOUNT,
-        PRIMARY,
-        &[PRIMARY],
-    )
-    .expect("renders");
+    let unlocked = render(&config(&format!("{GOLD}{RULE}")), ACCOUNT, PRIMARY).expect("renders");
     assert!(unlocked.vaults.values().all(|v| v.lock.is_none()));
 }
 
@@ -381,7 +382,7 @@ fn an_explicit_cron_pins_the_frequency_schedule_only() {
         GOLD
     );
     let config = config(&text);
-    let state = render(&config, ACCOUNT, PRIMARY, &[PRIMARY]).expect("renders");
+    let state = render(&config, ACCOUNT, PRIMARY).expect("renders");
     let schedule = |kind| {
         let plan = plan_for(&config, "gold", kind).expect("plan");
         state.plans[&plan].rules[0].schedule.clone()
@@ -445,7 +446,7 @@ fn the_longest_tier_name_gives_names_aws_backup_accepts() {
         "{}cold_storage_after = \"30d\"\n[[rules]]\nname = \"default\"\nthen = \"{longest}\"\n",
         GOLD.replace("gold", &longest)
     );
-    let state = render(&config(&text), ACCOUNT, PRIMARY, &[PRIMARY]).expect("renders");
+    let state = render(&config(&text), ACCOUNT, PRIMARY).expect("renders");
     let names: Vec<&String> = state.selections.keys().map(|(_, name)| name).collect();
     assert!(names.iter().any(|n| n.len() == 50), "{names:?}");
     assert!(names.iter().all(|n| n.len() <= 50), "{names:?}");
