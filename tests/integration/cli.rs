@@ -34,9 +34,12 @@ pub(crate) fn bulwark_on(t: &TestAccount, table: &str, args: &[&str]) -> Output 
         .expect("bulwark runs")
 }
 
-/// Where the CLI runs `args`: a failover command in the DR region, the rest at home.
+/// Where the CLI runs `args`: a failover command in the DR region (but a failback's execute,
+/// driven from the primary region, its DR region), the rest at home.
 pub(crate) fn region_of(args: &[&str]) -> &'static str {
-    if args.contains(&"failover") {
+    if args.contains(&"failover") && args.contains(&"execute") && args.contains(&"--failback") {
+        HOME_REGION
+    } else if args.contains(&"failover") {
         crate::failover::DR_REGION
     } else {
         HOME_REGION

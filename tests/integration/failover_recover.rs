@@ -1,10 +1,13 @@
 //! What a recovery must bring back: a store deleted from the primary region (the classic
-//! reason to recover) is restored from its last copy, and carries its source's tags and tier.
+//! reason to recover) is restored from its last copy, and carries its source's tags and tier;
+//! and what a failback must bring home: the data written in the DR region.
+
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::cli::ok;
 use crate::failover::{plan_of, DR_REGION};
 use crate::failover_run::{
-    bulwark_with, execute, json_of, planned_name, ready_application, switch_values,
+    bulwark_with, execute, items_in, json_of, planned_name, ready_application, switch_values,
 };
 use crate::harness::{TestAccount, HOME_REGION};
 
@@ -62,15 +65,7 @@ async fn a_deleted_table_of_a_tag_selected_application_is_restored_from_its_last
         "who AWS authenticated, beside who the request named: {run:#}"
     );
     let table = planned_name(run, ":dynamodb:");
-    let items = t
-        .dynamodb(DR_REGION)
-        .scan()
-        .table_name(&table)
-        .send()
-        .await
-        .expect("the restored table")
-        .count();
-    assert_eq!(items, 3);
+    assert_eq!(items_in(&t, DR_REGION, &table).await, 3);
     assert_eq!(switch_values(&t, &zone).await.1, table);
 
     // And it carries its source's tags and tier, marked as the run's: the next sweep in the
@@ -102,4 +97,105 @@ async fn a_deleted_table_of_a_tag_selected_application_is_restored_from_its_last
     ] {
         assert_eq!(tags.get(key).map(String::as_str), Some(value), "{tags:?}");
     }
+}
+
+#[tokio::test]
+async fn a_failover_and_its_failback_carry_the_data_written_in_the_dr_region_home() {
+    // Given an application failed over to the DR region
+    let t = TestAccount::new().await;
+    let (config, zone, _, plan) = ready_application(&t).await;
+    let hash = plan["hash"].as_str().expect("hash").to_string();
+    let forward = json_of(&bulwark_with(
+        &t,
+        &[],
+        &[execute(&config, &hash), vec!["--confirm"]].concat(),
+    ));
+    assert_eq!(
+        forward["run"]["ending"]["outcome"], "succeeded",
+        "{forward:#}"
+    );
+    let served = planned_name(&forward["run"], ":dynamodb:");
+
+    // And an item written in the DR region while it serves from there
+    t.dynamodb(DR_REGION)
+        .put_item()
+        .table_name(&served)
+        .item("id", AttributeValue::S("d".into()))
+        .send()
+        .await
+        .expect("an item written in the DR region");
+
+    // When the restored stores are swept, classified and protected there (their tags and tier
+    // came with them), backed up, and copied to the primary region
+    for step in ["discover", "classify", "apply"] {
+        ok(&t, &["--regions", DR_REGION, step]);
+    }
+    crate::harness::control(
+        &format!(
+            "/moto-api/bulwark/backup/run-plans?account={}&region={DR_REGION}",
+            t.account
+        ),
+        &serde_json::json!({}),
+    );
+    for store in forward["run"]["stores"].as_array().expect("stores") {
+        let arn = store["restored"]["arn"].as_str().expect("a restored store");
+        crate::restore::wait_for_point_of(&t, HOME_REGION, arn).await;
+    }
+
+    // Then the failback's plan is ready, from those copies
+    let back_plan = json_of(&bulwark_with(
+        &t,
+        &[],
+        &[
+            "--config",
+            &config,
+            "failover",
+            "plan",
+            "--app",
+            "payments",
+            "--failback",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(back_plan["plan"]["ready"], true, "{back_plan:#}");
+    let back_hash = back_plan["plan"]["hash"].as_str().expect("hash");
+
+    // When it is executed, from the primary region
+    let back = json_of(&bulwark_with(
+        &t,
+        &[],
+        &[
+            "--config",
+            &config,
+            "failover",
+            "execute",
+            "--app",
+            "payments",
+            "--plan-hash",
+            back_hash,
+            "--failback",
+            "--confirm",
+            "--reason",
+            "us-east-1 is back",
+            "--requested-by",
+            "on-call",
+            "--poll-seconds",
+            "0.2",
+            "--format",
+            "json",
+        ],
+    ));
+
+    // Then it succeeded as the failback of the failover: the table restored at home holds
+    // the three items it had and the one written in the DR region, and the switches name it
+    let run = &back["run"];
+    assert_eq!(run["ending"]["outcome"], "succeeded", "{back:#}");
+    assert_eq!(run["failback_of"], forward["run"]["id"]);
+    assert_eq!(run["plan"]["dr_region"], HOME_REGION);
+    let home = planned_name(run, ":dynamodb:");
+    assert_eq!(items_in(&t, HOME_REGION, &home).await, 4);
+    let (record, parameter) = switch_values(&t, &zone).await;
+    assert_eq!(parameter, home);
+    assert_eq!(record, format!("{home}.tables.example.net"));
 }

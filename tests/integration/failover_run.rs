@@ -90,6 +90,17 @@ pub(crate) fn json_of(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).expect("json")
 }
 
+/// How many items the table `table` of `region` holds (a scan).
+pub(crate) async fn items_in(t: &TestAccount, region: &str, table: &str) -> i32 {
+    t.dynamodb(region)
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .expect("the restored table")
+        .count()
+}
+
 /// The record's and the parameter's values now.
 pub(crate) async fn switch_values(t: &TestAccount, zone: &str) -> (String, String) {
     let sets = aws_sdk_route53::Client::new(&t.config)
@@ -303,15 +314,7 @@ async fn execute_restores_in_the_dr_region_switches_and_verifies_under_the_plans
     }
     // And the restored data is there: the table's three items, the bucket's two objects
     let table = planned_name(run, ":dynamodb:");
-    let items = t
-        .dynamodb(DR_REGION)
-        .scan()
-        .table_name(&table)
-        .send()
-        .await
-        .expect("the restored table")
-        .count();
-    assert_eq!(items, 3);
+    assert_eq!(items_in(&t, DR_REGION, &table).await, 3);
     let restored_bucket = planned_name(run, ":s3:");
     assert_ne!(restored_bucket, bucket);
     let objects = aws_sdk_s3::Client::new(&t.config)

@@ -71,6 +71,11 @@ pub enum FailoverCommand {
         /// With --state-machine: wait for the run to end and show it.
         #[arg(long, requires = "state_machine")]
         wait: bool,
+        /// The way home: fail back the stores the application's last succeeded failover
+        /// restored, under the hash `failover plan --failback` printed. Run from the primary
+        /// region (the failback's DR region), where its lock and record are written.
+        #[arg(long, conflicts_with = "state_machine")]
+        failback: bool,
         #[command(flatten)]
         drive: DriveArgs,
     },
@@ -261,6 +266,7 @@ pub struct ExecuteRequest {
     pub primary_down: bool,
     pub state_machine: Option<String>,
     pub wait: bool,
+    pub failback: bool,
 }
 
 /// The environment variable that kills the CLI right after a step of a run (`restore`,
@@ -374,6 +380,18 @@ pub async fn execute(
         return through_state_machine(inventory, aws, state_machine, &input, request.wait, drive)
             .await;
     }
+    // A failback fails over the application turned around, after its last succeeded failover.
+    let turned;
+    let (application, failback_of) = if request.failback {
+        let (last, _) = record::last_succeeded(inventory, &request.app)
+            .await?
+            .with_context(|| format!("{} has no succeeded failover to fail back", request.app))?;
+        turned = bulwark_core::failover::failback_application(application, &last)
+            .map_err(anyhow::Error::msg)?;
+        (&turned, Some(last.id))
+    } else {
+        (application, None)
+    };
     let driving = Driving::this_process(drive.lease_seconds)?;
     let run = execute::begin(
         aws,
@@ -388,6 +406,7 @@ pub async fn execute(
             accept_data_loss: request.accept_data_loss,
             primary_down: request.primary_down,
             caller,
+            failback_of,
         },
         &reporting(drive),
         chrono::Utc::now(),
@@ -578,6 +597,7 @@ pub async fn dispatch(
             primary_down,
             state_machine,
             wait,
+            failback,
             drive,
         } => {
             let request = ExecuteRequest {
@@ -590,6 +610,7 @@ pub async fn dispatch(
                 primary_down,
                 state_machine,
                 wait,
+                failback,
             };
             execute(aws, config, inventory, request, &drive).await
         }

@@ -59,6 +59,10 @@ pub struct Request {
     pub primary_down: bool,
     /// Who asks as AWS authenticated them (the CLI's caller, the state machine's execution).
     pub caller: String,
+    /// A failback: the succeeded failover whose restored stores `app` (turned around by
+    /// `failover::failback_application`) brings home.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failback_of: Option<RunId>,
 }
 
 /// What an advance did: whether the run should be advanced again at once, after a wait, or
@@ -101,6 +105,7 @@ pub async fn begin(
     let mut run = Run::new(plan, &request.requested_by, &request.reason, now, &app.name);
     run.primary_down = request.primary_down;
     run.caller = Some(request.caller.clone());
+    run.failback_of = request.failback_of.clone();
     // The lock first: a run refused it leaves no record. Two requests in the same
     // millisecond share an id; the second is another driver of it, and refused.
     let fence = lock::claim(aws, inventory, app.name.as_str(), &run.id, driving).await?;
@@ -124,7 +129,10 @@ pub async fn begin(
              judged alone"
         } else {
             ""
-        },
+        } + &run
+            .failback_of
+            .as_ref()
+            .map_or(String::new(), |of| format!("; the failback of run {of}")),
     )
     .await?;
     notify(aws, reporting, &run, "started", &event.outcome).await?;

@@ -81,6 +81,8 @@ struct Header {
     caller: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     evidence: Option<EvidenceDocument>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failback_of: Option<RunId>,
 }
 
 fn json(value: &impl Serialize) -> Result<String, AwsError> {
@@ -236,6 +238,7 @@ fn header(run: &Run) -> Header {
         primary_down: run.primary_down,
         caller: run.caller.clone(),
         evidence: run.evidence.clone(),
+        failback_of: run.failback_of.clone(),
     }
 }
 
@@ -416,6 +419,7 @@ pub async fn load(
         revision,
         caller: header.caller,
         evidence: header.evidence,
+        failback_of: header.failback_of,
     };
     events.sort_by_key(|e| e.at);
     Ok(Some((run, events)))

@@ -102,6 +102,9 @@ pub struct Run {
     /// an auditor can check the document is the one the run wrote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<EvidenceDocument>,
+    /// A failback: the succeeded failover whose restored stores it brings home.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failback_of: Option<RunId>,
 }
 
 /// A run's evidence document.
@@ -257,6 +260,7 @@ impl Run {
             revision: 0,
             caller: None,
             evidence: None,
+            failback_of: None,
         }
     }
 

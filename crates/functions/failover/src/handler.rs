@@ -182,6 +182,7 @@ pub async fn handle(
                 accept_data_loss,
                 primary_down,
                 caller: driving.driver.to_string(),
+                failback_of: None,
             };
             let run = execute::begin(
                 aws,
