@@ -199,3 +199,69 @@ async fn a_failover_and_its_failback_carry_the_data_written_in_the_dr_region_hom
     assert_eq!(parameter, home);
     assert_eq!(record, format!("{home}.tables.example.net"));
 }
+
+#[tokio::test]
+async fn a_recovery_to_before_a_time_brings_back_the_items_deleted_after_it() {
+    // Given an application backed up in its own region
+    let t = TestAccount::new().await;
+    let (config, zone, _, _) = ready_application(&t).await;
+    let table_arn = format!("arn:aws:dynamodb:{HOME_REGION}:{}:table/orders", t.account);
+    crate::restore::wait_for_point_of(&t, HOME_REGION, &table_arn).await;
+
+    // When, after its backup, two of its table's items are deleted (a bad migration)
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let before = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    for id in ["b", "c"] {
+        t.dynamodb(HOME_REGION)
+            .delete_item()
+            .table_name("orders")
+            .key("id", AttributeValue::S(id.into()))
+            .send()
+            .await
+            .expect("an item deleted");
+    }
+    assert_eq!(items_in(&t, HOME_REGION, "orders").await, 1);
+
+    // Then a recovery to before then plans each store in place, from its point before it
+    let recover = |extra: &[&str]| {
+        let args = [
+            &[
+                "--config", &config, "recover", "--app", "payments", "--before", &before,
+            ][..],
+            extra,
+            &["--poll-seconds", "0.2", "--format", "json"][..],
+        ]
+        .concat();
+        json_of(&bulwark_with(&t, &[], &args))
+    };
+    let plan = recover(&[]);
+    assert_eq!(plan["plan"]["ready"], true, "{plan:#}");
+    assert_eq!(plan["plan"]["dr_region"], HOME_REGION);
+    assert!(plan["plan"]["recover_before"].is_string(), "{plan:#}");
+    let hash = plan["plan"]["hash"].as_str().expect("hash").to_string();
+
+    // When it is executed
+    let recovered = recover(&[
+        "--plan-hash",
+        &hash,
+        "--confirm",
+        "--reason",
+        "a bad migration deleted orders",
+        "--requested-by",
+        "on-call",
+    ]);
+
+    // Then the table restored beside the damaged one holds the three items, and the
+    // switches name it
+    let run = &recovered["run"];
+    assert_eq!(run["ending"]["outcome"], "succeeded", "{recovered:#}");
+    let table = planned_name(run, ":dynamodb:");
+    assert_eq!(items_in(&t, HOME_REGION, &table).await, 3);
+    assert_eq!(switch_values(&t, &zone).await.1, table);
+    assert_eq!(
+        items_in(&t, HOME_REGION, "orders").await,
+        1,
+        "the damaged table is left as it is"
+    );
+}

@@ -170,16 +170,15 @@ pub(crate) fn application<'c>(config: &'c Config, app: &str) -> Result<&'c Appli
     })
 }
 
-/// The application's plan, from facts read once, accepting `accepted` of data loss.
-pub(crate) async fn plan_of(
+/// The facts of the application's plan, read once.
+pub(crate) async fn facts_of(
     aws: &Aws,
     config: &Config,
     inventory: &Inventory,
     application: &Application,
-    accepted: Option<Duration>,
-) -> Result<Plan> {
+) -> Result<bulwark_core::failover::FailoverFacts> {
     let account = aws.home_account().await?;
-    let facts = waiting(
+    Ok(waiting(
         "reading the DR region",
         bulwark_aws::failover::facts::read(
             aws,
@@ -190,7 +189,18 @@ pub(crate) async fn plan_of(
             chrono::Utc::now(),
         ),
     )
-    .await?;
+    .await?)
+}
+
+/// The application's plan, from facts read once, accepting `accepted` of data loss.
+pub(crate) async fn plan_of(
+    aws: &Aws,
+    config: &Config,
+    inventory: &Inventory,
+    application: &Application,
+    accepted: Option<Duration>,
+) -> Result<Plan> {
+    let facts = facts_of(aws, config, inventory, application).await?;
     let prerequisites = config.restore_prerequisites(application.dr_region.as_str());
     Ok(bulwark_core::failover::plan_accepting(
         application,
@@ -287,7 +297,7 @@ fn step_name(step: &Next) -> &'static str {
     }
 }
 
-fn reporting(drive: &DriveArgs) -> Reporting {
+pub(crate) fn reporting(drive: &DriveArgs) -> Reporting {
     Reporting {
         topic_arn: drive.topic_arn.clone(),
         evidence_bucket: drive.evidence_bucket.clone(),
@@ -296,7 +306,7 @@ fn reporting(drive: &DriveArgs) -> Reporting {
 
 /// Drive run `id` to its end from here, as `driving` says, printing each step as it is taken, then
 /// the run.
-async fn drive_run(
+pub(crate) async fn drive_run(
     aws: &Aws,
     config: &Config,
     inventory: &Inventory,
@@ -407,6 +417,7 @@ pub async fn execute(
             primary_down: request.primary_down,
             caller,
             failback_of,
+            recover_before: None,
         },
         &reporting(drive),
         chrono::Utc::now(),
@@ -520,7 +531,7 @@ pub async fn abort(
     drive_run(aws, config, inventory, &run.id, drive, &driving).await
 }
 
-fn print_run(run: &Run, events: &[Event], format: SummaryFormat) -> Result<()> {
+pub(crate) fn print_run(run: &Run, events: &[Event], format: SummaryFormat) -> Result<()> {
     match format {
         SummaryFormat::Json => println!(
             "{}",

@@ -6,6 +6,7 @@ mod failover_cmd;
 mod outage;
 mod output;
 mod progress;
+mod recover_cmd;
 mod report;
 mod restore_cmd;
 
@@ -121,6 +122,11 @@ enum Command {
         #[command(subcommand)]
         action: failover_cmd::FailoverCommand,
     },
+    /// Recover an application in place from before a time (data corruption, ransomware):
+    /// each store restored in its own region from its newest point before then, validated,
+    /// and the switches pointed at it. Plans without --plan-hash; executes with it and
+    /// --confirm. Follow it with `bulwark failover status`, resume and abort alike.
+    Recover(recover_cmd::RecoverArgs),
     /// Restore-test history, newest first (of one store, with --arn).
     RestoreTests {
         #[arg(long)]
@@ -395,6 +401,7 @@ async fn run(cli: Cli, config: &Config, aws: &Aws) -> Result<()> {
         Command::Failover { action } => {
             failover_cmd::dispatch(aws, config, &inventory, action).await?
         }
+        Command::Recover(args) => recover_cmd::recover(aws, config, &inventory, args).await?,
         Command::RestoreTests { arn, format } => {
             let tests = bulwark_aws::restore::history::tests(&inventory, arn.as_deref()).await?;
             match format {

@@ -63,6 +63,10 @@ pub struct Request {
     /// `failover::failback_application`) brings home.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failback_of: Option<RunId>,
+    /// A recovery in place of `app` (turned by `failover::in_place`): each store restored in
+    /// its own region from its newest point before this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recover_before: Option<DateTime<Utc>>,
 }
 
 /// What an advance did: whether the run should be advanced again at once, after a wait, or
@@ -94,7 +98,10 @@ pub async fn begin(
     let account = aws.home_account().await?;
     let facts = facts::read(aws, inventory, config, app, &account, now).await?;
     let prerequisites = config.restore_prerequisites(app.dr_region.as_str());
-    let plan = failover::plan_accepting(app, prerequisites, &facts, request.accept_data_loss);
+    let plan = match request.recover_before {
+        Some(before) => failover::plan_recovering(app, prerequisites, &facts, before),
+        None => failover::plan_accepting(app, prerequisites, &facts, request.accept_data_loss),
+    };
     failover::verify(&plan, &request.plan_hash).map_err(|e| AwsError::Refused(e.to_string()))?;
     if !plan.ready {
         return Err(AwsError::Refused(format!(
@@ -132,7 +139,10 @@ pub async fn begin(
         } + &run
             .failback_of
             .as_ref()
-            .map_or(String::new(), |of| format!("; the failback of run {of}")),
+            .map_or(String::new(), |of| format!("; the failback of run {of}"))
+            + &run.plan.recover_before.map_or(String::new(), |before| {
+                format!("; a recovery in place, to before {}", before.to_rfc3339())
+            }),
     )
     .await?;
     notify(aws, reporting, &run, "started", &event.outcome).await?;

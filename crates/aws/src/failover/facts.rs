@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bulwark_core::application::Application;
 use bulwark_core::coverage::RestoreTest as CoverageRestoreTest;
+use bulwark_core::facts::is_continuous;
 use bulwark_core::failover::{CopyFacts, DrRegionFacts, FailoverFacts, RoleCheck, StoreFacts};
 use bulwark_core::restore::{FAILOVER_TAG, RESTORE_TEST_TAG};
 use bulwark_core::{AccountId, Asset, AssetState, Config, Scope};
@@ -16,6 +17,7 @@ use super::switches;
 use crate::clients::{Aws, ScopeClients};
 use crate::error::AwsError;
 use crate::permissions::{p, Permission};
+use crate::restore::start::latest_restorable;
 use crate::restore::{history, to_utc};
 use crate::store::Inventory;
 
@@ -118,7 +120,11 @@ pub async fn read_with(
         dr_scopes.insert(store_account.clone(), dr);
     }
     let store_accounts: BTreeSet<AccountId> = selected.iter().map(|a| a.account.clone()).collect();
-    let stores: Vec<StoreFacts> = selected
+    let names: Vec<(AccountId, String)> = selected
+        .iter()
+        .map(|a| (a.account.clone(), a.name.clone()))
+        .collect();
+    let mut stores: Vec<StoreFacts> = selected
         .into_iter()
         .map(|a| {
             let arn = a.arn.to_string();
@@ -143,9 +149,26 @@ pub async fn read_with(
                 engine: a.attributes.engine.clone(),
                 members: a.attributes.members.len(),
                 tags: a.tags.clone(),
+                latest_restorable: None,
             }
         })
         .collect();
+    // A recovery in place (its "DR region" its own) may restore a continuous point to a time:
+    // where each continuous point's window ends now, read in the store's own region.
+    if app.dr_region == app.primary_region {
+        for (store, (store_account, name)) in stores.iter_mut().zip(&names) {
+            let continuous = store
+                .copies
+                .iter()
+                .any(|c| c.completed && is_continuous(&c.recovery_point_arn));
+            if continuous && store.gone_at.is_none() {
+                let clients = &dr_scopes[store_account];
+                let arn = store.arn.to_string();
+                store.latest_restorable =
+                    latest_restorable(clients, store.arn.kind, name, &arn).await?;
+            }
+        }
+    }
     let keys: BTreeSet<String> = stores
         .iter()
         .flat_map(|s| s.copies.iter())

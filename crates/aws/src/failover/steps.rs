@@ -118,7 +118,11 @@ fn started(
             .to_string(),
         source_region: run.plan.primary_region.to_string(),
         region: run.plan.dr_region.to_string(),
-        origin: Origin::Dr,
+        origin: if in_place(run) {
+            Origin::Home
+        } else {
+            Origin::Dr
+        },
         recovery_point_arn: copy.recovery_point_arn.clone(),
         vault: copy.vault.clone(),
         point_created: copy.created,
@@ -133,11 +137,17 @@ fn started(
         instance_class: None,
         serving: plan.serving.clone(),
         carried_tags: plan.tags.clone(),
+        judge_alone: run.plan.recover_before.is_some(),
         // A deleted source has nothing to compare with: it is judged alone, as one whose
         // region the engineer declared down.
         source_declared_down: run.primary_down || plan.source_gone_at.is_some(),
         purpose: Purpose::Failover,
     })
+}
+
+/// Whether `run` restores in its stores' own region (a recovery in place), not into another.
+fn in_place(run: &Run) -> bool {
+    run.plan.dr_region == run.plan.primary_region
 }
 
 /// Start store `index`'s restore from its planned copy, with its planned metadata. A store
@@ -180,7 +190,7 @@ pub async fn restore(
     };
     let site = Site {
         kind: plan.arn.kind,
-        cross_region: true,
+        cross_region: !in_place(run),
         prerequisites: config.restore_prerequisites(run.plan.dr_region.as_str()),
     };
     let started_at = Utc::now();

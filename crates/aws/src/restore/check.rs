@@ -147,10 +147,21 @@ pub async fn validate(
         .isolation()
         .is_some_and(|region| region.as_str() == test.source_region);
     let declared = isolated || test.source_declared_down;
-    let source = match source(&source_clients, test).await {
-        Ok(source) => Ok(source),
-        Err(e) if test.purpose == Purpose::Failover || isolated => Err((e.to_string(), declared)),
-        Err(e) => return Err(e),
+    // A recovery in place restores from before what happened to its source: comparing with
+    // the source as it is now would judge the damage, not the restore.
+    let source = if test.judge_alone {
+        Err((
+            "not read: a recovery in place recovers from its source as it was".to_string(),
+            true,
+        ))
+    } else {
+        match source(&source_clients, test).await {
+            Ok(source) => Ok(source),
+            Err(e) if test.purpose == Purpose::Failover || isolated => {
+                Err((e.to_string(), declared))
+            }
+            Err(e) => return Err(e),
+        }
     };
     let mut findings = match source {
         Ok(Source::Database(source)) => {

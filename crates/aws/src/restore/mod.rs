@@ -27,7 +27,7 @@ pub mod history;
 pub mod pending;
 pub mod rds;
 pub mod run;
-mod start;
+pub(crate) mod start;
 pub mod sweep;
 
 pub use check::{poll, validate};
@@ -158,6 +158,10 @@ pub struct Started {
     /// A failover's Aurora cluster: the instances it serves from, as planned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serving: Option<bulwark_core::failover::Serving>,
+    /// A recovery in place's restored store: judged alone, its source never read (it is what
+    /// the recovery recovers from).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub judge_alone: bool,
     /// A failover's restored store: the tags it carries over from its source, as planned.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub carried_tags: BTreeMap<String, String>,

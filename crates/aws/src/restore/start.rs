@@ -156,6 +156,7 @@ pub async fn start(
         ),
         serving: None,
         carried_tags: Default::default(),
+        judge_alone: false,
         source_declared_down: false,
         purpose: Purpose::Test,
     };
@@ -269,7 +270,7 @@ fn restore_time(kind: Kind, time: DateTime<Utc>) -> Vec<(&'static str, String)> 
 /// backup's `LastBackupTime` (AWS Backup's API has no restorable window; its last backup time
 /// is where the window ends), a table's PITR `LatestRestorableDateTime`. None when the store
 /// has none (PITR off, no automated backups).
-async fn latest_restorable(
+pub(crate) async fn latest_restorable(
     clients: &ScopeClients,
     kind: Kind,
     name: &str,

@@ -25,6 +25,8 @@ struct Canonical<'a> {
     /// Absent when none was accepted, so that plans hashed before the field keep their hash.
     #[serde(skip_serializing_if = "Option::is_none")]
     accepted_data_loss: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recover_before: Option<String>,
     blockers: Vec<Blocker>,
     stores: Vec<CanonicalStore<'a>>,
     switches: Vec<CanonicalSwitch<'a>>,
@@ -83,6 +85,7 @@ pub(super) fn canonical_form(plan: &Plan) -> String {
         primary_region: plan.primary_region.as_str(),
         dr_region: plan.dr_region.as_str(),
         accepted_data_loss: plan.accepted_data_loss,
+        recover_before: plan.recover_before.map(|t| t.to_rfc3339()),
         blockers: steady(&plan.blockers),
         stores: plan
             .stores

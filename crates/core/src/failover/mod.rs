@@ -27,7 +27,8 @@ pub use model::{
     PlanHashMismatch, RoleCheck, Serving, StoreFacts, StorePlan, SwitchPlan, Warning,
 };
 pub use plan::{
-    plan, plan_accepting, restore_metadata, restored_name, DEFAULT_DB_SUBNET_GROUP, NAME_PREFIX,
+    in_place, plan, plan_accepting, plan_recovering, restore_metadata, restored_name,
+    DEFAULT_DB_SUBNET_GROUP, NAME_PREFIX,
 };
 pub use run::{
     next, switch_value, switched, Ending, Event, EvidenceDocument, Next, Restored, Run, RunId,

@@ -55,6 +55,9 @@ pub struct StoreFacts {
     pub members: usize,
     /// Its tags, as discovered.
     pub tags: BTreeMap<String, String>,
+    /// Where its continuous backup's restorable window ends now (read for a recovery in
+    /// place only): a continuous point restores to no later time.
+    pub latest_restorable: Option<DateTime<Utc>>,
 }
 
 /// One recovery point in the DR vault.
@@ -113,6 +116,11 @@ pub struct Plan {
     /// (`--accept-data-loss`): copies up to this old are taken. In the hash.
     #[serde(default)]
     pub accepted_data_loss: Option<Duration>,
+    /// A recovery in place (`bulwark recover --before`): every store restored in its own
+    /// region from its newest point taken before this time, judged alone (its source is what
+    /// is being recovered from). In the hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recover_before: Option<DateTime<Utc>>,
     /// What could not be checked, or needs more than the DR region: said, never blocking.
     /// Not in the hash.
     #[serde(default)]

@@ -15,6 +15,7 @@ use crate::application::{AppName, Application, Attribute, Placeholder, StoreSele
 use crate::arn::{Region, ResourceArn};
 use crate::config::RestorePrerequisites;
 use crate::duration::Duration;
+use crate::facts::is_continuous;
 use crate::kind::Kind;
 use crate::protection::TIER_TAG;
 use crate::restore::{
@@ -50,6 +51,41 @@ pub fn plan_accepting(
     prerequisites: Option<&RestorePrerequisites>,
     facts: &FailoverFacts,
     accepted: Option<Duration>,
+) -> Plan {
+    plan_with(app, prerequisites, facts, accepted, None)
+}
+
+/// The application recovered in place: the same stores and switches, its "DR region" its
+/// primary region, where its own vault's points are.
+pub fn in_place(app: &Application) -> Application {
+    Application {
+        dr_region: app.primary_region.clone(),
+        ..app.clone()
+    }
+}
+
+/// The plan of a recovery in place of `app` (as `in_place` turned it, its facts read from its
+/// own region's vault) to before `before`: each store restored from its newest point taken
+/// before then. The data it loses is by choice (from that point to `before`): no RPO blocks it.
+pub fn plan_recovering(
+    app: &Application,
+    prerequisites: Option<&RestorePrerequisites>,
+    facts: &FailoverFacts,
+    before: DateTime<Utc>,
+) -> Plan {
+    let mut facts = facts.clone();
+    for store in &mut facts.stores {
+        store.copies.retain(|c| c.created < before);
+    }
+    plan_with(app, prerequisites, &facts, None, Some(before))
+}
+
+fn plan_with(
+    app: &Application,
+    prerequisites: Option<&RestorePrerequisites>,
+    facts: &FailoverFacts,
+    accepted: Option<Duration>,
+    recover_before: Option<DateTime<Utc>>,
 ) -> Plan {
     let listed = |arn: &ResourceArn| match &app.stores {
         StoreSelector::Arns(arns) => arns.contains(arn),
@@ -87,7 +123,7 @@ pub fn plan_accepting(
     let mut stores: Vec<(String, StorePlan)> = found
         .iter()
         .map(|(text, store)| {
-            let plan = store_plan(app, prerequisites, facts, store, accepted);
+            let plan = store_plan(app, prerequisites, facts, store, accepted, recover_before);
             (text.clone(), plan)
         })
         .collect();
@@ -135,6 +171,7 @@ pub fn plan_accepting(
         blockers,
         blockers_count,
         accepted_data_loss: accepted,
+        recover_before,
         warnings,
         ready: blockers_count == 0,
         hash: PlanHash(String::new()),
@@ -149,14 +186,25 @@ fn store_plan(
     facts: &FailoverFacts,
     store: &StoreFacts,
     accepted: Option<Duration>,
+    recover_before: Option<DateTime<Utc>>,
 ) -> StorePlan {
     let copy = newest_copy(&store.copies, &app.dr_region).cloned();
     // A deleted store lost what was written between its last copy and its deletion; nothing
-    // was written to it since.
-    let until = store.gone_at.unwrap_or(facts.now);
+    // was written to it since. A recovery loses what came between its point and the time
+    // chosen, by choice.
+    let until = recover_before.or(store.gone_at).unwrap_or(facts.now);
     let age = copy.as_ref().map(|c| age_seconds(c.created, until));
     let mut blockers = Vec::new();
     match (&copy, age) {
+        (Some(copy), Some(_)) if recover_before.is_some() => {
+            if let Some(key) = copy
+                .encryption_key_arn
+                .as_ref()
+                .filter(|key| !facts.dr_region.usable_keys.contains(*key))
+            {
+                blockers.push(Blocker::KeyNotUsable { key: key.clone() });
+            }
+        }
         (Some(copy), Some(age)) => {
             let limit = app
                 .max_data_loss
@@ -193,6 +241,25 @@ fn store_plan(
         &store.arn,
         copy.as_ref().map(|c| c.recovery_point_arn.as_str()),
     );
+    let mut metadata = restore_metadata(store.arn.kind, &restored_name, prerequisites);
+    // A recovery from a continuous point restores to the time chosen, to the second (the
+    // precision of AWS Backup's RestoreTime), or to where its window ends if that is earlier
+    // (the newest state before the time chosen); a snapshot is what it is. The window runs in
+    // whole seconds from its point's creation to its last backup, each rounded up.
+    if let (Some(before), Some(copy)) = (recover_before, &copy) {
+        if is_continuous(&copy.recovery_point_arn) {
+            let mut to = before.timestamp();
+            if let Some(end) = store.latest_restorable {
+                to = to.min(ceil_seconds(end));
+            }
+            let to = to.max(ceil_seconds(copy.created));
+            let to = DateTime::<Utc>::from_timestamp(to, 0).unwrap_or(before);
+            metadata.insert(
+                "RestoreTime".to_string(),
+                to.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            );
+        }
+    }
     StorePlan {
         arn: store.arn.clone(),
         tier: store.tier.clone(),
@@ -202,7 +269,7 @@ fn store_plan(
             .last_restore_test_rto
             .map_or(ExpectedRto::Unknown, ExpectedRto::Measured),
         restored_arn: restored_arn(&store.arn, &app.dr_region, &restored_name),
-        restore_metadata: restore_metadata(store.arn.kind, &restored_name, prerequisites),
+        restore_metadata: metadata,
         restored_name,
         blockers,
         source_gone_at: store.gone_at,
@@ -283,6 +350,11 @@ fn arn_region(arn: &str) -> Option<&str> {
 }
 
 /// Whole seconds from `created` to `now`; a point dated after now (a skewed clock) is 0.
+/// A time's whole seconds since the epoch, rounded up.
+fn ceil_seconds(time: DateTime<Utc>) -> i64 {
+    time.timestamp() + i64::from(time.timestamp_subsec_nanos() > 0)
+}
+
 fn age_seconds(created: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
     u64::try_from((now - created).num_seconds()).unwrap_or(0)
 }

@@ -108,6 +108,7 @@ pub(super) fn store(text: &str, rpo_hours: u64, copies: Vec<CopyFacts>) -> Store
         engine: None,
         members: 0,
         tags: BTreeMap::new(),
+        latest_restorable: None,
     }
 }
 
@@ -669,6 +670,13 @@ fn a_record_an_abort_could_not_put_back_exactly_blocks_its_switch() {
         .contains("could not put it back exactly"));
 }
 
+fn planned<'p>(plan: &'p Plan, text: &str) -> &'p StorePlan {
+    plan.stores
+        .iter()
+        .find(|s| s.arn == arn(text))
+        .expect("the store is in the plan")
+}
+
 fn store_of<'f>(facts: &'f mut FailoverFacts, text: &str) -> &'f mut StoreFacts {
     facts
         .stores
@@ -689,11 +697,7 @@ fn a_deleted_store_stays_in_the_plan_from_its_last_copy_losing_only_what_came_be
     // Then it is planned from that copy, judged alone, its data loss the 10 minutes (not the
     // 50 to now, past its 1-hour RPO only later), and the hash says it is gone
     let plan = plan(&app, None, &facts);
-    let planned = plan
-        .stores
-        .iter()
-        .find(|s| s.arn == arn(DB))
-        .expect("in the plan");
+    let planned = planned(&plan, DB);
     assert_eq!(planned.source_gone_at, Some(ago(40)));
     assert_eq!(planned.data_loss, Some(Duration::from_minutes(10)));
     assert!(planned.blockers.is_empty(), "{:?}", planned.blockers);
@@ -728,11 +732,7 @@ fn a_deleted_store_without_a_copy_leaves_a_tag_selected_plan_with_a_warning_and_
         ..application(Vec::new())
     };
     let listed = super::plan(&by_arn, None, &facts);
-    let db = listed
-        .stores
-        .iter()
-        .find(|s| s.arn == arn(DB))
-        .expect("listed");
+    let db = planned(&listed, DB);
     assert_eq!(db.blockers, [Blocker::NoCopy]);
 }
 
@@ -753,11 +753,7 @@ fn a_restored_store_carries_its_sources_tags_and_tier_but_no_marks_of_copies() {
 
     // Then its restored copy is to carry its owners' tags and its tier, nothing else
     let plan = plan(&application(switches()), None, &facts);
-    let table = plan
-        .stores
-        .iter()
-        .find(|s| s.arn == arn(TABLE))
-        .expect("the table");
+    let table = planned(&plan, TABLE);
     assert_eq!(
         table.tags,
         BTreeMap::from([
@@ -765,5 +761,79 @@ fn a_restored_store_carries_its_sources_tags_and_tier_but_no_marks_of_copies() {
             ("DataClassification".to_string(), "Critical".to_string()),
             ("bulwark:tier".to_string(), "critical".to_string()),
         ])
+    );
+}
+
+#[test]
+fn a_recovery_in_place_restores_each_store_from_its_newest_point_before_the_time_chosen() {
+    // Given the database's points in its own region (us-east-1): a snapshot 3 hours old, a
+    // newer one an hour old; and the application turned in place
+    let mut facts = facts();
+    let east = "arn:aws:rds:us-east-1:123456789012:snapshot:awsbackup:";
+    store_of(&mut facts, DB).copies = vec![
+        copy(&format!("{east}three"), ago(180), true, None),
+        copy(&format!("{east}one"), ago(60), true, None),
+    ];
+    let app = in_place(&application(Vec::new()));
+    assert_eq!(app.dr_region, app.primary_region);
+
+    // When it is recovered to before 2 hours ago
+    let plan = plan_recovering(&app, None, &facts, ago(120));
+
+    // Then the database restores from the 3-hour-old point, losing the hour before the time
+    // chosen by choice (past its 1-hour RPO, which does not block a recovery), and the time is
+    // in the plan and its hash
+    let db = planned(&plan, DB);
+    assert_eq!(
+        db.copy.as_ref().map(|c| c.recovery_point_arn.as_str()),
+        Some(format!("{east}three").as_str())
+    );
+    assert_eq!(db.data_loss, Some(Duration::from_hours(1)));
+    assert!(db.blockers.is_empty(), "{:?}", db.blockers);
+    assert_eq!(plan.recover_before, Some(ago(120)));
+    assert_ne!(
+        plan.hash,
+        plan_recovering(&app, None, &facts, ago(100)).hash
+    );
+}
+
+#[test]
+fn a_recovery_from_a_continuous_point_restores_to_the_second_chosen() {
+    let mut facts = facts();
+    store_of(&mut facts, DB).copies = vec![copy(
+        "arn:aws:backup:us-east-1:123456789012:recovery-point:continuous:db-1",
+        ago(600),
+        true,
+        None,
+    )];
+    let app = in_place(&application(Vec::new()));
+    let before = now() - TimeDelta::seconds(3725);
+    let plan = plan_recovering(&app, None, &facts, before);
+    let db = planned(&plan, DB);
+    assert_eq!(
+        db.restore_metadata.get("RestoreTime").map(String::as_str),
+        Some(before.format("%Y-%m-%dT%H:%M:%SZ").to_string().as_str())
+    );
+}
+
+#[test]
+fn a_recovery_restores_a_continuous_point_no_later_than_its_window_ends() {
+    let mut facts = facts();
+    let db = store_of(&mut facts, DB);
+    db.copies = vec![copy(
+        "arn:aws:backup:us-east-1:123456789012:recovery-point:continuous:db-1",
+        ago(600),
+        true,
+        None,
+    )];
+    db.latest_restorable = Some(ago(90));
+    let app = in_place(&application(Vec::new()));
+    let plan = plan_recovering(&app, None, &facts, ago(30));
+    assert_eq!(
+        planned(&plan, DB)
+            .restore_metadata
+            .get("RestoreTime")
+            .map(String::as_str),
+        Some(ago(90).format("%Y-%m-%dT%H:%M:%SZ").to_string().as_str())
     );
 }

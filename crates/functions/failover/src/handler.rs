@@ -183,6 +183,7 @@ pub async fn handle(
                 primary_down,
                 caller: driving.driver.to_string(),
                 failback_of: None,
+                recover_before: None,
             };
             let run = execute::begin(
                 aws,
