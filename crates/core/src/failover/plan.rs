@@ -189,11 +189,28 @@ fn store_plan(
     recover_before: Option<DateTime<Utc>>,
 ) -> StorePlan {
     let copy = newest_copy(&store.copies, &app.dr_region).cloned();
+    // A recovery from a continuous point restores to the time chosen, to the second (the
+    // precision of AWS Backup's RestoreTime), or to where its window ends if that is earlier
+    // (the newest state before the time chosen); a snapshot is what it is. The window runs in
+    // whole seconds from its point's creation to its last backup, each rounded up.
+    let restore_time = match (recover_before, &copy) {
+        (Some(before), Some(copy)) if is_continuous(&copy.recovery_point_arn) => {
+            let mut to = before.timestamp();
+            if let Some(end) = store.latest_restorable {
+                to = to.min(ceil_seconds(end));
+            }
+            let to = to.max(ceil_seconds(copy.created));
+            Some(DateTime::<Utc>::from_timestamp(to, 0).unwrap_or(before))
+        }
+        _ => None,
+    };
     // A deleted store lost what was written between its last copy and its deletion; nothing
-    // was written to it since. A recovery loses what came between its point and the time
-    // chosen, by choice.
+    // was written to it since. A recovery loses what came between the state it restores and
+    // the time chosen, by choice.
     let until = recover_before.or(store.gone_at).unwrap_or(facts.now);
-    let age = copy.as_ref().map(|c| age_seconds(c.created, until));
+    let age = copy
+        .as_ref()
+        .map(|c| age_seconds(restore_time.unwrap_or(c.created), until));
     let mut blockers = Vec::new();
     match (&copy, age) {
         (Some(copy), Some(_)) if recover_before.is_some() => {
@@ -242,23 +259,11 @@ fn store_plan(
         copy.as_ref().map(|c| c.recovery_point_arn.as_str()),
     );
     let mut metadata = restore_metadata(store.arn.kind, &restored_name, prerequisites);
-    // A recovery from a continuous point restores to the time chosen, to the second (the
-    // precision of AWS Backup's RestoreTime), or to where its window ends if that is earlier
-    // (the newest state before the time chosen); a snapshot is what it is. The window runs in
-    // whole seconds from its point's creation to its last backup, each rounded up.
-    if let (Some(before), Some(copy)) = (recover_before, &copy) {
-        if is_continuous(&copy.recovery_point_arn) {
-            let mut to = before.timestamp();
-            if let Some(end) = store.latest_restorable {
-                to = to.min(ceil_seconds(end));
-            }
-            let to = to.max(ceil_seconds(copy.created));
-            let to = DateTime::<Utc>::from_timestamp(to, 0).unwrap_or(before);
-            metadata.insert(
-                "RestoreTime".to_string(),
-                to.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            );
-        }
+    if let Some(to) = restore_time {
+        metadata.insert(
+            "RestoreTime".to_string(),
+            to.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        );
     }
     StorePlan {
         arn: store.arn.clone(),

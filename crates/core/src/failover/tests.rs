@@ -836,4 +836,7 @@ fn a_recovery_restores_a_continuous_point_no_later_than_its_window_ends() {
             .map(String::as_str),
         Some(ago(90).format("%Y-%m-%dT%H:%M:%SZ").to_string().as_str())
     );
+    // What it loses runs from the state it restores (not the point's creation, when its
+    // recording began) to the time chosen
+    assert_eq!(planned(&plan, DB).data_loss, Some(Duration::from_hours(1)));
 }
