@@ -225,13 +225,14 @@ pub async fn claim(
             }
             Claim::HeldByRun(other) => {
                 let lock = lock.as_ref().expect("held: read");
-                // A lock written before locks named their run was held by the run itself.
+                // A lock written before locks named their run was held by the run itself: this
+                // run's own is taken over by its new driver.
                 let other = if other.is_empty() {
                     lock.holder.clone()
                 } else {
                     other
                 };
-                if !ended(inventory, &other).await? {
+                if other != run.as_str() && !ended(inventory, &other).await? {
                     return Err(AwsError::Refused(format!(
                         "failover run {other} of {app} has not ended: one run of an \
                          application at a time. `bulwark failover resume {other}` goes on \
