@@ -376,8 +376,7 @@ pub async fn execute(
         if request.accept_data_loss.is_some() {
             bail!(
                 "--accept-data-loss is not passed through the state machine: run the failover \
-                 from here (without --state-machine), or invoke the failover function's begin \
-                 with accept_data_loss"
+                 from here (without --state-machine)"
             );
         }
         let input = serde_json::json!({
