@@ -98,7 +98,7 @@ test: venv
 	@trap 'LOCAL_AWS_PORT=$(TEST_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/test infra/local/down' EXIT; \
 	LOCAL_AWS_PORT=$(TEST_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/test infra/local/down; \
 	LOCAL_AWS_PORT=$(TEST_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/test LOCAL_AWS_OWN=1 BULWARK_LOCAL_JOB_DELAY_SECONDS=0.2 infra/local/up >/dev/null; \
-	export $(LOCAL_ENV) AWS_ENDPOINT_URL=http://127.0.0.1:$(TEST_PORT) BULWARK_BIN=$(BULWARK); \
+	export $(LOCAL_ENV) AWS_ENDPOINT_URL=http://127.0.0.1:$(TEST_PORT) BULWARK_BIN=$(BULWARK) BULWARK_PYTHON=$(PYTHON); \
 	$(CARGO) test --workspace; \
 	$(PYTHON) -m pytest infra/local/tests -q
 

@@ -39,19 +39,25 @@ async fn deployed_with_application(t: &TestAccount) -> (String, std::path::PathB
 async fn deployed_for_recovery(t: &TestAccount) -> (String, std::path::PathBuf, Value) {
     let zone = switches_as_they_are(t).await;
     let config = config_file(t, &zone);
-    let mut home = application_parameters(&zone, &config);
+    let recovery = deployed_for_recovery_with(t, &zone, &config);
+    (zone, config, recovery)
+}
+
+/// The home and recovery stacks deployed with the configuration file `config`: the recovery
+/// stack's answer.
+fn deployed_for_recovery_with(t: &TestAccount, zone: &str, config: &std::path::Path) -> Value {
+    let mut home = application_parameters(zone, config);
     home["StateReplicaRegions"] = json!(DR_REGION);
     let home = crate::deployed::deploy_template(t, home);
     let table = home["outputs"]["InventoryTableName"]
         .as_str()
         .expect("the home stack's table");
     assert_eq!(table, TABLE);
-    let mut recovery = application_parameters(&zone, &config);
+    let mut recovery = application_parameters(zone, config);
     recovery["Deployment"] = json!("recovery");
     recovery["StateTableName"] = json!(table);
     recovery["EvidenceLockDays"] = json!("1");
-    let recovery = crate::deployed::deploy_template_in(t, DR_REGION, recovery);
-    (zone, config, recovery)
+    crate::deployed::deploy_template_in(t, DR_REGION, recovery)
 }
 
 /// The recovery stack's failover state machine.
@@ -295,23 +301,7 @@ async fn a_resume_while_the_state_machine_drives_the_run_is_refused_and_nothing_
     // And once the switch is answered, the execution drives the run to its end alone: each
     // store restored once, each switch written once, the application free again
     crate::harness::clear_fault(t.account.as_str(), "switch");
-    let ended = loop {
-        let described = sfn
-            .describe_execution()
-            .execution_arn(&execution)
-            .send()
-            .await
-            .expect("the execution");
-        if described.status() != &aws_sdk_sfn::types::ExecutionStatus::Running {
-            break described;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    };
-    assert_eq!(
-        ended.status(),
-        &aws_sdk_sfn::types::ExecutionStatus::Succeeded,
-        "{ended:?}"
-    );
+    succeeds(&sfn, &execution).await;
     assert_eq!(restore_jobs(&t).await, 2);
     let status: Value = serde_json::from_str(&crate::cli::ok_on(
         &t,
@@ -455,4 +445,290 @@ async fn a_scheduled_drill_tests_every_applications_stores_from_their_dr_copies(
         .await
         .expect("the evidence");
     assert_eq!(listed.key_count(), Some(2));
+}
+
+/// Wait for `execution` to end (five minutes at most), which must have succeeded.
+async fn succeeds(sfn: &aws_sdk_sfn::Client, execution: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    let ended = loop {
+        let described = sfn
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .expect("the execution");
+        if described.status() != &aws_sdk_sfn::types::ExecutionStatus::Running {
+            break described;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert_eq!(
+        ended.status(),
+        &aws_sdk_sfn::types::ExecutionStatus::Succeeded,
+        "{ended:?}"
+    );
+}
+
+/// CloudWatch, for the alarms an application names: through boto3 (the local AWS's own SDK),
+/// as the Rust SDK's CloudWatch client speaks a protocol (Smithy RPC v2 CBOR) moto does not
+/// parse. `create <name>` answers the alarm's ARN; `set <name> <state> <reason>` sets its state.
+fn cloudwatch(t: &TestAccount, args: &[&str]) -> String {
+    const SCRIPT: &str = r#"
+import sys, boto3
+cw = boto3.client("cloudwatch", region_name=sys.argv[1])
+op, name = sys.argv[2], sys.argv[3]
+if op == "create":
+    cw.put_metric_alarm(
+        AlarmName=name, AlarmDescription="the primary region does not answer",
+        Namespace="AWS/Route53", MetricName="HealthCheckStatus",
+        Dimensions=[{"Name": "HealthCheckId", "Value": "primary"}], Statistic="Minimum",
+        Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="LessThanThreshold",
+    )
+    print(cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["AlarmArn"])
+else:
+    cw.set_alarm_state(AlarmName=name, StateValue=sys.argv[4], StateReason=sys.argv[5])
+"#;
+    let out = std::process::Command::new(crate::harness::python())
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(DR_REGION)
+        .args(args)
+        .envs(t.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "cloudwatch {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A queue subscribed to `topic`, as an on-call's pager would be: its URL.
+async fn subscribed_queue(t: &TestAccount, topic: &str) -> String {
+    let sqs = aws_sdk_sqs::Client::new(&t.in_region(DR_REGION));
+    let url = sqs
+        .create_queue()
+        .queue_name("on-call")
+        .send()
+        .await
+        .expect("a queue")
+        .queue_url()
+        .expect("its url")
+        .to_string();
+    let arn = format!("arn:aws:sqs:{DR_REGION}:{}:on-call", t.account);
+    aws_sdk_sns::Client::new(&t.in_region(DR_REGION))
+        .subscribe()
+        .topic_arn(topic)
+        .protocol("sqs")
+        .endpoint(arn)
+        .attributes("RawMessageDelivery", "false")
+        .send()
+        .await
+        .expect("subscribed");
+    url
+}
+
+/// The next notification on `queue` (SNS's envelope read): its subject and message.
+async fn next_notice(t: &TestAccount, queue: &str) -> (String, String) {
+    let sqs = aws_sdk_sqs::Client::new(&t.in_region(DR_REGION));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(1)
+            .send()
+            .await
+            .expect("the queue");
+        if let Some(message) = received.messages().first() {
+            sqs.delete_message()
+                .queue_url(queue)
+                .receipt_handle(message.receipt_handle().expect("a handle"))
+                .send()
+                .await
+                .expect("deleted");
+            let envelope: Value =
+                serde_json::from_str(message.body().expect("a body")).expect("SNS's envelope");
+            return (
+                envelope["Subject"].as_str().unwrap_or_default().to_string(),
+                envelope["Message"].as_str().unwrap_or_default().to_string(),
+            );
+        }
+        assert!(std::time::Instant::now() < deadline, "no notification");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+/// The executions of `state_machine`, each with its input.
+async fn executions(t: &TestAccount, state_machine: &str) -> Vec<(String, Value)> {
+    let sfn = aws_sdk_sfn::Client::new(&t.in_region(DR_REGION));
+    let listed = sfn
+        .list_executions()
+        .state_machine_arn(state_machine)
+        .send()
+        .await
+        .expect("the executions");
+    let mut executions = Vec::new();
+    for execution in listed.executions() {
+        let described = sfn
+            .describe_execution()
+            .execution_arn(execution.execution_arn())
+            .send()
+            .await
+            .expect("the execution");
+        let input = serde_json::from_str(described.input().unwrap_or("{}")).expect("its input");
+        executions.push((execution.execution_arn().to_string(), input));
+    }
+    executions
+}
+
+#[tokio::test]
+async fn an_alarm_starts_the_failover_of_the_application_that_opted_in_only_once_its_plan_is_ready_and_of_no_other(
+) {
+    // Given payments, opted in to a failover its alarm in the DR region starts, and ledger, the
+    // same stores, not opted in, with an alarm of its own; both stacks deployed with them, and
+    // the on-call's queue subscribed to the recovery stack's alert topic
+    let t = TestAccount::new().await;
+    let zone = switches_as_they_are(&t).await;
+    let payments_alarm = cloudwatch(&t, &["create", "payments-primary-down"]);
+    let ledger_alarm = cloudwatch(&t, &["create", "ledger-primary-down"]);
+    assert_eq!(
+        payments_alarm,
+        format!(
+            "arn:aws:cloudwatch:{DR_REGION}:{}:alarm:payments-primary-down",
+            t.account
+        )
+    );
+    let config = config_file(&t, &zone);
+    let text = std::fs::read_to_string(&config).expect("the file")
+        + &format!(
+            "[applications.automatic_failover]\nalarm = \"{payments_alarm}\"\n\n\
+             [[applications]]\nname = \"ledger\"\nprimary_region = \"{HOME_REGION}\"\n\
+             stores = {{ tag = {{ key = \"Application\", value = \"payments\" }} }}\n"
+        );
+    std::fs::write(&config, text).expect("the configuration");
+    let recovery = deployed_for_recovery_with(&t, &zone, &config);
+    let state_machine = failover_state_machine(&recovery);
+    let topic = recovery["outputs"]["AlertTopicArn"]
+        .as_str()
+        .expect("the recovery stack's alert topic");
+    let queue = subscribed_queue(&t, topic).await;
+
+    // When payments' alarm enters ALARM before anything is backed up
+    cloudwatch(
+        &t,
+        &[
+            "set",
+            "payments-primary-down",
+            "ALARM",
+            "the primary is unhealthy",
+        ],
+    );
+
+    // Then nothing starts: its plan is not ready, and the on-call is told why
+    let (subject, message) = next_notice(&t, &queue).await;
+    assert_eq!(
+        subject,
+        "Bulwark automatic failover of payments NOT started"
+    );
+    assert!(message.contains("its plan is not ready"), "{message}");
+    assert!(executions(&t, &state_machine).await.is_empty());
+
+    // When the stores are backed up and copied, the plan ready, ledger's alarm enters ALARM,
+    // and then payments' again (after it was OK)
+    let _ = backed_up_application_on(&t, TABLE).await;
+    let plan = plan_of_on(&t, TABLE, &config);
+    assert_eq!(plan["plan"]["ready"], true, "{plan:#}");
+    let hash = plan["plan"]["hash"].as_str().expect("hash").to_string();
+    let before = switch_values(&t, &zone).await;
+    cloudwatch(
+        &t,
+        &[
+            "set",
+            "ledger-primary-down",
+            "ALARM",
+            "ledger's check failed",
+        ],
+    );
+    cloudwatch(&t, &["set", "payments-primary-down", "OK", "recovered"]);
+    cloudwatch(
+        &t,
+        &["set", "payments-primary-down", "ALARM", "unhealthy again"],
+    );
+
+    // Then payments' failover starts, under the plan's hash, asked by its alarm
+    let started = loop {
+        let started = executions(&t, &state_machine).await;
+        if !started.is_empty() {
+            break started;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    let (execution, input) = &started[0];
+    assert_eq!(input["application"], "payments", "{input}");
+    assert_eq!(input["plan_hash"], hash.as_str());
+    assert_eq!(input["requested_by"], payments_alarm.as_str());
+    // And it runs to its end: the stores restored, the switches moved
+    succeeds(
+        &aws_sdk_sfn::Client::new(&t.in_region(DR_REGION)),
+        execution,
+    )
+    .await;
+    assert_eq!(restore_jobs(&t).await, 2);
+    assert_ne!(switch_values(&t, &zone).await, before);
+    // And it is the only execution: ledger's alarm started nothing
+    assert_eq!(executions(&t, &state_machine).await.len(), 1);
+
+    // And the on-call was told it started, by which alarm and under which hash, and then the
+    // run's own notices came (its start and its end); nothing of ledger
+    let mut notices = Vec::new();
+    while notices.len() < 3 {
+        notices.push(next_notice(&t, &queue).await);
+    }
+    let subjects: Vec<&str> = notices.iter().map(|(s, _)| s.as_str()).collect();
+    assert!(
+        subjects.contains(&"Bulwark automatic failover of payments started"),
+        "{subjects:?}"
+    );
+    assert!(
+        !notices
+            .iter()
+            .any(|(s, m)| s.contains("ledger") || m.contains("ledger")),
+        "{notices:?}"
+    );
+    let (_, automatic) = notices
+        .iter()
+        .find(|(s, _)| s == "Bulwark automatic failover of payments started")
+        .expect("the alarm's notice");
+    assert!(automatic.contains(&hash), "{automatic}");
+    assert!(automatic.contains(execution.as_str()), "{automatic}");
+    assert!(automatic.contains("payments-primary-down"), "{automatic}");
+    // And the run records the plan's hash and the alarm as who asked
+    let run_id = notices
+        .iter()
+        .find_map(|(_, m)| {
+            m.strip_prefix("Failover run ")
+                .and_then(|rest| rest.split_whitespace().next())
+        })
+        .expect("the run's notice names it")
+        .to_string();
+    let status: Value = serde_json::from_str(&crate::cli::ok_on(
+        &t,
+        TABLE,
+        &["failover", "status", &run_id, "--format", "json"],
+    ))
+    .expect("the run as JSON");
+    assert_eq!(status["run"]["plan"]["hash"], hash.as_str(), "{status:#}");
+    assert_eq!(status["run"]["requested_by"], payments_alarm.as_str());
+    assert_eq!(status["run"]["ending"]["outcome"], "succeeded");
+    assert!(
+        status["run"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("payments-primary-down entered ALARM")
+                && r.ends_with("unhealthy again")),
+        "{status:#}"
+    );
+    assert!(!ledger_alarm.is_empty());
 }

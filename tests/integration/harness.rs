@@ -453,6 +453,15 @@ pub fn assert_declared(function: &str, calls: &std::collections::BTreeMap<String
 }
 
 /// The built CLI: BULWARK_BIN (the Makefile sets it), else beside this test binary's directory.
+/// The local AWS's Python (`make test` passes it as BULWARK_PYTHON; else the project's
+/// `.venv`), for what the tests ask of boto3.
+pub fn python() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("BULWARK_PYTHON") {
+        return std::path::PathBuf::from(path);
+    }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")
+}
+
 pub fn bulwark_bin() -> std::path::PathBuf {
     if let Ok(path) = std::env::var("BULWARK_BIN") {
         return std::path::PathBuf::from(path);

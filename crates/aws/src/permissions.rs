@@ -21,6 +21,7 @@ pub use crate::clients::{HOME, MEMBER, SCOPE};
 pub use crate::config_rule::CONFIG_RULE;
 pub use crate::discovery::config_source::{CONFIG_SOURCE, VERSIONING_FROM_CONFIG};
 pub use crate::discovery::DISCOVERY;
+pub use crate::failover::automatic::AUTOMATIC_FAILOVER;
 pub use crate::failover::execute::FAILOVER_END;
 pub use crate::failover::facts::{DR_SITE, FAILOVER_FACTS};
 pub use crate::failover::lock::{LOCK, TAKE_OVER};
@@ -84,6 +85,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             SWITCHES,
             FAILOVER_END,
             READINESS,
+            AUTOMATIC_FAILOVER,
         ],
         _ => &[],
     };

@@ -44,10 +44,20 @@ def _payload(target: dict[str, Any], event: dict[str, Any]) -> str:
         return target["Input"]
     transformer = target.get("InputTransformer")
     if transformer:
+        # The reserved variables first: <aws.events.event.json> is the event as delivered
+        # (moto's parser would put its own fields in it, and it needs an ingestion time).
+        template = transformer.get("InputTemplate")
+        paths = transformer.get("InputPathsMap") or {}
+        if template:
+            template = template.replace("<aws.events.event.json>", json.dumps(event))
+            template = template.replace("<aws.events.event.ingestion-time>", json.dumps(event.get("time")))
+        if not paths and template:
+            # moto's parser fills the default paths into a template without its own.
+            return template
         rendered = EventTemplateParser.parse(
-            input_template=transformer.get("InputTemplate"),
-            input_paths_map=transformer.get("InputPathsMap", {}),
-            event=event,
+            input_template=template,
+            input_paths_map=paths,
+            event={**event, "ingestion-time": event.get("time")},
         )
         return rendered if isinstance(rendered, str) else json.dumps(rendered)
     return json.dumps(event)

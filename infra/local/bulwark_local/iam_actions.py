@@ -448,6 +448,19 @@ def _delete_objects(request: awsrequest.ParsedRequest) -> list[Need]:
     ]
 
 
+def _sqs_queue(action: str) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
+    """A queue's operations name it by its URL (`https://sqs.<region>.amazonaws.com/<account>/
+    <name>`), its ARN `arn:${Partition}:sqs:${Region}:${Account}:${QueueName}` (SQS API
+    reference, QueueUrl; the Service Authorization Reference's queue type)."""
+
+    def needs(request: awsrequest.ParsedRequest) -> list[Need]:
+        path = str(request.params.get("QueueUrl", "")).rstrip("/").split("/")
+        account, name = (path[-2], path[-1]) if len(path) >= 2 else (request.account, "")
+        return [Need(f"sqs:{action}", f"arn:{get_partition(request.region)}:sqs:{request.region}:{account}:{name}")]
+
+    return needs
+
+
 # (signing name, operation) -> the actions and resources it needs, with the reason.
 def _put_events(request: awsrequest.ParsedRequest) -> list[Need]:
     """events:PutEvents on each entry's bus (the account's default bus when none is named)."""
@@ -551,6 +564,9 @@ EXCEPTIONS: dict[tuple[str, str], Callable[[awsrequest.ParsedRequest], list[Need
     ("ssm", "GetParameter"): _ssm_parameter("GetParameter"),
     ("ssm", "PutParameter"): _ssm_parameter("PutParameter"),
     ("ssm", "DeleteParameter"): _ssm_parameter("DeleteParameter"),
+    **{("sqs", op): _sqs_queue(op) for op in (
+        "SendMessage", "ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "SetQueueAttributes", "PurgeQueue", "DeleteQueue",
+    )},
 }
 
 

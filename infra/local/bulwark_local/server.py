@@ -25,6 +25,7 @@ EXTENSIONS = [
     "bulwark_local.runtime_api",
     "bulwark_local.stepfunctions",
     "bulwark_local.eventbridge",
+    "bulwark_local.alarm_events",
     "bulwark_local.iam",
     "bulwark_local.template",
     "bulwark_local.deploy",

@@ -131,13 +131,15 @@ def test_a_recovery_deploy_holds_only_what_a_failover_needs_on_the_state_tables_
                                StateTableName=table, EvidenceLockDays="1")
     assert status == 200, recovery
 
-    # Then it holds the failover function and state machine (and its alarm), the alert topic
-    # and its key and the evidence bucket, nothing else
+    # Then it holds the failover function and state machine (and its alarm), the rule an
+    # application's alarm starts a failover by, the alert topic and its key and the evidence
+    # bucket, nothing else
     assert set(recovery["resources"]) == {
         "AlertTopicKey", "AlertTopic", "EvidenceBucket", "FailoverFunctionRole", "FailoverRole",
-        "FailoverFunction", "Failover", "FailoverFailedAlarm",
+        "FailoverFunction", "Failover", "FailoverFailedAlarm", "FailoverAlarmRule", "FailoverAlarmRulePermission",
     }, recovery["resources"]
-    assert recovery["rules"] == {}
+    assert set(recovery["rules"]) == {"FailoverAlarmRule"}
+    assert recovery["rules"]["FailoverAlarmRule"]["schedule"] is None
     assert set(recovery["outputs"]) == {"AlertTopicArn", "InventoryTableName", "EvidenceBucketName", "FailoverStateMachineArn"}
     assert recovery["outputs"]["InventoryTableName"] == table
     assert ":us-west-2:" in recovery["outputs"]["FailoverStateMachineArn"]

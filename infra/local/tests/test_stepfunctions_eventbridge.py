@@ -144,3 +144,52 @@ def test_patterns_match_as_eventbridge_matches_them(aws: Any, role: str, lambda_
     eventually(lambda: len(lambda_runtime.calls_to(name)) >= len(expected))
     time.sleep(0.3)
     assert sorted(e["detail"]["n"] for e in lambda_runtime.calls_to(name)) == expected
+
+
+def test_an_alarms_state_changes_reach_the_rules_as_cloudwatch_sends_them(aws: Any, role: str, lambda_runtime: Any) -> None:
+    """SetAlarmState to another state puts a "CloudWatch Alarm State Change" on the bus; to the
+    same state, nothing. The target's input transformer gets the event whole."""
+    name = unique("failover")
+    fn = placeholder_function(aws, REGION, role, name)
+    cloudwatch = aws("cloudwatch", REGION)
+    alarm = unique("primary-down")
+    cloudwatch.put_metric_alarm(
+        AlarmName=alarm, AlarmDescription="the primary does not answer", MetricName="HealthCheckStatus",
+        Namespace="AWS/Route53", Dimensions=[{"Name": "HealthCheckId", "Value": "hc-1"}], Statistic="Minimum",
+        Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="LessThanThreshold",
+    )
+    events = aws("events", REGION)
+    rule = unique("alarms")
+    events.put_rule(Name=rule, EventPattern=json.dumps({
+        "source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
+        "detail": {"state": {"value": ["ALARM"]}, "alarmName": [alarm]},
+    }))
+    events.put_targets(Rule=rule, Targets=[{"Id": "fn", "Arn": fn, "InputTransformer": {
+        "InputTemplate": '{"action": "alarm", "event": <aws.events.event.json>}',
+    }}])
+
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="the health check failed")
+    received = eventually(lambda: lambda_runtime.calls_to(name))
+    assert len(received) == 1
+    assert received[0]["action"] == "alarm"
+    event = received[0]["event"]
+    arn = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["AlarmArn"]
+    assert event["source"] == "aws.cloudwatch" and event["detail-type"] == "CloudWatch Alarm State Change"
+    assert event["resources"] == [arn]
+    assert event["account"] == ACCOUNT and event["region"] == REGION and event["time"].endswith("Z")
+    detail = event["detail"]
+    assert detail["alarmName"] == alarm
+    assert detail["state"]["value"] == "ALARM" and detail["state"]["reason"] == "the health check failed"
+    assert detail["previousState"]["value"] == "OK"
+    assert detail["configuration"]["description"] == "the primary does not answer"
+    assert detail["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] == {"HealthCheckId": "hc-1"}
+
+    # The same state again is no change; OK is a change the rule does not match; ALARM again is.
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="still failing")
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="back")
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="again")
+    eventually(lambda: len(lambda_runtime.calls_to(name)) >= 2)
+    time.sleep(0.5)
+    reasons = [c["event"]["detail"]["state"]["reason"] for c in lambda_runtime.calls_to(name)]
+    assert reasons == ["the health check failed", "again"]
+    assert lambda_runtime.calls_to(name)[1]["event"]["detail"]["previousState"]["value"] == "OK"

@@ -512,13 +512,6 @@ async fn notify(
     word: &str,
     detail: &str,
 ) -> Result<(), AwsError> {
-    let Some(topic) = &reporting.topic_arn else {
-        return Ok(());
-    };
-    let region = topic
-        .split(':')
-        .nth(3)
-        .and_then(|r| bulwark_core::Region::parse(r).ok());
     // An SNS subject is at most 100 characters.
     let subject: String = format!("Bulwark failover of {} {word}", run.plan.application)
         .chars()
@@ -533,6 +526,23 @@ async fn notify(
         run.reason,
         run.plan.hash.as_str()
     );
+    publish(aws, reporting, &subject, &message).await
+}
+
+/// Tell the alert topic, if there is one, in its own region.
+pub(super) async fn publish(
+    aws: &Aws,
+    reporting: &Reporting,
+    subject: &str,
+    message: &str,
+) -> Result<(), AwsError> {
+    let Some(topic) = &reporting.topic_arn else {
+        return Ok(());
+    };
+    let region = topic
+        .split(':')
+        .nth(3)
+        .and_then(|r| bulwark_core::Region::parse(r).ok());
     aws.sns(region.as_ref())
         .publish()
         .topic_arn(topic)

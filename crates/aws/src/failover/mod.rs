@@ -1,8 +1,10 @@
 //! Failover's adapters: the facts a plan is computed from (`facts`); a run's record and the
 //! application's lock in the state table (`record`, `lock`); its steps on stores and switches
-//! (`steps`, `switches`); the run from request to end (`execute`); and readiness, every
-//! application's and copied store's plan on a schedule (`readiness`).
+//! (`steps`, `switches`); the run from request to end (`execute`); readiness, every
+//! application's and copied store's plan on a schedule (`readiness`); and the failover an
+//! alarm starts (`automatic`).
 
+pub mod automatic;
 pub mod execute;
 pub mod facts;
 pub mod lock;

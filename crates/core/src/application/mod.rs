@@ -15,8 +15,8 @@ use crate::arn::{Region, ResourceArn};
 use crate::duration::Duration;
 
 pub use names::{
-    check_tag_key, check_tag_value, AppName, EndpointUrl, HostedZoneId, ParameterName, RecordName,
-    RecordType, RoutingControlArn,
+    check_tag_key, check_tag_value, AlarmArn, AppName, EndpointUrl, HostedZoneId, ParameterName,
+    RecordName, RecordType, RoutingControlArn,
 };
 pub use template::{Attribute, Part, Placeholder, ValueTemplate};
 
@@ -33,6 +33,23 @@ pub struct Application {
     pub max_data_loss: Option<Duration>,
     /// In the order the file lists them; no target twice.
     pub switches: Vec<Switch>,
+    /// The alarm that starts the application's failover, if it opted in (off by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automatic_failover: Option<AutomaticFailover>,
+}
+
+/// A failover started by an alarm (seed 002's automated failover, for critical services that
+/// opt in): when the alarm enters ALARM, the DR region's failover function plans the
+/// application and, only if the plan is ready, starts the failover state machine under its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutomaticFailover {
+    /// In the application's DR region and Bulwark's account, where the recovery deployment
+    /// receives its state changes.
+    pub alarm: AlarmArn,
+    /// The alarm means the primary region is down: the run declares it (`--primary-down`), so
+    /// that stores whose sources cannot be read are judged alone instead of stopping the run.
+    #[serde(default)]
+    pub primary_down: bool,
 }
 
 /// Which stores are the application's.

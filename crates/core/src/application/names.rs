@@ -143,6 +143,49 @@ impl RoutingControlArn {
 }
 
 parsed_string!(
+    /// A CloudWatch alarm's ARN, as its state-change events name it in `resources`:
+    /// `arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>`, the name 1 to 255
+    /// characters without control characters (PutMetricAlarm's `AlarmName`).
+    AlarmArn
+);
+
+impl AlarmArn {
+    pub fn parse(arn: &str) -> Result<Self, String> {
+        let refused = || {
+            format!(
+                "{arn:?} is not a CloudWatch alarm's ARN \
+                 (arn:aws:cloudwatch:<region>:<account>:alarm:<name>)"
+            )
+        };
+        let parts: Vec<&str> = arn.splitn(7, ':').collect();
+        let ["arn", partition, "cloudwatch", region, account, "alarm", name] = parts[..] else {
+            return Err(refused());
+        };
+        let name_ok =
+            (1..=255).contains(&name.chars().count()) && !name.chars().any(char::is_control);
+        if partition.is_empty()
+            || crate::arn::Region::parse(region).is_err()
+            || account.len() != 12
+            || !account.bytes().all(|b| b.is_ascii_digit())
+            || !name_ok
+        {
+            return Err(refused());
+        }
+        Ok(Self(arn.to_string()))
+    }
+
+    /// The region the alarm is in: where its state changes reach EventBridge.
+    pub fn region(&self) -> &str {
+        self.0.split(':').nth(3).unwrap_or_default()
+    }
+
+    /// The alarm's name.
+    pub fn name(&self) -> &str {
+        self.0.splitn(7, ':').nth(6).unwrap_or_default()
+    }
+}
+
+parsed_string!(
     /// One of an ARC cluster's endpoints, as DescribeCluster lists them
     /// (`https://host.route53-recovery-cluster.us-west-2.amazonaws.com/v1`): an http or https
     /// URL with a host.
@@ -363,6 +406,30 @@ fn tag_characters(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_alarm_arn_names_its_region_and_name() {
+        let arn = AlarmArn::parse("arn:aws:cloudwatch:us-west-2:123456789012:alarm:orders: down")
+            .expect("an alarm");
+        assert_eq!(arn.region(), "us-west-2");
+        assert_eq!(arn.name(), "orders: down");
+        for bad in [
+            "",
+            "arn:aws:cloudwatch:us-west-2:123456789012:alarm:",
+            "arn:aws:cloudwatch:us-west-2:12345:alarm:x",
+            "arn:aws:cloudwatch:nowhere:123456789012:alarm:x",
+            "arn:aws:sns:us-west-2:123456789012:alarm:x",
+            "arn:aws:cloudwatch:us-west-2:123456789012:dashboard:x",
+            "arn:aws:cloudwatch:us-west-2:123456789012:alarm:a\nb",
+        ] {
+            assert!(AlarmArn::parse(bad).is_err(), "{bad:?}");
+        }
+        let long = format!(
+            "arn:aws:cloudwatch:us-west-2:123456789012:alarm:{}",
+            "x".repeat(256)
+        );
+        assert!(AlarmArn::parse(&long).is_err());
+    }
 
     #[test]
     fn application_names_are_lowercase_and_start_with_a_letter() {

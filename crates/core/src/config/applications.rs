@@ -10,12 +10,12 @@ use toml::Spanned;
 
 use super::checks::Problem;
 use super::load::Loader;
-use super::raw::{RawApplication, RawStores, RawSwitch};
+use super::raw::{RawApplication, RawAutomaticFailover, RawStores, RawSwitch};
 use super::{ConfigError, ProtectionSettings};
 use crate::application::{
-    check_tag_key, check_tag_value, AppName, Application, ClusterEndpoint, EndpointUrl,
-    HostedZoneId, ParameterName, Part, RecordName, RecordType, RoutingControlArn, StoreSelector,
-    Switch, SwitchTarget, ValueTemplate, ROUTING_CONTROL_STATES,
+    check_tag_key, check_tag_value, AlarmArn, AppName, Application, AutomaticFailover,
+    ClusterEndpoint, EndpointUrl, HostedZoneId, ParameterName, Part, RecordName, RecordType,
+    RoutingControlArn, StoreSelector, Switch, SwitchTarget, ValueTemplate, ROUTING_CONTROL_STATES,
 };
 use crate::arn::{partition_of, Region, ResourceArn};
 use crate::duration::Duration;
@@ -131,6 +131,10 @@ fn application_of(
         }
         switches.push(switch);
     }
+    let automatic_failover = raw
+        .automatic_failover
+        .map(|raw| automatic_failover_of(raw.into_inner(), &dr_region))
+        .transpose()?;
     Ok(Application {
         name,
         primary_region,
@@ -138,6 +142,34 @@ fn application_of(
         stores,
         max_data_loss,
         switches,
+        automatic_failover,
+    })
+}
+
+/// The alarm that starts the application's failover: in its DR region, whose deployment
+/// receives the alarm's state changes and runs the failover (an alarm in the primary region
+/// would go down with what it watches).
+fn automatic_failover_of(
+    raw: RawAutomaticFailover,
+    dr_region: &Region,
+) -> Result<AutomaticFailover, Problem> {
+    let at = raw.alarm.span();
+    let alarm = AlarmArn::parse(raw.alarm.get_ref())
+        .map_err(|why| (at.clone(), format!("automatic_failover alarm: {why}")))?;
+    if alarm.region() != dr_region.as_str() {
+        return Err((
+            at,
+            format!(
+                "automatic_failover alarm {alarm} is in {}, not in the dr_region {dr_region}: \
+                 the failover runs from the DR region, whose deployment receives the alarm's \
+                 state changes",
+                alarm.region()
+            ),
+        ));
+    }
+    Ok(AutomaticFailover {
+        alarm,
+        primary_down: raw.primary_down,
     })
 }
 

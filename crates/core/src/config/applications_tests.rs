@@ -102,6 +102,7 @@ switches = [
                 value: template("postgres://{orders-db.endpoint}:{orders-db.port}/app"),
             },
         ],
+        automatic_failover: None,
     };
     assert_eq!(config.application("payments"), Some(&payments));
     let ledger = config.application("ledger").expect("ledger");
@@ -131,6 +132,29 @@ fn an_explicit_dr_region_wins_over_the_pairs() {
         Config::from_toml_str("ok.toml", &app("dr_region = \"ca-central-1\"\n")).expect("valid");
     let payments = config.application("payments").expect("payments");
     assert_eq!(payments.dr_region, region("ca-central-1"));
+}
+
+#[test]
+fn an_application_opts_in_to_a_failover_its_alarm_starts_and_is_off_by_default() {
+    let off = Config::from_toml_str("ok.toml", &app("")).expect("valid");
+    assert_eq!(
+        off.application("payments")
+            .expect("payments")
+            .automatic_failover,
+        None
+    );
+    let alarm = "arn:aws:cloudwatch:us-west-2:123456789012:alarm:payments primary down";
+    let text = app(&format!(
+        "[applications.automatic_failover]\nalarm = \"{alarm}\"\nprimary_down = true\n"
+    ));
+    let on = Config::from_toml_str("ok.toml", &text).expect("valid");
+    let automatic = on
+        .application("payments")
+        .and_then(|a| a.automatic_failover.clone())
+        .expect("opted in");
+    assert_eq!(automatic.alarm.as_str(), alarm);
+    assert_eq!(automatic.alarm.name(), "payments primary down");
+    assert!(automatic.primary_down);
 }
 
 #[test]
@@ -167,6 +191,23 @@ fn a_malformed_application_is_refused_at_its_line() {
             "invalid duration \"2 hours\"",
         ),
         (app("region = \"x\"\n"), 15, "unknown field `region`"),
+        (
+            app("automatic_failover = { alarm = \"payments-down\" }\n"),
+            15,
+            "automatic_failover alarm: \"payments-down\" is not a CloudWatch alarm's ARN",
+        ),
+        (
+            app("automatic_failover = { alarm = \
+                 \"arn:aws:cloudwatch:us-east-1:123456789012:alarm:payments-down\" }\n"),
+            15,
+            "is in us-east-1, not in the dr_region us-west-2",
+        ),
+        (
+            app("automatic_failover = { alarm = \
+                 \"arn:aws:cloudwatch:us-west-2:123456789012:alarm:x\", when = \"always\" }\n"),
+            15,
+            "unknown field `when`",
+        ),
         (
             app("").replace("primary_region = \"us-east-1\"\n", ""),
             11,

@@ -144,6 +144,15 @@ pub(super) struct RawApplication {
     pub(super) max_data_loss: Option<Spanned<Duration>>,
     #[serde(default)]
     pub(super) switches: Vec<Spanned<RawSwitch>>,
+    pub(super) automatic_failover: Option<Spanned<RawAutomaticFailover>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAutomaticFailover {
+    pub(super) alarm: Spanned<String>,
+    #[serde(default)]
+    pub(super) primary_down: bool,
 }
 
 #[derive(Deserialize)]

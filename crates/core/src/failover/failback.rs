@@ -54,6 +54,8 @@ pub fn failback_application(app: &Application, run: &Run) -> Result<Application,
         stores: StoreSelector::Arns(stores),
         max_data_loss: app.max_data_loss,
         switches,
+        // A failback is asked for by an engineer, never by an alarm.
+        automatic_failover: None,
     })
 }
 

@@ -4,6 +4,7 @@
 //! it (`plan`), and the hash an engineer quotes to execute exactly that plan (`hash`). It
 //! changes nothing; executing is the adapters' work, and only under a plan's hash.
 
+pub mod automatic;
 pub mod driver;
 mod failback;
 mod hash;

@@ -174,6 +174,26 @@ pub struct Serving {
     pub parameter_group: Option<String>,
 }
 
+impl Plan {
+    /// Every blocker, each with what it blocks (a store's ARN, a switch's target): the
+    /// application's first, then its stores' and its switches'.
+    pub fn blockers_said(&self) -> Vec<String> {
+        let mut said: Vec<String> = self.blockers.iter().map(ToString::to_string).collect();
+        for store in &self.stores {
+            said.extend(store.blockers.iter().map(|b| format!("{}: {b}", store.arn)));
+        }
+        for switch in &self.switches {
+            said.extend(
+                switch
+                    .blockers
+                    .iter()
+                    .map(|b| format!("{}: {b}", switch.target)),
+            );
+        }
+        said
+    }
+}
+
 impl fmt::Display for Serving {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} x {}", self.instances, self.instance_class)?;

@@ -60,6 +60,8 @@ pub fn plan_accepting(
 pub fn in_place(app: &Application) -> Application {
     Application {
         dr_region: app.primary_region.clone(),
+        // An alarm starts a failover, never a recovery in place.
+        automatic_failover: None,
         ..app.clone()
     }
 }

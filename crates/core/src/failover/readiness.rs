@@ -67,23 +67,13 @@ pub fn stores_application(
         stores: StoreSelector::Arns(stores),
         max_data_loss: None,
         switches: Vec::new(),
+        automatic_failover: None,
     })
 }
 
 /// An application's readiness from its plan.
 pub fn application_readiness(plan: &Plan) -> Ready {
-    let mut blockers: Vec<String> = plan.blockers.iter().map(ToString::to_string).collect();
-    for store in &plan.stores {
-        blockers.extend(store.blockers.iter().map(|b| format!("{}: {b}", store.arn)));
-    }
-    for switch in &plan.switches {
-        blockers.extend(
-            switch
-                .blockers
-                .iter()
-                .map(|b| format!("{}: {b}", switch.target)),
-        );
-    }
+    let blockers = plan.blockers_said();
     let rtos: Vec<Option<Duration>> = plan.stores.iter().map(|s| rto(s.expected_rto)).collect();
     Ready {
         subject: plan.application.clone(),

@@ -79,7 +79,28 @@ pub(super) fn application(switches: Vec<Switch>) -> Application {
         },
         max_data_loss: None,
         switches,
+        automatic_failover: None,
     }
+}
+
+/// `app`'s plan over the fixtures' database alone: no blocker.
+pub(super) fn plan_of_ready(app: &Application) -> Plan {
+    let mut facts = facts();
+    facts.stores.retain(|s| s.arn.kind == Kind::Rds);
+    let plan = plan(app, None, &facts);
+    assert!(plan.ready, "{plan:?}");
+    plan
+}
+
+/// `app`'s plan with no store at all: blocked.
+pub(super) fn plan_of_blocked(app: &Application) -> Plan {
+    let none = FailoverFacts {
+        stores: vec![],
+        ..facts()
+    };
+    let plan = plan(app, None, &none);
+    assert!(!plan.ready, "{plan:?}");
+    plan
 }
 
 pub(super) fn copy(

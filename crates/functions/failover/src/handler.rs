@@ -9,12 +9,18 @@
 //! next `advance` puts back the switches it made. Every step of a run names its driver, the
 //! execution (`$$.Execution.Id`): one execution drives a run, and a step of another is
 //! refused. `readiness`, on a schedule, records every application's and copied store's
-//! readiness and counts the critical stores not ready.
+//! readiness and counts the critical stores not ready. `alarm`, on a CloudWatch alarm's state
+//! change (an EventBridge rule), starts the failover state machine for each application that
+//! named the alarm, when its plan is ready.
 
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use bulwark_aws::failover::automatic::{self, Outcome};
 use bulwark_aws::failover::execute::{self, Advanced, Reporting};
 use bulwark_aws::failover::lock::Driving;
 use bulwark_aws::failover::{readiness, record};
 use bulwark_core::alerts::failure_count_metric;
+use bulwark_core::application::AlarmArn;
+use bulwark_core::failover::automatic::AlarmFired;
 use bulwark_core::failover::{Driver, RunId};
 use bulwark_lambda::{FunctionError, Input, Services};
 use chrono::Utc;
@@ -53,6 +59,59 @@ pub enum FailoverRequest {
     Abort { run: RunId },
     /// Compute and record every application's and copied store's readiness (the schedule's).
     Readiness {},
+    /// A CloudWatch alarm changed state: the EventBridge event, whole (the rule's input
+    /// transformer puts it under `event`).
+    Alarm {
+        event: EventBridgeEvent<AlarmDetail>,
+    },
+}
+
+/// A CloudWatch alarm's state change's detail ("CloudWatch Alarm State Change"): only the
+/// fields read here; AWS sends others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmDetail {
+    pub state: AlarmState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmState {
+    pub value: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+const ALARM_SOURCE: &str = "aws.cloudwatch";
+const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
+
+/// The change, checked: an alarm's state change naming one alarm by its ARN.
+fn alarm_fired(event: EventBridgeEvent<AlarmDetail>) -> Result<AlarmFired, FunctionError> {
+    let id = event.id.unwrap_or_default();
+    if event.source != ALARM_SOURCE || event.detail_type != ALARM_DETAIL_TYPE {
+        return Err(FunctionError::InvalidInput(format!(
+            "event {id} is a {:?} from {:?}, not a {ALARM_DETAIL_TYPE:?} from {ALARM_SOURCE:?}",
+            event.detail_type, event.source
+        )));
+    }
+    let resources = event.resources.unwrap_or_default();
+    let [alarm] = &resources[..] else {
+        return Err(FunctionError::InvalidInput(format!(
+            "event {id} names {} resources, not the one alarm that changed",
+            resources.len()
+        )));
+    };
+    let alarm = AlarmArn::parse(alarm).map_err(FunctionError::InvalidInput)?;
+    let (Some(at), false) = (event.time, id.is_empty()) else {
+        return Err(FunctionError::InvalidInput(
+            "an alarm's state change has an id and a time".into(),
+        ));
+    };
+    Ok(AlarmFired {
+        alarm,
+        state: event.detail.state.value,
+        reason: event.detail.state.reason,
+        at,
+        event_id: id,
+    })
 }
 
 /// What each action answers.
@@ -61,6 +120,14 @@ pub enum FailoverRequest {
 pub enum Response {
     Step(Step),
     Readiness(ReadinessSummary),
+    Alarm(AlarmAnswer),
+}
+
+/// What `alarm` answers: what it did to each application that named the alarm (none: no
+/// application opted in to it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmAnswer {
+    pub applications: Vec<Outcome>,
 }
 
 /// What a run's step answers.
@@ -90,7 +157,8 @@ pub struct ReadinessSummary {
 
 const FUNCTION: &str = "failover";
 
-const EXPECTED: &str = r#"{"action": "begin" | "store" | "advance" | "abort" | "readiness", …}"#;
+const EXPECTED: &str =
+    r#"{"action": "begin" | "store" | "advance" | "abort" | "readiness" | "alarm", …}"#;
 
 /// Deployment settings of this function, from its environment.
 #[derive(Debug, Clone, Default)]
@@ -100,6 +168,8 @@ pub struct FailoverSettings {
     pub poll_seconds: u64,
     /// BULWARK_FAILOVER_CONCURRENCY: stores one `advance` works on at once, when it must.
     pub concurrency: usize,
+    /// BULWARK_FAILOVER_STATE_MACHINE: the state machine an alarm starts.
+    pub state_machine: Option<String>,
 }
 
 impl FailoverSettings {
@@ -118,6 +188,7 @@ impl FailoverSettings {
             },
             poll_seconds,
             concurrency: 4,
+            state_machine: set("BULWARK_FAILOVER_STATE_MACHINE"),
         })
     }
 }
@@ -238,6 +309,27 @@ pub async fn handle(
             let run = execute::request_abort(aws, inventory, &run, None).await?;
             Ok(respond(run.id, Advanced::Continue, Vec::new()))
         }
+        FailoverRequest::Alarm { event } => {
+            let fired = alarm_fired(event)?;
+            let state_machine = settings.state_machine.as_deref().ok_or_else(|| {
+                FunctionError::Config(
+                    "BULWARK_FAILOVER_STATE_MACHINE is not set: an alarm has no state machine \
+                     to start"
+                        .into(),
+                )
+            })?;
+            let applications = automatic::on_alarm(
+                aws,
+                inventory,
+                config,
+                &fired,
+                state_machine,
+                &settings.reporting,
+                Utc::now(),
+            )
+            .await?;
+            Ok(Response::Alarm(AlarmAnswer { applications }))
+        }
         FailoverRequest::Readiness {} => {
             let account = aws.home_account().await?;
             let computed = readiness::compute(aws, inventory, config, &account, Utc::now()).await?;
@@ -301,6 +393,64 @@ mod tests {
         }
         let process = Driver::parse("process:laptop:12:34").expect("a process");
         assert!(execution_driver(process).is_err());
+    }
+
+    /// The "Single Metric Alarm" example of CloudWatch's "Alarm events and EventBridge",
+    /// trimmed of its configuration, under the rule's `{"action": "alarm", "event": ...}`.
+    fn alarm_event(resources: serde_json::Value, source: &str) -> serde_json::Value {
+        serde_json::json!({"action": "alarm", "event": {
+            "version": "0",
+            "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
+            "detail-type": "CloudWatch Alarm State Change",
+            "source": source,
+            "account": "123456789012",
+            "time": "2019-10-02T17:04:40Z",
+            "region": "us-east-1",
+            "resources": resources,
+            "detail": {
+                "alarmName": "ServerCpuTooHigh",
+                "configuration": {"description": "Goes into alarm when server CPU utilization is too high!"},
+                "previousState": {"reason": "Threshold Crossed", "timestamp": "2019-10-02T17:03:40.989+0000", "value": "OK"},
+                "state": {"reason": "Threshold Crossed: 1 out of the last 1 datapoints [0.0666851903306472 (01/10/19 13:46:00)] was greater than the threshold (0.0) (minimum 1 datapoint for OK -> ALARM transition).", "timestamp": "2019-10-02T17:04:40.985+0000", "value": "ALARM"}
+            }
+        }})
+    }
+
+    #[test]
+    fn an_alarms_state_change_parses_as_eventbridge_delivers_it_and_others_are_refused() {
+        let arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServerCpuTooHigh";
+        let request: FailoverRequest =
+            serde_json::from_value(alarm_event(serde_json::json!([arn]), "aws.cloudwatch"))
+                .expect("the event");
+        let FailoverRequest::Alarm { event } = request else {
+            panic!("an alarm");
+        };
+        let fired = alarm_fired(event).expect("an alarm's change");
+        assert_eq!(fired.alarm.as_str(), arn);
+        assert_eq!(fired.state, "ALARM");
+        assert!(fired.reason.starts_with("Threshold Crossed"));
+        assert_eq!(fired.event_id, "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92");
+        for (resources, source) in [
+            (serde_json::json!([arn]), "aws.ec2"),
+            (serde_json::json!([]), "aws.cloudwatch"),
+            (serde_json::json!([arn, arn]), "aws.cloudwatch"),
+            (
+                serde_json::json!(["arn:aws:sns:us-east-1:123456789012:x"]),
+                "aws.cloudwatch",
+            ),
+        ] {
+            let request: FailoverRequest =
+                serde_json::from_value(alarm_event(resources.clone(), source)).expect("parses");
+            let FailoverRequest::Alarm { event } = request else {
+                panic!("an alarm");
+            };
+            let refused = alarm_fired(event).expect_err("refused");
+            assert_eq!(
+                refused.error_type(),
+                "Bulwark.InvalidInput",
+                "{resources} {source}"
+            );
+        }
     }
 
     #[test]
