@@ -481,6 +481,61 @@ async fn a_run_killed_after_its_restores_holds_the_application_resumes_without_r
 }
 
 #[tokio::test]
+async fn an_abort_during_the_restores_follows_them_to_their_end_and_tags_and_lists_each_store() {
+    // Given an application ready to fail over, whose run died right after starting its
+    // restores (both jobs running, nothing restored yet on record)
+    let t = TestAccount::new().await;
+    let (config, zone, _, plan) = ready_application(&t).await;
+    let hash = plan["hash"].as_str().expect("hash").to_string();
+    let before = switch_values(&t, &zone).await;
+    let confirmed = [execute(&config, &hash), vec!["--confirm"]].concat();
+    let killed = bulwark_with(&t, &[("BULWARK_FAULT_EXIT_AFTER", "restore")], &confirmed);
+    assert_eq!(killed.status.code(), Some(137), "{}", stderr(&killed));
+    let run_id = run_id_of(&killed);
+
+    // When the run is aborted
+    let aborted = aborted(&t, &config, &run_id);
+
+    // Then the abort waited for both restores: each restored store is listed and tagged as
+    // the run's, none left behind unnamed; nothing was switched
+    let restored: Vec<&str> = aborted["run"]["stores"]
+        .as_array()
+        .expect("stores")
+        .iter()
+        .filter_map(|s| s["restored"]["arn"].as_str())
+        .collect();
+    assert_eq!(restored.len(), 2, "{aborted:#}");
+    let table = restored
+        .iter()
+        .find(|a| a.contains(":dynamodb:"))
+        .expect("the restored table");
+    let tags = t
+        .dynamodb(DR_REGION)
+        .list_tags_of_resource()
+        .resource_arn(*table)
+        .send()
+        .await
+        .expect("its tags");
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|tag| tag.key() == "bulwark:failover" && tag.value() == run_id),
+        "{tags:?}"
+    );
+    assert_eq!(restore_jobs(&t).await, 2);
+    assert_eq!(switch_values(&t, &zone).await, before);
+    let ended = aborted["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["step"] == "end")
+        .and_then(|e| e["outcome"].as_str())
+        .expect("the end")
+        .to_string();
+    assert!(ended.contains(table), "{ended}");
+}
+
+#[tokio::test]
 async fn a_run_killed_between_a_switchs_write_and_its_record_is_aborted_back_to_the_record_as_it_was(
 ) {
     // Given an application ready to fail over, and the state table's writes held from the

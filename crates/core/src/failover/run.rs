@@ -297,16 +297,11 @@ impl Run {
 /// validated; only when every store passed are the switches written, one at a time, each
 /// verified before the next. A failure anywhere stops the run before its next switch. An
 /// abort puts back, the last first, each switch that may have been written: every one whose
-/// previous value was recorded, its write recorded or not.
+/// previous value was recorded, its write recorded or not; then it follows the restores in
+/// flight to their end, so that each store they make is tagged as the run's and listed.
 pub fn next(run: &Run) -> Next {
     if run.ending.is_some() {
         return Next::Ended;
-    }
-    if run.abort_requested.is_some() {
-        return match run.switches.iter().rposition(SwitchRun::may_be_switched) {
-            Some(index) => Next::Revert(index),
-            None => Next::Aborted,
-        };
     }
     let pending = |pick: fn(&StoreRun) -> bool| -> Vec<usize> {
         run.stores
@@ -316,11 +311,22 @@ pub fn next(run: &Run) -> Next {
             .map(|(i, _)| i)
             .collect()
     };
+    // Restores already started are followed to their end before a run stops, so that each
+    // restored store is tagged as the run's and listed, not left behind unnamed.
+    let in_flight =
+        pending(|s| s.restore_job_id.is_some() && s.restored.is_none() && s.failure.is_none());
+    if run.abort_requested.is_some() {
+        // The switches first: clients go back to the primary at once.
+        if let Some(index) = run.switches.iter().rposition(SwitchRun::may_be_switched) {
+            return Next::Revert(index);
+        }
+        return if in_flight.is_empty() {
+            Next::Aborted
+        } else {
+            Next::Poll(in_flight)
+        };
+    }
     if let Some(reason) = failure(run) {
-        // Restores already started are followed to their end first, so that each restored
-        // store is tagged as the run's and listed, not left behind unnamed.
-        let in_flight =
-            pending(|s| s.restore_job_id.is_some() && s.restored.is_none() && s.failure.is_none());
         return if in_flight.is_empty() {
             Next::Fail(reason)
         } else {

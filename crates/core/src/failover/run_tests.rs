@@ -202,6 +202,30 @@ fn an_abort_puts_back_each_written_switch_the_last_first_then_ends() {
 }
 
 #[test]
+fn an_abort_during_the_restores_follows_those_in_flight_to_their_end_after_the_switches() {
+    // Store 0's restore started, store 1's not yet; a switch was written (a resumed run).
+    let mut run = run();
+    run.stores[0].restore_job_id = Some("job-0".into());
+    run.switches[0].previous = Some(Some("before".into()));
+    run.abort_requested = Some(now());
+    assert_eq!(next(&run), Next::Revert(0));
+    run.switches[0].reverted = Some(now());
+    assert_eq!(next(&run), Next::Poll(vec![0]));
+    // A restore that failed is not followed; one never started is not started.
+    run.stores[0].failure = Some("the job failed".into());
+    assert_eq!(next(&run), Next::Aborted);
+    run.stores[0].failure = None;
+    run.stores[0].restored = Some(Restored {
+        arn: "arn:aws:dynamodb:us-west-2:123456789012:table/bulwark-fo-orders-1".into(),
+        id: "bulwark-fo-orders-1".into(),
+        completed: now(),
+        attributes: BTreeMap::new(),
+    });
+    assert_eq!(next(&run), Next::Aborted);
+    assert_eq!(run.restored().len(), 1);
+}
+
+#[test]
 fn an_abort_puts_back_a_switch_whose_write_was_never_recorded() {
     // The process died after the write of switch 1, before its record: only its previous
     // value was recorded. Switch 0 was recorded before a write that was never made.
