@@ -152,6 +152,74 @@ async fn data(t: &TestAccount, bucket: &str) {
 }
 
 /// AWS Backup's roles, for backups and for restores, as the template creates them.
+/// The table's newest point at home copied to a vault of another backup tool in the DR
+/// region: the copy's ARN, once completed.
+async fn copied_to_another_vault(t: &TestAccount, table_arn: &str) -> String {
+    let dr = t.backup(DR_REGION);
+    let vault = dr
+        .create_backup_vault()
+        .backup_vault_name("another-tool")
+        .send()
+        .await
+        .expect("another tool's vault")
+        .backup_vault_arn()
+        .expect("its ARN")
+        .to_string();
+    let home = t.backup(HOME_REGION);
+    let points = home
+        .list_recovery_points_by_resource()
+        .resource_arn(table_arn)
+        .send()
+        .await
+        .expect("the table's points");
+    let point = points
+        .recovery_points()
+        .iter()
+        .filter(|p| {
+            p.backup_vault_name() == Some("bulwark")
+                && p.status() == Some(&aws_sdk_backup::types::RecoveryPointStatus::Completed)
+                && !p
+                    .recovery_point_arn()
+                    .is_some_and(bulwark_core::facts::is_continuous)
+        })
+        .max_by_key(|p| p.creation_date().map(|d| d.secs()))
+        .and_then(|p| p.recovery_point_arn())
+        .expect("a point at home");
+    let job = home
+        .start_copy_job()
+        .recovery_point_arn(point)
+        .source_backup_vault_name("bulwark")
+        .destination_backup_vault_arn(&vault)
+        .iam_role_arn(format!(
+            "arn:aws:iam::{}:role/service-role/AWSBackupDefaultServiceRole",
+            t.account
+        ))
+        .send()
+        .await
+        .expect("the copy starts")
+        .copy_job_id()
+        .expect("its id")
+        .to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let described = home
+            .describe_copy_job()
+            .copy_job_id(&job)
+            .send()
+            .await
+            .expect("the copy job");
+        let copy = described.copy_job().expect("the job");
+        if copy.state() == Some(&aws_sdk_backup::types::CopyJobState::Completed) {
+            return copy
+                .destination_recovery_point_arn()
+                .expect("the copy")
+                .to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "{copy:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
 pub(crate) async fn backup_role(t: &TestAccount) {
     t.deploy_template(&[]);
 }
@@ -333,8 +401,11 @@ async fn a_drill_restores_every_store_in_the_dr_region_switches_nothing_and_leav
     );
     assert_eq!(leftovers_in(&t, DR_REGION).await, 0);
 
-    // When the role exists and the drill runs
+    // When the role exists, another backup tool has copied the table to a vault of its own in
+    // the DR region since (the newest copy there), and the drill runs
     backup_role(&t).await;
+    let planned = plan_of(&t, &config);
+    let elsewhere = copied_to_another_vault(&t, &table_arn).await;
     let answer: Value = serde_json::from_str(&ok(&t, &drill)).expect("json");
 
     // Then each store was restored from its copy in the DR region, validated and measured
@@ -351,6 +422,24 @@ async fn a_drill_restores_every_store_in_the_dr_region_switches_nothing_and_leav
     }
     assert!(answer["rto_seconds"].is_u64(), "{answer}");
     assert!(answer["data_loss"][&table_arn].is_string(), "{answer}");
+    // And the table was restored from the copy a failover's plan restores, in Bulwark's vault,
+    // not from the other tool's newer one
+    let table_test = tests
+        .iter()
+        .find(|t| t["arn"] == table_arn.as_str())
+        .expect("the table's test");
+    let planned_copy = planned["plan"]["stores"]
+        .as_array()
+        .expect("stores")
+        .iter()
+        .find(|s| s["arn"] == table_arn.as_str())
+        .and_then(|s| s["copy"]["recovery_point_arn"].as_str())
+        .expect("the plan's copy of the table");
+    assert_eq!(
+        table_test["recovery_point_arn"], planned_copy,
+        "{table_test}"
+    );
+    assert_ne!(table_test["recovery_point_arn"], elsewhere.as_str());
 
     // And nothing restored is left, and no switch was touched
     assert_eq!(leftovers_in(&t, DR_REGION).await, 0);

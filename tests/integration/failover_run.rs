@@ -681,7 +681,8 @@ async fn with_the_primary_region_declared_down_a_failover_judges_each_restored_s
 }
 
 #[tokio::test]
-async fn a_source_that_cannot_be_read_is_not_compared_and_stops_the_run_before_any_switch() {
+async fn a_source_that_cannot_be_read_is_not_compared_and_stops_the_run_before_any_switch_and_a_new_run_takes_its_stores(
+) {
     // Given an application ready to fail over, and S3 in its primary region failing every call
     let t = TestAccount::new().await;
     let (config, zone, _, plan) = ready_application(&t).await;
@@ -710,6 +711,48 @@ async fn a_source_that_cannot_be_read_is_not_compared_and_stops_the_run_before_a
         "{compared}"
     );
     assert_eq!(switch_values(&t, &zone).await, before);
+    assert_eq!(restore_jobs(&t).await, 2);
+
+    // When the engineer executes the same plan again, declaring the primary region down
+    let again = bulwark_with(
+        &t,
+        &[],
+        &[execute(&config, &hash), vec!["--confirm", "--primary-down"]].concat(),
+    );
+
+    // Then the new run takes the stores the failed one restored instead of restoring them
+    // again (their names are taken), judges them, and switches
+    assert!(again.status.success(), "{}", stderr(&again));
+    let answer: serde_json::Value = serde_json::from_slice(&again.stdout).expect("the run");
+    assert_eq!(
+        answer["run"]["ending"]["outcome"], "succeeded",
+        "{answer:#}"
+    );
+    assert_eq!(restore_jobs(&t).await, 2);
+    let first = run["id"].as_str().expect("the first run");
+    let adopted: Vec<&serde_json::Value> = answer["run"]["stores"]
+        .as_array()
+        .expect("stores")
+        .iter()
+        .filter(|s| s["adopted_from"] == first)
+        .collect();
+    assert_eq!(adopted.len(), 2, "{answer:#}");
+    let adopt_events = answer["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["step"] == "adopt")
+        .count();
+    assert_eq!(adopt_events, 2, "{answer:#}");
+    let compared = bucket_comparison(&answer["run"]);
+    assert_eq!(compared["passed"], true, "{compared}");
+    assert!(
+        compared["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("skipped")),
+        "{compared}"
+    );
+    assert_ne!(switch_values(&t, &zone).await, before);
 }
 
 /// S3 in the primary region answering nothing but errors.

@@ -21,6 +21,7 @@ pub use crate::clients::{HOME, MEMBER, SCOPE};
 pub use crate::config_rule::CONFIG_RULE;
 pub use crate::discovery::config_source::{CONFIG_SOURCE, VERSIONING_FROM_CONFIG};
 pub use crate::discovery::DISCOVERY;
+pub use crate::failover::adopt::ADOPT;
 pub use crate::failover::automatic::AUTOMATIC_FAILOVER;
 pub use crate::failover::execute::FAILOVER_END;
 pub use crate::failover::facts::{DR_SITE, FAILOVER_FACTS};
@@ -86,6 +87,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             FAILOVER_END,
             READINESS,
             AUTOMATIC_FAILOVER,
+            ADOPT,
         ],
         _ => &[],
     };

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::lock::{self, Driving, Fence};
 use super::record::{self, HeaderWrite};
-use super::{facts, steps};
+use super::{adopt, facts, steps};
 use crate::clients::Aws;
 use crate::error::AwsError;
 use crate::permissions::{p, Permission};
@@ -116,7 +116,24 @@ pub async fn begin(
     // The lock first: a run refused it leaves no record. Two requests in the same
     // millisecond share an id; the second is another driver of it, and refused.
     let fence = lock::claim(aws, inventory, app.name.as_str(), &run.id, driving).await?;
+    let adopted = adopt_earlier(aws, inventory, &mut run, &account).await?;
     record::create(inventory, &fence, &run).await?;
+    for (index, from) in adopted {
+        record::put_store(inventory, &fence, index, &run.stores[index]).await?;
+        let store = &run.stores[index];
+        let restored = store.restored.as_ref().map_or("", |r| r.arn.as_str());
+        record::log(
+            inventory,
+            &run.id,
+            "adopt",
+            &run.plan.stores[index].arn.to_string(),
+            format!(
+                "took {restored}, restored by run {from} from the same copy, instead of \
+                 restoring it again; validated again by this run"
+            ),
+        )
+        .await?;
+    }
     let event = record::log(
         inventory,
         &run.id,
@@ -147,6 +164,38 @@ pub async fn begin(
     .await?;
     notify(aws, reporting, &run, "started", &event.outcome).await?;
     Ok(run)
+}
+
+/// Take into `run` the stores an earlier failed or aborted run of its plan restored and that
+/// still exist: their indexes, each with the run that restored it.
+async fn adopt_earlier(
+    aws: &Aws,
+    inventory: &Inventory,
+    run: &mut Run,
+    account: &AccountId,
+) -> Result<Vec<(usize, RunId)>, AwsError> {
+    let earlier = record::failed_or_aborted(inventory, &run.plan.application).await?;
+    let mut adopted = Vec::new();
+    for (index, store) in failover::adoptable(run, &earlier).into_iter().enumerate() {
+        let (Some(store), Some(from)) = (
+            store.clone(),
+            store.as_ref().and_then(|s| s.adopted_from.clone()),
+        ) else {
+            continue;
+        };
+        let Some(restored) = &store.restored else {
+            continue;
+        };
+        let planned = &run.plan.stores[index];
+        let store_account = planned.arn.account.as_ref().unwrap_or(account).as_str();
+        let clients =
+            crate::restore::clients_in(aws, store_account, run.plan.dr_region.as_str()).await?;
+        if adopt::still_there(&clients, planned.arn.kind, &restored.id).await? {
+            run.stores[index] = store;
+            adopted.push((index, from));
+        }
+    }
+    Ok(adopted)
 }
 
 /// Take or renew `driving`'s hold on `run` (as just read), unless the run has ended: None

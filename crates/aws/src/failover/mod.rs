@@ -2,8 +2,10 @@
 //! application's lock in the state table (`record`, `lock`); its steps on stores and switches
 //! (`steps`, `switches`); the run from request to end (`execute`); readiness, every
 //! application's and copied store's plan on a schedule (`readiness`); and the failover an
-//! alarm starts (`automatic`).
+//! alarm starts (`automatic`). A new run takes the stores an earlier failed or aborted run of
+//! its plan restored (`adopt`).
 
+pub mod adopt;
 pub mod automatic;
 pub mod execute;
 pub mod facts;

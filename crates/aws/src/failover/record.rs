@@ -374,6 +374,45 @@ pub async fn load(
     let items = inventory
         .partition_prefix(RUN_KEY, &format!("{run}#"))
         .await?;
+    assemble(run, items)
+}
+
+/// Every run of `app` that ended failed or aborted, as recorded, with its steps.
+pub async fn failed_or_aborted(inventory: &Inventory, app: &str) -> Result<Vec<Run>, AwsError> {
+    let items = inventory
+        .partition_prefix(RUN_KEY, &format!("{app}-"))
+        .await?;
+    let mut by_run: BTreeMap<String, Vec<HashMap<String, AttributeValue>>> = BTreeMap::new();
+    for item in items {
+        let sk = item
+            .get("sk")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        let id = sk.split('#').next().unwrap_or_default().to_string();
+        by_run.entry(id).or_default().push(item);
+    }
+    let mut runs = Vec::new();
+    for (id, items) in by_run {
+        let Ok(id) = RunId::parse(&id) else { continue };
+        if let Some((run, _)) = assemble(&id, items)? {
+            let ended = matches!(
+                run.ending,
+                Some(Ending::Failed { .. } | Ending::Aborted { .. })
+            );
+            if ended && run.plan.application == app {
+                runs.push(run);
+            }
+        }
+    }
+    Ok(runs)
+}
+
+/// Run `run` from its items.
+fn assemble(
+    run: &RunId,
+    items: Vec<HashMap<String, AttributeValue>>,
+) -> Result<Option<(Run, Vec<Event>)>, AwsError> {
     let mut header: Option<Header> = None;
     let mut revision = 0;
     let mut stores: BTreeMap<String, StoreRun> = BTreeMap::new();

@@ -71,6 +71,7 @@ pub async fn start(
         &clients,
         &arn,
         origin,
+        &settings.vault_name,
         &tier.restore_test.recovery_point,
         seed,
         now,
@@ -173,12 +174,15 @@ pub async fn start(
 
 /// The recovery point a test restores, among the store's in the clients' region (for
 /// `Origin::Dr`, its copies there): as the tier's policy chooses (core's `choose_point`) for the
-/// store's own region, the newest copy in the DR region. Continuous points are left out of a
-/// random choice: their creation date is when recording began.
+/// store's own region, the newest copy in Bulwark's vault (`vault`) of the DR region, which is
+/// the copy a failover's plan restores (a drill rehearses that copy, not one another backup
+/// tool left in another vault). Continuous points are left out of a random choice: their
+/// creation date is when recording began.
 async fn chosen_point(
     clients: &ScopeClients,
     arn: &str,
     origin: Origin,
+    vault: &str,
     choice: &PointChoice,
     seed: u64,
     now: DateTime<Utc>,
@@ -203,6 +207,7 @@ async fn chosen_point(
     let mut continuous = false;
     let points: Vec<PointFacts> = listed
         .iter()
+        .filter(|p| origin == Origin::Home || p.backup_vault_name() == Some(vault))
         .filter_map(|p| {
             let point_arn = p.recovery_point_arn()?.to_string();
             if bulwark_core::facts::is_continuous(&point_arn) {

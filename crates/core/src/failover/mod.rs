@@ -32,7 +32,7 @@ pub use plan::{
     DEFAULT_DB_SUBNET_GROUP, NAME_PREFIX,
 };
 pub use run::{
-    next, switch_value, switched, Ending, Event, EvidenceDocument, Next, Restored, Run, RunId,
-    StoreRun, SwitchRun, STORE_RESTORE_DEADLINE,
+    adoptable, next, switch_value, switched, Ending, Event, EvidenceDocument, Next, Restored, Run,
+    RunId, StoreRun, SwitchRun, STORE_RESTORE_DEADLINE,
 };
 pub use snapshot::{AliasTarget, SwitchSnapshot, SECURE_STRING};

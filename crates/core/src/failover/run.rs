@@ -125,6 +125,10 @@ pub struct StoreRun {
     pub findings: Vec<Finding>,
     /// Why its restore or validation failed: the run stops before any switch.
     pub failure: Option<String>,
+    /// The earlier run (failed or aborted) whose restored store this run took instead of
+    /// restoring it again: its restore job and store are that run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted_from: Option<RunId>,
 }
 
 /// A restored store, and what switches may name of it.
@@ -291,6 +295,49 @@ impl Run {
             .filter_map(|s| s.restored.as_ref())
             .collect()
     }
+}
+
+/// The stores earlier runs of `run`'s application restored that `run` takes instead of
+/// restoring them again, by store index: for each store, the newest of `earlier` that failed or
+/// was aborted, whose plan restored the same store from the same copy under the same name, and
+/// whose restore completed. The adopted store is validated again by `run` (its judging may
+/// differ: the primary declared down); nothing else of the earlier run is taken.
+pub fn adoptable(run: &Run, earlier: &[Run]) -> Vec<Option<StoreRun>> {
+    let mut candidates: Vec<&Run> = earlier
+        .iter()
+        .filter(|e| {
+            e.id != run.id
+                && e.plan.application == run.plan.application
+                && matches!(
+                    e.ending,
+                    Some(Ending::Failed { .. } | Ending::Aborted { .. })
+                )
+        })
+        .collect();
+    candidates.sort_by_key(|e| std::cmp::Reverse(e.requested_at));
+    run.plan
+        .stores
+        .iter()
+        .map(|planned| {
+            candidates.iter().find_map(|e| {
+                let index = e.plan.stores.iter().position(|p| {
+                    p.arn == planned.arn
+                        && p.restored_name == planned.restored_name
+                        && p.copy.as_ref().map(|c| &c.recovery_point_arn)
+                            == planned.copy.as_ref().map(|c| &c.recovery_point_arn)
+                })?;
+                let store = e.stores.get(index)?;
+                store.restored.as_ref()?;
+                Some(StoreRun {
+                    restore_job_id: store.restore_job_id.clone(),
+                    restore_started: store.restore_started,
+                    restored: store.restored.clone(),
+                    adopted_from: Some(store.adopted_from.clone().unwrap_or_else(|| e.id.clone())),
+                    ..StoreRun::default()
+                })
+            })
+        })
+        .collect()
 }
 
 /// What `run` does next. Restores all go first (in parallel); each restored store is

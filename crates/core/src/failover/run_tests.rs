@@ -320,3 +320,64 @@ fn a_failback_fails_the_restored_stores_over_to_the_primary_region_and_renames_p
     );
     assert_eq!(back.switches.len(), app.switches.len());
 }
+
+#[test]
+fn a_new_run_adopts_what_the_newest_failed_or_aborted_run_of_its_plan_restored() {
+    let restored = |id: &str| Restored {
+        arn: format!("arn:aws:dynamodb:us-west-2:123456789012:table/{id}"),
+        id: id.into(),
+        completed: now(),
+        attributes: BTreeMap::new(),
+    };
+    let mut older = run();
+    older.id = RunId::parse("payments-20260301T100000000").expect("id");
+    older.requested_at = now() - TimeDelta::hours(2);
+    older.ending = Some(Ending::Aborted { at: now() });
+    older.stores[0].restore_job_id = Some("job-old".into());
+    older.stores[0].restored = Some(restored("old"));
+    let mut newer = older.clone();
+    newer.id = RunId::parse("payments-20260301T110000000").expect("id");
+    newer.requested_at = now() - TimeDelta::hours(1);
+    newer.ending = Some(Ending::Failed {
+        at: now(),
+        reason: "not compared".into(),
+    });
+    newer.stores[0].restore_job_id = Some("job-new".into());
+    newer.stores[0].restored = Some(restored("new"));
+    newer.stores[0].findings = vec![Finding {
+        check: "compared with its source".into(),
+        passed: false,
+        detail: "not compared".into(),
+        not_compared: true,
+    }];
+    // Store 1's restore never completed in either run.
+    newer.stores[1].restore_job_id = Some("job-1".into());
+    let new = run();
+
+    let adopted = adoptable(&new, &[older.clone(), newer.clone()]);
+    let first = adopted[0].as_ref().expect("store 0 adopted");
+    assert_eq!(first.adopted_from.as_ref(), Some(&newer.id));
+    assert_eq!(first.restored, Some(restored("new")));
+    assert_eq!(first.restore_job_id.as_deref(), Some("job-new"));
+    assert!(
+        first.validated.is_none() && first.findings.is_empty(),
+        "judged again"
+    );
+    assert!(adopted[1].is_none());
+
+    // A succeeded run's stores are in use; a running one's are its own; another copy is
+    // another name.
+    let mut succeeded = newer.clone();
+    succeeded.ending = Some(Ending::Succeeded {
+        at: now(),
+        rto_seconds: 1,
+    });
+    let mut running = newer.clone();
+    running.ending = None;
+    assert!(adoptable(&new, &[succeeded, running])
+        .iter()
+        .all(Option::is_none));
+    let mut other_copy = newer.clone();
+    other_copy.plan.stores[0].restored_name = "bulwark-fo-orders-000000000000".into();
+    assert!(adoptable(&new, &[other_copy])[0].is_none());
+}
