@@ -7,7 +7,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::cli::ok;
 use crate::failover::{plan_of, DR_REGION};
 use crate::failover_run::{
-    bulwark_with, execute, items_in, json_of, planned_name, ready_application, switch_values,
+    bulwark_with, execute, items_in, json_of, planned_name, ready_application, restore_jobs_in,
+    switch_values,
 };
 use crate::harness::{TestAccount, HOME_REGION};
 
@@ -239,10 +240,26 @@ async fn a_recovery_to_before_a_time_brings_back_the_items_deleted_after_it() {
     assert_eq!(plan["plan"]["ready"], true, "{plan:#}");
     assert_eq!(plan["plan"]["dr_region"], HOME_REGION);
     assert!(plan["plan"]["recover_before"].is_string(), "{plan:#}");
-    let hash = plan["plan"]["hash"].as_str().expect("hash").to_string();
+    assert_eq!(plan["plan"]["stores"].as_array().map(Vec::len), Some(2));
+    // And one of the table alone plans the table and the switches that name it (both do)
+    let one = recover(&["--arn", &table_arn]);
+    assert_eq!(one["plan"]["ready"], true, "{one:#}");
+    let stores: Vec<&str> = one["plan"]["stores"]
+        .as_array()
+        .expect("stores")
+        .iter()
+        .filter_map(|s| s["arn"].as_str())
+        .collect();
+    assert_eq!(stores, [table_arn.as_str()]);
+    assert_eq!(one["plan"]["switches"].as_array().map(Vec::len), Some(2));
+    assert_ne!(one["plan"]["hash"], plan["plan"]["hash"]);
+    let hash = one["plan"]["hash"].as_str().expect("hash").to_string();
+    let restores_before = restore_jobs_in(&t, HOME_REGION).await;
 
-    // When it is executed
+    // When the table's recovery is executed
     let recovered = recover(&[
+        "--arn",
+        &table_arn,
         "--plan-hash",
         &hash,
         "--confirm",
@@ -263,5 +280,10 @@ async fn a_recovery_to_before_a_time_brings_back_the_items_deleted_after_it() {
         items_in(&t, HOME_REGION, "orders").await,
         1,
         "the damaged table is left as it is"
+    );
+    assert_eq!(
+        restore_jobs_in(&t, HOME_REGION).await,
+        restores_before + 1,
+        "the table alone was restored"
     );
 }

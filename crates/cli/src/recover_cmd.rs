@@ -3,14 +3,17 @@
 //! chosen time, validated alone (their sources are what is being recovered from), and the
 //! application's switches pointed at them: the failover's machinery (plan and hash, lock, one
 //! driver, record, evidence, resume, abort), with the application turned in place
-//! (`failover::in_place`). Without `--plan-hash` it plans and changes nothing.
+//! (`failover::in_place`); with `--arn`, narrowed to one of its stores (`failover::one_store`).
+//! Without `--plan-hash` it plans and changes nothing.
 
 use anyhow::{bail, Result};
 use bulwark_aws::failover::execute::{self, Request};
 use bulwark_aws::failover::lock::Driving;
 use bulwark_aws::{Aws, Inventory};
-use bulwark_core::failover::{in_place, plan_recovering};
+use bulwark_core::application::StoreSelector;
+use bulwark_core::failover::{in_place, one_store, plan_recovering};
 use bulwark_core::Config;
+use bulwark_core::ResourceArn;
 use chrono::{DateTime, Utc};
 
 use crate::failover_cmd::{application, drive_run, facts_of, reporting, DriveArgs};
@@ -25,6 +28,9 @@ pub(crate) struct RecoverArgs {
     /// newest point taken before it.
     #[arg(long)]
     pub before: DateTime<Utc>,
+    /// Recover this one store of the application (and only the switches that name it alone).
+    #[arg(long)]
+    pub arn: Option<String>,
     /// The plan's hash, as `bulwark recover` without it printed: with --confirm, execute.
     #[arg(long)]
     pub plan_hash: Option<String>,
@@ -46,7 +52,17 @@ pub(crate) async fn recover(
     inventory: &Inventory,
     args: RecoverArgs,
 ) -> Result<()> {
-    let app = in_place(application(config, &args.app)?);
+    let mut app = in_place(application(config, &args.app)?);
+    if let Some(arn) = &args.arn {
+        let arn = ResourceArn::parse(arn).map_err(|e| anyhow::anyhow!("--arn {arn}: {e}"))?;
+        let asset = inventory.get(&arn).await?.ok_or_else(|| {
+            anyhow::anyhow!("{arn} is not in the inventory: run `bulwark discover` first")
+        })?;
+        app = one_store(&app, &arn, &asset.tags);
+        if app.stores == StoreSelector::Arns(Vec::new()) {
+            bail!("{arn} is not a store of {}: nothing to recover", args.app);
+        }
+    }
     if args.before > Utc::now() {
         bail!(
             "--before {} is in the future: recover to a time that has passed",

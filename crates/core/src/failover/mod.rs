@@ -28,7 +28,7 @@ pub use model::{
     PlanHashMismatch, RoleCheck, Serving, StoreFacts, StorePlan, SwitchPlan, Warning,
 };
 pub use plan::{
-    in_place, plan, plan_accepting, plan_recovering, restore_metadata, restored_name,
+    in_place, one_store, plan, plan_accepting, plan_recovering, restore_metadata, restored_name,
     DEFAULT_DB_SUBNET_GROUP, NAME_PREFIX,
 };
 pub use run::{

@@ -66,6 +66,36 @@ pub fn in_place(app: &Application) -> Application {
     }
 }
 
+/// `app` narrowed to its store `arn` (`recover --arn`): that store alone, and only the
+/// switches whose values name it and no other store (a switch naming none, or another store
+/// too, is the application's, not this store's). A store the application does not select
+/// leaves its plan without stores, which blocks it.
+pub fn one_store(
+    app: &Application,
+    arn: &ResourceArn,
+    tags: &BTreeMap<String, String>,
+) -> Application {
+    let selected = app.stores.selects(arn, tags);
+    let switches = app
+        .switches
+        .iter()
+        .filter(|switch| {
+            let named: Vec<&Placeholder> = switch.value.placeholders().collect();
+            !named.is_empty() && named.iter().all(|p| p.store == arn.id)
+        })
+        .cloned()
+        .collect();
+    Application {
+        stores: StoreSelector::Arns(if selected {
+            vec![arn.clone()]
+        } else {
+            Vec::new()
+        }),
+        switches,
+        ..app.clone()
+    }
+}
+
 /// The plan of a recovery in place of `app` (as `in_place` turned it, its facts read from its
 /// own region's vault) to before `before`: each store restored from its newest point taken
 /// before then. The data it loses is by choice (from that point to `before`): no RPO blocks it.

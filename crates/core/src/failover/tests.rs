@@ -861,3 +861,26 @@ fn a_recovery_restores_a_continuous_point_no_later_than_its_window_ends() {
     // recording began) to the time chosen
     assert_eq!(planned(&plan, DB).data_loss, Some(Duration::from_hours(1)));
 }
+
+#[test]
+fn one_store_keeps_that_store_and_the_switches_that_name_it_alone() {
+    let app = application(vec![
+        switch(record(), "{orders-db.endpoint}"),
+        switch(ssm("/payments/both"), "{orders-db.endpoint}/{orders.name}"),
+        switch(ssm("/payments/table"), "{orders.name}"),
+        switch(ssm("/payments/literal"), "maintenance"),
+    ]);
+    let tags = BTreeMap::from([("Application".to_string(), "payments".to_string())]);
+    let db = one_store(&app, &arn(DB), &tags);
+    assert_eq!(db.stores, StoreSelector::Arns(vec![arn(DB)]));
+    let targets: Vec<String> = db.switches.iter().map(|s| s.target.to_string()).collect();
+    assert_eq!(targets, ["route53 Z1 db.payments.example.com. CNAME"]);
+    assert_eq!(db.name, app.name);
+    // A store the application does not select: no store, which blocks the plan.
+    let stranger = one_store(&app, &arn(DB), &BTreeMap::new());
+    assert_eq!(stranger.stores, StoreSelector::Arns(Vec::new()));
+    let mut facts = facts();
+    facts.stores.retain(|s| s.arn.kind == Kind::Rds);
+    assert!(plan(&db, None, &facts).ready);
+    assert!(!plan(&stranger, None, &facts).ready);
+}
