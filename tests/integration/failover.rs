@@ -455,3 +455,116 @@ async fn a_drill_restores_every_store_in_the_dr_region_switches_nothing_and_leav
         vec![&json!("orders.primary.example.net"), &json!("orders")]
     );
 }
+
+/// The completed copies of `arn` in Bulwark's vault of the DR region.
+async fn dr_copies_of(t: &TestAccount, arn: &str) -> usize {
+    t.backup(DR_REGION)
+        .list_recovery_points_by_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .expect("the store's copies")
+        .recovery_points()
+        .iter()
+        .filter(|p| {
+            p.backup_vault_name() == Some("bulwark")
+                && p.status() == Some(&aws_sdk_backup::types::RecoveryPointStatus::Completed)
+        })
+        .count()
+}
+
+/// The copy the plan's store `arn` restores, and whether the plan says it was verified.
+fn planned_copy(plan: &Value, arn: &str) -> (String, bool) {
+    let store = plan["plan"]["stores"]
+        .as_array()
+        .expect("stores")
+        .iter()
+        .find(|s| s["arn"] == arn)
+        .expect("the store");
+    (
+        store["copy"]["recovery_point_arn"]
+            .as_str()
+            .expect("a copy")
+            .to_string(),
+        store["copy_verified"] == true,
+    )
+}
+
+#[tokio::test]
+async fn a_plan_prefers_the_copy_a_drill_verified_and_point_newest_takes_the_newest_on_the_record()
+{
+    // Given the application backed up and copied, and a drill that restored and passed its
+    // copies
+    let t = TestAccount::new().await;
+    let (table_arn, _) = backed_up_application(&t).await;
+    let zone = switches_as_they_are(&t).await;
+    let config = config_file(&t, &zone);
+    let cfg = config.to_str().expect("a path");
+    backup_role(&t).await;
+    let drilled = plan_of(&t, &config);
+    let (drilled_copy, verified) = planned_copy(&drilled, &table_arn);
+    assert!(!verified, "no test yet: {drilled:#}");
+    ok(
+        &t,
+        &["--config", cfg, "failover", "drill", "--app", "payments"],
+    );
+
+    // When the plans run again and newer copies reach the DR region, not drilled
+    let copies = dr_copies_of(&t, &table_arn).await;
+    run_plans(&t);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while dr_copies_of(&t, &table_arn).await <= copies {
+        assert!(std::time::Instant::now() < deadline, "no newer copy");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+
+    // Then the plan takes the drilled copy, said verified
+    let plan = plan_of(&t, &config);
+    assert_eq!(
+        planned_copy(&plan, &table_arn),
+        (drilled_copy.clone(), true)
+    );
+    assert_eq!(plan["plan"]["ready"], true, "{plan:#}");
+    let text = ok(
+        &t,
+        &["--config", cfg, "failover", "plan", "--app", "payments"],
+    );
+    assert!(text.contains("(verified)"), "{text}");
+
+    // And --point newest takes the newer copy, not verified, under another hash
+    let newest: Value = serde_json::from_str(&ok(
+        &t,
+        &[
+            "--config", cfg, "failover", "plan", "--app", "payments", "--point", "newest",
+            "--format", "json",
+        ],
+    ))
+    .expect("json");
+    let (newest_copy, verified) = planned_copy(&newest, &table_arn);
+    assert_ne!(newest_copy, drilled_copy);
+    assert!(!verified);
+    assert_eq!(newest["plan"]["newest_point"], true);
+    assert_ne!(newest["plan"]["hash"], plan["plan"]["hash"]);
+
+    // And executing under the default plan's hash with --point newest is refused: the choice
+    // is in the hash
+    let refused = fails(
+        &t,
+        &[
+            "--config",
+            cfg,
+            "failover",
+            "execute",
+            "--app",
+            "payments",
+            "--plan-hash",
+            plan["plan"]["hash"].as_str().expect("hash"),
+            "--confirm",
+            "--reason",
+            "drill of the record",
+            "--point",
+            "newest",
+        ],
+    );
+    assert!(refused.contains("hash"), "{refused}");
+}

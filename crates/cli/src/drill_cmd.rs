@@ -6,7 +6,7 @@ use bulwark_aws::restore::Origin;
 use bulwark_aws::{Aws, Inventory};
 use bulwark_core::Config;
 
-use crate::failover_cmd::{application, plan_of};
+use crate::failover_cmd::{application, plan_of, PointChoice};
 use crate::output;
 use crate::restore_cmd::run_tests;
 use crate::SummaryFormat;
@@ -66,7 +66,16 @@ pub async fn drill(
         );
     }
     let started = std::time::Instant::now();
-    let plan = plan_of(aws, config, inventory, application, None).await?;
+    // A drill rehearses each store's newest copy (its test is what verifies it).
+    let plan = plan_of(
+        aws,
+        config,
+        inventory,
+        application,
+        None,
+        PointChoice::Newest,
+    )
+    .await?;
     // A drill switches nothing: only what blocks a restore stops it.
     let restore_blockers =
         plan.blockers.len() + plan.stores.iter().map(|s| s.blockers.len()).sum::<usize>();

@@ -32,6 +32,10 @@ pub enum FailoverCommand {
         /// or tier's limit: the hash to quote to `execute --accept-data-loss` the same.
         #[arg(long)]
         accept_data_loss: Option<Duration>,
+        /// Which copy of each store: the newest a restore test verified, if within the data
+        /// the failover may lose (the default), or the newest.
+        #[arg(long, value_enum, default_value_t = PointChoice::Verified)]
+        point: PointChoice,
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
     },
@@ -59,6 +63,9 @@ pub enum FailoverCommand {
         /// same option).
         #[arg(long)]
         accept_data_loss: Option<Duration>,
+        /// Which copy of each store, as `failover plan --point` read it: recorded with the run.
+        #[arg(long, value_enum, default_value_t = PointChoice::Verified)]
+        point: PointChoice,
         /// Declare the primary region down: a restored store whose source cannot be read is
         /// judged alone, recorded so. Without it such a store is "not compared", and the run
         /// stops before any switch.
@@ -192,21 +199,24 @@ pub(crate) async fn facts_of(
     .await?)
 }
 
-/// The application's plan, from facts read once, accepting `accepted` of data loss.
+/// The application's plan, from facts read once, accepting `accepted` of data loss, taking
+/// each store's newest copy when `point` says so.
 pub(crate) async fn plan_of(
     aws: &Aws,
     config: &Config,
     inventory: &Inventory,
     application: &Application,
     accepted: Option<Duration>,
+    point: PointChoice,
 ) -> Result<Plan> {
     let facts = facts_of(aws, config, inventory, application).await?;
     let prerequisites = config.restore_prerequisites(application.dr_region.as_str());
-    Ok(bulwark_core::failover::plan_accepting(
+    Ok(bulwark_core::failover::plan_choosing(
         application,
         prerequisites,
         &facts,
         accepted,
+        point == PointChoice::Newest,
     ))
 }
 
@@ -218,6 +228,7 @@ pub async fn plan(
     app: &str,
     failback: bool,
     accepted: Option<Duration>,
+    point: PointChoice,
     format: SummaryFormat,
 ) -> Result<()> {
     let application = application(config, app)?;
@@ -234,7 +245,7 @@ pub async fn plan(
     } else {
         application
     };
-    let plan = plan_of(aws, config, inventory, application, accepted).await?;
+    let plan = plan_of(aws, config, inventory, application, accepted, point).await?;
     let calls = aws.counter().snapshot();
     let mutating: u64 = calls
         .iter()
@@ -265,6 +276,16 @@ pub async fn plan(
     Ok(())
 }
 
+/// Which copy of each store a failover restores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PointChoice {
+    /// The newest copy a restore test restored and passed, if it loses no more than allowed;
+    /// else the newest.
+    Verified,
+    /// The newest copy, verified or not.
+    Newest,
+}
+
 /// `failover execute`'s request.
 pub struct ExecuteRequest {
     pub app: String,
@@ -273,6 +294,7 @@ pub struct ExecuteRequest {
     pub reason: String,
     pub requested_by: Option<String>,
     pub accept_data_loss: Option<Duration>,
+    pub point: PointChoice,
     pub primary_down: bool,
     pub state_machine: Option<String>,
     pub wait: bool,
@@ -373,10 +395,10 @@ pub async fn execute(
     let caller = aws.caller_arn().await?;
     let requested_by = request.requested_by.unwrap_or_else(|| caller.clone());
     if let Some(state_machine) = &request.state_machine {
-        if request.accept_data_loss.is_some() {
+        if request.accept_data_loss.is_some() || request.point == PointChoice::Newest {
             bail!(
-                "--accept-data-loss is not passed through the state machine: run the failover \
-                 from here (without --state-machine)"
+                "--accept-data-loss and --point newest are not passed through the state \
+                 machine: run the failover from here (without --state-machine)"
             );
         }
         let input = serde_json::json!({
@@ -413,6 +435,7 @@ pub async fn execute(
             requested_by,
             reason: request.reason,
             accept_data_loss: request.accept_data_loss,
+            newest_point: request.point == PointChoice::Newest,
             primary_down: request.primary_down,
             caller,
             failback_of,
@@ -584,6 +607,7 @@ pub async fn dispatch(
             app,
             failback,
             accept_data_loss,
+            point,
             format,
         } => {
             plan(
@@ -593,6 +617,7 @@ pub async fn dispatch(
                 &app,
                 failback,
                 accept_data_loss,
+                point,
                 format,
             )
             .await
@@ -604,6 +629,7 @@ pub async fn dispatch(
             reason,
             requested_by,
             accept_data_loss,
+            point,
             primary_down,
             state_machine,
             wait,
@@ -617,6 +643,7 @@ pub async fn dispatch(
                 reason,
                 requested_by,
                 accept_data_loss,
+                point,
                 primary_down,
                 state_machine,
                 wait,

@@ -113,6 +113,7 @@ pub(crate) async fn recover(
             requested_by: args.requested_by.unwrap_or_else(|| caller.clone()),
             reason,
             accept_data_loss: None,
+            newest_point: false,
             primary_down: false,
             caller,
             failback_of: None,

@@ -53,6 +53,9 @@ pub struct Request {
     /// is recomputed with it, and its hash covers it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accept_data_loss: Option<Duration>,
+    /// Each store's newest copy rather than its newest verified one (`--point newest`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub newest_point: bool,
     /// The engineer declares the primary region down: restored stores whose sources cannot be
     /// read are judged alone instead of "not compared" (which stops the run).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -100,7 +103,13 @@ pub async fn begin(
     let prerequisites = config.restore_prerequisites(app.dr_region.as_str());
     let plan = match request.recover_before {
         Some(before) => failover::plan_recovering(app, prerequisites, &facts, before),
-        None => failover::plan_accepting(app, prerequisites, &facts, request.accept_data_loss),
+        None => failover::plan_choosing(
+            app,
+            prerequisites,
+            &facts,
+            request.accept_data_loss,
+            request.newest_point,
+        ),
     };
     failover::verify(&plan, &request.plan_hash).map_err(|e| AwsError::Refused(e.to_string()))?;
     if !plan.ready {

@@ -55,13 +55,17 @@ pub const DR_SITE: &[Permission] = &[
 pub struct Recorded {
     pub assets: Vec<Asset>,
     pub last_tests: BTreeMap<String, CoverageRestoreTest>,
+    /// By store: the points its passed restore tests restored.
+    pub verified_points: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Recorded {
     pub async fn read(inventory: &Inventory) -> Result<Self, AwsError> {
+        let history = history::scheduling(inventory, Utc::now()).await?;
         Ok(Self {
             assets: inventory.all().await?,
-            last_tests: history::last_tests(inventory).await?,
+            last_tests: history.last,
+            verified_points: history.verified_points,
         })
     }
 }
@@ -150,6 +154,11 @@ pub async fn read_with(
                 members: a.attributes.members.len(),
                 tags: a.tags.clone(),
                 latest_restorable: None,
+                verified_points: recorded
+                    .verified_points
+                    .get(&arn)
+                    .cloned()
+                    .unwrap_or_default(),
             }
         })
         .collect();

@@ -1,7 +1,7 @@
 //! Restore tests recorded in the state table, one item each (pk `restore-test`, sk the store's
 //! ARN and the test's start), and read back for coverage: each store's last test.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bulwark_core::coverage::RestoreTest as CoverageRestoreTest;
 use bulwark_core::restore::{
@@ -101,6 +101,15 @@ pub struct Scheduling {
     pub last: BTreeMap<String, CoverageRestoreTest>,
     pub spent_this_month: BTreeMap<String, Usd>,
     pub last_cost: BTreeMap<String, Usd>,
+    /// By store: the recovery points its passed tests restored (of any origin), verified good.
+    pub verified_points: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The point a recorded test restored (the rest of the test is not read here).
+#[derive(Deserialize)]
+struct TestedPoint {
+    #[serde(default)]
+    recovery_point_arn: Option<String>,
 }
 
 pub async fn scheduling(inventory: &Inventory, now: DateTime<Utc>) -> Result<Scheduling, AwsError> {
@@ -114,6 +123,17 @@ pub async fn scheduling(inventory: &Inventory, now: DateTime<Utc>) -> Result<Sch
         let cost = record.cost_micros.map(Usd::from_micros);
         if let Some(tier) = &record.tier {
             costs.push((tier.clone(), record.completed, cost));
+        }
+        if record.passed {
+            let tested: TestedPoint = serde_json::from_str(&record.test)
+                .map_err(|e| AwsError::Malformed(format!("restore test {}: {e}", record.sk)))?;
+            if let Some(point) = tested.recovery_point_arn {
+                facts
+                    .verified_points
+                    .entry(record.arn.clone())
+                    .or_default()
+                    .insert(point);
+            }
         }
         if record.origin != Origin::Home {
             continue;

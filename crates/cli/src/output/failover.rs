@@ -26,7 +26,15 @@ pub fn print_failover_plan(plan: &bulwark_core::failover::Plan) {
             s.arn.to_string(),
             s.tier.clone().unwrap_or_else(|| "-".into()),
             s.copy.as_ref().map_or("-".into(), |c| {
-                c.created.format("%Y-%m-%d %H:%M UTC").to_string()
+                format!(
+                    "{} ({})",
+                    c.created.format("%Y-%m-%d %H:%M UTC"),
+                    if s.copy_verified {
+                        "verified"
+                    } else {
+                        "not verified"
+                    }
+                )
             }),
             s.data_loss.map_or("-".into(), |d| d.to_string()),
             match s.expected_rto {
@@ -58,6 +66,9 @@ pub fn print_failover_plan(plan: &bulwark_core::failover::Plan) {
     }
     for w in &plan.warnings {
         println!("warning: {w}");
+    }
+    if plan.newest_point {
+        println!("each store's newest copy, verified or not (--point newest, in the hash)");
     }
     if let Some(accepted) = plan.accepted_data_loss {
         println!("data loss accepted: up to {accepted} (--accept-data-loss, in the hash)");

@@ -27,6 +27,9 @@ struct Canonical<'a> {
     accepted_data_loss: Option<Duration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     recover_before: Option<String>,
+    /// `--point newest`; absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    newest_point: bool,
     blockers: Vec<Blocker>,
     stores: Vec<CanonicalStore<'a>>,
     switches: Vec<CanonicalSwitch<'a>>,
@@ -86,6 +89,7 @@ pub(super) fn canonical_form(plan: &Plan) -> String {
         dr_region: plan.dr_region.as_str(),
         accepted_data_loss: plan.accepted_data_loss,
         recover_before: plan.recover_before.map(|t| t.to_rfc3339()),
+        newest_point: plan.newest_point,
         blockers: steady(&plan.blockers),
         stores: plan
             .stores

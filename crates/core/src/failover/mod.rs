@@ -28,8 +28,8 @@ pub use model::{
     PlanHashMismatch, RoleCheck, Serving, StoreFacts, StorePlan, SwitchPlan, Warning,
 };
 pub use plan::{
-    in_place, one_store, plan, plan_accepting, plan_recovering, restore_metadata, restored_name,
-    DEFAULT_DB_SUBNET_GROUP, NAME_PREFIX,
+    in_place, one_store, plan, plan_accepting, plan_choosing, plan_recovering, restore_metadata,
+    restored_name, DEFAULT_DB_SUBNET_GROUP, NAME_PREFIX,
 };
 pub use run::{
     adoptable, next, switch_value, switched, Ending, Event, EvidenceDocument, Next, Restored, Run,

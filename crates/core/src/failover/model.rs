@@ -58,6 +58,9 @@ pub struct StoreFacts {
     /// Where its continuous backup's restorable window ends now (read for a recovery in
     /// place only): a continuous point restores to no later time.
     pub latest_restorable: Option<DateTime<Utc>>,
+    /// The recovery points a restore test of it restored and passed (a drill's, a DR test's: its
+    /// copies; a test of its own region's: its points there): verified good.
+    pub verified_points: BTreeSet<String>,
 }
 
 /// One recovery point in the DR vault.
@@ -116,6 +119,10 @@ pub struct Plan {
     /// (`--accept-data-loss`): copies up to this old are taken. In the hash.
     #[serde(default)]
     pub accepted_data_loss: Option<Duration>,
+    /// The engineer took each store's newest copy (`--point newest`) over the newest verified
+    /// one, which a failover otherwise prefers. In the hash.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub newest_point: bool,
     /// A recovery in place (`bulwark recover --before`): every store restored in its own
     /// region from its newest point taken before this time, judged alone (its source is what
     /// is being recovered from). In the hash.
@@ -140,6 +147,10 @@ pub struct StorePlan {
     /// How old that copy's data is: what a failover now would lose.
     pub data_loss: Option<Duration>,
     pub expected_rto: ExpectedRto,
+    /// Whether a restore test restored `copy` and passed: a failover prefers such a copy
+    /// (`newest_point` in the plan says it did not).
+    #[serde(default)]
+    pub copy_verified: bool,
     /// The name the restored copy gets (the `Name` tag of a file system or volume, whose id
     /// AWS assigns).
     pub restored_name: String,
@@ -266,6 +277,9 @@ pub enum Blocker {
         attribute: Attribute,
         kind: Kind,
     },
+    /// A file system's endpoint: a failover restores it without mount targets, so its
+    /// DNS name would point clients at nothing in the DR region.
+    NoMountTargets { reference: String },
 }
 
 impl fmt::Display for Blocker {
@@ -308,6 +322,12 @@ impl fmt::Display for Blocker {
             } => write!(
                 f,
                 "{reference:?} is a store of kind {kind}, which has no {attribute}"
+            ),
+            Blocker::NoMountTargets { reference } => write!(
+                f,
+                "{reference:?} is a file system, restored without mount targets: its endpoint \
+                 would reach nothing in the DR region (switch to its name or id, and mount it \
+                 once its mount targets exist)"
             ),
         }
     }

@@ -52,7 +52,20 @@ pub fn plan_accepting(
     facts: &FailoverFacts,
     accepted: Option<Duration>,
 ) -> Plan {
-    plan_with(app, prerequisites, facts, accepted, None)
+    plan_choosing(app, prerequisites, facts, accepted, false)
+}
+
+/// The same, taking each store's newest copy when `newest_point` (`--point newest`), else
+/// its newest verified copy (one a restore test restored and passed) if that one is within the
+/// data the failover may lose, else its newest.
+pub fn plan_choosing(
+    app: &Application,
+    prerequisites: Option<&RestorePrerequisites>,
+    facts: &FailoverFacts,
+    accepted: Option<Duration>,
+    newest_point: bool,
+) -> Plan {
+    plan_with(app, prerequisites, facts, accepted, None, newest_point)
 }
 
 /// The application recovered in place: the same stores and switches, its "DR region" its
@@ -109,7 +122,8 @@ pub fn plan_recovering(
     for store in &mut facts.stores {
         store.copies.retain(|c| c.created < before);
     }
-    plan_with(app, prerequisites, &facts, None, Some(before))
+    // The engineer chose the time: the newest point before it, verified or not.
+    plan_with(app, prerequisites, &facts, None, Some(before), true)
 }
 
 fn plan_with(
@@ -118,6 +132,7 @@ fn plan_with(
     facts: &FailoverFacts,
     accepted: Option<Duration>,
     recover_before: Option<DateTime<Utc>>,
+    newest_point: bool,
 ) -> Plan {
     let listed = |arn: &ResourceArn| match &app.stores {
         StoreSelector::Arns(arns) => arns.contains(arn),
@@ -155,7 +170,15 @@ fn plan_with(
     let mut stores: Vec<(String, StorePlan)> = found
         .iter()
         .map(|(text, store)| {
-            let plan = store_plan(app, prerequisites, facts, store, accepted, recover_before);
+            let plan = store_plan(
+                app,
+                prerequisites,
+                facts,
+                store,
+                accepted,
+                recover_before,
+                newest_point,
+            );
             (text.clone(), plan)
         })
         .collect();
@@ -203,6 +226,8 @@ fn plan_with(
         blockers,
         blockers_count,
         accepted_data_loss: accepted,
+        // A recovery in place always takes the newest point before its time.
+        newest_point: newest_point && recover_before.is_none(),
         recover_before,
         warnings,
         ready: blockers_count == 0,
@@ -219,8 +244,36 @@ fn store_plan(
     store: &StoreFacts,
     accepted: Option<Duration>,
     recover_before: Option<DateTime<Utc>>,
+    newest_point: bool,
 ) -> StorePlan {
-    let copy = newest_copy(&store.copies, &app.dr_region).cloned();
+    let limit = app
+        .max_data_loss
+        .or(store.tier_rpo)
+        .map(|limit| accepted.map_or(limit, |accepted| limit.max(accepted)));
+    let until = recover_before.or(store.gone_at).unwrap_or(facts.now);
+    let newest = newest_copy(&store.copies, &app.dr_region);
+    // A failover prefers the newest copy a restore test proved, as long as it loses no more
+    // than the limit; past it, or with none proved, the newest.
+    let verified = store
+        .copies
+        .iter()
+        .filter(|c| {
+            c.completed
+                && arn_region(&c.recovery_point_arn) == Some(app.dr_region.as_str())
+                && store.verified_points.contains(&c.recovery_point_arn)
+                && limit.is_none_or(|l| {
+                    age_seconds(c.created, until) <= l.as_minutes().saturating_mul(60)
+                })
+        })
+        .max_by(|a, b| (a.created, &a.recovery_point_arn).cmp(&(b.created, &b.recovery_point_arn)));
+    let copy = match (newest_point, verified) {
+        (false, Some(verified)) => Some(verified),
+        _ => newest,
+    }
+    .cloned();
+    let copy_verified = copy
+        .as_ref()
+        .is_some_and(|c| store.verified_points.contains(&c.recovery_point_arn));
     // A recovery from a continuous point restores to the time chosen, to the second (the
     // precision of AWS Backup's RestoreTime), or to where its window ends if that is earlier
     // (the newest state before the time chosen); a snapshot is what it is. The window runs in
@@ -239,7 +292,6 @@ fn store_plan(
     // A deleted store lost what was written between its last copy and its deletion; nothing
     // was written to it since. A recovery loses what came between the state it restores and
     // the time chosen, by choice.
-    let until = recover_before.or(store.gone_at).unwrap_or(facts.now);
     let age = copy
         .as_ref()
         .map(|c| age_seconds(restore_time.unwrap_or(c.created), until));
@@ -255,10 +307,6 @@ fn store_plan(
             }
         }
         (Some(copy), Some(age)) => {
-            let limit = app
-                .max_data_loss
-                .or(store.tier_rpo)
-                .map(|limit| accepted.map_or(limit, |accepted| limit.max(accepted)));
             if let Some(limit) = limit.filter(|l| age > l.as_minutes().saturating_mul(60)) {
                 blockers.push(Blocker::CopyTooOld {
                     age: minutes_up(age),
@@ -301,6 +349,7 @@ fn store_plan(
         arn: store.arn.clone(),
         tier: store.tier.clone(),
         copy,
+        copy_verified,
         data_loss: age.map(minutes_up),
         expected_rto: store
             .last_restore_test_rto
@@ -360,6 +409,7 @@ fn not_found(
         arn: arn.clone(),
         tier: None,
         copy: None,
+        copy_verified: false,
         data_loss: None,
         expected_rto: ExpectedRto::Unknown,
         restored_arn: restored_arn(arn, &app.dr_region, &restored_name),
@@ -571,6 +621,11 @@ fn resolve(
             reference: reference(),
             attribute: placeholder.attribute,
             kind: store.arn.kind,
+        });
+    }
+    if placeholder.attribute == Attribute::Endpoint && store.arn.kind == Kind::Efs {
+        return Err(Blocker::NoMountTargets {
+            reference: reference(),
         });
     }
     Ok(match placeholder.attribute {

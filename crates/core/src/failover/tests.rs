@@ -130,6 +130,7 @@ pub(super) fn store(text: &str, rpo_hours: u64, copies: Vec<CopyFacts>) -> Store
         members: 0,
         tags: BTreeMap::new(),
         latest_restorable: None,
+        verified_points: BTreeSet::new(),
     }
 }
 
@@ -194,6 +195,7 @@ fn each_store_restores_its_newest_completed_copy_in_the_dr_region() {
         arn: arn(TABLE),
         tier: Some("critical".into()),
         copy: Some(copy(TABLE_COPY, ago(300), true, Some(KEY_EAST))),
+        copy_verified: false,
         data_loss: Some(Duration::from_hours(5)),
         expected_rto: ExpectedRto::Unknown,
         restored_name: TABLE_RESTORED.into(),
@@ -218,6 +220,7 @@ fn each_store_restores_its_newest_completed_copy_in_the_dr_region() {
         arn: arn(DB),
         tier: Some("critical".into()),
         copy: Some(copy(DB_COPY, ago(50), true, Some(KEY_WEST))),
+        copy_verified: false,
         data_loss: Some(Duration::from_minutes(50)),
         expected_rto: ExpectedRto::Measured(Duration::from_minutes(45)),
         restored_name: DB_RESTORED.into(),
@@ -327,8 +330,10 @@ fn a_placeholder_must_name_one_store_by_an_attribute_it_has() {
             ),
             // A file system's id is AWS's to give: known only after the restore.
             (
-                "<fs-0123abcd.name after restore>:<fs-0123abcd.endpoint after restore>",
-                &[][..],
+                "<fs-0123abcd.name after restore>:<fs-0123abcd.endpoint: blocked>",
+                &[Blocker::NoMountTargets {
+                    reference: "fs-0123abcd".into()
+                }][..],
                 false
             ),
         ]
@@ -883,4 +888,89 @@ fn one_store_keeps_that_store_and_the_switches_that_name_it_alone() {
     facts.stores.retain(|s| s.arn.kind == Kind::Rds);
     assert!(plan(&db, None, &facts).ready);
     assert!(!plan(&stranger, None, &facts).ready);
+}
+
+#[test]
+fn a_failover_prefers_the_newest_verified_copy_within_the_limit_unless_told_the_newest() {
+    // Given the database's copies: a verified one 2 hours old, a newer unverified one 50
+    // minutes old, and a verified one 30 hours old (past the 24-hour limit)
+    const VERIFIED: &str = "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-v";
+    const ANCIENT: &str = "arn:aws:rds:us-west-2:123456789012:snapshot:awsbackup:job-a";
+    let mut facts = facts();
+    facts.stores.retain(|s| s.arn.kind == Kind::Rds);
+    let db = &mut facts.stores[0];
+    db.tier_rpo = Some(Duration::from_hours(24));
+    db.copies
+        .push(copy(VERIFIED, ago(120), true, Some(KEY_WEST)));
+    db.copies
+        .push(copy(ANCIENT, ago(30 * 60), true, Some(KEY_WEST)));
+    db.verified_points = BTreeSet::from([VERIFIED.to_string(), ANCIENT.to_string()]);
+    let app = application(Vec::new());
+
+    // Then the plan takes the verified copy and says so
+    let verified = plan(&app, None, &facts);
+    let chosen = &verified.stores[0];
+    assert_eq!(
+        chosen.copy.as_ref().map(|c| c.recovery_point_arn.as_str()),
+        Some(VERIFIED)
+    );
+    assert!(chosen.copy_verified);
+    assert_eq!(chosen.data_loss, Some(Duration::from_hours(2)));
+    assert!(verified.ready);
+
+    // And --point newest takes the newest, unverified, said, under another hash
+    let newest = plan_choosing(&app, None, &facts, None, true);
+    let chosen = &newest.stores[0];
+    assert_eq!(
+        chosen.copy.as_ref().map(|c| c.recovery_point_arn.as_str()),
+        Some(DB_COPY)
+    );
+    assert!(!chosen.copy_verified);
+    assert!(newest.newest_point);
+    assert_ne!(newest.hash, verified.hash);
+
+    // And with the only verified copy past the limit, the newest is taken
+    facts.stores[0].verified_points = BTreeSet::from([ANCIENT.to_string()]);
+    let past = plan(&app, None, &facts);
+    assert_eq!(
+        past.stores[0]
+            .copy
+            .as_ref()
+            .map(|c| c.recovery_point_arn.as_str()),
+        Some(DB_COPY)
+    );
+    assert!(!past.stores[0].copy_verified);
+    // A verified newest copy is verified either way.
+    facts.stores[0].verified_points = BTreeSet::from([DB_COPY.to_string()]);
+    assert!(plan(&app, None, &facts).stores[0].copy_verified);
+    assert!(plan_choosing(&app, None, &facts, None, true).stores[0].copy_verified);
+}
+
+#[test]
+fn a_file_systems_endpoint_blocks_its_switch_as_it_has_no_mount_targets_and_its_name_does_not() {
+    const FS: &str =
+        "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123456789abcdef0";
+    let mut facts = facts();
+    facts.stores.retain(|s| s.arn.kind == Kind::Rds);
+    facts.stores.push(store(
+        FS,
+        24,
+        vec![copy(
+            "arn:aws:backup:us-west-2:123456789012:recovery-point:fs-1",
+            ago(30),
+            true,
+            Some(KEY_WEST),
+        )],
+    ));
+    let by = |value: &str| {
+        let app = application(vec![switch(ssm("/payments/shared"), value)]);
+        plan(&app, None, &facts).switches[0].blockers.clone()
+    };
+    assert_eq!(
+        by("{fs-0123456789abcdef0.endpoint}"),
+        [Blocker::NoMountTargets {
+            reference: "fs-0123456789abcdef0".into()
+        }]
+    );
+    assert!(by("{fs-0123456789abcdef0.name}").is_empty());
 }

@@ -251,6 +251,8 @@ pub async fn handle(
                 requested_by,
                 reason,
                 accept_data_loss,
+                // Through the state machine a failover takes each store's newest verified copy.
+                newest_point: false,
                 primary_down,
                 caller: driving.driver.to_string(),
                 failback_of: None,
