@@ -6,7 +6,7 @@ use bulwark_aws::restore::Origin;
 use bulwark_aws::{Aws, Inventory};
 use bulwark_core::Config;
 
-use crate::failover_cmd::{application, plan_of, PointChoice};
+use crate::failover_cmd::{application, plan_of, CopyChoice, PointChoice};
 use crate::output;
 use crate::restore_cmd::run_tests;
 use crate::SummaryFormat;
@@ -72,8 +72,10 @@ pub async fn drill(
         config,
         inventory,
         application,
-        None,
-        PointChoice::Newest,
+        CopyChoice {
+            accepted: None,
+            point: PointChoice::Newest,
+        },
     )
     .await?;
     // A drill switches nothing: only what blocks a restore stops it.

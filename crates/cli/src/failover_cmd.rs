@@ -199,6 +199,13 @@ pub(crate) async fn facts_of(
     .await?)
 }
 
+/// Which copies a plan takes: up to how old beyond the limit, and whether the newest.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CopyChoice {
+    pub accepted: Option<Duration>,
+    pub point: PointChoice,
+}
+
 /// The application's plan, from facts read once, accepting `accepted` of data loss, taking
 /// each store's newest copy when `point` says so.
 pub(crate) async fn plan_of(
@@ -206,8 +213,7 @@ pub(crate) async fn plan_of(
     config: &Config,
     inventory: &Inventory,
     application: &Application,
-    accepted: Option<Duration>,
-    point: PointChoice,
+    CopyChoice { accepted, point }: CopyChoice,
 ) -> Result<Plan> {
     let facts = facts_of(aws, config, inventory, application).await?;
     let prerequisites = config.restore_prerequisites(application.dr_region.as_str());
@@ -227,8 +233,7 @@ pub async fn plan(
     inventory: &Inventory,
     app: &str,
     failback: bool,
-    accepted: Option<Duration>,
-    point: PointChoice,
+    choice: CopyChoice,
     format: SummaryFormat,
 ) -> Result<()> {
     let application = application(config, app)?;
@@ -245,7 +250,7 @@ pub async fn plan(
     } else {
         application
     };
-    let plan = plan_of(aws, config, inventory, application, accepted, point).await?;
+    let plan = plan_of(aws, config, inventory, application, choice).await?;
     let calls = aws.counter().snapshot();
     let mutating: u64 = calls
         .iter()
@@ -616,8 +621,10 @@ pub async fn dispatch(
                 inventory,
                 &app,
                 failback,
-                accept_data_loss,
-                point,
+                CopyChoice {
+                    accepted: accept_data_loss,
+                    point,
+                },
                 format,
             )
             .await
