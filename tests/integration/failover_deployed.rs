@@ -176,25 +176,7 @@ async fn the_failover_state_machine_runs_the_real_function_and_refuses_a_stale_h
         .into_bytes();
     // And the run keeps the document's SHA-256 (computed here by coreutils' sha256sum) and
     // who began it as AWS authenticated it: the execution
-    let digest = {
-        use std::io::Write;
-        let mut sum = std::process::Command::new("sha256sum")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("sha256sum runs");
-        sum.stdin
-            .take()
-            .expect("its input")
-            .write_all(&document)
-            .expect("the document");
-        let out = sum.wait_with_output().expect("its digest");
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .next()
-            .expect("a digest")
-            .to_string()
-    };
+    let digest = crate::failover_run::sha256sum(&document);
     let written: Value = serde_json::from_slice(&document).expect("the document is JSON");
     let run_id = written["run"]["id"].as_str().expect("the run's id");
     let status: Value = serde_json::from_str(&crate::cli::ok_on(

@@ -3,6 +3,7 @@
 
 use std::process::Output;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
 use crate::cli::ok;
@@ -549,7 +550,7 @@ async fn a_run_killed_between_a_switchs_write_and_its_record_is_aborted_back_to_
         &serde_json::json!({
             "account": t.account.as_str(),
             "service": "dynamodb",
-            "operation": "PutItem",
+            "operation": "TransactWriteItems",
             "mode": "hang",
             "after": {"service": "route53", "operation": "ChangeResourceRecordSets"},
         }),
@@ -843,4 +844,116 @@ async fn a_switch_refused_stops_the_run_before_the_next_and_abort_puts_back_what
         "{}",
         stderr(&again)
     );
+}
+
+/// What a step's hash is taken over, written out here from docs/failover.md ("Evidence an
+/// auditor can check"), not from the product's code.
+fn step_text(event: &serde_json::Value) -> String {
+    format!(
+        "bulwark failover step v1\n{}\n{}\n{}\n{}\n{}\n{}",
+        event["seq"],
+        event["previous"].as_str().expect("previous"),
+        event["at"].as_str().expect("at"),
+        event["step"].as_str().expect("step"),
+        event["subject"].as_str().expect("subject"),
+        event["outcome"].as_str().expect("outcome"),
+    )
+}
+
+/// SHA-256 by coreutils' sha256sum.
+pub(crate) fn sha256sum(text: impl AsRef<[u8]>) -> String {
+    use std::io::Write;
+    let mut sum = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum runs");
+    sum.stdin
+        .take()
+        .expect("its input")
+        .write_all(text.as_ref())
+        .expect("the text");
+    let out = sum.wait_with_output().expect("its digest");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("a digest")
+        .to_string()
+}
+
+#[tokio::test]
+async fn each_step_of_a_run_holds_the_hash_of_the_one_before_and_a_changed_record_shows() {
+    // Given an application failed over
+    let t = TestAccount::new().await;
+    let (config, _, _, plan) = ready_application(&t).await;
+    let hash = plan["hash"].as_str().expect("hash").to_string();
+    let answer = json_of(&bulwark_with(
+        &t,
+        &[],
+        &[execute(&config, &hash), vec!["--confirm"]].concat(),
+    ));
+    let run_id = answer["run"]["id"].as_str().expect("the run").to_string();
+
+    // Then its steps are numbered from 1, the first after the zero hash, each after the
+    // SHA-256 (coreutils') of the one before
+    let mut events: Vec<serde_json::Value> = answer["events"].as_array().expect("events").clone();
+    events.sort_by_key(|e| e["seq"].as_u64());
+    assert!(events.len() > 5, "{answer:#}");
+    assert_eq!(events[0]["seq"], 1);
+    assert_eq!(events[0]["previous"], "0".repeat(64));
+    for pair in events.windows(2) {
+        assert_eq!(
+            pair[1]["seq"].as_u64(),
+            pair[0]["seq"].as_u64().map(|s| s + 1)
+        );
+        assert_eq!(
+            pair[1]["previous"],
+            sha256sum(step_text(&pair[0])),
+            "{pair:#?}"
+        );
+    }
+    assert_eq!(answer["chain"]["intact"], true, "{}", answer["chain"]);
+
+    // When one step's record is changed afterwards in the state table
+    let dynamodb = t.dynamodb(DR_REGION);
+    let items = dynamodb
+        .query()
+        .table_name("bulwark-cli-test")
+        .key_condition_expression("pk = :pk AND begins_with(sk, :run)")
+        .expression_attribute_values(":pk", AttributeValue::S("failover".into()))
+        .expression_attribute_values(":run", AttributeValue::S(format!("{run_id}#event#")))
+        .send()
+        .await
+        .expect("the run's steps");
+    let (item, seq) = items
+        .items()
+        .iter()
+        .find_map(|item| {
+            let body: serde_json::Value =
+                serde_json::from_str(item.get("body")?.as_s().ok()?).ok()?;
+            (body["step"] == "validate").then(|| (item.clone(), body["seq"].as_u64()))
+        })
+        .expect("a validation step");
+    let body = item["body"]
+        .as_s()
+        .expect("its body")
+        .replace("passed", "PASSED");
+    let mut changed = item.clone();
+    changed.insert("body".into(), AttributeValue::S(body));
+    dynamodb
+        .put_item()
+        .table_name("bulwark-cli-test")
+        .set_item(Some(changed))
+        .send()
+        .await
+        .expect("the step changed");
+
+    // Then the run's status says where the chain breaks: at the step after it
+    let status = json_of(&bulwark_with(
+        &t,
+        &[],
+        &["failover", "status", &run_id, "--format", "json"],
+    ));
+    assert_eq!(status["chain"]["intact"], false, "{}", status["chain"]);
+    assert_eq!(status["chain"]["broken_at"].as_u64(), seq.map(|s| s + 1));
 }

@@ -566,11 +566,21 @@ pub(crate) fn print_run(run: &Run, events: &[Event], format: SummaryFormat) -> R
                 "run": run,
                 "data_loss_seconds": run.data_loss_seconds(),
                 "events": events,
+                "chain": chain_state(events),
             }))?
         ),
         SummaryFormat::Text => output::print_failover_run(run, events),
     }
     Ok(())
+}
+
+/// Whether the run's chained steps hold: how many, and the first that breaks the chain.
+fn chain_state(events: &[Event]) -> serde_json::Value {
+    let chained = events.iter().filter(|e| e.seq.is_some()).count();
+    match bulwark_core::failover::chain::chain_break(events) {
+        None => serde_json::json!({"steps": chained, "intact": true}),
+        Some(at) => serde_json::json!({"steps": chained, "intact": false, "broken_at": at}),
+    }
 }
 
 /// Compute, record and print every application's and copied store's readiness.

@@ -3,8 +3,8 @@
 //! failover state machine started under the plan's hash, or nothing; either way the alert
 //! topic is told.
 
+use bulwark_core::failover;
 use bulwark_core::failover::automatic::{self, AlarmFired, Decision};
-use bulwark_core::failover::{self, RunId};
 use bulwark_core::Config;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -93,8 +93,8 @@ pub async fn on_alarm(
     Ok(outcomes)
 }
 
-/// The run the application's lock names, if that run has not ended (or is not recorded: a
-/// lock names a run before its record is written).
+/// The run the application's lock names, if that run has not ended, judged as a claim of the
+/// lock judges it (`lock::ended`: a run never recorded holds nothing).
 async fn unended_run(inventory: &Inventory, app: &str) -> Result<Option<String>, AwsError> {
     let Some(held) = lock::read(inventory, app).await? else {
         return Ok(None);
@@ -105,13 +105,7 @@ async fn unended_run(inventory: &Inventory, app: &str) -> Result<Option<String>,
     } else {
         held.run
     };
-    let Ok(id) = RunId::parse(&named) else {
-        return Ok(Some(named));
-    };
-    match record::load(inventory, &id).await? {
-        Some((run, _)) if run.ending.is_some() => Ok(None),
-        _ => Ok(Some(named)),
-    }
+    Ok((!lock::ended(inventory, &named).await?).then_some(named))
 }
 
 /// Start `state_machine` as the execution `name`; the same event delivered again finds it

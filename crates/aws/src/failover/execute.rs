@@ -391,7 +391,8 @@ async fn end(
         ),
     };
     let event = record::event("end", &run.plan.application, outcome);
-    if record::end(inventory, fence, &ended, &event).await? == HeaderWrite::Stale {
+    let (written, event) = record::end(inventory, fence, &ended, &event).await?;
+    if written == HeaderWrite::Stale {
         return Ok(Advanced::Continue);
     }
     ended.revision += 1;

@@ -292,7 +292,7 @@ pub async fn claim(
 }
 
 /// Whether run `id` has ended (a run with no record never began: nothing holds it).
-async fn ended(inventory: &Inventory, id: &str) -> Result<bool, AwsError> {
+pub async fn ended(inventory: &Inventory, id: &str) -> Result<bool, AwsError> {
     let Ok(id) = RunId::parse(id) else {
         return Ok(true);
     };

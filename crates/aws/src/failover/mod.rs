@@ -7,6 +7,7 @@
 
 pub mod adopt;
 pub mod automatic;
+mod chain;
 pub mod execute;
 pub mod facts;
 pub mod lock;

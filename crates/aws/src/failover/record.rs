@@ -19,6 +19,7 @@ use bulwark_core::failover::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::chain::{chain_head, chain_kept_moving, chained_puts, CHAIN_ATTEMPTS};
 use super::lock::{self, Fence};
 use crate::error::AwsError;
 use crate::permissions::{p, Permission};
@@ -56,13 +57,14 @@ pub const RUN_KEY: &str = "failover";
 /// One item: its part of the run as JSON (a plan's restore metadata has keys DynamoDB
 /// attribute names would not all take as they are).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Item {
-    pk: String,
-    sk: String,
-    body: String,
-    /// The run's own item only: how many times it was written.
+pub(super) struct Item {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    pub(super) body: String,
+    /// The run's own item: how many times it was written; the chain's head: its last step's
+    /// place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    revision: Option<u64>,
+    pub(super) revision: Option<u64>,
 }
 
 /// The run's own item.
@@ -85,11 +87,11 @@ struct Header {
     failback_of: Option<RunId>,
 }
 
-fn json(value: &impl Serialize) -> Result<String, AwsError> {
+pub(super) fn json(value: &impl Serialize) -> Result<String, AwsError> {
     serde_json::to_string(value).map_err(|e| AwsError::Malformed(e.to_string()))
 }
 
-fn put_builder(inventory: &Inventory, item: &Item) -> Result<PutBuilder, AwsError> {
+pub(super) fn put_builder(inventory: &Inventory, item: &Item) -> Result<PutBuilder, AwsError> {
     let item: HashMap<String, AttributeValue> =
         serde_dynamo::to_item(item).map_err(|e| AwsError::Malformed(e.to_string()))?;
     Ok(Put::builder()
@@ -97,7 +99,7 @@ fn put_builder(inventory: &Inventory, item: &Item) -> Result<PutBuilder, AwsErro
         .set_item(Some(item)))
 }
 
-fn put_of(inventory: &Inventory, item: &Item) -> Result<Put, AwsError> {
+pub(super) fn put_of(inventory: &Inventory, item: &Item) -> Result<Put, AwsError> {
     put_builder(inventory, item)?
         .build()
         .map_err(|e| AwsError::Malformed(e.to_string()))
@@ -109,6 +111,8 @@ enum Refusal {
     FencedOut,
     /// The run's own item is no longer at the revision its writer read.
     Stale,
+    /// Another step was chained meanwhile: chain this one after it.
+    ChainMoved,
 }
 
 /// Send one transaction. The indexes of its items whose condition failed (none: it landed).
@@ -143,12 +147,14 @@ async fn send(
     }
 }
 
-/// Send `puts` (the run's own item first when `header` is set) with `fence`'s check.
+/// Send `puts` (the run's own item first when `header` is set, the chain's head last when
+/// `chained` is) with `fence`'s check.
 async fn transact(
     inventory: &Inventory,
     fence: &Fence,
     puts: Vec<Put>,
     header: bool,
+    chained: bool,
 ) -> Result<Option<Refusal>, AwsError> {
     let check = lock::fence_check(inventory, fence)?;
     let count = puts.len();
@@ -162,6 +168,8 @@ async fn transact(
         Some(Refusal::FencedOut)
     } else if header && failed.contains(&0) {
         Some(Refusal::Stale)
+    } else if chained && failed.contains(&(count - 1)) {
+        Some(Refusal::ChainMoved)
     } else if failed.is_empty() {
         None
     } else {
@@ -185,7 +193,15 @@ async fn put(
         body,
         revision: None,
     };
-    match transact(inventory, fence, vec![put_of(inventory, &item)?], false).await? {
+    match transact(
+        inventory,
+        fence,
+        vec![put_of(inventory, &item)?],
+        false,
+        false,
+    )
+    .await?
+    {
         None => Ok(()),
         Some(_) => Err(lock::fenced_out(fence)),
     }
@@ -216,10 +232,10 @@ fn header_put(inventory: &Inventory, run: &Run, new: bool) -> Result<Put, AwsErr
 /// Record a new run's own item, refused if a run of that id exists.
 pub async fn create(inventory: &Inventory, fence: &Fence, run: &Run) -> Result<(), AwsError> {
     let put = header_put(inventory, run, true)?;
-    match transact(inventory, fence, vec![put], true).await? {
+    match transact(inventory, fence, vec![put], true, false).await? {
         None => Ok(()),
         Some(Refusal::FencedOut) => Err(lock::fenced_out(fence)),
-        Some(Refusal::Stale) => Err(AwsError::Refused(format!(
+        Some(Refusal::Stale | Refusal::ChainMoved) => Err(AwsError::Refused(format!(
             "failover run {} exists already",
             run.id
         ))),
@@ -256,16 +272,20 @@ pub async fn end(
     fence: &Fence,
     ended: &Run,
     event: &Event,
-) -> Result<HeaderWrite, AwsError> {
-    let puts = vec![
-        header_put(inventory, ended, false)?,
-        put_of(inventory, &event_item(&ended.id, event)?)?,
-    ];
-    match transact(inventory, fence, puts, true).await? {
-        None => Ok(HeaderWrite::Written),
-        Some(Refusal::Stale) => Ok(HeaderWrite::Stale),
-        Some(Refusal::FencedOut) => Err(lock::fenced_out(fence)),
+) -> Result<(HeaderWrite, Event), AwsError> {
+    for _ in 0..CHAIN_ATTEMPTS {
+        let head = chain_head(inventory, &ended.id).await?;
+        let (chained, event_put, head_put) =
+            chained_puts(inventory, &ended.id, event, head.as_ref())?;
+        let puts = vec![header_put(inventory, ended, false)?, event_put, head_put];
+        match transact(inventory, fence, puts, true, true).await? {
+            None => return Ok((HeaderWrite::Written, chained)),
+            Some(Refusal::Stale) => return Ok((HeaderWrite::Stale, chained)),
+            Some(Refusal::FencedOut) => return Err(lock::fenced_out(fence)),
+            Some(Refusal::ChainMoved) => {}
+        }
     }
+    Err(chain_kept_moving(&ended.id))
 }
 
 /// Record where `run`'s evidence document is and its SHA-256, over the revision read.
@@ -275,9 +295,9 @@ pub async fn evidence(
     run: &Run,
 ) -> Result<HeaderWrite, AwsError> {
     let put = header_put(inventory, run, false)?;
-    match transact(inventory, fence, vec![put], true).await? {
+    match transact(inventory, fence, vec![put], true, false).await? {
         None => Ok(HeaderWrite::Written),
-        Some(Refusal::Stale) => Ok(HeaderWrite::Stale),
+        Some(Refusal::Stale | Refusal::ChainMoved) => Ok(HeaderWrite::Stale),
         Some(Refusal::FencedOut) => Err(lock::fenced_out(fence)),
     }
 }
@@ -290,20 +310,24 @@ pub async fn request_abort(
     aborting: &Run,
     event: &Event,
 ) -> Result<HeaderWrite, AwsError> {
-    let items = vec![
-        TransactWriteItem::builder()
-            .put(header_put(inventory, aborting, false)?)
-            .build(),
-        TransactWriteItem::builder()
-            .put(put_of(inventory, &event_item(&aborting.id, event)?)?)
-            .build(),
-    ];
-    // Only the run's own item has a condition.
-    Ok(if send(inventory, items).await?.is_empty() {
-        HeaderWrite::Written
-    } else {
-        HeaderWrite::Stale
-    })
+    for _ in 0..CHAIN_ATTEMPTS {
+        let head = chain_head(inventory, &aborting.id).await?;
+        let (_, event_put, head_put) = chained_puts(inventory, &aborting.id, event, head.as_ref())?;
+        let items: Vec<TransactWriteItem> =
+            [header_put(inventory, aborting, false)?, event_put, head_put]
+                .into_iter()
+                .map(|put| TransactWriteItem::builder().put(put).build())
+                .collect();
+        let failed = send(inventory, items).await?;
+        if failed.is_empty() {
+            return Ok(HeaderWrite::Written);
+        }
+        if failed.contains(&0) {
+            return Ok(HeaderWrite::Stale);
+        }
+        // Another step was chained meanwhile: chain this one after it.
+    }
+    Err(chain_kept_moving(&aborting.id))
 }
 
 /// Write store `index`'s progress.
@@ -328,7 +352,7 @@ pub async fn put_switch(
     put(inventory, fence, sk, json(switch)?).await
 }
 
-fn event_item(run: &RunId, event: &Event) -> Result<Item, AwsError> {
+pub(super) fn event_item(run: &RunId, event: &Event) -> Result<Item, AwsError> {
     Ok(Item {
         pk: RUN_KEY.to_string(),
         sk: format!(
@@ -349,11 +373,14 @@ pub fn event(step: &str, subject: &str, outcome: impl Into<String>) -> Event {
         step: step.to_string(),
         subject: subject.to_string(),
         outcome: outcome.into(),
+        seq: None,
+        previous: None,
     }
 }
 
-/// Record one step taken (a retried step is recorded again: the log says it was retried).
-/// Unfenced: a step's own parts are what its driver's hold guards.
+/// Record one step taken (a retried step is recorded again: the log says it was retried),
+/// chained after the run's last step. Unfenced: a step's own parts are what its driver's hold
+/// guards.
 pub async fn log(
     inventory: &Inventory,
     run: &RunId,
@@ -362,8 +389,22 @@ pub async fn log(
     outcome: impl Into<String>,
 ) -> Result<Event, AwsError> {
     let event = event(step, subject, outcome);
-    inventory.put_record(&event_item(run, &event)?).await?;
-    Ok(event)
+    for _ in 0..CHAIN_ATTEMPTS {
+        let head = chain_head(inventory, run).await?;
+        let (chained, event_put, head_put) = chained_puts(inventory, run, &event, head.as_ref())?;
+        let items: Vec<TransactWriteItem> = [event_put, head_put]
+            .into_iter()
+            .map(|put| TransactWriteItem::builder().put(put).build())
+            .collect();
+        match send(inventory, items).await {
+            Ok(failed) if failed.is_empty() => return Ok(chained),
+            // Another step was chained meanwhile (or is being): chain this one after it.
+            Ok(_) => {}
+            Err(e) if e.is_retryable() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(chain_kept_moving(run))
 }
 
 /// A run and its steps, as recorded (None: no such run).

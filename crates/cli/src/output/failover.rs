@@ -111,6 +111,16 @@ pub fn print_failover_run(
             ]);
         }
         println!("{steps}");
+        let chained = events.iter().filter(|e| e.seq.is_some()).count();
+        match bulwark_core::failover::chain::chain_break(events) {
+            None if chained > 0 => {
+                println!("steps chained: {chained}, each holding the SHA-256 of the one before")
+            }
+            None => {}
+            Some(at) => {
+                println!("STEPS CHAIN BROKEN at step {at}: a record was changed, removed or added")
+            }
+        }
     }
     let losses = run.data_loss_seconds();
     let mut stores = table(&["store", "restored as", "validated", "data loss"]);

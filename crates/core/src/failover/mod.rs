@@ -5,6 +5,7 @@
 //! changes nothing; executing is the adapters' work, and only under a plan's hash.
 
 pub mod automatic;
+pub mod chain;
 pub mod driver;
 mod failback;
 mod hash;

@@ -209,6 +209,14 @@ pub struct Event {
     /// The store's ARN, the switch's target, or the application.
     pub subject: String,
     pub outcome: String,
+    /// Its place in the run's chain of steps, from 1 (`chain`); None in runs recorded before
+    /// the chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// The SHA-256 of the step before it (`chain::step_hash`; the first step's is
+    /// `chain::CHAIN_START`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
 }
 
 /// What a run does next.
