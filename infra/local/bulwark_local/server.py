@@ -38,6 +38,7 @@ EXTENSIONS = [
     "bulwark_local.s3_etags",
     "bulwark_local.s3_listing",
     "bulwark_local.s3_bulk",
+    "bulwark_local.s3_object_lock",
     "bulwark_local.route53_rules",
 ]
 
