@@ -569,7 +569,8 @@ async fn executions(t: &TestAccount, state_machine: &str) -> Vec<(String, Value)
 #[tokio::test]
 async fn an_alarm_starts_the_failover_of_the_application_that_opted_in_only_once_its_plan_is_ready_and_of_no_other(
 ) {
-    // Given payments, opted in to a failover its alarm in the DR region starts, and ledger, the
+    // Given payments, opted in to a failover its alarm in the DR region starts (the alarm
+    // meaning the primary region is down), and ledger, the
     // same stores, not opted in, with an alarm of its own; both stacks deployed with them, and
     // the on-call's queue subscribed to the recovery stack's alert topic
     let t = TestAccount::new().await;
@@ -586,7 +587,8 @@ async fn an_alarm_starts_the_failover_of_the_application_that_opted_in_only_once
     let config = config_file(&t, &zone);
     let text = std::fs::read_to_string(&config).expect("the file")
         + &format!(
-            "[applications.automatic_failover]\nalarm = \"{payments_alarm}\"\n\n\
+            "[applications.automatic_failover]\nalarm = \"{payments_alarm}\"\n\
+             primary_down = true\n\n\
              [[applications]]\nname = \"ledger\"\nprimary_region = \"{HOME_REGION}\"\n\
              stores = {{ tag = {{ key = \"Application\", value = \"payments\" }} }}\n"
         );
@@ -619,7 +621,7 @@ async fn an_alarm_starts_the_failover_of_the_application_that_opted_in_only_once
     assert!(executions(&t, &state_machine).await.is_empty());
 
     // When the stores are backed up and copied, the plan ready, ledger's alarm enters ALARM,
-    // and then payments' again (after it was OK)
+    // and then, us-east-1 gone, payments' again (after it was OK)
     let _ = backed_up_application_on(&t, TABLE).await;
     let plan = plan_of_on(&t, TABLE, &config);
     assert_eq!(plan["plan"]["ready"], true, "{plan:#}");
@@ -635,6 +637,15 @@ async fn an_alarm_starts_the_failover_of_the_application_that_opted_in_only_once
         ],
     );
     cloudwatch(&t, &["set", "payments-primary-down", "OK", "recovered"]);
+    // (what the alarm watches: us-east-1 answering 503 to all but the global control planes)
+    crate::harness::control(
+        "/moto-api/bulwark/faults",
+        &json!({
+            "account": t.account.as_str(), "service": "*", "region": HOME_REGION,
+            "status": 503, "code": "ServiceUnavailable", "message": "the region is down",
+            "except_services": ["iam", "route53", "sts", "organizations"],
+        }),
+    );
     cloudwatch(
         &t,
         &["set", "payments-primary-down", "ALARM", "unhealthy again"],
@@ -704,6 +715,9 @@ async fn an_alarm_starts_the_failover_of_the_application_that_opted_in_only_once
     .expect("the run as JSON");
     assert_eq!(status["run"]["plan"]["hash"], hash.as_str(), "{status:#}");
     assert_eq!(status["run"]["requested_by"], payments_alarm.as_str());
+    // With the primary region down, as the application said its alarm means
+    assert_eq!(status["run"]["primary_down"], true, "{status:#}");
+    crate::harness::clear_faults(t.account.as_str());
     assert_eq!(status["run"]["ending"]["outcome"], "succeeded");
     assert!(
         status["run"]["reason"]
