@@ -79,6 +79,8 @@ from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 
+from bulwark_local import dynamodb_pitr
+
 log = logging.getLogger(__name__)
 
 VERSION = "2019.11.21"
@@ -253,6 +255,7 @@ def _update_item(original: Callable[..., Any]) -> Callable[..., Any]:
 def _store(table: Table, key: Key, item: Item, old: Item | None) -> None:
     """An item put as Table.put_item puts it, without its checks (the source checked)."""
     hash_key, range_key = key
+    dynamodb_pitr.replaced(table, key, old)
     if range_key is not None:
         table.items[hash_key][range_key] = item
     else:

@@ -10,9 +10,13 @@ import urllib.request
 from datetime import datetime, timezone
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from bulwark_local import dynamodb_pitr
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT_IN_PROCESS
+from moto.dynamodb.models import dynamodb_backends
 from conftest import ACCOUNT, ROLE, unique, wait
 
 
@@ -231,3 +235,69 @@ def test_dynamodb_restores_to_a_point_in_time_only_inside_the_window(aws: Any) -
     assert err.value.response["Error"]["Code"] == "InvalidRestoreTimeException"
     restored = ddb.restore_table_to_point_in_time(SourceTableArn=arn, TargetTableName=unique("yes"), UseLatestRestorableTime=True)
     assert restored["TableDescription"]["TableStatus"] in ("CREATING", "ACTIVE")
+
+
+def test_dynamodb_restores_the_items_as_they_were_at_the_time_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    # In process, with the clock moved by hand: the window lags five minutes behind the writes.
+    clock = [time.time()]
+    monkeypatch.setattr(dynamodb_pitr, "_now", lambda: clock[0])
+    dynamodb_pitr.install()
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="eu-west-3")
+        name = unique("pitr-h")
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        enabled = clock[0]
+        ddb.put_item(TableName=name, Item=_row("before-pitr", "0"))  # kept: older than every restore
+        ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+
+        def rows(table: str) -> dict[tuple[str, str], str]:
+            return {(i["pk"]["S"], i["sk"]["S"]): i["v"]["S"] for i in ddb.scan(TableName=table)["Items"]}
+
+        # Given three items written, then at T+50 one changed, one deleted, one added, by every kind of write
+        clock[0] = enabled + 10
+        for key in ("a", "b", "c"):
+            ddb.put_item(TableName=name, Item=_row(key, "1"))
+        chosen = enabled + 100
+        clock[0] = enabled + 150
+        ddb.update_item(
+            TableName=name, Key={"pk": {"S": "a"}, "sk": {"S": "x"}},
+            UpdateExpression="SET v = :v", ExpressionAttributeValues={":v": {"S": "2"}},
+        )
+        ddb.delete_item(TableName=name, Key={"pk": {"S": "b"}, "sk": {"S": "x"}})
+        ddb.batch_write_item(RequestItems={name: [
+            {"DeleteRequest": {"Key": {"pk": {"S": "c"}, "sk": {"S": "x"}}}},
+            {"PutRequest": {"Item": _row("d", "1")}},
+        ]})
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": name, "Item": _row("a", "3")}}])
+        clock[0] = enabled + 900
+        ddb.put_item(TableName=name, Item=_row("e", "1"))  # inside the last five minutes
+        clock[0] = enabled + 1000
+        now = rows(name)
+
+        # When restored to T, and to the latest restorable time
+        at_t = ddb.restore_table_to_point_in_time(
+            SourceTableName=name, TargetTableName=unique("at-t"), RestoreDateTime=datetime.fromtimestamp(chosen, timezone.utc)
+        )["TableDescription"]
+        latest = ddb.restore_table_to_point_in_time(
+            SourceTableName=name, TargetTableName=unique("latest"), UseLatestRestorableTime=True
+        )["TableDescription"]
+
+        # Then T's table holds T's items, the latest holds all but the last five minutes', and the source is untouched
+        assert rows(at_t["TableName"]) == {("before-pitr", "x"): "0", ("a", "x"): "1", ("b", "x"): "1", ("c", "x"): "1"}
+        assert rows(latest["TableName"]) == {("before-pitr", "x"): "0", ("a", "x"): "3", ("d", "x"): "1"}
+        assert rows(name) == now == {("before-pitr", "x"): "0", ("a", "x"): "3", ("d", "x"): "1", ("e", "x"): "1"}
+        assert at_t["RestoreSummary"]["RestoreDateTime"].timestamp() == pytest.approx(chosen)
+        assert latest["RestoreSummary"]["RestoreDateTime"].timestamp() == pytest.approx(enabled + 700)
+
+        # And disabling PITR forgets the history (AWS resets the window)
+        ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False})
+        assert not hasattr(dynamodb_backends[ACCOUNT_IN_PROCESS]["eu-west-3"].tables[name], "_bulwark_pitr_history")
+
+
+def _row(key: str, value: str) -> dict[str, Any]:
+    return {"pk": {"S": key}, "sk": {"S": "x"}, "v": {"S": value}}
