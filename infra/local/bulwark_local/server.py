@@ -77,16 +77,20 @@ def main(argv: list[str] | None = None) -> None:
         create_backend_app,
     )
 
-    from bulwark_local import concurrency, faults, iam, recovery_control, validation
+    from bulwark_local import backup_events, concurrency, faults, iam, recovery_control, validation
 
     # Middlewares, outermost first: fault injection answers before anything else looks at a
     # request; validation refuses what AWS would refuse for its shape; from then on the
     # request holds its service backend's lock (concurrency.py), so that what IAM reads and
     # what moto answers are never another request's half-made change; IAM refuses what the
-    # caller's role does not allow (it needs a well-formed request to name the resources);
-    # ARC's two APIs, which moto lacks, are answered there; only then does moto see it.
+    # caller's role does not allow (it needs a well-formed request to name the resources),
+    # and CloudTrail, in front of it, records AWS Backup's write calls, refused or not, for the
+    # event bus (backup_events.py); ARC's two APIs, which moto lacks, are answered there; only
+    # then does moto see it.
     moto_app = DomainDispatcherApplication(create_backend_app)
-    app = faults.wrap(validation.wrap(concurrency.wrap(iam.wrap(recovery_control.wrap(moto_app)))))
+    app = faults.wrap(
+        validation.wrap(concurrency.wrap(backup_events.wrap(iam.wrap(recovery_control.wrap(moto_app)))))
+    )
     print(f"local AWS on http://{args.host}:{args.port} (extensions: {', '.join(installed) or 'none'})", flush=True)
     run_simple(
         args.host,

@@ -27,6 +27,8 @@ from moto.backup.exceptions import (
 from moto.backup.models import BackupBackend, Plan, Vault, backup_backends
 from moto.moto_api._internal import mock_random
 
+from bulwark_local import backup_events
+
 from . import continuous as pitr, durations, encryption, kinds, policy, restore_role, restore_work
 from .selection import selects
 
@@ -594,6 +596,7 @@ def start_backup_job(
             if recovery_point_tags:
                 backend.tag_resource(rp.arn, recovery_point_tags)
     st.backup_jobs[job.job_id] = job
+    backup_events.at_end("backup", account, region, job)
     if key:
         st.idempotency[key] = job.job_id
     return job
@@ -746,6 +749,7 @@ def start_restore_job(
     if failure is None:
         rp.last_restore_time = job.timeline.created
     st.restore_jobs[job_id] = job
+    backup_events.at_end("restore", backend.account_id, backend.region_name, job)
     if failure is None:
         restore_work.begin(job_id)  # the rest of its work, after this call answers
     else:
@@ -822,6 +826,7 @@ def start_copy_job(
         state(target_backend).recovery_points[destination.arn] = destination
         job.destination = destination
     st.copy_jobs[job.job_id] = job
+    backup_events.at_end("copy", backend.account_id, backend.region_name, job)
     if key:
         st.idempotency[key] = job.job_id
     return job
@@ -936,4 +941,5 @@ def _plan_backup_job(
         failure=f"Backup vault {vault_name} does not exist",
     )
     state(backend).backup_jobs[job.job_id] = job
+    backup_events.at_end("backup", backend.account_id, backend.region_name, job)
     return job
