@@ -193,6 +193,26 @@ async fn with_critical_table(t: &TestAccount) -> Deployed {
     deployed
 }
 
+/// The system deployed, and the critical table `orders` protected by the run its Config event
+/// started: the deployment's answer (its outputs among it).
+pub(crate) async fn deployed_with_protected_table(t: &TestAccount) -> Value {
+    let answer = deploy_template(t, json!({"Regions": HOME_REGION}));
+    let deployed = deployed_from(&answer);
+    seed::table(
+        t,
+        HOME_REGION,
+        "orders",
+        &[("DataClassification", "Critical")],
+    )
+    .await;
+    let event = config_change(t, "config-change-dynamodb-create.json", |e| {
+        e["detail"]["configurationItem"]["tags"] = json!({"DataClassification": "Critical"});
+    });
+    put_event(t, &event).await;
+    succeeded(&ended(t, &deployed, 1).await[0]);
+    answer
+}
+
 #[tokio::test]
 async fn a_new_critical_table_is_protected_from_its_config_event() {
     // Given the system deployed, and a new table tagged as critical data

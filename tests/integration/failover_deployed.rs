@@ -8,7 +8,7 @@ use crate::failover::{
     backed_up_application_on, config_file, plan_of_on, switches_as_they_are, DR_REGION,
 };
 use crate::failover_run::{restore_jobs, switch_values};
-use crate::harness::{TestAccount, HOME_REGION, TABLE};
+use crate::harness::{next_notice, subscribed_queue, TestAccount, HOME_REGION, TABLE};
 use crate::restore_deployed::run;
 
 /// The parameters both stacks are deployed with for the application: its configuration file,
@@ -471,76 +471,9 @@ if op == "create":
 else:
     cw.set_alarm_state(AlarmName=name, StateValue=sys.argv[4], StateReason=sys.argv[5])
 "#;
-    let out = std::process::Command::new(crate::harness::python())
-        .arg("-c")
-        .arg(SCRIPT)
-        .arg(DR_REGION)
-        .args(args)
-        .envs(t.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "cloudwatch {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// A queue subscribed to `topic`, as an on-call's pager would be: its URL.
-async fn subscribed_queue(t: &TestAccount, topic: &str) -> String {
-    let sqs = aws_sdk_sqs::Client::new(&t.in_region(DR_REGION));
-    let url = sqs
-        .create_queue()
-        .queue_name("on-call")
-        .send()
-        .await
-        .expect("a queue")
-        .queue_url()
-        .expect("its url")
-        .to_string();
-    let arn = format!("arn:aws:sqs:{DR_REGION}:{}:on-call", t.account);
-    aws_sdk_sns::Client::new(&t.in_region(DR_REGION))
-        .subscribe()
-        .topic_arn(topic)
-        .protocol("sqs")
-        .endpoint(arn)
-        .attributes("RawMessageDelivery", "false")
-        .send()
-        .await
-        .expect("subscribed");
-    url
-}
-
-/// The next notification on `queue` (SNS's envelope read): its subject and message.
-async fn next_notice(t: &TestAccount, queue: &str) -> (String, String) {
-    let sqs = aws_sdk_sqs::Client::new(&t.in_region(DR_REGION));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(1)
-            .send()
-            .await
-            .expect("the queue");
-        if let Some(message) = received.messages().first() {
-            sqs.delete_message()
-                .queue_url(queue)
-                .receipt_handle(message.receipt_handle().expect("a handle"))
-                .send()
-                .await
-                .expect("deleted");
-            let envelope: Value =
-                serde_json::from_str(message.body().expect("a body")).expect("SNS's envelope");
-            return (
-                envelope["Subject"].as_str().unwrap_or_default().to_string(),
-                envelope["Message"].as_str().unwrap_or_default().to_string(),
-            );
-        }
-        assert!(std::time::Instant::now() < deadline, "no notification");
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
+    let mut all = vec![DR_REGION];
+    all.extend_from_slice(args);
+    crate::harness::boto3(t, SCRIPT, &all)
 }
 
 /// The executions of `state_machine`, each with its input.
@@ -598,7 +531,7 @@ async fn an_alarm_starts_the_failover_of_the_application_that_opted_in_only_once
     let topic = recovery["outputs"]["AlertTopicArn"]
         .as_str()
         .expect("the recovery stack's alert topic");
-    let queue = subscribed_queue(&t, topic).await;
+    let queue = subscribed_queue(&t, DR_REGION, topic).await;
 
     // When payments' alarm enters ALARM before anything is backed up
     cloudwatch(
@@ -612,7 +545,7 @@ async fn an_alarm_starts_the_failover_of_the_application_that_opted_in_only_once
     );
 
     // Then nothing starts: its plan is not ready, and the on-call is told why
-    let (subject, message) = next_notice(&t, &queue).await;
+    let (subject, message) = next_notice(&t, DR_REGION, &queue).await;
     assert_eq!(
         subject,
         "Bulwark automatic failover of payments NOT started"
@@ -678,7 +611,7 @@ async fn an_alarm_starts_the_failover_of_the_application_that_opted_in_only_once
     // run's own notices came (its start and its end); nothing of ledger
     let mut notices = Vec::new();
     while notices.len() < 3 {
-        notices.push(next_notice(&t, &queue).await);
+        notices.push(next_notice(&t, DR_REGION, &queue).await);
     }
     let subjects: Vec<&str> = notices.iter().map(|(s, _)| s.as_str()).collect();
     assert!(

@@ -462,6 +462,24 @@ pub fn python() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")
 }
 
+/// A boto3 script run as the test's account, for what the tests' Rust SDK set cannot ask
+/// (`args` are its `sys.argv[1..]`): what it prints, trimmed.
+pub fn boto3(t: &TestAccount, script: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .envs(t.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "boto3 {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 pub fn bulwark_bin() -> std::path::PathBuf {
     if let Ok(path) = std::env::var("BULWARK_BIN") {
         return std::path::PathBuf::from(path);
@@ -471,4 +489,61 @@ pub fn bulwark_bin() -> std::path::PathBuf {
         .and_then(|deps| deps.parent())
         .expect("target dir")
         .join("bulwark")
+}
+
+/// A queue in `region` subscribed to `topic`, as an on-call's pager would be: its URL.
+pub async fn subscribed_queue(t: &TestAccount, region: &str, topic: &str) -> String {
+    let sqs = aws_sdk_sqs::Client::new(&t.in_region(region));
+    let url = sqs
+        .create_queue()
+        .queue_name("on-call")
+        .send()
+        .await
+        .expect("a queue")
+        .queue_url()
+        .expect("its url")
+        .to_string();
+    let arn = format!("arn:aws:sqs:{region}:{}:on-call", t.account);
+    aws_sdk_sns::Client::new(&t.in_region(region))
+        .subscribe()
+        .topic_arn(topic)
+        .protocol("sqs")
+        .endpoint(arn)
+        .attributes("RawMessageDelivery", "false")
+        .send()
+        .await
+        .expect("subscribed");
+    url
+}
+
+/// The next notification on `queue` (SNS's envelope read): its subject and message.
+/// Fails after 90 s without one.
+pub async fn next_notice(t: &TestAccount, region: &str, queue: &str) -> (String, String) {
+    let sqs = aws_sdk_sqs::Client::new(&t.in_region(region));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(1)
+            .send()
+            .await
+            .expect("the queue");
+        if let Some(message) = received.messages().first() {
+            sqs.delete_message()
+                .queue_url(queue)
+                .receipt_handle(message.receipt_handle().expect("a handle"))
+                .send()
+                .await
+                .expect("deleted");
+            let envelope: serde_json::Value =
+                serde_json::from_str(message.body().expect("a body")).expect("SNS's envelope");
+            return (
+                envelope["Subject"].as_str().unwrap_or_default().to_string(),
+                envelope["Message"].as_str().unwrap_or_default().to_string(),
+            );
+        }
+        assert!(std::time::Instant::now() < deadline, "no notification");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }

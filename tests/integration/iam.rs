@@ -321,6 +321,12 @@ async fn a_point_in_bulwarks_vault(t: &TestAccount) -> String {
     classified_estate(t).await;
     let report = t.apply(&t.function("assign-policy").await).await;
     assert!(!report.partial(), "{:?}", report.failures);
+    completed_point_after_the_plans_run(t).await
+}
+
+/// Every backup plan of the home region run now (the local AWS's stand-in for schedules), then
+/// a completed recovery point in Bulwark's vault.
+pub(crate) async fn completed_point_after_the_plans_run(t: &TestAccount) -> String {
     crate::harness::control(
         "/moto-api/bulwark/backup/run-plans",
         &serde_json::json!({ "account": t.account.as_str(), "region": HOME_REGION }),
@@ -346,7 +352,7 @@ async fn a_point_in_bulwarks_vault(t: &TestAccount) -> String {
 }
 
 /// A role in the test's account allowed everything by its own policy, with credentials.
-async fn all_powerful_role(t: &TestAccount, name: &str) -> Aws {
+pub(crate) async fn all_powerful_role(t: &TestAccount, name: &str) -> Aws {
     let iam = aws_sdk_iam::Client::new(&t.config);
     let trust = r#"{"Version":"2012-10-17","Statement":[]}"#;
     let arn = iam

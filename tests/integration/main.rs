@@ -1,6 +1,7 @@
 //! Integration tests against the local AWS (`make test` starts it). One test binary; each
 //! test isolated in an AWS account of its own.
 
+mod alerts_deployed;
 mod backup;
 mod cli;
 mod config_rule;

@@ -3,6 +3,7 @@
 
 pub mod assign;
 pub mod backup;
+pub mod backup_alert;
 pub mod calls;
 pub mod clients;
 pub mod config_rule;

@@ -17,6 +17,7 @@ pub(crate) const fn p(action: &'static str, why: &'static str) -> Permission {
 
 pub use crate::assign::NOTIFY;
 pub use crate::backup::{BACKUP, RECOVERY_POINTS};
+pub use crate::backup_alert::BACKUP_ALERT;
 pub use crate::clients::{HOME, MEMBER, SCOPE};
 pub use crate::config_rule::CONFIG_RULE;
 pub use crate::discovery::config_source::{CONFIG_SOURCE, VERSIONING_FROM_CONFIG};
@@ -55,6 +56,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             RECOVERY_POINTS,
             PROTECT,
             NOTIFY,
+            BACKUP_ALERT,
             CONFIG_RULE,
             VERSIONING_FROM_CONFIG,
         ],

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod application;
 pub mod arn;
 pub mod asset;
+pub mod backup_alert;
 pub mod classify;
 pub mod config;
 pub mod config_rule;

@@ -36,6 +36,7 @@ PREFIXES = {"tagging": "tag", "monitoring": "cloudwatch"}
 # Members whose value fills an ARN format's variable, where the names differ.
 VARIABLES = {
     ("s3", "BucketName"): ["Bucket"],
+    ("cloudtrail", "TrailName"): ["Name"],
     ("s3", "ObjectName"): ["Key"],
     ("rds", "DbInstanceName"): ["DBInstanceIdentifier"],
     ("rds", "DbClusterInstanceName"): ["DBClusterIdentifier"],

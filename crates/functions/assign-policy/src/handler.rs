@@ -3,8 +3,14 @@
 //! record), or everything. Applies the difference between the desired AWS Backup state and what exists,
 //! then evaluates coverage: CloudWatch metrics in Embedded Metric Format on stdout, and an SNS
 //! message (BULWARK_ALERT_TOPIC_ARN) when a critical-tier asset is unprotected or past its RPO.
+//! Also pages about AWS Backup's own events the template's rules give it (`backup_event`): a
+//! call that weakens what keeps recovery points, or a job that failed.
+
+mod backup_event;
 
 use aws_lambda_events::event::config::ConfigEvent;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+pub use backup_event::BackupEventDetail;
 use bulwark_aws::assign::{self, PolicyReport, Targets};
 use bulwark_aws::AwsError;
 use bulwark_core::alerts::{coverage_metrics, critical_findings, failed_scopes_metric};
@@ -26,6 +32,10 @@ pub enum AssignRequest {
         scopes: Vec<Scope>,
     },
     Everything(Everything),
+    /// AWS Backup's own event, whole: a write call CloudTrail recorded or a job's end.
+    BackupEvent {
+        backup_event: Box<EventBridgeEvent<BackupEventDetail>>,
+    },
     /// AWS Config invoking Bulwark's rule: every store's verdict of the rule's account and
     /// region, reported with PutEvaluations. Nothing is applied.
     ConfigRule(Box<ConfigEvent>),
@@ -48,6 +58,16 @@ pub struct Evaluated {
 pub enum Response {
     Outcome(Box<Outcome>),
     Evaluated(Evaluated),
+    Paged(Paged),
+}
+
+/// What an AWS Backup event came to: the page's subject and message id, or nothing to page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paged {
+    pub subject: Option<String>,
+    pub store: Option<String>,
+    pub tier: Option<String>,
+    pub alert_message_id: Option<String>,
 }
 
 /// `{}`: the whole inventory. Any other field is a mistake, not a request for everything.
@@ -106,8 +126,7 @@ impl Outcome {
     }
 }
 
-const EXPECTED: &str =
-    r#"{"scopes": [{"account", "region"}]}, {"arn": "…"}, {} or an AWS Config rule event"#;
+const EXPECTED: &str = r#"{"scopes": [{"account", "region"}]}, {"arn": "…"}, {}, {"backup_event": …} or an AWS Config rule event"#;
 
 pub async fn handle(
     services: &Services,
@@ -120,6 +139,11 @@ pub async fn handle(
         AssignRequest::One { arn } => Targets::Store(arn),
         AssignRequest::ConfigRule(event) => {
             return Ok(Response::Evaluated(evaluate_rule(services, event).await?))
+        }
+        AssignRequest::BackupEvent { backup_event } => {
+            return Ok(Response::Paged(
+                page(services, *backup_event.clone()).await?,
+            ))
         }
     };
     let not_in_inventory = |e: AwsError| match e {
@@ -172,6 +196,54 @@ pub async fn handle(
         alert_message_id,
         services.inventory.table(),
     ))))
+}
+
+/// Page about an AWS Backup event: the store it touches and that store's tier, then the
+/// message on the alert topic.
+async fn page(
+    services: &Services,
+    event: EventBridgeEvent<BackupEventDetail>,
+) -> Result<Paged, FunctionError> {
+    use bulwark_core::backup_alert::{alert, Store};
+    let Some((incident, occurred, lead)) = backup_event::read(event)? else {
+        return Ok(Paged {
+            subject: None,
+            store: None,
+            tier: None,
+            alert_message_id: None,
+        });
+    };
+    let scope = bulwark_core::Scope {
+        account: occurred.account.clone(),
+        region: occurred.region.clone(),
+    };
+    let store =
+        bulwark_aws::backup_alert::store_of(&services.aws, &services.inventory, scope, lead)
+            .await?;
+    let page = alert(
+        &incident,
+        &occurred,
+        &store,
+        &services.config.protection().vault_name,
+    );
+    tracing::warn!(subject = %page.subject, "{}", page.message);
+    let topic = std::env::var("BULWARK_ALERT_TOPIC_ARN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    let alert_message_id = match topic {
+        Some(topic) => bulwark_aws::backup_alert::publish(&services.aws, &topic, &page).await?,
+        None => None,
+    };
+    let (store, tier) = match store {
+        Store::Known { arn, tier, .. } => (Some(arn), tier),
+        Store::Unknown(_) => (None, None),
+    };
+    Ok(Paged {
+        subject: Some(page.subject),
+        store,
+        tier,
+        alert_message_id,
+    })
 }
 
 /// Judge every store of the rule's account and region, as coverage does, and report each
