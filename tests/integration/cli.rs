@@ -237,3 +237,141 @@ async fn a_configuration_aws_would_reject_is_refused_before_any_call() {
     assert!(vaults.backup_vault_list().is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_tiers_noncurrent_rule_joins_the_owners_lifecycle_rules_and_converges() {
+    // Given critical stating that noncurrent versions go to GLACIER after 30 days and expire
+    // after a year, and a critical bucket whose owner keeps a lifecycle rule of their own
+    let t = TestAccount::new().await;
+    let bucket = format!("ledger-exports-{}", t.account);
+    seed::bucket(
+        &t,
+        HOME_REGION,
+        &bucket,
+        &[("DataClassification", "Critical")],
+    )
+    .await;
+    let s3 = t.s3(HOME_REGION);
+    let owners = aws_sdk_s3::types::LifecycleRule::builder()
+        .id("owner-tmp")
+        .status(aws_sdk_s3::types::ExpirationStatus::Enabled)
+        .filter(
+            aws_sdk_s3::types::LifecycleRuleFilter::builder()
+                .prefix("tmp/")
+                .build(),
+        )
+        .expiration(
+            aws_sdk_s3::types::LifecycleExpiration::builder()
+                .days(3)
+                .build(),
+        )
+        .build()
+        .expect("a rule");
+    let put_rules = |rules: Vec<aws_sdk_s3::types::LifecycleRule>| {
+        s3.put_bucket_lifecycle_configuration()
+            .bucket(&bucket)
+            .lifecycle_configuration(
+                aws_sdk_s3::types::BucketLifecycleConfiguration::builder()
+                    .set_rules(Some(rules))
+                    .build()
+                    .expect("a configuration"),
+            )
+            .send()
+    };
+    put_rules(vec![owners.clone()])
+        .await
+        .expect("the owner's rule");
+    let dir = std::env::temp_dir().join(format!("bulwark-cli-noncurrent-{}", t.account));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("bulwark.toml");
+    std::fs::write(
+        &file,
+        bulwark_core::config::BUILTIN_TOML.replacen(
+            "[tiers.critical]\n",
+            "[tiers.critical]\nnoncurrent_versions = { transition_after = \"30d\", expire_after = \"365d\" }\n",
+            1,
+        ),
+    )
+    .expect("write");
+    let config = file.to_str().expect("path");
+    ok(&t, &["init"]);
+    ok(&t, &["discover"]);
+    ok(&t, &["--config", config, "classify"]);
+    let rules = || async {
+        s3.get_bucket_lifecycle_configuration()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("the lifecycle")
+            .rules()
+            .to_vec()
+    };
+
+    // When the plan is shown, then applied
+    let plan = ok(&t, &["--config", config, "plan"]);
+    // (the table wraps the line: its two halves)
+    assert!(
+        plan.contains(&format!(
+            "put the lifecycle rule bulwark-noncurrent-versions on bucket {bucket}:"
+        )),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("noncurrent versions to GLACIER after 30 days, then expired after 365 days"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("deleted 365 days after it stops being current"),
+        "{plan}"
+    );
+    ok(&t, &["--config", config, "apply"]);
+
+    // Then the bucket has the owner's rule as it was, and Bulwark's
+    let after = rules().await;
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(after.contains(&owners), "{after:?}");
+    let ours = after
+        .iter()
+        .find(|r| r.id() == Some("bulwark-noncurrent-versions"))
+        .expect("Bulwark's rule");
+    let transition = &ours.noncurrent_version_transitions()[0];
+    assert_eq!(transition.noncurrent_days(), Some(30));
+    assert_eq!(
+        transition.storage_class().map(|c| c.as_str()),
+        Some("GLACIER")
+    );
+    assert_eq!(
+        ours.noncurrent_version_expiration()
+            .and_then(|e| e.noncurrent_days()),
+        Some(365)
+    );
+
+    // And a second plan has nothing to do for it
+    let again = ok(&t, &["--config", config, "plan"]);
+    assert!(!again.contains("bulwark-noncurrent-versions"), "{again}");
+
+    // When the owner shortens Bulwark's rule by hand, the next apply puts it back, theirs kept
+    let shortened = aws_sdk_s3::types::LifecycleRule::builder()
+        .id("bulwark-noncurrent-versions")
+        .status(aws_sdk_s3::types::ExpirationStatus::Enabled)
+        .filter(
+            aws_sdk_s3::types::LifecycleRuleFilter::builder()
+                .prefix("")
+                .build(),
+        )
+        .noncurrent_version_expiration(
+            aws_sdk_s3::types::NoncurrentVersionExpiration::builder()
+                .noncurrent_days(1)
+                .build(),
+        )
+        .build()
+        .expect("a rule");
+    put_rules(vec![owners.clone(), shortened])
+        .await
+        .expect("edited");
+    ok(&t, &["--config", config, "apply"]);
+    let restored = rules().await;
+    assert!(restored.contains(&owners), "{restored:?}");
+    assert!(restored.contains(ours), "{restored:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

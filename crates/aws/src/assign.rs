@@ -407,6 +407,11 @@ impl Run<'_> {
             kms_key_alias: &settings.kms_key_alias,
             recovery_points: self.work.judge,
             versioning_from_config: settings.versioning_from_config,
+            noncurrent_rules: self
+                .config
+                .tiers()
+                .iter()
+                .any(|t| t.noncurrent_versions.is_some()),
         };
         let mut facts = AccountFacts::read(&clients, regions, &drs, &native_needed, reading).await;
         for region in regions {

@@ -41,6 +41,9 @@ pub struct Reading<'a> {
     pub recovery_points: bool,
     /// S3 versioning from AWS Config's configuration items where the region records buckets.
     pub versioning_from_config: bool,
+    /// Each bucket's lifecycle rule for noncurrent versions (a call a bucket): only when some
+    /// tier states one.
+    pub noncurrent_rules: bool,
 }
 
 impl AccountFacts {
@@ -114,8 +117,7 @@ impl AccountFacts {
                 }
             }
         }
-        self.native
-            .extend(native_states(c, stores, reading.versioning_from_config).await?);
+        self.native.extend(native_states(c, stores, reading).await?);
         self.backup.insert(region.clone(), state);
         Ok(())
     }
@@ -220,8 +222,9 @@ impl AccountFacts {
 async fn native_states(
     clients: &ScopeClients,
     assets: &[&Asset],
-    versioning_from_config: bool,
+    reading: Reading<'_>,
 ) -> Result<Vec<(String, NativeState)>, AwsError> {
+    let versioning_from_config = reading.versioning_from_config;
     // Versioning of the region's buckets in pages of 100 where Config records them; a bucket
     // it does not give (or every bucket, when it cannot be read) takes its own call.
     let versioning = if versioning_from_config && assets.iter().any(|a| a.kind == Kind::S3) {
@@ -262,6 +265,10 @@ async fn native_states(
                 };
                 if let Some(days) = retention.get(&asset.arn.to_string()) {
                     state.backup_retention_days = Some(*days);
+                }
+                if reading.noncurrent_rules && asset.kind == Kind::S3 {
+                    state.noncurrent_rule =
+                        Some(protect::noncurrent_rule(clients, &asset.name).await?);
                 }
                 Ok((asset.arn.to_string(), state))
             })

@@ -3,7 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_s3::types::{
+    ExpirationStatus, LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration,
+    NoncurrentVersionTransition, TransitionStorageClass,
+};
 use bulwark_core::protection::{NativeAction, NativeState, TagChange, TIER_TAG};
+use bulwark_core::taxonomy::{NoncurrentTransition, NoncurrentVersions, NONCURRENT_RULE_ID};
 use bulwark_core::{Asset, Kind};
 
 use crate::clients::ScopeClients;
@@ -60,6 +65,14 @@ pub const PROTECT: &[Permission] = &[
     p("dynamodb:UpdateContinuousBackups", "switch PITR on"),
     p("s3:GetBucketVersioning", "read a bucket's versioning state"),
     p("s3:PutBucketVersioning", "switch versioning on"),
+    p(
+        "s3:GetLifecycleConfiguration",
+        "read a bucket's lifecycle: Bulwark's rule for noncurrent versions, and the owner's to keep",
+    ),
+    p(
+        "s3:PutLifecycleConfiguration",
+        "put Bulwark's rule for noncurrent versions beside the owner's rules",
+    ),
     p(
         "rds:DescribeDBInstances",
         "read instances' backup retention, in bulk",
@@ -191,6 +204,9 @@ pub async fn apply_native(clients: &ScopeClients, action: &NativeAction) -> Resu
                 .await
                 .map_err(|e| AwsError::sdk("dynamodb:UpdateContinuousBackups", e))?;
         }
+        NativeAction::PutNoncurrentRule { bucket, rule, .. } => {
+            put_noncurrent_rule(clients, bucket, rule).await?;
+        }
         NativeAction::EnableVersioning { bucket, .. } => {
             clients
                 .s3
@@ -240,6 +256,114 @@ pub async fn apply_native(clients: &ScopeClients, action: &NativeAction) -> Resu
                 .map_err(|e| AwsError::sdk("rds:ModifyDBCluster", e))?;
         }
     }
+    Ok(())
+}
+
+/// A bucket's lifecycle rules; none when it has no lifecycle configuration.
+async fn lifecycle_rules(
+    clients: &ScopeClients,
+    bucket: &str,
+) -> Result<
+    (
+        Vec<LifecycleRule>,
+        Option<aws_sdk_s3::types::TransitionDefaultMinimumObjectSize>,
+    ),
+    AwsError,
+> {
+    match clients
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) => Ok((
+            out.rules().to_vec(),
+            out.transition_default_minimum_object_size().cloned(),
+        )),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.meta().code())
+                == Some("NoSuchLifecycleConfiguration") =>
+        {
+            Ok((Vec::new(), None))
+        }
+        Err(e) => Err(AwsError::sdk("s3:GetLifecycleConfiguration", e)),
+    }
+}
+
+/// Bulwark's rule for noncurrent versions as the bucket has it: None when it has none (or has
+/// it disabled, which is not what any tier asks for).
+pub async fn noncurrent_rule(
+    clients: &ScopeClients,
+    bucket: &str,
+) -> Result<Option<NoncurrentVersions>, AwsError> {
+    let (rules, _) = lifecycle_rules(clients, bucket).await?;
+    Ok(rules
+        .iter()
+        .find(|r| r.id() == Some(NONCURRENT_RULE_ID))
+        .filter(|r| r.status() == &ExpirationStatus::Enabled)
+        .map(|r| NoncurrentVersions {
+            transition: r
+                .noncurrent_version_transitions()
+                .first()
+                .map(|t| NoncurrentTransition {
+                    after_days: t
+                        .noncurrent_days()
+                        .and_then(|d| u32::try_from(d).ok())
+                        .unwrap_or_default(),
+                    storage_class: t
+                        .storage_class()
+                        .map(|c| c.as_str().to_string())
+                        .unwrap_or_default(),
+                }),
+            expire_after_days: r
+                .noncurrent_version_expiration()
+                .and_then(|e| e.noncurrent_days())
+                .and_then(|d| u32::try_from(d).ok()),
+        }))
+}
+
+/// Put Bulwark's rule in place of the one the bucket has, its other rules as they are now: read
+/// again just before, so that a rule its owner changed since the facts were read is not lost.
+async fn put_noncurrent_rule(
+    clients: &ScopeClients,
+    bucket: &str,
+    rule: &NoncurrentVersions,
+) -> Result<(), AwsError> {
+    let (mut rules, minimum_size) = lifecycle_rules(clients, bucket).await?;
+    rules.retain(|r| r.id() != Some(NONCURRENT_RULE_ID));
+    let days = |d: u32| i32::try_from(d).unwrap_or(i32::MAX);
+    let ours = LifecycleRule::builder()
+        .id(NONCURRENT_RULE_ID)
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .set_noncurrent_version_transitions(rule.transition.as_ref().map(|t| {
+            vec![NoncurrentVersionTransition::builder()
+                .noncurrent_days(days(t.after_days))
+                .storage_class(TransitionStorageClass::from(t.storage_class.as_str()))
+                .build()]
+        }))
+        .set_noncurrent_version_expiration(rule.expire_after_days.map(|d| {
+            NoncurrentVersionExpiration::builder()
+                .noncurrent_days(days(d))
+                .build()
+        }))
+        .build()
+        .map_err(|e| AwsError::Malformed(e.to_string()))?;
+    rules.push(ours);
+    let configuration = aws_sdk_s3::types::BucketLifecycleConfiguration::builder()
+        .set_rules(Some(rules))
+        .build()
+        .map_err(|e| AwsError::Malformed(e.to_string()))?;
+    clients
+        .s3
+        .put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(configuration)
+        .set_transition_default_minimum_object_size(minimum_size)
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk("s3:PutLifecycleConfiguration", e))?;
     Ok(())
 }
 

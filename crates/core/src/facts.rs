@@ -70,6 +70,9 @@ pub fn native_after(
                 after.entry(arn.clone()).or_default().backup_retention_days =
                     Some(i32::try_from(*days).unwrap_or(i32::MAX));
             }
+            NativeAction::PutNoncurrentRule { arn, rule, .. } => {
+                after.entry(arn.clone()).or_default().noncurrent_rule = Some(Some(rule.clone()));
+            }
         }
     }
     after

@@ -49,7 +49,43 @@ pub struct Tier {
     pub alert: bool,
     /// Which of the tier's stores restore tests prove, and when.
     pub restore_test: RestoreTestPolicy,
+    /// What becomes of its buckets' noncurrent object versions (an S3 lifecycle rule of
+    /// Bulwark's own); None: Bulwark puts none.
+    pub noncurrent_versions: Option<NoncurrentVersions>,
 }
+
+/// The S3 lifecycle rule Bulwark puts on a tier's buckets for their noncurrent versions: moved
+/// to colder storage, then expired, each so many whole days after a version stops being current.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoncurrentVersions {
+    pub transition: Option<NoncurrentTransition>,
+    pub expire_after_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoncurrentTransition {
+    pub after_days: u32,
+    /// One of NONCURRENT_STORAGE_CLASSES.
+    pub storage_class: String,
+}
+
+/// The storage classes S3 moves noncurrent versions to (S3 API reference,
+/// NoncurrentVersionTransition).
+pub const NONCURRENT_STORAGE_CLASSES: &[&str] = &[
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER_IR",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+];
+
+/// The infrequent-access classes take a noncurrent version only once it has been noncurrent
+/// for 30 days (S3 refuses an earlier transition).
+pub const INFREQUENT_ACCESS_MIN_DAYS: u32 = 30;
+
+/// The ID of Bulwark's lifecycle rule: the one rule of a bucket's lifecycle it writes.
+pub const NONCURRENT_RULE_ID: &str = "bulwark-noncurrent-versions";
 
 /// How a tier's stores are restore-tested: the `restore_test` table of the tier, defaulted
 /// (docs/configuration.md, "Restore tests"). `restore::due` and `restore::choose_point` apply

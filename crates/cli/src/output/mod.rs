@@ -452,6 +452,23 @@ fn describe_native(action: &bulwark_core::protection::NativeAction) -> String {
         NativeAction::EnableVersioning { bucket, .. } => {
             format!("enable versioning on bucket {bucket}")
         }
+        NativeAction::PutNoncurrentRule { bucket, rule, .. } => {
+            let mut steps = Vec::new();
+            if let Some(t) = &rule.transition {
+                steps.push(format!(
+                    "to {} after {} days",
+                    t.storage_class, t.after_days
+                ));
+            }
+            if let Some(days) = rule.expire_after_days {
+                steps.push(format!("expired after {days} days"));
+            }
+            format!(
+                "put the lifecycle rule {} on bucket {bucket}: noncurrent versions {}",
+                bulwark_core::taxonomy::NONCURRENT_RULE_ID,
+                steps.join(", then ")
+            )
+        }
         NativeAction::SetBackupRetention {
             id,
             days,

@@ -7,14 +7,16 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::load::{LoadedTier, Loader};
-use super::raw::{RawLock, RawTier};
+use super::raw::{RawLock, RawNoncurrentVersions, RawTier};
 use super::{ConfigError, ConfigWarning};
 use crate::arn::{partition_of, Region};
 use crate::duration::Duration;
 use crate::schedule::aws_cron_fields;
 use crate::taxonomy::{
-    shared_lock, Lock, LockMode, CONTINUOUS_RETENTION_MAX, COPY_ALLOWANCE, LONGEST_GROUP_NAME,
+    shared_lock, Lock, LockMode, NoncurrentTransition, NoncurrentVersions,
+    CONTINUOUS_RETENTION_MAX, COPY_ALLOWANCE, INFREQUENT_ACCESS_MIN_DAYS, LONGEST_GROUP_NAME,
     MIN_COLD_STORAGE_STAY, MIN_FREQUENCY, MIN_START_WINDOW, NAME_PREFIX,
+    NONCURRENT_STORAGE_CLASSES,
 };
 
 const DEFAULT_START_WINDOW: Duration = Duration::from_hours(1);
@@ -228,6 +230,94 @@ pub(super) fn check_dr_rpo(
         ));
     }
     Ok(Some(*dr_rpo.get_ref()))
+}
+
+/// A tier's `noncurrent_versions`: whole days; a storage class S3 moves noncurrent versions to,
+/// GLACIER when none is named; the infrequent-access classes no sooner than S3 allows; expiry
+/// after the transition, as S3 requires.
+pub(super) fn noncurrent_of(
+    raw: Spanned<RawNoncurrentVersions>,
+) -> Result<NoncurrentVersions, Problem> {
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let days = |field: &str, value: &Spanned<Duration>| -> Result<u32, Problem> {
+        check_days(field, value, MAX_RETENTION)?;
+        let whole = value.get_ref().whole_days().unwrap_or_default();
+        Ok(u32::try_from(whole).unwrap_or(u32::MAX))
+    };
+    let transition_after = raw
+        .transition_after
+        .as_ref()
+        .map(|t| days("noncurrent_versions transition_after", t))
+        .transpose()?;
+    let expire_after = raw
+        .expire_after
+        .as_ref()
+        .map(|e| days("noncurrent_versions expire_after", e))
+        .transpose()?;
+    let transition = match (transition_after, raw.storage_class) {
+        (None, Some(class)) => {
+            return Err((
+                class.span(),
+                "noncurrent_versions storage_class needs transition_after".into(),
+            ))
+        }
+        (None, None) => None,
+        (Some(after_days), class) => {
+            let (storage_class, class_span) = match class {
+                Some(class) => (class.get_ref().clone(), class.span()),
+                None => ("GLACIER".to_string(), span.clone()),
+            };
+            if !NONCURRENT_STORAGE_CLASSES.contains(&storage_class.as_str()) {
+                return Err((
+                    class_span,
+                    format!(
+                        "noncurrent_versions storage_class {storage_class:?} is not one S3 moves \
+                         noncurrent versions to: {}",
+                        NONCURRENT_STORAGE_CLASSES.join(", ")
+                    ),
+                ));
+            }
+            if storage_class.ends_with("_IA") && after_days < INFREQUENT_ACCESS_MIN_DAYS {
+                return Err((
+                    class_span,
+                    format!(
+                        "noncurrent_versions: S3 moves a noncurrent version to {storage_class} \
+                         only once it has been noncurrent for {INFREQUENT_ACCESS_MIN_DAYS} days; \
+                         transition_after is {after_days}d"
+                    ),
+                ));
+            }
+            Some(NoncurrentTransition {
+                after_days,
+                storage_class,
+            })
+        }
+    };
+    if let (Some(transition), Some(expire), Some(raw_expire)) =
+        (&transition, expire_after, raw.expire_after.as_ref())
+    {
+        if expire <= transition.after_days {
+            return Err((
+                raw_expire.span(),
+                format!(
+                    "noncurrent_versions expire_after {expire}d must be later than \
+                     transition_after {}d, as S3 requires",
+                    transition.after_days
+                ),
+            ));
+        }
+    }
+    if transition.is_none() && expire_after.is_none() {
+        return Err((
+            span,
+            "noncurrent_versions needs transition_after, expire_after or both".into(),
+        ));
+    }
+    Ok(NoncurrentVersions {
+        transition,
+        expire_after_days: expire_after,
+    })
 }
 
 pub(super) fn check_lifecycle(raw: &RawTier) -> Result<(), Problem> {

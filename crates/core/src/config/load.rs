@@ -10,8 +10,8 @@ use toml::Spanned;
 
 use super::checks::{
     check_dr_rpo, check_kms_alias, check_lifecycle, check_objectives, check_region,
-    check_role_name, check_role_pattern, check_schedule, check_vault_name, lock_of, windows,
-    Problem, MAX_TIER_NAME,
+    check_role_name, check_role_pattern, check_schedule, check_vault_name, lock_of, noncurrent_of,
+    windows, Problem, MAX_TIER_NAME,
 };
 use super::raw::{RawConfig, RawProtection, RawTier};
 use super::restore::restore_test_of;
@@ -313,6 +313,11 @@ impl Loader<'_> {
         let dr_rpo = check_dr_rpo(raw.dr_rpo.as_ref(), cross_region_copy).map_err(located)?;
         let restore_test =
             restore_test_of(raw.restore_test, &name, cross_region_copy).map_err(located)?;
+        let noncurrent_versions = raw
+            .noncurrent_versions
+            .map(noncurrent_of)
+            .transpose()
+            .map_err(located)?;
         let tier = Tier {
             rpo: *raw.rpo.get_ref(),
             rto: *raw.rto.get_ref(),
@@ -329,6 +334,7 @@ impl Loader<'_> {
             lock,
             alert: raw.alert,
             restore_test,
+            noncurrent_versions,
             name,
         };
         Ok(LoadedTier {

@@ -75,6 +75,15 @@ pub(super) struct RawTier {
     #[serde(default)]
     pub(super) alert: bool,
     pub(super) restore_test: Option<RawRestoreTest>,
+    pub(super) noncurrent_versions: Option<Spanned<RawNoncurrentVersions>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNoncurrentVersions {
+    pub(super) transition_after: Option<Spanned<Duration>>,
+    pub(super) storage_class: Option<Spanned<String>>,
+    pub(super) expire_after: Option<Spanned<Duration>>,
 }
 
 #[derive(Deserialize)]

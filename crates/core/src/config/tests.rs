@@ -258,6 +258,12 @@ fn tiers_aws_backup_would_reject_are_refused_with_the_reason() {
         ("cron = \"cron(0 5 * * *)\"", "six fields"),
         ("cron = \"cron(0 5 * * * *)\"", "'?' in day-of-month or day-of-week"),
         ("cron = \"cron(0 5 ? * * $)\"", "does not allow"),
+        ("noncurrent_versions = { transition_after = \"10d\", storage_class = \"STANDARD_IA\" }", "only once it has been noncurrent for 30 days"),
+        ("noncurrent_versions = { transition_after = \"30d\", storage_class = \"COLD\" }", "is not one S3 moves noncurrent versions to"),
+        ("noncurrent_versions = { transition_after = \"90d\", expire_after = \"90d\" }", "expire_after 90d must be later than transition_after 90d"),
+        ("noncurrent_versions = { storage_class = \"GLACIER\" }", "storage_class needs transition_after"),
+        ("noncurrent_versions = { expire_after = \"36h\" }", "expire_after 36h must be a whole number of days"),
+        ("noncurrent_versions = {}", "needs transition_after, expire_after or both"),
     ] {
         let text = tier(extra);
         let err = refused(&text);

@@ -60,7 +60,10 @@ pub fn native_retention_days(tier: &Tier, kind: Kind) -> u32 {
 /// - DynamoDB: PITR, when its tier's point-in-time mechanism for DynamoDB is native PITR
 ///   (the tier has `continuous_backup`). A tier without it gets none, as `rpo_feasibility`
 ///   reports: the configuration, not this function, decides the RPO's means.
-/// - S3: versioning, for every backed-up bucket: AWS Backup backs up no bucket without it.
+/// - S3: versioning, for every backed-up bucket: AWS Backup backs up no bucket without it; and
+///   Bulwark's lifecycle rule for noncurrent versions, where the tier states one and the
+///   bucket's (read: `noncurrent_rule`) differs. A tier that states none leaves the bucket's
+///   lifecycle alone, Bulwark's old rule included.
 /// - RDS and Aurora: automated-backup retention raised to [`native_retention_days`].
 ///
 /// A field of `state` that is None (not read) emits nothing for it. Nothing is ever switched
@@ -106,5 +109,19 @@ pub fn native_actions(config: &Config, asset: &Asset, state: &NativeState) -> Ve
         }
         _ => None,
     };
-    action.into_iter().collect()
+    let mut actions: Vec<NativeAction> = action.into_iter().collect();
+    if asset.kind == Kind::S3 {
+        let wanted = &tier.noncurrent_versions;
+        if let (Some(want), Some(current)) = (wanted, &state.noncurrent_rule) {
+            if current.as_ref() != Some(want) {
+                actions.push(NativeAction::PutNoncurrentRule {
+                    arn: asset.arn.to_string(),
+                    region: asset.region.to_string(),
+                    bucket: asset.name.clone(),
+                    rule: want.clone(),
+                });
+            }
+        }
+    }
+    actions
 }

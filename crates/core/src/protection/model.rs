@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::taxonomy::NoncurrentVersions;
+
 /// The tag Bulwark writes on every backup-required asset; selections match on it.
 pub const TIER_TAG: &str = "bulwark:tier";
 /// The tag on every vault and plan Bulwark created: what it did not create it never deletes.
@@ -156,6 +158,14 @@ pub enum NativeAction {
         days: u32,
         immediately: bool,
     },
+    /// Bulwark's lifecycle rule for a bucket's noncurrent versions, put in place of the one it
+    /// has (the bucket's other rules are kept as they are).
+    PutNoncurrentRule {
+        arn: String,
+        region: String,
+        bucket: String,
+        rule: NoncurrentVersions,
+    },
 }
 
 impl NativeAction {
@@ -185,6 +195,19 @@ impl NativeAction {
                 )
             }),
             NativeAction::SetBackupRetention { .. } => None,
+            NativeAction::PutNoncurrentRule {
+                bucket,
+                rule:
+                    NoncurrentVersions {
+                        expire_after_days: Some(days),
+                        ..
+                    },
+                ..
+            } => Some(format!(
+                "bucket {bucket}: a version is deleted {days} days after it stops being \
+                 current, for good unless a recovery point holds it"
+            )),
+            NativeAction::PutNoncurrentRule { .. } => None,
         }
     }
 }
@@ -197,4 +220,8 @@ pub struct NativeState {
     /// The retention in force, or the one pending for the maintenance window when a change
     /// is: a pending change is not asked for again.
     pub backup_retention_days: Option<i32>,
+    /// A bucket's lifecycle rule for noncurrent versions of Bulwark's own: `Some(None)` when it
+    /// has none; None when not read (no tier asks for one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noncurrent_rule: Option<Option<NoncurrentVersions>>,
 }

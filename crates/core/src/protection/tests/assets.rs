@@ -95,6 +95,7 @@ fn changes_that_cannot_be_undone_or_restart_a_database_are_named() {
         pitr_enabled: Some(false),
         versioning_enabled: Some(false),
         backup_retention_days: Some(0),
+        noncurrent_rule: None,
     };
     let caution = |config: &Config, kind, state: &NativeState| -> Vec<String> {
         native_actions(config, &asset(kind, "x", &[], Some("critical")), state)
@@ -140,11 +141,13 @@ fn native_protections_are_switched_on_only_where_known_to_be_off() {
         pitr_enabled: Some(false),
         versioning_enabled: Some(false),
         backup_retention_days: Some(0),
+        noncurrent_rule: None,
     };
     let on = NativeState {
         pitr_enabled: Some(true),
         versioning_enabled: Some(true),
         backup_retention_days: Some(7),
+        noncurrent_rule: None,
     };
     let actions = |kind, tier, state: &NativeState| {
         native_actions(&config, &asset(kind, "x", &[], tier), state)
@@ -182,4 +185,61 @@ fn native_protections_are_switched_on_only_where_known_to_be_off() {
         );
         assert_eq!(actions(kind, None, &off), [], "{kind}");
     }
+}
+
+#[test]
+fn a_tiers_noncurrent_rule_is_put_where_the_bucket_lacks_it_or_has_another_and_named_for_its_expiry(
+) {
+    // Given critical stating noncurrent versions to GLACIER after 30 days, expired after 365
+    let text = crate::config::BUILTIN_TOML.replace(
+        "[tiers.critical]\n",
+        "[tiers.critical]\nnoncurrent_versions = { transition_after = \"30d\", expire_after = \"365d\" }\n",
+    );
+    let config = Config::from_toml_str("noncurrent.toml", &text).expect("valid");
+    let want = crate::taxonomy::NoncurrentVersions {
+        transition: Some(crate::taxonomy::NoncurrentTransition {
+            after_days: 30,
+            storage_class: "GLACIER".into(),
+        }),
+        expire_after_days: Some(365),
+    };
+    assert_eq!(
+        config
+            .tier("critical")
+            .and_then(|t| t.noncurrent_versions.clone()),
+        Some(want.clone())
+    );
+    let bucket = |tier| asset(Kind::S3, "logs", &[], tier);
+    let with = |rule: Option<Option<crate::taxonomy::NoncurrentVersions>>| NativeState {
+        versioning_enabled: Some(true),
+        noncurrent_rule: rule,
+        ..NativeState::default()
+    };
+    let put = NativeAction::PutNoncurrentRule {
+        arn: "arn:aws:s3:::logs".into(),
+        region: PRIMARY.into(),
+        bucket: "logs".into(),
+        rule: want.clone(),
+    };
+    // When the bucket has none, or another, the rule is put; when it has the same, nothing
+    assert_eq!(
+        native_actions(&config, &bucket(Some("critical")), &with(Some(None))),
+        std::slice::from_ref(&put)
+    );
+    let other = crate::taxonomy::NoncurrentVersions {
+        expire_after_days: Some(7),
+        ..want.clone()
+    };
+    assert_eq!(
+        native_actions(&config, &bucket(Some("critical")), &with(Some(Some(other)))),
+        std::slice::from_ref(&put)
+    );
+    assert!(native_actions(&config, &bucket(Some("critical")), &with(Some(Some(want)))).is_empty());
+    // Not read, or a tier that states none: nothing
+    assert!(native_actions(&config, &bucket(Some("critical")), &with(None)).is_empty());
+    assert!(native_actions(&config, &bucket(Some("important")), &with(Some(None))).is_empty());
+    // And its expiry is named before it is applied
+    assert!(put
+        .caution()
+        .is_some_and(|c| c.contains("deleted 365 days after")));
 }
