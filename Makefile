@@ -88,7 +88,9 @@ demo: venv
 	echo; echo "== the system as deployed: infra/aws/template.yaml on the local AWS, each function its built binary"; \
 	$(PYTHON) infra/local/deploy.py --binaries $(TARGET_DIR)/debug $(DEPLOY_ARGS) | grep -E "stack in|Function |StateMachine|DiscoverAndClassify |runs"; \
 	echo; echo "== a new critical table, and its AWS Config change event on the bus (EventBridge -> Step Functions -> the functions)"; \
-	$(PYTHON) infra/local/config_event.py; \
+	$(PYTHON) infra/local/config_event.py --name orders-live; \
+	echo; echo "== alerts: a tamper attempt and a failed backup, each paged with the store and its tier (EventBridge -> assign-policy -> the alert topic)"; \
+	$(PYTHON) infra/local/demo_alerts.py --table orders-live; \
 	echo; echo "== failover: the application orders drilled isolated from us-east-1, then failed over to us-west-2 with us-east-1 down, from us-west-2"; \
 	$(PYTHON) infra/local/demo_failover.py --bulwark $(BULWARK) --config $(CURDIR)/.local-aws/demo-failover.toml
 
