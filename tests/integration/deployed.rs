@@ -513,3 +513,43 @@ async fn a_retryable_failure_is_retried_by_the_state_machine() {
     assert!(failures >= 1, "{:#?}", history.events());
     assert!(t.stored().await.iter().any(|a| a.name == "orders"));
 }
+
+#[tokio::test]
+async fn the_home_stack_has_aws_backup_report_each_days_jobs_beside_the_evidence() {
+    // Given the home stack deployed
+    let t = TestAccount::new().await;
+    let answer = deploy_template(&t, json!({"Regions": HOME_REGION}));
+    let evidence = answer["resources"]["EvidenceBucket"]
+        .as_str()
+        .expect("the evidence bucket")
+        .to_string();
+
+    // When AWS Backup's report plans are listed
+    let plans = t
+        .backup(HOME_REGION)
+        .list_report_plans()
+        .send()
+        .await
+        .expect("report plans");
+
+    // Then backup, copy and restore jobs are reported, as CSV and JSON, under backup-reports/
+    let mut templates: Vec<String> = plans
+        .report_plans()
+        .iter()
+        .map(|plan| {
+            let channel = plan.report_delivery_channel().expect("a delivery channel");
+            assert_eq!(channel.s3_bucket_name(), evidence, "{plan:?}");
+            assert_eq!(channel.s3_key_prefix(), Some("backup-reports"), "{plan:?}");
+            assert_eq!(channel.formats(), ["CSV", "JSON"], "{plan:?}");
+            plan.report_setting()
+                .expect("a setting")
+                .report_template()
+                .to_string()
+        })
+        .collect();
+    templates.sort();
+    assert_eq!(
+        templates,
+        ["BACKUP_JOB_REPORT", "COPY_JOB_REPORT", "RESTORE_JOB_REPORT"]
+    );
+}

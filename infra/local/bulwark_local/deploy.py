@@ -51,6 +51,7 @@ ORDER = [
     "AWS::DynamoDB::Table",
     "AWS::DynamoDB::GlobalTable",
     "AWS::S3::Bucket",
+    "AWS::Backup::ReportPlan",
     "AWS::SNS::Topic",
     "AWS::IAM::Role",
     "AWS::CloudWatch::Alarm",
@@ -238,6 +239,13 @@ class Deployment:
         stream = ddb.describe_table(TableName=name)["Table"].get("LatestStreamArn")
         self._created(logical_id, name, {**attributes, **({"StreamArn": stream} if stream else {})})
         self.answer.setdefault("replicas", {})[logical_id] = sorted(replicas)
+
+    def _backup_reportplan(self, logical_id: str, props: dict[str, Any]) -> None:
+        """AWS Backup creates the plan; it never delivers a report here (FIDELITY.md)."""
+        backup = self.client("backup")
+        create = {k: props[k] for k in ("ReportPlanName", "ReportPlanDescription", "ReportDeliveryChannel", "ReportSetting") if k in props}
+        arn = backup.create_report_plan(**create)["ReportPlanArn"]
+        self._created(logical_id, arn, {"ReportPlanArn": arn})
 
     def _s3_bucket(self, logical_id: str, props: dict[str, Any]) -> None:
         s3 = self.client("s3")
