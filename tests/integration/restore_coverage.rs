@@ -163,3 +163,101 @@ async fn the_html_report_shows_each_stores_last_restore_test() {
     assert!(untested.contains("no test yet"), "{untested}");
     assert!(untested.contains("non-compliant"), "{untested}");
 }
+
+#[tokio::test]
+async fn the_report_sums_each_tiers_recovery_points_and_names_the_orphans() {
+    // Given a critical table and a bucket backed up, and the bucket's inventory record saying
+    // it has been gone eight years (longer than its tier keeps points)
+    let t = TestAccount::new().await;
+    let (table, bucket) = backed_up_estate(&t, 10, 1).await;
+    let mut gone = bucket.clone();
+    gone.state = bulwark_core::AssetState::Gone;
+    gone.gone_at = Some(Utc::now() - chrono::Duration::days(8 * 366));
+    t.aws()
+        .dynamodb()
+        .put_item()
+        .table_name(TABLE)
+        .set_item(Some(bulwark_aws::store::to_item(&gone).expect("an item")))
+        .send()
+        .await
+        .expect("written");
+    // (a store's points: in Bulwark's vault at home, and its copies in the DR region's)
+    let regions = [
+        t.backup(HOME_REGION),
+        t.backup(&crate::restore::dr_region()),
+    ];
+    let listed = |arn: String| {
+        let regions = regions.clone();
+        async move {
+            let mut points = Vec::new();
+            for backup in regions {
+                let listed = backup
+                    .list_recovery_points_by_backup_vault()
+                    .backup_vault_name("bulwark")
+                    .send()
+                    .await
+                    .expect("points");
+                points.extend(
+                    listed
+                        .recovery_points()
+                        .iter()
+                        .filter(|p| p.resource_arn() == Some(arn.as_str()))
+                        .cloned(),
+                );
+            }
+            points
+        }
+    };
+    let table_points = listed(table.arn.to_string()).await;
+    let bucket_points = listed(bucket.arn.to_string()).await;
+
+    // When the report is made as JSON by the CLI
+    let out = bulwark_on(&t, TABLE, &["report", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let storage = &report["storage"];
+
+    // Then the table's tier counts its points and their size, and the bucket's points are
+    // named as orphaned, each once
+    let tier = table
+        .classification
+        .as_ref()
+        .and_then(|c| c.tier.clone())
+        .expect("a tier");
+    let line = storage["by_tier"]
+        .as_array()
+        .expect("by tier")
+        .iter()
+        .find(|l| l["name"] == tier.as_str())
+        .unwrap_or_else(|| panic!("no {tier} line: {storage:#}"));
+    let table_bytes: i64 = table_points
+        .iter()
+        .filter_map(|p| p.backup_size_in_bytes())
+        .sum();
+    assert!(table_bytes > 0 && !table_points.is_empty());
+    assert!(
+        line["points"].as_u64().expect("points") >= table_points.len() as u64,
+        "{line}"
+    );
+    assert!(line["warm_gb"].as_f64().expect("warm") > 0.0, "{line}");
+    let orphans: Vec<&str> = storage["unneeded"]
+        .as_array()
+        .expect("unneeded")
+        .iter()
+        .filter(|p| p["why"] == "orphaned")
+        .filter_map(|p| p["arn"].as_str())
+        .collect();
+    let mut expected: Vec<&str> = bucket_points
+        .iter()
+        .filter_map(|p| p.recovery_point_arn())
+        .collect();
+    let mut orphans = orphans;
+    orphans.sort_unstable();
+    expected.sort_unstable();
+    assert!(!expected.is_empty());
+    assert_eq!(orphans, expected, "{storage:#}");
+}

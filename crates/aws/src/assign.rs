@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use bulwark_core::backup_cost::{storage_cost, StorageCost};
 use bulwark_core::facts;
 use bulwark_core::protection::{self, Action, NativeAction, TagChange};
 use bulwark_core::{
@@ -209,6 +210,10 @@ struct Work {
 struct Outcome {
     report: PolicyReport,
     judged: Vec<AssetCoverage>,
+    /// What keeping the judged accounts' recovery points costs (when coverage is judged).
+    storage: StorageCost,
+    /// Every recovery point of the judged accounts' vaults, as read for coverage.
+    points: Vec<bulwark_core::coverage::RecoveryPoint>,
     errors: Vec<AwsError>,
 }
 
@@ -254,6 +259,35 @@ pub async fn coverage(
     Ok((outcome.judged, outcome.report.calls))
 }
 
+/// Coverage, as `coverage` judges it, and what keeping the recovery points costs (the report).
+pub async fn coverage_and_cost(
+    aws: &Aws,
+    inventory: &Inventory,
+    config: &Config,
+    org_role: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<AssetCoverage>, StorageCost), AwsError> {
+    let work = Work {
+        reconcile: false,
+        apply: false,
+        judge: true,
+    };
+    let outcome = run(
+        aws,
+        inventory,
+        config,
+        org_role,
+        Targets::Everything,
+        work,
+        now,
+    )
+    .await?;
+    if let Some(error) = outcome.errors.into_iter().next() {
+        return Err(error);
+    }
+    Ok((outcome.judged, outcome.storage))
+}
+
 /// assign-policy's invocation: apply, then judge coverage from the same facts and the
 /// changes just made, reading each thing once. A scope that failed is in the report's
 /// failures and is not judged.
@@ -297,6 +331,8 @@ async fn run(
             ..PolicyReport::default()
         },
         judged: Vec::new(),
+        storage: StorageCost::default(),
+        points: Vec::new(),
         errors: Vec::new(),
     };
     let run = Run {
@@ -334,6 +370,10 @@ async fn run(
             }
             Err(error) => outcome.fail(&account, &regions, error),
         }
+    }
+    if work.judge {
+        let prices = config.backup_storage_prices();
+        outcome.storage = storage_cost(config, prices, &assets, &outcome.points, now);
     }
     let report = &mut outcome.report;
     report.calls = aws.counter().since(&before);
@@ -414,6 +454,11 @@ impl Run<'_> {
                 .any(|t| t.noncurrent_versions.is_some()),
         };
         let mut facts = AccountFacts::read(&clients, regions, &drs, &native_needed, reading).await;
+        if self.work.judge {
+            outcome
+                .points
+                .extend(facts.recovery_points.values().flatten().cloned());
+        }
         for region in regions {
             let scope = Scope {
                 account: account.clone(),

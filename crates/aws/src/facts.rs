@@ -320,5 +320,15 @@ fn recovery_point(
         logically_air_gapped: vault
             .vault_type()
             .is_some_and(|t| t.as_str() == "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"),
+        size_bytes: point
+            .backup_size_in_bytes()
+            .and_then(|b| u64::try_from(b).ok()),
+        // The listing has no storage class: a point is cold once its lifecycle moved it.
+        cold: to_utc(
+            point
+                .calculated_lifecycle()
+                .and_then(|l| l.move_to_cold_storage_at()),
+        )
+        .is_some_and(|at| at <= Utc::now()),
     })
 }

@@ -155,6 +155,7 @@ pub fn for_cli() -> Vec<&'static str> {
         RECOVERY_POINTS,
         PROTECT,
         NOTIFY,
+        BACKUP_ALERT,
         RESTORE_TEST,
         RESTORE_SITE,
         RESTORABLE,

@@ -499,18 +499,12 @@ async fn run(cli: Cli, config: &Config, aws: &Aws) -> Result<()> {
         }
         Command::Report { format, out } => {
             let now = chrono::Utc::now();
-            let coverage = assign::coverage(
-                aws,
-                &inventory,
-                config,
-                reach.org_role.as_deref(),
-                assign::Targets::Everything,
-                now,
-            );
-            let (assets, _calls) = waiting("measuring coverage", coverage).await?;
+            let coverage =
+                assign::coverage_and_cost(aws, &inventory, config, reach.org_role.as_deref(), now);
+            let (assets, storage) = waiting("measuring coverage", coverage).await?;
             let summary = bulwark_core::summarize(&assets, now);
             let readiness = bulwark_aws::failover::readiness::last(&inventory).await?;
-            let text = report::render(&summary, &assets, readiness.as_ref(), format)?;
+            let text = report::render(&summary, &assets, readiness.as_ref(), &storage, format)?;
             match out {
                 Some(path) => {
                     std::fs::write(&path, text)

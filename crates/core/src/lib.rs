@@ -6,6 +6,7 @@ pub mod application;
 pub mod arn;
 pub mod asset;
 pub mod backup_alert;
+pub mod backup_cost;
 pub mod classify;
 pub mod config;
 pub mod config_rule;

@@ -182,17 +182,24 @@ fn the_documented_restore_tests_load_as_documented() {
         .skip(1)
         .filter_map(|b| b.split("```").next())
         .collect();
-    assert_eq!(blocks.len(), 4, "{blocks:#?}");
+    assert_eq!(blocks.len(), 5, "{blocks:#?}");
     for block in blocks {
         let text = format!("{tier}{block}{rule}");
         let loaded = Config::from_toml_str("section.toml", &text);
         assert!(loaded.is_ok(), "{loaded:?}\n---\n{text}");
         // The prices the document shows are the built-in ones.
+        let documented = loaded.expect("loaded");
         if block.starts_with("[restore_test_prices]") {
-            let documented = loaded.expect("loaded");
             assert_eq!(
                 documented.restore_test_prices(),
                 &bulwark_core::restore::Prices::builtin(),
+                "{block}"
+            );
+        }
+        if block.starts_with("[backup_storage_prices]") {
+            assert_eq!(
+                documented.backup_storage_prices(),
+                &bulwark_core::backup_cost::StoragePrices::builtin(),
                 "{block}"
             );
         }

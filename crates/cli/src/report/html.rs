@@ -6,11 +6,12 @@ use bulwark_core::coverage::NOT_BACKED_UP;
 use bulwark_core::{AgeHistogram, AssetCoverage, CoverageReport, Kind, Status};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
+use bulwark_core::backup_cost::StorageCost;
 use bulwark_core::failover::readiness::Readiness;
 
 use super::{
-    last_test, percent, plural, readiness_line, readiness_rows, restore_control, tiers, timestamp,
-    unknown_values, with_unknown_values,
+    cost_cells, last_test, percent, plural, readiness_line, readiness_rows, restore_control,
+    storage_line, tiers, timestamp, unknown_values, unneeded, with_unknown_values,
 };
 
 /// The colour class of a coverage figure: full, short of full, or far short (below 90%).
@@ -57,6 +58,7 @@ pub(super) fn page(
     report: &CoverageReport,
     assets: &[AssetCoverage],
     readiness: Option<&Readiness>,
+    storage: &StorageCost,
 ) -> String {
     let generated = timestamp(report.generated_at);
     let page = html! {
@@ -80,6 +82,7 @@ pub(super) fn page(
                     (matrix(report))
                     (restore_tests(report, assets))
                     (failover(readiness))
+                    (backup_storage(storage))
                     (exceptions(report))
                     (unknown(assets))
                     footer {
@@ -91,6 +94,42 @@ pub(super) fn page(
         }
     };
     page.into_string() + "\n"
+}
+
+/// Backup storage: its cost by tier, application and account, and the points nobody needs.
+fn backup_storage(storage: &StorageCost) -> Markup {
+    let (listed, line) = unneeded(storage);
+    html! {
+        section #storage {
+            h2 { "Backup storage" }
+            p { (storage_line(storage)) }
+            @for (by, lines) in [("Tier", &storage.by_tier), ("Application", &storage.by_application), ("Account", &storage.by_account)] {
+                @if !lines.is_empty() {
+                    table {
+                        thead { tr { th { (by) } th.num { "Points" } th.num { "Warm GB" } th.num { "Cold GB" } th.num { "A month" } } }
+                        tbody {
+                            @for line in lines {
+                                @let [name, points, warm, cold, month] = cost_cells(line);
+                                tr { td { (name) } td.num { (points) } td.num { (warm) } td.num { (cold) } td.num { (month) } }
+                            }
+                        }
+                    }
+                }
+            }
+            h3 { "Recovery points nobody needs" }
+            p { (line) }
+            @if !listed.is_empty() {
+                table {
+                    thead { tr { th { "Recovery point" } th { "Store" } th { "Why" } th.num { "A month" } } }
+                    tbody {
+                        @for p in listed {
+                            tr { td.small { (p.arn) } td.small { (p.resource_arn) } td { (p.why.why()) } td.num { (p.usd_month) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Failover readiness: each application, each store not ready, with its blockers.

@@ -5,6 +5,7 @@ mod html;
 mod text;
 
 use anyhow::Result;
+use bulwark_core::backup_cost::{CostLine, StorageCost, UnneededPoint};
 use bulwark_core::coverage::human;
 use bulwark_core::failover::readiness::{Readiness, Ready};
 use bulwark_core::{AssetCoverage, Control, CoverageReport, Duration, GroupSummary, Status};
@@ -21,25 +22,27 @@ pub enum ReportFormat {
 }
 
 /// Renders the report and the per-asset coverage it sums up, with the last failover readiness
-/// recorded (None: never computed).
+/// recorded (None: never computed) and what keeping the recovery points costs.
 pub fn render(
     report: &CoverageReport,
     assets: &[AssetCoverage],
     readiness: Option<&Readiness>,
+    storage: &StorageCost,
     format: ReportFormat,
 ) -> Result<String> {
     Ok(match format {
-        ReportFormat::Table => text::table(report, assets, readiness),
+        ReportFormat::Table => text::table(report, assets, readiness, storage),
         ReportFormat::Json => {
             let document = Document {
                 summary: report,
                 assets,
                 readiness,
+                storage,
             };
             serde_json::to_string_pretty(&document)? + "\n"
         }
         ReportFormat::Csv => csv(assets)?,
-        ReportFormat::Html => html::page(report, assets, readiness),
+        ReportFormat::Html => html::page(report, assets, readiness, storage),
     })
 }
 
@@ -49,6 +52,50 @@ struct Document<'a> {
     assets: &'a [AssetCoverage],
     /// The last failover readiness recorded; null when never computed.
     readiness: Option<&'a Readiness>,
+    /// What keeping the recovery points costs, and the points nobody needs.
+    storage: &'a StorageCost,
+}
+
+/// The most unneeded recovery points a report lists (the dearest first); JSON has them all.
+const UNNEEDED_LISTED: usize = 20;
+
+/// One line on backup storage for both renderings.
+fn storage_line(storage: &StorageCost) -> String {
+    let total = &storage.total;
+    format!(
+        "{} recovery points, {:.1} GB warm and {:.1} GB cold: {} a month at the configured prices",
+        total.points, total.warm_gb, total.cold_gb, total.usd_month
+    )
+}
+
+/// A cost line's cells: name, points, warm GB, cold GB, a month.
+fn cost_cells(line: &CostLine) -> [String; 5] {
+    [
+        line.name.clone(),
+        line.points.to_string(),
+        format!("{:.2}", line.warm_gb),
+        format!("{:.2}", line.cold_gb),
+        line.usd_month.to_string(),
+    ]
+}
+
+/// The unneeded points a report lists, and one line on them all.
+fn unneeded(storage: &StorageCost) -> (&[UnneededPoint], String) {
+    let all = &storage.unneeded;
+    let cost = all.iter().fold(bulwark_core::restore::Usd::ZERO, |sum, p| {
+        sum.saturating_add(p.usd_month)
+    });
+    let listed = &all[..all.len().min(UNNEEDED_LISTED)];
+    let line = format!(
+        "{} nobody needs, {cost} a month{}",
+        plural(all.len(), "recovery point", "recovery points"),
+        if listed.len() < all.len() {
+            format!("; the {} dearest listed (JSON has them all)", listed.len())
+        } else {
+            String::new()
+        }
+    );
+    (listed, line)
 }
 
 /// The readiness rows a report shows: every application, then every store that is not ready.

@@ -1,6 +1,7 @@
 //! The report's renderings of one small, hostile estate.
 
 use super::*;
+use bulwark_core::backup_cost::StorageCost;
 use bulwark_core::Kind;
 use bulwark_core::{
     evaluate, summarize, AccountId, Asset, Attributes, Config, Evidence, RecoveryPoint, Region,
@@ -52,6 +53,8 @@ fn estate() -> (CoverageReport, Vec<AssetCoverage>) {
             vault_lock_min_retention_days: None,
             vault_denies_manual_deletion: true,
             logically_air_gapped: false,
+            size_bytes: None,
+            cold: false,
         }],
         last_restore_test: Some(RestoreTest {
             completed: now() - chrono::Duration::hours(3),
@@ -100,7 +103,7 @@ fn estate() -> (CoverageReport, Vec<AssetCoverage>) {
 
 fn rendered(format: ReportFormat) -> String {
     let (report, assets) = estate();
-    render(&report, &assets, None, format).expect("renders")
+    render(&report, &assets, None, &StorageCost::default(), format).expect("renders")
 }
 
 #[test]
@@ -146,7 +149,14 @@ fn html_escapes_every_text() {
 #[test]
 fn html_shows_the_headline_tiers_ages_matrix_and_exceptions() {
     let (report, assets) = estate();
-    let html = render(&report, &assets, None, ReportFormat::Html).expect("renders");
+    let html = render(
+        &report,
+        &assets,
+        None,
+        &StorageCost::default(),
+        ReportFormat::Html,
+    )
+    .expect("renders");
     assert!(html.contains(&percent(report.totals.coverage_percent)));
     for heading in [
         "Coverage by tier",
@@ -285,7 +295,14 @@ fn csv_has_a_header_and_a_row_per_asset() {
 #[test]
 fn json_holds_the_summary_and_every_asset() {
     let (report, assets) = estate();
-    let text = render(&report, &assets, None, ReportFormat::Json).expect("renders");
+    let text = render(
+        &report,
+        &assets,
+        None,
+        &StorageCost::default(),
+        ReportFormat::Json,
+    )
+    .expect("renders");
     let value: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     assert_eq!(value["assets"].as_array().map(Vec::len), Some(assets.len()));
     assert_eq!(value["summary"]["totals"]["assets"], assets.len());
@@ -357,7 +374,14 @@ fn readiness() -> Readiness {
 fn both_renderings_show_each_application_and_each_store_not_ready() {
     let (report, assets) = estate();
     let readiness = readiness();
-    let text = render(&report, &assets, Some(&readiness), ReportFormat::Table).expect("renders");
+    let text = render(
+        &report,
+        &assets,
+        Some(&readiness),
+        &StorageCost::default(),
+        ReportFormat::Table,
+    )
+    .expect("renders");
     assert!(text.contains("Failover readiness"), "{text}");
     assert!(text.contains("1 of 1 applications and 1 of 2 stores with a cross-region copy ready"));
     assert!(text.contains("1 critical not ready"));
@@ -366,12 +390,26 @@ fn both_renderings_show_each_application_and_each_store_not_ready() {
         !text.contains("table/ready "),
         "only stores not ready are listed"
     );
-    let html = render(&report, &assets, Some(&readiness), ReportFormat::Html).expect("renders");
+    let html = render(
+        &report,
+        &assets,
+        Some(&readiness),
+        &StorageCost::default(),
+        ReportFormat::Html,
+    )
+    .expect("renders");
     assert!(html.contains("Failover readiness"));
     assert!(html.contains("&lt;script&gt;k&lt;/script&gt;"));
     assert!(!html.contains("<script>k"));
     let json: serde_json::Value = serde_json::from_str(
-        &render(&report, &assets, Some(&readiness), ReportFormat::Json).expect("renders"),
+        &render(
+            &report,
+            &assets,
+            Some(&readiness),
+            &StorageCost::default(),
+            ReportFormat::Json,
+        )
+        .expect("renders"),
     )
     .expect("json");
     assert_eq!(

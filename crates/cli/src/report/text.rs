@@ -9,9 +9,11 @@ use comfy_table::presets;
 
 use bulwark_core::failover::readiness::Readiness;
 
+use bulwark_core::backup_cost::StorageCost;
+
 use super::{
-    last_test, percent, plural, readiness_line, readiness_rows, tiers, timestamp, unknown_values,
-    with_unknown_values,
+    cost_cells, last_test, percent, plural, readiness_line, readiness_rows, storage_line, tiers,
+    timestamp, unknown_values, unneeded, with_unknown_values,
 };
 use crate::output::{align_numbers, table as new_table};
 
@@ -19,6 +21,7 @@ pub(super) fn table(
     report: &CoverageReport,
     assets: &[AssetCoverage],
     readiness: Option<&Readiness>,
+    storage: &StorageCost,
 ) -> String {
     let mut sections = vec![
         format!(
@@ -48,7 +51,44 @@ pub(super) fn table(
         ));
     }
     sections.push(failover(readiness));
+    sections.push(backup_storage(storage));
     sections.join("\n\n") + "\n"
+}
+
+/// Backup storage: its cost by tier, application and account, and the points nobody needs.
+fn backup_storage(storage: &StorageCost) -> String {
+    let mut out = vec![format!("Backup storage: {}", storage_line(storage))];
+    for (by, lines) in [
+        ("tier", &storage.by_tier),
+        ("application", &storage.by_application),
+        ("account", &storage.by_account),
+    ] {
+        if lines.is_empty() {
+            continue;
+        }
+        let mut table = new_table(&[by, "points", "warm GB", "cold GB", "a month"]);
+        for line in lines {
+            table.add_row(cost_cells(line));
+        }
+        align_numbers(&mut table, 1);
+        out.push(format!("By {by}\n{table}"));
+    }
+    let (listed, line) = unneeded(storage);
+    if listed.is_empty() {
+        out.push("Recovery points nobody needs: none".to_string());
+    } else {
+        let mut table = new_table(&["recovery point", "store", "why", "a month"]);
+        for p in listed {
+            table.add_row([
+                p.arn.clone(),
+                p.resource_arn.clone(),
+                p.why.why().to_string(),
+                p.usd_month.to_string(),
+            ]);
+        }
+        out.push(format!("Recovery points nobody needs: {line}\n{table}"));
+    }
+    out.join("\n\n")
 }
 
 /// Failover readiness: each application, each store not ready.

@@ -99,6 +99,7 @@ impl Loader<'_> {
         let restore_prerequisites = self.restore_prerequisites(raw.restore_prerequisites)?;
         let applications = self.applications(raw.applications, &protection)?;
         let restore_test_prices = self.restore_test_prices(raw.restore_test_prices)?;
+        let backup_storage_prices = self.backup_storage_prices(raw.backup_storage_prices)?;
         Ok(Config {
             tiers,
             rules,
@@ -107,6 +108,7 @@ impl Loader<'_> {
             restore_prerequisites,
             applications,
             restore_test_prices,
+            backup_storage_prices,
             warnings,
         })
     }

@@ -30,6 +30,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::application::Application;
+use crate::backup_cost::StoragePrices;
 use crate::kind::Kind;
 use crate::restore::Prices;
 use crate::taxonomy::Tier;
@@ -76,6 +77,7 @@ pub struct Config {
     restore_prerequisites: BTreeMap<String, RestorePrerequisites>,
     applications: Vec<Application>,
     restore_test_prices: Prices,
+    backup_storage_prices: StoragePrices,
     warnings: Vec<ConfigWarning>,
 }
 
@@ -220,15 +222,21 @@ impl Config {
         &self.protection
     }
 
-    /// What a restore into `region` needs (subnet group, security groups, key, instance
-    /// class), if the file has a `[restore_prerequisites."<region>"]` table. None: restores
-    /// there use the account's defaults.
     /// The prices restore tests' costs are estimated at (`[restore_test_prices]` over the
     /// built-in ones).
     pub fn restore_test_prices(&self) -> &Prices {
         &self.restore_test_prices
     }
 
+    /// The prices recovery points' storage is priced at (`[backup_storage_prices]` over the
+    /// built-in ones).
+    pub fn backup_storage_prices(&self) -> &StoragePrices {
+        &self.backup_storage_prices
+    }
+
+    /// What a restore into `region` needs (subnet group, security groups, key, instance
+    /// class), if the file has a `[restore_prerequisites."<region>"]` table. None: restores
+    /// there use the account's defaults.
     pub fn restore_prerequisites(&self, region: &str) -> Option<&RestorePrerequisites> {
         self.restore_prerequisites.get(region)
     }

@@ -23,6 +23,16 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) applications: Vec<RawApplication>,
     pub(super) restore_test_prices: Option<RawPrices>,
+    pub(super) backup_storage_prices: Option<RawStoragePrices>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStoragePrices {
+    #[serde(default)]
+    pub(super) warm_gb_month: BTreeMap<Spanned<String>, Spanned<f64>>,
+    #[serde(default)]
+    pub(super) cold_gb_month: BTreeMap<Spanned<String>, Spanned<f64>>,
 }
 
 #[derive(Deserialize)]

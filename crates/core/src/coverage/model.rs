@@ -33,6 +33,12 @@ pub struct RecoveryPoint {
     /// The vault's access policy denies backup:DeleteRecoveryPoint.
     pub vault_denies_manual_deletion: bool,
     pub logically_air_gapped: bool,
+    /// BackupSizeInBytes, where AWS Backup reports it.
+    #[serde(default)]
+    pub size_bytes: Option<u64>,
+    /// In cold storage (StorageClass COLD).
+    #[serde(default)]
+    pub cold: bool,
 }
 
 impl RecoveryPoint {

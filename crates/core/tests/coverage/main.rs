@@ -73,6 +73,8 @@ fn point(created: DateTime<Utc>) -> RecoveryPoint {
         vault_lock_min_retention_days: Some(365),
         vault_denies_manual_deletion: true,
         logically_air_gapped: false,
+        size_bytes: None,
+        cold: false,
     }
 }
 
