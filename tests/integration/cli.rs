@@ -375,3 +375,145 @@ async fn a_tiers_noncurrent_rule_joins_the_owners_lifecycle_rules_and_converges(
     assert!(restored.contains(ours), "{restored:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_report_shows_each_backed_up_stores_replication() {
+    // Given critical stores: a global table with a replica in us-west-2, a bucket replicating
+    // to another bucket with Replication Time Control, a Multi-AZ database, and a bucket that
+    // does not replicate
+    let t = TestAccount::new().await;
+    let critical = [("DataClassification", "Critical")];
+    seed::table(&t, HOME_REGION, "orders", &critical).await;
+    t.dynamodb(HOME_REGION)
+        .update_table()
+        .table_name("orders")
+        .replica_updates(
+            aws_sdk_dynamodb::types::ReplicationGroupUpdate::builder()
+                .create(
+                    aws_sdk_dynamodb::types::CreateReplicationGroupMemberAction::builder()
+                        .region_name("us-west-2")
+                        .build()
+                        .expect("a replica"),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("a replica");
+    let replicated = format!("ledger-{}", t.account);
+    let destination = format!("ledger-dr-{}", t.account);
+    let single = format!("scratch-{}", t.account);
+    seed::bucket(&t, HOME_REGION, &replicated, &critical).await;
+    seed::bucket(&t, HOME_REGION, &destination, &[]).await;
+    seed::bucket(&t, HOME_REGION, &single, &critical).await;
+    let s3 = t.s3(HOME_REGION);
+    for bucket in [&replicated, &destination] {
+        s3.put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("versioned");
+    }
+    let rule = aws_sdk_s3::types::ReplicationRule::builder()
+        .id("to-dr")
+        .priority(1)
+        .status(aws_sdk_s3::types::ReplicationRuleStatus::Enabled)
+        .filter(
+            aws_sdk_s3::types::ReplicationRuleFilter::builder()
+                .prefix("")
+                .build(),
+        )
+        .delete_marker_replication(
+            aws_sdk_s3::types::DeleteMarkerReplication::builder()
+                .status(aws_sdk_s3::types::DeleteMarkerReplicationStatus::Disabled)
+                .build(),
+        )
+        .destination(
+            aws_sdk_s3::types::Destination::builder()
+                .bucket(format!("arn:aws:s3:::{destination}"))
+                .replication_time(
+                    aws_sdk_s3::types::ReplicationTime::builder()
+                        .status(aws_sdk_s3::types::ReplicationTimeStatus::Enabled)
+                        .time(
+                            aws_sdk_s3::types::ReplicationTimeValue::builder()
+                                .minutes(15)
+                                .build(),
+                        )
+                        .build()
+                        .expect("a time"),
+                )
+                .metrics(
+                    aws_sdk_s3::types::Metrics::builder()
+                        .status(aws_sdk_s3::types::MetricsStatus::Enabled)
+                        .build()
+                        .expect("metrics"),
+                )
+                .build()
+                .expect("a destination"),
+        )
+        .build()
+        .expect("a rule");
+    s3.put_bucket_replication()
+        .bucket(&replicated)
+        .replication_configuration(
+            aws_sdk_s3::types::ReplicationConfiguration::builder()
+                .role(format!("arn:aws:iam::{}:role/replication", t.account))
+                .rules(rule)
+                .build()
+                .expect("a configuration"),
+        )
+        .send()
+        .await
+        .expect("replicating");
+    seed::rds_instance(&t, HOME_REGION, "ledger-db", &[("BackupTier", "Tier1")]).await;
+    t.rds(HOME_REGION)
+        .modify_db_instance()
+        .db_instance_identifier("ledger-db")
+        .multi_az(true)
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect("Multi-AZ");
+    ok(&t, &["init"]);
+    ok(&t, &["discover"]);
+    ok(&t, &["classify"]);
+
+    // When the report is made as JSON
+    let report: Value =
+        serde_json::from_str(&ok(&t, &["report", "--format", "json"])).expect("json");
+
+    // Then each store's replication is as it is in AWS
+    let replication = |name: &str| {
+        report["assets"]
+            .as_array()
+            .expect("assets")
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is not in the report"))["replication"]
+            .clone()
+    };
+    assert_eq!(
+        replication("orders"),
+        serde_json::json!({"replica_regions": ["us-west-2"]})
+    );
+    assert_eq!(
+        replication(&replicated),
+        serde_json::json!({"s3_rules": [{
+            "destination": format!("arn:aws:s3:::{destination}"),
+            "time_control": true,
+            "metrics": true,
+        }]})
+    );
+    assert_eq!(replication(&single), serde_json::json!({}));
+    assert_eq!(replication("ledger-db")["multi_az"], true);
+    let table = ok(&t, &["report"]);
+    assert!(
+        table.contains("global table replicas in us-west-2"),
+        "{table}"
+    );
+}

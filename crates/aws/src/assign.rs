@@ -203,6 +203,8 @@ struct Work {
     apply: bool,
     /// Judge coverage (after the changes, from the same facts).
     judge: bool,
+    /// Read the stores' replication too (the report's; a call a bucket or table).
+    replication: bool,
 }
 
 /// What a run produced: the policy report, the coverage judged, and the errors of the
@@ -231,6 +233,7 @@ pub async fn assign(
         reconcile: true,
         apply,
         judge: false,
+        replication: false,
     };
     let outcome = run(aws, inventory, config, org_role, targets, work, now).await?;
     Ok(outcome.report)
@@ -251,6 +254,7 @@ pub async fn coverage(
         reconcile: false,
         apply: false,
         judge: true,
+        replication: false,
     };
     let outcome = run(aws, inventory, config, org_role, targets, work, now).await?;
     if let Some(error) = outcome.errors.into_iter().next() {
@@ -271,6 +275,7 @@ pub async fn coverage_and_cost(
         reconcile: false,
         apply: false,
         judge: true,
+        replication: true,
     };
     let outcome = run(
         aws,
@@ -303,6 +308,7 @@ pub async fn apply_and_judge(
         reconcile: true,
         apply: true,
         judge: true,
+        replication: false,
     };
     let outcome = run(aws, inventory, config, org_role, targets, work, now).await?;
     Ok((outcome.report, outcome.judged))
@@ -447,6 +453,7 @@ impl Run<'_> {
             kms_key_alias: &settings.kms_key_alias,
             recovery_points: self.work.judge,
             versioning_from_config: settings.versioning_from_config,
+            replication: self.work.replication,
             noncurrent_rules: self
                 .config
                 .tiers()
@@ -506,9 +513,13 @@ impl Run<'_> {
                     None => in_scope,
                 };
                 let scope_facts = facts.scope(region, dr, &judged, self.restore_tests);
-                outcome
-                    .judged
-                    .extend(facts::judge(self.config, &scope_facts, &judged, self.now));
+                let mut coverage = facts::judge(self.config, &scope_facts, &judged, self.now);
+                for store in &mut coverage {
+                    if let Some(read) = facts.replication.get(&store.arn) {
+                        store.replication = Some(read.clone());
+                    }
+                }
+                outcome.judged.extend(coverage);
             }
         }
     }

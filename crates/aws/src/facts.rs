@@ -32,6 +32,8 @@ pub struct AccountFacts {
     pub native: BTreeMap<String, NativeState>,
     /// The regions that could not be read, and why.
     pub failed: BTreeMap<Region, AwsError>,
+    /// S3 buckets' and DynamoDB tables' replication, by ARN (read for the report).
+    pub replication: BTreeMap<String, bulwark_core::replication::Replication>,
 }
 
 /// What to read besides the Backup state.
@@ -44,6 +46,8 @@ pub struct Reading<'a> {
     /// Each bucket's lifecycle rule for noncurrent versions (a call a bucket): only when some
     /// tier states one.
     pub noncurrent_rules: bool,
+    /// Buckets' replication rules and tables' replicas (a call a store): for the report.
+    pub replication: bool,
 }
 
 impl AccountFacts {
@@ -118,6 +122,10 @@ impl AccountFacts {
             }
         }
         self.native.extend(native_states(c, stores, reading).await?);
+        if reading.replication {
+            self.replication
+                .extend(crate::replication::read(c, stores).await);
+        }
         self.backup.insert(region.clone(), state);
         Ok(())
     }

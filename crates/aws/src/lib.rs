@@ -16,6 +16,7 @@ pub mod lease;
 pub mod ops;
 pub mod permissions;
 pub mod protect;
+pub mod replication;
 pub mod restore;
 pub mod store;
 pub mod telemetry;

@@ -33,6 +33,7 @@ pub use crate::failover::steps::FAILOVER_STEPS;
 pub use crate::failover::switches::SWITCHES;
 pub use crate::lease::LEASE;
 pub use crate::protect::PROTECT;
+pub use crate::replication::REPLICATION;
 pub use crate::restore::disks::RESTORE_TEST_DISKS;
 pub use crate::restore::history::EVIDENCE;
 pub use crate::restore::pending::{PENDING, PENDING_JOBS};
@@ -156,6 +157,7 @@ pub fn for_cli() -> Vec<&'static str> {
         PROTECT,
         NOTIFY,
         BACKUP_ALERT,
+        REPLICATION,
         RESTORE_TEST,
         RESTORE_SITE,
         RESTORABLE,

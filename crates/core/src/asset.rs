@@ -46,6 +46,9 @@ pub struct Attributes {
     /// DbiResourceId, a DB cluster's DbClusterResourceId.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
+    /// RDS and Aurora: Multi-AZ and read replicas, as the listing gives them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<crate::replication::Replication>,
 }
 
 /// One data store: what discovery saw, when, and what classification decided.

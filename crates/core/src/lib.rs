@@ -22,6 +22,7 @@ pub mod inventory;
 pub mod kind;
 pub mod overlap;
 pub mod protection;
+pub mod replication;
 pub mod restore;
 pub mod schedule;
 pub mod taxonomy;

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from conftest import ACCOUNT, ROLE, eventually, placeholder_function, unique
 
-REGION = "eu-central-1"
+REGION = "ap-southeast-1"  # a region no other test lists jobs or protected resources in
 
 
 @pytest.fixture(scope="module")

@@ -239,6 +239,9 @@ def test_dynamodb_restores_to_a_point_in_time_only_inside_the_window(aws: Any) -
 
 def test_dynamodb_restores_the_items_as_they_were_at_the_time_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     # In process, with the clock moved by hand: the window lags five minutes behind the writes.
+    # (`make test` exports AWS_ENDPOINT_URL for the server's clients; this client is moto's own.)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
     clock = [time.time()]
     monkeypatch.setattr(dynamodb_pitr, "_now", lambda: clock[0])
     dynamodb_pitr.install()

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_smithy_types::DateTime as SdkDateTime;
+use bulwark_core::replication::Replication;
 use bulwark_core::{Asset, Attributes, Kind, Scope};
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -76,6 +77,11 @@ pub fn rds_instance(
         created_at: to_chrono(db.instance_create_time()),
         members: vec![],
         resource_id: db.dbi_resource_id().map(str::to_string),
+        replication: Some(Replication {
+            multi_az: db.multi_az(),
+            read_replicas: db.read_replica_db_instance_identifiers().to_vec(),
+            ..Replication::default()
+        }),
     };
     Some(asset(scope, Kind::Rds, id, tags, attributes, now))
 }
@@ -113,6 +119,11 @@ pub fn db_cluster(
         created_at: to_chrono(cluster.cluster_create_time()),
         members,
         resource_id: cluster.db_cluster_resource_id().map(str::to_string),
+        replication: Some(Replication {
+            multi_az: cluster.multi_az(),
+            read_replicas: cluster.read_replica_identifiers().to_vec(),
+            ..Replication::default()
+        }),
     };
     Some(asset(scope, Kind::Aurora, id, tags, attributes, now))
 }

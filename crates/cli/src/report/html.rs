@@ -10,8 +10,9 @@ use bulwark_core::backup_cost::StorageCost;
 use bulwark_core::failover::readiness::Readiness;
 
 use super::{
-    cost_cells, last_test, percent, plural, readiness_line, readiness_rows, restore_control,
-    storage_line, tiers, timestamp, unknown_values, unneeded, with_unknown_values,
+    cost_cells, last_test, percent, plural, readiness_line, readiness_rows, replicated_rows,
+    replication, restore_control, storage_line, tiers, timestamp, unknown_values, unneeded,
+    with_unknown_values,
 };
 
 /// The colour class of a coverage figure: full, short of full, or far short (below 90%).
@@ -82,6 +83,7 @@ pub(super) fn page(
                     (matrix(report))
                     (restore_tests(report, assets))
                     (failover(readiness))
+                    (replication_section(assets))
                     (backup_storage(storage))
                     (exceptions(report))
                     (unknown(assets))
@@ -94,6 +96,25 @@ pub(super) fn page(
         }
     };
     page.into_string() + "\n"
+}
+
+/// Each backed-up store's replication outside AWS Backup.
+fn replication_section(assets: &[AssetCoverage]) -> Markup {
+    let rows = replicated_rows(assets);
+    html! {
+        section #replication {
+            h2 { "Replication" }
+            p.muted { "What each backed-up store copies outside AWS Backup: S3 replication rules, DynamoDB global-table replicas, RDS and Aurora Multi-AZ and read replicas." }
+            table {
+                thead { tr { th { "Store" } th { "Tier" } th { "Replication" } } }
+                tbody {
+                    @for a in rows {
+                        tr { td.small { (a.arn) } td { (a.tier.clone().unwrap_or_default()) } td { (replication(a)) } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Backup storage: its cost by tier, application and account, and the points nobody needs.

@@ -56,6 +56,20 @@ struct Document<'a> {
     storage: &'a StorageCost,
 }
 
+/// A store's replication in one cell: "not read" for the kinds and stores it was not read for.
+fn replication(a: &AssetCoverage) -> String {
+    a.replication
+        .as_ref()
+        .map_or_else(|| "not read".to_string(), |r| r.summary())
+}
+
+/// The stores the replication section lists: the backed-up ones, by tier then ARN.
+fn replicated_rows(assets: &[AssetCoverage]) -> Vec<&AssetCoverage> {
+    let mut rows: Vec<&AssetCoverage> = assets.iter().filter(|a| a.backup_required).collect();
+    rows.sort_by(|a, b| (&a.tier, &a.arn).cmp(&(&b.tier, &b.arn)));
+    rows
+}
+
 /// The most unneeded recovery points a report lists (the dearest first); JSON has them all.
 const UNNEEDED_LISTED: usize = 20;
 
@@ -238,7 +252,7 @@ fn csv(assets: &[AssetCoverage]) -> Result<String> {
         "compliant",
     ];
     header.extend(Control::ALL.map(Control::as_str));
-    header.extend(["exceptions", "unknown_values"]);
+    header.extend(["exceptions", "unknown_values", "replication"]);
     out.write_record(&header)?;
     let flag = |b: Option<bool>| b.map(|b| b.to_string()).unwrap_or_default();
     let duration = |d: Option<Duration>| d.map(|d| d.to_string()).unwrap_or_default();
@@ -281,6 +295,7 @@ fn csv(assets: &[AssetCoverage]) -> Result<String> {
         }));
         record.push(a.exceptions.join("; "));
         record.push(unknown_values(a));
+        record.push(replication(a));
         out.write_record(&record)?;
     }
     Ok(String::from_utf8(out.into_inner()?)?)

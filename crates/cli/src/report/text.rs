@@ -12,8 +12,8 @@ use bulwark_core::failover::readiness::Readiness;
 use bulwark_core::backup_cost::StorageCost;
 
 use super::{
-    cost_cells, last_test, percent, plural, readiness_line, readiness_rows, storage_line, tiers,
-    timestamp, unknown_values, unneeded, with_unknown_values,
+    cost_cells, last_test, percent, plural, readiness_line, readiness_rows, replicated_rows,
+    replication, storage_line, tiers, timestamp, unknown_values, unneeded, with_unknown_values,
 };
 use crate::output::{align_numbers, table as new_table};
 
@@ -51,8 +51,33 @@ pub(super) fn table(
         ));
     }
     sections.push(failover(readiness));
+    sections.push(replication_section(assets));
     sections.push(backup_storage(storage));
     sections.join("\n\n") + "\n"
+}
+
+/// Each backed-up store's replication outside AWS Backup.
+fn replication_section(assets: &[AssetCoverage]) -> String {
+    let rows = replicated_rows(assets);
+    if rows.is_empty() {
+        return "Replication: no backed-up store".to_string();
+    }
+    let mut table = new_table(&["store", "tier", "replication"]);
+    for a in &rows {
+        table.add_row([
+            a.arn.clone(),
+            a.tier.clone().unwrap_or_default(),
+            replication(a),
+        ]);
+    }
+    let replicated = rows
+        .iter()
+        .filter(|a| a.replication.as_ref().is_some_and(|r| r.replicated()))
+        .count();
+    format!(
+        "Replication: {replicated} of {} backed-up stores replicated outside AWS Backup\n{table}",
+        rows.len()
+    )
 }
 
 /// Backup storage: its cost by tier, application and account, and the points nobody needs.

@@ -101,6 +101,7 @@ pub fn evaluate(
         controls,
         exceptions,
         unknown_values: classification.unknown_values,
+        replication: asset.attributes.replication.clone(),
     }
 }
 

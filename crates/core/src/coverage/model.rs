@@ -235,4 +235,7 @@ pub struct AssetCoverage {
     pub exceptions: Vec<String>,
     /// Tag values classification did not know: reported, never a silent default.
     pub unknown_values: Vec<UnknownValue>,
+    /// What the store copies outside AWS Backup (None: not read for its kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<crate::replication::Replication>,
 }

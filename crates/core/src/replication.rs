@@ -1,0 +1,123 @@
+//! What a store copies outside AWS Backup, and where: S3 replication rules, DynamoDB global
+//! table replicas, RDS and Aurora Multi-AZ and read replicas. Reported beside coverage: a live
+//! replica is the faster way to fail over, and its absence where a tier expects one is worth
+//! seeing.
+
+use serde::{Deserialize, Serialize};
+
+/// One enabled S3 replication rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3ReplicationRule {
+    /// The destination bucket's ARN.
+    pub destination: String,
+    /// S3 Replication Time Control (15-minute replication, with its metrics).
+    #[serde(default)]
+    pub time_control: bool,
+    /// Replication metrics (and so the replication-failure events) are on.
+    #[serde(default)]
+    pub metrics: bool,
+}
+
+/// A store's replication, as far as it was read (None fields: not read, or not of its kind).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replication {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub s3_rules: Vec<S3ReplicationRule>,
+    /// A DynamoDB global table's other replicas: their regions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_regions: Vec<String>,
+    /// RDS or Aurora: a standby in another Availability Zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_az: Option<bool>,
+    /// RDS or Aurora read replicas (ids; ARNs for those in other regions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read_replicas: Vec<String>,
+}
+
+impl Replication {
+    /// Whether the store has a copy outside AWS Backup.
+    pub fn replicated(&self) -> bool {
+        !self.s3_rules.is_empty()
+            || !self.replica_regions.is_empty()
+            || self.multi_az == Some(true)
+            || !self.read_replicas.is_empty()
+    }
+
+    /// One line for a report: each copy, or "none".
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        for rule in &self.s3_rules {
+            let mut extras = Vec::new();
+            if rule.time_control {
+                extras.push("RTC");
+            }
+            if rule.metrics {
+                extras.push("metrics");
+            }
+            let extras = if extras.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", extras.join(", "))
+            };
+            parts.push(format!("replicated to {}{extras}", rule.destination));
+        }
+        if !self.replica_regions.is_empty() {
+            parts.push(format!(
+                "global table replicas in {}",
+                self.replica_regions.join(", ")
+            ));
+        }
+        if self.multi_az == Some(true) {
+            parts.push("Multi-AZ".to_string());
+        }
+        match self.read_replicas.len() {
+            0 => {}
+            1 => parts.push(format!("read replica {}", self.read_replicas[0])),
+            n => parts.push(format!(
+                "{n} read replicas ({})",
+                self.read_replicas.join(", ")
+            )),
+        }
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join("; ")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_names_each_copy_and_none_when_there_is_none() {
+        assert_eq!(Replication::default().summary(), "none");
+        assert!(!Replication::default().replicated());
+        let bucket = Replication {
+            s3_rules: vec![S3ReplicationRule {
+                destination: "arn:aws:s3:::ledger-dr".into(),
+                time_control: true,
+                metrics: true,
+            }],
+            ..Replication::default()
+        };
+        assert_eq!(
+            bucket.summary(),
+            "replicated to arn:aws:s3:::ledger-dr (RTC, metrics)"
+        );
+        let db = Replication {
+            multi_az: Some(true),
+            read_replicas: vec!["orders-ro".into()],
+            ..Replication::default()
+        };
+        assert_eq!(db.summary(), "Multi-AZ; read replica orders-ro");
+        assert!(db.replicated());
+        let single = Replication {
+            multi_az: Some(false),
+            ..Replication::default()
+        };
+        assert!(!single.replicated());
+        assert_eq!(single.summary(), "none");
+    }
+}
