@@ -665,7 +665,7 @@ async fn one_invocation_reads_each_thing_once_and_judges_what_it_just_applied() 
     let (aws, inventory) = discovered_and_classified(&t).await;
 
     // When assign-policy's invocation applies and then judges coverage
-    let (report, judged) = assign::apply_and_judge(
+    let (report, judged, _) = assign::apply_and_judge(
         &aws,
         &inventory,
         &Config::builtin(),

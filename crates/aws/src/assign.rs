@@ -294,8 +294,8 @@ pub async fn coverage_and_cost(
 }
 
 /// assign-policy's invocation: apply, then judge coverage from the same facts and the
-/// changes just made, reading each thing once. A scope that failed is in the report's
-/// failures and is not judged.
+/// changes just made, reading each thing once, and price the recovery points read. A scope
+/// that failed is in the report's failures and is not judged.
 pub async fn apply_and_judge(
     aws: &Aws,
     inventory: &Inventory,
@@ -303,7 +303,7 @@ pub async fn apply_and_judge(
     org_role: Option<&str>,
     targets: Targets<'_>,
     now: DateTime<Utc>,
-) -> Result<(PolicyReport, Vec<AssetCoverage>), AwsError> {
+) -> Result<(PolicyReport, Vec<AssetCoverage>, StorageCost), AwsError> {
     let work = Work {
         reconcile: true,
         apply: true,
@@ -311,7 +311,7 @@ pub async fn apply_and_judge(
         replication: false,
     };
     let outcome = run(aws, inventory, config, org_role, targets, work, now).await?;
-    Ok((outcome.report, outcome.judged))
+    Ok((outcome.report, outcome.judged, outcome.storage))
 }
 
 async fn run(

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::backup_cost::StorageCost;
 use crate::config::Config;
 use crate::coverage::{AssetCoverage, CoverageReport};
 use crate::emf::{self, Metric, Value};
@@ -82,6 +83,28 @@ pub fn coverage_metrics(report: &CoverageReport, now: DateTime<Utc>) -> Vec<Stri
                 count("NonCompliantAssets", s.non_compliant),
             ];
             emf::document(&[("Tier", tier)], &metrics, now)
+        })
+        .collect()
+}
+
+/// What keeping each tier's recovery points costs a month, and their size, as EMF documents
+/// (dimension Tier): the cost metric of the seeds' "backup cost, tracked".
+pub fn storage_metrics(storage: &StorageCost, now: DateTime<Utc>) -> Vec<String> {
+    storage
+        .by_tier
+        .iter()
+        .map(|line| {
+            let metrics = [
+                Metric {
+                    name: "BackupStorageMonthlyUsd",
+                    value: Value::Dollars(line.usd_month.dollars()),
+                },
+                Metric {
+                    name: "BackupStorageGigabytes",
+                    value: Value::Gigabytes(line.warm_gb + line.cold_gb),
+                },
+            ];
+            emf::document(&[("Tier", &line.name)], &metrics, now)
         })
         .collect()
 }
@@ -182,5 +205,33 @@ mod tests {
         assert_eq!(doc["Tier"], "critical");
         assert_eq!(doc["RpoBreaches"], 1);
         assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Bulwark");
+    }
+
+    #[test]
+    fn each_tiers_storage_is_a_dollar_amount_and_gigabytes() {
+        use crate::backup_cost::{CostLine, StorageCost};
+        let storage = StorageCost {
+            by_tier: vec![CostLine {
+                name: "critical".into(),
+                points: 3,
+                warm_gb: 10.0,
+                cold_gb: 2.5,
+                usd_month: crate::restore::Usd::from_micros(1_075_000),
+            }],
+            ..StorageCost::default()
+        };
+        let documents = storage_metrics(&storage, Utc::now());
+        assert_eq!(documents.len(), 1);
+        let doc: serde_json::Value = serde_json::from_str(&documents[0]).expect("json");
+        assert_eq!(doc["Tier"], "critical");
+        assert_eq!(doc["BackupStorageMonthlyUsd"], 1.075);
+        assert_eq!(doc["BackupStorageGigabytes"], 12.5);
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"],
+            serde_json::json!([
+                {"Name": "BackupStorageMonthlyUsd", "Unit": "None"},
+                {"Name": "BackupStorageGigabytes", "Unit": "Gigabytes"}
+            ])
+        );
     }
 }

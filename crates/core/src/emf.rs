@@ -18,6 +18,9 @@ pub const NAMESPACE: &str = "Bulwark";
 enum Unit {
     Count,
     Percent,
+    Gigabytes,
+    /// A plain number (EMF's "None"): the dollar amounts.
+    None,
 }
 
 /// A metric's value; its unit follows from what it is. Counts stay integers in the JSON.
@@ -26,6 +29,9 @@ enum Unit {
 pub enum Value {
     Count(u64),
     Percent(f64),
+    Gigabytes(f64),
+    /// An amount of US dollars (CloudWatch has no currency unit).
+    Dollars(f64),
 }
 
 impl Value {
@@ -33,6 +39,8 @@ impl Value {
         match self {
             Value::Count(_) => Unit::Count,
             Value::Percent(_) => Unit::Percent,
+            Value::Gigabytes(_) => Unit::Gigabytes,
+            Value::Dollars(_) => Unit::None,
         }
     }
 

@@ -13,7 +13,9 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 pub use backup_event::BackupEventDetail;
 use bulwark_aws::assign::{self, PolicyReport, Targets};
 use bulwark_aws::AwsError;
-use bulwark_core::alerts::{coverage_metrics, critical_findings, failed_scopes_metric};
+use bulwark_core::alerts::{
+    coverage_metrics, critical_findings, failed_scopes_metric, storage_metrics,
+};
 use bulwark_core::config_rule::Compliance;
 use bulwark_core::{summarize, GroupSummary, ResourceArn, Scope};
 use bulwark_lambda::{FunctionError, Input, Services};
@@ -154,7 +156,7 @@ pub async fn handle(
     };
     let org_role = services.settings.reach.org_role.as_deref();
     let now = chrono::Utc::now();
-    let (policy, assets) = assign::apply_and_judge(
+    let (policy, assets, storage) = assign::apply_and_judge(
         &services.aws,
         &services.inventory,
         &services.config,
@@ -178,7 +180,10 @@ pub async fn handle(
         "{}",
         failed_scopes_metric("assign-policy", policy.failures.len(), now)
     );
-    for document in coverage_metrics(&report, now) {
+    for document in coverage_metrics(&report, now)
+        .into_iter()
+        .chain(storage_metrics(&storage, now))
+    {
         println!("{document}");
     }
     let findings = critical_findings(&services.config, &assets);
