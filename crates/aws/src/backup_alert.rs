@@ -2,10 +2,10 @@
 //! recovery point or a restore job is of, and that store's tier from the inventory.
 //!
 //! A page is never lost to a fact that cannot be read: a recovery point already deleted, or
-//! one the caller may not describe, makes the store "unknown" with the reason, and the page
-//! goes out.
+//! one the caller may not describe, makes the store "unknown" with the reason, an inventory
+//! that cannot be read makes the tier so, and the page goes out.
 
-use bulwark_core::backup_alert::{Alert, Store};
+use bulwark_core::backup_alert::{Alert, InInventory, Store};
 use bulwark_core::{Region, ResourceArn, Scope};
 
 use crate::permissions::{p, Permission};
@@ -91,14 +91,19 @@ pub async fn store_of(
             }
         }
     };
-    let asset = match ResourceArn::parse(&arn) {
-        Ok(parsed) => inventory.get(&parsed).await?,
-        Err(_) => None, // a kind Bulwark does not protect
+    let read = match ResourceArn::parse(&arn) {
+        Ok(parsed) => inventory.get(&parsed).await,
+        Err(_) => Ok(None), // a kind Bulwark does not protect
+    };
+    let (inventory, tier) = match read {
+        Ok(Some(asset)) => (InInventory::Yes, asset.classification.and_then(|c| c.tier)),
+        Ok(None) => (InInventory::No, None),
+        Err(error) => (InInventory::Unread(error.to_string()), None),
     };
     Ok(Store::Known {
         arn,
-        inventoried: asset.is_some(),
-        tier: asset.and_then(|a| a.classification.and_then(|c| c.tier)),
+        inventory,
+        tier,
     })
 }
 

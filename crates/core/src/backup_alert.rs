@@ -91,13 +91,22 @@ pub struct Occurred {
     pub at: DateTime<Utc>,
 }
 
+/// Whether the inventory has the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InInventory {
+    Yes,
+    No,
+    /// The inventory could not be read: why. The page goes out all the same.
+    Unread(String),
+}
+
 /// What Bulwark knows of the store an incident touches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Store {
     /// The store, and its tier when the inventory has one.
     Known {
         arn: String,
-        inventoried: bool,
+        inventory: InInventory,
         tier: Option<String>,
     },
     /// Why the store cannot be named (a vault-wide change, a point already gone).
@@ -139,13 +148,18 @@ fn tier_of(store: &Store) -> String {
             tier: Some(tier), ..
         } => tier.clone(),
         Store::Known {
-            inventoried: true,
+            inventory: InInventory::Yes,
             tier: None,
             ..
         } => "none (not backed up by its classification)".into(),
         Store::Known {
-            inventoried: false, ..
+            inventory: InInventory::No,
+            ..
         } => "unknown (the store is not in Bulwark's inventory)".into(),
+        Store::Known {
+            inventory: InInventory::Unread(why),
+            ..
+        } => format!("unknown (the inventory could not be read: {why})"),
         Store::Unknown(_) => "unknown".into(),
     }
 }
@@ -231,7 +245,8 @@ fn short_tier(store: &Store) -> &str {
             tier: Some(tier), ..
         } => tier,
         Store::Known {
-            inventoried: true, ..
+            inventory: InInventory::Yes,
+            ..
         } => "none",
         _ => "unknown",
     }
@@ -266,7 +281,7 @@ mod tests {
     fn a_shortened_lifecycle_names_the_store_its_tier_the_caller_and_what_was_asked() {
         let store = Store::Known {
             arn: "arn:aws:dynamodb:eu-west-1:111122223333:table/orders".into(),
-            inventoried: true,
+            inventory: InInventory::Yes,
             tier: Some("critical".into()),
         };
         let alert = alert(&shortened(None), &occurred(), &store, "bulwark");
@@ -323,7 +338,7 @@ mod tests {
         });
         let store = Store::Known {
             arn: "arn:aws:s3:::logs".into(),
-            inventoried: false,
+            inventory: InInventory::No,
             tier: None,
         };
         let alert = alert(&incident, &occurred(), &store, "bulwark");
@@ -339,10 +354,28 @@ mod tests {
     }
 
     #[test]
+    fn an_inventory_that_cannot_be_read_still_pages_and_says_why_the_tier_is_unknown() {
+        let store = Store::Known {
+            arn: "arn:aws:s3:::logs".into(),
+            inventory: InInventory::Unread("dynamodb:GetItem failed: throttled".into()),
+            tier: None,
+        };
+        let alert = alert(&shortened(None), &occurred(), &store, "bulwark");
+        assert!(alert.message.contains(
+            "Tier: unknown (the inventory could not be read: dynamodb:GetItem failed: throttled)"
+        ));
+        assert!(
+            alert.subject.ends_with("(logs, tier unknown)"),
+            "{}",
+            alert.subject
+        );
+    }
+
+    #[test]
     fn the_subject_stays_under_what_sns_accepts() {
         let store = Store::Known {
             arn: format!("arn:aws:s3:::{}", "b".repeat(200)),
-            inventoried: true,
+            inventory: InInventory::Yes,
             tier: Some("critical".into()),
         };
         let alert = alert(&shortened(None), &occurred(), &store, "bulwark");
