@@ -7,7 +7,8 @@ account of the current credentials, with the functions running the built binarie
 The home stack is deployed first, in --region; with --dr-region, its state table gets a
 replica in each DR region (StateReplicaRegions), and then a recovery stack (Deployment=recovery)
 is deployed in each DR region, on the home stack's table (StateTableName, from its
-InventoryTableName output), as docs/deployment.md orders them. --parameter goes to every stack,
+InventoryTableName output) and sending AWS Backup's events home (HomeRegion), as
+docs/deployment.md orders them. --parameter goes to every stack,
 --recovery-parameter to the recovery stacks only (e.g. EvidenceLockDays, which a recovery stack
 needs). Prints what each stack created. A template the transform or the local AWS refuses stops
 the deploy with the resource and the reason (exit status 1).
@@ -64,6 +65,7 @@ def deploy_all(
             **recovery_parameters,
             "Deployment": "recovery",
             "StateTableName": home["outputs"]["InventoryTableName"],
+            "HomeRegion": region,
         }
         stacks.append(("recovery", dr_region, deploy(endpoint, binaries, dr_region, recovery)))
     return stacks

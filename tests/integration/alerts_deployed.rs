@@ -164,3 +164,88 @@ async fn tampering_and_a_failed_backup_are_paged_with_the_store_and_its_tier() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn tampering_with_a_copy_in_the_dr_region_is_paged_at_home() {
+    // Given the home stack and a recovery stack in the DR region sending AWS Backup's events
+    // home, the critical table protected and copied to the DR region's vault, a trail logging,
+    // and the on-call's queue on the home alert topic
+    let t = TestAccount::new().await;
+    let dr = crate::restore::dr_region();
+    let home = crate::deployed::deployed_with_protected_table_and(
+        &t,
+        serde_json::json!({"Regions": HOME_REGION, "StateReplicaRegions": dr}),
+    )
+    .await;
+    let table = home["outputs"]["InventoryTableName"]
+        .as_str()
+        .expect("the state table");
+    crate::deployed::deploy_template_in(
+        &t,
+        &dr,
+        serde_json::json!({
+            "Deployment": "recovery", "StateTableName": table, "EvidenceLockDays": "1",
+            "HomeRegion": HOME_REGION,
+        }),
+    );
+    let topic = home["outputs"]["AlertTopicArn"]
+        .as_str()
+        .expect("the alert topic");
+    let queue = subscribed_queue(&t, HOME_REGION, topic).await;
+    crate::iam::completed_point_after_the_plans_run(&t).await;
+    let orders = format!("arn:aws:dynamodb:{HOME_REGION}:{}:table/orders", t.account);
+    let copy = loop {
+        let points = t
+            .backup(&dr)
+            .list_recovery_points_by_backup_vault()
+            .backup_vault_name("bulwark")
+            .send()
+            .await
+            .expect("the DR vault's points");
+        let done = points
+            .recovery_points()
+            .iter()
+            .find(|p| {
+                p.resource_arn() == Some(orders.as_str())
+                    && p.status().is_some_and(|s| s.as_str() == "COMPLETED")
+            })
+            .and_then(|p| p.recovery_point_arn().map(str::to_string));
+        if let Some(copy) = done {
+            break copy;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    trail_logging(&t);
+
+    // When someone tries to shorten the copy's retention in the DR region
+    let operator = crate::iam::all_powerful_role(&t, "operator")
+        .await
+        .home_scope(bulwark_core::Scope {
+            account: t.account.clone(),
+            region: bulwark_core::Region::parse(&dr).expect("a region"),
+        })
+        .backup;
+    let _ = operator
+        .update_recovery_point_lifecycle()
+        .backup_vault_name("bulwark")
+        .recovery_point_arn(&copy)
+        .lifecycle(lifecycle(1))
+        .send()
+        .await;
+
+    // Then the home topic has the page, naming the copy's store, its tier and the DR region
+    let (subject, message) = next_notice(&t, HOME_REGION, &queue).await;
+    assert!(
+        subject.contains("recovery point lifecycle changed (orders, tier critical)"),
+        "{subject}"
+    );
+    assert!(message.contains(&format!("region {dr}")), "{message}");
+    assert!(
+        message.lines().any(|l| l == format!("Store: {orders}")),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("Recovery point: {copy}")),
+        "{message}"
+    );
+}

@@ -196,7 +196,12 @@ async fn with_critical_table(t: &TestAccount) -> Deployed {
 /// The system deployed, and the critical table `orders` protected by the run its Config event
 /// started: the deployment's answer (its outputs among it).
 pub(crate) async fn deployed_with_protected_table(t: &TestAccount) -> Value {
-    let answer = deploy_template(t, json!({"Regions": HOME_REGION}));
+    deployed_with_protected_table_and(t, json!({"Regions": HOME_REGION})).await
+}
+
+/// The same, the home stack deployed with `parameters`.
+pub(crate) async fn deployed_with_protected_table_and(t: &TestAccount, parameters: Value) -> Value {
+    let answer = deploy_template(t, parameters);
     let deployed = deployed_from(&answer);
     seed::table(
         t,

@@ -8,6 +8,12 @@ extras); a target's `Input` replaces it and its `InputTransformer` is applied, a
 applies them for its own targets. A Lambda target is invoked with the moto function, so a
 configured local Lambda runtime (BULWARK_LOCAL_LAMBDA_URL) receives it; a state machine
 target starts an execution with the event as its input.
+
+An event bus target (another region's or account's bus) gets the event whole, as it was on
+this bus: its account, region, time, resources and detail stay the source's (AWS's policies
+for cross-Region routing speak of events "generated in" the source Regions, and its examples
+keep them); the target bus's rules then match and deliver it. moto put a new event there,
+with the target's account and region. The target's RoleArn is not evaluated (**differs**).
 """
 
 from __future__ import annotations
@@ -83,7 +89,25 @@ def _deliver(arn: str, payload: str) -> None:
 
 
 def _ours(target: dict[str, Any]) -> bool:
-    return target["Arn"].split(":")[2:3] in (["lambda"], ["states"])
+    return target["Arn"].split(":")[2:3] in (["lambda"], ["states"]) or _is_bus(target["Arn"])
+
+
+def _is_bus(arn: str) -> bool:
+    parts = arn.split(":")
+    return len(parts) > 5 and parts[2] == "events" and parts[5].startswith("event-bus/")
+
+
+def _to_bus(arn: str, event: dict[str, Any]) -> None:
+    """The event, whole, to each rule of the bus `arn`."""
+    from moto.events.models import events_backends
+
+    parts = arn.split(":")
+    region, account, bus = parts[3], parts[4], parts[5].split("/", 1)[1]
+    with concurrency.backend("events", account, region):
+        target_bus = events_backends[account][region].event_buses.get(bus)
+        rules = list(target_bus.rules.values()) if target_bus is not None else []
+    for rule in rules:
+        _send_to_targets(rule, event)
 
 
 def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
@@ -99,6 +123,9 @@ def _send_to_targets(self: Rule, original_event: Any, transform_input: bool = Tr
     event = aws_shaped(original_event)
     for target in filter(_ours, self.targets):
         arn = target["Arn"]
+        if _is_bus(arn):
+            threading.Thread(target=_to_bus, args=(arn, event), daemon=True).start()
+            continue
         payload = _payload(target, event) if transform_input else json.dumps(event)
         threading.Thread(target=_deliver, args=(arn, payload), daemon=True).start()
 
