@@ -324,6 +324,14 @@ async fn a_tiers_noncurrent_rule_joins_the_owners_lifecycle_rules_and_converges(
         plan.contains("deleted 365 days after it stops being current"),
         "{plan}"
     );
+    // (and what protecting the new bucket adds: a listing does not give a bucket's size)
+    assert!(
+        plan.contains(
+            "Backup storage this adds: at least $0.00 a month; stores newly under a tier:"
+        ),
+        "{plan}"
+    );
+    assert!(plan.contains("of unknown size not counted"), "{plan}");
     ok(&t, &["--config", config, "apply"]);
 
     // Then the bucket has the owner's rule as it was, and Bulwark's

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use bulwark_core::backup_cost::{storage_cost, StorageCost};
+use bulwark_core::backup_cost::{added_cost, storage_cost, AddedCost, StorageCost};
 use bulwark_core::facts;
 use bulwark_core::protection::{self, Action, NativeAction, TagChange};
 use bulwark_core::{
@@ -79,6 +79,9 @@ pub struct PolicyReport {
     /// `calls`, not in `mutating_calls` (they change no store and no record).
     #[serde(default)]
     pub lease_calls: u64,
+    /// What the tier tags decided add to the monthly bill, at the least.
+    #[serde(default)]
+    pub added_cost: AddedCost,
 }
 
 impl PolicyReport {
@@ -377,9 +380,18 @@ async fn run(
             Err(error) => outcome.fail(&account, &regions, error),
         }
     }
+    let prices = config.backup_storage_prices();
     if work.judge {
-        let prices = config.backup_storage_prices();
         outcome.storage = storage_cost(config, prices, &assets, &outcome.points, now);
+    }
+    if work.reconcile {
+        let changes: Vec<_> = outcome
+            .report
+            .scopes
+            .iter()
+            .flat_map(|s| s.tag_changes.iter().cloned())
+            .collect();
+        outcome.report.added_cost = added_cost(config, prices, &assets, &changes);
     }
     let report = &mut outcome.report;
     report.calls = aws.counter().since(&before);

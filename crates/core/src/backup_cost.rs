@@ -379,3 +379,108 @@ mod tests {
         );
     }
 }
+
+/// What a plan adds to the monthly bill, at the least.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AddedCost {
+    pub usd_month: Usd,
+    /// Stores the plan puts under a tier that none was under.
+    pub stores: usize,
+    /// Of those, the ones whose size discovery does not know: not counted in `usd_month`.
+    pub unknown_size: usize,
+}
+
+/// What the plan's tier tags add a month, at the least: each store put under a tier that none
+/// was under, kept once at its size, and once more where its tier copies to the DR region, at
+/// the warm price. Later backups' changes and the points retention keeps add to it; a store
+/// whose size is not known is counted apart, never as free.
+pub fn added_cost(
+    config: &Config,
+    prices: &StoragePrices,
+    assets: &[Asset],
+    changes: &[crate::protection::TagChange],
+) -> AddedCost {
+    let by_arn: BTreeMap<String, &Asset> = assets.iter().map(|a| (a.arn.to_string(), a)).collect();
+    let mut added = AddedCost::default();
+    for change in changes {
+        let (Some(tier), Some(asset)) = (
+            change.tier.as_deref().and_then(|t| config.tier(t)),
+            by_arn.get(&change.arn),
+        ) else {
+            continue;
+        };
+        if asset.tags.contains_key(crate::protection::TIER_TAG) {
+            continue;
+        }
+        added.stores += 1;
+        let Some(bytes) = asset.attributes.size_bytes else {
+            added.unknown_size += 1;
+            continue;
+        };
+        let copies = if tier.cross_region_copy { 2.0 } else { 1.0 };
+        let price = prices
+            .warm_gb_month
+            .get(&asset.kind)
+            .copied()
+            .unwrap_or_default();
+        let usd =
+            Usd::from_dollars(bytes as f64 / GIB * price.dollars() * copies).unwrap_or_default();
+        added.usd_month = added.usd_month.saturating_add(usd);
+    }
+    added
+}
+
+#[cfg(test)]
+mod added_tests {
+    use super::*;
+    use crate::arn::{AccountId, Region};
+    use crate::asset::Attributes;
+    use crate::protection::TagChange;
+
+    fn store(kind: Kind, name: &str, size_gib: Option<u64>, tagged: bool) -> Asset {
+        let region = Region::parse("us-east-1").expect("a region");
+        let account = AccountId::parse("111122223333").expect("an account");
+        let arn = ResourceArn::new(kind, "aws", &region, &account, name);
+        let mut tags = BTreeMap::new();
+        if tagged {
+            tags.insert(
+                crate::protection::TIER_TAG.to_string(),
+                "standard".to_string(),
+            );
+        }
+        let attributes = Attributes {
+            size_bytes: size_gib.map(|g| g * 1024 * 1024 * 1024),
+            ..Attributes::default()
+        };
+        Asset::observed(arn, account, region, tags, attributes, Utc::now())
+    }
+
+    #[test]
+    fn a_plan_adds_each_new_stores_size_once_and_again_where_its_tier_copies() {
+        let config = Config::builtin();
+        let copies = config.tier("critical").expect("critical").cross_region_copy;
+        let new_table = store(Kind::Dynamodb, "orders", Some(10), false);
+        let sizeless = store(Kind::S3, "logs", None, false);
+        let already = store(Kind::Dynamodb, "old", Some(100), true);
+        let change = |a: &Asset, tier: Option<&str>| TagChange {
+            arn: a.arn.to_string(),
+            region: "us-east-1".into(),
+            tier: tier.map(str::to_string),
+        };
+        let added = added_cost(
+            &config,
+            &StoragePrices::builtin(),
+            &[new_table.clone(), sizeless.clone(), already.clone()],
+            &[
+                change(&new_table, Some("critical")),
+                change(&sizeless, Some("critical")),
+                change(&already, Some("critical")),
+                change(&new_table, None),
+            ],
+        );
+        // 10 GiB of DynamoDB at $0.10, twice where critical copies to the DR region
+        let expected = if copies { 2_000_000 } else { 1_000_000 };
+        assert_eq!(added.usd_month, Usd::from_micros(expected));
+        assert_eq!((added.stores, added.unknown_size), (2, 1));
+    }
+}

@@ -391,6 +391,19 @@ pub fn print_policy(r: &bulwark_aws::assign::PolicyReport) {
     for warning in &r.warnings {
         println!("warning: {warning}");
     }
+    let added = &r.added_cost;
+    if added.stores > 0 {
+        let unknown = if added.unknown_size > 0 {
+            format!("; {} of unknown size not counted", added.unknown_size)
+        } else {
+            String::new()
+        };
+        println!(
+            "Backup storage this adds: at least {} a month; stores newly under a tier: {} (each \
+             kept once at its size, twice where its tier copies to the DR region){unknown}",
+            added.usd_month, added.stores
+        );
+    }
     let total: u64 = r.calls.values().sum();
     println!(
         "{} changes; AWS API calls: {total}, of which mutating: {}",

@@ -369,6 +369,7 @@ mod tests {
             calls: Default::default(),
             mutating_calls: 2044,
             lease_calls: 2,
+            added_cost: Default::default(),
         };
         assert_eq!(policy.changes(), 6103);
         assert!(serde_json::to_vec(&policy).expect("json").len() > 256 * 1024);
