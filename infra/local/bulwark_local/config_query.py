@@ -151,6 +151,8 @@ def _instances(account: str, region: str) -> Iterator[dict[str, Any]]:
             "dBClusterIdentifier": db.db_cluster_identifier,
             "dbiResourceId": db.dbi_resource_id,
             "dBInstanceArn": db.arn,
+            "multiAZ": bool(db.multi_az),
+            "readReplicaDBInstanceIdentifiers": list(db.read_replica_db_instance_identifiers),
         }
         yield _item(account, region, "AWS::RDS::DBInstance", db.dbi_resource_id, db.db_instance_identifier, db.arn,
                     db.instance_create_time, _rds_tags(db), configuration)
@@ -174,6 +176,8 @@ def _clusters(account: str, region: str) -> Iterator[dict[str, Any]]:
             ],
             "dbClusterResourceId": cluster.db_cluster_resource_id,
             "dBClusterArn": cluster.arn,
+            "multiAZ": bool(cluster.multi_az),
+            "readReplicaIdentifiers": list(cluster.read_replica_identifiers),
         }
         yield _item(account, region, "AWS::RDS::DBCluster", cluster.db_cluster_resource_id, cluster.db_cluster_identifier,
                     cluster.arn, cluster.cluster_create_time, _rds_tags(cluster), configuration)

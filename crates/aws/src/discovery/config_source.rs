@@ -350,6 +350,11 @@ pub fn asset(item: &Value, scope: &Scope, now: DateTime<Utc>) -> Result<Option<A
                     }),
                 )
                 .set_db_instance_status(string(c, "dBInstanceStatus"))
+                .set_multi_az(c["multiAZ"].as_bool())
+                .set_read_replica_db_instance_identifiers(strings(
+                    c,
+                    "readReplicaDBInstanceIdentifiers",
+                ))
                 .set_instance_create_time(time(c, "instanceCreateTime"))
                 .set_tag_list(Some(rds_tags(&tags)))
                 .build();
@@ -386,6 +391,8 @@ pub fn asset(item: &Value, scope: &Scope, now: DateTime<Utc>) -> Result<Option<A
                     }),
                 )
                 .set_status(string(c, "status"))
+                .set_multi_az(c["multiAZ"].as_bool())
+                .set_read_replica_identifiers(strings(c, "readReplicaIdentifiers"))
                 .set_cluster_create_time(time(c, "clusterCreateTime"))
                 .set_db_cluster_members(Some(members))
                 .set_tag_list(Some(rds_tags(&tags)))
@@ -444,6 +451,16 @@ fn tags(value: &Value) -> BTreeMap<String, String> {
             .collect(),
         _ => BTreeMap::new(),
     }
+}
+
+/// A configuration item's list of strings; None when it has none.
+fn strings(c: &Value, key: &str) -> Option<Vec<String>> {
+    c[key].as_array().map(|values| {
+        values
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    })
 }
 
 fn rds_tags(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_rds::types::Tag> {
