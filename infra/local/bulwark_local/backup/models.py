@@ -638,6 +638,9 @@ def delete_recovery_point(backend: BackupBackend, vault_name: str, arn: str) -> 
             )
     if rp.status != "COMPLETED":
         raise InvalidResourceStateException(f"Recovery point {arn} is still being created")
+    from .legal_holds import refuse_deletion_if_held  # legal_holds imports this module
+
+    refuse_deletion_if_held(backend, arn)
     if rp.continuous:
         pitr.forget(rp, state(backend))
     else:

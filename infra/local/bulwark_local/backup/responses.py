@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 from moto.backup.exceptions import InvalidParameterValueException
 from moto.backup.responses import BackupResponse
 
-from . import models, policy
+from . import legal_holds, models, policy
 
 
 def _body(self: BackupResponse) -> dict[str, Any]:
@@ -472,6 +472,50 @@ def describe_protected_resource(self: BackupResponse) -> str:
     raise models.ResourceNotFoundException(msg=f"Resource {arn} is not protected by AWS Backup")
 
 
+# ---- legal holds -------------------------------------------------------------------------
+
+
+def create_legal_hold(self: BackupResponse) -> str:
+    hold = legal_holds.create(self.backup_backend, _body(self))
+    out = hold.describe()
+    for key in ("CancelDescription", "CancellationDate", "RetainRecordUntil"):
+        out.pop(key, None)
+    return json.dumps(out)
+
+
+def get_legal_hold(self: BackupResponse) -> str:
+    return json.dumps(legal_holds.get(self.backup_backend, _label(self, "legalHoldId")).describe())
+
+
+def list_legal_holds(self: BackupResponse) -> str:
+    return _page(self, legal_holds.listed(self.backup_backend), "LegalHolds", lambda h: h.summary())
+
+
+def cancel_legal_hold(self: BackupResponse) -> Any:
+    query = _query(self)
+    legal_holds.cancel(
+        self.backup_backend,
+        _label(self, "legalHoldId"),
+        query.get("cancelDescription", ""),
+        query.get("retainRecordInDays"),
+    )
+    return 201, {}, ""
+
+
+def list_recovery_points_by_legal_hold(self: BackupResponse) -> str:
+    points = legal_holds.points(self.backup_backend, _label(self, "legalHoldId"))
+
+    def render(rp: models.RecoveryPoint) -> dict[str, Any]:
+        return {
+            "RecoveryPointArn": rp.arn,
+            "ResourceArn": rp.resource_arn,
+            "ResourceType": rp.kind.resource_type,
+            "BackupVaultName": rp.vault.backup_vault_name,
+        }
+
+    return _page(self, points, "RecoveryPoints", render)
+
+
 HANDLERS: list[Callable[..., Any]] = [
     update_backup_plan,
     get_backup_plan,
@@ -504,6 +548,11 @@ HANDLERS: list[Callable[..., Any]] = [
     list_copy_jobs,
     list_protected_resources,
     describe_protected_resource,
+    create_legal_hold,
+    get_legal_hold,
+    list_legal_holds,
+    cancel_legal_hold,
+    list_recovery_points_by_legal_hold,
 ]
 
 # URL patterns for moto's Flask app; moto resolves the operation itself from the method and
@@ -527,6 +576,10 @@ URL_PATHS = {
     "{0}/resources/$": BackupResponse.dispatch,
     "{0}/resources/(?P<arn>.+)/recovery-points/$": BackupResponse.dispatch,
     "{0}/resources/(?P<arn>[^/].*)$": BackupResponse.dispatch,
+    "{0}/legal-holds/$": BackupResponse.dispatch,
+    "{0}/legal-holds/(?P<hold>[^/]+)$": BackupResponse.dispatch,
+    "{0}/legal-holds/(?P<hold>[^/]+)/$": BackupResponse.dispatch,
+    "{0}/legal-holds/(?P<hold>[^/]+)/recovery-points$": BackupResponse.dispatch,
 }
 
 
