@@ -19,6 +19,7 @@ mod failover_run;
 mod failover_switches;
 mod harness;
 mod iam;
+mod legal_holds;
 mod policy;
 mod restore;
 mod restore_aurora;

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bulwark_core::backup_cost::{added_cost, storage_cost, AddedCost, StorageCost};
 use bulwark_core::facts;
+use bulwark_core::legal_hold::{self, LegalHold};
 use bulwark_core::protection::{self, Action, NativeAction, TagChange};
 use bulwark_core::{
     AccountId, Asset, AssetCoverage, AssetState, Change, Config, Region, ResourceArn, Scope,
@@ -157,7 +158,7 @@ impl Targets<'_> {
     }
 }
 
-async fn clients_for_account(
+pub(crate) async fn clients_for_account(
     aws: &Aws,
     account: &AccountId,
     regions: &[Region],
@@ -208,6 +209,8 @@ struct Work {
     judge: bool,
     /// Read the stores' replication too (the report's; a call a bucket or table).
     replication: bool,
+    /// Read the legal holds and the points they keep (the report's).
+    legal_holds: bool,
 }
 
 /// What a run produced: the policy report, the coverage judged, and the errors of the
@@ -219,6 +222,9 @@ struct Outcome {
     storage: StorageCost,
     /// Every recovery point of the judged accounts' vaults, as read for coverage.
     points: Vec<bulwark_core::coverage::RecoveryPoint>,
+    /// The legal holds read, and the regions whose holds could not be (the report's).
+    legal_holds: Vec<LegalHold>,
+    legal_holds_unread: Vec<String>,
     errors: Vec<AwsError>,
 }
 
@@ -237,6 +243,7 @@ pub async fn assign(
         apply,
         judge: false,
         replication: false,
+        legal_holds: false,
     };
     let outcome = run(aws, inventory, config, org_role, targets, work, now).await?;
     Ok(outcome.report)
@@ -258,6 +265,7 @@ pub async fn coverage(
         apply: false,
         judge: true,
         replication: false,
+        legal_holds: false,
     };
     let outcome = run(aws, inventory, config, org_role, targets, work, now).await?;
     if let Some(error) = outcome.errors.into_iter().next() {
@@ -266,19 +274,31 @@ pub async fn coverage(
     Ok((outcome.judged, outcome.report.calls))
 }
 
-/// Coverage, as `coverage` judges it, and what keeping the recovery points costs (the report).
+/// What the report shows besides the policy: coverage as `coverage` judges it, what keeping
+/// the recovery points costs, and the legal holds.
+#[derive(Debug)]
+pub struct ReportFacts {
+    pub judged: Vec<AssetCoverage>,
+    pub storage: StorageCost,
+    pub legal_holds: Vec<LegalHold>,
+    /// `account/region: why` of each region whose legal holds could not be read.
+    pub legal_holds_unread: Vec<String>,
+}
+
+/// The report's facts, from one read of every account.
 pub async fn coverage_and_cost(
     aws: &Aws,
     inventory: &Inventory,
     config: &Config,
     org_role: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(Vec<AssetCoverage>, StorageCost), AwsError> {
+) -> Result<ReportFacts, AwsError> {
     let work = Work {
         reconcile: false,
         apply: false,
         judge: true,
         replication: true,
+        legal_holds: true,
     };
     let outcome = run(
         aws,
@@ -293,7 +313,12 @@ pub async fn coverage_and_cost(
     if let Some(error) = outcome.errors.into_iter().next() {
         return Err(error);
     }
-    Ok((outcome.judged, outcome.storage))
+    Ok(ReportFacts {
+        judged: outcome.judged,
+        storage: outcome.storage,
+        legal_holds: outcome.legal_holds,
+        legal_holds_unread: outcome.legal_holds_unread,
+    })
 }
 
 /// assign-policy's invocation: apply, then judge coverage from the same facts and the
@@ -312,6 +337,7 @@ pub async fn apply_and_judge(
         apply: true,
         judge: true,
         replication: false,
+        legal_holds: false,
     };
     let outcome = run(aws, inventory, config, org_role, targets, work, now).await?;
     Ok((outcome.report, outcome.judged, outcome.storage))
@@ -342,6 +368,8 @@ async fn run(
         judged: Vec::new(),
         storage: StorageCost::default(),
         points: Vec::new(),
+        legal_holds: Vec::new(),
+        legal_holds_unread: Vec::new(),
         errors: Vec::new(),
     };
     let run = Run {
@@ -382,7 +410,8 @@ async fn run(
     }
     let prices = config.backup_storage_prices();
     if work.judge {
-        outcome.storage = storage_cost(config, prices, &assets, &outcome.points, now);
+        let held = legal_hold::held_points(&outcome.legal_holds);
+        outcome.storage = storage_cost(config, prices, &assets, &outcome.points, &held, now);
     }
     if work.reconcile {
         let changes: Vec<_> = outcome
@@ -466,6 +495,7 @@ impl Run<'_> {
             recovery_points: self.work.judge,
             versioning_from_config: settings.versioning_from_config,
             replication: self.work.replication,
+            legal_holds: self.work.legal_holds,
             noncurrent_rules: self
                 .config
                 .tiers()
@@ -478,6 +508,12 @@ impl Run<'_> {
                 .points
                 .extend(facts.recovery_points.values().flatten().cloned());
         }
+        outcome
+            .legal_holds
+            .extend(std::mem::take(&mut facts.legal_holds));
+        outcome
+            .legal_holds_unread
+            .extend(std::mem::take(&mut facts.legal_holds_unread));
         for region in regions {
             let scope = Scope {
                 account: account.clone(),

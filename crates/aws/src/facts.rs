@@ -34,6 +34,10 @@ pub struct AccountFacts {
     pub failed: BTreeMap<Region, AwsError>,
     /// S3 buckets' and DynamoDB tables' replication, by ARN (read for the report).
     pub replication: BTreeMap<String, bulwark_core::replication::Replication>,
+    /// The legal holds of every region read (for the report).
+    pub legal_holds: Vec<bulwark_core::legal_hold::LegalHold>,
+    /// `account/region: why` of each region whose legal holds could not be read.
+    pub legal_holds_unread: Vec<String>,
 }
 
 /// What to read besides the Backup state.
@@ -48,6 +52,8 @@ pub struct Reading<'a> {
     pub noncurrent_rules: bool,
     /// Buckets' replication rules and tables' replicas (a call a store): for the report.
     pub replication: bool,
+    /// Each region's legal holds and the points they keep: for the report.
+    pub legal_holds: bool,
 }
 
 impl AccountFacts {
@@ -119,6 +125,16 @@ impl AccountFacts {
                         .or_default()
                         .push(point);
                 }
+            }
+        }
+        if reading.legal_holds {
+            // Not every role may list holds (a member account's); the report says which
+            // regions it could not read rather than failing.
+            match crate::legal_hold::read(c).await {
+                Ok(holds) => self.legal_holds.extend(holds),
+                Err(error) => self
+                    .legal_holds_unread
+                    .push(format!("{}/{region}: {error}", c.scope.account)),
             }
         }
         self.native.extend(native_states(c, stores, reading).await?);

@@ -13,6 +13,7 @@ pub mod facts;
 pub mod failover;
 pub mod idempotency;
 pub mod lease;
+pub mod legal_hold;
 pub mod ops;
 pub mod permissions;
 pub mod protect;

@@ -32,6 +32,7 @@ pub use crate::failover::record::RECORD;
 pub use crate::failover::steps::FAILOVER_STEPS;
 pub use crate::failover::switches::SWITCHES;
 pub use crate::lease::LEASE;
+pub use crate::legal_hold::{LEGAL_HOLD, LEGAL_HOLD_READ};
 pub use crate::protect::PROTECT;
 pub use crate::replication::REPLICATION;
 pub use crate::restore::disks::RESTORE_TEST_DISKS;
@@ -158,6 +159,8 @@ pub fn for_cli() -> Vec<&'static str> {
         NOTIFY,
         BACKUP_ALERT,
         REPLICATION,
+        LEGAL_HOLD_READ,
+        LEGAL_HOLD,
         RESTORE_TEST,
         RESTORE_SITE,
         RESTORABLE,

@@ -3,6 +3,7 @@
 
 mod drill_cmd;
 mod failover_cmd;
+mod legal_hold_cmd;
 mod outage;
 mod output;
 mod progress;
@@ -127,6 +128,11 @@ enum Command {
     /// and the switches pointed at it. Plans without --plan-hash; executes with it and
     /// --confirm. Follow it with `bulwark failover status`, resume and abort alike.
     Recover(recover_cmd::RecoverArgs),
+    /// AWS Backup legal holds on a tier's or a store's recovery points: create, list, release.
+    LegalHold {
+        #[command(subcommand)]
+        action: legal_hold_cmd::LegalHoldCommand,
+    },
     /// Restore-test history, newest first (of one store, with --arn).
     RestoreTests {
         #[arg(long)]
@@ -402,6 +408,10 @@ async fn run(cli: Cli, config: &Config, aws: &Aws) -> Result<()> {
             failover_cmd::dispatch(aws, config, &inventory, action).await?
         }
         Command::Recover(args) => recover_cmd::recover(aws, config, &inventory, args).await?,
+        Command::LegalHold { action } => {
+            legal_hold_cmd::dispatch(aws, config, &inventory, reach.org_role.as_deref(), action)
+                .await?
+        }
         Command::RestoreTests { arn, format } => {
             let tests = bulwark_aws::restore::history::tests(&inventory, arn.as_deref()).await?;
             match format {
@@ -501,10 +511,21 @@ async fn run(cli: Cli, config: &Config, aws: &Aws) -> Result<()> {
             let now = chrono::Utc::now();
             let coverage =
                 assign::coverage_and_cost(aws, &inventory, config, reach.org_role.as_deref(), now);
-            let (assets, storage) = waiting("measuring coverage", coverage).await?;
-            let summary = bulwark_core::summarize(&assets, now);
+            let facts = waiting("measuring coverage", coverage).await?;
+            let summary = bulwark_core::summarize(&facts.judged, now);
             let readiness = bulwark_aws::failover::readiness::last(&inventory).await?;
-            let text = report::render(&summary, &assets, readiness.as_ref(), &storage, format)?;
+            let holds = bulwark_core::legal_hold::HoldReport {
+                holds: bulwark_core::legal_hold::summarize(&facts.legal_holds, now.date_naive()),
+                unread: facts.legal_holds_unread,
+            };
+            let text = report::render(
+                &summary,
+                &facts.judged,
+                readiness.as_ref(),
+                &facts.storage,
+                &holds,
+                format,
+            )?;
             match out {
                 Some(path) => {
                     std::fs::write(&path, text)

@@ -3,7 +3,7 @@
 //! orphaned (their store gone longer than its tier keeps points), expired (AWS Backup could not
 //! delete them when their lifecycle said) or failed (never completed).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -133,12 +133,14 @@ pub const NO_TIER: &str = "(no tier)";
 
 /// Price every recovery point (`points`, the vaults' listings) and sum it under its store's
 /// tier (from the inventory, `assets`), each application that selects the store, and the
-/// account the point is kept in.
+/// account the point is kept in. A point under a legal hold (`held`) is needed, whatever its
+/// store.
 pub fn storage_cost(
     config: &Config,
     prices: &StoragePrices,
     assets: &[Asset],
     points: &[RecoveryPoint],
+    held: &BTreeSet<String>,
     now: DateTime<Utc>,
 ) -> StorageCost {
     let by_arn: BTreeMap<String, &Asset> = assets.iter().map(|a| (a.arn.to_string(), a)).collect();
@@ -175,7 +177,9 @@ pub fn storage_cost(
                 }
             }
         }
-        let why = if point.status.eq_ignore_ascii_case("EXPIRED") {
+        let why = if held.contains(&point.arn) {
+            None
+        } else if point.status.eq_ignore_ascii_case("EXPIRED") {
             Some(Unneeded::Expired)
         } else if ["PARTIAL", "STOPPED"]
             .iter()
@@ -312,6 +316,7 @@ mod tests {
             &StoragePrices::builtin(),
             &[table.clone(), files],
             &points,
+            &BTreeSet::new(),
             now(),
         );
 
@@ -351,11 +356,13 @@ mod tests {
             point(&live, 2, 2, false, "PARTIAL"),
             point(&live, 3, 1, false, "COMPLETED"),
         ];
+        let assets = [long_gone, just_gone, live];
         let cost = storage_cost(
             &config,
             &StoragePrices::builtin(),
-            &[long_gone, just_gone, live],
+            &assets,
             &points,
+            &BTreeSet::new(),
             now(),
         );
         let why: Vec<(String, Unneeded)> = cost
@@ -377,6 +384,19 @@ mod tests {
                 ("live-1".to_string(), Unneeded::Expired),
             ]
         );
+
+        // And a point under a legal hold is needed, whatever its store
+        let held: BTreeSet<String> = [points[0].arn.clone()].into();
+        let cost = storage_cost(
+            &config,
+            &StoragePrices::builtin(),
+            &assets,
+            &points,
+            &held,
+            now(),
+        );
+        assert!(cost.unneeded.iter().all(|p| p.arn != points[0].arn));
+        assert_eq!(cost.unneeded.len(), 2);
     }
 }
 

@@ -20,6 +20,7 @@ pub mod feasibility;
 pub mod hook_function;
 pub mod inventory;
 pub mod kind;
+pub mod legal_hold;
 pub mod overlap;
 pub mod protection;
 pub mod replication;

@@ -8,11 +8,12 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use bulwark_core::backup_cost::StorageCost;
 use bulwark_core::failover::readiness::Readiness;
+use bulwark_core::legal_hold::HoldReport;
 
 use super::{
-    cost_cells, last_test, percent, plural, readiness_line, readiness_rows, replicated_rows,
-    replication, restore_control, storage_line, tiers, timestamp, unknown_values, unneeded,
-    with_unknown_values,
+    cost_cells, hold_cells, last_test, percent, plural, readiness_line, readiness_rows,
+    replicated_rows, replication, restore_control, storage_line, tiers, timestamp, unknown_values,
+    unneeded, with_unknown_values,
 };
 
 /// The colour class of a coverage figure: full, short of full, or far short (below 90%).
@@ -60,6 +61,7 @@ pub(super) fn page(
     assets: &[AssetCoverage],
     readiness: Option<&Readiness>,
     storage: &StorageCost,
+    holds: &HoldReport,
 ) -> String {
     let generated = timestamp(report.generated_at);
     let page = html! {
@@ -85,6 +87,7 @@ pub(super) fn page(
                     (failover(readiness))
                     (replication_section(assets))
                     (backup_storage(storage))
+                    (legal_holds(holds))
                     (exceptions(report))
                     (unknown(assets))
                     footer {
@@ -112,6 +115,30 @@ fn replication_section(assets: &[AssetCoverage]) -> Markup {
                         tr { td.small { (a.arn) } td { (a.tier.clone().unwrap_or_default()) } td { (replication(a)) } }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The legal holds: Bulwark's and other tools', holding first.
+fn legal_holds(holds: &HoldReport) -> Markup {
+    html! {
+        section #legal-holds {
+            h2 { "Legal holds" }
+            p { (holds.line()) }
+            @if !holds.holds.is_empty() {
+                table {
+                    thead { tr { th { "Hold" } th { "State" } th.num { "Points" } th { "Where" } th { "Reason" } th { "Review by" } } }
+                    tbody {
+                        @for hold in &holds.holds {
+                            @let [name, state, points, places, reason, until] = hold_cells(hold);
+                            tr { td { (name) } td { (state) } td.num { (points) } td.small { (places) } td { (reason) } td { (until) } }
+                        }
+                    }
+                }
+            }
+            @for unread in &holds.unread {
+                p.muted { "Not read: " (unread) }
             }
         }
     }

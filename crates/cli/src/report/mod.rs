@@ -8,6 +8,7 @@ use anyhow::Result;
 use bulwark_core::backup_cost::{CostLine, StorageCost, UnneededPoint};
 use bulwark_core::coverage::human;
 use bulwark_core::failover::readiness::{Readiness, Ready};
+use bulwark_core::legal_hold::HoldReport;
 use bulwark_core::{AssetCoverage, Control, CoverageReport, Duration, GroupSummary, Status};
 use chrono::{DateTime, Utc};
 use clap::ValueEnum;
@@ -22,27 +23,30 @@ pub enum ReportFormat {
 }
 
 /// Renders the report and the per-asset coverage it sums up, with the last failover readiness
-/// recorded (None: never computed) and what keeping the recovery points costs.
+/// recorded (None: never computed), what keeping the recovery points costs, and the legal
+/// holds.
 pub fn render(
     report: &CoverageReport,
     assets: &[AssetCoverage],
     readiness: Option<&Readiness>,
     storage: &StorageCost,
+    holds: &HoldReport,
     format: ReportFormat,
 ) -> Result<String> {
     Ok(match format {
-        ReportFormat::Table => text::table(report, assets, readiness, storage),
+        ReportFormat::Table => text::table(report, assets, readiness, storage, holds),
         ReportFormat::Json => {
             let document = Document {
                 summary: report,
                 assets,
                 readiness,
                 storage,
+                legal_holds: holds,
             };
             serde_json::to_string_pretty(&document)? + "\n"
         }
         ReportFormat::Csv => csv(assets)?,
-        ReportFormat::Html => html::page(report, assets, readiness, storage),
+        ReportFormat::Html => html::page(report, assets, readiness, storage, holds),
     })
 }
 
@@ -54,6 +58,7 @@ struct Document<'a> {
     readiness: Option<&'a Readiness>,
     /// What keeping the recovery points costs, and the points nobody needs.
     storage: &'a StorageCost,
+    legal_holds: &'a HoldReport,
 }
 
 /// A store's replication in one cell: "not read" for the kinds and stores it was not read for.
@@ -110,6 +115,18 @@ fn unneeded(storage: &StorageCost) -> (&[UnneededPoint], String) {
         }
     );
     (listed, line)
+}
+
+/// A hold's cells: name, state, points, where, reason, review date.
+pub(crate) fn hold_cells(hold: &bulwark_core::legal_hold::HoldSummary) -> [String; 6] {
+    [
+        hold.name.clone(),
+        hold.state().to_string(),
+        hold.points.to_string(),
+        hold.places.join(", "),
+        hold.reason.clone(),
+        hold.until.map(|d| d.to_string()).unwrap_or_default(),
+    ]
 }
 
 /// The readiness rows a report shows: every application, then every store that is not ready.

@@ -2,6 +2,7 @@
 
 use super::*;
 use bulwark_core::backup_cost::StorageCost;
+use bulwark_core::legal_hold::HoldReport;
 use bulwark_core::Kind;
 use bulwark_core::{
     evaluate, summarize, AccountId, Asset, Attributes, Config, Evidence, RecoveryPoint, Region,
@@ -103,7 +104,15 @@ fn estate() -> (CoverageReport, Vec<AssetCoverage>) {
 
 fn rendered(format: ReportFormat) -> String {
     let (report, assets) = estate();
-    render(&report, &assets, None, &StorageCost::default(), format).expect("renders")
+    render(
+        &report,
+        &assets,
+        None,
+        &StorageCost::default(),
+        &HoldReport::default(),
+        format,
+    )
+    .expect("renders")
 }
 
 #[test]
@@ -154,6 +163,7 @@ fn html_shows_the_headline_tiers_ages_matrix_and_exceptions() {
         &assets,
         None,
         &StorageCost::default(),
+        &HoldReport::default(),
         ReportFormat::Html,
     )
     .expect("renders");
@@ -300,6 +310,7 @@ fn json_holds_the_summary_and_every_asset() {
         &assets,
         None,
         &StorageCost::default(),
+        &HoldReport::default(),
         ReportFormat::Json,
     )
     .expect("renders");
@@ -379,6 +390,7 @@ fn both_renderings_show_each_application_and_each_store_not_ready() {
         &assets,
         Some(&readiness),
         &StorageCost::default(),
+        &HoldReport::default(),
         ReportFormat::Table,
     )
     .expect("renders");
@@ -395,6 +407,7 @@ fn both_renderings_show_each_application_and_each_store_not_ready() {
         &assets,
         Some(&readiness),
         &StorageCost::default(),
+        &HoldReport::default(),
         ReportFormat::Html,
     )
     .expect("renders");
@@ -407,6 +420,7 @@ fn both_renderings_show_each_application_and_each_store_not_ready() {
             &assets,
             Some(&readiness),
             &StorageCost::default(),
+            &HoldReport::default(),
             ReportFormat::Json,
         )
         .expect("renders"),

@@ -10,10 +10,12 @@ use comfy_table::presets;
 use bulwark_core::failover::readiness::Readiness;
 
 use bulwark_core::backup_cost::StorageCost;
+use bulwark_core::legal_hold::HoldReport;
 
 use super::{
-    cost_cells, last_test, percent, plural, readiness_line, readiness_rows, replicated_rows,
-    replication, storage_line, tiers, timestamp, unknown_values, unneeded, with_unknown_values,
+    cost_cells, hold_cells, last_test, percent, plural, readiness_line, readiness_rows,
+    replicated_rows, replication, storage_line, tiers, timestamp, unknown_values, unneeded,
+    with_unknown_values,
 };
 use crate::output::{align_numbers, table as new_table};
 
@@ -22,6 +24,7 @@ pub(super) fn table(
     assets: &[AssetCoverage],
     readiness: Option<&Readiness>,
     storage: &StorageCost,
+    holds: &HoldReport,
 ) -> String {
     let mut sections = vec![
         format!(
@@ -53,6 +56,7 @@ pub(super) fn table(
     sections.push(failover(readiness));
     sections.push(replication_section(assets));
     sections.push(backup_storage(storage));
+    sections.push(legal_holds(holds));
     sections.join("\n\n") + "\n"
 }
 
@@ -114,6 +118,23 @@ fn backup_storage(storage: &StorageCost) -> String {
         out.push(format!("Recovery points nobody needs: {line}\n{table}"));
     }
     out.join("\n\n")
+}
+
+/// The legal holds: Bulwark's and other tools', holding first.
+pub(crate) fn legal_holds(holds: &HoldReport) -> String {
+    let mut out = format!("Legal holds: {}", holds.line());
+    if !holds.holds.is_empty() {
+        let mut table = new_table(&["hold", "state", "points", "where", "reason", "review by"]);
+        for hold in &holds.holds {
+            table.add_row(hold_cells(hold));
+        }
+        align_numbers(&mut table, 2);
+        out += &format!("\n{table}");
+    }
+    for unread in &holds.unread {
+        out += &format!("\nnot read: {unread}");
+    }
+    out
 }
 
 /// Failover readiness: each application, each store not ready.
