@@ -3,6 +3,7 @@
 
 mod alerts_deployed;
 mod backup;
+mod central_backup;
 mod cli;
 mod config_rule;
 mod deployed;

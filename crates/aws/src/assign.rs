@@ -372,20 +372,63 @@ async fn run(
         legal_holds_unread: Vec::new(),
         errors: Vec::new(),
     };
+    let no_central_points = BTreeMap::new();
     let run = Run {
         aws,
         inventory,
         config,
         assets: &assets,
         restore_tests: &restore_tests,
+        central_points: &no_central_points,
         targets,
         org_role,
         work,
         now,
     };
+    let mut scopes = targets.scopes_by_account(&assets)?;
+    // The central backup account's vaults are made and kept by a run over everything, whether
+    // or not the account holds stores of its own.
+    let central = config.central_backup();
+    if let Some(central) =
+        central.filter(|_| work.reconcile && matches!(targets, Targets::Everything))
+    {
+        let regions = scopes
+            .entry(AccountId::parse(&central.account)?)
+            .or_default();
+        for region in central.regions() {
+            let region = Region::parse(region)?;
+            if !regions.contains(&region) {
+                regions.push(region);
+            }
+        }
+    }
+    let central_points = match central.filter(|_| work.judge) {
+        Some(central) => match read_central_points(aws, config, central, org_role).await {
+            Ok(points) => points,
+            Err(error) => {
+                outcome.report.warnings.push(format!(
+                    "the central backup account {} could not be read, so no store's copies \
+                     there were seen: {error}",
+                    central.account
+                ));
+                BTreeMap::new()
+            }
+        },
+        None => BTreeMap::new(),
+    };
+    // Their storage is priced once: with the central account's own points when a run visits it.
+    if !central.is_some_and(|c| scopes.keys().any(|a| a.as_str() == c.account)) {
+        outcome
+            .points
+            .extend(central_points.values().flatten().cloned());
+    }
+    let run = Run {
+        central_points: &central_points,
+        ..run
+    };
     // One account or region failing never stops the others: it is reported, with whether a
     // retry may help, and the rest completes.
-    for (account, regions) in targets.scopes_by_account(&assets)? {
+    for (account, regions) in scopes {
         if !work.apply {
             run.account(&account, &regions, &mut outcome).await;
             continue;
@@ -434,6 +477,39 @@ async fn run(
     Ok(outcome)
 }
 
+/// Every recovery point of the central backup account's vaults, by the ARN of the store it
+/// was copied from.
+async fn read_central_points(
+    aws: &Aws,
+    config: &Config,
+    central: &bulwark_core::config::CentralBackup,
+    org_role: Option<&str>,
+) -> Result<BTreeMap<String, Vec<bulwark_core::coverage::RecoveryPoint>>, AwsError> {
+    let account = AccountId::parse(&central.account)?;
+    let regions: Vec<Region> = central
+        .regions()
+        .into_iter()
+        .map(Region::parse)
+        .collect::<Result<_, _>>()?;
+    let clients = clients_for_account(aws, &account, &regions, &BTreeMap::new(), org_role).await?;
+    let mut points: BTreeMap<String, Vec<bulwark_core::coverage::RecoveryPoint>> = BTreeMap::new();
+    for region in &regions {
+        let c = clients
+            .get(region.as_str())
+            .ok_or_else(|| AwsError::Malformed(format!("no clients for region {region}")))?;
+        for point in
+            crate::facts::vault_points(c, &central.vault_name, &config.protection().kms_key_alias)
+                .await?
+        {
+            points
+                .entry(point.resource_arn.clone())
+                .or_default()
+                .push(point);
+        }
+    }
+    Ok(points)
+}
+
 impl Outcome {
     fn fail(&mut self, account: &AccountId, regions: &[Region], error: AwsError) {
         for region in regions {
@@ -453,6 +529,9 @@ struct Run<'a> {
     assets: &'a [Asset],
     /// Each store's last restore test (read once, when coverage is judged).
     restore_tests: &'a BTreeMap<String, bulwark_core::RestoreTest>,
+    /// The recovery points of the central backup account's vaults, by store ARN (read once,
+    /// when coverage is judged).
+    central_points: &'a BTreeMap<String, Vec<bulwark_core::coverage::RecoveryPoint>>,
     targets: Targets<'a>,
     org_role: Option<&'a str>,
     work: Work,
@@ -514,6 +593,24 @@ impl Run<'_> {
         outcome
             .legal_holds_unread
             .extend(std::mem::take(&mut facts.legal_holds_unread));
+        // The central account's copies are evidence for the stores they came from; the central
+        // account's own facts hold them already.
+        if self
+            .config
+            .central_backup()
+            .is_some_and(|c| c.account != account.as_str())
+        {
+            for store in &stores {
+                if let Some(points) = self.central_points.get(&store.arn.to_string()) {
+                    facts
+                        .recovery_points
+                        .entry(store.arn.to_string())
+                        .or_default()
+                        .extend(points.iter().cloned());
+                }
+            }
+        }
+
         for region in regions {
             let scope = Scope {
                 account: account.clone(),
@@ -617,8 +714,18 @@ impl Run<'_> {
         if !self.work.apply {
             return Ok(plan);
         }
-        let key_policy =
-            protection::vault_key_policy(settings, region.partition(), account.as_str());
+        let key_policy = match config
+            .central_backup()
+            .filter(|c| c.account == account.as_str())
+        {
+            Some(central) => protection::central_key_policy(
+                settings,
+                &central.organization_id,
+                region.partition(),
+                account.as_str(),
+            ),
+            None => protection::vault_key_policy(settings, region.partition(), account.as_str()),
+        };
         let key = backup::VaultKey {
             alias: &settings.kms_key_alias,
             policy: &key_policy,

@@ -302,6 +302,36 @@ async fn native_states(
     results.into_iter().collect()
 }
 
+/// The recovery points of one vault of the clients' region (the central backup account's),
+/// judged with its lock and access policy; none when the vault does not exist.
+pub async fn vault_points(
+    c: &ScopeClients,
+    vault_name: &str,
+    kms_key_alias: &str,
+) -> Result<Vec<RecoveryPoint>, AwsError> {
+    let state = backup::read_state(c, kms_key_alias, false).await?;
+    let region = c.scope.region.to_string();
+    let Some(vault) = state.listed_vaults.get(&region).and_then(|vaults| {
+        vaults
+            .iter()
+            .find(|v| v.backup_vault_name() == Some(vault_name))
+    }) else {
+        return Ok(Vec::new());
+    };
+    let policy = state
+        .state
+        .vaults
+        .get(&(region.clone(), vault_name.to_string()))
+        .and_then(|v| v.access_policy.as_deref());
+    Ok(backup::recovery_points(c, std::slice::from_ref(vault))
+        .await?
+        .iter()
+        .filter_map(|(vault, point)| {
+            recovery_point(vault, point, &region, c.scope.account.as_str(), policy)
+        })
+        .collect())
+}
+
 fn to_utc(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| Utc.timestamp_opt(t.secs(), t.subsec_nanos()).single())
 }

@@ -52,6 +52,9 @@ pub struct Tier {
     /// What becomes of its buckets' noncurrent object versions (an S3 lifecycle rule of
     /// Bulwark's own); None: Bulwark puts none.
     pub noncurrent_versions: Option<NoncurrentVersions>,
+    /// How long the copy of each recovery point in the central backup account's vaults is
+    /// kept (`[central_backup]`); None: no central copy.
+    pub central_retention: Option<Duration>,
 }
 
 /// The S3 lifecycle rule Bulwark puts on a tier's buckets for their noncurrent versions: moved

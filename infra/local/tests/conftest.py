@@ -261,3 +261,30 @@ def placeholder_function(aws: Callable[..., Any], region: str, role: str, name: 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{time.time_ns() % 10**12}"
+
+
+def administrator(aws: Callable[..., Any], account: str) -> dict[str, str]:
+    """Credentials of `account`'s administrator (its OrganizationAccountAccessRole)."""
+    creds = aws("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="admin"
+    )["Credentials"]
+    return {
+        "aws_access_key_id": creds["AccessKeyId"],
+        "aws_secret_access_key": creds["SecretAccessKey"],
+        "aws_session_token": creds["SessionToken"],
+    }
+
+
+def organization(aws: Callable[..., Any]) -> tuple[str, str, str]:
+    """A new organization of a new management account with one member account made by
+    CreateAccount: the organization's id, the management account's and the member's."""
+    import random
+
+    management = str(random.randint(300_000_000_000, 399_999_999_999))
+    organizations = aws("organizations", credentials=administrator(aws, management))
+    org_id = organizations.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    status = organizations.create_account(Email=f"{unique('member')}@example.com", AccountName="member")
+    member = organizations.describe_create_account_status(
+        CreateAccountRequestId=status["CreateAccountStatus"]["Id"]
+    )["CreateAccountStatus"]["AccountId"]
+    return org_id, management, member

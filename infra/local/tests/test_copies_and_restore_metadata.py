@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from conftest import ACCOUNT, ROLE, unique, wait
+from conftest import ACCOUNT, ROLE, administrator, organization, unique, wait
 
 SOURCE, DR = "eu-west-3", "eu-west-2"  # Regions no other test backs up in
-OTHER_ACCOUNT = "210987654321"
 
 
 @dataclass
@@ -269,26 +268,49 @@ def test_which_key_a_copy_gets(aws: Any, vaults: Vaults) -> None:
     assert _copied(aws, v.vault, keyed_rp, here)["DestinationEncryptionKeyArn"] == v.source_key
 
 
-def test_a_cross_account_copy_of_a_snapshot_under_an_aws_managed_key_fails(aws: Any, vaults: Vaults) -> None:
+def test_a_cross_account_copy_of_a_snapshot_under_an_aws_managed_key_fails(aws: Any) -> None:
     """"Cross-account copy with AWS managed keys isn't supported for resources that aren't fully
-    managed by AWS Backup"; a customer managed key copies."""
-    v = vaults
-    creds = aws("sts").assume_role(RoleArn=f"arn:aws:iam::{OTHER_ACCOUNT}:role/OrganizationAccountAccessRole", RoleSessionName="test")
-    other = {
-        "aws_access_key_id": creds["Credentials"]["AccessKeyId"],
-        "aws_secret_access_key": creds["Credentials"]["SecretAccessKey"],
-        "aws_session_token": creds["Credentials"]["SessionToken"],
-    }
+    managed by AWS Backup"; a customer managed key copies. (Within one organization, into a
+    vault open to it: test_cross_account_copies.py.)"""
+    org_id, management, member = organization(aws)
+    source, other = administrator(aws, management), administrator(aws, member)
+    role = f"arn:aws:iam::{management}:role/backup"
+    source_key = aws("kms", SOURCE, source).create_key()["KeyMetadata"]["Arn"]
+    vault = unique("primary")
+    aws("backup", SOURCE, source).create_backup_vault(BackupVaultName=vault, EncryptionKeyArn=source_key)
     other_key = aws("kms", DR, other).create_key()["KeyMetadata"]["Arn"]
-    central = aws("backup", DR, other).create_backup_vault(BackupVaultName=unique("central"), EncryptionKeyArn=other_key)["BackupVaultArn"]
-    managed = aws("ec2", SOURCE).create_volume(AvailabilityZone=f"{SOURCE}a", Size=8, Encrypted=True)  # aws/ebs
-    managed_rp = _backed_up(aws, v.vault, f"arn:aws:ec2:{SOURCE}:{ACCOUNT}:volume/{managed['VolumeId']}")
-    refused = _copied(aws, v.vault, managed_rp, central)
+    name = unique("central")
+    central = aws("backup", DR, other).create_backup_vault(BackupVaultName=name, EncryptionKeyArn=other_key)["BackupVaultArn"]
+    aws("backup", DR, other).put_backup_vault_access_policy(
+        BackupVaultName=name,
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "backup:CopyIntoBackupVault", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": org_id}},
+        }]}),
+    )
+    backup = aws("backup", SOURCE, source)
+
+    def backed_up(volume: dict[str, Any]) -> str:
+        arn = f"arn:aws:ec2:{SOURCE}:{management}:volume/{volume['VolumeId']}"
+        job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=arn, IamRoleArn=role)
+        assert wait(lambda: backup.describe_backup_job(BackupJobId=job["BackupJobId"]), "State")[-1] == "COMPLETED"
+        return job["RecoveryPointArn"]
+
+    def copied(point: str) -> dict[str, Any]:
+        job = backup.start_copy_job(
+            RecoveryPointArn=point, SourceBackupVaultName=vault, DestinationBackupVaultArn=central, IamRoleArn=role
+        )
+        wait(lambda: backup.describe_copy_job(CopyJobId=job["CopyJobId"])["CopyJob"], "State")
+        return backup.describe_copy_job(CopyJobId=job["CopyJobId"])["CopyJob"]
+
+    ec2 = aws("ec2", SOURCE, source)
+    managed = ec2.create_volume(AvailabilityZone=f"{SOURCE}a", Size=8, Encrypted=True)  # aws/ebs
+    refused = copied(backed_up(managed))
     assert (refused["State"], refused["StatusMessage"]) == ("FAILED", "Given key ID is not accessible")
 
-    keyed = aws("ec2", SOURCE).create_volume(AvailabilityZone=f"{SOURCE}a", Size=8, Encrypted=True, KmsKeyId=v.source_key)
-    copied = _copied(aws, v.vault, _backed_up(aws, v.vault, f"arn:aws:ec2:{SOURCE}:{ACCOUNT}:volume/{keyed['VolumeId']}"), central)
-    assert (copied["State"], copied["DestinationEncryptionKeyArn"]) == ("COMPLETED", other_key)
+    keyed = ec2.create_volume(AvailabilityZone=f"{SOURCE}a", Size=8, Encrypted=True, KmsKeyId=source_key)
+    done = copied(backed_up(keyed))
+    assert (done["State"], done["DestinationEncryptionKeyArn"]) == ("COMPLETED", other_key)
 
 
 def test_a_snapshot_whose_option_group_has_options_needs_that_group_in_the_destination(aws: Any, vaults: Vaults) -> None:

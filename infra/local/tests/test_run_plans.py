@@ -6,7 +6,7 @@ import json
 import urllib.request
 from typing import Any
 
-from conftest import ROLE, backup_role, unique, wait
+from conftest import ROLE, administrator, backup_role, organization, unique, wait
 
 OTHER_ACCOUNT = "210987654321"
 
@@ -117,32 +117,43 @@ def test_run_plans_backs_up_what_selections_assign_then_copies(aws: Any, endpoin
 
 
 def test_copy_to_another_account_then_restore_there(aws: Any) -> None:
-    backup = aws("backup", "us-east-1")
+    # (within one organization, into a vault open to it: test_cross_account_copies.py)
+    org_id, management, member = organization(aws)
+    source = administrator(aws, management)
+    role = f"arn:aws:iam::{management}:role/backup"
+    backup = aws("backup", "us-east-1", source)
     vault = unique("src")
     backup.create_backup_vault(BackupVaultName=vault)
-    creds = _credentials(aws, OTHER_ACCOUNT)
+    creds = administrator(aws, member)
     other = aws("backup", "us-east-2", creds)
     dest = unique("central")
     dest_arn = other.create_backup_vault(BackupVaultName=dest)["BackupVaultArn"]
-    assert f":{OTHER_ACCOUNT}:" in dest_arn
+    assert f":{member}:" in dest_arn
+    other.put_backup_vault_access_policy(
+        BackupVaultName=dest,
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "backup:CopyIntoBackupVault", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": org_id}},
+        }]}),
+    )
 
-    volume = aws("ec2", "us-east-1").create_volume(AvailabilityZone="us-east-1a", Size=8)
-    arn = f"arn:aws:ec2:us-east-1:123456789012:volume/{volume['VolumeId']}"
-    job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=arn, IamRoleArn=ROLE)
+    volume = aws("ec2", "us-east-1", source).create_volume(AvailabilityZone="us-east-1a", Size=8)
+    arn = f"arn:aws:ec2:us-east-1:{management}:volume/{volume['VolumeId']}"
+    job = backup.start_backup_job(BackupVaultName=vault, ResourceArn=arn, IamRoleArn=role)
     wait(lambda: backup.describe_backup_job(BackupJobId=job["BackupJobId"]), "State")
     copy = backup.start_copy_job(
-        RecoveryPointArn=job["RecoveryPointArn"], SourceBackupVaultName=vault, DestinationBackupVaultArn=dest_arn, IamRoleArn=ROLE
+        RecoveryPointArn=job["RecoveryPointArn"], SourceBackupVaultName=vault, DestinationBackupVaultArn=dest_arn, IamRoleArn=role
     )
     wait(lambda: backup.describe_copy_job(CopyJobId=copy["CopyJobId"])["CopyJob"], "State")
     copied = backup.describe_copy_job(CopyJobId=copy["CopyJobId"])["CopyJob"]
-    assert copied["State"] == "COMPLETED"
+    assert copied["State"] == "COMPLETED", copied.get("StatusMessage")
 
     # AWS Backup assumes a role of the account the restore runs in
     other_role = backup_role(aws, credentials=creds)
     restore = other.start_restore_job(RecoveryPointArn=copied["DestinationRecoveryPointArn"], Metadata={}, IamRoleArn=other_role)
     wait(lambda: other.describe_restore_job(RestoreJobId=restore["RestoreJobId"]), "Status")
     created = other.describe_restore_job(RestoreJobId=restore["RestoreJobId"])["CreatedResourceArn"]
-    assert created.startswith(f"arn:aws:ec2:us-east-2:{OTHER_ACCOUNT}:volume/")
+    assert created.startswith(f"arn:aws:ec2:us-east-2:{member}:volume/")
     volumes = aws("ec2", "us-east-2", creds).describe_volumes(VolumeIds=[created.split("/")[-1]])["Volumes"]
     assert volumes[0]["Size"] == 8
 

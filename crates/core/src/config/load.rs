@@ -24,6 +24,8 @@ pub(super) struct LoadedTier {
     pub(super) tier: Tier,
     pub(super) retention: Range<usize>,
     pub(super) copy: Option<Range<usize>>,
+    /// Where it states `central_retention`.
+    pub(super) central: Option<Range<usize>>,
     pub(super) compliance_lock: Option<Range<usize>>,
 }
 
@@ -81,6 +83,20 @@ impl Loader<'_> {
                 ),
             ));
         }
+        let central_backup = self.central_backup(raw.central_backup)?;
+        if let Some((tier, span)) = loaded
+            .iter()
+            .find_map(|t| t.central.clone().map(|span| (&t.tier.name, span)))
+            .filter(|_| central_backup.is_none())
+        {
+            return Err(self.error(
+                span,
+                format!(
+                    "tier {tier:?} keeps copies in the central backup account, but there is no \
+                     [central_backup] section: say which account, organization and region"
+                ),
+            ));
+        }
         let mut warnings = self.check_vault_locks(&loaded)?;
         for tier in &loaded {
             if let Some(span) = &tier.compliance_lock {
@@ -109,6 +125,7 @@ impl Loader<'_> {
             applications,
             restore_test_prices,
             backup_storage_prices,
+            central_backup,
             warnings,
         })
     }
@@ -320,6 +337,19 @@ impl Loader<'_> {
             .map(noncurrent_of)
             .transpose()
             .map_err(located)?;
+        let central_retention = match &raw.central_retention {
+            Some(keep) if keep.get_ref().whole_days().is_none_or(|d| d == 0) => {
+                return Err(located((
+                    keep.span(),
+                    format!(
+                        "central_retention {} is not a whole number of days: AWS Backup keeps \
+                         copies for whole days",
+                        keep.get_ref()
+                    ),
+                )))
+            }
+            keep => keep.as_ref().map(|k| *k.get_ref()),
+        };
         let tier = Tier {
             rpo: *raw.rpo.get_ref(),
             rto: *raw.rto.get_ref(),
@@ -337,6 +367,7 @@ impl Loader<'_> {
             alert: raw.alert,
             restore_test,
             noncurrent_versions,
+            central_retention,
             name,
         };
         Ok(LoadedTier {
@@ -346,6 +377,7 @@ impl Loader<'_> {
                 .cross_region_copy
                 .filter(|c| *c.get_ref())
                 .map(|c| c.span()),
+            central: raw.central_retention.as_ref().map(Spanned::span),
             compliance_lock,
         })
     }

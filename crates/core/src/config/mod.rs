@@ -11,6 +11,7 @@
 mod applications;
 #[cfg(test)]
 mod applications_tests;
+mod central;
 mod checks;
 mod load;
 mod prices;
@@ -40,6 +41,7 @@ use raw::RawConfig;
 
 // ConfigError lives with the crate's other errors, which wrap it; its path stays here.
 pub use crate::error::ConfigError;
+pub use central::CentralBackup;
 pub use restore::RestorePrerequisites;
 pub use settings::{default_dr_region, ProtectionSettings};
 
@@ -78,6 +80,7 @@ pub struct Config {
     applications: Vec<Application>,
     restore_test_prices: Prices,
     backup_storage_prices: StoragePrices,
+    central_backup: Option<CentralBackup>,
     warnings: Vec<ConfigWarning>,
 }
 
@@ -230,6 +233,11 @@ impl Config {
 
     /// The prices recovery points' storage is priced at (`[backup_storage_prices]` over the
     /// built-in ones).
+    /// The central backup account, when the configuration names one.
+    pub fn central_backup(&self) -> Option<&CentralBackup> {
+        self.central_backup.as_ref()
+    }
+
     pub fn backup_storage_prices(&self) -> &StoragePrices {
         &self.backup_storage_prices
     }

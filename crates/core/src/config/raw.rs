@@ -24,6 +24,17 @@ pub(super) struct RawConfig {
     pub(super) applications: Vec<RawApplication>,
     pub(super) restore_test_prices: Option<RawPrices>,
     pub(super) backup_storage_prices: Option<RawStoragePrices>,
+    pub(super) central_backup: Option<RawCentralBackup>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCentralBackup {
+    pub(super) account: Spanned<String>,
+    pub(super) organization_id: Spanned<String>,
+    pub(super) region: Spanned<String>,
+    pub(super) secondary_region: Option<Spanned<String>>,
+    pub(super) vault_name: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +97,7 @@ pub(super) struct RawTier {
     pub(super) alert: bool,
     pub(super) restore_test: Option<RawRestoreTest>,
     pub(super) noncurrent_versions: Option<Spanned<RawNoncurrentVersions>>,
+    pub(super) central_retention: Option<Spanned<Duration>>,
 }
 
 #[derive(Deserialize)]

@@ -587,3 +587,38 @@ fn a_dr_rpo_needs_a_copy_and_room_for_an_hourly_copy() {
     // Snapshots every 4h reach the DR region within 6h: no copy beyond theirs
     assert_eq!(gold.dr_copy_frequency(Kind::Rds), None);
 }
+
+#[test]
+fn a_central_retention_needs_a_central_backup_account_and_whole_days() {
+    let central = "[central_backup]\naccount = \"999988887777\"\n\
+                   organization_id = \"o-abcdefghij\"\nregion = \"eu-central-1\"\n";
+    assert_refused(
+        &format!("{TIER}central_retention = \"7y\"\n{RULE}"),
+        6,
+        "no [central_backup] section",
+    );
+    assert_refused(
+        &format!("{TIER}central_retention = \"36h\"\n{RULE}{central}"),
+        6,
+        "not a whole number of days",
+    );
+    assert_refused(
+        &format!("{TIER}{RULE}[central_backup]\naccount = \"12\"\norganization_id = \"o-abcdefghij\"\nregion = \"eu-central-1\"\n"),
+        10,
+        "account",
+    );
+    assert_refused(
+        &format!("{TIER}{RULE}{central}secondary_region = \"eu-central-1\"\n"),
+        13,
+        "is the primary region",
+    );
+    let loaded = Config::from_toml_str(
+        "good.toml",
+        &format!("{TIER}central_retention = \"2555d\"\n{RULE}{central}"),
+    )
+    .expect("loads");
+    assert_eq!(
+        loaded.central_backup().map(|c| c.vault_name.as_str()),
+        Some("bulwark-central")
+    );
+}

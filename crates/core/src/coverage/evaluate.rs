@@ -173,8 +173,8 @@ impl<'a> Judge<'a> {
             }
             Control::BackupRecoveryPointMinimumRetentionCheck => self.minimum_retention(tier),
             Control::BackupResourcesProtectedByCrossRegion => self.cross_region(tier),
-            Control::BackupResourcesProtectedByCrossAccount
-            | Control::ResourcesInLogicallyAirGappedVault => {
+            Control::BackupResourcesProtectedByCrossAccount => self.cross_account(tier),
+            Control::ResourcesInLogicallyAirGappedVault => {
                 not_applicable("not required by the taxonomy")
             }
             Control::BackupResourcesProtectedByBackupVaultLock => self.vault_lock(tier),
@@ -290,6 +290,30 @@ impl<'a> Judge<'a> {
             non_compliant(format!(
                 "no recovery point outside {}; tier {} asks for a copy in the DR region",
                 self.region, tier.name
+            ))
+        }
+    }
+
+    /// A copy kept in another account: the central backup account's vaults, for a tier that
+    /// states `central_retention`.
+    fn cross_account(&self, tier: &Tier) -> Status {
+        if tier.central_retention.is_none() {
+            return not_applicable(format!(
+                "tier {} keeps no copy in the central backup account",
+                tier.name
+            ));
+        }
+        if self.restorable.is_empty() {
+            return no_recovery_points();
+        }
+        let account = self.asset.account.as_str();
+        if self.restorable.iter().any(|p| p.account != account) {
+            Status::Compliant
+        } else {
+            non_compliant(format!(
+                "no recovery point outside account {account}; tier {} keeps a copy in the \
+                 central backup account",
+                tier.name
             ))
         }
     }

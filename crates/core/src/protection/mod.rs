@@ -24,8 +24,8 @@ pub use model::{
     Selection, TagChange, TagCondition, Vault, VaultLock, MANAGED_TAG, TIER_TAG,
 };
 pub use policy::{
-    access_policy, normalize_policy, vault_key_policy, ADMIN_ONLY_KEY_ACTIONS,
-    ADMIN_ONLY_VAULT_ACTIONS, MAINTAINER_VAULT_ACTIONS,
+    access_policy, central_access_policy, central_key_policy, normalize_policy, vault_key_policy,
+    ADMIN_ONLY_KEY_ACTIONS, ADMIN_ONLY_VAULT_ACTIONS, MAINTAINER_VAULT_ACTIONS,
 };
 pub use reconcile::{apply, diff, unreconciled};
 pub use render::{

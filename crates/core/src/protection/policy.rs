@@ -51,6 +51,29 @@ pub fn access_policy(settings: &ProtectionSettings, partition: &str, account: &s
     }))
 }
 
+/// The central backup vault's access policy: the organization's accounts may copy recovery
+/// points in (AWS Backup checks `backup:CopyIntoBackupVault` against the destination vault's
+/// policy), and the guard of `access_policy` holds as in every vault Bulwark keeps.
+pub fn central_access_policy(
+    settings: &ProtectionSettings,
+    organization_id: &str,
+    partition: &str,
+    account: &str,
+) -> String {
+    adding(
+        &access_policy(settings, partition, account),
+        Some(0),
+        json!({
+            "Sid": "OrganizationCopiesIn",
+            "Effect": "Allow",
+            "Principal": { "AWS": "*" },
+            "Action": "backup:CopyIntoBackupVault",
+            "Resource": "*",
+            "Condition": { "StringEquals": { "aws:PrincipalOrgID": organization_id } }
+        }),
+    )
+}
+
 /// What only the admin roles may do to a vault key: without the key, its vault's recovery
 /// points cannot be read, so destroying or disabling it destroys them.
 pub const ADMIN_ONLY_KEY_ACTIONS: &[&str] = &[
@@ -85,6 +108,49 @@ pub fn vault_key_policy(settings: &ProtectionSettings, partition: &str, account:
             }
         ]
     }))
+}
+
+/// The central backup account's vault key policy: `vault_key_policy`, and the organization's
+/// accounts may have AWS Backup use the key for the copies they send in.
+pub fn central_key_policy(
+    settings: &ProtectionSettings,
+    organization_id: &str,
+    partition: &str,
+    account: &str,
+) -> String {
+    adding(
+        &vault_key_policy(settings, partition, account),
+        None,
+        json!({
+            "Sid": "OrganizationCopiesThroughAwsBackup",
+            "Effect": "Allow",
+            "Principal": { "AWS": "*" },
+            "Action": [
+                "kms:CreateGrant",
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:Encrypt",
+                "kms:GenerateDataKey*",
+                "kms:ReEncrypt*"
+            ],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": { "aws:PrincipalOrgID": organization_id },
+                "StringLike": { "kms:ViaService": "backup.*.amazonaws.com" }
+            }
+        }),
+    )
+}
+
+/// A document rendered here with `statement` added at `index` of its statements (last: None).
+fn adding(document: &str, index: Option<usize>, statement: serde_json::Value) -> String {
+    let mut policy: serde_json::Value =
+        serde_json::from_str(document).expect("the policies rendered here are JSON");
+    if let Some(statements) = policy["Statement"].as_array_mut() {
+        let at = index.unwrap_or(statements.len());
+        statements.insert(at, statement);
+    }
+    canonical_json(&policy)
 }
 
 /// A policy document as `render` writes it (keys sorted, no whitespace), so that a policy

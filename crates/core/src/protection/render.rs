@@ -13,7 +13,7 @@ use super::model::{
     BackupState, CopyAction, Lifecycle, Plan, PlanRule, Selection, TagCondition, Vault, VaultLock,
     TIER_TAG,
 };
-use super::policy::access_policy;
+use super::policy::{access_policy, central_access_policy};
 
 /// The rule that takes snapshots, in every plan.
 pub const SNAPSHOT_RULE: &str = "snapshot";
@@ -169,6 +169,27 @@ pub fn render(config: &Config, account: &str, region: &str) -> Result<BackupStat
             .vaults
             .insert((vault.region.clone(), vault.name.clone()), vault);
     }
+    if let Some(central) = config
+        .central_backup()
+        .filter(|c| c.account == account && c.regions().contains(&region))
+    {
+        let vault = Vault {
+            name: central.vault_name.clone(),
+            region: region.to_string(),
+            kms_key_alias: settings.kms_key_alias.clone(),
+            lock: None,
+            access_policy: Some(central_access_policy(
+                settings,
+                &central.organization_id,
+                partition,
+                account,
+            )),
+            managed: true,
+        };
+        state
+            .vaults
+            .insert((vault.region.clone(), vault.name.clone()), vault);
+    }
     let dr_vault_arn = settings.vault_arn(&dr_region, account);
     let role = settings.backup_role_arn(partition, account);
     for tier in tiers {
@@ -187,7 +208,22 @@ pub fn render(config: &Config, account: &str, region: &str) -> Result<BackupStat
                     value: tier.name.clone(),
                 }],
             };
-            let plan = plan(tier, &group, &settings.vault_name, &dr_vault_arn);
+            let central_vaults: Vec<String> =
+                match (config.central_backup(), tier.central_retention) {
+                    (Some(central), Some(_)) if central.account != account => central
+                        .regions()
+                        .iter()
+                        .map(|region| central.vault_arn(region))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+            let plan = plan(
+                tier,
+                &group,
+                &settings.vault_name,
+                &dr_vault_arn,
+                &central_vaults,
+            );
             state.selections.insert(
                 (selection.plan_name.clone(), selection.name.clone()),
                 selection,
@@ -198,7 +234,15 @@ pub fn render(config: &Config, account: &str, region: &str) -> Result<BackupStat
     Ok(state)
 }
 
-fn plan(tier: &Tier, group: &Group, vault_name: &str, dr_vault_arn: &str) -> Plan {
+/// A tier's plan for one group of kinds. `central_vaults`: the central backup account's
+/// vaults each snapshot is copied to as well, kept `central_retention`.
+fn plan(
+    tier: &Tier,
+    group: &Group,
+    vault_name: &str,
+    dr_vault_arn: &str,
+    central_vaults: &[String],
+) -> Plan {
     // The configuration refuses retention and cold storage that are not whole days.
     let lifecycle = Lifecycle {
         move_to_cold_storage_after_days: tier
@@ -207,7 +251,7 @@ fn plan(tier: &Tier, group: &Group, vault_name: &str, dr_vault_arn: &str) -> Pla
             .and_then(Duration::whole_days),
         delete_after_days: tier.retention.whole_days(),
     };
-    let copy_actions = if tier.cross_region_copy {
+    let mut copy_actions = if tier.cross_region_copy {
         vec![CopyAction {
             destination_vault_arn: dr_vault_arn.to_string(),
             lifecycle: Some(lifecycle.clone()),
@@ -215,6 +259,15 @@ fn plan(tier: &Tier, group: &Group, vault_name: &str, dr_vault_arn: &str) -> Pla
     } else {
         Vec::new()
     };
+    if let Some(keep) = tier.central_retention {
+        copy_actions.extend(central_vaults.iter().map(|vault| CopyAction {
+            destination_vault_arn: vault.clone(),
+            lifecycle: Some(Lifecycle {
+                move_to_cold_storage_after_days: None,
+                delete_after_days: keep.whole_days(),
+            }),
+        }));
+    }
     // An explicit cron pins the `frequency` schedule; a faster frequency_without_continuous
     // has no cron of its own.
     let snapshot_schedule = match &tier.cron {

@@ -29,7 +29,7 @@ from moto.moto_api._internal import mock_random
 
 from bulwark_local import backup_events
 
-from . import continuous as pitr, durations, encryption, kinds, policy, restore_role, restore_work
+from . import continuous as pitr, cross_account, durations, encryption, kinds, policy, restore_role, restore_work
 from .selection import selects
 
 DAY = 86400.0
@@ -821,6 +821,13 @@ def start_copy_job(
             backing = _copy_backing(source, account, region, job.job_id, target_vault.encryption_key_arn)
         except kinds.KindError as err:
             job.failure = str(err)
+    # What the resource type refuses is said first; then whether the account may copy in.
+    if job.failure is None and account != backend.account_id:
+        job.failure = cross_account.refusal(
+            backend.account_id, iam_role_arn, account, destination_vault_arn, vault_access_policy(target_vault)
+        )
+        if job.failure is not None:
+            source.kind.forget(backing)
     if job.failure is None:
         destination = RecoveryPoint(
             backing["arn"], source.kind, backing, target_vault, source.resource_arn, source.resource_name,

@@ -454,3 +454,71 @@ fn the_longest_tier_name_gives_names_aws_backup_accepts() {
     let err = Config::from_toml_str("t.toml", &too_long).expect_err("refused");
     assert!(err.message.contains("plan and selection names"), "{err}");
 }
+
+const CENTRAL: &str = "[central_backup]\naccount = \"999988887777\"\n\
+                       organization_id = \"o-abcdefghij\"\nregion = \"eu-central-1\"\n\
+                       secondary_region = \"eu-west-1\"\n";
+
+#[test]
+fn a_tier_with_central_retention_copies_each_snapshot_to_both_central_vaults() {
+    let loaded = config(&format!(
+        "{GOLD}central_retention = \"2555d\"\n{RULE}{CENTRAL}"
+    ));
+    let state = render(&loaded, ACCOUNT, PRIMARY).expect("renders");
+    let plan = state.plans.values().next().expect("a plan");
+    let copies: Vec<(&str, Option<u64>)> = plan.rules[0]
+        .copy_actions
+        .iter()
+        .map(|c| {
+            (
+                c.destination_vault_arn.as_str(),
+                c.lifecycle.as_ref().and_then(|l| l.delete_after_days),
+            )
+        })
+        .collect();
+    assert_eq!(
+        copies,
+        [
+            (
+                "arn:aws:backup:eu-central-1:999988887777:backup-vault:bulwark-central",
+                Some(2555)
+            ),
+            (
+                "arn:aws:backup:eu-west-1:999988887777:backup-vault:bulwark-central",
+                Some(2555)
+            ),
+        ]
+    );
+    assert!(
+        !state
+            .vaults
+            .keys()
+            .any(|(_, name)| name == "bulwark-central"),
+        "a member account has no central vault"
+    );
+}
+
+#[test]
+fn the_central_account_gets_its_vault_open_to_the_organization_and_copies_nothing_to_itself() {
+    let loaded = config(&format!(
+        "{GOLD}central_retention = \"2555d\"\n{RULE}{CENTRAL}"
+    ));
+    let state = render(&loaded, "999988887777", "eu-central-1").expect("renders");
+    let vault = state
+        .vaults
+        .get(&("eu-central-1".to_string(), "bulwark-central".to_string()))
+        .expect("the central vault");
+    let policy: Value =
+        serde_json::from_str(vault.access_policy.as_deref().expect("a policy")).expect("json");
+    let statements = policy["Statement"].as_array().expect("statements");
+    assert_eq!(
+        statements[0]["Condition"],
+        json!({"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}})
+    );
+    assert_eq!(statements[0]["Action"], "backup:CopyIntoBackupVault");
+    assert!(statements
+        .iter()
+        .any(|s| s["Sid"] == "OnlyAdminsLoseRecoveryPoints"));
+    let plan = state.plans.values().next().expect("a plan");
+    assert!(plan.rules[0].copy_actions.is_empty());
+}
