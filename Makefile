@@ -94,7 +94,7 @@ demo: venv
 	echo; echo "== failover: the application orders drilled isolated from us-east-1, then failed over to us-west-2 with us-east-1 down, from us-west-2"; \
 	$(PYTHON) infra/local/demo_failover.py --bulwark $(BULWARK) --config $(CURDIR)/.local-aws/demo-failover.toml; \
 	echo; echo "== the central backup account: critical's copies landing in another account of the organization"; \
-	$(PYTHON) infra/local/demo_central.py --bulwark $(BULWARK)
+	$(PYTHON) infra/local/demo_central.py --bulwark $(BULWARK) --regions $(REGIONS)
 
 .PHONY: test
 test: venv

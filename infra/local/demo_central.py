@@ -63,7 +63,8 @@ def bulwark(binary: str, config: Path, *args: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bulwark", required=True)
-    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--region", default="us-east-1", help="the central vault's region")
+    parser.add_argument("--regions", default="us-east-1,eu-west-1", help="where the plans run")
     args = parser.parse_args()
     region = args.region
     account = client("sts", region).get_caller_identity()["Account"]
@@ -82,10 +83,13 @@ def main() -> None:
     print("bulwark apply:", applied[-1] if applied else "")
 
     endpoint = os.environ["AWS_ENDPOINT_URL"]
-    request = urllib.request.Request(
-        f"{endpoint}/moto-api/bulwark/backup/run-plans?account={account}&region={region}", method="POST", data=b"{}"
-    )
-    urllib.request.urlopen(request).read()
+    for plans_region in args.regions.split(","):
+        request = urllib.request.Request(
+            f"{endpoint}/moto-api/bulwark/backup/run-plans?account={account}&region={plans_region}",
+            method="POST",
+            data=b"{}",
+        )
+        urllib.request.urlopen(request).read()
 
     creds = client("sts", region).assume_role(
         RoleArn=f"arn:aws:iam::{central}:role/{ORG_ROLE}", RoleSessionName="demo"
@@ -100,6 +104,7 @@ def main() -> None:
     deadline = time.time() + 60
     points: list[dict[str, Any]] = []
     while time.time() < deadline:
+        time.sleep(2)
         points = [
             p
             for p in backup.list_recovery_points_by_backup_vault(BackupVaultName=VAULT)["RecoveryPoints"]
@@ -107,7 +112,6 @@ def main() -> None:
         ]
         if points:
             break
-        time.sleep(0.5)
     if not points:
         sys.exit(f"no copy landed in {central}'s vault {VAULT}")
     print(f"in account {central}, vault {VAULT} ({region}), listed from inside that account:")
@@ -116,16 +120,20 @@ def main() -> None:
 
     report = json.loads(bulwark(args.bulwark, config, "report", "--format", "json"))
     critical = [a for a in report["assets"] if a.get("tier") == "critical"]
-    compliant = [
-        a["name"]
+    verdicts = {
+        (a["name"], a["arn"]): c
         for a in critical
         for c in a["controls"]
-        if c["control"] == "BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT" and c["status"] == "compliant"
-    ]
+        if c["control"] == "BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT"
+    }
+    compliant = sorted(name for (name, _), c in verdicts.items() if c["status"] == "compliant")
     print(
         f"bulwark report: BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT compliant for {len(compliant)} "
-        f"of {len(critical)} critical stores ({', '.join(sorted(compliant))})"
+        f"of {len(critical)} critical stores ({', '.join(compliant)})"
     )
+    for (_, arn), verdict in sorted(verdicts.items()):
+        if verdict["status"] != "compliant":
+            print(f"  {arn}: {verdict['status']}: {verdict.get('reason') or verdict.get('why')}")
 
 
 if __name__ == "__main__":
