@@ -525,3 +525,53 @@ async fn the_report_shows_each_backed_up_stores_replication() {
         "{table}"
     );
 }
+
+#[tokio::test]
+async fn readiness_names_a_read_replica_live_in_the_dr_region_as_the_faster_way() {
+    // Given a critical database with a read replica in its DR region, and one without
+    let t = TestAccount::new().await;
+    let tier1 = [("BackupTier", "Tier1")];
+    seed::rds_instance(&t, HOME_REGION, "ledger-db", &tier1).await;
+    seed::rds_instance(&t, HOME_REGION, "lonely-db", &tier1).await;
+    let dr = crate::restore::dr_region();
+    let source = format!("arn:aws:rds:{HOME_REGION}:{}:db:ledger-db", t.account);
+    let replica = t
+        .rds(&dr)
+        .create_db_instance_read_replica()
+        .db_instance_identifier("ledger-db-dr")
+        .source_db_instance_identifier(&source)
+        .db_instance_class("db.t3.micro")
+        .send()
+        .await
+        .expect("a read replica")
+        .db_instance()
+        .and_then(|db| db.db_instance_arn())
+        .expect("its ARN")
+        .to_string();
+    ok(&t, &["init"]);
+    ok(&t, &["discover"]);
+    ok(&t, &["classify"]);
+
+    // When readiness is computed
+    let readiness: Value =
+        serde_json::from_str(&ok(&t, &["failover", "readiness", "--format", "json"]))
+            .expect("json");
+
+    // Then the database's readiness names the replica as the faster way, and the other's
+    // names nothing
+    let warnings = |name: &str| {
+        readiness["stores"]
+            .as_array()
+            .expect("stores")
+            .iter()
+            .find(|s| s["subject"].as_str().is_some_and(|a| a.ends_with(name)))
+            .unwrap_or_else(|| panic!("{name} not in {readiness:#}"))["warnings"]
+            .clone()
+    };
+    let named = warnings(":db:ledger-db").to_string();
+    assert!(
+        named.contains(&replica) && named.contains("faster"),
+        "{named}"
+    );
+    assert_eq!(warnings(":db:lonely-db"), serde_json::json!([]));
+}

@@ -43,6 +43,27 @@ impl Replication {
             || !self.read_replicas.is_empty()
     }
 
+    /// A copy of the store already live in `region`, outside AWS Backup, in words: a failover
+    /// there could promote or use it instead of restoring (a cross-region read replica's ARN
+    /// names its region; a global table lists its replicas' regions).
+    pub fn live_replica_in(&self, region: &str) -> Option<String> {
+        if let Some(replica) = self
+            .read_replicas
+            .iter()
+            .find(|r| r.split(':').nth(3) == Some(region))
+        {
+            return Some(format!(
+                "the read replica {replica} is live in {region}: promoting it is faster than a restore"
+            ));
+        }
+        self.replica_regions.iter().any(|r| r == region).then(|| {
+            format!(
+                "the global table's replica in {region} already serves: pointing the \
+                     application at it is faster than a restore"
+            )
+        })
+    }
+
     /// One line for a report: each copy, or "none".
     pub fn summary(&self) -> String {
         let mut parts = Vec::new();

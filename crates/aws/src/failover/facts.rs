@@ -159,6 +159,7 @@ pub async fn read_with(
                     .get(&arn)
                     .cloned()
                     .unwrap_or_default(),
+                replication: a.attributes.replication.clone(),
             }
         })
         .collect();

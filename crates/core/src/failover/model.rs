@@ -61,6 +61,8 @@ pub struct StoreFacts {
     /// The recovery points a restore test of it restored and passed (a drill's, a DR test's: its
     /// copies; a test of its own region's: its points there): verified good.
     pub verified_points: BTreeSet<String>,
+    /// Its copies outside AWS Backup, as discovered (RDS and Aurora read replicas).
+    pub replication: Option<crate::replication::Replication>,
 }
 
 /// One recovery point in the DR vault.
@@ -172,6 +174,10 @@ pub struct StorePlan {
     /// its source and protects it in the DR region.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// A copy already live in the DR region outside AWS Backup, in words: the faster way to
+    /// fail this store over, which Bulwark names and leaves to the engineer (not hashed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_replica: Option<String>,
 }
 
 /// The instances a restored Aurora cluster serves from: as many as its source had (at least

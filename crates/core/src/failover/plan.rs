@@ -361,6 +361,10 @@ fn store_plan(
         source_gone_at: store.gone_at,
         serving: serving(store, prerequisites),
         tags: carried_tags(store),
+        live_replica: store
+            .replication
+            .as_ref()
+            .and_then(|r| r.live_replica_in(app.dr_region.as_str())),
     }
 }
 
@@ -419,6 +423,7 @@ fn not_found(
         source_gone_at: None,
         serving: None,
         tags: BTreeMap::new(),
+        live_replica: None,
     }
 }
 

@@ -81,7 +81,16 @@ pub fn application_readiness(plan: &Plan) -> Ready {
         dr_region: plan.dr_region.clone(),
         ready: plan.ready,
         blockers,
-        warnings: plan.warnings.iter().map(ToString::to_string).collect(),
+        warnings: plan
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .chain(plan.stores.iter().filter_map(|s| {
+                s.live_replica
+                    .as_ref()
+                    .map(|r| format!("{}: faster: {r}", s.arn))
+            }))
+            .collect(),
         data_loss: plan.stores.iter().filter_map(|s| s.data_loss).max(),
         expected_rto: if rtos.iter().all(Option::is_some) {
             rtos.into_iter().flatten().max()
@@ -101,7 +110,11 @@ pub fn store_readiness(plan: &Plan) -> Vec<Ready> {
             dr_region: plan.dr_region.clone(),
             ready: store.blockers.is_empty(),
             blockers: store.blockers.iter().map(Blocker::to_string).collect(),
-            warnings: Vec::new(),
+            warnings: store
+                .live_replica
+                .iter()
+                .map(|r| format!("faster: {r}"))
+                .collect(),
             data_loss: store.data_loss,
             expected_rto: rto(store.expected_rto),
         })
@@ -164,6 +177,46 @@ mod tests {
             .map(|s| s.subject.as_str())
             .collect();
         assert_eq!(not_ready, vec![TABLE]);
+    }
+
+    #[test]
+    fn a_read_replica_live_in_the_dr_region_is_named_as_the_faster_way() {
+        // Given the database with a read replica in us-west-2 (the DR region) and one in its
+        // own region
+        let mut facts = facts();
+        let replica = "arn:aws:rds:us-west-2:123456789012:db:orders-db-replica";
+        for store in &mut facts.stores {
+            if store.arn.to_string() == DB {
+                store.replication = Some(crate::replication::Replication {
+                    read_replicas: vec!["orders-db-local".into(), replica.into()],
+                    ..Default::default()
+                });
+            }
+        }
+
+        // When readiness is computed
+        let plan = plan(&application(Vec::new()), None, &facts);
+        let stores = store_readiness(&plan);
+        let app = application_readiness(&plan);
+
+        // Then the database's readiness names the DR replica, without changing whether it is
+        // ready, and the application's names it with its store
+        let db = stores
+            .iter()
+            .find(|s| s.subject == DB)
+            .expect("the database");
+        assert!(db.ready);
+        assert_eq!(db.warnings.len(), 1);
+        assert!(db.warnings[0].contains(replica) && db.warnings[0].contains("promoting"));
+        assert!(app
+            .warnings
+            .iter()
+            .any(|w| w.starts_with(DB) && w.contains(replica)));
+        let table = stores
+            .iter()
+            .find(|s| s.subject == TABLE)
+            .expect("the table");
+        assert!(table.warnings.is_empty());
     }
 
     #[test]

@@ -131,6 +131,7 @@ pub(super) fn store(text: &str, rpo_hours: u64, copies: Vec<CopyFacts>) -> Store
         tags: BTreeMap::new(),
         latest_restorable: None,
         verified_points: BTreeSet::new(),
+        replication: None,
     }
 }
 
@@ -215,6 +216,7 @@ fn each_store_restores_its_newest_completed_copy_in_the_dr_region() {
         source_gone_at: None,
         serving: None,
         tags: BTreeMap::from([("bulwark:tier".into(), "critical".into())]),
+        live_replica: None,
     };
     let db = StorePlan {
         arn: arn(DB),
@@ -235,6 +237,7 @@ fn each_store_restores_its_newest_completed_copy_in_the_dr_region() {
         source_gone_at: None,
         serving: None,
         tags: BTreeMap::from([("bulwark:tier".into(), "critical".into())]),
+        live_replica: None,
     };
     // By ARN: dynamodb before rds.
     assert_eq!(plan.stores, [table, db]);
