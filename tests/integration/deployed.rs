@@ -555,6 +555,46 @@ async fn the_home_stack_has_aws_backup_report_each_days_jobs_beside_the_evidence
     templates.sort();
     assert_eq!(
         templates,
-        ["BACKUP_JOB_REPORT", "COPY_JOB_REPORT", "RESTORE_JOB_REPORT"]
+        [
+            "BACKUP_JOB_REPORT",
+            "COPY_JOB_REPORT",
+            "RESOURCE_COMPLIANCE_REPORT",
+            "RESTORE_JOB_REPORT"
+        ]
     );
+
+    // And the resource compliance report covers Bulwark's framework of the controls it judges
+    let compliance = plans
+        .report_plans()
+        .iter()
+        .find_map(|plan| {
+            plan.report_setting()
+                .filter(|s| s.report_template() == "RESOURCE_COMPLIANCE_REPORT")
+        })
+        .expect("the compliance report");
+    let framework = t
+        .backup(HOME_REGION)
+        .describe_framework()
+        .framework_name("bulwark_controls")
+        .send()
+        .await
+        .expect("the framework");
+    assert_eq!(
+        compliance.framework_arns(),
+        [framework.framework_arn().unwrap_or_default()]
+    );
+    let controls: Vec<&str> = framework
+        .framework_controls()
+        .iter()
+        .map(|c| c.control_name())
+        .collect();
+    assert!(controls.contains(&"BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN"));
+    for control in &controls {
+        assert!(
+            bulwark_core::Control::ALL
+                .iter()
+                .any(|judged| judged.to_string() == *control),
+            "{control} is not a control Bulwark judges"
+        );
+    }
 }

@@ -51,6 +51,7 @@ ORDER = [
     "AWS::DynamoDB::Table",
     "AWS::DynamoDB::GlobalTable",
     "AWS::S3::Bucket",
+    "AWS::Backup::Framework",
     "AWS::Backup::ReportPlan",
     "AWS::SNS::Topic",
     "AWS::IAM::Role",
@@ -239,6 +240,26 @@ class Deployment:
         stream = ddb.describe_table(TableName=name)["Table"].get("LatestStreamArn")
         self._created(logical_id, name, {**attributes, **({"StreamArn": stream} if stream else {})})
         self.answer.setdefault("replicas", {})[logical_id] = sorted(replicas)
+
+    def _backup_framework(self, logical_id: str, props: dict[str, Any]) -> None:
+        """CloudFormation's control scope tags are a list of Key/Value; the API's a map."""
+        backup = self.client("backup")
+        controls = []
+        for control in props.get("FrameworkControls", []):
+            control = dict(control)
+            scope = dict(control.get("ControlScope") or {})
+            if "Tags" in scope:
+                scope["Tags"] = {t["Key"]: t["Value"] for t in scope["Tags"]}
+                control["ControlScope"] = scope
+            controls.append(control)
+        name = props["FrameworkName"]
+        try:
+            arn = backup.create_framework(
+                FrameworkName=name, FrameworkDescription=props.get("FrameworkDescription", ""), FrameworkControls=controls
+            )["FrameworkArn"]
+        except backup.exceptions.AlreadyExistsException:
+            arn = backup.describe_framework(FrameworkName=name)["FrameworkArn"]
+        self._created(logical_id, name, {"FrameworkArn": arn})
 
     def _backup_reportplan(self, logical_id: str, props: dict[str, Any]) -> None:
         """AWS Backup creates the plan; it never delivers a report here (FIDELITY.md)."""

@@ -377,16 +377,56 @@ fn cross_region_copy() {
 }
 
 #[test]
-fn cross_account_and_air_gap_are_not_required_by_the_taxonomy() {
-    for control in [
-        Control::BackupResourcesProtectedByCrossAccount,
-        Control::ResourcesInLogicallyAirGappedVault,
-    ] {
-        assert_eq!(
-            why(critical(&healthy(), control)),
-            "not required by the taxonomy"
-        );
-    }
+fn the_air_gap_is_not_required_by_the_taxonomy() {
+    assert_eq!(
+        why(critical(
+            &healthy(),
+            Control::ResourcesInLogicallyAirGappedVault
+        )),
+        "not required by the taxonomy"
+    );
+}
+
+#[test]
+fn cross_account_copy_for_a_tier_kept_in_the_central_backup_account() {
+    let control = Control::BackupResourcesProtectedByCrossAccount;
+    // Not applicable to a tier without central_retention (the default's)
+    assert_eq!(
+        why(critical(&healthy(), control)),
+        "tier critical keeps no copy in the central backup account"
+    );
+    // A tier with central_retention: a restorable point in another account holds it
+    let text = bulwark_core::config::BUILTIN_TOML.replacen(
+        "[tiers.critical]\n",
+        "[tiers.critical]\ncentral_retention = \"2555d\"\n",
+        1,
+    ) + "\n[central_backup]\naccount = \"999988887777\"\n\
+           organization_id = \"o-abcdefghij\"\nregion = \"us-east-1\"\n";
+    let config = Config::from_toml_str("central.toml", &text).expect("valid");
+    let judged = |evidence: &Evidence| {
+        status(
+            &evaluate(&config, &tiered(Kind::Rds, "critical"), evidence, now()),
+            control,
+        )
+    };
+    assert_eq!(
+        reason(judged(&healthy())),
+        format!(
+            "no recovery point outside account {ACCOUNT}; tier critical keeps a copy in the \
+             central backup account"
+        )
+    );
+    let mut central = healthy();
+    central.recovery_points.push(RecoveryPoint {
+        account: "999988887777".into(),
+        vault_name: "bulwark-central".into(),
+        ..point(hours_ago(2))
+    });
+    assert_eq!(judged(&central), Status::Compliant);
+    assert_eq!(
+        why(judged(&without_points(healthy()))),
+        "no recovery points yet"
+    );
 }
 
 #[test]

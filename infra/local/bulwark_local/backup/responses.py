@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 from moto.backup.exceptions import InvalidParameterValueException
 from moto.backup.responses import BackupResponse
 
-from . import legal_holds, models, policy
+from . import frameworks, legal_holds, models, policy
 
 
 def _body(self: BackupResponse) -> dict[str, Any]:
@@ -516,6 +516,35 @@ def list_recovery_points_by_legal_hold(self: BackupResponse) -> str:
     return _page(self, points, "RecoveryPoints", render)
 
 
+
+# ---- Audit Manager frameworks ------------------------------------------------------------
+
+
+def create_framework(self: BackupResponse) -> str:
+    framework = frameworks.create(self.backup_backend, _body(self))
+    return json.dumps({"FrameworkName": framework.name, "FrameworkArn": framework.arn})
+
+
+def describe_framework(self: BackupResponse) -> str:
+    return json.dumps(frameworks.get(self.backup_backend, _label(self, "frameworkName")).describe())
+
+
+def list_frameworks(self: BackupResponse) -> str:
+    return _page(self, frameworks.listed(self.backup_backend), "Frameworks", lambda f: f.summary())
+
+
+def delete_framework(self: BackupResponse) -> str:
+    frameworks.delete(self.backup_backend, _label(self, "frameworkName"))
+    return ""
+
+
+_moto_create_report_plan = BackupResponse.create_report_plan
+
+
+def create_report_plan(self: BackupResponse) -> Any:
+    frameworks.check_report_setting(self.backup_backend, _body(self).get("ReportSetting"))
+    return _moto_create_report_plan(self)
+
 HANDLERS: list[Callable[..., Any]] = [
     update_backup_plan,
     get_backup_plan,
@@ -553,6 +582,11 @@ HANDLERS: list[Callable[..., Any]] = [
     list_legal_holds,
     cancel_legal_hold,
     list_recovery_points_by_legal_hold,
+    create_framework,
+    describe_framework,
+    list_frameworks,
+    delete_framework,
+    create_report_plan,
 ]
 
 # URL patterns for moto's Flask app; moto resolves the operation itself from the method and
@@ -577,6 +611,8 @@ URL_PATHS = {
     "{0}/resources/(?P<arn>.+)/recovery-points/$": BackupResponse.dispatch,
     "{0}/resources/(?P<arn>[^/].*)$": BackupResponse.dispatch,
     "{0}/legal-holds/$": BackupResponse.dispatch,
+    "{0}/audit/frameworks$": BackupResponse.dispatch,
+    "{0}/audit/frameworks/(?P<framework>[^/]+)$": BackupResponse.dispatch,
     "{0}/legal-holds/(?P<hold>[^/]+)$": BackupResponse.dispatch,
     "{0}/legal-holds/(?P<hold>[^/]+)/$": BackupResponse.dispatch,
     "{0}/legal-holds/(?P<hold>[^/]+)/recovery-points$": BackupResponse.dispatch,
