@@ -372,19 +372,6 @@ async fn run(
         legal_holds_unread: Vec::new(),
         errors: Vec::new(),
     };
-    let no_central_points = BTreeMap::new();
-    let run = Run {
-        aws,
-        inventory,
-        config,
-        assets: &assets,
-        restore_tests: &restore_tests,
-        central_points: &no_central_points,
-        targets,
-        org_role,
-        work,
-        now,
-    };
     let mut scopes = targets.scopes_by_account(&assets)?;
     // The central backup account's vaults are made and kept by a run over everything, whether
     // or not the account holds stores of its own.
@@ -423,8 +410,16 @@ async fn run(
             .extend(central_points.values().flatten().cloned());
     }
     let run = Run {
+        aws,
+        inventory,
+        config,
+        assets: &assets,
+        restore_tests: &restore_tests,
         central_points: &central_points,
-        ..run
+        targets,
+        org_role,
+        work,
+        now,
     };
     // One account or region failing never stops the others: it is reported, with whether a
     // retry may help, and the rest completes.
