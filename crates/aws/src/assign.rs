@@ -446,6 +446,17 @@ async fn run(
             Err(error) => outcome.fail(&account, &regions, error),
         }
     }
+    // A central account's failure says what the account is: its scopes hold the central vaults.
+    if let Some(central) = central {
+        for failure in outcome
+            .report
+            .failures
+            .iter_mut()
+            .filter(|f| f.account.as_str() == central.account)
+        {
+            failure.error = format!("the central backup account: {}", failure.error);
+        }
+    }
     let prices = config.backup_storage_prices();
     if work.judge {
         let held = legal_hold::held_points(&outcome.legal_holds);
