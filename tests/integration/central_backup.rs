@@ -197,3 +197,62 @@ async fn a_central_account_that_cannot_be_reached_fails_only_its_own_steps() {
         .iter()
         .any(|v| v.backup_vault_name() == Some("bulwark")));
 }
+
+#[tokio::test]
+async fn another_central_account_without_an_organization_role_is_refused_not_made_here() {
+    // Given a single account (no organization role) with a critical table, and a configuration
+    // naming another account as the central backup account
+    let t = TestAccount::new().await;
+    seed::table(
+        &t,
+        HOME_REGION,
+        "solo-ledger",
+        &[("DataClassification", "Critical")],
+    )
+    .await;
+    t.discover_and_classify(&[HOME_REGION]).await;
+    let elsewhere = crate::harness::unique_account_id();
+    let config = config(&elsewhere, "o-abcdefghij");
+
+    // When assign-policy applies, under its template role
+    let assigner = t.function("assign-policy").await;
+    let applied = bulwark_aws::assign::assign(
+        &assigner,
+        &t.inventory(&assigner).await,
+        &config,
+        None,
+        bulwark_aws::assign::Targets::Everything,
+        true,
+        Utc::now(),
+    )
+    .await
+    .expect("a report");
+
+    // Then the central account's scope is refused, saying why, and no central vault is made
+    // in this account in its stead; the table is protected all the same
+    assert!(
+        applied
+            .failures
+            .iter()
+            .any(|f| f.account.as_str() == elsewhere
+                && f.error.starts_with("the central backup account: ")
+                && f.error.contains("no organization role")),
+        "{:?}",
+        applied.failures
+    );
+    let vaults = t
+        .backup(HOME_REGION)
+        .list_backup_vaults()
+        .send()
+        .await
+        .expect("vaults");
+    let names: Vec<&str> = vaults
+        .backup_vault_list()
+        .iter()
+        .filter_map(|v| v.backup_vault_name())
+        .collect();
+    assert!(
+        names.contains(&"bulwark") && !names.contains(&CENTRAL_VAULT),
+        "{names:?}"
+    );
+}

@@ -379,14 +379,22 @@ async fn run(
     if let Some(central) =
         central.filter(|_| work.reconcile && matches!(targets, Targets::Everything))
     {
-        let regions = scopes
-            .entry(AccountId::parse(&central.account)?)
-            .or_default();
-        for region in central.regions() {
-            let region = Region::parse(region)?;
-            if !regions.contains(&region) {
-                regions.push(region);
+        let account = AccountId::parse(&central.account)?;
+        let regions: Vec<Region> = central
+            .regions()
+            .into_iter()
+            .map(Region::parse)
+            .collect::<Result<_, _>>()?;
+        match central_reachable(aws, &account, org_role).await {
+            Ok(()) => {
+                let known = scopes.entry(account).or_default();
+                for region in regions {
+                    if !known.contains(&region) {
+                        known.push(region);
+                    }
+                }
             }
+            Err(error) => outcome.fail(&account, &regions, error),
         }
     }
     let central_points = match central.filter(|_| work.judge) {
@@ -483,6 +491,24 @@ async fn run(
     Ok(outcome)
 }
 
+/// Whether the central backup account can be reached as itself: Bulwark's own account, or
+/// another through the organization role. Without the role, another account's clients would
+/// be this account's, and its vaults would be made here.
+async fn central_reachable(
+    aws: &Aws,
+    account: &AccountId,
+    org_role: Option<&str>,
+) -> Result<(), AwsError> {
+    let home = aws.home_account().await?;
+    if *account == home || org_role.is_some() {
+        return Ok(());
+    }
+    Err(AwsError::Refused(format!(
+        "account {account} is not this account ({home}) and no organization role is set to \
+         reach it (BULWARK_ORG_ROLE)"
+    )))
+}
+
 /// Every recovery point of the central backup account's vaults, by the ARN of the store it
 /// was copied from.
 async fn read_central_points(
@@ -497,6 +523,7 @@ async fn read_central_points(
         .into_iter()
         .map(Region::parse)
         .collect::<Result<_, _>>()?;
+    central_reachable(aws, &account, org_role).await?;
     let clients = clients_for_account(aws, &account, &regions, &BTreeMap::new(), org_role).await?;
     let mut points: BTreeMap<String, Vec<bulwark_core::coverage::RecoveryPoint>> = BTreeMap::new();
     for region in &regions {
