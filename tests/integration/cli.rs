@@ -416,16 +416,7 @@ async fn the_report_shows_each_backed_up_stores_replication() {
     seed::bucket(&t, HOME_REGION, &single, &critical).await;
     let s3 = t.s3(HOME_REGION);
     for bucket in [&replicated, &destination] {
-        s3.put_bucket_versioning()
-            .bucket(bucket)
-            .versioning_configuration(
-                aws_sdk_s3::types::VersioningConfiguration::builder()
-                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("versioned");
+        seed::versioning(&t, HOME_REGION, bucket).await;
     }
     let rule = aws_sdk_s3::types::ReplicationRule::builder()
         .id("to-dr")

@@ -409,17 +409,7 @@ async fn buckets_versioning_comes_from_config_where_it_records_buckets_and_is_re
     seed::bucket(&t, HOME_REGION, &versioned, &critical).await;
     seed::bucket(&t, HOME_REGION, &plain, &critical).await;
     seed::bucket(&t, OTHER_REGION, &elsewhere, &critical).await;
-    t.s3(HOME_REGION)
-        .put_bucket_versioning()
-        .bucket(&versioned)
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("versioning");
+    seed::versioning(&t, HOME_REGION, &versioned).await;
     record(&t, HOME_REGION, None).await;
     t.discover_and_classify(&[HOME_REGION, OTHER_REGION]).await;
 

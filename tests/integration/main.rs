@@ -29,5 +29,6 @@ mod restore_deployed;
 mod restore_dr;
 mod restore_member;
 mod restore_runs;
+mod s3_replication;
 mod seed;
 mod template;

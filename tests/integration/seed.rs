@@ -6,6 +6,21 @@ use aws_sdk_dynamodb::types::{
 
 use crate::harness::TestAccount;
 
+/// Turn versioning on for `name`.
+pub async fn versioning(t: &TestAccount, region: &str, name: &str) {
+    t.s3(region)
+        .put_bucket_versioning()
+        .bucket(name)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("versioning");
+}
+
 pub async fn bucket(t: &TestAccount, region: &str, name: &str, tags: &[(&str, &str)]) {
     let s3 = t.s3(region);
     let mut create = s3.create_bucket().bucket(name);

@@ -425,8 +425,8 @@ async fn a_member_stack_holds_only_the_roles_of_an_account_of_stores() {
         }),
     );
 
-    // Then it made AWS Backup's role, the restore role and the organization role, and
-    // nothing else: no function, no table, no bucket
+    // Then it made AWS Backup's role, the restore role, S3's replication role and the
+    // organization role, and nothing else: no function, no table, no bucket
     let roles: Vec<&String> = deployed["roles"]
         .as_object()
         .expect("roles")
@@ -434,7 +434,12 @@ async fn a_member_stack_holds_only_the_roles_of_an_account_of_stores() {
         .collect();
     assert_eq!(
         roles,
-        vec!["BackupServiceRole", MEMBER_ROLE, "RestoreRole"],
+        vec![
+            "BackupServiceRole",
+            MEMBER_ROLE,
+            "RestoreRole",
+            "S3ReplicationRole"
+        ],
         "{deployed}"
     );
     assert_eq!(deployed["functions"], serde_json::json!({}));

@@ -613,6 +613,7 @@ impl Run<'_> {
                 .tiers()
                 .iter()
                 .any(|t| t.noncurrent_versions.is_some()),
+            s3_replication: self.config.tiers().iter().any(|t| t.s3_replication),
         };
         let mut facts = AccountFacts::read(&clients, regions, &drs, &native_needed, reading).await;
         if self.work.judge {
@@ -741,7 +742,13 @@ impl Run<'_> {
                 .filter_map(NativeAction::caution)
                 .collect(),
             native_actions,
-            unreconciled: protection::unreconciled(&actual.state, &desired),
+            unreconciled: protection::unreconciled(&actual.state, &desired)
+                .into_iter()
+                .chain(in_scope.iter().filter_map(|asset| {
+                    let state = facts.native.get(&asset.arn.to_string())?;
+                    protection::replication_refusal(config, asset, state)
+                }))
+                .collect(),
             assignments_recorded: 0,
         };
         if !self.work.apply {
@@ -780,7 +787,7 @@ impl Run<'_> {
             .collect();
         protect::apply_tags(&tag_clients, &plan.tag_changes).await?;
         for action in &plan.native_actions {
-            protect::apply_native(primary, action).await?;
+            protect::apply_native(clients, primary, action).await?;
         }
         facts.native = facts::native_after(&facts.native, &plan.native_actions);
         let changes: Vec<Change> = owned

@@ -15,6 +15,7 @@ use crate::clients::ScopeClients;
 use crate::discovery::config_source;
 use crate::error::AwsError;
 use crate::protect;
+use crate::s3_replica;
 
 /// Stores whose native protection is read at once (a call each: PITR, versioning).
 const NATIVE_CONCURRENCY: usize = 16;
@@ -50,6 +51,9 @@ pub struct Reading<'a> {
     /// Each bucket's lifecycle rule for noncurrent versions (a call a bucket): only when some
     /// tier states one.
     pub noncurrent_rules: bool,
+    /// Each bucket's replication configuration (a call a bucket): only when some tier has
+    /// `s3_replication`.
+    pub s3_replication: bool,
     /// Buckets' replication rules and tables' replicas (a call a store): for the report.
     pub replication: bool,
     /// Each region's legal holds and the points they keep: for the report.
@@ -293,6 +297,9 @@ async fn native_states(
                 if reading.noncurrent_rules && asset.kind == Kind::S3 {
                     state.noncurrent_rule =
                         Some(protect::noncurrent_rule(clients, &asset.name).await?);
+                }
+                if reading.s3_replication && asset.kind == Kind::S3 {
+                    state.s3_replication = Some(s3_replica::read(clients, &asset.name).await?);
                 }
                 Ok((asset.arn.to_string(), state))
             })

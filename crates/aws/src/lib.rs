@@ -19,6 +19,7 @@ pub mod permissions;
 pub mod protect;
 pub mod replication;
 pub mod restore;
+pub mod s3_replica;
 pub mod store;
 pub mod telemetry;
 

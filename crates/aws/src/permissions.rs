@@ -42,6 +42,7 @@ pub use crate::restore::rds::RESTORE_TEST_RDS;
 pub use crate::restore::run::{OVERLAP, RESTORE_RUN};
 pub use crate::restore::sweep::SWEEP;
 pub use crate::restore::{HOOK, RESTORABLE, RESTORE_SITE, RESTORE_TEST};
+pub use crate::s3_replica::S3_REPLICA;
 pub use crate::store::{INIT, INVENTORY, INVENTORY_LIST};
 
 /// The permissions each Lambda function needs: what the deployment template must grant.
@@ -57,6 +58,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             BACKUP,
             RECOVERY_POINTS,
             PROTECT,
+            S3_REPLICA,
             NOTIFY,
             BACKUP_ALERT,
             CONFIG_RULE,
@@ -129,6 +131,7 @@ pub fn for_member() -> Vec<&'static str> {
         BACKUP,
         RECOVERY_POINTS,
         PROTECT,
+        S3_REPLICA,
         RESTORE_TEST,
         RESTORE_SITE,
         RESTORABLE,
@@ -156,6 +159,7 @@ pub fn for_cli() -> Vec<&'static str> {
         BACKUP,
         RECOVERY_POINTS,
         PROTECT,
+        S3_REPLICA,
         NOTIFY,
         BACKUP_ALERT,
         REPLICATION,

@@ -1,7 +1,7 @@
 //! Putting assets under their tier: the tier tag (Tagging API, 20 ARNs a call) and the
 //! native protections a tier demands (DynamoDB PITR, S3 versioning, RDS retention).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_s3::types::{
     ExpirationStatus, LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration,
@@ -14,6 +14,7 @@ use bulwark_core::{Asset, Kind};
 use crate::clients::ScopeClients;
 use crate::error::AwsError;
 use crate::permissions::{p, Permission};
+use crate::s3_replica;
 
 pub const PROTECT: &[Permission] = &[
     p(
@@ -186,9 +187,27 @@ pub async fn native_state(clients: &ScopeClients, asset: &Asset) -> Result<Nativ
     Ok(state)
 }
 
-/// Apply one native protection.
-pub async fn apply_native(clients: &ScopeClients, action: &NativeAction) -> Result<(), AwsError> {
+/// Apply one native protection with the clients of the store's region (`clients`); a bucket's
+/// replica takes its DR region's from `regions`.
+pub async fn apply_native(
+    regions: &HashMap<String, ScopeClients>,
+    clients: &ScopeClients,
+    action: &NativeAction,
+) -> Result<(), AwsError> {
     match action {
+        NativeAction::ReplicateBucket {
+            arn,
+            bucket,
+            replica,
+            replica_region,
+            role_arn,
+            ..
+        } => {
+            let dr = regions.get(replica_region).ok_or_else(|| {
+                AwsError::Malformed(format!("no clients for region {replica_region}"))
+            })?;
+            s3_replica::replicate(clients, dr, arn, bucket, replica, role_arn).await?;
+        }
         NativeAction::EnablePitr { table, .. } => {
             clients
                 .dynamodb

@@ -51,24 +51,9 @@ pub async fn read(clients: &ScopeClients, stores: &[&Asset]) -> BTreeMap<String,
 }
 
 async fn bucket(clients: &ScopeClients, name: &str) -> Result<Replication, AwsError> {
-    let out = match clients
-        .s3
-        .get_bucket_replication()
-        .bucket(name)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e)
-            if e.as_service_error().and_then(|s| s.meta().code())
-                == Some("ReplicationConfigurationNotFoundError") =>
-        {
-            return Ok(Replication::default());
-        }
-        Err(e) => return Err(AwsError::sdk("s3:GetReplicationConfiguration", e)),
-    };
-    let rules = out
-        .replication_configuration()
+    let configuration = crate::s3_replica::configuration(clients, name).await?;
+    let rules = configuration
+        .as_ref()
         .map(|c| c.rules())
         .unwrap_or_default()
         .iter()

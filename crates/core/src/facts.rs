@@ -73,6 +73,22 @@ pub fn native_after(
             NativeAction::PutNoncurrentRule { arn, rule, .. } => {
                 after.entry(arn.clone()).or_default().noncurrent_rule = Some(Some(rule.clone()));
             }
+            NativeAction::ReplicateBucket {
+                arn,
+                replica,
+                replica_region,
+                role_arn,
+                ..
+            } => {
+                let state = after.entry(arn.clone()).or_default();
+                let mut replication = state.s3_replication.take().unwrap_or_default();
+                replication.role = Some(role_arn.clone());
+                replication.ours = Some(format!(
+                    "arn:{}:s3:::{replica}",
+                    crate::arn::partition_of(replica_region)
+                ));
+                state.s3_replication = Some(replication);
+            }
         }
     }
     after

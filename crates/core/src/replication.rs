@@ -4,6 +4,47 @@
 //! seeing.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The ID of Bulwark's S3 replication rule (`s3_replication`): the one rule of a bucket's
+/// replication configuration it writes.
+pub const S3_REPLICATION_RULE_ID: &str = "bulwark-dr-replication";
+
+/// The tag on a replica bucket Bulwark made, naming the bucket it replicates: a replica is never
+/// replicated itself, and a classification rule may read the tag.
+pub const REPLICA_OF_TAG: &str = "bulwark:replica-of";
+
+/// S3's longest bucket name.
+const BUCKET_NAME_MAX: usize = 63;
+
+/// The name of `source`'s replica bucket in `dr_region`: `<source>-replica-<dr_region>`; where
+/// that passes S3's 63 characters, the source's name cut short and 8 hex digits of its digest,
+/// so that two long names sharing a beginning do not meet.
+pub fn replica_bucket(source: &str, dr_region: &str) -> String {
+    let suffix = format!("-replica-{dr_region}");
+    let whole = format!("{source}{suffix}");
+    if whole.len() <= BUCKET_NAME_MAX {
+        return whole;
+    }
+    let digest = hex::encode(&Sha256::digest(source.as_bytes())[..4]);
+    let room = BUCKET_NAME_MAX - suffix.len() - digest.len() - 1;
+    let kept = source[..room.min(source.len())].trim_end_matches(['-', '.']);
+    format!("{kept}-{digest}{suffix}")
+}
+
+/// A bucket's replication configuration, as far as Bulwark decides on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketReplication {
+    /// The role S3 replicates as; None: the bucket has no replication configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The destination bucket's ARN of Bulwark's rule, when the bucket has it enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ours: Option<String>,
+    /// The IDs of the rules that are not Bulwark's, enabled or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<String>,
+}
 
 /// One enabled S3 replication rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +151,26 @@ impl Replication {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replica_is_named_after_its_bucket_and_region_within_s3s_63_characters() {
+        assert_eq!(
+            replica_bucket("ledger", "us-west-2"),
+            "ledger-replica-us-west-2"
+        );
+        let long = "customer-order-history-archive-2024-v2-exports";
+        let other = "customer-order-history-archive-2024-v2-exports-b";
+        let named = replica_bucket(long, "ap-southeast-4");
+        assert!(named.len() <= 63, "{named}");
+        assert!(named.starts_with("customer-order-history-arch"), "{named}");
+        assert!(named.ends_with("-replica-ap-southeast-4"), "{named}");
+        assert_ne!(named, replica_bucket(other, "ap-southeast-4"));
+        let dotted = replica_bucket(
+            &format!("{}.{}", "a".repeat(30), "b".repeat(30)),
+            "us-west-2",
+        );
+        assert!(dotted.len() <= 63 && !dotted.contains(".-"), "{dotted}");
+    }
 
     #[test]
     fn a_summary_names_each_copy_and_none_when_there_is_none() {

@@ -55,6 +55,9 @@ pub struct Tier {
     /// How long the copy of each recovery point in the central backup account's vaults is
     /// kept (`[central_backup]`); None: no central copy.
     pub central_retention: Option<Duration>,
+    /// Whether its buckets replicate to the DR region: a bucket there (versioned, encrypted) and
+    /// an S3 replication rule of Bulwark's own, made by `apply`.
+    pub s3_replication: bool,
 }
 
 /// The S3 lifecycle rule Bulwark puts on a tier's buckets for their noncurrent versions: moved

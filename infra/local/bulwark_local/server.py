@@ -39,6 +39,7 @@ EXTENSIONS = [
     "bulwark_local.s3_listing",
     "bulwark_local.s3_bulk",
     "bulwark_local.s3_object_lock",
+    "bulwark_local.s3_replication",
     "bulwark_local.route53_rules",
 ]
 

@@ -482,6 +482,16 @@ fn describe_native(action: &bulwark_core::protection::NativeAction) -> String {
                 steps.join(", then ")
             )
         }
+        NativeAction::ReplicateBucket {
+            bucket,
+            replica,
+            replica_region,
+            ..
+        } => format!(
+            "replicate bucket {bucket} to {replica} in {replica_region} (the rule {}; the \
+             bucket made where it is missing)",
+            bulwark_core::replication::S3_REPLICATION_RULE_ID
+        ),
         NativeAction::SetBackupRetention {
             id,
             days,

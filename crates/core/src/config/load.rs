@@ -227,6 +227,12 @@ impl Loader<'_> {
                 check_role_name,
                 "restore_role_name",
             )?,
+            replication_role_name: text(
+                raw.replication_role_name,
+                defaults.replication_role_name,
+                check_role_name,
+                "replication_role_name",
+            )?,
             admin_role_names,
             maintainer_role_names,
             allow_compliance_lock: raw.allow_compliance_lock,
@@ -350,6 +356,16 @@ impl Loader<'_> {
             }
             keep => keep.as_ref().map(|k| *k.get_ref()),
         };
+        let s3_replication =
+            match &raw.s3_replication {
+                Some(wanted) if *wanted.get_ref() && !cross_region_copy => return Err(located((
+                    wanted.span(),
+                    "s3_replication = true needs cross_region_copy = true: the replica goes to \
+                     the tier's DR region"
+                        .to_string(),
+                ))),
+                wanted => wanted.as_ref().is_some_and(|w| *w.get_ref()),
+            };
         let tier = Tier {
             rpo: *raw.rpo.get_ref(),
             rto: *raw.rto.get_ref(),
@@ -368,6 +384,7 @@ impl Loader<'_> {
             restore_test,
             noncurrent_versions,
             central_retention,
+            s3_replication,
             name,
         };
         Ok(LoadedTier {

@@ -66,6 +66,7 @@ pub(super) struct RawProtection {
     pub(super) kms_key_alias: Option<Spanned<String>>,
     pub(super) backup_role_name: Option<Spanned<String>>,
     pub(super) restore_role_name: Option<Spanned<String>>,
+    pub(super) replication_role_name: Option<Spanned<String>>,
     pub(super) admin_role_names: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) maintainer_role_names: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
@@ -98,6 +99,7 @@ pub(super) struct RawTier {
     pub(super) restore_test: Option<RawRestoreTest>,
     pub(super) noncurrent_versions: Option<Spanned<RawNoncurrentVersions>>,
     pub(super) central_retention: Option<Spanned<Duration>>,
+    pub(super) s3_replication: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]

@@ -25,6 +25,9 @@ pub struct ProtectionSettings {
     /// The role AWS Backup assumes to restore a test's or a failover's copy, path included:
     /// the template's, whose writes reach only stores named `bulwark-rt-*` and `bulwark-fo-*`.
     pub restore_role_name: String,
+    /// The role S3 assumes to replicate a tier's buckets to their DR region
+    /// (`s3_replication`), path included: the template's.
+    pub replication_role_name: String,
     /// The only roles the vault access policy lets delete recovery points, shorten their
     /// lifecycle, delete the vault or change its lock, paths included.
     pub admin_role_names: Vec<String>,
@@ -52,6 +55,7 @@ impl Default for ProtectionSettings {
             kms_key_alias: "alias/bulwark-backup".into(),
             backup_role_name: "service-role/AWSBackupDefaultServiceRole".into(),
             restore_role_name: "service-role/bulwark-restore".into(),
+            replication_role_name: "service-role/bulwark-s3-replication".into(),
             admin_role_names: vec!["BulwarkBackupAdmin".into()],
             maintainer_role_names: vec!["bulwark-*".into()],
             allow_compliance_lock: false,
@@ -68,6 +72,10 @@ impl ProtectionSettings {
 
     pub fn restore_role_arn(&self, partition: &str, account: &str) -> String {
         role_arn(partition, account, &self.restore_role_name)
+    }
+
+    pub fn replication_role_arn(&self, partition: &str, account: &str) -> String {
+        role_arn(partition, account, &self.replication_role_name)
     }
 
     pub fn admin_role_arns(&self, partition: &str, account: &str) -> Vec<String> {

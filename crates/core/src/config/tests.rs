@@ -622,3 +622,32 @@ fn a_central_retention_needs_a_central_backup_account_and_whole_days() {
         Some("bulwark-central")
     );
 }
+
+#[test]
+fn s3_replication_needs_the_tiers_dr_region() {
+    assert_refused(
+        &format!("{TIER}s3_replication = true\n{RULE}"),
+        6,
+        "needs cross_region_copy = true",
+    );
+    let loaded = Config::from_toml_str(
+        "good.toml",
+        &format!(
+            "{TIER}cross_region_copy = true\ns3_replication = true\n{RULE}[protection]\n\
+             dr_region = \"us-west-2\"\nreplication_role_name = \"service-role/replicator\"\n"
+        ),
+    )
+    .expect("loads");
+    assert!(loaded.tier("gold").is_some_and(|t| t.s3_replication));
+    assert_eq!(
+        loaded
+            .protection()
+            .replication_role_arn("aws", "123456789012"),
+        "arn:aws:iam::123456789012:role/service-role/replicator"
+    );
+    assert_refused(
+        &format!("{TIER}{RULE}[protection]\nreplication_role_name = \"not a role\"\n"),
+        10,
+        "replication_role_name",
+    );
+}

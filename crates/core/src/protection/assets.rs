@@ -1,9 +1,11 @@
 //! What each store needs beyond AWS Backup's state: the tier tag its selection matches on,
 //! and the native protections (PITR, versioning, automated backups) its tier demands.
 
+use crate::arn::partition_of;
 use crate::asset::{Asset, AssetState};
 use crate::config::Config;
 use crate::kind::Kind;
+use crate::replication::{replica_bucket, REPLICA_OF_TAG};
 use crate::taxonomy::{PointInTime, Tier};
 
 use super::model::{NativeAction, NativeState, TagChange, TIER_TAG};
@@ -63,7 +65,8 @@ pub fn native_retention_days(tier: &Tier, kind: Kind) -> u32 {
 /// - S3: versioning, for every backed-up bucket: AWS Backup backs up no bucket without it; and
 ///   Bulwark's lifecycle rule for noncurrent versions, where the tier states one and the
 ///   bucket's (read: `noncurrent_rule`) differs. A tier that states none leaves the bucket's
-///   lifecycle alone, Bulwark's old rule included.
+///   lifecycle alone, Bulwark's old rule included; and its replica in the DR region, where the
+///   tier has `s3_replication` and the bucket lacks Bulwark's rule to it.
 /// - RDS and Aurora: automated-backup retention raised to [`native_retention_days`].
 ///
 /// A field of `state` that is None (not read) emits nothing for it. Nothing is ever switched
@@ -122,6 +125,60 @@ pub fn native_actions(config: &Config, asset: &Asset, state: &NativeState) -> Ve
                 });
             }
         }
+        if let Some(Ok(action)) = replication(config, tier, asset, state) {
+            actions.push(action);
+        }
     }
     actions
+}
+
+/// Why Bulwark leaves a bucket of a tier with `s3_replication` without its replica: the bucket
+/// replicates under its owner's role, whose configuration Bulwark would have to replace (S3 has
+/// one role a bucket), or it has no DR region. None when it is replicated or will be.
+pub fn replication_refusal(config: &Config, asset: &Asset, state: &NativeState) -> Option<String> {
+    let tier = backed_up_tier(config, asset)?;
+    replication(config, tier, asset, state)?.err()
+}
+
+/// The replication a bucket of `tier` lacks (`s3_replication`): None when it needs none or has
+/// it, or when its configuration was not read; an error when Bulwark may not make it. A replica
+/// Bulwark made is never replicated itself.
+fn replication(
+    config: &Config,
+    tier: &Tier,
+    asset: &Asset,
+    state: &NativeState,
+) -> Option<Result<NativeAction, String>> {
+    if !tier.s3_replication || asset.kind != Kind::S3 || asset.tags.contains_key(REPLICA_OF_TAG) {
+        return None;
+    }
+    let current = state.s3_replication.as_ref()?;
+    let settings = config.protection();
+    let dr = match settings.dr_region_for(asset.region.as_str()) {
+        Ok(dr) => dr,
+        Err(why) => return Some(Err(format!("bucket {}: {why}", asset.name))),
+    };
+    let partition = partition_of(asset.region.as_str());
+    let replica = replica_bucket(&asset.name, &dr);
+    if current.ours.as_deref() == Some(format!("arn:{partition}:s3:::{replica}").as_str()) {
+        return None;
+    }
+    let role_arn = settings.replication_role_arn(partition, asset.account.as_str());
+    match &current.role {
+        Some(role) if role != &role_arn && !current.others.is_empty() => Some(Err(format!(
+            "bucket {}: it replicates as {role} (rules {}); S3 takes one role a bucket, so \
+             Bulwark would replace its owner's configuration to add its replica in {dr}: left \
+             as it is",
+            asset.name,
+            current.others.join(", ")
+        ))),
+        _ => Some(Ok(NativeAction::ReplicateBucket {
+            arn: asset.arn.to_string(),
+            region: asset.region.to_string(),
+            bucket: asset.name.clone(),
+            replica,
+            replica_region: dr,
+            role_arn,
+        })),
+    }
 }

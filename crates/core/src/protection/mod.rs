@@ -18,7 +18,9 @@ mod selection;
 #[cfg(test)]
 mod tests;
 
-pub use assets::{backed_up_tier, native_actions, native_retention_days, tag_changes};
+pub use assets::{
+    backed_up_tier, native_actions, native_retention_days, replication_refusal, tag_changes,
+};
 pub use model::{
     Action, BackupState, CopyAction, Lifecycle, NativeAction, NativeState, Plan, PlanRule,
     Selection, TagChange, TagCondition, Vault, VaultLock, MANAGED_TAG, TIER_TAG,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::replication::BucketReplication;
 use crate::taxonomy::NoncurrentVersions;
 
 /// The tag Bulwark writes on every backup-required asset; selections match on it.
@@ -166,6 +167,17 @@ pub enum NativeAction {
         bucket: String,
         rule: NoncurrentVersions,
     },
+    /// A bucket's replica in its DR region: the replica bucket made (versioned, encrypted, not
+    /// public) where it is missing, and Bulwark's replication rule put beside the bucket's other
+    /// rules, S3 assuming `role_arn`.
+    ReplicateBucket {
+        arn: String,
+        region: String,
+        bucket: String,
+        replica: String,
+        replica_region: String,
+        role_arn: String,
+    },
 }
 
 impl NativeAction {
@@ -208,6 +220,10 @@ impl NativeAction {
                  current, for good unless a recovery point holds it"
             )),
             NativeAction::PutNoncurrentRule { .. } => None,
+            NativeAction::ReplicateBucket { bucket, .. } => Some(format!(
+                "bucket {bucket}: replication copies what is written from now on; the objects \
+                 already there are not copied (S3 Batch Replication does that)"
+            )),
         }
     }
 }
@@ -224,4 +240,8 @@ pub struct NativeState {
     /// has none; None when not read (no tier asks for one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noncurrent_rule: Option<Option<NoncurrentVersions>>,
+    /// A bucket's replication configuration; None when not read (no tier asks for
+    /// replication).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_replication: Option<BucketReplication>,
 }

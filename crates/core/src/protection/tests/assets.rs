@@ -9,6 +9,7 @@ use crate::asset::{Asset, AssetState, Attributes};
 use crate::classify::Classification;
 use crate::config::Config;
 use crate::kind::Kind;
+use crate::replication::BucketReplication;
 
 fn asset(kind: Kind, name: &str, tags: &[(&str, &str)], tier: Option<&str>) -> Asset {
     let region = Region::parse(PRIMARY).expect("region");
@@ -96,6 +97,7 @@ fn changes_that_cannot_be_undone_or_restart_a_database_are_named() {
         versioning_enabled: Some(false),
         backup_retention_days: Some(0),
         noncurrent_rule: None,
+        s3_replication: None,
     };
     let caution = |config: &Config, kind, state: &NativeState| -> Vec<String> {
         native_actions(config, &asset(kind, "x", &[], Some("critical")), state)
@@ -142,12 +144,14 @@ fn native_protections_are_switched_on_only_where_known_to_be_off() {
         versioning_enabled: Some(false),
         backup_retention_days: Some(0),
         noncurrent_rule: None,
+        s3_replication: None,
     };
     let on = NativeState {
         pitr_enabled: Some(true),
         versioning_enabled: Some(true),
         backup_retention_days: Some(7),
         noncurrent_rule: None,
+        s3_replication: None,
     };
     let actions = |kind, tier, state: &NativeState| {
         native_actions(&config, &asset(kind, "x", &[], tier), state)
@@ -242,4 +246,88 @@ fn a_tiers_noncurrent_rule_is_put_where_the_bucket_lacks_it_or_has_another_and_n
     assert!(put
         .caution()
         .is_some_and(|c| c.contains("deleted 365 days after")));
+}
+
+#[test]
+fn a_bucket_of_a_tier_with_s3_replication_gets_its_replica_unless_its_owner_replicates_it_otherwise(
+) {
+    // Given critical (copied to us-west-2) with s3_replication; important without it
+    let text = crate::config::BUILTIN_TOML.replace(
+        "[tiers.critical]\n",
+        "[tiers.critical]\ns3_replication = true\n",
+    );
+    let config = Config::from_toml_str("replication.toml", &text).expect("valid");
+    let ours = "arn:aws:iam::123456789012:role/service-role/bulwark-s3-replication";
+    let with = |replication: Option<BucketReplication>| NativeState {
+        versioning_enabled: Some(true),
+        s3_replication: replication,
+        ..NativeState::default()
+    };
+    let replicate = NativeAction::ReplicateBucket {
+        arn: "arn:aws:s3:::ledger".into(),
+        region: PRIMARY.into(),
+        bucket: "ledger".into(),
+        replica: "ledger-replica-us-west-2".into(),
+        replica_region: "us-west-2".into(),
+        role_arn: ours.into(),
+    };
+    let ledger = asset(Kind::S3, "ledger", &[], Some("critical"));
+    let unreplicated = Some(BucketReplication::default());
+
+    // When the bucket has no replication, it gets its replica
+    assert_eq!(
+        native_actions(&config, &ledger, &with(unreplicated.clone())),
+        std::slice::from_ref(&replicate)
+    );
+    assert_eq!(
+        replication_refusal(&config, &ledger, &with(unreplicated.clone())),
+        None
+    );
+    // With Bulwark's rule to that replica: nothing; to another (the DR region moved): put again
+    let replicated = |to: &str| BucketReplication {
+        role: Some(ours.into()),
+        ours: Some(format!("arn:aws:s3:::{to}")),
+        others: vec!["owners-analytics".into()],
+    };
+    assert!(native_actions(
+        &config,
+        &ledger,
+        &with(Some(replicated("ledger-replica-us-west-2")))
+    )
+    .is_empty());
+    assert_eq!(
+        native_actions(
+            &config,
+            &ledger,
+            &with(Some(replicated("ledger-replica-eu-west-1")))
+        ),
+        std::slice::from_ref(&replicate)
+    );
+    // When its owner replicates it under another role: left alone, and the plan says why
+    let owners = BucketReplication {
+        role: Some("arn:aws:iam::123456789012:role/owners-replication".into()),
+        ours: None,
+        others: vec!["to-analytics".into()],
+    };
+    assert!(native_actions(&config, &ledger, &with(Some(owners.clone()))).is_empty());
+    let why = replication_refusal(&config, &ledger, &with(Some(owners))).expect("refused");
+    assert!(
+        why.contains("owners-replication") && why.contains("to-analytics"),
+        "{why}"
+    );
+    // Not read, another tier, or a replica itself: nothing
+    assert!(native_actions(&config, &ledger, &with(None)).is_empty());
+    let important = asset(Kind::S3, "ledger", &[], Some("important"));
+    assert!(native_actions(&config, &important, &with(unreplicated.clone())).is_empty());
+    let replica = asset(
+        Kind::S3,
+        "ledger-replica-us-west-2",
+        &[(crate::replication::REPLICA_OF_TAG, "arn:aws:s3:::ledger")],
+        Some("critical"),
+    );
+    assert!(native_actions(&config, &replica, &with(unreplicated)).is_empty());
+    // And the plan warns that what is there already is not copied
+    assert!(replicate
+        .caution()
+        .is_some_and(|c| c.contains("already there are not copied")));
 }
