@@ -524,8 +524,43 @@ def _aggregation_authorization(request: awsrequest.ParsedRequest) -> list[Need]:
     return [Need("config:PutAggregationAuthorization", arn)]
 
 
+def _organization_of(request: awsrequest.ParsedRequest) -> Any:
+    from moto.organizations.models import organizations_backends
+
+    return organizations_backends[request.account][get_partition(request.region)]
+
+
+def _organizations(action: str, *members: str) -> Callable[[awsrequest.ParsedRequest], list[Need]]:
+    """An Organizations operation on a policy and its target (an account, OU or root): each
+    named member's ARN, looked up in the caller's organization (the Service Authorization
+    Reference's policy, account, organizationalunit and root types)."""
+
+    def needs(request: awsrequest.ParsedRequest) -> list[Need]:
+        backend = _organization_of(request)
+        arns = []
+        for member in members:
+            value = str(request.params.get(member, ""))
+            if member == "PolicyId":
+                policy = next((p for p in backend.policies if p.id == value), None)
+                arns.append(policy.arn if policy else "*")
+            elif re.fullmatch(r"\d{12}", value):
+                account = next((a for a in backend.accounts if a.id == value), None)
+                arns.append(account.arn if account else "*")
+            else:
+                node = next((ou for ou in backend.ou if ou.id == value), None)
+                arns.append(node.arn if node else "*")
+        return [Need(f"organizations:{action}", arn) for arn in arns]
+
+    return needs
+
+
 EXCEPTIONS: dict[tuple[str, str], Callable[[awsrequest.ParsedRequest], list[Need]]] = {
     ("events", "PutEvents"): _put_events,
+    ("organizations", "AttachPolicy"): _organizations("AttachPolicy", "PolicyId", "TargetId"),
+    ("organizations", "DetachPolicy"): _organizations("DetachPolicy", "PolicyId", "TargetId"),
+    ("organizations", "UpdatePolicy"): _organizations("UpdatePolicy", "PolicyId"),
+    ("organizations", "EnablePolicyType"): _organizations("EnablePolicyType", "RootId"),
+    ("organizations", "MoveAccount"): _organizations("MoveAccount", "AccountId", "SourceParentId", "DestinationParentId"),
     ("config", "PutConfigurationRecorder"): _config_recorder("PutConfigurationRecorder"),
     ("config", "StartConfigurationRecorder"): _config_recorder("StartConfigurationRecorder"),
     ("config", "StopConfigurationRecorder"): _config_recorder("StopConfigurationRecorder"),

@@ -40,6 +40,7 @@ EXTENSIONS = [
     "bulwark_local.s3_bulk",
     "bulwark_local.s3_object_lock",
     "bulwark_local.s3_replication",
+    "bulwark_local.backup_policies",
     "bulwark_local.route53_rules",
 ]
 
