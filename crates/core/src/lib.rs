@@ -21,6 +21,7 @@ pub mod hook_function;
 pub mod inventory;
 pub mod kind;
 pub mod legal_hold;
+pub mod org_policy;
 pub mod overlap;
 pub mod protection;
 pub mod replication;

@@ -84,6 +84,7 @@ impl Loader<'_> {
             ));
         }
         let central_backup = self.central_backup(raw.central_backup)?;
+        let organization_policies = self.organization_policies(raw.organization_policies)?;
         if let Some((tier, span)) = loaded
             .iter()
             .find_map(|t| t.central.clone().map(|span| (&t.tier.name, span)))
@@ -126,6 +127,7 @@ impl Loader<'_> {
             restore_test_prices,
             backup_storage_prices,
             central_backup,
+            organization_policies,
             warnings,
         })
     }

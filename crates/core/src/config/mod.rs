@@ -14,6 +14,7 @@ mod applications_tests;
 mod central;
 mod checks;
 mod load;
+mod organization;
 mod prices;
 mod raw;
 mod restore;
@@ -42,6 +43,7 @@ use raw::RawConfig;
 // ConfigError lives with the crate's other errors, which wrap it; its path stays here.
 pub use crate::error::ConfigError;
 pub use central::CentralBackup;
+pub use organization::OrganizationPolicies;
 pub use restore::RestorePrerequisites;
 pub use settings::{default_dr_region, ProtectionSettings};
 
@@ -81,6 +83,7 @@ pub struct Config {
     restore_test_prices: Prices,
     backup_storage_prices: StoragePrices,
     central_backup: Option<CentralBackup>,
+    organization_policies: Option<OrganizationPolicies>,
     warnings: Vec<ConfigWarning>,
 }
 
@@ -236,6 +239,12 @@ impl Config {
     /// The central backup account, when the configuration names one.
     pub fn central_backup(&self) -> Option<&CentralBackup> {
         self.central_backup.as_ref()
+    }
+
+    /// Where the organization's backup policies go, when the configuration protects its
+    /// accounts with them (central mode) rather than with a plan in each account.
+    pub fn organization_policies(&self) -> Option<&OrganizationPolicies> {
+        self.organization_policies.as_ref()
     }
 
     pub fn backup_storage_prices(&self) -> &StoragePrices {

@@ -25,6 +25,7 @@ pub(super) struct RawConfig {
     pub(super) restore_test_prices: Option<RawPrices>,
     pub(super) backup_storage_prices: Option<RawStoragePrices>,
     pub(super) central_backup: Option<RawCentralBackup>,
+    pub(super) organization_policies: Option<RawOrganizationPolicies>,
 }
 
 #[derive(Deserialize)]
@@ -35,6 +36,13 @@ pub(super) struct RawCentralBackup {
     pub(super) region: Spanned<String>,
     pub(super) secondary_region: Option<Spanned<String>>,
     pub(super) vault_name: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOrganizationPolicies {
+    pub(super) targets: Spanned<Vec<Spanned<String>>>,
+    pub(super) regions: Spanned<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]

@@ -651,3 +651,33 @@ fn s3_replication_needs_the_tiers_dr_region() {
         "replication_role_name",
     );
 }
+
+#[test]
+fn organization_policies_name_roots_ous_or_accounts_and_regions() {
+    let section = |targets: &str, regions: &str| {
+        format!("{TIER}{RULE}[organization_policies]\ntargets = {targets}\nregions = {regions}\n")
+    };
+    assert_refused(
+        &section("[\"ou-ab12\"]", "[\"us-east-1\"]"),
+        10,
+        "not a root (r-…), an organizational unit",
+    );
+    assert_refused(&section("[]", "[\"us-east-1\"]"), 10, "targets is empty");
+    assert_refused(
+        &section("[\"r-ab12\"]", "[\"us-east-1\", \"us-east-1\"]"),
+        11,
+        "lists \"us-east-1\" twice",
+    );
+    let loaded = Config::from_toml_str(
+        "good.toml",
+        &section(
+            "[\"r-ab12\", \"ou-ab12-cdef3456\", \"111122223333\"]",
+            "[\"eu-west-1\"]",
+        ),
+    )
+    .expect("loads");
+    assert_eq!(
+        loaded.organization_policies().map(|o| o.targets.len()),
+        Some(3)
+    );
+}

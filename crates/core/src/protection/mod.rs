@@ -31,7 +31,8 @@ pub use policy::{
 };
 pub use reconcile::{apply, diff, unreconciled};
 pub use render::{
-    plan_for, render, resource_pattern, schedule, CONTINUOUS_RULE, DR_COPY_RULE, SNAPSHOT_RULE,
+    plan_for, render, render_with_plans, resource_pattern, schedule, CONTINUOUS_RULE, DR_COPY_RULE,
+    SNAPSHOT_RULE,
 };
 pub use selection::selection_matches;
 pub(crate) use selection::wildcard_match;

@@ -144,7 +144,26 @@ pub fn resource_pattern(kind: Kind, partition: &str) -> String {
 /// its stores in the DR region, where they are then protected), and a lock is never widened
 /// by what lands later (a vault's access policy lets only the admins change its lock). The
 /// scopes of one account render each vault alike.
+///
+/// With `[organization_policies]` (central mode) the plans and selections are the
+/// organization's backup policies' (`org_policy`), not the account's: none is rendered, and
+/// those Bulwark made earlier are deleted by the diff.
 pub fn render(config: &Config, account: &str, region: &str) -> Result<BackupState, String> {
+    let mut state = render_with_plans(config, account, region)?;
+    if config.organization_policies().is_some() {
+        state.plans.clear();
+        state.selections.clear();
+    }
+    Ok(state)
+}
+
+/// [`render`], the plans and selections included whatever the mode: what the organization's
+/// backup policies are made of, with `$account` for the account.
+pub fn render_with_plans(
+    config: &Config,
+    account: &str,
+    region: &str,
+) -> Result<BackupState, String> {
     let settings = config.protection();
     let tiers = config.tiers();
     let partition = partition_of(region);
