@@ -230,6 +230,9 @@ fn tier_of(plan: &Plan, state: &BackupState) -> Option<String> {
         .map(|c| c.value.clone())
 }
 
+/// A plan's body and the regions that render it so.
+type Variant = (Value, Vec<String>);
+
 /// One policy per tier: its plans as each configured region renders them. A plan rendered
 /// alike in several regions is one plan naming them all; one that differs by region (another
 /// DR region to copy to) is one plan per difference, named after its first region.
@@ -237,9 +240,7 @@ pub fn render(config: &Config) -> Result<Vec<BackupPolicy>, String> {
     let Some(org) = config.organization_policies() else {
         return Ok(Vec::new());
     };
-    // tier -> plan name -> [(body, regions)]
-    let mut variants: BTreeMap<String, BTreeMap<String, Vec<(Value, Vec<String>)>>> =
-        BTreeMap::new();
+    let mut variants: BTreeMap<String, BTreeMap<String, Vec<Variant>>> = BTreeMap::new();
     for region in &org.regions {
         let state = render_with_plans(config, ACCOUNT_VARIABLE, region)?;
         for plan in state.plans.values() {
