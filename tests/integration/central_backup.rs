@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bulwark_core::{Config, Control, Status};
 use chrono::Utc;
 
-use crate::harness::{region, TestAccount, HOME_REGION, MEMBER_ROLE};
+use crate::harness::{TestAccount, HOME_REGION, MEMBER_ROLE};
 use crate::restore::wait_for_point_of;
 use crate::seed;
 
@@ -81,18 +81,9 @@ async fn applied_estate(
     let arn = format!("arn:aws:dynamodb:{HOME_REGION}:{member_id}:table/{table}");
     let config = config(central.unwrap_or(management.account.as_str()), &org_id);
     let org = [("OrgRole", MEMBER_ROLE), ("OrgId", org_id.as_str())];
-    let discoverer = management.function_with("discover", &org).await;
-    let reach = bulwark_aws::Reach {
-        regions: vec![region(HOME_REGION)],
-        org_role: Some(MEMBER_ROLE.to_string()),
-    };
-    let inventory = management.inventory(&discoverer).await;
-    let swept = bulwark_aws::ops::discover_all(&discoverer, &inventory, &reach, 4, Utc::now())
-        .await
-        .expect("sweep");
-    bulwark_aws::ops::classify_scopes(&inventory, &config, &swept.scopes)
-        .await
-        .expect("classify");
+    management
+        .discover_and_classify_organization(&org_id, &config)
+        .await;
     let assigner = management.function_with("assign-policy", &org).await;
     let applied = bulwark_aws::assign::assign(
         &assigner,

@@ -238,6 +238,29 @@ impl TestAccount {
 
     /// The estate of `regions` discovered under the discover function's role and classified
     /// under the classify function's, as the deployed functions do it.
+    /// Sweep the home region of this (management) account's organization and classify it by
+    /// `config`, as the deployed discover function through the organization role.
+    pub async fn discover_and_classify_organization(
+        &self,
+        org_id: &str,
+        config: &bulwark_core::Config,
+    ) {
+        let org = [("OrgRole", MEMBER_ROLE), ("OrgId", org_id)];
+        let discoverer = self.function_with("discover", &org).await;
+        let reach = bulwark_aws::Reach {
+            regions: vec![region(HOME_REGION)],
+            org_role: Some(MEMBER_ROLE.to_string()),
+        };
+        let inventory = self.inventory(&discoverer).await;
+        let swept =
+            bulwark_aws::ops::discover_all(&discoverer, &inventory, &reach, 4, chrono::Utc::now())
+                .await
+                .expect("sweep");
+        bulwark_aws::ops::classify_scopes(&inventory, config, &swept.scopes)
+            .await
+            .expect("classify");
+    }
+
     pub async fn discover_and_classify(&self, regions: &[&str]) {
         let discoverer = self.function("discover").await;
         let reach = bulwark_aws::Reach {

@@ -21,6 +21,7 @@ mod failover_switches;
 mod harness;
 mod iam;
 mod legal_holds;
+mod org_policies;
 mod policy;
 mod restore;
 mod restore_aurora;

@@ -616,6 +616,19 @@ impl Run<'_> {
             s3_replication: self.config.tiers().iter().any(|t| t.s3_replication),
         };
         let mut facts = AccountFacts::read(&clients, regions, &drs, &native_needed, reading).await;
+        // Central mode: the plans that protect this account's stores are its effective backup
+        // policy's, read once from the organization.
+        let effective = match (self.work.judge, self.config.organization_policies()) {
+            (true, Some(_)) => {
+                match crate::org_policy::effective(&self.aws.organizations(), account.as_str())
+                    .await
+                {
+                    Ok(effective) => effective,
+                    Err(error) => return outcome.fail(account, regions, error),
+                }
+            }
+            _ => None,
+        };
         if self.work.judge {
             outcome
                 .points
@@ -691,7 +704,19 @@ impl Run<'_> {
                     Some(after) => after.iter().collect(),
                     None => in_scope,
                 };
-                let scope_facts = facts.scope(region, dr, &judged, self.restore_tests);
+                let mut scope_facts = facts.scope(region, dr, &judged, self.restore_tests);
+                if let Some(content) = &effective {
+                    let organization = bulwark_core::org_policy::effective_state(
+                        content,
+                        account.as_str(),
+                        region.as_str(),
+                    );
+                    scope_facts.backup.plans.extend(organization.plans);
+                    scope_facts
+                        .backup
+                        .selections
+                        .extend(organization.selections);
+                }
                 let mut coverage = facts::judge(self.config, &scope_facts, &judged, self.now);
                 for store in &mut coverage {
                     if let Some(read) = facts.replication.get(&store.arn) {

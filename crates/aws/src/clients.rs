@@ -565,13 +565,19 @@ impl Aws {
         self.clients_for(&config, scope)
     }
 
-    async fn organization_accounts(&self) -> Result<Vec<AccountId>, AwsError> {
-        let org = aws_sdk_organizations::Client::from_conf(
+    /// AWS Organizations, as the home account (its management account or a delegated
+    /// administrator).
+    pub fn organizations(&self) -> aws_sdk_organizations::Client {
+        aws_sdk_organizations::Client::from_conf(
             aws_sdk_organizations::config::Builder::from(&self.base)
                 .interceptor(self.counter.clone())
                 .build(),
-        );
-        let listed = org
+        )
+    }
+
+    async fn organization_accounts(&self) -> Result<Vec<AccountId>, AwsError> {
+        let listed = self
+            .organizations()
             .list_accounts()
             .into_paginator()
             .send()

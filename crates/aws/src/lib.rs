@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod lease;
 pub mod legal_hold;
 pub mod ops;
+pub mod org_policy;
 pub mod permissions;
 pub mod protect;
 pub mod replication;

@@ -33,6 +33,7 @@ pub use crate::failover::steps::FAILOVER_STEPS;
 pub use crate::failover::switches::SWITCHES;
 pub use crate::lease::LEASE;
 pub use crate::legal_hold::{LEGAL_HOLD, LEGAL_HOLD_READ};
+pub use crate::org_policy::{ORG_POLICY, ORG_POLICY_READ};
 pub use crate::protect::PROTECT;
 pub use crate::replication::REPLICATION;
 pub use crate::restore::disks::RESTORE_TEST_DISKS;
@@ -63,6 +64,7 @@ pub fn for_function(function: &str) -> Vec<&'static str> {
             BACKUP_ALERT,
             CONFIG_RULE,
             VERSIONING_FROM_CONFIG,
+            ORG_POLICY_READ,
         ],
         "validate-restore" => &[
             MEMBER,
@@ -165,6 +167,8 @@ pub fn for_cli() -> Vec<&'static str> {
         REPLICATION,
         LEGAL_HOLD_READ,
         LEGAL_HOLD,
+        ORG_POLICY,
+        ORG_POLICY_READ,
         RESTORE_TEST,
         RESTORE_SITE,
         RESTORABLE,

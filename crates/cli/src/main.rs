@@ -4,6 +4,7 @@
 mod drill_cmd;
 mod failover_cmd;
 mod legal_hold_cmd;
+mod org_policy_cmd;
 mod outage;
 mod output;
 mod progress;
@@ -154,11 +155,17 @@ enum Command {
     Plan {
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
+        /// The organization's backup policies instead ([organization_policies]).
+        #[arg(long)]
+        org: bool,
     },
     /// Make AWS Backup and native protections match every asset's tier.
     Apply {
         #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
         format: SummaryFormat,
+        /// The organization's backup policies instead ([organization_policies]).
+        #[arg(long)]
+        org: bool,
     },
     /// Coverage: every asset against its tier and the AWS Backup Audit Manager controls.
     Report {
@@ -476,7 +483,11 @@ async fn run(cli: Cli, config: &Config, aws: &Aws) -> Result<()> {
                 SummaryFormat::Text => output::print_explain(&asset, &classification),
             }
         }
-        Command::Plan { format } | Command::Apply { format } => {
+        Command::Plan { format, org: true } | Command::Apply { format, org: true } => {
+            let apply = matches!(cli.command, Command::Apply { .. });
+            org_policy_cmd::run(aws, config, apply, format).await?;
+        }
+        Command::Plan { format, .. } | Command::Apply { format, .. } => {
             let apply = matches!(cli.command, Command::Apply { .. });
             for warning in config.warnings() {
                 eprintln!("warning: {warning}");

@@ -149,11 +149,18 @@ def effective_policy(backend: OrganizationsBackend, policy_type: str, account_id
 
 
 def _describe_effective_policy(self: OrganizationsResponse) -> str:
-    backend = self.organizations_backend
+    from moto.organizations.models import organizations_backends
+
+    # A member account's own backend holds no organization: its management account's does,
+    # and a member may ask for its own effective policy only.
+    owner = organizations_backends.master_accounts.get(self.current_account)
+    backend = organizations_backends[owner[0]][owner[1]] if owner else self.organizations_backend
     policy_type = self._get_param("PolicyType")
     target = self._get_param("TargetId") or self.current_account
     if not re.fullmatch(utils.ACCOUNT_ID_REGEX, target):
         raise JsonRESTError("InvalidInputException", "You specified an invalid value.")
+    if owner and target != self.current_account:
+        raise JsonRESTError("AccessDeniedException", "A member account may describe only its own effective policy.")
     content = effective_policy(backend, policy_type, target)
     if content is None:
         raise JsonRESTError(

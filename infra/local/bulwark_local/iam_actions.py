@@ -559,6 +559,8 @@ EXCEPTIONS: dict[tuple[str, str], Callable[[awsrequest.ParsedRequest], list[Need
     ("organizations", "AttachPolicy"): _organizations("AttachPolicy", "PolicyId", "TargetId"),
     ("organizations", "DetachPolicy"): _organizations("DetachPolicy", "PolicyId", "TargetId"),
     ("organizations", "UpdatePolicy"): _organizations("UpdatePolicy", "PolicyId"),
+    ("organizations", "DeletePolicy"): _organizations("DeletePolicy", "PolicyId"),
+    ("organizations", "DescribeEffectivePolicy"): _organizations("DescribeEffectivePolicy", "TargetId"),
     ("organizations", "EnablePolicyType"): _organizations("EnablePolicyType", "RootId"),
     ("organizations", "MoveAccount"): _organizations("MoveAccount", "AccountId", "SourceParentId", "DestinationParentId"),
     ("config", "PutConfigurationRecorder"): _config_recorder("PutConfigurationRecorder"),

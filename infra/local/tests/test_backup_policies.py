@@ -112,3 +112,22 @@ def test_the_effective_policy_merges_root_ou_and_account_without_operators(aws: 
     assert plan["selections"]["tags"]["tiered"]["tag_value"] == ["critical"]
     assert "@@" not in effective["PolicyContent"]
     assert effective["TargetId"] == member
+
+
+def test_a_member_reads_its_own_effective_policy_and_no_other(aws: Any) -> None:
+    _, management, member = organization(aws)
+    org = aws("organizations", credentials=administrator(aws, management))
+    root = org.list_roots()["Roots"][0]["Id"]
+    org.enable_policy_type(RootId=root, PolicyType="BACKUP_POLICY")
+    policy = org.create_policy(
+        Name=unique("member"), Description="", Type="BACKUP_POLICY", Content=json.dumps(_plan("bulwark", ["us-east-1"]))
+    )["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=policy, TargetId=root)
+
+    own = aws("organizations", credentials=administrator(aws, member))
+    effective = own.describe_effective_policy(PolicyType="BACKUP_POLICY")["EffectivePolicy"]
+    assert effective["TargetId"] == member
+    assert json.loads(effective["PolicyContent"])["plans"]["nightly"]["regions"] == ["us-east-1"]
+    assert _code(lambda: own.describe_effective_policy(PolicyType="BACKUP_POLICY", TargetId=management)) == (
+        "AccessDeniedException"
+    )
