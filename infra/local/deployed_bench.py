@@ -41,6 +41,20 @@ def verdict(ok: bool) -> str:
 OUTPUT_LIMIT = 256 * 1024
 
 
+def sweep_summary(outcome: dict) -> str:
+    """The sweep's figures from its execution's output, as statemachine/discover-classify.asl.json
+    shapes it: `plan` (the shards and the scopes the plan could not read) and `shards`, one
+    result per shard (`seen`, `written`; `failed`, with `error` or `failures`). classify and
+    assign-policy report nothing into it (their ResultPath is null): coverage is the report's."""
+    shards = outcome.get("shards") or []
+    done = [s for s in shards if not s.get("failed")]
+    failed = len(shards) - len(done)
+    unplanned = len((outcome.get("plan") or {}).get("failures") or [])
+    return (f"{len(shards)} shards, {sum(s.get('seen', 0) for s in done)} stores seen, "
+            f"{sum(s.get('written', 0) for s in done)} written, {failed} shards failed, "
+            f"{unplanned} scopes not planned")
+
+
 def sweep(endpoint: str, region: str, deployed: dict) -> None:
     """Fire the sweep's schedule and wait for its execution over the whole estate."""
     sfn = config_event.client("stepfunctions", region)
@@ -63,8 +77,7 @@ def sweep(endpoint: str, region: str, deployed: dict) -> None:
     output = execution.get("output") or ""
     outcome = json.loads(output or "{}")
     print(f"scheduled sweep, whole estate: {execution['status']} in {time.monotonic() - started:.1f} s; "
-          f"{outcome.get('scopes')} scopes, {outcome.get('changes')} changes, "
-          f"coverage {outcome.get('coverage', {}).get('coverage_percent')}%")
+          f"{sweep_summary(outcome)}")
     print(f"state machine output  {len(output.encode()):7d} bytes   limit {OUTPUT_LIMIT} bytes   "
           f"{verdict(execution['status'] == 'SUCCEEDED' and len(output.encode()) < OUTPUT_LIMIT)}")
 
