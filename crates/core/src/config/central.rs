@@ -59,9 +59,12 @@ fn check_organization_id(id: &str) -> Result<(), String> {
 }
 
 impl Loader<'_> {
+    /// `protection_vault`: `[protection]`'s vault name, which the central vaults may not share
+    /// (the central account keeps its own stores' points in that one, under another policy).
     pub(super) fn central_backup(
         &self,
         raw: Option<RawCentralBackup>,
+        protection_vault: &str,
     ) -> Result<Option<CentralBackup>, ConfigError> {
         let Some(raw) = raw else {
             return Ok(None);
@@ -103,6 +106,16 @@ impl Loader<'_> {
         };
         let vault_name = match raw.vault_name {
             None => DEFAULT_VAULT.to_string(),
+            Some(name) if name.get_ref() == protection_vault => {
+                return Err(self.error(
+                    name.span(),
+                    format!(
+                        "[central_backup] vault_name {protection_vault:?} is [protection]'s \
+                         vault: the central account keeps its own stores' points there, under \
+                         another access policy; name the central vaults apart"
+                    ),
+                ))
+            }
             Some(name) => checked(name, check_vault_name, "vault_name")?,
         };
         Ok(Some(CentralBackup {

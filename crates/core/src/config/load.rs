@@ -83,7 +83,7 @@ impl Loader<'_> {
                 ),
             ));
         }
-        let central_backup = self.central_backup(raw.central_backup)?;
+        let central_backup = self.central_backup(raw.central_backup, &protection.vault_name)?;
         let organization_policies = self.organization_policies(raw.organization_policies)?;
         if let Some((tier, span)) = loaded
             .iter()

@@ -612,6 +612,11 @@ fn a_central_retention_needs_a_central_backup_account_and_whole_days() {
         13,
         "is the primary region",
     );
+    assert_refused(
+        &format!("{TIER}{RULE}{central}vault_name = \"bulwark\"\n"),
+        13,
+        "is [protection]'s vault",
+    );
     let loaded = Config::from_toml_str(
         "good.toml",
         &format!("{TIER}central_retention = \"2555d\"\n{RULE}{central}"),
