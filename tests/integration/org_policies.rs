@@ -1,9 +1,10 @@
 //! Central mode (`[organization_policies]`): `bulwark plan --org` shows the organization's
 //! backup policies the taxonomy needs and changes nothing, `apply --org` makes and attaches them
 //! (the local AWS's Organizations refuses a malformed or oversized policy, and one attached
-//! before the type is enabled), a second plan is empty, a hand edit is put back, and coverage,
-//! under assign-policy's template role, judges a member's store protected by its account's
-//! effective policy, the account holding no plan of Bulwark's own.
+//! before the type is enabled), a second plan is empty, a hand edit is put back. Under
+//! assign-policy's template role, a member's own plans keep their selections until its
+//! effective policy runs plans in their place, then select nothing, and coverage judges its
+//! store by the effective policy.
 
 use aws_sdk_organizations::types::EffectivePolicyType;
 use bulwark_core::{Config, Control, Status};
@@ -57,6 +58,70 @@ async fn the_taxonomy_becomes_the_organizations_backup_policies_and_coverage_jud
     let file = dir.join("bulwark.toml");
     std::fs::write(&file, config_text(&member_id)).expect("write");
     let path = file.to_str().expect("path");
+    let config = Config::from_toml_str("org.toml", &config_text(&member_id)).expect("config");
+    let org_parameters = [("OrgRole", MEMBER_ROLE), ("OrgId", org_id.as_str())];
+    management
+        .discover_and_classify_organization(&org_id, &config)
+        .await;
+    let assigner = management
+        .function_with("assign-policy", &org_parameters)
+        .await;
+    let assigned_inventory = management.inventory(&assigner).await;
+    let assign = |config: Config| {
+        let (assigner, inventory) = (&assigner, &assigned_inventory);
+        async move {
+            let applied = bulwark_aws::assign::assign(
+                assigner,
+                inventory,
+                &config,
+                Some(MEMBER_ROLE),
+                bulwark_aws::assign::Targets::Everything,
+                true,
+                Utc::now(),
+            )
+            .await
+            .expect("a report");
+            assert!(applied.failures.is_empty(), "{:?}", applied.failures);
+        }
+    };
+    // The member's plans that select something: Bulwark never deletes a plan, it empties it
+    let member_plans = || async {
+        let backup = member.backup(HOME_REGION);
+        let plans = backup
+            .list_backup_plans()
+            .send()
+            .await
+            .expect("plans")
+            .backup_plans_list()
+            .to_vec();
+        let mut selecting = Vec::new();
+        for plan in plans {
+            let selections = backup
+                .list_backup_selections()
+                .backup_plan_id(plan.backup_plan_id().unwrap_or_default())
+                .send()
+                .await
+                .expect("selections");
+            if !selections.backup_selections_list().is_empty() {
+                selecting.push(plan.backup_plan_name().unwrap_or_default().to_string());
+            }
+        }
+        selecting.sort();
+        selecting
+    };
+    // (the member protected by plans of its own, as before central mode)
+    assign(Config::builtin()).await;
+    let own = member_plans().await;
+    assert!(
+        own.contains(&"bulwark-critical-dynamodb".to_string()),
+        "{own:?}"
+    );
+
+    // When assign-policy runs in central mode before the organization has any backup policy
+    assign(config.clone()).await;
+
+    // Then the member's own plans keep selecting: nothing else would protect its stores yet
+    assert_eq!(member_plans().await, own);
 
     // When the plan is shown, as the management account
     let plan = ok(&management, &["--config", path, "plan", "--org"]);
@@ -135,37 +200,11 @@ async fn the_taxonomy_becomes_the_organizations_backup_policies_and_coverage_jud
     ok(&management, &["--config", path, "apply", "--org"]);
     assert!(ok(&management, &["--config", path, "plan", "--org"]).contains("no changes"));
 
-    // When the functions, under their template roles, sweep, classify and apply the tiers
-    let config = Config::from_toml_str("org.toml", &config_text(&member_id)).expect("config");
-    let org_parameters = [("OrgRole", MEMBER_ROLE), ("OrgId", org_id.as_str())];
-    management
-        .discover_and_classify_organization(&org_id, &config)
-        .await;
-    let assigner = management
-        .function_with("assign-policy", &org_parameters)
-        .await;
-    let assigned_inventory = management.inventory(&assigner).await;
-    let applied = bulwark_aws::assign::assign(
-        &assigner,
-        &assigned_inventory,
-        &config,
-        Some(MEMBER_ROLE),
-        bulwark_aws::assign::Targets::Everything,
-        true,
-        Utc::now(),
-    )
-    .await
-    .expect("a report");
-    assert!(applied.failures.is_empty(), "{:?}", applied.failures);
+    // When assign-policy runs in central mode again, the policies in force
+    assign(config.clone()).await;
 
-    // Then the member holds no plan of Bulwark's own: its effective policy's plans protect it
-    let own_plans = member
-        .backup(HOME_REGION)
-        .list_backup_plans()
-        .send()
-        .await
-        .expect("plans");
-    assert!(own_plans.backup_plans_list().is_empty(), "{own_plans:?}");
+    // Then no plan of the member's own selects anything: its effective policy's plans protect it
+    assert_eq!(member_plans().await, Vec::<String>::new());
 
     // And coverage judges the table selected by its account's effective policy
     let (coverage, _) = bulwark_aws::assign::coverage(

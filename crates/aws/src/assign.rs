@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use bulwark_core::backup_cost::{added_cost, storage_cost, AddedCost, StorageCost};
 use bulwark_core::facts;
 use bulwark_core::legal_hold::{self, LegalHold};
+use bulwark_core::org_policy;
 use bulwark_core::protection::{self, Action, NativeAction, TagChange};
 use bulwark_core::{
     AccountId, Asset, AssetCoverage, AssetState, Change, Config, Region, ResourceArn, Scope,
@@ -618,7 +619,10 @@ impl Run<'_> {
         let mut facts = AccountFacts::read(&clients, regions, &drs, &native_needed, reading).await;
         // Central mode: the plans that protect this account's stores are its effective backup
         // policy's, read once from the organization.
-        let effective = match (self.work.judge, self.config.organization_policies()) {
+        let effective = match (
+            self.work.judge || self.work.reconcile,
+            self.config.organization_policies(),
+        ) {
             (true, Some(_)) => {
                 match crate::org_policy::effective(&self.aws.organizations(), account.as_str())
                     .await
@@ -685,7 +689,10 @@ impl Run<'_> {
                     .copied()
                     .filter(|a| self.targets.acts_on(a))
                     .collect();
-                match self.reconcile(&target, &mut facts, &acted).await {
+                match self
+                    .reconcile(&target, &mut facts, &acted, effective.as_ref())
+                    .await
+                {
                     Ok(plan) => {
                         if self.work.apply {
                             let owned: Vec<Asset> = in_scope.iter().map(|a| (*a).clone()).collect();
@@ -706,11 +713,8 @@ impl Run<'_> {
                 };
                 let mut scope_facts = facts.scope(region, dr, &judged, self.restore_tests);
                 if let Some(content) = &effective {
-                    let organization = bulwark_core::org_policy::effective_state(
-                        content,
-                        account.as_str(),
-                        region.as_str(),
-                    );
+                    let organization =
+                        org_policy::effective_state(content, account.as_str(), region.as_str());
                     scope_facts.backup.plans.extend(organization.plans);
                     scope_facts
                         .backup
@@ -735,6 +739,7 @@ impl Run<'_> {
         target: &ScopeTarget<'_>,
         facts: &mut AccountFacts,
         in_scope: &[&Asset],
+        effective: Option<&serde_json::Value>,
     ) -> Result<ScopePlan, AwsError> {
         let config = self.config;
         let settings = config.protection();
@@ -744,8 +749,16 @@ impl Run<'_> {
             .get(region.as_str())
             .ok_or_else(|| AwsError::Malformed(format!("no clients for region {region}")))?;
         let mut actual = facts.scope_actual(region, dr);
-        let desired = protection::render(config, account.as_str(), region.as_str())
+        let mut desired = protection::render(config, account.as_str(), region.as_str())
             .map_err(AwsError::Configuration)?;
+        if config.organization_policies().is_some() {
+            let organization = effective
+                .map(|content| {
+                    org_policy::effective_state(content, account.as_str(), region.as_str())
+                })
+                .unwrap_or_default();
+            org_policy::keep_until_covered(&mut desired, &actual.state, &organization);
+        }
         let owned: Vec<Asset> = in_scope.iter().map(|a| (*a).clone()).collect();
         let native_actions: Vec<NativeAction> = in_scope
             .iter()

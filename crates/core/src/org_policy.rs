@@ -528,6 +528,34 @@ pub fn effective_state(content: &Value, account: &str, region: &str) -> BackupSt
     state
 }
 
+/// In central mode, keep in `desired` each plan Bulwark made in the account (and its
+/// selections) until the account's effective policy (`organization`, for the same region) runs
+/// a plan of that name: deleting it sooner would leave the stores without any plan between
+/// `apply` and `apply --org`, or while the organization's policy has not reached the account.
+pub fn keep_until_covered(
+    desired: &mut BackupState,
+    actual: &BackupState,
+    organization: &BackupState,
+) {
+    for plan in actual.plans.values() {
+        if !plan.managed || organization.plans.contains_key(&plan.name) {
+            continue;
+        }
+        desired
+            .plans
+            .entry(plan.name.clone())
+            .or_insert_with(|| plan.clone());
+        for (key, selection) in &actual.selections {
+            if key.0 == plan.name {
+                desired
+                    .selections
+                    .entry(key.clone())
+                    .or_insert_with(|| selection.clone());
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 #[path = "org_policy_tests.rs"]
 mod tests;

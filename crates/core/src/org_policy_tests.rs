@@ -212,3 +212,43 @@ fn an_accounts_effective_policy_reads_back_as_the_plans_that_select_its_stores()
         .plans
         .is_empty());
 }
+
+#[test]
+fn an_accounts_own_plans_stay_until_the_organizations_run_in_their_place() {
+    let config = config("[\"us-east-1\"]");
+    let own = crate::protection::render_with_plans(&config, "123456789012", "us-east-1")
+        .expect("renders");
+    let central = crate::protection::render(&config, "123456789012", "us-east-1").expect("renders");
+    assert!(central.plans.is_empty() && central.selections.is_empty());
+
+    // No effective policy yet: every plan Bulwark made stays, with its selections
+    let mut desired = central.clone();
+    keep_until_covered(&mut desired, &own, &BackupState::default());
+    assert_eq!(desired.plans, own.plans);
+    assert_eq!(desired.selections, own.selections);
+    assert_eq!(crate::protection::diff(&own, &desired), []);
+
+    // The organization's critical plans run: those go, the others stay
+    let policies = render(&config).expect("renders");
+    let critical = policies
+        .iter()
+        .find(|p| p.name == "bulwark-critical")
+        .expect("critical");
+    let organization = effective_state(&effective(&critical.content), "123456789012", "us-east-1");
+    let mut desired = central.clone();
+    keep_until_covered(&mut desired, &own, &organization);
+    assert!(desired
+        .plans
+        .keys()
+        .all(|name| !name.starts_with("bulwark-critical")));
+    assert!(desired
+        .plans
+        .keys()
+        .any(|name| name.starts_with("bulwark-standard")));
+    // A plan someone else made is never kept by this (nor deleted by the diff)
+    let mut theirs = own.clone();
+    theirs.plans.values_mut().for_each(|p| p.managed = false);
+    let mut desired = central;
+    keep_until_covered(&mut desired, &theirs, &BackupState::default());
+    assert!(desired.plans.is_empty());
+}

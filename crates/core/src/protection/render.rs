@@ -146,8 +146,8 @@ pub fn resource_pattern(kind: Kind, partition: &str) -> String {
 /// scopes of one account render each vault alike.
 ///
 /// With `[organization_policies]` (central mode) the plans and selections are the
-/// organization's backup policies' (`org_policy`), not the account's: none is rendered, and
-/// those Bulwark made earlier are deleted by the diff.
+/// organization's backup policies' (`org_policy`), not the account's: none is rendered
+/// (`org_policy::keep_until_covered` keeps those Bulwark made until the organization's run).
 pub fn render(config: &Config, account: &str, region: &str) -> Result<BackupState, String> {
     let mut state = render_with_plans(config, account, region)?;
     if config.organization_policies().is_some() {
