@@ -67,18 +67,8 @@ async fn applied_estate(
     bulwark_aws::assign::PolicyReport,
     String,
 ) {
-    let management = TestAccount::new().await;
-    let (org_id, member_id) = management.organization().await;
-    let member = TestAccount::in_account(&member_id).await;
-    member.deploy_member_stack(&management, &org_id);
-    seed::table(
-        &member,
-        HOME_REGION,
-        table,
-        &[("DataClassification", "Critical")],
-    )
-    .await;
-    let arn = format!("arn:aws:dynamodb:{HOME_REGION}:{member_id}:table/{table}");
+    let (management, org_id, member, arn) =
+        TestAccount::organization_with_critical_table(table).await;
     let config = config(central.unwrap_or(management.account.as_str()), &org_id);
     let org = [("OrgRole", MEMBER_ROLE), ("OrgId", org_id.as_str())];
     management

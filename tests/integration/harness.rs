@@ -238,6 +238,27 @@ impl TestAccount {
 
     /// The estate of `regions` discovered under the discover function's role and classified
     /// under the classify function's, as the deployed functions do it.
+    /// A new organization whose one member account, with the member stack deployed, holds a
+    /// critical table `table` in the home region: the management account, the organization's
+    /// id, the member, and the table's ARN.
+    pub async fn organization_with_critical_table(
+        table: &str,
+    ) -> (TestAccount, String, TestAccount, String) {
+        let management = TestAccount::new().await;
+        let (org_id, member_id) = management.organization().await;
+        let member = TestAccount::in_account(&member_id).await;
+        member.deploy_member_stack(&management, &org_id);
+        crate::seed::table(
+            &member,
+            HOME_REGION,
+            table,
+            &[("DataClassification", "Critical")],
+        )
+        .await;
+        let arn = format!("arn:aws:dynamodb:{HOME_REGION}:{member_id}:table/{table}");
+        (management, org_id, member, arn)
+    }
+
     /// Sweep the home region of this (management) account's organization and classify it by
     /// `config`, as the deployed discover function through the organization role.
     pub async fn discover_and_classify_organization(

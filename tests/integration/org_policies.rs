@@ -12,7 +12,6 @@ use chrono::Utc;
 
 use crate::cli::ok;
 use crate::harness::{TestAccount, HOME_REGION, MEMBER_ROLE};
-use crate::seed;
 
 fn config_text(member: &str) -> String {
     format!(
@@ -41,18 +40,9 @@ async fn the_taxonomy_becomes_the_organizations_backup_policies_and_coverage_jud
 {
     // Given an organization whose member account, with the member stack deployed, holds a
     // critical table, and a configuration in central mode attaching the policies to it
-    let management = TestAccount::new().await;
-    let (org_id, member_id) = management.organization().await;
-    let member = TestAccount::in_account(&member_id).await;
-    member.deploy_member_stack(&management, &org_id);
-    seed::table(
-        &member,
-        HOME_REGION,
-        "org-ledger",
-        &[("DataClassification", "Critical")],
-    )
-    .await;
-    let table = format!("arn:aws:dynamodb:{HOME_REGION}:{member_id}:table/org-ledger");
+    let (management, org_id, member, table) =
+        TestAccount::organization_with_critical_table("org-ledger").await;
+    let member_id = member.account.to_string();
     let dir = std::env::temp_dir().join(format!("bulwark-org-{}", management.account));
     std::fs::create_dir_all(&dir).expect("dir");
     let file = dir.join("bulwark.toml");

@@ -719,3 +719,59 @@ async fn one_invocation_reads_each_thing_once_and_judges_what_it_just_applied() 
         }
     }
 }
+
+#[tokio::test]
+async fn a_members_stores_without_the_organization_role_fail_their_scopes_and_nothing_is_planned_here(
+) {
+    // Given an organization whose member's critical table the home functions inventoried
+    // through the organization role
+    let (management, org_id, member, _) =
+        TestAccount::organization_with_critical_table("stranded-orders").await;
+    let member_id = member.account.to_string();
+    management
+        .discover_and_classify_organization(&org_id, &Config::builtin())
+        .await;
+
+    // When assign-policy applies without the organization role (BULWARK_ORG_ROLE unset)
+    let assigner = management
+        .function_with(
+            "assign-policy",
+            &[
+                ("OrgRole", crate::harness::MEMBER_ROLE),
+                ("OrgId", org_id.as_str()),
+            ],
+        )
+        .await;
+    let report = assign::assign(
+        &assigner,
+        &management.inventory(&assigner).await,
+        &Config::builtin(),
+        None,
+        assign::Targets::Everything,
+        true,
+        Utc::now(),
+    )
+    .await
+    .expect("a report");
+
+    // Then the member's scopes fail, saying why, and none is planned with this account's clients
+    let failed: Vec<_> = report
+        .failures
+        .iter()
+        .filter(|f| f.account.as_str() == member_id)
+        .collect();
+    assert!(!failed.is_empty(), "{report:?}");
+    assert!(
+        failed
+            .iter()
+            .all(|f| f.error.contains("no organization role is set")),
+        "{failed:?}"
+    );
+    assert!(
+        report.scopes.iter().all(|plan| plan
+            .scope
+            .as_ref()
+            .is_none_or(|s| s.account.as_str() != member_id)),
+        "{report:?}"
+    );
+}

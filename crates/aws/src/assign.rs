@@ -166,6 +166,7 @@ pub(crate) async fn clients_for_account(
     dr_regions: &BTreeMap<Region, Region>,
     org_role: Option<&str>,
 ) -> Result<HashMap<String, ScopeClients>, AwsError> {
+    reachable(aws, account, org_role).await?;
     let home = aws.home_account().await?;
     let Some(region) = regions.first() else {
         return Ok(HashMap::new());
@@ -386,7 +387,7 @@ async fn run(
             .into_iter()
             .map(Region::parse)
             .collect::<Result<_, _>>()?;
-        match central_reachable(aws, &account, org_role).await {
+        match reachable(aws, &account, org_role).await {
             Ok(()) => {
                 let known = scopes.entry(account).or_default();
                 for region in regions {
@@ -492,14 +493,10 @@ async fn run(
     Ok(outcome)
 }
 
-/// Whether the central backup account can be reached as itself: Bulwark's own account, or
-/// another through the organization role. Without the role, another account's clients would
-/// be this account's, and its vaults would be made here.
-async fn central_reachable(
-    aws: &Aws,
-    account: &AccountId,
-    org_role: Option<&str>,
-) -> Result<(), AwsError> {
+/// Whether `account` can be reached as itself: Bulwark's own account, or another through the
+/// organization role. Without the role, another account's clients would be this account's,
+/// and what is meant for it (vaults, plans, tags) would be made or read here.
+async fn reachable(aws: &Aws, account: &AccountId, org_role: Option<&str>) -> Result<(), AwsError> {
     let home = aws.home_account().await?;
     if *account == home || org_role.is_some() {
         return Ok(());
@@ -524,7 +521,6 @@ async fn read_central_points(
         .into_iter()
         .map(Region::parse)
         .collect::<Result<_, _>>()?;
-    central_reachable(aws, &account, org_role).await?;
     let clients = clients_for_account(aws, &account, &regions, &BTreeMap::new(), org_role).await?;
     let mut points: BTreeMap<String, Vec<bulwark_core::coverage::RecoveryPoint>> = BTreeMap::new();
     for region in &regions {
