@@ -172,7 +172,7 @@ def test_a_member_deploy_holds_only_the_roles_of_an_account_of_stores(endpoint: 
     status, member = _deploy(endpoint, _account(), "us-east-1", _binaries(tmp_path), Deployment="member",
                              OrgRole="BulwarkMember", OrgId="o-aaaaaaaaaa", HomeAccountId="111111111111")
     assert status == 200, member
-    assert set(member["resources"]) == {"BackupServiceRole", "RestoreRole", "MemberRole"}, member["resources"]
+    assert set(member["resources"]) == {"BackupServiceRole", "RestoreRole", "S3ReplicationRole", "MemberRole"}, member["resources"]
     assert set(member["outputs"]) == {"MemberRoleArn"}
 
 
@@ -184,7 +184,7 @@ def test_the_member_template_for_stack_sets_has_no_transform_and_only_the_member
 
     member = sam_transform.member_stack(sam_transform.transform())
     assert "Transform" not in member
-    assert set(member["Resources"]) == {"BackupServiceRole", "RestoreRole", "MemberRole"}
+    assert set(member["Resources"]) == {"BackupServiceRole", "RestoreRole", "S3ReplicationRole", "MemberRole"}
     assert all(r["Type"] == "AWS::IAM::Role" for r in member["Resources"].values())
     assert set(member["Outputs"]) == {"MemberRoleArn"}
     assert member["Parameters"]["Deployment"]["Default"] == "member"

@@ -280,8 +280,8 @@ def test_the_member_stack_lets_the_home_functions_in_and_no_one_else(endpoint: s
     assert refused.value.code == 400
     assert "HomeAccountId" in refused.value.read().decode()
 
-    # When the member stack is deployed: only its three roles
-    assert sorted(member_stack["roles"]) == ["BackupServiceRole", "MemberRole", "RestoreRole"]
+    # When the member stack is deployed: only its four roles
+    assert sorted(member_stack["roles"]) == ["BackupServiceRole", "MemberRole", "RestoreRole", "S3ReplicationRole"]
     member_role = member_stack["roles"]["MemberRole"]
     assert member_role == f"arn:aws:iam::{member_id}:role/BulwarkMember"
 
