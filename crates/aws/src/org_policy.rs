@@ -78,9 +78,8 @@ pub async fn read(org: &aws_sdk_organizations::Client) -> Result<OrganizationFac
         backup_policies_enabled: enabled,
         policies: Vec::new(),
     };
-    if !enabled {
-        return Ok(facts);
-    }
+    // Listed whether or not the type is enabled: a policy made before it was disabled is still
+    // there, and making it again would be refused as a duplicate.
     let pages: Vec<_> = org
         .list_policies()
         .filter(PolicyType::BackupPolicy)
