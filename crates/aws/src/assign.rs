@@ -166,8 +166,8 @@ pub(crate) async fn clients_for_account(
     dr_regions: &BTreeMap<Region, Region>,
     org_role: Option<&str>,
 ) -> Result<HashMap<String, ScopeClients>, AwsError> {
-    reachable(aws, account, org_role).await?;
     let home = aws.home_account().await?;
+    reachable(&home, account, org_role)?;
     let Some(region) = regions.first() else {
         return Ok(HashMap::new());
     };
@@ -381,13 +381,9 @@ async fn run(
     if let Some(central) =
         central.filter(|_| work.reconcile && matches!(targets, Targets::Everything))
     {
-        let account = AccountId::parse(&central.account)?;
-        let regions: Vec<Region> = central
-            .regions()
-            .into_iter()
-            .map(Region::parse)
-            .collect::<Result<_, _>>()?;
-        match reachable(aws, &account, org_role).await {
+        let (account, regions) = central_scopes(central)?;
+        let home = aws.home_account().await?;
+        match reachable(&home, &account, org_role) {
             Ok(()) => {
                 let known = scopes.entry(account).or_default();
                 for region in regions {
@@ -496,15 +492,30 @@ async fn run(
 /// Whether `account` can be reached as itself: Bulwark's own account, or another through the
 /// organization role. Without the role, another account's clients would be this account's,
 /// and what is meant for it (vaults, plans, tags) would be made or read here.
-async fn reachable(aws: &Aws, account: &AccountId, org_role: Option<&str>) -> Result<(), AwsError> {
-    let home = aws.home_account().await?;
-    if *account == home || org_role.is_some() {
+fn reachable(
+    home: &AccountId,
+    account: &AccountId,
+    org_role: Option<&str>,
+) -> Result<(), AwsError> {
+    if account == home || org_role.is_some() {
         return Ok(());
     }
     Err(AwsError::Refused(format!(
         "account {account} is not this account ({home}) and no organization role is set to \
          reach it (BULWARK_ORG_ROLE)"
     )))
+}
+
+/// The central backup account and its vaults' regions, parsed.
+fn central_scopes(
+    central: &bulwark_core::config::CentralBackup,
+) -> Result<(AccountId, Vec<Region>), AwsError> {
+    let regions = central
+        .regions()
+        .into_iter()
+        .map(Region::parse)
+        .collect::<Result<_, _>>()?;
+    Ok((AccountId::parse(&central.account)?, regions))
 }
 
 /// Every recovery point of the central backup account's vaults, by the ARN of the store it
@@ -515,12 +526,7 @@ async fn read_central_points(
     central: &bulwark_core::config::CentralBackup,
     org_role: Option<&str>,
 ) -> Result<BTreeMap<String, Vec<bulwark_core::coverage::RecoveryPoint>>, AwsError> {
-    let account = AccountId::parse(&central.account)?;
-    let regions: Vec<Region> = central
-        .regions()
-        .into_iter()
-        .map(Region::parse)
-        .collect::<Result<_, _>>()?;
+    let (account, regions) = central_scopes(central)?;
     let clients = clients_for_account(aws, &account, &regions, &BTreeMap::new(), org_role).await?;
     let mut points: BTreeMap<String, Vec<bulwark_core::coverage::RecoveryPoint>> = BTreeMap::new();
     for region in &regions {

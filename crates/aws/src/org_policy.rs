@@ -85,10 +85,8 @@ pub async fn read(org: &aws_sdk_organizations::Client) -> Result<OrganizationFac
         .filter(PolicyType::BackupPolicy)
         .into_paginator()
         .send()
-        .collect::<Vec<_>>()
+        .try_collect()
         .await
-        .into_iter()
-        .collect::<Result<_, _>>()
         .map_err(|e| AwsError::sdk("organizations:ListPolicies", e))?;
     for summary in pages.iter().flat_map(|page| page.policies()) {
         let (Some(id), Some(name)) = (summary.id(), summary.name()) else {
@@ -115,10 +113,8 @@ pub async fn read(org: &aws_sdk_organizations::Client) -> Result<OrganizationFac
             .policy_id(id)
             .into_paginator()
             .send()
-            .collect::<Vec<_>>()
+            .try_collect()
             .await
-            .into_iter()
-            .collect::<Result<_, _>>()
             .map_err(|e| AwsError::sdk("organizations:ListTargetsForPolicy", e))?;
         facts.policies.push(ExistingPolicy {
             id: id.to_string(),
