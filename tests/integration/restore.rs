@@ -802,6 +802,29 @@ async fn the_cli_tests_a_tier_and_shows_the_history() {
         answer["calls"]["Backup:StartRestoreJob"].as_u64() == Some(1),
         "{answer}"
     );
+    // Each call of a test has its reason: the restore asked after once (it takes less than
+    // the first wait here), the table and its copy each counted by one Scan (the copy's also
+    // reads the sample), one state-table write before the restore starts and one with the
+    // test's record. The run itself reads the inventory once (a Scan).
+    let calls = |op: &str| answer["calls"][op].as_u64().unwrap_or(0);
+    assert_eq!(calls("Backup:DescribeRestoreJob"), 1, "{answer}");
+    assert_eq!(calls("DynamoDB:Scan"), 3, "{answer}");
+    assert_eq!(
+        (
+            calls("DynamoDB:PutItem"),
+            calls("DynamoDB:TransactWriteItems"),
+            calls("DynamoDB:DeleteItem")
+        ),
+        (1, 1, 0),
+        "{answer}"
+    );
+    let total: u64 = answer["calls"]
+        .as_object()
+        .expect("calls")
+        .values()
+        .filter_map(serde_json::Value::as_u64)
+        .sum();
+    assert!(total <= 15, "{total} calls: {answer}");
     let history = crate::cli::ok(&t, &["restore-tests", "--arn", &arn]);
     assert!(history.contains("passed"), "{history}");
 

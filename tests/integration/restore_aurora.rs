@@ -281,7 +281,7 @@ async fn an_aurora_restore_takes_the_regions_network_and_instance_class_once() {
         validated: Some(validated),
         ..Ending::default()
     };
-    let test = restore::finish(&aws, &t.inventory(&aws).await, &config, ending, Utc::now())
+    let test = restore::finish(&aws, &config, ending, Utc::now())
         .await
         .expect("finished");
     assert_declared_for_cli(&aws);

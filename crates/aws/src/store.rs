@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, CancellationReason,
-    CreateReplicationGroupMemberAction, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    CreateReplicationGroupMemberAction, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
     Projection, ProjectionType, Put, ReplicationGroupUpdate, ScalarAttributeType,
     StreamSpecification, StreamViewType, TransactWriteItem,
 };
@@ -339,6 +339,37 @@ impl Inventory {
             .send()
             .await
             .map_err(|e| AwsError::sdk("dynamodb:DeleteItem", e))?;
+        Ok(())
+    }
+
+    /// Write one record and delete another in one transaction (dynamodb:TransactWriteItems,
+    /// authorized as dynamodb:PutItem and dynamodb:DeleteItem): one call where two would do,
+    /// and never one without the other. Sent again, it is the same write.
+    pub async fn put_record_deleting(
+        &self,
+        record: &impl serde::Serialize,
+        (pk, sk): (&str, &str),
+    ) -> Result<(), AwsError> {
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(record).map_err(|e| AwsError::Malformed(e.to_string()))?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(|e| AwsError::Malformed(e.to_string()))?;
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_string()))
+            .key("sk", AttributeValue::S(sk.to_string()))
+            .build()
+            .map_err(|e| AwsError::Malformed(e.to_string()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("dynamodb:TransactWriteItems", e))?;
         Ok(())
     }
 

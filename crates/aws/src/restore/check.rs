@@ -123,7 +123,8 @@ fn running(test: &Started, now: DateTime<Utc>) -> Progress {
 enum Source {
     Database(bulwark_core::restore::DatabaseFacts),
     Disk(bulwark_core::restore::DiskFacts),
-    Table(bulwark_core::restore::TableFacts),
+    /// A table's facts, and the segments it was counted in.
+    Table(bulwark_core::restore::TableFacts, u32),
     Bucket(contents::BucketTraits),
     Cluster(bulwark_core::restore::ClusterFacts),
 }
@@ -171,16 +172,16 @@ pub async fn validate(
             &source,
             &disks::facts(&restored, test.kind, restored_id).await?,
         ),
-        Ok(Source::Table(facts)) => {
-            let copy = contents::counted_table(&restored, restored_id).await?;
-            let sample = contents::sample(
+        Ok(Source::Table(facts, segments)) => {
+            let (copy, _, items) = contents::counted_table(
                 &restored,
                 restored_id,
-                &source_clients,
-                &test.name,
-                &copy.key_schema,
+                Some(segments),
+                Some(contents::SAMPLE_ITEMS),
             )
             .await?;
+            let sample =
+                contents::sample(items, &source_clients, &test.name, &copy.key_schema).await?;
             validate_table(&facts, &copy, &sample)
         }
         Ok(Source::Bucket(traits)) => {
@@ -216,7 +217,11 @@ async fn source(source: &ScopeClients, test: &Started) -> Result<Source, AwsErro
     Ok(match test.kind {
         Kind::Rds => Source::Database(rds::facts(source, &test.name).await?),
         Kind::Ebs | Kind::Efs => Source::Disk(disks::facts(source, test.kind, &test.name).await?),
-        Kind::Dynamodb => Source::Table(contents::counted_table(source, &test.name).await?),
+        Kind::Dynamodb => {
+            let (facts, segments, _) =
+                contents::counted_table(source, &test.name, None, None).await?;
+            Source::Table(facts, segments)
+        }
         Kind::S3 => Source::Bucket(contents::bucket_traits(source, &test.name).await?),
         Kind::Aurora => Source::Cluster(rds::cluster_facts(source, &test.name, false).await?),
     })

@@ -2,7 +2,7 @@
 //! validators judge, and the tags that mark a restored table or bucket as a test's.
 
 use bulwark_core::restore::{
-    current_at, BucketTally, Finding, ItemSample, ListedObject, ObjectVersion, TableFacts,
+    self, current_at, BucketTally, Finding, ItemSample, ListedObject, ObjectVersion, TableFacts,
 };
 use bulwark_core::Kind;
 use chrono::{DateTime, Utc};
@@ -108,74 +108,102 @@ fn table_facts(t: &aws_sdk_dynamodb::types::TableDescription) -> TableFacts {
     }
 }
 
-/// How many segments a table is counted in at once: a bounded parallel Scan, so that a large
-/// table counts in a fraction of the time without taking all of its read capacity.
-const COUNT_SEGMENTS: i32 = 4;
-
 /// A table's facts with its item count read, not reported: DescribeTable's `ItemCount` is
-/// refreshed about every six hours, so a freshly restored table reports 0. Each segment of a
-/// parallel `Scan` with `Select=COUNT` is paged to its end.
+/// refreshed about every six hours, so a freshly restored table reports 0. Counted by a `Scan`
+/// with `Select=COUNT` paged to its end, in as many parallel segments as the table's size calls
+/// for (core's `count_segments`; a restored copy reports no size yet, so it is counted as its
+/// source was). With `sample`, the first page of the first segment reads up to that many items
+/// whole, and they are returned: the sample costs no call of its own.
 pub(super) async fn counted_table(
     clients: &ScopeClients,
     name: &str,
-) -> Result<TableFacts, AwsError> {
-    let mut facts = table(clients, name).await?;
-    let segments = (0..COUNT_SEGMENTS).map(|segment| count_segment(clients, name, segment));
-    facts.item_count = futures::future::try_join_all(segments)
-        .await?
-        .into_iter()
-        .sum();
-    Ok(facts)
+    segments: Option<u32>,
+    sample: Option<i32>,
+) -> Result<(TableFacts, u32, Vec<Item>), AwsError> {
+    let (mut facts, reported_bytes) = described_table(clients, name).await?;
+    let segments = segments.unwrap_or_else(|| restore::count_segments(reported_bytes));
+    let total = i32::try_from(segments).unwrap_or(1);
+    let counts = (0..total).map(|segment| {
+        count_segment(
+            clients,
+            name,
+            segment,
+            total,
+            sample.filter(|_| segment == 0),
+        )
+    });
+    let mut items = Vec::new();
+    facts.item_count = 0;
+    for (count, sampled) in futures::future::try_join_all(counts).await? {
+        facts.item_count += count;
+        items.extend(sampled);
+    }
+    Ok((facts, segments, items))
 }
 
-async fn count_segment(clients: &ScopeClients, name: &str, segment: i32) -> Result<u64, AwsError> {
-    let pages = clients
-        .dynamodb
-        .scan()
-        .table_name(name)
-        .select(aws_sdk_dynamodb::types::Select::Count)
-        .segment(segment)
-        .total_segments(COUNT_SEGMENTS)
-        .into_paginator()
-        .send();
-    use futures::TryStreamExt;
-    futures::stream::unfold(pages, |mut pages| async move {
-        pages.next().await.map(|page| (page, pages))
-    })
-    .map_err(|e| AwsError::sdk("dynamodb:Scan", e))
-    .try_fold(0u64, |count, page| async move {
-        Ok(count + u64::try_from(page.count()).unwrap_or(0))
-    })
-    .await
+/// One segment's count; with `sample`, its first page reads that many items whole.
+async fn count_segment(
+    clients: &ScopeClients,
+    name: &str,
+    segment: i32,
+    total: i32,
+    sample: Option<i32>,
+) -> Result<(u64, Vec<Item>), AwsError> {
+    let scan = |start: Option<Item>, whole: Option<i32>| {
+        let request = clients
+            .dynamodb
+            .scan()
+            .table_name(name)
+            .set_exclusive_start_key(start)
+            .segment(segment)
+            .total_segments(total);
+        match whole {
+            Some(limit) => request.limit(limit),
+            None => request.select(aws_sdk_dynamodb::types::Select::Count),
+        }
+    };
+    let (mut count, mut items, mut start) = (0u64, Vec::new(), None);
+    if let Some(limit) = sample {
+        let page = scan(None, Some(limit))
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("dynamodb:Scan", e))?;
+        count += u64::try_from(page.count()).unwrap_or(0);
+        items = page.items().to_vec();
+        match page.last_evaluated_key() {
+            Some(key) => start = Some(key.clone()),
+            None => return Ok((count, items)),
+        }
+    }
+    loop {
+        let page = scan(start.take(), None)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("dynamodb:Scan", e))?;
+        count += u64::try_from(page.count()).unwrap_or(0);
+        match page.last_evaluated_key() {
+            Some(key) => start = Some(key.clone()),
+            None => return Ok((count, items)),
+        }
+    }
 }
 
 /// How many restored items are looked up in the source (one Scan page, one BatchGetItem: its
 /// limit is 100 keys).
-const SAMPLE_ITEMS: i32 = 64;
+pub(super) const SAMPLE_ITEMS: i32 = 64;
 /// How often keys BatchGetItem leaves unprocessed (throttling) are asked again.
 const UNPROCESSED_RETRIES: usize = 5;
 
 type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
 
-/// Up to `SAMPLE_ITEMS` items of the restored table, each looked up by its key in the source
-/// and compared whole: the same, changed, or gone.
+/// The restored table's sampled `items` (read with its count), each looked up by its key in
+/// the source and compared whole: the same, changed, or gone.
 pub(super) async fn sample(
-    restored: &ScopeClients,
-    restored_table: &str,
+    items: Vec<Item>,
     source: &ScopeClients,
     source_table: &str,
     key_schema: &[(String, String)],
 ) -> Result<ItemSample, AwsError> {
-    let items: Vec<Item> = restored
-        .dynamodb
-        .scan()
-        .table_name(restored_table)
-        .limit(SAMPLE_ITEMS)
-        .send()
-        .await
-        .map_err(|e| AwsError::sdk("dynamodb:Scan", e))?
-        .items()
-        .to_vec();
     let key_of = |item: &Item| -> Item {
         key_schema
             .iter()
@@ -234,6 +262,14 @@ pub(super) async fn sample(
 }
 
 pub(super) async fn table(clients: &ScopeClients, name: &str) -> Result<TableFacts, AwsError> {
+    Ok(described_table(clients, name).await?.0)
+}
+
+/// A table's facts and its reported size in bytes (refreshed about every six hours).
+async fn described_table(
+    clients: &ScopeClients,
+    name: &str,
+) -> Result<(TableFacts, u64), AwsError> {
     let out = clients
         .dynamodb
         .describe_table()
@@ -241,7 +277,12 @@ pub(super) async fn table(clients: &ScopeClients, name: &str) -> Result<TableFac
         .send()
         .await
         .map_err(|e| AwsError::sdk("dynamodb:DescribeTable", e))?;
-    Ok(out.table().map(table_facts).unwrap_or_default())
+    let reported = out
+        .table()
+        .and_then(|t| t.table_size_bytes())
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0);
+    Ok((out.table().map(table_facts).unwrap_or_default(), reported))
 }
 
 /// A restored bucket against what its source held at `at`: both listings streamed in key order

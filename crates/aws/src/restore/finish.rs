@@ -10,7 +10,6 @@ use super::*;
 use crate::clients::{Aws, ScopeClients};
 use crate::error::AwsError;
 use crate::idempotency;
-use crate::store::Inventory;
 
 /// Everything known about a test when it ends, whichever step it reached.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -29,7 +28,6 @@ pub struct Ending {
 /// finish is harmless) and return the test, measured against its tier when it got that far.
 pub async fn finish(
     aws: &Aws,
-    inventory: &Inventory,
     config: &Config,
     ending: Ending,
     now: DateTime<Utc>,
@@ -68,17 +66,12 @@ pub async fn finish(
         Some(id) => delete_if_present(aws, &test, id).await,
         None => Ok(()),
     };
-    // The restore in flight is forgotten once its copy is gone or it never made one; a restore
-    // whose end is unknown stays remembered, for the sweeper (a cluster not found by its name
-    // may still be on its way). Forgetting is tidiness: a record left behind leads the
-    // sweeper to a copy already gone, which it counts as deleted, so the test stands.
+    // The restore in flight is forgotten, with the test's record (history::record), once its
+    // copy is gone or it never made one; a restore whose end is unknown stays remembered, for
+    // the sweeper (a cluster not found by its name may still be on its way).
     let completed = matches!(progress, Some(Progress::Completed { .. }));
     let copy_gone = cleanup.is_ok() && completed;
-    if copy_gone || matches!(progress, Some(Progress::Failed { .. })) {
-        if let Err(e) = pending::forget(inventory, &test.id).await {
-            tracing::warn!(test = %test.id, error = %e, "the restore in flight stays remembered");
-        }
-    }
+    let restore_settled = copy_gone || matches!(progress, Some(Progress::Failed { .. }));
     let error = error.or_else(|| match &progress {
         Some(Progress::Failed { reason }) => Some(reason.clone()),
         Some(Progress::Overdue { deadline }) => Some(format!(
@@ -150,6 +143,7 @@ pub async fn finish(
         cleaned_up: cleanup.is_ok(),
         cleanup_error: cleanup.err().map(|e| e.to_string()),
         cost,
+        restore_settled,
     })
 }
 
@@ -180,6 +174,7 @@ pub(super) fn not_started(
         cleaned_up: true,
         cleanup_error: None,
         cost: None,
+        restore_settled: false,
     })
 }
 

@@ -53,7 +53,8 @@ struct Record {
 }
 
 /// Record a test (PutItem; a record of the same store and start is replaced, so a retry
-/// never doubles it).
+/// never doubles it). A test whose restore is settled forgets its restore in flight in the
+/// same write (one TransactWriteItems).
 pub async fn record(inventory: &Inventory, test: &RestoreTest) -> Result<(), AwsError> {
     let record = Record {
         pk: HISTORY_KEY.to_string(),
@@ -82,7 +83,13 @@ pub async fn record(inventory: &Inventory, test: &RestoreTest) -> Result<(), Aws
         cost_micros: test.cost.as_ref().and_then(|c| c.usd).map(Usd::micros),
         test: serde_json::to_string(test).map_err(|e| AwsError::Malformed(e.to_string()))?,
     };
-    inventory.put_record(&record).await
+    if test.restore_settled {
+        inventory
+            .put_record_deleting(&record, (super::pending::PENDING_KEY, &test.id))
+            .await
+    } else {
+        inventory.put_record(&record).await
+    }
 }
 
 /// Each store's last restore test of its own region's recovery points, as coverage judges it,

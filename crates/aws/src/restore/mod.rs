@@ -7,9 +7,8 @@
 //! process for the CLI.
 
 use std::collections::BTreeMap;
-use std::time::Duration as StdDuration;
 
-use bulwark_core::restore::{Finding, HookFunction, Measured, TestCost, Timing};
+use bulwark_core::restore::{polling, Finding, HookFunction, Measured, TestCost, Timing};
 use bulwark_core::{AccountId, Asset, Config, Kind, Region, Scope};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -101,8 +100,6 @@ pub const HOOK: &[Permission] = &[p(
 /// How long a test's restored copy lives when its tier is no longer configured (else its
 /// policy's validation window).
 const EXPIRY: chrono::Duration = chrono::Duration::hours(6);
-/// How often `run_test` asks after a restore job.
-const POLL_INTERVAL: StdDuration = StdDuration::from_millis(200);
 
 /// The tags that mark a restored copy as a test's or a failover's.
 pub(crate) type Marks<'a> = &'a [(&'a str, &'a str)];
@@ -245,6 +242,10 @@ pub struct RestoreTest {
     /// restored, and in records older than the field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<TestCost>,
+    /// Whether the restore in flight can be forgotten with the test's record (its copy is
+    /// gone, or it made none): known to the step that finished the test, never stored.
+    #[serde(skip)]
+    pub restore_settled: bool,
 }
 
 pub(crate) fn to_utc(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
@@ -294,15 +295,20 @@ pub async fn run_test(
         Err(e) if e.is_retryable() => return Err(e),
         Err(e) => {
             ending.error = Some(e.to_string());
-            return finish(aws, inventory, config, ending, Utc::now()).await;
+            return finish(aws, config, ending, Utc::now()).await;
         }
     }
     let Some(started) = ending.started.clone() else {
-        return finish(aws, inventory, config, ending, Utc::now()).await;
+        return finish(aws, config, ending, Utc::now()).await;
     };
+    // Asked after less often the longer it runs (core's `polling`): AWS throttles
+    // DescribeRestoreJob once many tests poll at once.
+    let restore_started = tokio::time::Instant::now();
     let progress = loop {
+        let waited = restore_started.elapsed();
+        tokio::time::sleep(polling::next_wait(started.kind, waited)).await;
         match poll(aws, config, &started).await {
-            Ok(Progress::Running) => tokio::time::sleep(POLL_INTERVAL).await,
+            Ok(Progress::Running) => continue,
             Ok(done) => break done,
             Err(e) => {
                 ending.error = Some(e.to_string());
@@ -322,5 +328,5 @@ pub async fn run_test(
         }
     }
     ending.progress = Some(progress);
-    finish(aws, inventory, config, ending, Utc::now()).await
+    finish(aws, config, ending, Utc::now()).await
 }

@@ -162,13 +162,13 @@ pub async fn start(
         purpose: Purpose::Test,
     };
     // Remembered before the restore starts, by its name and token: a process killed between
-    // the two leaves a record that leads the sweeper to the restore (pending::sweep), not a
-    // copy nothing names. Remembered again with the job's id once it has one.
+    // the two leaves a record that leads the sweeper to the restore (pending::sweep finds its
+    // job among its recovery point's), not a copy nothing names. The one write before the
+    // test's record, which forgets it.
     let window = tier.restore_test.validation_window.as_minutes();
     pending::remember(inventory, &started, window).await?;
     started.restore_job_id =
         start_restore(&clients, point, site, &overrides, &role, &started.id).await?;
-    pending::remember(inventory, &started, window).await?;
     Ok(started)
 }
 

@@ -9,6 +9,7 @@ mod cost;
 mod hook;
 mod measure;
 mod policy;
+pub mod polling;
 mod regional;
 mod restored;
 mod validate;
@@ -31,8 +32,8 @@ pub use restored::{
     DEFAULT_TEST_INSTANCE_CLASS, SERVERLESS_V2_INSTANCE_CLASS, TEMPORARY_INSTANCE_SUFFIX,
 };
 pub use validate::{
-    validate_cluster, validate_database, validate_disk, validate_table, ClusterFacts,
-    DatabaseFacts, DiskFacts, ItemSample, TableFacts, ITEM_COUNT_TOLERANCE,
+    count_segments, validate_cluster, validate_database, validate_disk, validate_table,
+    ClusterFacts, DatabaseFacts, DiskFacts, ItemSample, TableFacts, ITEM_COUNT_TOLERANCE,
 };
 
 use serde::{Deserialize, Serialize};

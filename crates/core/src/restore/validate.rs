@@ -23,6 +23,19 @@ pub struct TableFacts {
     pub item_count: u64,
 }
 
+/// How many parallel segments a table of `reported_bytes` is counted in. DynamoDB's guide
+/// ("Parallel scan") advises a parallel scan for tables of 20 GB or more; below that, one
+/// segment, paged, costs a call per megabyte read and no more.
+pub fn count_segments(reported_bytes: u64) -> u32 {
+    const PARALLEL_FROM_BYTES: u64 = 20_000_000_000;
+    const SEGMENTS: u32 = 4;
+    if reported_bytes >= PARALLEL_FROM_BYTES {
+        SEGMENTS
+    } else {
+        1
+    }
+}
+
 /// Items of the restored table looked up by key in the source: how many were sampled, how many
 /// the source holds unchanged, changed, or no longer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -285,6 +298,13 @@ pub fn validate_cluster(source: &ClusterFacts, restored: &ClusterFacts) -> Vec<F
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_is_counted_in_parallel_only_from_twenty_gigabytes() {
+        assert_eq!(count_segments(0), 1);
+        assert_eq!(count_segments(19_999_999_999), 1);
+        assert_eq!(count_segments(20_000_000_000), 4);
+    }
 
     #[test]
     fn a_database_of_another_engine_or_unencrypted_fails() {

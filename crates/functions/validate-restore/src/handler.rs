@@ -293,8 +293,7 @@ pub async fn handle(
                 validated,
                 error: error.map(|e| e.reason()),
             };
-            let test =
-                restore::finish(aws, &services.inventory, config, ending, Utc::now()).await?;
+            let test = restore::finish(aws, config, ending, Utc::now()).await?;
             history::record(&services.inventory, &test).await?;
             let evidence = match &settings.evidence_bucket {
                 Some(bucket) => Some(history::write_evidence(aws, bucket, &test).await?),
