@@ -23,8 +23,12 @@ BENCH_ORG_ACCOUNTS ?= 20
 BENCH_S3_OBJECTS ?= 1000000
 # Restore tests through the deployed state machine: critical tables seeded (a run tests at most 500).
 BENCH_RT_TESTS ?= 500
-# `make build`'s profile: release for deployment; CI builds debug to prove the build works.
-LAMBDA_PROFILE ?= release
+# `make build`'s profile: lambda-release for deployment (Cargo.toml: size-optimised, LTO, one
+# codegen unit, panic=abort, stripped); CI builds debug to prove the build works.
+LAMBDA_PROFILE ?= lambda-release
+# The functions the bench deploys: the same profile as `make build`, built for this host.
+LAMBDA_BIN := $(TARGET_DIR)/lambda-release
+FUNCTION_PACKAGES := -p bulwark-discover -p bulwark-classify -p bulwark-assign-policy -p bulwark-validate-restore -p bulwark-failover
 REGIONS    ?= us-east-1,eu-west-1
 # The DR regions where `make local-deploy` (and the demo) deploys a recovery stack, each with a
 # replica of the home stack's state table.
@@ -108,7 +112,8 @@ test: venv
 
 .PHONY: bench
 bench: venv
-	$(CARGO) build --release -p bulwark-cli -p bulwark-discover -p bulwark-classify -p bulwark-assign-policy -p bulwark-validate-restore -p bulwark-failover
+	$(CARGO) build --release -p bulwark-cli
+	$(CARGO) build --profile lambda-release $(FUNCTION_PACKAGES) -p bulwark-hello
 	@trap 'LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/down' EXIT; \
 	LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/down; \
 	LOCAL_AWS_PORT=$(BENCH_PORT) LOCAL_AWS_STATE=$(CURDIR)/.local-aws/bench infra/local/up >/dev/null; \
@@ -119,9 +124,9 @@ bench: venv
 	echo; echo "== restore tests of the critical tier on the same estate (restore, validate, measure, delete)"; \
 	BULWARK_TABLE=bulwark-bench $(PYTHON) infra/local/restore_bench.py --bulwark $(BULWARK_REL); \
 	echo; echo "== $(BENCH_RT_TESTS) restore tests through the deployed state machine (each a child execution of its Distributed Map), then the Map INLINE against DISTRIBUTED at a lowered history quota"; \
-	$(PYTHON) infra/local/sfn_restore_bench.py --endpoint $$AWS_ENDPOINT_URL --binaries $(TARGET_DIR)/release --tests $(BENCH_RT_TESTS); \
+	$(PYTHON) infra/local/sfn_restore_bench.py --endpoint $$AWS_ENDPOINT_URL --binaries $(LAMBDA_BIN) --tests $(BENCH_RT_TESTS); \
 	echo; echo "== the deployed system: a new store's AWS Config event, through EventBridge, Step Functions and the release binaries"; \
-	$(PYTHON) infra/local/deployed_bench.py --endpoint $$AWS_ENDPOINT_URL --binaries $(TARGET_DIR)/release --regions $(REGIONS); \
+	$(PYTHON) infra/local/deployed_bench.py --endpoint $$AWS_ENDPOINT_URL --binaries $(LAMBDA_BIN) --regions $(REGIONS); \
 	echo; echo "== organization scale: $(BENCH_ORG_SIZE) stores in $(BENCH_ORG_ACCOUNTS) accounts x 4 regions, swept from the listings, each region's AWS Config and an aggregator"; \
 	$(PYTHON) infra/local/org_bench.py --endpoint $$AWS_ENDPOINT_URL --bulwark $(BULWARK_REL) --accounts $(BENCH_ORG_ACCOUNTS) --size $(BENCH_ORG_SIZE); \
 	echo; echo "== the S3 restore validator: a critical bucket of $(BENCH_S3_OBJECTS) objects restore-tested, its peak memory (on a reset local AWS, so last)"; \
@@ -148,7 +153,7 @@ local-deploy: venv
 .PHONY: build
 build: venv
 	@[[ -x $(VENV)/bin/cargo-lambda ]] || $(VENV)/bin/pip install --quiet -r infra/aws/requirements-build.txt
-	PATH=$(VENV)/bin:$$PATH cargo lambda build $(if $(filter release,$(LAMBDA_PROFILE)),--release) --x86-64 --bin discover --bin classify --bin assign-policy --bin validate-restore --bin failover --lambda-dir target/lambda
+	PATH=$(VENV)/bin:$$PATH cargo lambda build $(if $(filter-out debug dev,$(LAMBDA_PROFILE)),--profile $(LAMBDA_PROFILE)) --x86-64 --bin discover --bin classify --bin assign-policy --bin validate-restore --bin failover --lambda-dir target/lambda
 	@for f in discover classify assign-policy validate-restore failover; do ls -l target/lambda/$$f/bootstrap | awk -v f=$$f '{print f ": " $$5 " bytes"}'; done
 
 .PHONY: deploy
