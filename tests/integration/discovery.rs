@@ -9,8 +9,10 @@ use bulwark_core::{Asset, AssetState, Config, Kind};
 use chrono::Utc;
 use serde_json::json;
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use crate::harness::{
-    assert_declared, endpoint, region, TestAccount, HOME_REGION, MEMBER_ROLE, OTHER_REGION,
+    assert_declared, endpoint, region, TestAccount, HOME_REGION, MEMBER_ROLE, OTHER_REGION, TABLE,
 };
 use crate::seed;
 
@@ -204,6 +206,14 @@ async fn a_second_sweep_writes_only_the_deleted_store_and_records_once_that_it_s
     )];
     assert_eq!(orders.state, AssetState::Gone);
     assert!(orders.gone_at.is_some());
+    // And only the gone table's record was read whole: the instance, seen as it was recorded,
+    // was judged by its record's digest
+    assert_eq!(
+        summary.calls.get("DynamoDB:GetItem"),
+        Some(&1),
+        "{:?}",
+        summary.calls
+    );
     let reports = &second[&(OTHER_REGION.to_string(), "reports".to_string(), Kind::Rds)];
     let before = &first[&(OTHER_REGION.to_string(), "reports".to_string(), Kind::Rds)];
     assert_eq!(reports.state, AssetState::Present);
@@ -219,9 +229,49 @@ async fn a_second_sweep_writes_only_the_deleted_store_and_records_once_that_it_s
     assert!(swept.kinds.contains(&Kind::Rds));
     assert!(swept.last_seen(reports) > before.last_seen);
 
-    // And a third sweep does not mark it gone again
+    // And a third sweep does not mark it gone again, and reads no record whole
     let third = sweep(&aws, &inventory).await;
     assert_eq!(third.marked_gone, 0);
+    assert_eq!(
+        (third.calls.get("DynamoDB:GetItem"), third.written),
+        (None, 0),
+        "{third:?}"
+    );
+
+    // And a record written before the observed digest (its digest removed by hand) is read
+    // whole and written once as it is, then judged by its digest again
+    t.dynamodb(HOME_REGION)
+        .update_item()
+        .table_name(TABLE)
+        .key(
+            "pk",
+            AttributeValue::S(bulwark_aws::store::scope_key(&reports.scope())),
+        )
+        .key("sk", AttributeValue::S(reports.arn.to_string()))
+        .update_expression("REMOVE observed")
+        .send()
+        .await
+        .expect("the digest removed");
+    let fourth = sweep(&aws, &inventory).await;
+    assert_eq!(
+        (fourth.calls.get("DynamoDB:GetItem"), fourth.written),
+        (Some(&1), 1),
+        "{fourth:?}"
+    );
+    let rewritten = by_name(&t.stored().await)
+        [&(OTHER_REGION.to_string(), "reports".to_string(), Kind::Rds)]
+        .clone();
+    assert_eq!(rewritten.version, reports.version + 1);
+    assert_eq!(
+        (rewritten.first_seen, rewritten.last_seen),
+        (reports.first_seen, reports.last_seen)
+    );
+    let fifth = sweep(&aws, &inventory).await;
+    assert_eq!(
+        (fifth.calls.get("DynamoDB:GetItem"), fifth.written),
+        (None, 0),
+        "{fifth:?}"
+    );
 }
 
 #[tokio::test]

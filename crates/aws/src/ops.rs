@@ -159,7 +159,7 @@ async fn sweep_accounts(
         &reading,
         now,
         |scope, swept| async move {
-            let seen = swept.assets.len();
+            let seen = swept.assets.iter().map(Vec::len).sum();
             let recorded =
                 record_scope(inventory, &scope, swept.assets, &swept.complete, now).await;
             ScopeReport {
@@ -243,28 +243,99 @@ struct ScopeReport {
     config_fallbacks: Vec<(Scope, String)>,
 }
 
-/// One scope's sweep written to the inventory: (written, unchanged, marked gone).
+/// How many changed stores a sweep writes at a time (four transactions of 100): what it holds
+/// of the records it writes.
+const WRITE_WINDOW: usize = 400;
+
+/// One scope's sweep written to the inventory: (written, unchanged, marked gone). The scope's
+/// records are read as digests (`scope_digests`); a store seen with the same observed facts is
+/// neither read nor written, and only the records of the stores that changed or went are read
+/// whole, a window at a time.
 async fn record_scope(
     inventory: &Inventory,
     scope: &Scope,
-    seen: Vec<bulwark_core::Asset>,
-    complete: &std::collections::BTreeSet<(Scope, bulwark_core::Kind)>,
+    seen: Vec<Vec<bulwark_core::Asset>>,
+    complete: &BTreeSet<(Scope, bulwark_core::Kind)>,
     now: DateTime<Utc>,
 ) -> Result<(usize, usize, usize), AwsError> {
-    let stored = inventory.scope_assets(scope).await?;
-    let changes = bulwark_core::sweep_changes(&stored, seen, complete, now);
-    let marked_gone = changes
-        .iter()
-        .filter(|c| matches!(c, Change::Gone { .. }))
-        .filter(|c| c.apply(stored.iter().find(|a| &a.arn == c.arn())).is_some())
-        .count();
-    let report = inventory.apply(&stored, &changes).await?;
+    let digests = inventory.scope_digests(scope).await?;
+    let mut seen_arns = BTreeSet::new();
+    let (mut written, mut unchanged) = (0, 0);
+    let mut window = Vec::new();
+    let mut seen = seen.into_iter().flatten().peekable();
+    while let Some(asset) = seen.next() {
+        seen_arns.insert(asset.arn.clone());
+        match digests.get(&asset.arn) {
+            Some(stored) if bulwark_core::digest::seen_unchanged(&asset, stored) => unchanged += 1,
+            _ => window.push(Change::Observed(Box::new(asset))),
+        }
+        if window.len() == WRITE_WINDOW || (seen.peek().is_none() && !window.is_empty()) {
+            let report =
+                write_window(inventory, scope, &digests, std::mem::take(&mut window)).await?;
+            written += report.written;
+            unchanged += report.unchanged;
+        }
+    }
+    let gone = bulwark_core::digest::gone_candidates(digests.values(), &seen_arns, scope, complete);
+    let mut marked_gone = 0;
+    for arns in gone.chunks(WRITE_WINDOW) {
+        let changes: Vec<Change> = arns
+            .iter()
+            .map(|arn| Change::Gone {
+                arn: arn.clone(),
+                at: now,
+            })
+            .collect();
+        let stored = inventory
+            .scope_records(scope, &arns.iter().collect::<Vec<_>>())
+            .await?;
+        marked_gone += changes
+            .iter()
+            .filter(|c| c.apply(stored.iter().find(|a| &a.arn == c.arn())).is_some())
+            .count();
+        let report = inventory.apply(&stored, &changes).await?;
+        written += report.written;
+        unchanged += report.unchanged;
+    }
     // After the records: a sweep recorded only once its scope's changes are written, so that a
     // record it left unchanged is never taken as seen by a sweep that died first.
     if let Some(sweep) = bulwark_core::ScopeSweep::of(scope, complete, now) {
         inventory.put_sweep(&sweep).await?;
     }
-    Ok((report.written, report.unchanged, marked_gone))
+    Ok((written, unchanged, marked_gone))
+}
+
+/// One window of a sweep's changes written: the records of the stores that have one read whole
+/// first (they changed, or their record has no digest yet), the new ones written as they were
+/// seen. A record without a digest that the change leaves as it is is written once as it is,
+/// to get one: later sweeps need not read it.
+async fn write_window(
+    inventory: &Inventory,
+    scope: &Scope,
+    digests: &BTreeMap<ResourceArn, bulwark_core::RecordDigest>,
+    changes: Vec<Change>,
+) -> Result<crate::store::WriteReport, AwsError> {
+    let recorded: Vec<&ResourceArn> = changes
+        .iter()
+        .map(Change::arn)
+        .filter(|arn| digests.contains_key(*arn))
+        .collect();
+    let stored = inventory.scope_records(scope, &recorded).await?;
+    let undigested: Vec<bulwark_core::Asset> = changes
+        .iter()
+        .filter_map(|change| {
+            let record = stored.iter().find(|a| &a.arn == change.arn())?;
+            let without = digests
+                .get(&record.arn)
+                .is_some_and(|d| d.observed.is_none());
+            (without && change.apply(Some(record)).is_none()).then(|| record.clone())
+        })
+        .collect();
+    let mut report = inventory.apply(&stored, &changes).await?;
+    let rewritten = inventory.rewrite(undigested).await?;
+    report.written += rewritten;
+    report.unchanged = report.unchanged.saturating_sub(rewritten);
+    Ok(report)
 }
 
 /// One store, after a change event: looked up where it lives (through `org_role` when it is

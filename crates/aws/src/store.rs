@@ -14,7 +14,9 @@ use aws_sdk_dynamodb::types::{
     StreamSpecification, StreamViewType, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
-use bulwark_core::{plan_writes, Asset, Change, Region, ResourceArn, Scope, ScopeSweep};
+use bulwark_core::{
+    plan_writes, Asset, Change, RecordDigest, Region, ResourceArn, Scope, ScopeSweep,
+};
 use futures::stream::{self, StreamExt};
 
 use crate::error::{is_not_found, AwsError};
@@ -125,14 +127,22 @@ pub fn scope_key(scope: &Scope) -> String {
     format!("{}#{}", scope.account, scope.region)
 }
 
-/// An asset as a DynamoDB item: the serde form of the domain type plus the table's keys.
+/// An asset as a DynamoDB item: the serde form of the domain type plus the table's keys and
+/// the digest of its observed facts (`observed`, what a sweep reads instead of the record).
 pub fn to_item(asset: &Asset) -> Result<HashMap<String, AttributeValue>, AwsError> {
     let mut item: HashMap<String, AttributeValue> =
         serde_dynamo::to_item(asset).map_err(|e| AwsError::Malformed(e.to_string()))?;
     item.insert("pk".into(), AttributeValue::S(scope_key(&asset.scope())));
     item.insert("sk".into(), AttributeValue::S(asset.arn.to_string()));
+    item.insert(
+        OBSERVED.into(),
+        AttributeValue::S(bulwark_core::digest::observed_digest(asset)),
+    );
     Ok(item)
 }
+
+/// The attribute that holds a record's `observed_digest`.
+const OBSERVED: &str = "observed";
 
 /// A DynamoDB item as an asset; the keys are derived data and ignored.
 pub fn from_item(item: HashMap<String, AttributeValue>) -> Result<Asset, AwsError> {
@@ -307,10 +317,75 @@ impl Inventory {
             })
     }
 
-    /// Every asset of one account and region (dynamodb:Query, strongly consistent, paged).
+    /// Every asset of one account and region (dynamodb:Query, strongly consistent, paged),
+    /// each page made assets before the next is read.
     pub async fn scope_assets(&self, scope: &Scope) -> Result<Vec<Asset>, AwsError> {
-        let items = self.partition(&scope_key(scope)).await?;
-        items.into_iter().map(from_item).collect()
+        let mut assets = Vec::new();
+        let mut pages = self.scope_query(scope).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::sdk("dynamodb:Query", e))?;
+            for item in page.items.unwrap_or_default() {
+                assets.push(from_item(item)?);
+            }
+        }
+        Ok(assets)
+    }
+
+    /// What a sweep reads of one account and region's records: each one's ARN, kind, state
+    /// and observed digest (dynamodb:Query with a projection, strongly consistent, paged), by
+    /// ARN. A few dozen bytes a store, where the records run to kilobytes.
+    pub async fn scope_digests(
+        &self,
+        scope: &Scope,
+    ) -> Result<BTreeMap<ResourceArn, RecordDigest>, AwsError> {
+        let mut digests = BTreeMap::new();
+        let mut pages = self
+            .scope_query(scope)
+            .projection_expression("#arn, #kind, #state, #observed")
+            .expression_attribute_names("#arn", "arn")
+            .expression_attribute_names("#kind", "kind")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#observed", OBSERVED)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::sdk("dynamodb:Query", e))?;
+            for item in page.items.unwrap_or_default() {
+                let digest: RecordDigest = serde_dynamo::from_item(item)
+                    .map_err(|e| AwsError::Malformed(e.to_string()))?;
+                digests.insert(digest.arn.clone(), digest);
+            }
+        }
+        Ok(digests)
+    }
+
+    /// The records of `arns`, all of `scope` (dynamodb:GetItem each, strongly consistent, a
+    /// few at once); one that is not there is left out.
+    pub async fn scope_records(
+        &self,
+        scope: &Scope,
+        arns: &[&ResourceArn],
+    ) -> Result<Vec<Asset>, AwsError> {
+        let pk = scope_key(scope);
+        let records: Vec<Result<Option<Asset>, AwsError>> = stream::iter(arns)
+            .map(|arn| self.get_keyed(pk.clone(), arn))
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        records.into_iter().filter_map(Result::transpose).collect()
+    }
+
+    /// The Query of one account and region's records.
+    fn scope_query(
+        &self,
+        scope: &Scope,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(scope_key(scope)))
+            .consistent_read(true)
     }
 
     /// Write one record of the table's other partitions (a restore test, a restore in flight),
@@ -526,6 +601,11 @@ impl Inventory {
                 }
             }
         };
+        self.get_keyed(pk, arn).await
+    }
+
+    /// One asset by its keys (dynamodb:GetItem, strongly consistent).
+    async fn get_keyed(&self, pk: String, arn: &ResourceArn) -> Result<Option<Asset>, AwsError> {
         let out = self
             .client
             .get_item()
@@ -537,6 +617,22 @@ impl Inventory {
             .await
             .map_err(|e| AwsError::sdk("dynamodb:GetItem", e))?;
         out.item.map(from_item).transpose()
+    }
+
+    /// Write `records` as they are, each conditional on its version: what gives a record
+    /// written before the observed digest its digest. One another writer changed meanwhile is
+    /// left as that writer wrote it (with a digest). Returns how many were written.
+    pub async fn rewrite(&self, records: Vec<Asset>) -> Result<usize, AwsError> {
+        let pairs: Vec<(Change, Asset)> = records
+            .into_iter()
+            .map(|record| (Change::Observed(Box::new(record.clone())), record))
+            .collect();
+        let mut written = 0;
+        for chunk in pairs.chunks(TRANSACTION_LIMIT) {
+            let lost = self.write_chunk_retried(chunk).await?;
+            written += chunk.len() - lost.len();
+        }
+        Ok(written)
     }
 
     /// Apply `changes` given `stored` (what the caller read): conditional writes, 100 a

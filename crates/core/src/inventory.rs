@@ -152,32 +152,6 @@ impl ScopeSweep {
     }
 }
 
-/// The changes a sweep implies: every store it saw is observed; every stored, present store
-/// it did not see is gone, but only where the sweep listed that kind in that scope completely.
-pub fn sweep_changes(
-    stored: &[Asset],
-    seen: Vec<Asset>,
-    complete: &BTreeSet<(Scope, Kind)>,
-    now: DateTime<Utc>,
-) -> Vec<Change> {
-    let seen_arns: BTreeSet<ResourceArn> = seen.iter().map(|a| a.arn.clone()).collect();
-    let mut changes: Vec<Change> = seen
-        .into_iter()
-        .map(|a| Change::Observed(Box::new(a)))
-        .collect();
-    changes.extend(
-        stored
-            .iter()
-            .filter(|a| a.state == AssetState::Present && !seen_arns.contains(&a.arn))
-            .filter(|a| complete.contains(&(a.scope(), a.kind)))
-            .map(|a| Change::Gone {
-                arn: a.arn.clone(),
-                at: now,
-            }),
-    );
-    changes
-}
-
 /// Pair each change with the stored record it applies to and keep only real writes.
 pub fn plan_writes(stored: &[Asset], changes: &[Change]) -> Vec<(Change, Asset)> {
     let by_arn: BTreeMap<&ResourceArn, &Asset> = stored.iter().map(|a| (&a.arn, a)).collect();
@@ -191,19 +165,19 @@ pub fn plan_writes(stored: &[Asset], changes: &[Change]) -> Vec<(Change, Asset)>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::arn::{AccountId, Region};
     use crate::asset::Attributes;
     use chrono::TimeZone;
 
-    fn at(hour: u32) -> DateTime<Utc> {
+    pub(crate) fn at(hour: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 5, 1, hour, 0, 0)
             .single()
             .expect("time")
     }
 
-    fn scope(region: &str) -> Scope {
+    pub(crate) fn scope(region: &str) -> Scope {
         Scope {
             account: AccountId::parse("123456789012").expect("account"),
             region: Region::parse(region).expect("region"),
@@ -235,10 +209,7 @@ mod tests {
     #[test]
     fn a_new_store_is_written_as_new() {
         let seen = asset(Kind::Dynamodb, "eu-west-1", "users", at(1));
-        let writes = plan_writes(
-            &[],
-            &sweep_changes(&[], vec![seen.clone()], &complete(&[]), at(1)),
-        );
+        let writes = plan_writes(&[], &[Change::Observed(Box::new(seen.clone()))]);
         assert_eq!(writes.len(), 1);
         assert_eq!(writes[0].1, seen);
         assert_eq!(writes[0].1.version, 0);
@@ -321,12 +292,17 @@ mod tests {
         let a = stored(asset(Kind::Rds, "eu-west-1", "a", at(1)), 1);
         let b = stored(asset(Kind::Ebs, "eu-west-1", "vol-b", at(1)), 1);
         let c = stored(asset(Kind::Rds, "us-east-1", "c", at(1)), 1);
-        let changes = sweep_changes(
-            &[a.clone(), b.clone(), c.clone()],
-            vec![],
+        // A sweep of eu-west-1 reads that scope's records, not us-east-1's (c).
+        let stored: Vec<crate::RecordDigest> = [&a, &b].map(crate::RecordDigest::of).to_vec();
+        let changes: Vec<Change> = crate::digest::gone_candidates(
+            &stored,
+            &BTreeSet::new(),
+            &scope("eu-west-1"),
             &complete(&[("eu-west-1", Kind::Rds)]),
-            at(4),
-        );
+        )
+        .into_iter()
+        .map(|arn| Change::Gone { arn, at: at(4) })
+        .collect();
         let writes = plan_writes(&[a.clone(), b, c], &changes);
         assert_eq!(writes.len(), 1);
         assert_eq!(writes[0].1.arn, a.arn);

@@ -11,6 +11,7 @@ pub mod classify;
 pub mod config;
 pub mod config_rule;
 pub mod coverage;
+pub mod digest;
 pub mod duration;
 pub mod emf;
 pub mod error;
@@ -44,9 +45,10 @@ pub use coverage::{
 pub use duration::Duration;
 pub use error::CoreError;
 // `Plan` at the root is protection's (AWS Backup's desired state); failover's is `FailoverPlan`.
+pub use digest::RecordDigest;
 pub use failover::{FailoverFacts, Plan as FailoverPlan, PlanHash, PlanHashMismatch, StoreFacts};
 pub use feasibility::{rpo_feasibility, Feasibility};
-pub use inventory::{plan_writes, sweep_changes, Change, ScopeSweep};
+pub use inventory::{plan_writes, Change, ScopeSweep};
 pub use kind::Kind;
 pub use protection::{
     apply, diff, native_actions, plan_for, render, selection_matches, tag_changes, Action,

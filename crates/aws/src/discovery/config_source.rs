@@ -19,7 +19,7 @@ use bulwark_core::{
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::mapping;
+use super::{mapping, try_mapped_pages};
 use crate::clients::ScopeClients;
 use crate::error::AwsError;
 use crate::permissions::{p, Permission};
@@ -250,8 +250,38 @@ pub async fn stores(
         types.join(", ")
     );
     let scope = &clients.scope;
-    let rows: Vec<String> = match items {
-        Items::Region => select_in_region(clients, &expression).await?,
+    // Each page's rows made assets before the next is read: a configuration item runs to
+    // kilobytes, its asset to far less.
+    let take = |rows: &[String]| -> Result<Vec<Asset>, AwsError> {
+        let mut assets = Vec::new();
+        for row in rows {
+            let item = parsed(row)?;
+            let of_scope = item["accountId"].as_str() == Some(scope.account.as_str())
+                && item["awsRegion"].as_str() == Some(scope.region.as_str());
+            if !of_scope {
+                return Err(AwsError::Malformed(format!(
+                    "a configuration item of another account or region than {scope}: {}",
+                    shortened(&item)
+                )));
+            }
+            assets.extend(asset(&item, scope, now)?);
+        }
+        Ok(assets)
+    };
+    match items {
+        Items::Region => {
+            let pages = clients
+                .configservice
+                .select_resource_config()
+                .expression(expression)
+                .limit(100)
+                .into_paginator()
+                .send();
+            try_mapped_pages(pages, "config:SelectResourceConfig", |page| {
+                take(page.results())
+            })
+            .await
+        }
         Items::Aggregate(aggregate) => {
             // Both are parsed newtypes (twelve digits; a region's letters, digits and
             // hyphens): nothing in them can end the quoted literal.
@@ -259,39 +289,22 @@ pub async fn stores(
                 " AND accountId = '{}' AND awsRegion = '{}'",
                 scope.account, scope.region
             ));
-            aggregate
+            let pages = aggregate
                 .client
                 .select_aggregate_resource_config()
                 .configuration_aggregator_name(aggregate.name.as_str())
                 .expression(expression)
                 .limit(100)
                 .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| AwsError::sdk("config:SelectAggregateResourceConfig", e))?
-        }
-    };
-    let mut assets = Vec::with_capacity(rows.len());
-    for row in rows {
-        let item = parsed(&row)?;
-        let of_scope = item["accountId"].as_str() == Some(scope.account.as_str())
-            && item["awsRegion"].as_str() == Some(scope.region.as_str());
-        if !of_scope {
-            return Err(AwsError::Malformed(format!(
-                "a configuration item of another account or region than {scope}: {}",
-                shortened(&item)
-            )));
-        }
-        if let Some(asset) = asset(&item, scope, now)? {
-            assets.push(asset);
+                .send();
+            try_mapped_pages(pages, "config:SelectAggregateResourceConfig", |page| {
+                take(page.results())
+            })
+            .await
         }
     }
-    Ok(assets)
 }
 
-/// config:SelectResourceConfig in the clients' region, every page of 100.
 async fn select_in_region(
     clients: &ScopeClients,
     expression: &str,

@@ -12,6 +12,9 @@ use bulwark_core::{Asset, Kind, Region, Scope};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
 use crate::clients::{AccountClients, ScopeClients};
 use crate::error::AwsError;
 
@@ -123,7 +126,9 @@ impl Reading {
 /// failed.
 #[derive(Debug, Default)]
 pub struct SweepResult {
-    pub assets: Vec<Asset>,
+    /// Each kind's stores as its listing gave them (not gathered into one: a scope's stores
+    /// are never copied whole).
+    pub assets: Vec<Vec<Asset>>,
     pub complete: BTreeSet<(Scope, Kind)>,
     pub failures: Vec<SweepFailure>,
     /// The (scope, kind) pairs AWS Config gave.
@@ -136,7 +141,7 @@ impl SweepResult {
     fn record(&mut self, scope: &Scope, kind: Kind, outcome: Result<Vec<Asset>, AwsError>) {
         match outcome {
             Ok(assets) => {
-                self.assets.extend(assets);
+                self.assets.push(assets);
                 self.complete.insert((scope.clone(), kind));
             }
             Err(error) => {
@@ -248,10 +253,18 @@ async fn sweep_scope(
         };
         match read.await {
             Ok((kinds, assets)) => {
-                for kind in &kinds {
-                    let of_kind = assets.iter().filter(|a| a.kind == *kind).cloned().collect();
-                    outcome.kinds.push((*kind, Ok(of_kind)));
+                let mut by_kind: BTreeMap<Kind, Vec<Asset>> =
+                    kinds.iter().map(|kind| (*kind, Vec::new())).collect();
+                for asset in assets {
+                    if let Some(of_kind) = by_kind.get_mut(&asset.kind) {
+                        of_kind.push(asset);
+                    }
                 }
+                outcome.kinds.extend(
+                    by_kind
+                        .into_iter()
+                        .map(|(kind, of_kind)| (kind, Ok(of_kind))),
+                );
                 outcome.from_config = kinds;
             }
             Err(error) => {
@@ -431,15 +444,15 @@ async fn bulk_tags(
         .resource_type_filters("dynamodb:table")
         .resources_per_page(100)
         .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| AwsError::sdk("tag:GetResources", e))?;
-    Ok(pages
-        .iter()
-        .flat_map(|page| page.resource_tag_mapping_list())
-        .filter_map(|m| Some((m.resource_arn()?.to_string(), mapping::tag_map(m.tags()))))
-        .collect())
+        .send();
+    let tags = mapped_pages(pages, "tag:GetResources", |page| {
+        page.resource_tag_mapping_list()
+            .iter()
+            .filter_map(|m| Some((m.resource_arn()?.to_string(), mapping::tag_map(m.tags()))))
+            .collect()
+    })
+    .await?;
+    Ok(tags.into_iter().collect())
 }
 
 /// Every RDS instance of the clients' region, 100 a page (its tags included).
@@ -458,15 +471,58 @@ pub(crate) async fn db_instances(
         .map_err(|e| AwsError::sdk("rds:DescribeDBInstances", e))
 }
 
+/// Every RDS instance of the clients' region as assets, each page mapped before the next is
+/// read (a listing's own types run to kilobytes a store).
 pub(crate) async fn list_rds(
     clients: &ScopeClients,
     now: DateTime<Utc>,
 ) -> Result<Vec<Asset>, AwsError> {
-    Ok(db_instances(clients)
-        .await?
-        .iter()
-        .filter_map(|db| mapping::rds_instance(db, &clients.scope, now))
-        .collect())
+    let pages = clients
+        .rds
+        .describe_db_instances()
+        .max_records(100)
+        .into_paginator()
+        .send();
+    mapped_pages(pages, "rds:DescribeDBInstances", |page| {
+        page.db_instances()
+            .iter()
+            .filter_map(|db| mapping::rds_instance(db, &clients.scope, now))
+            .collect()
+    })
+    .await
+}
+
+/// The pages of a listing, each mapped as it arrives and dropped.
+async fn mapped_pages<P, E, T>(
+    pages: aws_smithy_async::future::pagination_stream::PaginationStream<
+        Result<P, SdkError<E, HttpResponse>>,
+    >,
+    operation: &'static str,
+    map: impl Fn(P) -> Vec<T>,
+) -> Result<Vec<T>, AwsError>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    try_mapped_pages(pages, operation, |page| Ok(map(page))).await
+}
+
+/// The pages of a listing, each mapped as it arrives and dropped; a page that cannot be
+/// mapped ends the listing with its error.
+pub(crate) async fn try_mapped_pages<P, E, T>(
+    mut pages: aws_smithy_async::future::pagination_stream::PaginationStream<
+        Result<P, SdkError<E, HttpResponse>>,
+    >,
+    operation: &'static str,
+    mut map: impl FnMut(P) -> Result<Vec<T>, AwsError>,
+) -> Result<Vec<T>, AwsError>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let mut mapped = Vec::new();
+    while let Some(page) = pages.next().await {
+        mapped.extend(map(page.map_err(|e| AwsError::sdk(operation, e))?)?);
+    }
+    Ok(mapped)
 }
 
 /// Every DB cluster of the clients' region, 100 a page (their tags included).
@@ -489,11 +545,19 @@ pub(crate) async fn list_clusters(
     clients: &ScopeClients,
     now: DateTime<Utc>,
 ) -> Result<Vec<Asset>, AwsError> {
-    Ok(db_clusters(clients)
-        .await?
-        .iter()
-        .filter_map(|c| mapping::db_cluster(c, &clients.scope, now))
-        .collect())
+    let pages = clients
+        .rds
+        .describe_db_clusters()
+        .max_records(100)
+        .into_paginator()
+        .send();
+    mapped_pages(pages, "rds:DescribeDBClusters", |page| {
+        page.db_clusters()
+            .iter()
+            .filter_map(|c| mapping::db_cluster(c, &clients.scope, now))
+            .collect()
+    })
+    .await
 }
 
 async fn list_tables(clients: &ScopeClients) -> Result<Vec<String>, AwsError> {
@@ -526,26 +590,33 @@ pub(crate) async fn file_systems(
 }
 
 async fn list_efs(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asset>, AwsError> {
-    Ok(file_systems(clients)
-        .await?
-        .iter()
-        .map(|fs| mapping::efs(fs, &clients.scope, now))
-        .collect())
+    let pages = clients
+        .efs
+        .describe_file_systems()
+        .max_items(100)
+        .into_paginator()
+        .send();
+    mapped_pages(pages, "elasticfilesystem:DescribeFileSystems", |page| {
+        page.file_systems()
+            .iter()
+            .map(|fs| mapping::efs(fs, &clients.scope, now))
+            .collect()
+    })
+    .await
 }
 
 async fn list_ebs(clients: &ScopeClients, now: DateTime<Utc>) -> Result<Vec<Asset>, AwsError> {
-    let volumes = clients
+    let pages = clients
         .ec2
         .describe_volumes()
         .max_results(1000)
         .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| AwsError::sdk("ec2:DescribeVolumes", e))?;
-    Ok(volumes
-        .iter()
-        .filter_map(|v| mapping::ebs(v, &clients.scope, now))
-        .collect())
+        .send();
+    mapped_pages(pages, "ec2:DescribeVolumes", |page| {
+        page.volumes()
+            .iter()
+            .filter_map(|v| mapping::ebs(v, &clients.scope, now))
+            .collect()
+    })
+    .await
 }
