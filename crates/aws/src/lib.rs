@@ -16,6 +16,7 @@ pub mod lease;
 pub mod legal_hold;
 pub mod ops;
 pub mod org_policy;
+mod paging;
 pub mod permissions;
 pub mod protect;
 pub mod replication;

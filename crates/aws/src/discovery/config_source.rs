@@ -19,9 +19,10 @@ use bulwark_core::{
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{mapping, try_mapped_pages};
+use super::mapping;
 use crate::clients::ScopeClients;
 use crate::error::AwsError;
+use crate::paging::try_mapped_pages;
 use crate::permissions::{p, Permission};
 
 pub const CONFIG_SOURCE: &[Permission] = &[

@@ -21,6 +21,7 @@ use futures::stream::{self, StreamExt};
 
 use crate::error::{is_not_found, AwsError};
 use crate::idempotency;
+use crate::paging::try_mapped_pages;
 use crate::permissions::{p, Permission};
 
 mod table;
@@ -127,15 +128,15 @@ impl Inventory {
     /// Every asset of one account and region (dynamodb:Query, strongly consistent, paged),
     /// each page made assets before the next is read.
     pub async fn scope_assets(&self, scope: &Scope) -> Result<Vec<Asset>, AwsError> {
-        let mut assets = Vec::new();
-        let mut pages = self.scope_query(scope).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::sdk("dynamodb:Query", e))?;
-            for item in page.items.unwrap_or_default() {
-                assets.push(from_item(item)?);
-            }
-        }
-        Ok(assets)
+        let pages = self.scope_query(scope).into_paginator().send();
+        try_mapped_pages(pages, "dynamodb:Query", |page| {
+            page.items
+                .unwrap_or_default()
+                .into_iter()
+                .map(from_item)
+                .collect()
+        })
+        .await
     }
 
     /// What a sweep reads of one account and region's records: each one's ARN, kind, state
@@ -145,8 +146,7 @@ impl Inventory {
         &self,
         scope: &Scope,
     ) -> Result<BTreeMap<ResourceArn, RecordDigest>, AwsError> {
-        let mut digests = BTreeMap::new();
-        let mut pages = self
+        let pages = self
             .scope_query(scope)
             .projection_expression("#arn, #kind, #state, #observed")
             .expression_attribute_names("#arn", "arn")
@@ -155,15 +155,18 @@ impl Inventory {
             .expression_attribute_names("#observed", OBSERVED)
             .into_paginator()
             .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::sdk("dynamodb:Query", e))?;
-            for item in page.items.unwrap_or_default() {
-                let digest: RecordDigest = serde_dynamo::from_item(item)
-                    .map_err(|e| AwsError::Malformed(e.to_string()))?;
-                digests.insert(digest.arn.clone(), digest);
-            }
-        }
-        Ok(digests)
+        let digests = try_mapped_pages(pages, "dynamodb:Query", |page| {
+            page.items
+                .unwrap_or_default()
+                .into_iter()
+                .map(|item| {
+                    serde_dynamo::from_item::<_, RecordDigest>(item)
+                        .map_err(|e| AwsError::Malformed(e.to_string()))
+                })
+                .collect()
+        })
+        .await?;
+        Ok(digests.into_iter().map(|d| (d.arn.clone(), d)).collect())
     }
 
     /// The records of `arns`, all of `scope` (dynamodb:GetItem each, strongly consistent, a
